@@ -1,0 +1,70 @@
+# NetReady — common tasks. `make run` starts a server, `make test` runs
+# every check and test; see README.md.
+
+GO        ?= go
+DATA_DIR  ?= data
+LISTEN    ?= 127.0.0.1:9339
+FUZZTIME  ?= 30s
+SCENARIOS := $(wildcard testdata/scenarios/*.json)
+
+.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean
+
+## run: start netreadyd on the embedded bbolt store in $(DATA_DIR) (TLS, self-signed certificate)
+run:
+	$(GO) run ./cmd/netreadyd --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+## build: build bin/netreadyd
+build:
+	$(GO) build -o bin/netreadyd ./cmd/netreadyd
+
+## test: every check and every test (what CI runs)
+test: deps check
+	$(GO) test -race -count=1 ./...
+
+## check: formatting, vet, YANG and generated code up to date
+check: fmt-check vet yanglint gen-check
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## gen: regenerate gen/ from yang/ with ygot
+gen:
+	$(GO) generate ./gen/
+
+## gen-check: fail if gen/ does not match what yang/ generates
+gen-check:
+	@tmp=$$(mktemp); cp gen/netready.go $$tmp; \
+	$(GO) generate ./gen/; \
+	if ! cmp -s gen/netready.go $$tmp; then echo "gen/ was stale: regenerated it; review and commit gen/netready.go"; rm -f $$tmp; exit 1; fi; \
+	rm -f $$tmp
+
+## yanglint: the modules and every scenario must pass yanglint without a word
+yanglint: deps
+	@out=$$(yanglint -p yang yang/*.yang 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@for f in $(SCENARIOS); do yanglint -p yang -t config yang/*.yang $$f || exit 1; done
+
+## deps: install test tools that are missing (yanglint)
+deps:
+	@.ci/deps
+
+## bench: the performance benchmarks (results: docs/performance.md)
+bench:
+	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./server/daemon/
+	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./server/daemon/
+	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
+	$(GO) test -run='^$$' -bench=. ./server/schema/value/
+
+## fuzz: run every fuzz target for $(FUZZTIME)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

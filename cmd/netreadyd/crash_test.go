@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"github.com/openconfig/ygot/ygot"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+)
+
+// buildBinary compiles netreadyd once for the crash test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "netreadyd")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// daemon is a netreadyd child process.
+type daemon struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startDaemon runs the binary on dir and waits for its "serving gNMI" log line.
+func startDaemon(t *testing.T, bin, dir string) *daemon {
+	t.Helper()
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var rec struct {
+				Msg, Addr string
+			}
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "serving gNMI" {
+				addrc <- rec.Addr
+			}
+		}
+	}()
+	select {
+	case addr := <-addrc:
+		return &daemon{cmd: cmd, addr: addr}
+	case <-time.After(30 * time.Second):
+		t.Fatal("netreadyd did not start")
+	}
+	return nil
+}
+
+func connect(t *testing.T, addr, dir string) gpb.GNMIClient {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(dir, "server.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return gpb.NewGNMIClient(conn)
+}
+
+func mustPath(s string) *gpb.Path {
+	p, err := ygot.StringToStructuredPath(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func ietf(s string) *gpb.TypedValue {
+	return &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(s)}}
+}
+
+// TestKill9LosesNoAcknowledgedSet kills netreadyd with SIGKILL while
+// several clients are writing. After a restart every Set that was
+// acknowledged is there, and no Set is there by half: each Set creates a
+// port and an interface on it together.
+func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and forks the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	d := startDaemon(t, bin, dir)
+	c := connect(t, d.addr, dir)
+	bg := context.Background()
+	if _, err := c.Set(bg, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: ietf(`{
+		"netready-infrastructure:backends": {"backend": [{"name": "b", "driver": "linux-vforwarder"}]},
+		"netready-infrastructure:hosts": {"host": [{"name": "h", "backend": "b"}]},
+		"netready-tenants:tenants": {"tenant": [{"name": "t"}]}}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				_, err := c.Set(bg, &gpb.SetRequest{Update: []*gpb.Update{
+					{Path: mustPath("/tenants/tenant[name=t]/ports/port[name=" + name + "]"), Val: ietf(`{"host": "h"}`)},
+					{Path: mustPath("/tenants/tenant[name=t]/interfaces/interface[name=" + name + "]"), Val: ietf(`{"type": "untagged", "port": "` + name + `"}`)},
+				}})
+				if err != nil {
+					return // the server is gone
+				}
+				mu.Lock()
+				acked[name] = true
+				mu.Unlock()
+			}
+		}(w)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Wait()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acked) < 50 {
+		t.Fatalf("only %d Sets acknowledged before the kill; the test needs a stream of Sets", len(acked))
+	}
+
+	d2 := startDaemon(t, bin, dir)
+	c2 := connect(t, d2.addr, dir)
+	ports := names(t, c2, "/tenants/tenant[name=t]/ports/port/name")
+	ifaces := names(t, c2, "/tenants/tenant[name=t]/interfaces/interface/name")
+	for name := range acked {
+		if !ports[name] || !ifaces[name] {
+			t.Errorf("acknowledged Set %s lost (port %v, interface %v)", name, ports[name], ifaces[name])
+		}
+	}
+	for name := range ports {
+		if !ifaces[name] {
+			t.Errorf("Set %s half applied: port without its interface", name)
+		}
+	}
+	for name := range ifaces {
+		if !ports[name] {
+			t.Errorf("Set %s half applied: interface without its port", name)
+		}
+	}
+	t.Logf("%d Sets acknowledged before kill -9, %d present after restart", len(acked), len(ports))
+}
+
+func names(t *testing.T, c gpb.GNMIClient, p string) map[string]bool {
+	t.Helper()
+	resp, err := c.Get(context.Background(), &gpb.GetRequest{Path: []*gpb.Path{mustPath(p)}, Encoding: gpb.Encoding_JSON_IETF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, u := range resp.GetNotification()[0].GetUpdate() {
+		out[strings.Trim(string(u.GetVal().GetJsonIetfVal()), `"`)] = true
+	}
+	return out
+}

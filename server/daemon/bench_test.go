@@ -1,0 +1,177 @@
+package daemon_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+)
+
+// benchObjects is the size of the loaded configuration: list entries
+// (ports, interfaces and VPN bindings, a third each).
+const benchObjects = 100_000
+
+// bulkDoc returns a JSON_IETF tenant payload with n ports, n interfaces on
+// them and n VPN bindings with distinct addresses: 3n objects.
+func bulkDoc(tenant string, n int) string {
+	var ports, ifaces, binds strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			ports.WriteByte(',')
+			ifaces.WriteByte(',')
+			binds.WriteByte(',')
+		}
+		fmt.Fprintf(&ports, `{"name":"p%d","host":"host-a","mtu":9000,"mac-address":"02:00:00:%02x:%02x:%02x"}`, i, i>>16&0xff, i>>8&0xff, i&0xff)
+		fmt.Fprintf(&ifaces, `{"name":"i%d","type":"untagged","port":"p%d"}`, i, i)
+		fmt.Fprintf(&binds, `{"interface":"i%d","ip-address":["10.%d.%d.%d"]}`, i, i>>16&0xff, i>>8&0xff, i&0xff)
+	}
+	return fmt.Sprintf(`{"name":%q,"ports":{"port":[%s]},"interfaces":{"interface":[%s]},
+		"netready-l3vpn:vpns":{"vpn":[{"name":"v","route-target":[{"value":"64512:1"}],"subnet":[{"prefix":"10.0.0.0/8"}],"bindings":{"binding":[%s]}}]}}`,
+		tenant, ports.String(), ifaces.String(), binds.String())
+}
+
+// loaded starts a server holding benchObjects objects.
+func loaded(b *testing.B) *testServer {
+	b.Helper()
+	ts := start(b, "")
+	ts.setRoot(b, scenario(b, "any-to-any"))
+	per := 10_000
+	for t := 0; t*per*3 < benchObjects; t++ {
+		ts.setTenant(b, fmt.Sprintf("load%d", t), per)
+	}
+	return ts
+}
+
+func (ts *testServer) setTenant(b *testing.B, name string, n int) {
+	b.Helper()
+	_, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
+		Path: path(b, "/tenants/tenant[name="+name+"]"), Val: jsonIETF(bulkDoc(name, n)),
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func percentiles(d []time.Duration) (p50, p99 float64) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	ms := func(x time.Duration) float64 { return float64(x) / 1e6 }
+	return ms(d[len(d)/2]), ms(d[len(d)*99/100])
+}
+
+// BenchmarkSetOneLeaf: one client, durable one-leaf Sets on a 100k-object
+// tree. Target: p50 <= 3 ms.
+func BenchmarkSetOneLeaf(b *testing.B) {
+	ts := loaded(b)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := &gpb.SetRequest{Update: []*gpb.Update{{
+			Path: path(b, fmt.Sprintf("/tenants/tenant[name=load0]/ports/port[name=p%d]/mtu", i%1000)),
+			Val:  &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: uint64(1500 + i%1000)}},
+		}}}
+		t0 := time.Now()
+		if _, err := ts.client.Set(ctx(b), req); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+}
+
+// BenchmarkSetConcurrent32: 32 clients writing one leaf each per Set;
+// group commit shares fsyncs. Target: >= 5,000 Sets/s.
+func BenchmarkSetConcurrent32(b *testing.B) {
+	ts := loaded(b)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	t0 := time.Now()
+	for c := 0; c < 32; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			p := path(b, fmt.Sprintf("/tenants/tenant[name=load0]/ports/port[name=p%d]/mtu", c))
+			for next.Add(1) <= int64(b.N) {
+				_, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
+					Path: p, Val: &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: uint64(1500 + c)}},
+				}}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
+}
+
+// BenchmarkSetBulk10k: one Set creating 10,000 ports, 10,000 interfaces
+// and 10,000 VPN bindings. Target: <= 1 s.
+func BenchmarkSetBulk10k(b *testing.B) {
+	ts := start(b, "")
+	ts.setRoot(b, scenario(b, "any-to-any"))
+	docs := make([]string, b.N)
+	for i := range docs {
+		docs[i] = bulkDoc("bulk"+strconv.Itoa(i), 10_000)
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
+			Path: path(b, "/tenants/tenant[name=bulk"+strconv.Itoa(i)+"]"), Val: jsonIETF(docs[i]),
+		}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(t0).Milliseconds())/float64(b.N), "ms/set")
+}
+
+// BenchmarkGetAll: Get of the whole 100k-object tree as JSON_IETF.
+// Target: <= 1 s. Also reports the server's memory with that tree.
+func BenchmarkGetAll(b *testing.B) {
+	ts := loaded(b)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heap, rss := float64(ms.HeapInuse)/(1<<20), rssMB()
+	b.ResetTimer()
+	t0 := time.Now()
+	size := 0
+	for i := 0; i < b.N; i++ {
+		resp, err := ts.client.Get(ctx(b), &gpb.GetRequest{Path: []*gpb.Path{{}}, Encoding: gpb.Encoding_JSON_IETF})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(resp.GetNotification()[0].GetUpdate()[0].GetVal().GetJsonIetfVal())
+	}
+	b.ReportMetric(float64(time.Since(t0).Milliseconds())/float64(b.N), "ms/get")
+	b.ReportMetric(float64(size)/(1<<20), "json-MB")
+	b.ReportMetric(heap, "heap-MB")
+	b.ReportMetric(rss, "rss-MB")
+}
+
+// rssMB is this process's resident set size (server and client together).
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

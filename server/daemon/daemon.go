@@ -1,0 +1,177 @@
+// Package daemon assembles a NetReady server from its parts — schema,
+// store, datastore, gNMI service, transport — and runs it. The netreadyd
+// command and the end-to-end tests both start servers through it, so the
+// tests exercise exactly what operators run.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/netready/netready/server/certs"
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/gnmiserver"
+	"github.com/netready/netready/server/rules"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/store"
+	netreadyyang "github.com/netready/netready/yang"
+)
+
+// Config is what an operator sets on the command line.
+type Config struct {
+	Listen        string        // gNMI listen address
+	DataDir       string        // database and generated certificates
+	Insecure      bool          // plaintext gRPC, for local testing
+	CertFile      string        // TLS certificate; default: self-signed in DataDir
+	KeyFile       string        // TLS key for CertFile
+	MaxMsgSize    int           // largest gRPC message, both directions
+	Retention     int           // commit-log records kept
+	ShutdownGrace time.Duration // how long Stop waits for RPCs in flight
+}
+
+// DBFile is the database file name inside the data dir.
+const DBFile = "netready.db"
+
+// Daemon is a running server.
+type Daemon struct {
+	cfg  Config
+	log  *slog.Logger
+	st   *store.Bolt
+	ds   *datastore.Datastore
+	grpc *grpc.Server
+	lis  net.Listener
+	errc chan error
+}
+
+// Start opens the store, loads the configuration and starts serving.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
+	if cfg.MaxMsgSize <= 0 {
+		cfg.MaxMsgSize = 256 << 20
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	if err := d.open(ctx, sch); err != nil {
+		d.closeData()
+		return nil, err
+	}
+	if err := d.serve(); err != nil {
+		d.closeData()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
+	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention})
+	if err != nil {
+		return err
+	}
+	d.st = st
+	start := time.Now()
+	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), datastore.Options{Logger: d.log}); err != nil {
+		return err
+	}
+	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
+	return nil
+}
+
+func (d *Daemon) serve() error {
+	creds, err := d.credentials()
+	if err != nil {
+		return err
+	}
+	d.grpc = grpc.NewServer(
+		grpc.Creds(creds),
+		grpc.MaxRecvMsgSize(d.cfg.MaxMsgSize),
+		grpc.MaxSendMsgSize(d.cfg.MaxMsgSize),
+		grpc.ChainUnaryInterceptor(gnmiserver.RecoverUnary(d.log)),
+		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log)),
+	)
+	gnmiserver.New(d.ds, d.log).Register(d.grpc)
+	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	d.log.Info("serving gNMI", "addr", d.lis.Addr().String(), "tls", !d.cfg.Insecure, "data_dir", d.cfg.DataDir)
+	go func() { d.errc <- d.grpc.Serve(d.lis) }()
+	return nil
+}
+
+func (d *Daemon) credentials() (credentials.TransportCredentials, error) {
+	if d.cfg.Insecure {
+		d.log.Warn("serving plaintext gRPC: --insecure is for local testing only")
+		return insecure.NewCredentials(), nil
+	}
+	certFile, keyFile := d.cfg.CertFile, d.cfg.KeyFile
+	if certFile == "" {
+		var err error
+		if certFile, keyFile, err = certs.EnsureSelfSigned(d.cfg.DataDir); err != nil {
+			return nil, err
+		}
+		d.log.Info("using self-signed certificate", "cert", certFile)
+	}
+	tc, err := certs.ServerConfig(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(tc), nil
+}
+
+// Addr is the address the server listens on.
+func (d *Daemon) Addr() string { return d.lis.Addr().String() }
+
+// Wait blocks until ctx is done or the server fails.
+func (d *Daemon) Wait(ctx context.Context) error {
+	select {
+	case err := <-d.errc:
+		if errors.Is(err, grpc.ErrServerStopped) {
+			return nil
+		}
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Stop shuts down in order: stop taking RPCs and let those in flight
+// finish (up to the grace period), drain the writer, close the store.
+// Everything acknowledged before Stop is durable.
+func (d *Daemon) Stop() {
+	done := make(chan struct{})
+	go func() { d.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d.cfg.ShutdownGrace):
+		d.grpc.Stop()
+	}
+	d.closeData()
+}
+
+func (d *Daemon) closeData() {
+	if d.ds != nil {
+		d.ds.Close()
+	}
+	if d.st != nil {
+		if err := d.st.Close(); err != nil {
+			d.log.Error("closing store", "err", err)
+		}
+	}
+}

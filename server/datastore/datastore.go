@@ -1,0 +1,322 @@
+// Package datastore is the running configuration: the current tree that
+// readers see, and the single writer that turns Set requests into durable
+// transactions.
+//
+// Readers take a Snapshot (an immutable tree and the commit it reflects)
+// without locking. Writers submit a Request; one goroutine applies requests
+// in arrival order to the newest tree, validates each, and writes every
+// request that passed in one durable store transaction (group commit: one
+// fsync for all the Sets that queued up while the previous fsync ran). Only
+// then are the requests acknowledged and the new tree published, so a
+// reader never sees a change that is not durable, and never half of one.
+package datastore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
+)
+
+// ErrClosed is returned by Apply once Close has begun.
+var ErrClosed = errors.New("datastore: closed")
+
+// OpKind is a Set operation.
+type OpKind uint8
+
+// Set operations, applied in the order given (gNMI: deletes, then replaces,
+// then updates, each in request order; the caller orders them).
+const (
+	Delete OpKind = iota
+	Replace
+	Update
+)
+
+func (k OpKind) String() string { return [...]string{"delete", "replace", "update"}[k] }
+
+// Op is one operation of a transaction. Payload is nil for Delete. A
+// delete with wildcards has Expand instead of Path: it is resolved against
+// the tree the transaction has built so far, in the writer, so it removes
+// exactly what matches at that point of the transaction.
+type Op struct {
+	Kind    OpKind
+	Path    tree.Path
+	Payload *tree.Node
+	Expand  func(root *tree.Node) ([]tree.Path, error)
+}
+
+// Request is one transaction.
+type Request struct {
+	Ops     []Op
+	User    string
+	Peer    string
+	Summary string
+}
+
+// Snapshot is a committed version of the tree.
+type Snapshot struct {
+	Root     *tree.Node
+	CommitID uint64
+	Time     time.Time
+}
+
+// Result tells a writer its transaction is durable.
+type Result struct {
+	CommitID uint64
+	Time     time.Time
+}
+
+// Options tune a Datastore.
+type Options struct {
+	// MaxBatch bounds how many queued requests share one store transaction.
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// Datastore holds the running configuration.
+type Datastore struct {
+	sch  *schema.Schema
+	st   store.Store
+	val  *validate.Validator
+	log  *slog.Logger
+	max  int
+	snap atomic.Pointer[Snapshot]
+	reqs chan *pending
+	quit chan struct{}
+	done chan struct{}
+}
+
+type pending struct {
+	ctx   context.Context
+	req   *Request
+	reply chan reply
+}
+
+type reply struct {
+	res *Result
+	err error
+}
+
+// Open rebuilds the tree from the store and starts the writer.
+func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []validate.Rule, opts Options) (*Datastore, error) {
+	val, err := validate.New(sch, rules)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Datastore{
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch,
+		reqs: make(chan *pending, opts.MaxBatch),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	root, err := load(ctx, sch, st)
+	if err != nil {
+		return nil, err
+	}
+	val.Reset(root)
+	d.snap.Store(&Snapshot{Root: root, CommitID: st.LastCommitID(), Time: time.Now()})
+	go d.run()
+	return d, nil
+}
+
+func load(ctx context.Context, sch *schema.Schema, st store.Store) (*tree.Node, error) {
+	txn := tree.Begin(tree.NewRoot(sch))
+	err := st.Load(ctx, func(key string, val []byte) error {
+		return txn.LoadRow(key, val)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datastore: load: %w", err)
+	}
+	return txn.Root(), nil
+}
+
+// Snapshot returns the newest committed tree. It never blocks.
+func (d *Datastore) Snapshot() *Snapshot { return d.snap.Load() }
+
+// Schema returns the schema the datastore validates against.
+func (d *Datastore) Schema() *schema.Schema { return d.sch }
+
+// Apply runs req as one transaction and returns once it is durable, or
+// the reason it was refused (a *tree.Error for invalid data). Nothing of a
+// refused transaction is applied.
+func (d *Datastore) Apply(ctx context.Context, req *Request) (*Result, error) {
+	p := &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
+	select {
+	case <-d.quit:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case d.reqs <- p:
+	case <-d.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-p.reply:
+		return r.res, r.err
+	case <-d.done:
+		select {
+		case r := <-p.reply:
+			return r.res, r.err
+		default:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// Close stops taking requests, finishes those already queued and stops the
+// writer. It does not close the store.
+func (d *Datastore) Close() error {
+	select {
+	case <-d.quit:
+	default:
+		close(d.quit)
+	}
+	<-d.done
+	return nil
+}
+
+func (d *Datastore) run() {
+	defer close(d.done)
+	for {
+		select {
+		case p := <-d.reqs:
+			d.commitBatch(d.collect(p))
+		case <-d.quit:
+			for {
+				select {
+				case p := <-d.reqs:
+					d.commitBatch(d.collect(p))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// collect returns first plus whatever else is already queued, up to MaxBatch.
+func (d *Datastore) collect(first *pending) []*pending {
+	batch := []*pending{first}
+	for len(batch) < d.max {
+		select {
+		case p := <-d.reqs:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commitBatch applies each request to the newest tree in turn, writes the
+// accepted ones in one store transaction, then publishes and replies.
+func (d *Datastore) commitBatch(batch []*pending) {
+	cur := d.snap.Load()
+	root, next := cur.Root, cur.CommitID+1
+	var (
+		accepted []*pending
+		commits  []*store.Commit
+		deltas   []*validate.Delta
+	)
+	now := time.Now()
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.reply <- reply{err: err}
+			continue
+		}
+		newRoot, delta, err := d.apply(root, p.req)
+		if err != nil {
+			p.reply <- reply{err: err}
+			continue
+		}
+		d.val.Commit(delta) // later requests of the batch validate against it
+		commits = append(commits, &store.Commit{
+			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
+			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)),
+		})
+		accepted, deltas = append(accepted, p), append(deltas, delta)
+		root, next = newRoot, next+1
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	if err := d.st.Apply(context.Background(), commits); err != nil {
+		d.log.Error("commit failed; transactions refused", "err", err, "count", len(accepted))
+		for i := len(deltas) - 1; i >= 0; i-- {
+			d.val.Commit(deltas[i].Inverse())
+		}
+		for _, p := range accepted {
+			p.reply <- reply{err: &tree.Error{Code: codes.Unavailable, Msg: "could not store the transaction durably: " + err.Error()}}
+		}
+		return
+	}
+	d.snap.Store(&Snapshot{Root: root, CommitID: next - 1, Time: now})
+	for i, p := range accepted {
+		p.reply <- reply{res: &Result{CommitID: commits[i].ID, Time: now}}
+	}
+}
+
+// apply builds and validates the tree req produces from root.
+func (d *Datastore) apply(root *tree.Node, req *Request) (*tree.Node, *validate.Delta, error) {
+	txn := tree.Begin(root)
+	for i, op := range req.Ops {
+		var err error
+		switch op.Kind {
+		case Delete:
+			err = deleteOp(txn, op)
+		case Replace:
+			err = txn.Replace(op.Path, op.Payload)
+		case Update:
+			err = txn.Merge(op.Path, op.Payload)
+		}
+		if err != nil {
+			return nil, nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(op.Path), Msg: fmt.Sprintf("%s (operation %d, %s)", err, i+1, op.Kind)}
+		}
+	}
+	delta, err := d.val.Check(root, txn.Root())
+	if err != nil {
+		return nil, nil, err
+	}
+	return txn.Root(), delta, nil
+}
+
+func deleteOp(txn *tree.Txn, op Op) error {
+	if op.Expand == nil {
+		txn.Delete(op.Path)
+		return nil
+	}
+	paths, err := op.Expand(txn.Root())
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		txn.Delete(p)
+	}
+	return nil
+}
+
+func storeRows(rows []tree.RowChange) []store.RowChange {
+	out := make([]store.RowChange, len(rows))
+	for i, r := range rows {
+		out[i] = store.RowChange(r)
+	}
+	return out
+}

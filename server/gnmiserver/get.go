@@ -1,0 +1,157 @@
+package gnmiserver
+
+import (
+	"context"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/tree"
+)
+
+// Get answers from one snapshot, so every path of a request sees the same
+// commit. Each requested path gets one notification; a path that matches
+// no data is NotFound.
+func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse, error) {
+	if len(req.GetExtension()) > 0 {
+		return nil, status.Error(codes.Unimplemented, "get: extensions are not supported")
+	}
+	enc := req.GetEncoding()
+	if enc != gpb.Encoding_JSON && enc != gpb.Encoding_JSON_IETF && enc != gpb.Encoding_PROTO {
+		return nil, status.Errorf(codes.Unimplemented, "get: encoding %s is not supported (JSON, JSON_IETF, PROTO are)", enc)
+	}
+	filter, err := dataFilter(req.GetType())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkModels(req.GetUseModels()); err != nil {
+		return nil, err
+	}
+	snap := s.ds.Snapshot()
+	paths := req.GetPath()
+	if len(paths) == 0 {
+		paths = []*gpb.Path{{}}
+	}
+	now := time.Now().UnixNano()
+	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
+	for _, p := range paths {
+		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter)
+		if err != nil {
+			return nil, err
+		}
+		n.Timestamp = now
+		resp.Notification = append(resp.Notification, n)
+	}
+	return resp, nil
+}
+
+func dataFilter(t gpb.GetRequest_DataType) (tree.Filter, error) {
+	switch t {
+	case gpb.GetRequest_ALL:
+		return tree.All, nil
+	case gpb.GetRequest_CONFIG:
+		return tree.Config, nil
+	case gpb.GetRequest_STATE, gpb.GetRequest_OPERATIONAL:
+		// All of NetReady's state is operational (status of realization).
+		return tree.State, nil
+	}
+	return 0, status.Errorf(codes.InvalidArgument, "get: unknown data type %v", t)
+}
+
+func (s *Server) checkModels(models []*gpb.ModelData) error {
+	for _, m := range models {
+		if _, ok := s.ds.Schema().ModuleByName(m.GetName()); !ok {
+			return status.Errorf(codes.InvalidArgument, "get: use_models names unknown model %q", m.GetName())
+		}
+	}
+	return nil
+}
+
+func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter) (*gpb.Notification, error) {
+	elems, err := fullElems(prefix, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := tree.CheckPattern(root.Schema(), elems); err != nil {
+		return nil, grpcError("get", err)
+	}
+	n := &gpb.Notification{Prefix: prefix}
+	strip := len(prefix.GetElem())
+	if hasWildcard(prefix.GetElem()) {
+		// A wildcard prefix cannot be echoed as the common part of
+		// concrete paths: send full paths instead.
+		n.Prefix = &gpb.Path{Origin: prefix.GetOrigin(), Target: prefix.GetTarget()}
+		strip = 0
+	}
+	matched := false
+	err = tree.Match(root, elems, func(chain []*tree.Node) error {
+		matched = true
+		ups, err := updates(root, chain, strip, enc, f)
+		n.Update = append(n.Update, ups...)
+		return err
+	})
+	if err != nil {
+		return nil, grpcError("get", err)
+	}
+	if !matched {
+		return nil, status.Errorf(codes.NotFound, "get: %s: no data", pathText(elems))
+	}
+	return n, nil
+}
+
+// updates encodes one matched node: a single JSON value, or one scalar per
+// leaf for PROTO.
+func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f tree.Filter) ([]*gpb.Update, error) {
+	if enc == gpb.Encoding_PROTO {
+		var ups []*gpb.Update
+		full := chain
+		if len(chain) == 0 {
+			full = []*tree.Node{root}
+		}
+		err := tree.Leaves(full, f, func(lc []*tree.Node) error {
+			if len(chain) == 0 {
+				lc = lc[1:]
+			}
+			leaf := lc[len(lc)-1]
+			ups = append(ups, &gpb.Update{Path: relPath(lc, strip), Val: protoValue(leaf)})
+			return nil
+		})
+		return ups, err
+	}
+	node := root
+	if len(chain) > 0 {
+		node = chain[len(chain)-1]
+	}
+	js, ok := tree.AppendJSON(nil, node, enc == gpb.Encoding_JSON_IETF, f)
+	if !ok {
+		return nil, nil
+	}
+	val := &gpb.TypedValue{Value: &gpb.TypedValue_JsonVal{JsonVal: js}}
+	if enc == gpb.Encoding_JSON_IETF {
+		val.Value = &gpb.TypedValue_JsonIetfVal{JsonIetfVal: js}
+	}
+	return []*gpb.Update{{Path: relPath(chain, strip), Val: val}}, nil
+}
+
+func relPath(chain []*tree.Node, strip int) *gpb.Path {
+	elems := tree.GNMIElems(tree.ChainPath(chain))
+	if strip > len(elems) {
+		strip = len(elems)
+	}
+	return &gpb.Path{Elem: elems[strip:]}
+}
+
+func protoValue(leaf *tree.Node) *gpb.TypedValue {
+	s := leaf.Schema()
+	if len(leaf.Values()) > 0 || s.Kind == 3 {
+		elems := make([]*gpb.TypedValue, len(leaf.Values()))
+		for i, v := range leaf.Values() {
+			elems[i] = value.Typed(s.ValueType(), v)
+		}
+		return &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: &gpb.ScalarArray{Element: elems}}}
+	}
+	return value.Typed(s.ValueType(), leaf.Value())
+}

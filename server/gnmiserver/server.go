@@ -1,0 +1,167 @@
+// Package gnmiserver implements the gNMI service (specification v0.10) on
+// top of the datastore: Capabilities, Get and Set. It translates between
+// gNMI messages and the schema-driven tree; it holds no data of its own.
+package gnmiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/tree"
+)
+
+// Version is the gNMI specification version the server implements.
+const Version = "0.10.0"
+
+// Server answers gNMI RPCs from a datastore.
+type Server struct {
+	gpb.UnimplementedGNMIServer
+	ds  *datastore.Datastore
+	log *slog.Logger
+}
+
+// New returns a gNMI server over ds.
+func New(ds *datastore.Datastore, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{ds: ds, log: log}
+}
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g *grpc.Server) { gpb.RegisterGNMIServer(g, s) }
+
+// Capabilities reports the loaded modules, the encodings and the version.
+func (s *Server) Capabilities(ctx context.Context, req *gpb.CapabilityRequest) (*gpb.CapabilityResponse, error) {
+	if len(req.GetExtension()) > 0 {
+		return nil, status.Error(codes.Unimplemented, "capabilities: extensions are not supported")
+	}
+	mods := s.ds.Schema().Modules
+	models := make([]*gpb.ModelData, len(mods))
+	for i, m := range mods {
+		models[i] = &gpb.ModelData{Name: m.Name, Organization: m.Organization, Version: m.Revision}
+	}
+	return &gpb.CapabilityResponse{
+		SupportedModels:    models,
+		SupportedEncodings: []gpb.Encoding{gpb.Encoding_JSON, gpb.Encoding_JSON_IETF, gpb.Encoding_PROTO},
+		GNMIVersion:        Version,
+	}, nil
+}
+
+// grpcError turns an error from the lower layers into a gRPC status that
+// names the path at fault: clients cannot read a response body sent with a
+// non-OK status, so the message must say everything.
+func grpcError(op string, err error) error {
+	var te *tree.Error
+	switch {
+	case errors.As(err, &te):
+		return status.Errorf(te.Code, "%s: %s", op, te.Error())
+	case errors.Is(err, datastore.ErrClosed):
+		return status.Errorf(codes.Unavailable, "%s: server is shutting down", op)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Errorf(codes.Internal, "%s: %v", op, err)
+}
+
+// checkOrigin accepts the default origin and the module-less "netready".
+// Anything else names models the server does not have.
+func checkOrigin(origin string) error {
+	if origin == "" || origin == "netready" {
+		return nil
+	}
+	return status.Errorf(codes.NotFound, "origin %q is not served (use no origin)", origin)
+}
+
+// fullElems joins prefix and path, checking origins.
+func fullElems(prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
+	if err := checkOrigin(prefix.GetOrigin()); err != nil {
+		return nil, err
+	}
+	if err := checkOrigin(p.GetOrigin()); err != nil {
+		return nil, err
+	}
+	//lint:ignore SA1019 the deprecated element field is refused, not used.
+	if len(p.GetElement()) > 0 || len(prefix.GetElement()) > 0 {
+		return nil, status.Error(codes.InvalidArgument, "path uses the deprecated 'element' field; use 'elem'")
+	}
+	elems := make([]*gpb.PathElem, 0, len(prefix.GetElem())+len(p.GetElem()))
+	elems = append(elems, prefix.GetElem()...)
+	elems = append(elems, p.GetElem()...)
+	for i, e := range elems {
+		if e.GetName() == "" {
+			return nil, status.Errorf(codes.InvalidArgument, "path element %d has no name", i)
+		}
+	}
+	return elems, nil
+}
+
+// hasWildcard reports whether elems use "*", "..." or a "*" key.
+func hasWildcard(elems []*gpb.PathElem) bool {
+	for _, e := range elems {
+		if e.GetName() == "*" || e.GetName() == "..." {
+			return true
+		}
+		for _, v := range e.GetKey() {
+			if v == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func pathText(elems []*gpb.PathElem) string {
+	var b strings.Builder
+	for _, e := range elems {
+		b.WriteByte('/')
+		b.WriteString(e.GetName())
+		for k, v := range e.GetKey() {
+			fmt.Fprintf(&b, "[%s=%s]", k, v)
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+// RecoverUnary turns a panic in a handler into an Internal error instead of
+// a crashed server, and logs it with its stack.
+func RecoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "%s: internal error", info.FullMethod)
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+// RecoverStream is RecoverUnary for streaming RPCs.
+func RecoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "%s: internal error", info.FullMethod)
+			}
+		}()
+		return h(srv, ss)
+	}
+}

@@ -1,0 +1,189 @@
+package gnmiserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+)
+
+// Set runs the request as one transaction: deletes, then replaces, then
+// updates, each in request order, all or nothing. Payloads are parsed and
+// type-checked here, in the caller's goroutine, so the single writer only
+// applies and validates.
+func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
+	if len(req.GetUnionReplace()) > 0 {
+		return nil, status.Error(codes.Unimplemented, "set: union_replace is not supported")
+	}
+	if len(req.GetExtension()) > 0 {
+		return nil, status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
+	}
+	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
+	if err := b.build(req); err != nil {
+		return nil, err
+	}
+	res, err := s.ds.Apply(ctx, &datastore.Request{
+		Ops: b.ops, Peer: peerAddr(ctx), Summary: b.summary(),
+	})
+	if err != nil {
+		return nil, grpcError("set", err)
+	}
+	return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
+}
+
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}
+
+// setBuilder turns a SetRequest into datastore operations.
+type setBuilder struct {
+	sch     *schema.Schema
+	prefix  *gpb.Path
+	ops     []datastore.Op
+	results []*gpb.UpdateResult
+	texts   []string
+}
+
+func (b *setBuilder) build(req *gpb.SetRequest) error {
+	for _, p := range req.GetDelete() {
+		if err := b.addDelete(p); err != nil {
+			return err
+		}
+	}
+	for _, u := range req.GetReplace() {
+		if err := b.addWrite(datastore.Replace, gpb.UpdateResult_REPLACE, u); err != nil {
+			return err
+		}
+	}
+	for _, u := range req.GetUpdate() {
+		if err := b.addWrite(datastore.Update, gpb.UpdateResult_UPDATE, u); err != nil {
+			return err
+		}
+	}
+	if len(b.ops) == 0 {
+		return status.Error(codes.InvalidArgument, "set: the request has no operation")
+	}
+	return nil
+}
+
+func (b *setBuilder) addDelete(p *gpb.Path) error {
+	elems, err := fullElems(b.prefix, p)
+	if err != nil {
+		return err
+	}
+	b.results = append(b.results, &gpb.UpdateResult{Path: p, Op: gpb.UpdateResult_DELETE})
+	b.texts = append(b.texts, "delete "+pathText(elems))
+	if hasWildcard(elems) || partialKeys(b.sch.Root, elems) {
+		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
+			return grpcError("set", err)
+		}
+		b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Expand: expander(elems)})
+		return nil
+	}
+	path, err := tree.Resolve(b.sch.Root, elems)
+	if err != nil {
+		return grpcError("set", err)
+	}
+	if err := writable(path); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path})
+	return nil
+}
+
+// expander resolves a wildcard delete against the tree the transaction
+// sees, so it deletes exactly what matches at that point.
+func expander(elems []*gpb.PathElem) func(root *tree.Node) ([]tree.Path, error) {
+	return func(root *tree.Node) ([]tree.Path, error) {
+		var paths []tree.Path
+		err := tree.Match(root, elems, func(chain []*tree.Node) error {
+			if len(chain) > 0 && chain[len(chain)-1].Schema().Config {
+				paths = append(paths, tree.ChainPath(chain))
+			}
+			return nil
+		})
+		return paths, err
+	}
+}
+
+// partialKeys reports a list element with only some of its keys.
+func partialKeys(root *schema.Node, elems []*gpb.PathElem) bool {
+	s := root
+	for _, e := range elems {
+		if s = s.Child(e.GetName()); s == nil {
+			return false
+		}
+		if s.Kind == schema.List && len(e.GetKey()) > 0 && len(e.GetKey()) < len(s.Keys) {
+			return true
+		}
+	}
+	return false
+}
+
+func writable(p tree.Path) error {
+	if len(p) > 0 && !p[len(p)-1].Schema.Config {
+		return status.Errorf(codes.InvalidArgument, "set: %s: read-only (config false) data cannot be changed", tree.PathString(p))
+	}
+	return nil
+}
+
+func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operation, u *gpb.Update) error {
+	elems, err := fullElems(b.prefix, u.GetPath())
+	if err != nil {
+		return err
+	}
+	b.results = append(b.results, &gpb.UpdateResult{Path: u.GetPath(), Op: op})
+	b.texts = append(b.texts, kind.String()+" "+pathText(elems))
+	if u.GetDuplicates() != 0 {
+		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", pathText(elems))
+	}
+	path, err := tree.Resolve(b.sch.Root, elems)
+	if err != nil {
+		return grpcError("set", err)
+	}
+	if err := writable(path); err != nil {
+		return err
+	}
+	payload, err := decodePayload(b.sch, path, u.GetVal())
+	if err != nil {
+		return grpcError("set", err)
+	}
+	b.ops = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload})
+	return nil
+}
+
+func decodePayload(sch *schema.Schema, p tree.Path, tv *gpb.TypedValue) (*tree.Node, error) {
+	if tv == nil {
+		return nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(p), Msg: "missing value"}
+	}
+	if len(p) > 0 {
+		return tree.DecodeTyped(p, tv)
+	}
+	switch v := tv.GetValue().(type) {
+	case *gpb.TypedValue_JsonIetfVal:
+		return tree.DecodeRootJSON(sch.Root, v.JsonIetfVal, true)
+	case *gpb.TypedValue_JsonVal:
+		return tree.DecodeRootJSON(sch.Root, v.JsonVal, false)
+	}
+	return nil, &tree.Error{Code: codes.InvalidArgument, Path: "/", Msg: fmt.Sprintf("the root takes a JSON or JSON_IETF value, not %T", tv.GetValue())}
+}
+
+// summary is the commit log's short description of the transaction.
+func (b *setBuilder) summary() string {
+	const max = 4
+	if len(b.texts) <= max {
+		return strings.Join(b.texts, "; ")
+	}
+	return strings.Join(b.texts[:max], "; ") + fmt.Sprintf("; and %d more", len(b.texts)-max)
+}

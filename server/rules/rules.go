@@ -1,0 +1,232 @@
+// Package rules holds NetReady's semantic rules: constraints of the
+// compiled service models that YANG types cannot express (the kind a `must`
+// statement would state). Each rule checks one object and runs whenever the
+// object or anything below it changes; see validate.Rule.
+//
+// The rules are documented in docs/validation.md; keep the two in step.
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
+)
+
+// All returns every NetReady rule.
+func All() []validate.Rule {
+	return []validate.Rule{
+		{Path: "/tenants/tenant/interfaces/interface", Name: "interface-segmentation", Check: interfaceSegmentation},
+		{Path: "/tenants/tenant/interfaces/interface", Name: "interface-hierarchy", Check: interfaceHierarchy},
+		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-policy", Check: vpnPolicy},
+		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-addresses", Check: vpnAddresses},
+		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
+		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
+	}
+}
+
+func fail(chain []*tree.Node, leaf, format string, args ...any) error {
+	p := tree.ChainString(chain)
+	if leaf != "" {
+		p += "/" + leaf
+	}
+	return &tree.Error{Code: codes.FailedPrecondition, Path: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+// leaf returns the value of the named leaf under n (a slash-separated path
+// of containers and a leaf), or nil.
+func leaf(n *tree.Node, names ...string) value.Value {
+	for _, name := range names {
+		if n == nil {
+			return nil
+		}
+		n = n.ChildByName(name)
+	}
+	if n == nil {
+		return nil
+	}
+	return n.Value()
+}
+
+func str(v value.Value) string {
+	s, _ := v.(string)
+	return s
+}
+
+// segmentRanges are the segmentation-id ranges per encapsulation: 802.1Q
+// VLAN ids, 24-bit VXLAN VNIs, and MPLS labels above the reserved 0..15.
+var segmentRanges = map[string][2]uint64{
+	"vlan":  {1, 4094},
+	"vxlan": {1, 16777215},
+	"mpls":  {16, 1048575},
+}
+
+// checkSegment checks a segmentation id against the range of kind; kinds
+// without a range (untagged, trunk, flat, none) take no id.
+func checkSegment(chain []*tree.Node, leafName, kind string, id value.Value) error {
+	r, tagged := segmentRanges[kind]
+	switch {
+	case !tagged && id != nil:
+		return fail(chain, leafName, "%s takes no segmentation id", kind)
+	case tagged && id == nil:
+		return fail(chain, leafName, "%s needs a segmentation id (%d..%d)", kind, r[0], r[1])
+	case tagged:
+		v, _ := id.(uint64)
+		if v < r[0] || v > r[1] {
+			return fail(chain, leafName, "%d is out of range %d..%d for %s", v, r[0], r[1], kind)
+		}
+	}
+	return nil
+}
+
+func interfaceSegmentation(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	return checkSegment(chain, "segmentation-id", str(leaf(n, "type")), leaf(n, "segmentation-id"))
+}
+
+// interfaceHierarchy refuses cycles in the parent-interface hierarchy.
+func interfaceHierarchy(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	list := chain[len(chain)-2]
+	seen := map[string]bool{n.Key(): true}
+	for cur := n; ; {
+		parent := str(leaf(cur, "parent"))
+		if parent == "" {
+			return nil
+		}
+		if seen[parent] {
+			return fail(chain, "parent", "parent interfaces form a cycle through %s", parent)
+		}
+		seen[parent] = true
+		if cur = list.Entry(parent); cur == nil {
+			return nil // a missing parent is the leafref check's to report
+		}
+	}
+}
+
+func providerSegmentation(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	kind := str(leaf(n, "provider", "network-type"))
+	id := leaf(n, "provider", "segmentation-id")
+	if kind == "" {
+		if id != nil {
+			return fail(chain, "provider/segmentation-id", "a segmentation id needs a network-type")
+		}
+		return nil
+	}
+	return checkSegment(chain, "provider/segmentation-id", kind, id)
+}
+
+func connectionEndpoints(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	if l, r := str(leaf(n, "local", "site")), str(leaf(n, "remote", "site")); l != "" && l == r {
+		return fail(chain, "remote/site", "local and remote endpoints are both in site %s", l)
+	}
+	isolation := str(leaf(n, "isolation"))
+	if isolation == "none" || isolation == "" {
+		isolation = "none"
+	}
+	return checkSegment(chain, "segmentation-id", isolation, leaf(n, "segmentation-id"))
+}
+
+// vpnPolicy checks what the VRF policy needs: hub-and-spoke takes both
+// route targets and a role on every binding; any-to-any takes no roles.
+func vpnPolicy(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	hubSpoke := str(leaf(n, "vrf-policy")) == "hub-and-spoke"
+	if hubSpoke {
+		for _, rt := range []string{"hub-route-target", "spoke-route-target"} {
+			if leaf(n, "hub-and-spoke", rt) == nil {
+				return fail(chain, "hub-and-spoke/"+rt, "a hub-and-spoke VPN needs %s", rt)
+			}
+		}
+	}
+	var err error
+	eachBinding(n, func(b *tree.Node) bool {
+		role := leaf(b, "role")
+		switch {
+		case hubSpoke && role == nil:
+			err = fail(append(bindingChain(chain, n), b), "role", "a binding of a hub-and-spoke VPN needs a role (hub or spoke)")
+		case !hubSpoke && role != nil:
+			err = fail(append(bindingChain(chain, n), b), "role", "roles are only for hub-and-spoke VPNs")
+		}
+		return err == nil
+	})
+	return err
+}
+
+// vpnAddresses checks binding addresses: each lies in one of the VPN's
+// subnets (when it has any), and no two bindings share an address unless
+// the VPN allows anycast.
+func vpnAddresses(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	subnets := vpnSubnets(n)
+	anycast, _ := leaf(n, "anycast", "enabled").(bool)
+	owner := map[netip.Addr]string{}
+	var err error
+	eachBinding(n, func(b *tree.Node) bool {
+		ips := b.ChildByName("ip-address")
+		if ips == nil {
+			return true
+		}
+		for _, v := range ips.Values() {
+			a, perr := netip.ParseAddr(str(v))
+			if perr != nil {
+				err = fail(append(bindingChain(chain, n), b), "ip-address", "%q is not an IP address", str(v))
+				return false
+			}
+			if len(subnets) > 0 && !inAny(subnets, a) {
+				err = fail(append(bindingChain(chain, n), b), "ip-address", "%s is in none of the VPN's subnets", a)
+				return false
+			}
+			if prev, dup := owner[a]; dup && !anycast {
+				err = fail(append(bindingChain(chain, n), b), "ip-address", "%s is already used by binding %s; enable anycast on the VPN to share it", a, prev)
+				return false
+			}
+			owner[a] = b.Key()
+		}
+		return true
+	})
+	return err
+}
+
+func vpnSubnets(vpn *tree.Node) []netip.Prefix {
+	var out []netip.Prefix
+	if l := vpn.ChildByName("subnet"); l != nil {
+		l.Entries(func(e *tree.Node) bool {
+			if p, err := netip.ParsePrefix(str(leaf(e, "prefix"))); err == nil {
+				out = append(out, p.Masked())
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func inAny(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func eachBinding(vpn *tree.Node, fn func(*tree.Node) bool) {
+	if c := vpn.ChildByName("bindings"); c != nil {
+		if l := c.ChildByName("binding"); l != nil {
+			l.Entries(fn)
+		}
+	}
+}
+
+// bindingChain extends a VPN's chain to its binding list, for error paths.
+func bindingChain(chain []*tree.Node, vpn *tree.Node) []*tree.Node {
+	c := vpn.ChildByName("bindings")
+	out := append(append([]*tree.Node(nil), chain...), c)
+	return append(out, c.ChildByName("binding"))
+}

@@ -1,0 +1,392 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// File layout. Three top-level buckets:
+//
+//	rows     canonical path -> opaque row value
+//	commits  8-byte big-endian commit id -> encoded Commit (see codec.go)
+//	meta     "format" -> 8-byte big-endian file format version
+//	         "last_commit" -> 8-byte big-endian id of the newest commit
+//
+// Commit ids are big-endian so bbolt's byte order is id order, which makes
+// range scans and pruning cursor walks. The last commit id is kept in meta
+// rather than derived from the commit log so it survives any pruning policy.
+var (
+	bucketRows    = []byte("rows")
+	bucketCommits = []byte("commits")
+	bucketMeta    = []byte("meta")
+
+	metaFormat     = []byte("format")
+	metaLastCommit = []byte("last_commit")
+)
+
+// formatVersion is the on-disk layout version this code reads and writes. A
+// file with any other version is refused rather than guessed at, so an old
+// binary can never silently damage a file written by a newer one.
+const formatVersion = 1
+
+const (
+	defaultRetention   = 10000
+	defaultOpenTimeout = time.Second
+	// initialMmapSize is large enough that the data file grows inside the
+	// first mapping for typical configurations: bbolt must remap when the
+	// file outgrows the mapping, and a remap waits for all read
+	// transactions (Load, Commits) to finish, stalling the writer.
+	initialMmapSize = 256 << 20
+	fileMode        = 0o600 // configuration can hold secrets
+)
+
+// BoltOptions configures OpenBolt. The zero value is a production setting.
+type BoltOptions struct {
+	// Retention is how many commit-log records to keep (default 10000 when
+	// 0). Older records are pruned inside the same bbolt transaction as
+	// Apply, so the log never exceeds it, even after a crash.
+	Retention int
+	// OpenTimeout is how long to wait for the data file's lock (default 1s).
+	// bbolt takes an exclusive flock; a second server on the same file must
+	// fail fast with a clear error instead of hanging.
+	OpenTimeout time.Duration
+	// NoSync skips fsync. For tests only: a crash can lose or corrupt data.
+	NoSync bool
+}
+
+// Bolt is the bbolt implementation of Store: a single local file, one
+// fsync per Apply.
+type Bolt struct {
+	db        *bbolt.DB
+	path      string
+	retention uint64
+
+	// writeSem (capacity 1) serialises Apply and Close. A channel rather
+	// than a sync.Mutex so a caller queued behind a slow fsync can give up
+	// when its context is cancelled.
+	writeSem chan struct{}
+	// lastID is the newest durable commit id, updated only after a
+	// successful commit while holding writeSem; atomic so LastCommitID
+	// never blocks behind a write.
+	lastID atomic.Uint64
+	closed atomic.Bool
+}
+
+var _ Store = (*Bolt)(nil)
+
+// OpenBolt opens (creating if needed) the bbolt data file at path.
+func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
+	if opts.Retention < 0 {
+		return nil, fmt.Errorf("store: open %s: negative retention %d", path, opts.Retention)
+	}
+	if opts.Retention == 0 {
+		opts.Retention = defaultRetention
+	}
+	if opts.OpenTimeout <= 0 {
+		// Never pass 0 to bbolt: it means wait for the lock forever.
+		opts.OpenTimeout = defaultOpenTimeout
+	}
+	db, err := bbolt.Open(path, fileMode, &bbolt.Options{
+		Timeout: opts.OpenTimeout,
+		// The hashmap freelist stays fast when the file is fragmented by
+		// many small rewrites (every Set rewrites rows and appends a log
+		// record); the array freelist degrades badly there.
+		FreelistType: bbolt.FreelistMapType,
+		// Not writing the freelist on every commit saves pages and write
+		// amplification per fsync; the price is a freelist rebuild scan
+		// when opening, which happens once per process.
+		NoFreelistSync:  true,
+		InitialMmapSize: initialMmapSize,
+		NoSync:          opts.NoSync,
+	})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("store: data file %s is locked by another process (gave up after %v): %w", path, opts.OpenTimeout, err)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Bolt{
+		db:        db,
+		path:      path,
+		retention: uint64(opts.Retention),
+		writeSem:  make(chan struct{}, 1),
+	}
+	last, err := s.init()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.lastID.Store(last)
+	return s, nil
+}
+
+// init checks the format version (initialising a new file) and returns the
+// last commit id. It runs in one write transaction so a new file is either
+// fully initialised or left empty.
+func (s *Bolt) init() (uint64, error) {
+	var last uint64
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			// Only a brand-new (empty) file may be initialised; a bbolt file
+			// with other buckets but no meta is not ours.
+			if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+				return fmt.Errorf("has bucket %q but no %q bucket: not a NetReady data file", name, bucketMeta)
+			}); err != nil {
+				return err
+			}
+			var err error
+			if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+				return err
+			}
+			if err := meta.Put(metaFormat, u64(formatVersion)); err != nil {
+				return err
+			}
+			if err := meta.Put(metaLastCommit, u64(0)); err != nil {
+				return err
+			}
+		}
+		v := meta.Get(metaFormat)
+		if len(v) != 8 {
+			return fmt.Errorf("missing or malformed format version in %q bucket", bucketMeta)
+		}
+		if ver := binary.BigEndian.Uint64(v); ver != formatVersion {
+			return fmt.Errorf("unsupported data format version %d (this build supports version %d); refusing to open", ver, formatVersion)
+		}
+		v = meta.Get(metaLastCommit)
+		if len(v) != 8 {
+			return fmt.Errorf("missing or malformed last commit id in %q bucket", bucketMeta)
+		}
+		last = binary.BigEndian.Uint64(v)
+		if _, err := tx.CreateBucketIfNotExists(bucketRows); err != nil {
+			return err
+		}
+		commits, err := tx.CreateBucketIfNotExists(bucketCommits)
+		if err != nil {
+			return err
+		}
+		// Cheap consistency check: the log cannot be ahead of meta, since
+		// both are written in the same transaction.
+		if k, _ := commits.Cursor().Last(); k != nil {
+			if len(k) != 8 {
+				return fmt.Errorf("malformed commit log key %x", k)
+			}
+			if id := binary.BigEndian.Uint64(k); id > last {
+				return fmt.Errorf("commit log holds id %d beyond last commit id %d", id, last)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	return last, nil
+}
+
+// Load calls fn for every row in key order. The value passed to fn is a copy
+// that fn may keep: bbolt's own slices point into the mmap and are invalid
+// once the read transaction ends, a use-after-unmap bug waiting to happen in
+// tree-building code. Load checks ctx periodically so a cancelled start-up
+// does not have to read the whole file.
+func (s *Bolt) Load(ctx context.Context, fn func(key string, value []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: load: %w", err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("store: load: %w", ErrClosed)
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketRows).Cursor()
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			val := make([]byte, len(v)) // non-nil even when empty: the row exists
+			copy(val, v)
+			if err := fn(string(k), val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: load: %w", err)
+	}
+	return nil
+}
+
+// LastCommitID is the id of the newest durable commit (0 for a new store).
+func (s *Bolt) LastCommitID() uint64 { return s.lastID.Load() }
+
+// Apply writes the commits as one bbolt transaction, i.e. one fsync for the
+// whole batch (group commit). Validation happens before the transaction
+// begins and any error inside it rolls the transaction back, so a failed
+// Apply leaves neither rows, log records nor the last id changed.
+func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
+	// Queue for the writer slot, but give up if the caller does.
+	select {
+	case s.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("store: apply: %w", ctx.Err())
+	}
+	defer func() { <-s.writeSem }()
+	// Both may have changed while we waited for the slot.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: apply: %w", err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("store: apply: %w", ErrClosed)
+	}
+	if len(commits) == 0 {
+		return nil
+	}
+	last := s.lastID.Load()
+	for i, c := range commits {
+		if c == nil {
+			return fmt.Errorf("store: apply: commit %d of batch is nil", i)
+		}
+		if want := last + 1 + uint64(i); c.ID != want {
+			return fmt.Errorf("store: apply: commit %d of batch has id %d, want %d (last durable commit is %d; ids must continue without gaps)", i, c.ID, want, last)
+		}
+		for j := range c.Changes {
+			if c.Changes[j].Key == "" {
+				return fmt.Errorf("store: apply: commit %d change %d has an empty key", c.ID, j)
+			}
+		}
+	}
+	newLast := last + uint64(len(commits))
+
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		rows := tx.Bucket(bucketRows)
+		log := tx.Bucket(bucketCommits)
+		// Ids are appended in increasing order; telling bbolt so makes page
+		// splits leave full pages instead of half-empty ones.
+		log.FillPercent = 1.0
+		for _, c := range commits {
+			for j := range c.Changes {
+				ch := &c.Changes[j]
+				var err error
+				if ch.New == nil {
+					err = rows.Delete([]byte(ch.Key))
+				} else {
+					err = rows.Put([]byte(ch.Key), ch.New)
+				}
+				if err != nil {
+					return fmt.Errorf("commit %d row %q: %w", c.ID, ch.Key, err)
+				}
+			}
+			// bbolt keeps a reference to the value until the transaction
+			// commits, so each record needs its own buffer.
+			if err := log.Put(u64(c.ID), encodeCommit(nil, c)); err != nil {
+				return fmt.Errorf("commit %d log record: %w", c.ID, err)
+			}
+		}
+		if err := tx.Bucket(bucketMeta).Put(metaLastCommit, u64(newLast)); err != nil {
+			return fmt.Errorf("last commit id: %w", err)
+		}
+		return prune(log, newLast, s.retention)
+	})
+	if err != nil {
+		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, newLast, err)
+	}
+	s.lastID.Store(newLast)
+	return nil
+}
+
+// prune deletes log records with id <= newest-retention. It re-seeks to the
+// first key after each delete because bbolt cursors may skip an element
+// when Next follows Delete. Usually this removes len(batch) records; after
+// Retention is lowered it catches up in one go.
+func prune(log *bbolt.Bucket, newest, retention uint64) error {
+	if newest <= retention {
+		return nil
+	}
+	cutoff := newest - retention
+	c := log.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if len(k) != 8 || binary.BigEndian.Uint64(k) > cutoff {
+			return nil
+		}
+		if err := c.Delete(); err != nil {
+			return fmt.Errorf("prune commit log: %w", err)
+		}
+	}
+	return nil
+}
+
+// Commits calls fn for each logged commit with from <= ID <= to, ascending
+// (to == 0 means up to the newest). Pruned commits are simply absent. fn gets
+// a freshly decoded Commit it may keep.
+func (s *Bolt) Commits(ctx context.Context, from, to uint64, fn func(*Commit) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: commits: %w", err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("store: commits: %w", ErrClosed)
+	}
+	if to != 0 && to < from {
+		return nil
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketCommits).Cursor()
+		for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if len(k) != 8 {
+				return fmt.Errorf("malformed commit log key %x", k)
+			}
+			id := binary.BigEndian.Uint64(k)
+			if to != 0 && id > to {
+				return nil
+			}
+			cm, err := decodeCommit(v)
+			if err != nil {
+				return fmt.Errorf("commit %d: %w", id, err)
+			}
+			if cm.ID != id {
+				return fmt.Errorf("commit %d: %w: record holds id %d", id, errCorrupt, cm.ID)
+			}
+			if err := fn(cm); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: commits %d..%d: %w", from, to, err)
+	}
+	return nil
+}
+
+// Close waits for an Apply in progress and closes the file, releasing its
+// lock. Calling it again is a no-op.
+func (s *Bolt) Close() error {
+	s.writeSem <- struct{}{}
+	defer func() { <-s.writeSem }()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path is the data file's path, for log messages.
+func (s *Bolt) Path() string { return s.path }
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}

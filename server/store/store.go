@@ -1,0 +1,79 @@
+// Package store is the durable datastore behind the gNMI server.
+//
+// The server keeps the configuration tree in memory and persists it as rows:
+// one row per configuration object (a container or a list entry), keyed by
+// the object's canonical path string (for example
+// "/tenants/tenant[name=blue]/ports/port[name=g1]") with the object's encoded
+// leaves as an opaque value. Keeping the store ignorant of the value format
+// lets the schema layer evolve its encoding without touching persistence, and
+// keeps the Store interface small enough to have a second backend (etcd)
+// later.
+//
+// Writes come from a single writer goroutine in the server that hands the
+// store batches of acknowledged Set transactions (group commit: several Sets,
+// one fsync). Next to the rows the store keeps a bounded commit log, the raw
+// material for history and rollback.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrClosed is returned by operations on a Store after Close. It is a
+// sentinel (never reassigned) so callers can tell shutdown apart from I/O
+// failures with errors.Is.
+var ErrClosed = errors.New("store: closed")
+
+// RowChange is one row written by a commit: Old is the value before (nil: the
+// row did not exist), New the value after (nil: the row is deleted).
+//
+// Old is not used to write rows; it is kept in the commit log so that a commit
+// can be reverted (rollback) and shown as a diff (history) without replaying
+// the whole log. A non-nil empty slice is a row that exists with an empty
+// value, which is why nil and empty are kept apart everywhere.
+type RowChange struct {
+	Key      string
+	Old, New []byte
+}
+
+// Commit is one acknowledged Set transaction.
+type Commit struct {
+	// ID is assigned by the caller, strictly increasing,
+	// LastCommitID()+1 for the first of a batch. The caller owns ids so it
+	// can acknowledge a Set with its commit id before the group commit lands.
+	ID uint64
+	// Time is when the transaction was accepted. It is stored to the
+	// nanosecond and read back in UTC (the location is not kept).
+	Time time.Time
+	// User is the authenticated user, "" if unknown.
+	User string
+	// Peer is the client address.
+	Peer string
+	// Summary is short human text, e.g. "update /tenants/tenant[name=blue]".
+	Summary string
+	// Changes are the rows written by the transaction, applied in order, so
+	// a later change to the same key wins.
+	Changes []RowChange
+}
+
+// Store is the durable datastore. Implementations: bbolt (this package), etcd
+// later, so keep it small.
+type Store interface {
+	// Load calls fn for every row in key order (used once at start-up to
+	// rebuild the in-memory tree).
+	Load(ctx context.Context, fn func(key string, value []byte) error) error
+	// LastCommitID is the id of the newest durable commit (0 for a new store).
+	LastCommitID() uint64
+	// Apply writes the commits, in order, as ONE atomic durable transaction
+	// (one fsync): every RowChange.New is put (nil deletes the key), and each
+	// Commit is appended to the commit log. It returns only once the data is
+	// on disk; on error nothing of the batch is visible. IDs must continue
+	// LastCommitID() without gaps, else error (nothing written).
+	Apply(ctx context.Context, commits []*Commit) error
+	// Commits calls fn for each logged commit with from <= ID <= to,
+	// ascending (to == 0 means up to the newest).
+	Commits(ctx context.Context, from, to uint64, fn func(*Commit) error) error
+	Close() error
+}

@@ -1,0 +1,350 @@
+package tree
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/btree"
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+)
+
+// Error is a data error with the gRPC code it maps to and the data path it
+// concerns, so the gNMI layer can answer with both.
+type Error struct {
+	Code codes.Code
+	Path string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+func errorf(code codes.Code, path, format string, args ...any) *Error {
+	return &Error{Code: code, Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// decoder builds detached nodes from a payload. The nodes are owned by the
+// decoder until a Txn adopts them, so decoding can run outside the writer.
+type decoder struct {
+	own  *owner
+	ietf bool
+}
+
+// DecodeJSON decodes a JSON (ietf false) or JSON_IETF payload for the node
+// at p: an object for the root, a container or a list entry, an array for a
+// whole list or a leaf-list, a scalar for a leaf. The returned node carries
+// the defaults of every container and entry it creates. pathStr is p as
+// text, for errors.
+func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, errorf(codes.InvalidArgument, PathString(p), "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, errorf(codes.InvalidArgument, PathString(p), "invalid JSON: trailing data after the value")
+	}
+	d := &decoder{own: &owner{}, ietf: ietf}
+	return d.decodeAt(p, v)
+}
+
+// DecodeTyped decodes a gNMI TypedValue for the node at p: JSON and
+// JSON_IETF values of any node, scalars for leaves and leaflist_val for
+// leaf-lists.
+func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
+	switch v := tv.GetValue().(type) {
+	case *gpb.TypedValue_JsonIetfVal:
+		return DecodeJSON(p, v.JsonIetfVal, true)
+	case *gpb.TypedValue_JsonVal:
+		return DecodeJSON(p, v.JsonVal, false)
+	case nil:
+		return nil, errorf(codes.InvalidArgument, PathString(p), "missing value")
+	}
+	s := target(p)
+	d := &decoder{own: &owner{}}
+	ps := PathString(p)
+	switch s.Kind {
+	case schema.Leaf:
+		val, err := value.ParseTyped(s.ValueType(), tv)
+		if err != nil {
+			return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+		}
+		return d.leaf(s, val, ps)
+	case schema.LeafList:
+		ll, ok := tv.GetValue().(*gpb.TypedValue_LeaflistVal)
+		if !ok {
+			return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
+		}
+		vals := make([]value.Value, 0, len(ll.LeaflistVal.GetElement()))
+		for _, el := range ll.LeaflistVal.GetElement() {
+			val, err := value.ParseTyped(s.ValueType(), el)
+			if err != nil {
+				return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+			}
+			vals = append(vals, val)
+		}
+		return d.leafList(s, vals, ps)
+	}
+	return nil, errorf(codes.InvalidArgument, ps, "a %s takes a JSON or JSON_IETF value", s.Kind)
+}
+
+// target is the schema node a path ends at.
+func target(p Path) *schema.Node {
+	if len(p) == 0 {
+		return nil
+	}
+	return p[len(p)-1].Schema
+}
+
+func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
+	ps := PathString(p)
+	if len(p) == 0 {
+		return nil, errorf(codes.Internal, "/", "root payload needs a schema root; use DecodeRootJSON")
+	}
+	last := p[len(p)-1]
+	s := last.Schema
+	if !s.Config {
+		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+	}
+	switch {
+	case s.Kind == schema.List && last.Keys != nil:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, errorf(codes.InvalidArgument, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
+		}
+		return d.entry(s, obj, last.Keys, ps)
+	case s.Kind == schema.List:
+		return d.list(s, v, parentString(p))
+	case s.Kind == schema.Container:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, errorf(codes.InvalidArgument, ps, "a container takes a JSON object, got %s", jsonKind(v))
+		}
+		return d.dir(d.newDir(s), obj, ps)
+	case s.Kind == schema.LeafList:
+		return d.jsonLeafList(s, v, ps)
+	default:
+		return d.jsonLeaf(s, v, ps)
+	}
+}
+
+// DecodeRootJSON decodes a payload for the schema root (a Set at path "/").
+func DecodeRootJSON(root *schema.Node, data []byte, ietf bool) (*Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, errorf(codes.InvalidArgument, "/", "invalid JSON: %v", err)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errorf(codes.InvalidArgument, "/", "the root takes a JSON object, got %s", jsonKind(v))
+	}
+	d := &decoder{own: &owner{}, ietf: ietf}
+	return d.dir(d.newDir(root), obj, "")
+}
+
+func (d *decoder) newDir(s *schema.Node) *Node {
+	t := &Txn{own: d.own}
+	return t.newNode(s)
+}
+
+// dir fills a container or list entry n from a JSON object.
+func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
+	t := &Txn{own: d.own}
+	for name, raw := range obj {
+		if strings.HasPrefix(name, "@") {
+			continue // RFC 7952 metadata: nothing of ours
+		}
+		c := n.schema.Child(name)
+		cps := ps + "/" + unqualified(name)
+		if c == nil {
+			return nil, errorf(codes.NotFound, cps, "no such element in the schema under %s", n.schema.PathString())
+		}
+		if !c.Config {
+			return nil, errorf(codes.InvalidArgument, cps, "read-only (config false) data cannot be set")
+		}
+		if c.IsKey && n.key != "" {
+			continue // checked by entry
+		}
+		kid, err := d.child(c, raw, cps, ps)
+		if err != nil {
+			return nil, err
+		}
+		if c.Choice != nil {
+			if other := otherCase(n, c); other != nil {
+				return nil, errorf(codes.InvalidArgument, cps, "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
+			}
+		}
+		t.setKid(n, kid)
+	}
+	return n, nil
+}
+
+// otherCase returns a child of n in another case of c's choice.
+func otherCase(n *Node, c *schema.Node) *schema.Node {
+	for _, k := range n.kids {
+		if k.schema.Choice == c.Choice && k.schema.Case != c.Case {
+			return k.schema
+		}
+	}
+	return nil
+}
+
+func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) {
+	switch c.Kind {
+	case schema.Leaf:
+		return d.jsonLeaf(c, raw, cps)
+	case schema.LeafList:
+		return d.jsonLeafList(c, raw, cps)
+	case schema.List:
+		return d.list(c, raw, ps)
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, errorf(codes.InvalidArgument, cps, "a container takes a JSON object, got %s", jsonKind(raw))
+	}
+	return d.dir(d.newDir(c), obj, cps)
+}
+
+// list decodes a JSON array of entries. ps is the path of the list's parent.
+func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
+	arr, ok := raw.([]any)
+	lps := ps + "/" + s.Name
+	if !ok {
+		return nil, errorf(codes.InvalidArgument, lps, "a list takes a JSON array, got %s", jsonKind(raw))
+	}
+	l := &Node{schema: s, owner: d.own, entries: btree.NewG(btreeDegree, entryLess)}
+	for i, el := range arr {
+		obj, ok := el.(map[string]any)
+		if !ok {
+			return nil, errorf(codes.InvalidArgument, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
+		}
+		e, err := d.entry(s, obj, nil, fmt.Sprintf("%s[%d]", lps, i))
+		if err != nil {
+			return nil, err
+		}
+		if l.Entry(e.key) != nil {
+			return nil, errorf(codes.InvalidArgument, entryPath(ps, e), "duplicate list entry")
+		}
+		l.entries.ReplaceOrInsert(e)
+	}
+	return l, nil
+}
+
+// entry decodes a list entry. Keys come from the body, or from the path
+// when pathKeys is set (then the body may repeat them, but not differ).
+func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, ps string) (*Node, error) {
+	keys := make([]value.Value, len(s.Keys))
+	for i, k := range s.Keys {
+		raw, ok := member(obj, k)
+		switch {
+		case ok:
+			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
+			if err != nil {
+				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "%v", err)
+			}
+			if pathKeys != nil && !value.Equal(v, pathKeys[i]) {
+				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
+			}
+			keys[i] = v
+		case pathKeys != nil:
+			keys[i] = pathKeys[i]
+		default:
+			return nil, errorf(codes.InvalidArgument, ps, "list entry is missing key %s", k.Name)
+		}
+	}
+	t := &Txn{own: d.own}
+	e := t.newEntry(s, keys)
+	if pathKeys == nil {
+		ps = entryPath(ps[:strings.LastIndexByte(ps, '/')], e)
+	}
+	return d.dir(e, obj, ps)
+}
+
+// member finds the JSON member for schema node k, qualified or not.
+func member(obj map[string]any, k *schema.Node) (any, bool) {
+	if v, ok := obj[k.Name]; ok {
+		return v, true
+	}
+	v, ok := obj[k.Module+":"+k.Name]
+	return v, ok
+}
+
+func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps string) (*Node, error) {
+	v, err := value.ParseJSON(s.ValueType(), raw, d.ietf)
+	if err != nil {
+		return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+	}
+	return d.leaf(s, v, ps)
+}
+
+func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) {
+	if !s.Config {
+		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+	}
+	return &Node{schema: s, owner: d.own, val: v}, nil
+}
+
+func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error) {
+	arr, ok := raw.([]any)
+	if !ok {
+		return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
+	}
+	vals := make([]value.Value, 0, len(arr))
+	for _, el := range arr {
+		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
+		if err != nil {
+			return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+		}
+		vals = append(vals, v)
+	}
+	return d.leafList(s, vals, ps)
+}
+
+func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
+	for i := range vals {
+		for j := 0; j < i; j++ {
+			if value.Equal(vals[i], vals[j]) {
+				return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(vals[i]))
+			}
+		}
+	}
+	return &Node{schema: s, owner: d.own, vals: vals}, nil
+}
+
+func unqualified(name string) string {
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,162 @@
+package tree
+
+import (
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+)
+
+// Filter selects what an encoding includes, after gNMI's data types.
+type Filter uint8
+
+// Filters.
+const (
+	All    Filter = iota // configuration and state
+	Config               // config true nodes only
+	State                // config false nodes, with the keys that locate them
+)
+
+func (f Filter) keeps(s *schema.Node) bool {
+	switch f {
+	case Config:
+		return s.Config
+	case State:
+		return !s.Config || s.IsDir() // directories may hold state below
+	}
+	return true
+}
+
+// AppendJSON appends the JSON (ietf false) or RFC 7951 JSON_IETF encoding
+// of n filtered by f, and reports whether anything passed the filter.
+// Encoding writes bytes directly (no reflection, no maps) because a Get of
+// the whole tree encodes hundreds of thousands of leaves.
+func AppendJSON(dst []byte, n *Node, ietf bool, f Filter) ([]byte, bool) {
+	e := encoder{ietf: ietf, f: f}
+	return e.node(dst, n)
+}
+
+type encoder struct {
+	ietf bool
+	f    Filter
+}
+
+func (e *encoder) node(dst []byte, n *Node) ([]byte, bool) {
+	s := n.schema
+	switch s.Kind {
+	case schema.Leaf:
+		return value.AppendJSON(dst, s.ValueType(), n.val, e.ietf), true
+	case schema.LeafList:
+		dst = append(dst, '[')
+		for i, v := range n.vals {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = value.AppendJSON(dst, s.ValueType(), v, e.ietf)
+		}
+		return append(dst, ']'), true
+	case schema.List:
+		if n.entries != nil {
+			return e.list(dst, n)
+		}
+	}
+	return e.dir(dst, n)
+}
+
+func (e *encoder) list(dst []byte, n *Node) ([]byte, bool) {
+	start := len(dst)
+	dst = append(dst, '[')
+	any := false
+	n.entries.Ascend(func(en *Node) bool {
+		mark := len(dst)
+		if any {
+			dst = append(dst, ',')
+		}
+		var ok bool
+		if dst, ok = e.dir(dst, en); ok {
+			any = true
+		} else {
+			dst = dst[:mark]
+		}
+		return true
+	})
+	if !any && e.f != All {
+		return dst[:start], false
+	}
+	return append(dst, ']'), true
+}
+
+// dir encodes a container or list entry as an object. Under the State
+// filter an object without state is left out; keys are kept in objects
+// that hold state so the state can be located.
+func (e *encoder) dir(dst []byte, n *Node) ([]byte, bool) {
+	start := len(dst)
+	dst = append(dst, '{')
+	members, state := 0, false
+	for _, k := range n.kids {
+		ks := k.schema
+		if !e.f.keeps(ks) && !(e.f == State && ks.IsKey) {
+			continue
+		}
+		mark := len(dst)
+		if members > 0 {
+			dst = append(dst, ',')
+		}
+		dst = e.name(dst, ks)
+		var ok bool
+		if dst, ok = e.node(dst, k); !ok {
+			dst = dst[:mark]
+			continue
+		}
+		members++
+		if !ks.IsKey {
+			state = true
+		}
+	}
+	if e.f == State && !state {
+		return dst[:start], false
+	}
+	if e.f == Config && members == 0 && !n.schema.Config {
+		return dst[:start], false
+	}
+	return append(dst, '}'), true
+}
+
+func (e *encoder) name(dst []byte, s *schema.Node) []byte {
+	dst = append(dst, '"')
+	if e.ietf {
+		dst = append(dst, s.QualifiedName()...)
+	} else {
+		dst = append(dst, s.Name...)
+	}
+	return append(dst, '"', ':')
+}
+
+// Leaves calls fn with the chain of every leaf and leaf-list at or below
+// the last node of chain that passes f, in schema order. It serves the
+// PROTO encoding, which carries one scalar per update.
+func Leaves(chain []*Node, f Filter, fn func(chain []*Node) error) error {
+	n := chain[len(chain)-1]
+	s := n.schema
+	if s.Kind == schema.Leaf || s.Kind == schema.LeafList {
+		if f.keeps(s) && (f != State || !s.Config) {
+			return fn(chain)
+		}
+		return nil
+	}
+	var err error
+	if n.entries != nil {
+		n.entries.Ascend(func(en *Node) bool {
+			err = Leaves(append(chain[:len(chain):len(chain)], en), f, fn)
+			return err == nil
+		})
+		return err
+	}
+	for _, k := range n.kids {
+		if !f.keeps(k.schema) {
+			continue
+		}
+		if err := Leaves(append(chain[:len(chain):len(chain)], k), f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

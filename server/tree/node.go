@@ -1,0 +1,176 @@
+// Package tree is NetReady's in-memory data tree: schema-driven, persistent
+// (copy-on-write) and shared by every compiled and loaded module.
+//
+// A published tree is never modified. A Txn edits a new version by copying
+// only the nodes on the paths it changes; everything else is shared with the
+// previous version. That gives Get and Subscribe a consistent snapshot
+// without locks, makes an aborted transaction free (drop the new root), and
+// lets Diff find what a transaction changed by skipping shared subtrees, so
+// the cost of a Set follows the size of the change, not of the tree.
+//
+// Lists keep their entries in a copy-on-write B-tree (github.com/google/btree)
+// so that changing one entry of a 100k-entry list copies a few B-tree nodes,
+// not the list.
+package tree
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/google/btree"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+)
+
+// owner marks the transaction that may still modify a node in place. It has
+// a field so that distinct owners have distinct addresses.
+type owner struct{ _ byte }
+
+// Node is one instance of a schema node.
+type Node struct {
+	schema *schema.Node
+	owner  *owner
+
+	// Containers and list entries: children ordered by their schema order.
+	kids []*Node
+	// List entries: the canonical key (see KeyString).
+	key string
+
+	// Lists.
+	entries *btree.BTreeG[*Node]
+	// base is the list this one was copied from in the current transaction,
+	// and touched the keys changed since: Diff uses them to visit only the
+	// changed entries of a large list.
+	base    *Node
+	touched map[string]struct{}
+
+	// Leaves and leaf-lists.
+	val  value.Value
+	vals []value.Value
+	// dflt marks a leaf that holds its schema default rather than a value
+	// that was set.
+	dflt bool
+}
+
+func entryLess(a, b *Node) bool { return a.key < b.key }
+
+// Schema returns the schema node n is an instance of.
+func (n *Node) Schema() *schema.Node { return n.schema }
+
+// Key returns the canonical key of a list entry.
+func (n *Node) Key() string { return n.key }
+
+// Value returns a leaf's value.
+func (n *Node) Value() value.Value { return n.val }
+
+// Values returns a leaf-list's values.
+func (n *Node) Values() []value.Value { return n.vals }
+
+// IsDefault reports whether a leaf holds its schema default.
+func (n *Node) IsDefault() bool { return n.dflt }
+
+// Children returns the children of a container or list entry in schema
+// order. The slice must not be modified.
+func (n *Node) Children() []*Node { return n.kids }
+
+// Len returns the number of entries of a list.
+func (n *Node) Len() int {
+	if n.entries == nil {
+		return 0
+	}
+	return n.entries.Len()
+}
+
+// Entries calls fn for each entry of a list in key order until fn returns false.
+func (n *Node) Entries(fn func(*Node) bool) {
+	if n.entries != nil {
+		n.entries.Ascend(fn)
+	}
+}
+
+// Entry returns the list entry with the given canonical key.
+func (n *Node) Entry(key string) *Node {
+	if n.entries == nil {
+		return nil
+	}
+	e, _ := n.entries.Get(&Node{key: key})
+	return e
+}
+
+// Child returns the child instance of schema node s, or nil.
+func (n *Node) Child(s *schema.Node) *Node {
+	i, ok := n.kidIndex(s)
+	if !ok {
+		return nil
+	}
+	return n.kids[i]
+}
+
+// ChildByName returns the child called name (unqualified), or nil.
+func (n *Node) ChildByName(name string) *Node {
+	s := n.schema.Child(name)
+	if s == nil {
+		return nil
+	}
+	return n.Child(s)
+}
+
+func (n *Node) kidIndex(s *schema.Node) (int, bool) {
+	i := sort.Search(len(n.kids), func(i int) bool { return n.kids[i].schema.Index >= s.Index })
+	return i, i < len(n.kids) && n.kids[i].schema == s
+}
+
+// KeyString builds the canonical key of a list entry from its key values in
+// key order. It is the B-tree order of entries and the form used in paths.
+func KeyString(vals []value.Value) string {
+	if len(vals) == 1 {
+		return value.String(vals[0])
+	}
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = value.String(v)
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// KeyValues returns a list entry's key values in key order.
+func (n *Node) KeyValues() []value.Value {
+	vals := make([]value.Value, len(n.schema.Keys))
+	for i, k := range n.schema.Keys {
+		if c := n.Child(k); c != nil {
+			vals[i] = c.val
+		}
+	}
+	return vals
+}
+
+// HasConfig reports whether n holds any configuration: a set config leaf,
+// a list entry, or a presence container. Non-presence containers that hold
+// only defaults or state do not count.
+func (n *Node) HasConfig() bool {
+	s := n.schema
+	if !s.Config {
+		return false
+	}
+	switch s.Kind {
+	case schema.Leaf:
+		return !n.dflt
+	case schema.LeafList:
+		return len(n.vals) > 0
+	case schema.List:
+		return n.Len() > 0
+	}
+	if s.Presence || (s.Parent != nil && s.Parent.Kind == schema.List && n.key != "") {
+		return true
+	}
+	for _, k := range n.kids {
+		if k.HasConfig() {
+			return true
+		}
+	}
+	return false
+}
+
+// NewRoot returns an empty tree for sch.
+func NewRoot(sch *schema.Schema) *Node { return &Node{schema: sch.Root} }

@@ -1,0 +1,410 @@
+package tree
+
+import (
+	"fmt"
+
+	"github.com/google/btree"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+)
+
+// btreeDegree suits lists of up to millions of entries: a change copies
+// about log32(n) nodes of at most 63 pointers.
+const btreeDegree = 32
+
+// Elem is one step of a resolved data path. For a list, Keys holds the key
+// values in key order (an entry) or is nil (the whole list).
+type Elem struct {
+	Schema *schema.Node
+	Keys   []value.Value
+}
+
+// Path is a resolved data path from the root.
+type Path []Elem
+
+// Txn edits a new version of a tree. Nodes it has copied are owned by it
+// and changed in place; published nodes are never written. A Txn is used
+// by one goroutine.
+type Txn struct {
+	own  *owner
+	root *Node
+}
+
+// Begin starts editing a new version of root.
+func Begin(root *Node) *Txn {
+	t := &Txn{own: &owner{}}
+	t.root = t.mutable(root)
+	return t
+}
+
+// Root returns the edited tree. After the last edit it is an ordinary
+// immutable tree: publish it and drop the Txn.
+func (t *Txn) Root() *Node { return t.root }
+
+// mutable returns n if t owns it, else a shallow copy owned by t.
+func (t *Txn) mutable(n *Node) *Node {
+	if n.owner == t.own {
+		return n
+	}
+	c := *n
+	c.owner = t.own
+	c.kids = append([]*Node(nil), n.kids...)
+	if n.entries != nil {
+		// btree's Clone also gives the tree it clones a new copy-on-write
+		// context, a write to a published (shared) tree that races with
+		// other transactions on the same version. Published trees are
+		// never written, so clone a private copy of the header instead.
+		hdr := *n.entries
+		c.entries = hdr.Clone()
+		c.base, c.touched = n, nil
+	}
+	return &c
+}
+
+// newNode returns an empty instance of s owned by t; containers and list
+// entries get their default leaves.
+func (t *Txn) newNode(s *schema.Node) *Node {
+	n := &Node{schema: s, owner: t.own}
+	if s.Kind == schema.List {
+		n.entries = btree.NewG(btreeDegree, entryLess)
+	}
+	if s.Kind == schema.Container || s.Kind == schema.List {
+		// A list entry shares the list's schema node; defaults are per entry.
+		t.fillDefaults(n)
+	}
+	return n
+}
+
+// newEntry returns a new list entry with its key leaves set.
+func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
+	e := &Node{schema: list, owner: t.own, key: KeyString(keys)}
+	for i, k := range list.Keys {
+		e.kids = append(e.kids, &Node{schema: k, owner: t.own, val: keys[i]})
+	}
+	sortKids(e)
+	t.fillDefaults(e)
+	return e
+}
+
+// fillDefaults adds the default leaves (and the non-presence containers
+// holding defaults) that an instance of a container or list entry has
+// implicitly. n must be owned by t.
+func (t *Txn) fillDefaults(n *Node) {
+	if n.schema.Kind == schema.List && n.key == "" {
+		return // the list node itself has no leaves
+	}
+	if !n.schema.HasDefaults {
+		return
+	}
+	for _, c := range n.schema.Children {
+		if c.Choice != nil || n.Child(c) != nil {
+			continue
+		}
+		switch {
+		case c.Kind == schema.Leaf && c.DefaultValue != nil:
+			n.insertKid(&Node{schema: c, owner: t.own, val: c.DefaultValue, dflt: true})
+		case c.Kind == schema.Container && !c.Presence && c.HasDefaults:
+			n.insertKid(t.newNode(c))
+		}
+	}
+}
+
+// insertKid adds or replaces a child in schema order. n must be owned.
+func (n *Node) insertKid(k *Node) {
+	i, ok := n.kidIndex(k.schema)
+	if ok {
+		n.kids[i] = k
+		return
+	}
+	n.kids = append(n.kids, nil)
+	copy(n.kids[i+1:], n.kids[i:])
+	n.kids[i] = k
+}
+
+// removeKid removes the child instance of s, if any. n must be owned.
+func (n *Node) removeKid(s *schema.Node) {
+	if i, ok := n.kidIndex(s); ok {
+		n.kids = append(n.kids[:i], n.kids[i+1:]...)
+	}
+}
+
+func sortKids(n *Node) {
+	for i := 1; i < len(n.kids); i++ {
+		for j := i; j > 0 && n.kids[j-1].schema.Index > n.kids[j].schema.Index; j-- {
+			n.kids[j-1], n.kids[j] = n.kids[j], n.kids[j-1]
+		}
+	}
+}
+
+// setEntry inserts or replaces an entry of an owned list.
+func (t *Txn) setEntry(list, e *Node) {
+	list.entries.ReplaceOrInsert(e)
+	list.touch(e.key)
+}
+
+func (n *Node) touch(key string) {
+	if n.base == nil {
+		return // a list new in this transaction: Diff visits all of it
+	}
+	if n.touched == nil {
+		n.touched = map[string]struct{}{}
+	}
+	n.touched[key] = struct{}{}
+}
+
+// walk returns the owned chain of nodes along p, creating missing
+// containers and list entries when create is set. The chain starts with the
+// root; it is shorter than len(p)+1 when a node is missing and create is
+// false. For a Path ending in a list entry, the last two nodes are the list
+// and the entry.
+func (t *Txn) walk(p Path, create bool) []*Node {
+	chain := []*Node{t.root}
+	cur := t.root
+	for i, el := range p {
+		child := cur.Child(el.Schema)
+		if child == nil {
+			if !create {
+				return chain
+			}
+			child = t.newNode(el.Schema)
+			t.setKid(cur, child)
+		} else {
+			child = t.mutable(child)
+			cur.insertKid(child)
+		}
+		chain = append(chain, child)
+		cur = child
+		if el.Schema.Kind != schema.List || el.Keys == nil {
+			continue
+		}
+		key := KeyString(el.Keys)
+		e := cur.Entry(key)
+		if e == nil {
+			if !create {
+				return chain
+			}
+			e = t.newEntry(el.Schema, el.Keys)
+		} else {
+			e = t.mutable(e)
+		}
+		t.setEntry(cur, e)
+		chain = append(chain, e)
+		cur = e
+		_ = i
+	}
+	return chain
+}
+
+// setKid adds child to an owned parent, enforcing choice exclusivity: data
+// of one case removes the data of the choice's other cases (RFC 7950 7.9.2).
+func (t *Txn) setKid(parent, child *Node) {
+	if c := child.schema.Choice; c != nil {
+		for _, other := range c.Nodes() {
+			if other.Case != child.schema.Case {
+				parent.removeKid(other)
+			}
+		}
+	}
+	parent.insertKid(child)
+}
+
+// Delete removes the node at p. Deleting what does not exist succeeds.
+// Leaves with a default fall back to it; a non-presence container keeps
+// existing with its defaults.
+func (t *Txn) Delete(p Path) {
+	if len(p) == 0 {
+		t.root = t.newNode(t.root.schema)
+		return
+	}
+	chain := t.walkExisting(p)
+	if chain == nil {
+		return
+	}
+	last := p[len(p)-1]
+	if last.Schema.Kind == schema.List && last.Keys != nil {
+		list := chain[len(chain)-2]
+		key := KeyString(last.Keys)
+		list.entries.Delete(&Node{key: key})
+		list.touch(key)
+		return
+	}
+	parent := chain[len(chain)-2]
+	parent.removeKid(last.Schema)
+	t.fillDefaults(parent)
+}
+
+// walkExisting returns the owned chain to the node at p, or nil if it does
+// not exist (nothing is copied then).
+func (t *Txn) walkExisting(p Path) []*Node {
+	if !exists(t.root, p) {
+		return nil
+	}
+	return t.walk(p, false)
+}
+
+// Lookup returns the node at p in root, or nil.
+func Lookup(root *Node, p Path) *Node {
+	cur := root
+	for _, el := range p {
+		if cur = cur.Child(el.Schema); cur == nil {
+			return nil
+		}
+		if el.Schema.Kind == schema.List && el.Keys != nil {
+			if cur = cur.Entry(KeyString(el.Keys)); cur == nil {
+				return nil
+			}
+		}
+	}
+	return cur
+}
+
+func exists(root *Node, p Path) bool { return Lookup(root, p) != nil }
+
+// Merge merges payload, an instance of the node at p (see Decoder), into
+// the tree, creating p's ancestors as needed.
+func (t *Txn) Merge(p Path, payload *Node) error {
+	if len(p) == 0 {
+		t.root = t.merge(t.root, payload)
+		return nil
+	}
+	chain := t.walk(p[:len(p)-1], true)
+	parent := chain[len(chain)-1]
+	last := p[len(p)-1]
+	if last.Schema.Kind == schema.List && last.Keys != nil {
+		if err := checkEntryKeys(payload, last); err != nil {
+			return err
+		}
+		list := parent.Child(last.Schema)
+		if list == nil {
+			list = t.newNode(last.Schema)
+			t.setKid(parent, list)
+		} else {
+			list = t.mutable(list)
+			parent.insertKid(list)
+		}
+		if old := list.Entry(payload.key); old != nil {
+			payload = t.merge(old, payload)
+		}
+		t.setEntry(list, payload)
+		return nil
+	}
+	if old := parent.Child(last.Schema); old != nil {
+		payload = t.merge(old, payload)
+	}
+	t.setKid(parent, payload)
+	return nil
+}
+
+// Replace replaces the node at p with payload. State (config false) data
+// of objects that exist before and after is kept: replace is about
+// configuration.
+func (t *Txn) Replace(p Path, payload *Node) error {
+	if len(p) == 0 {
+		t.root = t.graftState(t.root, payload)
+		return nil
+	}
+	chain := t.walk(p[:len(p)-1], true)
+	parent := chain[len(chain)-1]
+	last := p[len(p)-1]
+	if last.Schema.Kind == schema.List && last.Keys != nil {
+		if err := checkEntryKeys(payload, last); err != nil {
+			return err
+		}
+		list := parent.Child(last.Schema)
+		if list == nil {
+			list = t.newNode(last.Schema)
+			t.setKid(parent, list)
+		} else {
+			list = t.mutable(list)
+			parent.insertKid(list)
+		}
+		if old := list.Entry(payload.key); old != nil {
+			payload = t.graftState(old, payload)
+		}
+		t.setEntry(list, payload)
+		return nil
+	}
+	if old := parent.Child(last.Schema); old != nil {
+		payload = t.graftState(old, payload)
+	}
+	t.setKid(parent, payload)
+	return nil
+}
+
+// checkEntryKeys makes sure a list-entry payload names the entry of the
+// path: a body with other key values than its path is an error.
+func checkEntryKeys(payload *Node, el Elem) error {
+	if want := KeyString(el.Keys); payload.key != want {
+		return fmt.Errorf("key in payload (%s) differs from key in path (%s)", payload.key, want)
+	}
+	return nil
+}
+
+// merge returns dst with src merged in: leaves of src win unless they only
+// hold a default, containers and entries merge recursively, a leaf-list is
+// replaced by src's.
+func (t *Txn) merge(dst, src *Node) *Node {
+	switch dst.schema.Kind {
+	case schema.Leaf:
+		if src.dflt {
+			return dst
+		}
+		return src
+	case schema.LeafList:
+		return src
+	}
+	if dst == src {
+		return dst
+	}
+	out := t.mutable(dst)
+	if src.entries != nil {
+		src.entries.Ascend(func(se *Node) bool {
+			if de := out.Entry(se.key); de != nil {
+				se = t.merge(de, se)
+			}
+			t.setEntry(out, se)
+			return true
+		})
+		return out
+	}
+	for _, sk := range src.kids {
+		if dk := out.Child(sk.schema); dk != nil {
+			out.insertKid(t.merge(dk, sk))
+			continue
+		}
+		t.setKid(out, sk)
+	}
+	return out
+}
+
+// graftState returns repl with the state children of old carried over
+// wherever the same container or list entry exists in both.
+func (t *Txn) graftState(old, repl *Node) *Node {
+	s := old.schema
+	if s.Kind == schema.Leaf || s.Kind == schema.LeafList || !s.Config {
+		return repl
+	}
+	out := t.mutable(repl)
+	if repl.entries != nil {
+		repl.entries.Ascend(func(re *Node) bool {
+			if oe := old.Entry(re.key); oe != nil {
+				t.setEntry(out, t.graftState(oe, re))
+			}
+			return true
+		})
+		// The replaced list drops entries: Diff must compare all of it.
+		out.base, out.touched = nil, nil
+		return out
+	}
+	for _, ok := range old.kids {
+		if !ok.schema.Config {
+			out.insertKid(ok)
+			continue
+		}
+		if rk := out.Child(ok.schema); rk != nil && rk.schema.IsDir() {
+			out.insertKid(t.graftState(ok, rk))
+		}
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package validate
+
+import (
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+)
+
+// structure checks a new or changed container or list entry: its mandatory
+// leaves, lists with min-elements, mandatory choices, and the same for
+// non-presence containers below it that do not exist (they exist
+// implicitly, so their mandatory nodes are required too).
+func (c *check) structure(chain []*tree.Node, n *tree.Node) error {
+	if n.Schema().Kind == schema.List && !isEntry(chain, len(chain)-1) {
+		return nil
+	}
+	return mandatory(n.Schema(), n, tree.ChainString(chain))
+}
+
+func mandatory(s *schema.Node, n *tree.Node, path string) error {
+	for _, m := range s.MandatoryChildren {
+		var k *tree.Node
+		if n != nil {
+			k = n.Child(m)
+		}
+		switch {
+		case k == nil && m.Kind == schema.Leaf:
+			return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: "mandatory leaf is missing"}
+		case m.Kind == schema.List || m.Kind == schema.LeafList:
+			if size(k) < int(m.MinElements) {
+				return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: sizeMsg(m, size(k))}
+			}
+		}
+	}
+	for _, ch := range s.Choices() {
+		if ch.Mandatory && !choiceSet(n, ch) {
+			return &tree.Error{Code: codes.FailedPrecondition, Path: path, Msg: "mandatory choice " + ch.Name + " has no case set"}
+		}
+	}
+	for _, k := range s.Children {
+		if k.Kind != schema.Container || k.Presence || !k.Config {
+			continue
+		}
+		var kn *tree.Node
+		if n != nil {
+			kn = n.Child(k)
+		}
+		if kn == nil {
+			if err := mandatory(k, nil, path+"/"+k.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func choiceSet(n *tree.Node, ch *schema.Choice) bool {
+	if n == nil {
+		return false
+	}
+	for _, s := range ch.Nodes() {
+		if k := n.Child(s); k != nil && k.HasConfig() {
+			return true
+		}
+	}
+	return false
+}
+
+func size(n *tree.Node) int {
+	if n == nil {
+		return 0
+	}
+	if n.Schema().Kind == schema.LeafList {
+		return len(n.Values())
+	}
+	return n.Len()
+}
+
+func sizeMsg(s *schema.Node, n int) string {
+	if n < int(s.MinElements) {
+		return "has " + itoa(n) + " elements, at least " + itoa(int(s.MinElements)) + " required (min-elements)"
+	}
+	return "has " + itoa(n) + " elements, at most " + itoa(int(s.MaxElements)) + " allowed (max-elements)"
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{digits[n%10]}, b...)
+	}
+	return string(b)
+}
+
+// listSize checks min/max-elements of the list an entry was added to or
+// removed from. chain ends with the entry; the list precedes it.
+func (c *check) listSize(chain []*tree.Node) error {
+	s := chain[len(chain)-1].Schema()
+	if s.MinElements == 0 && s.MaxElements == 0 {
+		return nil
+	}
+	listChain := chain[:len(chain)-1]
+	p := tree.ChainPath(listChain)
+	parent := tree.Lookup(c.root, p[:len(p)-1])
+	if parent == nil {
+		return nil // the whole parent went away
+	}
+	n := size(parent.Child(s))
+	if n < int(s.MinElements) || (s.MaxElements > 0 && uint64(n) > s.MaxElements) {
+		return &tree.Error{Code: codes.FailedPrecondition, Path: tree.PathString(p), Msg: sizeMsg(s, n)}
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+// Package validate checks a candidate tree before it is committed: the
+// structural YANG constraints ygot leaves to servers (mandatory, choice,
+// min/max-elements, leafref integrity) and semantic rules registered per
+// schema node. It only looks at what changed between the committed tree and
+// the candidate (tree.Diff), so a one-leaf Set costs the same on a tree of
+// ten objects or of a hundred thousand. Referential integrity in the other
+// direction (deleting something still referenced) uses a reference-count
+// index kept by the Validator, updated as transactions commit.
+//
+// Value constraints (types, ranges, patterns, keys) are checked earlier,
+// when payloads are decoded (see tree.DecodeJSON).
+package validate
+
+import (
+	"fmt"
+	"sort"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+)
+
+// Rule is a semantic check on one instance of a schema node (a list entry
+// or container), run whenever anything at or below that instance changes.
+// It returns a *tree.Error (FailedPrecondition unless it says otherwise) or
+// nil.
+type Rule struct {
+	Path  string // schema path of the node, e.g. /tenants/tenant/vpns/vpn
+	Name  string // short name for logs and docs
+	Check func(root *tree.Node, chain []*tree.Node) error
+}
+
+// Validator validates transactions against one schema. It is used by the
+// single writer goroutine: not safe for concurrent use.
+type Validator struct {
+	sch   *schema.Schema
+	rules map[*schema.Node][]Rule
+	// keyed lists, per target list, the leafrefs that name its entries by key.
+	keyed map[*schema.Node][]*schema.Node
+	// scanned lists, per target leaf, the leafrefs re-checked by scanning.
+	scanned map[*schema.Node][]*schema.Node
+	refs    map[string]int // target entry path -> number of references
+}
+
+// New returns a validator for sch with the given rules. It fails if a rule
+// names a path that is not a container or list in the schema.
+func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
+	v := &Validator{
+		sch:     sch,
+		rules:   map[*schema.Node][]Rule{},
+		keyed:   map[*schema.Node][]*schema.Node{},
+		scanned: map[*schema.Node][]*schema.Node{},
+		refs:    map[string]int{},
+	}
+	for _, r := range rules {
+		s := sch.Find(r.Path)
+		if s == nil || !s.IsDir() {
+			return nil, fmt.Errorf("validate: rule %s: %s is not a container or list in the schema", r.Name, r.Path)
+		}
+		v.rules[s] = append(v.rules[s], r)
+	}
+	for _, l := range sch.Leafrefs() {
+		if !l.Config || !l.Leafref.Required {
+			continue
+		}
+		if l.Leafref.Keyed {
+			t := l.Leafref.TargetList()
+			v.keyed[t] = append(v.keyed[t], l)
+		} else {
+			v.scanned[l.Leafref.Target] = append(v.scanned[l.Leafref.Target], l)
+		}
+	}
+	return v, nil
+}
+
+// Delta is what a validated transaction changes in the validator's index;
+// Commit applies it once the transaction is durable.
+type Delta struct {
+	refs map[string]int
+}
+
+// Reset rebuilds the reference index from a whole tree (at start-up).
+func (v *Validator) Reset(root *tree.Node) {
+	v.refs = map[string]int{}
+	empty := tree.NewRoot(v.sch)
+	d := &Delta{refs: map[string]int{}}
+	tree.Diff(empty, root, func(chain []*tree.Node, _, n *tree.Node) bool {
+		if s := n.Schema(); s.Leafref != nil && s.Leafref.Keyed && s.Config {
+			countRefs(d.refs, chain, n, +1)
+		}
+		return n.Schema().Config
+	})
+	v.Commit(d)
+}
+
+// Commit applies a delta returned by Check.
+func (v *Validator) Commit(d *Delta) {
+	if d == nil {
+		return
+	}
+	for k, n := range d.refs {
+		if c := v.refs[k] + n; c > 0 {
+			v.refs[k] = c
+		} else {
+			delete(v.refs, k)
+		}
+	}
+}
+
+// check accumulates what one Check call finds.
+type check struct {
+	v        *Validator
+	root     *tree.Node
+	delta    *Delta
+	deleted  []deletedEntry
+	rescan   map[*schema.Node]bool
+	ruleRuns map[string]ruleRun
+	err      error
+}
+
+type deletedEntry struct {
+	path string
+	list *schema.Node
+}
+
+type ruleRun struct {
+	chain []*tree.Node
+	rules []Rule
+}
+
+// Check validates the candidate cand against the committed tree old. It
+// returns the first violation found (a *tree.Error) and, when valid, the
+// index delta to commit with the transaction.
+func (v *Validator) Check(old, cand *tree.Node) (*Delta, error) {
+	c := &check{v: v, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}}
+	tree.Diff(old, cand, c.visit)
+	if c.err != nil {
+		return nil, c.err
+	}
+	for _, step := range []func() error{c.checkDeleted, c.checkRescans, c.runRules} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return c.delta, nil
+}
+
+func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
+	if c.err != nil {
+		return false
+	}
+	x := n
+	if x == nil {
+		x = o
+	}
+	s := x.Schema()
+	if !s.Config {
+		return false
+	}
+	c.noteRules(chain)
+	if s.Leafref != nil && s.Leafref.Required {
+		c.leafref(chain, o, n)
+	}
+	if t := c.v.scanned[s]; len(t) > 0 && o != nil {
+		c.rescan[s] = true
+	}
+	if !s.IsDir() {
+		return false
+	}
+	if n == nil {
+		if s.Kind == schema.List {
+			c.entryDeleted(chain)
+		}
+		return true // descend: deleted leafrefs release their references
+	}
+	if err := c.structure(chain, n); err != nil {
+		c.err = err
+		return false
+	}
+	if s.Kind == schema.List && (o == nil) != (n == nil) {
+		c.err = c.listSize(chain)
+	}
+	return c.err == nil
+}
+
+// noteRules records the rule-bearing ancestors of a changed node (and the
+// node itself) so each instance's rules run once after the walk.
+func (c *check) noteRules(chain []*tree.Node) {
+	for i, n := range chain {
+		rules := c.v.rules[n.Schema()]
+		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
+			continue
+		}
+		sub := chain[:i+1]
+		if tree.Lookup(c.root, tree.ChainPath(sub)) == nil {
+			continue // deleted: nothing left to check
+		}
+		key := tree.ChainString(sub)
+		if _, ok := c.ruleRuns[key]; !ok {
+			c.ruleRuns[key] = ruleRun{chain: append([]*tree.Node(nil), sub...), rules: rules}
+		}
+	}
+}
+
+// isEntry reports whether chain[i] is a list entry (a list node is followed
+// in a chain by its entry, which has the same schema).
+func isEntry(chain []*tree.Node, i int) bool {
+	return i > 0 && chain[i-1].Schema() == chain[i].Schema()
+}
+
+func (c *check) entryDeleted(chain []*tree.Node) {
+	s := chain[len(chain)-1].Schema()
+	if len(c.v.keyed[s]) > 0 {
+		c.deleted = append(c.deleted, deletedEntry{path: tree.ChainString(chain), list: s})
+	}
+}
+
+func (c *check) runRules() error {
+	keys := make([]string, 0, len(c.ruleRuns))
+	for k := range c.ruleRuns {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		run := c.ruleRuns[k]
+		// Re-read the instance from the candidate: the chain holds the nodes
+		// Diff saw, which may be the old ones for a deleted descendant.
+		chain := Chain(c.root, tree.ChainPath(run.chain))
+		for _, r := range run.rules {
+			if err := r.Check(c.root, chain); err != nil {
+				return asFailedPrecondition(err, k)
+			}
+		}
+	}
+	return nil
+}
+
+func asFailedPrecondition(err error, path string) error {
+	if te, ok := err.(*tree.Error); ok {
+		if te.Code == codes.OK {
+			te.Code = codes.FailedPrecondition
+		}
+		return te
+	}
+	return &tree.Error{Code: codes.FailedPrecondition, Path: path, Msg: err.Error()}
+}
+
+// Chain returns the chain of nodes from the root's child to the node at p
+// in root (a list followed by its entry), or nil if it does not exist.
+func Chain(root *tree.Node, p tree.Path) []*tree.Node {
+	var chain []*tree.Node
+	cur := root
+	for _, el := range p {
+		if cur = cur.Child(el.Schema); cur == nil {
+			return nil
+		}
+		chain = append(chain, cur)
+		if el.Schema.Kind == schema.List && el.Keys != nil {
+			if cur = cur.Entry(tree.KeyString(el.Keys)); cur == nil {
+				return nil
+			}
+			chain = append(chain, cur)
+		}
+	}
+	return chain
+}
+
+// Inverse returns the delta that undoes d, for a transaction that passed
+// validation but could not be stored.
+func (d *Delta) Inverse() *Delta {
+	inv := &Delta{refs: make(map[string]int, len(d.refs))}
+	for k, n := range d.refs {
+		inv.refs[k] = -n
+	}
+	return inv
+}
