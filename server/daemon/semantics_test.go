@@ -1,14 +1,18 @@
 package daemon_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/ygot/ygot"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 func updatePaths(t *testing.T, n *gpb.Notification) []string {
@@ -208,5 +212,21 @@ func TestConcurrentSets(t *testing.T) {
 	v, _ = ts.get(t, "/tenants/tenant[name=blue]/ports", gpb.GetRequest_CONFIG)
 	if n := len(v.(map[string]any)["port"].([]any)); n != 4+clients*each {
 		t.Fatalf("after restart %d ports, want %d", n, 4+clients*each)
+	}
+}
+
+// TestPlaintextRefused: a client that does not speak TLS gets no service;
+// there is no silent plaintext fallback.
+func TestPlaintextRefused(t *testing.T) {
+	ts := start(t, "")
+	conn, err := grpc.NewClient(ts.d.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := gpb.NewGNMIClient(conn).Capabilities(c, &gpb.CapabilityRequest{}); err == nil {
+		t.Fatal("a plaintext client was served")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 )
@@ -146,7 +147,7 @@ func relPath(chain []*tree.Node, strip int) *gpb.Path {
 
 func protoValue(leaf *tree.Node) *gpb.TypedValue {
 	s := leaf.Schema()
-	if len(leaf.Values()) > 0 || s.Kind == 3 {
+	if s.Kind == schema.LeafList {
 		elems := make([]*gpb.TypedValue, len(leaf.Values()))
 		for i, v := range leaf.Values() {
 			elems[i] = value.Typed(s.ValueType(), v)

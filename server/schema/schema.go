@@ -137,6 +137,9 @@ func (b *builder) build() (*Schema, error) {
 		if errs := e.GetErrors(); len(errs) > 0 {
 			return nil, fmt.Errorf("schema: module %s: %w", name, joinErrors(errs))
 		}
+		// goyang can share pattern slices between types of a typedef chain
+		// and drops invert-match; rebuild them before anything reads types.
+		value.RepairPatterns(e)
 		if err := b.addChildren(root, e, nil); err != nil {
 			return nil, err
 		}

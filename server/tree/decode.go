@@ -46,17 +46,27 @@ type decoder struct {
 // the defaults of every container and entry it creates. pathStr is p as
 // text, for errors.
 func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
+	v, err := parseJSON(data, PathString(p))
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{own: &owner{}, ietf: ietf}
+	return d.decodeAt(p, v)
+}
+
+// parseJSON parses data holding exactly one JSON value. (Decoder.More
+// misses a stray trailing "]" or "}", so the rest is checked directly.)
+func parseJSON(data []byte, ps string) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, errorf(codes.InvalidArgument, PathString(p), "invalid JSON: %v", err)
+		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: %v", err)
 	}
-	if dec.More() {
-		return nil, errorf(codes.InvalidArgument, PathString(p), "invalid JSON: trailing data after the value")
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
+		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: trailing data after the value")
 	}
-	d := &decoder{own: &owner{}, ietf: ietf}
-	return d.decodeAt(p, v)
+	return v, nil
 }
 
 // DecodeTyped decodes a gNMI TypedValue for the node at p: JSON and
@@ -74,11 +84,17 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 	s := target(p)
 	d := &decoder{own: &owner{}}
 	ps := PathString(p)
+	if s == nil {
+		return nil, errorf(codes.InvalidArgument, ps, "the root takes a JSON or JSON_IETF value")
+	}
 	switch s.Kind {
 	case schema.Leaf:
 		val, err := value.ParseTyped(s.ValueType(), tv)
 		if err != nil {
 			return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+		}
+		if err := checkKeyLeaf(p, val); err != nil {
+			return nil, err
 		}
 		return d.leaf(s, val, ps)
 	case schema.LeafList:
@@ -135,17 +151,35 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 	case s.Kind == schema.LeafList:
 		return d.jsonLeafList(s, v, ps)
 	default:
-		return d.jsonLeaf(s, v, ps)
+		n, err := d.jsonLeaf(s, v, ps)
+		if err != nil {
+			return nil, err
+		}
+		return n, checkKeyLeaf(p, n.val)
 	}
+}
+
+// checkKeyLeaf refuses a value for a list's key leaf, set at the leaf's own
+// path, that differs from the key of the entry in the path: the entry would
+// no longer match its key.
+func checkKeyLeaf(p Path, v value.Value) error {
+	s := target(p)
+	if !s.IsKey || len(p) < 2 || p[len(p)-2].Keys == nil {
+		return nil
+	}
+	for i, k := range s.Parent.Keys {
+		if k == s && !value.Equal(v, p[len(p)-2].Keys[i]) {
+			return errorf(codes.InvalidArgument, PathString(p), "key %s is %s in the body but %s in the path", s.Name, value.String(v), value.String(p[len(p)-2].Keys[i]))
+		}
+	}
+	return nil
 }
 
 // DecodeRootJSON decodes a payload for the schema root (a Set at path "/").
 func DecodeRootJSON(root *schema.Node, data []byte, ietf bool) (*Node, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, errorf(codes.InvalidArgument, "/", "invalid JSON: %v", err)
+	v, err := parseJSON(data, "/")
+	if err != nil {
+		return nil, err
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -163,6 +197,7 @@ func (d *decoder) newDir(s *schema.Node) *Node {
 // dir fills a container or list entry n from a JSON object.
 func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 	t := &Txn{own: d.own}
+	seen := make(map[*schema.Node]bool, len(obj))
 	for name, raw := range obj {
 		if strings.HasPrefix(name, "@") {
 			continue // RFC 7952 metadata: nothing of ours
@@ -172,10 +207,14 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		if c == nil {
 			return nil, errorf(codes.NotFound, cps, "no such element in the schema under %s", n.schema.PathString())
 		}
+		if seen[c] {
+			return nil, errorf(codes.InvalidArgument, cps, "member given more than once (qualified and unqualified)")
+		}
+		seen[c] = true
 		if !c.Config {
 			return nil, errorf(codes.InvalidArgument, cps, "read-only (config false) data cannot be set")
 		}
-		if c.IsKey && n.key != "" {
+		if c.IsKey && n.isEntry() {
 			continue // checked by entry
 		}
 		kid, err := d.child(c, raw, cps, ps)
@@ -314,6 +353,9 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 }
 
 func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
+	if !s.Config {
+		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+	}
 	for i := range vals {
 		for j := 0; j < i; j++ {
 			if value.Equal(vals[i], vals[j]) {

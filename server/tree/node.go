@@ -55,6 +55,11 @@ type Node struct {
 
 func entryLess(a, b *Node) bool { return a.key < b.key }
 
+// isEntry reports whether n is a list entry rather than the list itself
+// (both share the list's schema node). A list always has its B-tree; the
+// key cannot tell them apart, since "" is a valid key.
+func (n *Node) isEntry() bool { return n.schema.Kind == schema.List && n.entries == nil }
+
 // Schema returns the schema node n is an instance of.
 func (n *Node) Schema() *schema.Node { return n.schema }
 
@@ -159,9 +164,9 @@ func (n *Node) HasConfig() bool {
 	case schema.LeafList:
 		return len(n.vals) > 0
 	case schema.List:
-		return n.Len() > 0
+		return n.isEntry() || n.Len() > 0
 	}
-	if s.Presence || (s.Parent != nil && s.Parent.Kind == schema.List && n.key != "") {
+	if s.Presence {
 		return true
 	}
 	for _, k := range n.kids {
@@ -172,5 +177,7 @@ func (n *Node) HasConfig() bool {
 	return false
 }
 
-// NewRoot returns an empty tree for sch.
-func NewRoot(sch *schema.Schema) *Node { return &Node{schema: sch.Root} }
+// NewRoot returns an empty tree for sch. Like every new container it holds
+// the default leaves (and the non-presence containers holding them) that
+// exist implicitly, so it equals the tree a root Delete leaves behind.
+func NewRoot(sch *schema.Schema) *Node { return (&Txn{own: &owner{}}).newNode(sch.Root) }

@@ -11,9 +11,8 @@ import (
 
 // The canonical text form of a data path is the gNMI path string form
 // ("/tenants/tenant[name=blue]/ports/port[name=g1]/mtu") with keys in schema
-// key order and `\`, `=` and `]` escaped in key values as ygot does, so
-// ygot.StringToStructuredPath parses it back. It names store rows and
-// appears in error messages.
+// key order and `\`, `=` and `]` escaped in key values as ygot does. It
+// names store rows (rowPath parses it back) and appears in error messages.
 
 // PathString returns the canonical text of p ("/" for the root).
 func PathString(p Path) string {
@@ -76,7 +75,7 @@ func ChainString(chain []*Node) string {
 	}
 	var b strings.Builder
 	for i, n := range chain {
-		if n.schema.Kind == schema.List && n.key != "" {
+		if n.isEntry() {
 			continue // the entry's elem is written when its list is
 		}
 		var keys []value.Value
@@ -92,7 +91,7 @@ func ChainString(chain []*Node) string {
 func ChainPath(chain []*Node) Path {
 	p := make(Path, 0, len(chain))
 	for i, n := range chain {
-		if n.schema.Kind == schema.List && n.key != "" {
+		if n.isEntry() {
 			continue
 		}
 		el := Elem{Schema: n.schema}

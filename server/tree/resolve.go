@@ -77,13 +77,21 @@ func keyNames(s *schema.Node) string {
 func parseKeys(s *schema.Node, kv map[string]string, elems []*gpb.PathElem) ([]value.Value, bool, error) {
 	keys := make([]value.Value, len(s.Keys))
 	wild := false
-	for name := range kv {
-		if s.Child(name) == nil || !s.Child(name).IsKey {
+	// Key names may be module-qualified like node names: look values up
+	// by key node, so "t:n" is the key n and not a missing (wildcard) key.
+	byKey := make(map[*schema.Node]string, len(kv))
+	for name, raw := range kv {
+		k := s.Child(name)
+		if k == nil || !k.IsKey {
 			return nil, false, errorf(codes.InvalidArgument, elemsString(elems), "%s is not a key of list %s (keys: %s)", name, s.Name, keyNames(s))
 		}
+		if _, dup := byKey[k]; dup {
+			return nil, false, errorf(codes.InvalidArgument, elemsString(elems), "key %s is given more than once", k.Name)
+		}
+		byKey[k] = raw
 	}
 	for i, k := range s.Keys {
-		raw, ok := kv[k.Name]
+		raw, ok := byKey[k]
 		if !ok || raw == "*" {
 			wild = true
 			continue
@@ -130,7 +138,25 @@ func CheckPattern(root *schema.Node, elems []*gpb.PathElem) error {
 // matches each of its entries. Check the pattern with CheckPattern first.
 func Match(root *Node, elems []*gpb.PathElem, fn func(chain []*Node) error) error {
 	m := &matcher{fn: fn}
-	return m.dir(root, nil, elems)
+	return m.dir(root, nil, collapseEllipses(elems))
+}
+
+// collapseEllipses drops every "..." that follows another: "/.../..." means
+// "/...", and matching both would report nodes once per way of splitting
+// the levels between them (and cost as much).
+func collapseEllipses(elems []*gpb.PathElem) []*gpb.PathElem {
+	for i := 1; i < len(elems); i++ {
+		if elems[i].GetName() == "..." && elems[i-1].GetName() == "..." {
+			out := append([]*gpb.PathElem(nil), elems[:i]...)
+			for _, e := range elems[i:] {
+				if e.GetName() != "..." || out[len(out)-1].GetName() != "..." {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+	}
+	return elems
 }
 
 type matcher struct {
@@ -179,6 +205,9 @@ func (m *matcher) dir(n *Node, chain []*Node, elems []*gpb.PathElem) error {
 
 // step moves into child c (matched by e) and continues with rest.
 func (m *matcher) step(c *Node, chain []*Node, e *gpb.PathElem, rest []*gpb.PathElem) error {
+	if c.schema.Kind != schema.List && len(e.GetKey()) > 0 && e.GetName() != "..." {
+		return nil // keys select list entries: nothing else matches them
+	}
 	chain = append(chain[:len(chain):len(chain)], c)
 	switch c.schema.Kind {
 	case schema.Leaf, schema.LeafList:

@@ -3,10 +3,12 @@ package tree
 import (
 	"fmt"
 
-	"github.com/openconfig/ygot/ygot"
+	"strings"
+
 	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
 )
 
 // A row is how the store persists configuration: one row per object (a list
@@ -98,11 +100,7 @@ func rowOf(n *Node) []byte {
 
 // LoadRow merges one stored row into the tree being rebuilt by t.
 func (t *Txn) LoadRow(key string, data []byte) error {
-	gp, err := ygot.StringToStructuredPath(key)
-	if err != nil {
-		return fmt.Errorf("row %q: bad path: %w", key, err)
-	}
-	p, err := Resolve(t.root.schema, gp.GetElem())
+	p, err := rowPath(t.root.schema, key)
 	if err != nil {
 		return fmt.Errorf("row %q: %w", key, err)
 	}
@@ -114,4 +112,68 @@ func (t *Txn) LoadRow(key string, data []byte) error {
 		return fmt.Errorf("row %q: %w", key, err)
 	}
 	return t.Merge(p, payload)
+}
+
+// rowPath parses a row key, the canonical path text ChainString writes:
+// "/name" elements, a list entry with "[key=value]" for each key in key
+// order, and `\` escaping the next character of a value. It is the exact
+// inverse of ChainString: ygot's path parser mishandles escapes inside
+// keys (a value holding `]` followed by `\` or `/` comes back changed or
+// not at all), and a stored key value is data, never a wildcard ("*").
+func rowPath(root *schema.Node, key string) (Path, error) {
+	bad := func(format string, args ...any) error {
+		return &Error{Code: codes.DataLoss, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
+	}
+	var p Path
+	s := root
+	for i := 0; i < len(key); {
+		if key[i] != '/' {
+			return nil, bad("expected / at offset %d", i)
+		}
+		if key == "/" {
+			break
+		}
+		j := i + 1
+		for j < len(key) && key[j] != '/' && key[j] != '[' {
+			j++
+		}
+		name := key[i+1 : j]
+		c := s.Child(name)
+		if c == nil {
+			return nil, bad("no element %q under %s", name, s.PathString())
+		}
+		el := Elem{Schema: c}
+		for i = j; i < len(key) && key[i] == '['; i++ {
+			eq := strings.IndexByte(key[i:], '=')
+			if eq < 0 {
+				return nil, bad("key without = in %s", name)
+			}
+			kname := key[i+1 : i+eq]
+			var v strings.Builder
+			for i += eq + 1; i < len(key) && key[i] != ']'; i++ {
+				if key[i] == '\\' && i+1 < len(key) {
+					i++
+				}
+				v.WriteByte(key[i])
+			}
+			if i == len(key) {
+				return nil, bad("unterminated key of %s", name)
+			}
+			n := len(el.Keys)
+			if c.Kind != schema.List || n >= len(c.Keys) || c.Keys[n].Name != kname {
+				return nil, bad("unexpected key %q of %s", kname, name)
+			}
+			kv, err := value.ParseString(c.Keys[n].ValueType(), v.String())
+			if err != nil {
+				return nil, bad("key %s: %v", kname, err)
+			}
+			el.Keys = append(el.Keys, kv)
+		}
+		if c.Kind == schema.List && len(el.Keys) != len(c.Keys) && (len(el.Keys) > 0 || i < len(key)) {
+			return nil, bad("list %s needs its keys", name)
+		}
+		p = append(p, el)
+		s = c
+	}
+	return p, nil
 }

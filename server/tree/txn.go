@@ -91,7 +91,7 @@ func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
 // holding defaults) that an instance of a container or list entry has
 // implicitly. n must be owned by t.
 func (t *Txn) fillDefaults(n *Node) {
-	if n.schema.Kind == schema.List && n.key == "" {
+	if n.schema.Kind == schema.List && !n.isEntry() {
 		return // the list node itself has no leaves
 	}
 	if !n.schema.HasDefaults {

@@ -136,7 +136,7 @@ func (c *check) checkDeleted() error {
 	for _, d := range c.deleted {
 		if n := c.v.refs[d.path] + c.delta.refs[d.path]; n > 0 {
 			return &tree.Error{Code: codes.FailedPrecondition, Path: d.path,
-				Msg: fmt.Sprintf("cannot delete: still referenced by %d %s", n, referrers(c.v.keyed[d.list]))}
+				Msg: fmt.Sprintf("cannot delete: still referenced %d time(s) from %s", n, referrers(c.v.keyed[d.list]))}
 		}
 	}
 	return nil
@@ -148,7 +148,7 @@ func referrers(srcs []*schema.Node) string {
 		names[i] = s.Path
 	}
 	sort.Strings(names)
-	return "leafref(s) of " + strings.Join(names, ", ")
+	return strings.Join(names, ", ")
 }
 
 // checkRescans re-checks every instance of the non-keyed leafrefs whose

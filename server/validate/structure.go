@@ -96,6 +96,20 @@ func itoa(n int) string {
 	return string(b)
 }
 
+// leafChange checks a changed leaf or leaf-list: a leaf-list must keep
+// within max-elements (min-elements is checked with its parent), and a key
+// leaf cannot go while its list entry stays.
+func (c *check) leafChange(chain []*tree.Node, o, n *tree.Node) error {
+	s := either(o, n).Schema()
+	switch {
+	case n != nil && s.Kind == schema.LeafList && s.MaxElements > 0 && uint64(len(n.Values())) > s.MaxElements:
+		return &tree.Error{Code: codes.FailedPrecondition, Path: tree.ChainString(chain), Msg: sizeMsg(s, len(n.Values()))}
+	case n == nil && s.IsKey && tree.Lookup(c.root, tree.ChainPath(chain[:len(chain)-1])) != nil:
+		return &tree.Error{Code: codes.InvalidArgument, Path: tree.ChainString(chain), Msg: "cannot delete key leaf " + s.Name + " of an existing list entry; delete the entry instead"}
+	}
+	return nil
+}
+
 // listSize checks min/max-elements of the list an entry was added to or
 // removed from. chain ends with the entry; the list precedes it.
 func (c *check) listSize(chain []*tree.Node) error {

@@ -55,7 +55,7 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	}
 	for _, r := range rules {
 		s := sch.Find(r.Path)
-		if s == nil || !s.IsDir() {
+		if s == nil || !s.IsDir() || s.Parent == nil { // the root has no instance rules could run on
 			return nil, fmt.Errorf("validate: rule %s: %s is not a container or list in the schema", r.Name, r.Path)
 		}
 		v.rules[s] = append(v.rules[s], r)
@@ -166,13 +166,20 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 		c.rescan[s] = true
 	}
 	if !s.IsDir() {
+		if c.err == nil {
+			c.err = c.leafChange(chain, o, n)
+		}
 		return false
 	}
 	if n == nil {
 		if s.Kind == schema.List {
 			c.entryDeleted(chain)
+			// The parent's own check covers min-elements for nested
+			// lists, but a top-level list's parent (the root) is never
+			// checked.
+			c.err = c.listSize(chain)
 		}
-		return true // descend: deleted leafrefs release their references
+		return c.err == nil // descend: deleted leafrefs release their references
 	}
 	if err := c.structure(chain, n); err != nil {
 		c.err = err

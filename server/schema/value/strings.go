@@ -208,10 +208,7 @@ func parseIdentity(t *yang.YangType, s string) (string, error) {
 		case !qualified:
 			found, foundModule = vals[i], mod
 		case qual == mod:
-			if len(mod) == len(s)-len(name)-1 {
-				return s, nil // already canonical
-			}
-			return mod + ":" + name, nil
+			return s, nil // already canonical
 		case found == nil && qual == identityPrefix(vals[i]):
 			found, foundModule = vals[i], mod // a prefix is a fallback: module names win
 		}

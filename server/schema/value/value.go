@@ -27,6 +27,33 @@
 //	leafref            callers resolve the target type; a bare leafref is a string
 //	instance-identifier string (not validated against the data tree)
 //
+// # Restrictions
+//
+// The effective restrictions goyang resolved for the type are enforced:
+// integer and decimal64 ranges (multi-interval), string length in
+// characters and binary length in bytes, legal YANG string characters,
+// every pattern of every typedef level (goyang accumulates them into
+// YangType.Pattern; run RepairPatterns after loading to work around a goyang
+// bug in that accumulation), enumeration and bit names, identities derived
+// from the identityref base, and decimal64 fraction-digits (values needing
+// more digits are refused, never rounded).
+//
+// Patterns are XSD regular expressions; they are translated to Go regexp
+// syntax (see translateXSD) and compiled once per pattern string into a
+// process-wide cache. A pattern Go cannot express fails every value with an
+// error naming the pattern, rather than being skipped.
+//
+// # Canonical text
+//
+// String gives the canonical form of RFC 7950: integers without "+" or
+// leading zeros ("-0" is "0"), decimal64 with at least one digit on each
+// side of the point and no other leading or trailing zeros ("1.5", "2.0",
+// "0.0"), bits in position order, identityref as "module:name". Parsing a
+// canonical form gives back an Equal value. The text form of a union value
+// cannot say which member it belongs to, so a value chosen by its JSON type
+// (the string "5" in union{uint8; string}) reads back as the first member
+// accepting the text (uint8 5); JSON encodings do not have this problem.
+//
 // Errors describe the value and the violated restriction (for example
 // `value "4095" out of range 1..4094`); callers add the path.
 //

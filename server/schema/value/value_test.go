@@ -285,17 +285,43 @@ type typedCase struct {
 	err  string
 }
 
-func sv(s string) *gnmi.TypedValue  { return &gnmi.TypedValue{Value: &gnmi.TypedValue_StringVal{StringVal: s}} }
-func iv(i int64) *gnmi.TypedValue   { return &gnmi.TypedValue{Value: &gnmi.TypedValue_IntVal{IntVal: i}} }
-func uv(u uint64) *gnmi.TypedValue  { return &gnmi.TypedValue{Value: &gnmi.TypedValue_UintVal{UintVal: u}} }
-func bv(b bool) *gnmi.TypedValue    { return &gnmi.TypedValue{Value: &gnmi.TypedValue_BoolVal{BoolVal: b}} }
-func dv(f float64) *gnmi.TypedValue { return &gnmi.TypedValue{Value: &gnmi.TypedValue_DoubleVal{DoubleVal: f}} }
-func fv(f float32) *gnmi.TypedValue { return &gnmi.TypedValue{Value: &gnmi.TypedValue_FloatVal{FloatVal: f}} }
-func byv(b []byte) *gnmi.TypedValue { return &gnmi.TypedValue{Value: &gnmi.TypedValue_BytesVal{BytesVal: b}} }
-func jv(s string) *gnmi.TypedValue  { return &gnmi.TypedValue{Value: &gnmi.TypedValue_JsonVal{JsonVal: []byte(s)}} }
+// TypedValue constructors for the tables.
+func tv(v any) *gnmi.TypedValue {
+	switch v := v.(type) {
+	case string:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_StringVal{StringVal: v}}
+	case int64:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_IntVal{IntVal: v}}
+	case uint64:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_UintVal{UintVal: v}}
+	case bool:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_BoolVal{BoolVal: v}}
+	case float64:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_DoubleVal{DoubleVal: v}}
+	case float32:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_FloatVal{FloatVal: v}}
+	case []byte:
+		return &gnmi.TypedValue{Value: &gnmi.TypedValue_BytesVal{BytesVal: v}}
+	}
+	panic("test bug: tv of unsupported type")
+}
+
+func sv(s string) *gnmi.TypedValue  { return tv(s) }
+func iv(i int64) *gnmi.TypedValue   { return tv(i) }
+func uv(u uint64) *gnmi.TypedValue  { return tv(u) }
+func bv(b bool) *gnmi.TypedValue    { return tv(b) }
+func dv(f float64) *gnmi.TypedValue { return tv(f) }
+func fv(f float32) *gnmi.TypedValue { return tv(f) }
+func byv(b []byte) *gnmi.TypedValue { return tv(b) }
+
+func jv(s string) *gnmi.TypedValue {
+	return &gnmi.TypedValue{Value: &gnmi.TypedValue_JsonVal{JsonVal: []byte(s)}}
+}
+
 func jiv(s string) *gnmi.TypedValue {
 	return &gnmi.TypedValue{Value: &gnmi.TypedValue_JsonIetfVal{JsonIetfVal: []byte(s)}}
 }
+
 func decv(d int64, p uint32) *gnmi.TypedValue {
 	return &gnmi.TypedValue{Value: &gnmi.TypedValue_DecimalVal{DecimalVal: &gnmi.Decimal64{Digits: d, Precision: p}}}
 }

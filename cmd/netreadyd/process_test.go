@@ -102,8 +102,7 @@ func ietf(s string) *gpb.TypedValue {
 
 // TestKill9LosesNoAcknowledgedSet kills netreadyd with SIGKILL while
 // several clients are writing. After a restart every Set that was
-// acknowledged is there, and no Set is there by half: each Set creates a
-// port and an interface on it together.
+// acknowledged is there, and no Set is there by half.
 func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and forks the binary")
@@ -112,48 +111,65 @@ func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
 	dir := t.TempDir()
 	d := startDaemon(t, bin, dir)
 	c := connect(t, d.addr, dir)
-	bg := context.Background()
-	if _, err := c.Set(bg, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: ietf(`{
-		"netready-infrastructure:backends": {"backend": [{"name": "b", "driver": "linux-vforwarder"}]},
-		"netready-infrastructure:hosts": {"host": [{"name": "h", "backend": "b"}]},
-		"netready-tenants:tenants": {"tenant": [{"name": "t"}]}}`)}}}); err != nil {
+	setup(t, c)
+
+	w := startWriters(c, 8)
+	time.Sleep(1500 * time.Millisecond)
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	d.cmd.Wait()
+	acked := w.wait()
+	if len(acked) < 50 {
+		t.Fatalf("only %d Sets acknowledged before the kill; the test needs a stream of Sets", len(acked))
+	}
+	checkAfterRestart(t, bin, dir, acked)
+}
 
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+// writers stream Sets from several clients until the server goes away.
+// Each Set creates a port and an interface on it together.
+type writers struct {
+	mu    sync.Mutex
+	acked map[string]bool
+	wg    sync.WaitGroup
+}
+
+func startWriters(c gpb.GNMIClient, n int) *writers {
+	w := &writers{acked: map[string]bool{}}
+	for k := 0; k < n; k++ {
+		w.wg.Add(1)
+		go func(k int) {
+			defer w.wg.Done()
 			for i := 0; ; i++ {
-				name := fmt.Sprintf("w%d-%d", w, i)
-				_, err := c.Set(bg, &gpb.SetRequest{Update: []*gpb.Update{
+				name := fmt.Sprintf("w%d-%d", k, i)
+				_, err := c.Set(context.Background(), &gpb.SetRequest{Update: []*gpb.Update{
 					{Path: mustPath("/tenants/tenant[name=t]/ports/port[name=" + name + "]"), Val: ietf(`{"host": "h"}`)},
 					{Path: mustPath("/tenants/tenant[name=t]/interfaces/interface[name=" + name + "]"), Val: ietf(`{"type": "untagged", "port": "` + name + `"}`)},
 				}})
 				if err != nil {
 					return // the server is gone
 				}
-				mu.Lock()
-				acked[name] = true
-				mu.Unlock()
+				w.mu.Lock()
+				w.acked[name] = true
+				w.mu.Unlock()
 			}
-		}(w)
+		}(k)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	d.cmd.Wait()
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(acked) < 50 {
-		t.Fatalf("only %d Sets acknowledged before the kill; the test needs a stream of Sets", len(acked))
-	}
+	return w
+}
 
+// wait returns the names of the acknowledged Sets once every writer stopped.
+func (w *writers) wait() map[string]bool {
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.acked
+}
+
+// checkAfterRestart restarts the server on dir and checks that every
+// acknowledged Set is there and that no Set is there by half.
+func checkAfterRestart(t *testing.T, bin, dir string, acked map[string]bool) {
+	t.Helper()
 	d2 := startDaemon(t, bin, dir)
 	c2 := connect(t, d2.addr, dir)
 	ports := names(t, c2, "/tenants/tenant[name=t]/ports/port/name")
@@ -173,7 +189,47 @@ func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
 			t.Errorf("Set %s half applied: interface without its port", name)
 		}
 	}
-	t.Logf("%d Sets acknowledged before kill -9, %d present after restart", len(acked), len(ports))
+	t.Logf("%d Sets acknowledged, %d present after restart", len(acked), len(ports))
+}
+
+// TestSIGTERMShutsDownCleanly stops netreadyd with SIGTERM while clients
+// write: it must exit 0 within its grace period, having kept every Set it
+// acknowledged.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and forks the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	d := startDaemon(t, bin, dir)
+	c := connect(t, d.addr, dir)
+	setup(t, c)
+	w := startWriters(c, 4)
+	time.Sleep(500 * time.Millisecond)
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- d.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("netreadyd exited with %v after SIGTERM", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("netreadyd did not stop after SIGTERM")
+	}
+	checkAfterRestart(t, bin, dir, w.wait())
+}
+
+func setup(t *testing.T, c gpb.GNMIClient) {
+	t.Helper()
+	if _, err := c.Set(context.Background(), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: ietf(`{
+		"netready-infrastructure:backends": {"backend": [{"name": "b", "driver": "linux-vforwarder"}]},
+		"netready-infrastructure:hosts": {"host": [{"name": "h", "backend": "b"}]},
+		"netready-tenants:tenants": {"tenant": [{"name": "t"}]}}`)}}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func names(t *testing.T, c gpb.GNMIClient, p string) map[string]bool {

@@ -1,0 +1,682 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openconfig/ygot/ygot"
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+)
+
+// testYANG covers every structural constraint the validator checks.
+const testYANG = `module v {
+  yang-version 1.1;
+  namespace "urn:v";
+  prefix v;
+
+  list dev {
+    key "name";
+    leaf name { type string; }
+    leaf hostname { type string; mandatory true; }
+    leaf note { type string; }
+    container auth {
+      leaf method { type string; mandatory true; }
+      container deep {
+        leaf secret { type string; mandatory true; }
+      }
+    }
+    container opt {
+      presence "optional feature";
+      leaf must-have { type string; mandatory true; }
+    }
+    choice mode {
+      mandatory true;
+      case a {
+        leaf a { type string; }
+      }
+      case b {
+        leaf b { type string; }
+        container b-opts { leaf x { type string; } }
+      }
+    }
+    container state {
+      config false;
+      leaf up { type boolean; mandatory true; }
+    }
+  }
+
+  list grp {
+    key "name";
+    leaf name { type string; }
+    list member {
+      key "id";
+      min-elements 1;
+      max-elements 3;
+      leaf id { type uint8; }
+    }
+    leaf-list tag {
+      type string;
+      max-elements 2;
+    }
+    leaf-list need {
+      type string;
+      min-elements 1;
+    }
+  }
+
+  list pair {
+    key "id";
+    min-elements 2;
+    max-elements 3;
+    leaf id { type uint8; }
+  }
+
+  container targets {
+    list target {
+      key "id";
+      leaf id { type string; }
+      leaf label { type string; }
+    }
+  }
+
+  list ref {
+    key "name";
+    leaf name { type string; }
+    leaf to { type leafref { path "/targets/target/id"; } }
+    leaf-list many { type leafref { path "/targets/target/id"; } }
+    leaf lbl { type leafref { path "/targets/target/label"; } }
+    leaf weak { type leafref { path "/targets/target/id"; require-instance false; } }
+    leaf peer { type leafref { path "../../ref/name"; } }
+  }
+}`
+
+var (
+	schOnce sync.Once
+	sch     *schema.Schema
+	schErr  error
+)
+
+func vsch(tb testing.TB) *schema.Schema {
+	tb.Helper()
+	schOnce.Do(func() { sch, schErr = schema.Load([]schema.Source{{Name: "v.yang", Content: testYANG}}) })
+	if schErr != nil {
+		tb.Fatal(schErr)
+	}
+	return sch
+}
+
+// op is one edit: merge, replace or delete of path with a JSON_IETF payload.
+type op struct{ kind, path, payload string }
+
+func resolve(tb testing.TB, s *schema.Schema, p string) tree.Path {
+	tb.Helper()
+	if p == "/" {
+		return nil
+	}
+	gp, err := ygot.StringToStructuredPath(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rp, err := tree.Resolve(s.Root, gp.GetElem())
+	if err != nil {
+		tb.Fatalf("resolve %s: %v", p, err)
+	}
+	return rp
+}
+
+// edit applies ops to root and returns the candidate.
+func edit(tb testing.TB, s *schema.Schema, root *tree.Node, ops ...op) *tree.Node {
+	tb.Helper()
+	txn := tree.Begin(root)
+	for _, o := range ops {
+		p := resolve(tb, s, o.path)
+		if o.kind == "delete" {
+			txn.Delete(p)
+			continue
+		}
+		var payload *tree.Node
+		var err error
+		if len(p) == 0 {
+			payload, err = tree.DecodeRootJSON(s.Root, []byte(o.payload), true)
+		} else {
+			payload, err = tree.DecodeJSON(p, []byte(o.payload), true)
+		}
+		if err != nil {
+			tb.Fatalf("decode %s: %v", o.path, err)
+		}
+		if o.kind == "replace" {
+			err = txn.Replace(p, payload)
+		} else {
+			err = txn.Merge(p, payload)
+		}
+		if err != nil {
+			tb.Fatalf("%s %s: %v", o.kind, o.path, err)
+		}
+	}
+	return txn.Root()
+}
+
+// validDev is a dev entry satisfying every constraint.
+const validDev = `{"name":"d1","hostname":"h","auth":{"method":"pw","deep":{"secret":"s"}},"a":"x"}`
+
+// wantErr checks err against code, path and a message fragment; code OK
+// means no error.
+func wantErr(tb testing.TB, err error, code codes.Code, path, msg string) {
+	tb.Helper()
+	if code == codes.OK {
+		if err != nil {
+			tb.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	var te *tree.Error
+	if !errors.As(err, &te) {
+		tb.Fatalf("got %v (%T), want a *tree.Error %s %s", err, err, code, path)
+	}
+	if te.Code != code || te.Path != path || !containsAll(te.Msg, msg) {
+		tb.Fatalf("got %s %q %q, want %s %q containing %q", te.Code, te.Path, te.Msg, code, path, msg)
+	}
+}
+
+// containsAll reports whether s contains every "|"-separated fragment of
+// frags, in order.
+func containsAll(s, frags string) bool {
+	for _, f := range strings.Split(frags, "|") {
+		i := strings.Index(s, f)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(f):]
+	}
+	return true
+}
+
+type vcase struct {
+	name string
+	base []op // committed before the test (must validate)
+	ops  []op
+	code codes.Code
+	path string
+	msg  string
+}
+
+func runCases(t *testing.T, s *schema.Schema, rules []Rule, cases []vcase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := New(s, rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := tree.NewRoot(s)
+			if len(tc.base) > 0 {
+				cand := edit(t, s, root, tc.base...)
+				d, err := v.Check(root, cand)
+				if err != nil {
+					t.Fatalf("base does not validate: %v", err)
+				}
+				v.Commit(d)
+				root = cand
+			}
+			cand := edit(t, s, root, tc.ops...)
+			_, err = v.Check(root, cand)
+			wantErr(t, err, tc.code, tc.path, tc.msg)
+		})
+	}
+}
+
+func TestMandatory(t *testing.T) {
+	s := vsch(t)
+	fp := codes.FailedPrecondition
+	runCases(t, s, nil, []vcase{
+		{name: "valid entry", ops: []op{{"merge", "/dev[name=d1]", validDev}}},
+		{name: "missing mandatory leaf",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"auth":{"method":"pw","deep":{"secret":"s"}},"a":"x"}`}},
+			code: fp, path: "/dev[name=d1]/hostname", msg: "mandatory leaf is missing"},
+		{name: "mandatory leaf in a non-presence container that does not exist",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"hostname":"h","a":"x"}`}},
+			code: fp, path: "/dev[name=d1]/auth/method", msg: "mandatory leaf is missing"},
+		{name: "mandatory leaf two non-presence containers down",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"hostname":"h","a":"x","auth":{"method":"pw"}}`}},
+			code: fp, path: "/dev[name=d1]/auth/deep/secret", msg: "mandatory leaf is missing"},
+		{name: "mandatory leaf in an existing non-presence container",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"hostname":"h","a":"x","auth":{"deep":{"secret":"s"}}}`}},
+			code: fp, path: "/dev[name=d1]/auth/method", msg: "mandatory leaf is missing"},
+		{name: "absent presence container needs nothing",
+			ops: []op{{"merge", "/dev[name=d1]", validDev}}},
+		{name: "present presence container needs its mandatory leaf",
+			ops:  []op{{"merge", "/dev[name=d1]", validDev}, {"merge", "/dev[name=d1]/opt", `{}`}},
+			code: fp, path: "/dev[name=d1]/opt/must-have", msg: "mandatory leaf is missing"},
+		{name: "mandatory choice without a case",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"hostname":"h","auth":{"method":"pw","deep":{"secret":"s"}}}`}},
+			code: fp, path: "/dev[name=d1]", msg: "mandatory choice mode has no case set"},
+		{name: "mandatory choice set through a container of a case",
+			ops: []op{{"merge", "/dev[name=d1]", `{"hostname":"h","auth":{"method":"pw","deep":{"secret":"s"}},"b-opts":{"x":"1"}}`}}},
+		{name: "mandatory choice with an empty case container is not set",
+			ops:  []op{{"merge", "/dev[name=d1]", `{"hostname":"h","auth":{"method":"pw","deep":{"secret":"s"}},"b-opts":{}}`}},
+			code: fp, path: "/dev[name=d1]", msg: "mandatory choice mode"},
+		{name: "deleting a mandatory leaf",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"delete", "/dev[name=d1]/hostname", ""}},
+			code: fp, path: "/dev[name=d1]/hostname", msg: "mandatory leaf is missing"},
+		{name: "deleting the container holding a mandatory leaf",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"delete", "/dev[name=d1]/auth", ""}},
+			code: fp, path: "/dev[name=d1]/auth/method", msg: "mandatory leaf is missing"},
+		{name: "deleting the only case of a mandatory choice",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"delete", "/dev[name=d1]/a", ""}},
+			code: fp, path: "/dev[name=d1]", msg: "mandatory choice mode"},
+		{name: "switching case keeps the choice set",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"merge", "/dev[name=d1]/b", `"y"`}}},
+		{name: "replace dropping a mandatory leaf",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"replace", "/dev[name=d1]", `{"hostname":"h","a":"x","auth":{"method":"m"}}`}},
+			code: fp, path: "/dev[name=d1]/auth/deep/secret", msg: "mandatory leaf is missing"},
+		{name: "an unrelated change does not re-check other entries",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"merge", "/dev[name=d2]", strings.Replace(validDev, "d1", "d2", 1)}}},
+		{name: "deleting the whole entry",
+			base: []op{{"merge", "/dev[name=d1]", validDev}},
+			ops:  []op{{"delete", "/dev[name=d1]", ""}}},
+		{name: "config false mandatory leaves are not required",
+			ops: []op{{"merge", "/dev[name=d1]", validDev}}},
+	})
+}
+
+func TestMinMaxElements(t *testing.T) {
+	s := vsch(t)
+	fp := codes.FailedPrecondition
+	runCases(t, s, nil, []vcase{
+		{name: "list within bounds",
+			ops: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2},{"id":3}],"need":["n"]}`}}},
+		{name: "list below min-elements",
+			ops:  []op{{"merge", "/grp[name=g]", `{"need":["n"]}`}},
+			code: fp, path: "/grp[name=g]/member", msg: "has 0 elements, at least 1 required (min-elements)"},
+		{name: "list above max-elements",
+			ops:  []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2},{"id":3},{"id":4}],"need":["n"]}`}},
+			code: fp, path: "/grp[name=g]/member", msg: "has 4 elements, at most 3 allowed (max-elements)"},
+		{name: "adding one entry too many",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2},{"id":3}],"need":["n"]}`}},
+			ops:  []op{{"merge", "/grp[name=g]/member[id=9]", `{}`}},
+			code: fp, path: "/grp[name=g]/member", msg: "has 4 elements, at most 3"},
+		{name: "deleting the last entry",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}],"need":["n"]}`}},
+			ops:  []op{{"delete", "/grp[name=g]/member[id=1]", ""}},
+			code: fp, path: "/grp[name=g]/member", msg: "has 0 elements, at least 1"},
+		{name: "deleting the whole list",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`}},
+			ops:  []op{{"delete", "/grp[name=g]/member", ""}},
+			code: fp, path: "/grp[name=g]/member", msg: "has 0 elements, at least 1"},
+		{name: "replacing entries within bounds",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`}},
+			ops:  []op{{"delete", "/grp[name=g]/member[id=1]", ""}, {"merge", "/grp[name=g]/member[id=5]", `{}`}}},
+		{name: "leaf-list above max-elements",
+			ops:  []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}],"need":["n"],"tag":["a","b","c"]}`}},
+			code: fp, path: "/grp[name=g]/tag", msg: "has 3 elements, at most 2 allowed (max-elements)"},
+		{name: "leaf-list grown above max-elements",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}],"need":["n"],"tag":["a","b"]}`}},
+			ops:  []op{{"merge", "/grp[name=g]/tag", `["a","b","c"]`}},
+			code: fp, path: "/grp[name=g]/tag", msg: "has 3 elements, at most 2"},
+		{name: "leaf-list below min-elements",
+			ops:  []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}]}`}},
+			code: fp, path: "/grp[name=g]/need", msg: "has 0 elements, at least 1"},
+		{name: "leaf-list emptied",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}],"need":["n"]}`}},
+			ops:  []op{{"merge", "/grp[name=g]/need", `[]`}},
+			code: fp, path: "/grp[name=g]/need", msg: "has 0 elements, at least 1"},
+		{name: "top-level list below min-elements",
+			ops:  []op{{"merge", "/pair[id=1]", `{}`}},
+			code: fp, path: "/pair", msg: "has 1 elements, at least 2"},
+		{name: "top-level list within bounds",
+			ops: []op{{"merge", "/pair", `[{"id":1},{"id":2}]`}}},
+		{name: "top-level list above max-elements",
+			ops:  []op{{"merge", "/pair", `[{"id":1},{"id":2},{"id":3},{"id":4}]`}},
+			code: fp, path: "/pair", msg: "has 4 elements, at most 3"},
+		{name: "top-level list: deleting below min-elements",
+			base: []op{{"merge", "/pair", `[{"id":1},{"id":2}]`}},
+			ops:  []op{{"delete", "/pair[id=2]", ""}},
+			code: fp, path: "/pair", msg: "has 1 elements, at least 2"},
+		{name: "top-level list: deleting it whole",
+			base: []op{{"merge", "/pair", `[{"id":1},{"id":2}]`}},
+			ops:  []op{{"delete", "/pair", ""}},
+			code: fp, path: "/pair", msg: "has 0 elements, at least 2"},
+		{name: "deleting the parent entry of a constrained list",
+			base: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1}],"need":["n"]}`}},
+			ops:  []op{{"delete", "/grp[name=g]", ""}}},
+	})
+}
+
+func TestKeyLeafDelete(t *testing.T) {
+	s := vsch(t)
+	runCases(t, s, nil, []vcase{
+		{name: "deleting a key leaf of an existing entry",
+			base: []op{{"merge", "/targets/target[id=t1]", `{"label":"x"}`}},
+			ops:  []op{{"delete", "/targets/target[id=t1]/id", ""}},
+			code: codes.InvalidArgument, path: "/targets/target[id=t1]/id", msg: "key leaf"},
+		{name: "deleting the entry with its key is fine",
+			base: []op{{"merge", "/targets/target[id=t1]", `{"label":"x"}`}},
+			ops:  []op{{"delete", "/targets/target[id=t1]", ""}}},
+	})
+}
+
+func TestLeafref(t *testing.T) {
+	s := vsch(t)
+	fp := codes.FailedPrecondition
+	targets := op{"merge", "/targets", `{"target":[{"id":"t1","label":"L1"},{"id":"t2","label":"L2"}]}`}
+	runCases(t, s, nil, []vcase{
+		{name: "existing target",
+			base: []op{targets},
+			ops:  []op{{"merge", "/ref[name=r]", `{"to":"t1","many":["t1","t2"],"lbl":"L2"}`}}},
+		{name: "missing target",
+			base: []op{targets},
+			ops:  []op{{"merge", "/ref[name=r]", `{"to":"t9"}`}},
+			code: fp, path: "/ref[name=r]/to", msg: "t9 does not exist (leafref /targets/target/id)"},
+		{name: "missing target in an empty tree",
+			ops:  []op{{"merge", "/ref[name=r]/to", `"t1"`}},
+			code: fp, path: "/ref[name=r]/to", msg: "t1 does not exist"},
+		{name: "one missing value of a leaf-list",
+			base: []op{targets},
+			ops:  []op{{"merge", "/ref[name=r]", `{"many":["t1","t3"]}`}},
+			code: fp, path: "/ref[name=r]/many", msg: "t3 does not exist"},
+		{name: "non-key target missing",
+			base: []op{targets},
+			ops:  []op{{"merge", "/ref[name=r]", `{"lbl":"L3"}`}},
+			code: fp, path: "/ref[name=r]/lbl", msg: "L3 does not exist (leafref /targets/target/label)"},
+		{name: "require-instance false",
+			ops: []op{{"merge", "/ref[name=r]", `{"weak":"nothing"}`}}},
+		{name: "relative reference to a sibling entry",
+			ops: []op{{"merge", "/ref", `[{"name":"a","peer":"b"},{"name":"b","peer":"a"}]`}}},
+		{name: "relative reference to itself",
+			ops: []op{{"merge", "/ref[name=a]", `{"peer":"a"}`}}},
+		{name: "relative reference to a missing entry",
+			ops:  []op{{"merge", "/ref[name=a]", `{"peer":"zz"}`}},
+			code: fp, path: "/ref[name=a]/peer", msg: "zz does not exist"},
+		{name: "target created in the same transaction",
+			ops: []op{{"merge", "/ref[name=r]", `{"to":"t5"}`}, {"merge", "/targets/target[id=t5]", `{}`}}},
+		{name: "deleting a referenced entry",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1"}`}},
+			ops:  []op{{"delete", "/targets/target[id=t1]", ""}},
+			code: fp, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 1 |/ref/many, /ref/to"},
+		{name: "deleting an entry referenced twice",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1","many":["t1"]}`}},
+			ops:  []op{{"delete", "/targets/target[id=t1]", ""}},
+			code: fp, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 2 "},
+		{name: "deleting the container of referenced entries",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"many":["t2"]}`}},
+			ops:  []op{{"delete", "/targets", ""}},
+			code: fp, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 1 "},
+		{name: "replace dropping a referenced entry",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t2"}`}},
+			ops:  []op{{"replace", "/targets/target", `[{"id":"t1"}]`}},
+			code: fp, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 1 "},
+		{name: "replace keeping the referenced entries",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t2"}`}},
+			ops:  []op{{"replace", "/targets", `{"target":[{"id":"t2"}]}`}}},
+		{name: "deleting an unreferenced entry",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1"}`}},
+			ops:  []op{{"delete", "/targets/target[id=t2]", ""}}},
+		{name: "deleting referrer and target together",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1","many":["t1"]}`}},
+			ops:  []op{{"delete", "/targets/target[id=t1]", ""}, {"delete", "/ref[name=r]", ""}}},
+		{name: "deleting the reference leaf and the target together",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1"}`}},
+			ops:  []op{{"delete", "/ref[name=r]/to", ""}, {"delete", "/targets/target[id=t1]", ""}}},
+		{name: "moving the reference and deleting the old target",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1"}`}},
+			ops:  []op{{"merge", "/ref[name=r]/to", `"t2"`}, {"delete", "/targets/target[id=t1]", ""}}},
+		{name: "deleting the root",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"to":"t1","lbl":"L1"}`}},
+			ops:  []op{{"delete", "/", ""}}},
+		{name: "changing a non-key target still referenced",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"lbl":"L1"}`}},
+			ops:  []op{{"merge", "/targets/target[id=t1]/label", `"L9"`}},
+			code: fp, path: "/ref[name=r]/lbl", msg: "L1 no longer exists"},
+		{name: "deleting the entry holding a non-key target",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"lbl":"L2"}`}},
+			ops:  []op{{"delete", "/targets/target[id=t2]", ""}},
+			code: fp, path: "/ref[name=r]/lbl", msg: "L2 no longer exists"},
+		{name: "changing a non-key target nobody uses",
+			base: []op{targets, {"merge", "/ref[name=r]", `{"lbl":"L1"}`}},
+			ops:  []op{{"merge", "/targets/target[id=t2]/label", `"L9"`}}},
+		{name: "deleting a relative target",
+			base: []op{{"merge", "/ref", `[{"name":"a","peer":"b"},{"name":"b"}]`}},
+			ops:  []op{{"delete", "/ref[name=b]", ""}},
+			code: fp, path: "/ref[name=b]", msg: "cannot delete|still referenced| 1 "},
+	})
+}
+
+// TestRefCountsAcrossTransactions runs a sequence of transactions through
+// Check and Commit; the reference index must follow every one of them.
+func TestRefCountsAcrossTransactions(t *testing.T) {
+	s := vsch(t)
+	v, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	steps := []struct {
+		ops  []op
+		code codes.Code
+		path string
+		msg  string
+	}{
+		{ops: []op{{"merge", "/targets", `{"target":[{"id":"t1"},{"id":"t2"},{"id":"t3"}]}`}, {"merge", "/ref[name=r1]/to", `"t1"`}}},
+		{ops: []op{{"merge", "/ref[name=r2]", `{"to":"t1","many":["t2","t3"]}`}}},
+		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 2 "},
+		{ops: []op{{"delete", "/ref[name=r1]", ""}}},
+		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 1 "},
+		// A refused transaction changes nothing: r3 is not counted.
+		{ops: []op{{"merge", "/ref[name=r3]", `{"to":"t2","many":["nope"]}`}}, code: codes.FailedPrecondition, path: "/ref[name=r3]/many", msg: "nope does not exist"},
+		{ops: []op{{"merge", "/ref[name=r2]/to", `"t2"`}}},
+		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}},
+		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 2 "},
+		{ops: []op{{"merge", "/ref[name=r2]/many", `["t3"]`}}},
+		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 1 "},
+		{ops: []op{{"replace", "/ref[name=r2]", `{"many":["t3"]}`}}},
+		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}},
+		{ops: []op{{"delete", "/targets/target[id=t3]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t3]", msg: "cannot delete|still referenced| 1 "},
+		{ops: []op{{"delete", "/ref", ""}}},
+		{ops: []op{{"delete", "/targets/target[id=t3]", ""}}},
+	}
+	for i, st := range steps {
+		cand := edit(t, s, root, st.ops...)
+		d, err := v.Check(root, cand)
+		if st.code != codes.OK {
+			if d != nil {
+				t.Fatalf("step %d: refused but returned a delta", i)
+			}
+			wantErr(t, err, st.code, st.path, st.msg)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		v.Commit(d)
+		root = cand
+	}
+	if len(v.refs) != 0 {
+		t.Fatalf("references left after everything was deleted: %v", v.refs)
+	}
+}
+
+func TestDeltaInverse(t *testing.T) {
+	s := vsch(t)
+	v, _ := New(s, nil)
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/targets/target[id=t1]", `{}`})
+	v.Reset(root)
+	cand := edit(t, s, root, op{"merge", "/ref[name=r]", `{"to":"t1","many":["t1"]}`})
+	d, err := v.Check(root, cand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	if got := v.refs["/targets/target[id=t1]"]; got != 2 {
+		t.Fatalf("refs after commit = %d, want 2", got)
+	}
+	v.Commit(d.Inverse())
+	if len(v.refs) != 0 {
+		t.Fatalf("refs after undo = %v", v.refs)
+	}
+	// The target may go again, validated against the old tree.
+	if _, err := v.Check(root, edit(t, s, root, op{"delete", "/targets/target[id=t1]", ""})); err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(nil) // a nil delta is ignored
+}
+
+func TestReset(t *testing.T) {
+	s := vsch(t)
+	// A tree built without validation, as the store loads it.
+	loaded := edit(t, s, tree.NewRoot(s),
+		op{"merge", "/targets", `{"target":[{"id":"t1"},{"id":"t2"}]}`},
+		op{"merge", "/ref", `[{"name":"a","to":"t1","many":["t1","t2"],"peer":"b"},{"name":"b"}]`},
+	)
+	del := func(p string) *tree.Node { return edit(t, s, loaded, op{"delete", p, ""}) }
+
+	fresh, _ := New(s, nil)
+	if _, err := fresh.Check(loaded, del("/targets/target[id=t1]")); err != nil {
+		t.Fatalf("without Reset nothing is counted, got %v", err)
+	}
+	v, _ := New(s, nil)
+	v.Reset(loaded)
+	want := map[string]int{"/targets/target[id=t1]": 2, "/targets/target[id=t2]": 1, "/ref[name=b]": 1}
+	if !reflect.DeepEqual(v.refs, want) {
+		t.Fatalf("refs = %v, want %v", v.refs, want)
+	}
+	_, err := v.Check(loaded, del("/targets/target[id=t1]"))
+	wantErr(t, err, codes.FailedPrecondition, "/targets/target[id=t1]", "cannot delete|still referenced| 2 ")
+	_, err = v.Check(loaded, del("/ref[name=b]"))
+	wantErr(t, err, codes.FailedPrecondition, "/ref[name=b]", "cannot delete|still referenced| 1 ")
+	if _, err := v.Check(loaded, del("/ref")); err != nil {
+		t.Fatal(err)
+	}
+	// Reset again forgets the previous index.
+	v.Reset(tree.NewRoot(s))
+	if len(v.refs) != 0 {
+		t.Fatalf("refs after Reset(empty) = %v", v.refs)
+	}
+}
+
+// TestRulesRunOnlyForChanged registers counting rules and checks which
+// instances they run for.
+func TestRulesRunOnlyForChanged(t *testing.T) {
+	s := vsch(t)
+	var calls []string
+	rule := func(name string) Rule {
+		path := "/dev"
+		if name == "grp" {
+			path = "/grp"
+		}
+		return Rule{Path: path, Name: name, Check: func(root *tree.Node, chain []*tree.Node) error {
+			n := chain[len(chain)-1]
+			if chain[len(chain)-2].Schema() != n.Schema() || n.Key() == "" {
+				return fmt.Errorf("rule %s: chain does not end with an entry", name)
+			}
+			calls = append(calls, name+" "+tree.ChainString(chain))
+			return nil
+		}}
+	}
+	v, err := New(s, []Rule{rule("dev"), rule("grp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	base := edit(t, s, root,
+		op{"merge", "/dev[name=d1]", validDev},
+		op{"merge", "/dev[name=d2]", strings.Replace(validDev, "d1", "d2", 1)},
+		op{"merge", "/grp[name=g1]", `{"member":[{"id":1}],"need":["n"]}`},
+	)
+	d, err := v.Check(root, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	if want := []string{"dev /dev[name=d1]", "dev /dev[name=d2]", "grp /grp[name=g1]"}; !reflect.DeepEqual(calls, want) {
+		t.Fatalf("initial: %q, want %q", calls, want)
+	}
+	tests := []struct {
+		name string
+		ops  []op
+		want []string
+	}{
+		{"leaf of one entry", []op{{"merge", "/dev[name=d1]/note", `"x"`}}, []string{"dev /dev[name=d1]"}},
+		{"deep change runs the entry's rules once", []op{{"merge", "/dev[name=d2]/auth/deep/secret", `"t"`}, {"merge", "/dev[name=d2]/note", `"y"`}}, []string{"dev /dev[name=d2]"}},
+		{"nested list entry", []op{{"merge", "/grp[name=g1]/member[id=2]", `{}`}}, []string{"grp /grp[name=g1]"}},
+		{"new entry", []op{{"merge", "/dev[name=d3]", strings.Replace(validDev, "d1", "d3", 1)}}, []string{"dev /dev[name=d3]"}},
+		{"deleted entry runs nothing", []op{{"delete", "/dev[name=d2]", ""}}, nil},
+		{"unrelated change", []op{{"merge", "/targets/target[id=x]", `{}`}}, nil},
+	}
+	for _, tc := range tests {
+		calls = nil
+		if _, err := v.Check(base, edit(t, s, base, tc.ops...)); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(calls, tc.want) {
+			t.Errorf("%s: rules ran for %q, want %q", tc.name, calls, tc.want)
+		}
+	}
+}
+
+func TestRuleErrors(t *testing.T) {
+	s := vsch(t)
+	cand := edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", validDev})
+	tests := []struct {
+		name string
+		err  error
+		code codes.Code
+		path string
+	}{
+		{"plain error gets the instance path", errors.New("boom"), codes.FailedPrecondition, "/dev[name=d1]"},
+		{"tree.Error without a code", &tree.Error{Path: "/dev[name=d1]/hostname", Msg: "bad"}, codes.FailedPrecondition, "/dev[name=d1]/hostname"},
+		{"tree.Error keeps its code", &tree.Error{Code: codes.InvalidArgument, Path: "/x", Msg: "bad"}, codes.InvalidArgument, "/x"},
+	}
+	for _, tc := range tests {
+		v, err := New(s, []Rule{{Path: "/dev", Name: "r", Check: func(*tree.Node, []*tree.Node) error { return tc.err }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Check(tree.NewRoot(s), cand)
+		var te *tree.Error
+		if !errors.As(err, &te) || te.Code != tc.code || te.Path != tc.path {
+			t.Errorf("%s: got %v, want %s at %s", tc.name, err, tc.code, tc.path)
+		}
+	}
+	// Structural errors come before rules.
+	v, _ := New(s, []Rule{{Path: "/dev", Name: "r", Check: func(*tree.Node, []*tree.Node) error { t.Error("rule ran"); return nil }}})
+	_, err := v.Check(tree.NewRoot(s), edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", `{}`}))
+	wantErr(t, err, codes.FailedPrecondition, "/dev[name=d1]/hostname", "mandatory")
+}
+
+func TestNewRejectsBadRulePaths(t *testing.T) {
+	s := vsch(t)
+	for _, p := range []string{"/nope", "/dev/hostname", "/grp/need", ""} {
+		if _, err := New(s, []Rule{{Path: p, Name: "x", Check: func(*tree.Node, []*tree.Node) error { return nil }}}); err == nil {
+			t.Errorf("rule at %q accepted", p)
+		}
+	}
+	for _, p := range []string{"/dev", "/v:dev", "/targets", "/targets/target", "/dev/auth/deep"} {
+		if _, err := New(s, []Rule{{Path: p, Name: "x", Check: func(*tree.Node, []*tree.Node) error { return nil }}}); err != nil {
+			t.Errorf("rule at %q: %v", p, err)
+		}
+	}
+}
+
+func TestChain(t *testing.T) {
+	s := vsch(t)
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/grp[name=g]", `{"member":[{"id":1}]}`})
+	c := Chain(root, resolve(t, s, "/grp[name=g]/member[id=1]/id"))
+	if len(c) != 5 || tree.ChainString(c) != "/grp[name=g]/member[id=1]/id" {
+		t.Fatalf("chain %d %s", len(c), tree.ChainString(c))
+	}
+	if Chain(root, resolve(t, s, "/grp[name=x]")) != nil || Chain(root, resolve(t, s, "/grp[name=g]/member[id=2]")) != nil {
+		t.Fatal("chain to a missing node")
+	}
+}
