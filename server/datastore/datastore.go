@@ -62,10 +62,12 @@ type Request struct {
 	Summary string
 }
 
-// Snapshot is a committed version of the tree.
+// Snapshot is a published version of the tree: CommitID is the newest
+// commit it contains, Seq the newest event (commit or state change).
 type Snapshot struct {
 	Root     *tree.Node
 	CommitID uint64
+	Seq      uint64
 	Time     time.Time
 }
 
@@ -80,6 +82,10 @@ type Options struct {
 	// MaxBatch bounds how many queued requests share one store transaction.
 	MaxBatch int
 	Logger   *slog.Logger
+	// AfterCommit, if set, may change operational state in the transaction
+	// of every accepted Set (e.g. the server's commit counters), so the
+	// state is published together with the configuration it describes.
+	AfterCommit func(t *tree.Txn, commitID uint64, at time.Time)
 }
 
 // Datastore holds the running configuration.
@@ -89,15 +95,19 @@ type Datastore struct {
 	val  *validate.Validator
 	log  *slog.Logger
 	max  int
+	hook func(*tree.Txn, uint64, time.Time)
 	snap atomic.Pointer[Snapshot]
+	feed atomic.Pointer[Feed]
 	reqs chan *pending
 	quit chan struct{}
 	done chan struct{}
 }
 
+// pending is a queued request: a Set (req) or a state change (state).
 type pending struct {
 	ctx   context.Context
 	req   *Request
+	state func(*tree.Txn) error
 	reply chan reply
 }
 
@@ -119,7 +129,7 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 		opts.Logger = slog.Default()
 	}
 	d := &Datastore{
-		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch,
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hook: opts.AfterCommit,
 		reqs: make(chan *pending, opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -155,7 +165,28 @@ func (d *Datastore) Schema() *schema.Schema { return d.sch }
 // the reason it was refused (a *tree.Error for invalid data). Nothing of a
 // refused transaction is applied.
 func (d *Datastore) Apply(ctx context.Context, req *Request) (*Result, error) {
-	p := &pending{ctx: ctx, req: req, reply: make(chan reply, 1)}
+	return d.submit(&pending{ctx: ctx, req: req, reply: make(chan reply, 1)})
+}
+
+// UpdateState changes operational (config false) state: fn edits a
+// transaction on the newest tree. The change is published like a Set but
+// neither validated as configuration nor stored: state is rebuilt at
+// start-up by whoever owns it.
+func (d *Datastore) UpdateState(ctx context.Context, fn func(t *tree.Txn) error) error {
+	_, err := d.submit(&pending{ctx: ctx, state: fn, reply: make(chan reply, 1)})
+	return err
+}
+
+// Watch returns the feed of events published from now on. There is one
+// feed: call Watch once, from the component that fans events out.
+func (d *Datastore) Watch() *Feed {
+	f := newFeed()
+	d.feed.Store(f)
+	return f
+}
+
+func (d *Datastore) submit(p *pending) (*Result, error) {
+	ctx := p.ctx
 	select {
 	case <-d.quit:
 		return nil, ErrClosed
@@ -226,15 +257,34 @@ func (d *Datastore) collect(first *pending) []*pending {
 	return batch
 }
 
-// commitBatch applies each request to the newest tree in turn, writes the
-// accepted ones in one store transaction, then publishes and replies.
+// commitBatch runs the Sets of a batch, then its state changes.
 func (d *Datastore) commitBatch(batch []*pending) {
+	var sets, states []*pending
+	for _, p := range batch {
+		if p.state != nil {
+			states = append(states, p)
+		} else {
+			sets = append(sets, p)
+		}
+	}
+	if len(sets) > 0 {
+		d.commitSets(sets)
+	}
+	if len(states) > 0 {
+		d.applyStates(states)
+	}
+}
+
+// commitSets applies each Set to the newest tree in turn, writes the
+// accepted ones in one store transaction, then publishes and replies.
+func (d *Datastore) commitSets(batch []*pending) {
 	cur := d.snap.Load()
 	root, next := cur.Root, cur.CommitID+1
 	var (
 		accepted []*pending
 		commits  []*store.Commit
 		deltas   []*validate.Delta
+		events   []Event
 	)
 	now := time.Now()
 	for _, p := range batch {
@@ -252,6 +302,12 @@ func (d *Datastore) commitBatch(batch []*pending) {
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
 			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)),
 		})
+		if d.hook != nil {
+			t := tree.Begin(newRoot)
+			d.hook(t, next, now)
+			newRoot = t.Root()
+		}
+		events = append(events, Event{CommitID: next, Time: now, Old: root, New: newRoot})
 		accepted, deltas = append(accepted, p), append(deltas, delta)
 		root, next = newRoot, next+1
 	}
@@ -268,9 +324,51 @@ func (d *Datastore) commitBatch(batch []*pending) {
 		}
 		return
 	}
-	d.snap.Store(&Snapshot{Root: root, CommitID: next - 1, Time: now})
+	d.publish(root, next-1, now, events)
 	for i, p := range accepted {
 		p.reply <- reply{res: &Result{CommitID: commits[i].ID, Time: now}}
+	}
+}
+
+// applyStates applies state changes in order and publishes them.
+func (d *Datastore) applyStates(batch []*pending) {
+	cur := d.snap.Load()
+	root, now := cur.Root, time.Now()
+	var events []Event
+	errs := make([]error, len(batch))
+	for i, p := range batch {
+		t := tree.Begin(root)
+		if errs[i] = p.state(t); errs[i] != nil {
+			continue
+		}
+		if t.Root() != root && tree.Changed(root, t.Root()) {
+			events = append(events, Event{Time: now, Old: root, New: t.Root()})
+			root = t.Root()
+		}
+	}
+	if len(events) > 0 {
+		d.publish(root, cur.CommitID, now, events)
+	}
+	for i, p := range batch {
+		if errs[i] != nil {
+			p.reply <- reply{err: errs[i]}
+		} else {
+			p.reply <- reply{res: &Result{CommitID: cur.CommitID, Time: now}}
+		}
+	}
+}
+
+// publish makes root the snapshot readers see and hands the events, in
+// order and numbered, to the feed.
+func (d *Datastore) publish(root *tree.Node, commitID uint64, at time.Time, events []Event) {
+	seq := d.snap.Load().Seq
+	for i := range events {
+		seq++
+		events[i].Seq = seq
+	}
+	d.snap.Store(&Snapshot{Root: root, CommitID: commitID, Seq: seq, Time: at})
+	if f := d.feed.Load(); f != nil {
+		f.push(events)
 	}
 }
 

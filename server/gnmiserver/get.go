@@ -8,8 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/schema"
-	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -117,7 +115,7 @@ func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f
 				lc = lc[1:]
 			}
 			leaf := lc[len(lc)-1]
-			ups = append(ups, &gpb.Update{Path: relPath(lc, strip), Val: protoValue(leaf)})
+			ups = append(ups, &gpb.Update{Path: relPath(lc, strip), Val: tree.TypedValue(leaf, gpb.Encoding_PROTO)})
 			return nil
 		})
 		return ups, err
@@ -143,16 +141,4 @@ func relPath(chain []*tree.Node, strip int) *gpb.Path {
 		strip = len(elems)
 	}
 	return &gpb.Path{Elem: elems[strip:]}
-}
-
-func protoValue(leaf *tree.Node) *gpb.TypedValue {
-	s := leaf.Schema()
-	if s.Kind == schema.LeafList {
-		elems := make([]*gpb.TypedValue, len(leaf.Values()))
-		for i, v := range leaf.Values() {
-			elems[i] = value.Typed(s.ValueType(), v)
-		}
-		return &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: &gpb.ScalarArray{Element: elems}}}
-	}
-	return value.Typed(s.ValueType(), leaf.Value())
 }

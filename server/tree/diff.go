@@ -143,3 +143,15 @@ func diffEntry(chain []*Node, o, n *Node, fn DiffFunc) {
 		diffKids(chain, o, n, fn)
 	}
 }
+
+// Changed reports whether two versions differ in any value.
+func Changed(old, cur *Node) bool {
+	changed := false
+	Diff(old, cur, func(_ []*Node, o, n *Node) bool {
+		if o == nil || n == nil || !n.schema.IsDir() {
+			changed = true
+		}
+		return !changed
+	})
+	return changed
+}

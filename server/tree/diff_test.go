@@ -97,13 +97,20 @@ func TestDiff(t *testing.T) {
 			if got := diffLog(old, cur); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
-			// Diff from the new version back to the old is the mirror image.
-			var back []string
-			for _, s := range diffLog(cur, old) {
-				back = append(back, s)
+			// Diff from the new version back to the old is the mirror
+			// image: additions become removals and the other way round.
+			var mirror []string
+			for _, s := range tc.want {
+				switch s[0] {
+				case '+':
+					s = "-" + s[1:]
+				case '-':
+					s = "+" + s[1:]
+				}
+				mirror = append(mirror, s)
 			}
-			if len(back) != len(tc.want) {
-				t.Errorf("reverse diff has %d entries, want %d: %q", len(back), len(tc.want), back)
+			if back := diffLog(cur, old); !reflect.DeepEqual(back, mirror) {
+				t.Errorf("reverse: got %q\nwant %q", back, mirror)
 			}
 		})
 	}
@@ -308,7 +315,7 @@ func TestRowsLargeListOneRow(t *testing.T) {
 func rebuild(t *testing.T, root *Node) *Node {
 	t.Helper()
 	rows := AllRows(root)
-	txn := Begin(NewRoot(nrOrT(root)))
+	txn := Begin(NewRoot(schemaOf(root)))
 	for _, r := range rows {
 		if r.Old != nil || r.New == nil {
 			t.Fatalf("AllRows row %s has Old %q New %q", r.Key, r.Old, r.New)
@@ -333,15 +340,15 @@ func TestRowsRoundTripScenarios(t *testing.T) {
 					}
 				}
 			}
-			if log := diffLog(root, got); len(log) != 0 {
-				// Diff compares values, so an equal rebuild reports only
-				// the objects (distinct pointers), never a leaf.
-				for _, l := range log {
-					if n := Lookup(got, mustChainPath(t, sch, l[1:])); n != nil && !n.Schema().IsDir() {
-						t.Errorf("rebuilt tree differs at leaf %s", l)
-					}
+			// Diff compares leaf values, so an equal rebuild differs only
+			// in its objects (distinct pointers), never in a leaf, and no
+			// object is added or removed.
+			Diff(root, got, func(chain []*Node, o, n *Node) bool {
+				if o == nil || n == nil || !n.Schema().IsDir() {
+					t.Errorf("rebuilt tree differs at %s", ChainString(chain))
 				}
-			}
+				return true
+			})
 			// Loading the rows in reverse order gives the same tree.
 			rows := AllRows(root)
 			txn := Begin(NewRoot(sch))

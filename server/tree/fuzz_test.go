@@ -7,6 +7,8 @@ import (
 
 	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/schema"
 )
 
 // FuzzDecodeRootJSON feeds arbitrary bytes to the JSON_IETF root decoder
@@ -173,7 +175,7 @@ func FuzzPath(f *testing.F) {
 			t.Fatalf("canonical %q parses back as %v %v", ps, p2, err)
 		}
 		// Match of a concrete path agrees with Lookup.
-		if len(p) > 0 && p[len(p)-1].Schema.Kind == 1 /* List */ && p[len(p)-1].Keys == nil {
+		if len(p) > 0 && p[len(p)-1].Schema.Kind == schema.List && p[len(p)-1].Keys == nil {
 			return // a whole list: Match reports its entries
 		}
 		n := Lookup(root, p)

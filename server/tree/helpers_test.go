@@ -348,8 +348,5 @@ func diffLog(old, cur *Node) []string {
 	return out
 }
 
-// nrOrT returns a schema whose root is root's schema node.
-func nrOrT(root *Node) *schema.Schema { return &schema.Schema{Root: root.Schema()} }
-
-// mustChainPath resolves a canonical path string.
-func mustChainPath(tb testing.TB, sch *schema.Schema, s string) Path { return path(tb, sch, s) }
+// schemaOf returns a schema whose root is root's schema node.
+func schemaOf(root *Node) *schema.Schema { return &schema.Schema{Root: root.Schema()} }

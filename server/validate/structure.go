@@ -104,8 +104,16 @@ func (c *check) leafChange(chain []*tree.Node, o, n *tree.Node) error {
 	switch {
 	case n != nil && s.Kind == schema.LeafList && s.MaxElements > 0 && uint64(len(n.Values())) > s.MaxElements:
 		return &tree.Error{Code: codes.FailedPrecondition, Path: tree.ChainString(chain), Msg: sizeMsg(s, len(n.Values()))}
-	case n == nil && s.IsKey && tree.Lookup(c.root, tree.ChainPath(chain[:len(chain)-1])) != nil:
-		return &tree.Error{Code: codes.InvalidArgument, Path: tree.ChainString(chain), Msg: "cannot delete key leaf " + s.Name + " of an existing list entry; delete the entry instead"}
+	case n == nil && s.IsKey && chain[len(chain)-2].Child(s) == nil:
+		// The chain holds the candidate's entry when the entry stays
+		// (a deleted entry comes with its old version, key included).
+		p := tree.ChainPath(chain[:len(chain)-1])
+		for i, k := range s.Parent.Keys {
+			if k == s {
+				p[len(p)-1].Keys[i] = o.Value()
+			}
+		}
+		return &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(p) + "/" + s.Name, Msg: "cannot delete key leaf " + s.Name + " of an existing list entry; delete the entry instead"}
 	}
 	return nil
 }

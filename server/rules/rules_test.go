@@ -1,0 +1,456 @@
+package rules_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openconfig/ygot/ygot"
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/rules"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
+	"github.com/netready/netready/yang"
+)
+
+var (
+	schOnce sync.Once
+	nrSch   *schema.Schema
+	schErr  error
+)
+
+func nrsch(tb testing.TB) *schema.Schema {
+	tb.Helper()
+	schOnce.Do(func() { nrSch, schErr = schema.LoadFS(yang.Files) })
+	if schErr != nil {
+		tb.Fatal(schErr)
+	}
+	return nrSch
+}
+
+func scenarios(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "scenarios", "*.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(files) < 5 {
+		tb.Fatalf("found %d scenario files, want at least 5", len(files))
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[filepath.Base(f)] = b
+	}
+	return out
+}
+
+// loadScenario builds the tree of a scenario file without validating it.
+func loadScenario(tb testing.TB, name string) *tree.Node {
+	tb.Helper()
+	s := nrsch(tb)
+	payload, err := tree.DecodeRootJSON(s.Root, scenarios(tb)[name], true)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	txn := tree.Begin(tree.NewRoot(s))
+	if err := txn.Replace(nil, payload); err != nil {
+		tb.Fatal(err)
+	}
+	return txn.Root()
+}
+
+type op struct{ kind, path, payload string }
+
+func edit(tb testing.TB, root *tree.Node, ops ...op) *tree.Node {
+	tb.Helper()
+	s := nrsch(tb)
+	txn := tree.Begin(root)
+	for _, o := range ops {
+		gp, err := ygot.StringToStructuredPath(o.path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p, err := tree.Resolve(s.Root, gp.GetElem())
+		if err != nil {
+			tb.Fatalf("resolve %s: %v", o.path, err)
+		}
+		if o.kind == "delete" {
+			txn.Delete(p)
+			continue
+		}
+		payload, err := tree.DecodeJSON(p, []byte(o.payload), true)
+		if err != nil {
+			tb.Fatalf("decode %s %s: %v", o.path, o.payload, err)
+		}
+		if o.kind == "replace" {
+			err = txn.Replace(p, payload)
+		} else {
+			err = txn.Merge(p, payload)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return txn.Root()
+}
+
+func validator(tb testing.TB, committed *tree.Node) *validate.Validator {
+	tb.Helper()
+	v, err := validate.New(nrsch(tb), rules.All())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v.Reset(committed)
+	return v
+}
+
+type rcase struct {
+	name string
+	ops  []op
+	path string // "" when the change is valid
+	msg  string
+}
+
+// run checks each case as one transaction on the scenario's tree.
+func run(t *testing.T, scenario string, cases []rcase) {
+	base := loadScenario(t, scenario)
+	v := validator(t, base)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Check(base, edit(t, base, tc.ops...))
+			if tc.path == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var te *tree.Error
+			if !errors.As(err, &te) {
+				t.Fatalf("got %v, want a *tree.Error at %s", err, tc.path)
+			}
+			if te.Code != codes.FailedPrecondition || te.Path != tc.path || !strings.Contains(te.Msg, tc.msg) {
+				t.Fatalf("got %s %q %q\nwant FailedPrecondition %q containing %q", te.Code, te.Path, te.Msg, tc.path, tc.msg)
+			}
+		})
+	}
+}
+
+const acme = "/tenants/tenant[name=acme]"
+
+func ifc(name string) string { return acme + "/interfaces/interface[name=" + name + "]" }
+
+func TestInterfaceSegmentation(t *testing.T) {
+	run(t, "service-binding.json", []rcase{
+		{"vlan 4094", []op{{"merge", ifc("vnf-vlan100") + "/segmentation-id", `4094`}}, "", ""},
+		{"vlan 1", []op{{"merge", ifc("vnf-vlan100") + "/segmentation-id", `1`}}, "", ""},
+		{"vlan 4095 refused", []op{{"merge", ifc("vnf-vlan100") + "/segmentation-id", `4095`}},
+			ifc("vnf-vlan100") + "/segmentation-id", "4095 is out of range 1..4094 for vlan"},
+		{"vlan 0 refused", []op{{"merge", ifc("vnf-vlan200") + "/segmentation-id", `0`}},
+			ifc("vnf-vlan200") + "/segmentation-id", "0 is out of range 1..4094 for vlan"},
+		{"vxlan 16777215", []op{{"merge", ifc("vnf-vxlan5001") + "/segmentation-id", `16777215`}}, "", ""},
+		{"vxlan 16777216 refused", []op{{"merge", ifc("vnf-vxlan5001") + "/segmentation-id", `16777216`}},
+			ifc("vnf-vxlan5001") + "/segmentation-id", "16777216 is out of range 1..16777215 for vxlan"},
+		{"vxlan 0 refused", []op{{"merge", ifc("vnf-vxlan5001") + "/segmentation-id", `0`}},
+			ifc("vnf-vxlan5001") + "/segmentation-id", "0 is out of range 1..16777215 for vxlan"},
+		{"mpls 16", []op{{"merge", ifc("m"), `{"type":"mpls","parent":"vnf-trunk","segmentation-id":16}`}}, "", ""},
+		{"mpls 1048575", []op{{"merge", ifc("m"), `{"type":"mpls","parent":"vnf-trunk","segmentation-id":1048575}`}}, "", ""},
+		{"mpls 15 refused", []op{{"merge", ifc("m"), `{"type":"mpls","parent":"vnf-trunk","segmentation-id":15}`}},
+			ifc("m") + "/segmentation-id", "15 is out of range 16..1048575 for mpls"},
+		{"mpls 1048576 refused", []op{{"merge", ifc("m"), `{"type":"mpls","parent":"vnf-trunk","segmentation-id":1048576}`}},
+			ifc("m") + "/segmentation-id", "1048576 is out of range 16..1048575 for mpls"},
+		{"untagged with an id refused", []op{{"merge", ifc("u"), `{"type":"untagged","port":"spare","segmentation-id":7}`}},
+			ifc("u") + "/segmentation-id", "untagged takes no segmentation id"},
+		{"untagged without an id", []op{{"merge", ifc("u"), `{"type":"untagged","port":"spare"}`}}, "", ""},
+		{"trunk with an id refused", []op{{"merge", ifc("vnf-trunk") + "/segmentation-id", `5`}},
+			ifc("vnf-trunk") + "/segmentation-id", "trunk takes no segmentation id"},
+		{"vlan without an id refused", []op{{"merge", ifc("v"), `{"type":"vlan","parent":"vnf-trunk"}`}},
+			ifc("v") + "/segmentation-id", "vlan needs a segmentation id (1..4094)"},
+		{"vxlan without an id refused", []op{{"merge", ifc("v"), `{"type":"vxlan","parent":"vnf-trunk"}`}},
+			ifc("v") + "/segmentation-id", "vxlan needs a segmentation id (1..16777215)"},
+		{"deleting the id of a vlan refused", []op{{"delete", ifc("vnf-vlan200") + "/segmentation-id", ""}},
+			ifc("vnf-vlan200") + "/segmentation-id", "vlan needs a segmentation id"},
+		{"vlan turned untagged keeping its id refused", []op{{"merge", ifc("vnf-vlan200") + "/type", `"untagged"`}},
+			ifc("vnf-vlan200") + "/segmentation-id", "untagged takes no segmentation id"},
+		{"vlan turned vxlan keeps a valid id", []op{{"merge", ifc("vnf-vlan200") + "/type", `"vxlan"`}}, "", ""},
+		{"vlan turned mpls with a too small id refused", []op{{"merge", ifc("vnf-vlan200"), `{"type":"mpls","segmentation-id":15}`}},
+			ifc("vnf-vlan200") + "/segmentation-id", "15 is out of range 16..1048575 for mpls"},
+	})
+}
+
+func TestInterfaceHierarchy(t *testing.T) {
+	run(t, "service-binding.json", []rcase{
+		{"parent of a parent", []op{{"merge", ifc("q"), `{"type":"vlan","parent":"vnf-vlan100","segmentation-id":5}`}}, "", ""},
+		{"two-interface cycle refused", []op{{"merge", ifc("vnf-trunk") + "/parent", `"vnf-vlan100"`}},
+			ifc("vnf-trunk") + "/parent", "parent interfaces form a cycle through vnf-trunk"},
+		{"own parent refused", []op{{"merge", ifc("x"), `{"type":"trunk","parent":"x"}`}},
+			ifc("x") + "/parent", "parent interfaces form a cycle through x"},
+		{"three-interface cycle created at once refused", []op{
+			{"merge", ifc("a"), `{"type":"trunk","parent":"b"}`},
+			{"merge", ifc("b"), `{"type":"trunk","parent":"c"}`},
+			{"merge", ifc("c"), `{"type":"trunk","parent":"a"}`}},
+			ifc("a") + "/parent", "parent interfaces form a cycle through a"},
+		{"joining an existing cycle-free chain", []op{
+			{"merge", ifc("a"), `{"type":"trunk","port":"spare"}`},
+			{"merge", ifc("b"), `{"type":"trunk","parent":"a"}`},
+			{"merge", ifc("c"), `{"type":"vlan","parent":"b","segmentation-id":9}`}}, "", ""},
+		{"missing parent is the leafref's to report", []op{{"merge", ifc("x"), `{"type":"trunk","parent":"ghost"}`}},
+			ifc("x") + "/parent", "ghost does not exist"},
+		{"switching the attachment from parent to port", []op{{"merge", ifc("vnf-vlan100") + "/port", `"spare"`}}, "", ""},
+	})
+}
+
+const blueVPN = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
+
+func binding(vpn, ifc string) string { return vpn + "/bindings/binding[interface=" + ifc + "]" }
+
+func TestVPNPolicy(t *testing.T) {
+	run(t, "hub-and-spoke.json", []rcase{
+		{"hub-and-spoke needs the spoke route target", []op{{"delete", blueVPN + "/hub-and-spoke/spoke-route-target", ""}},
+			blueVPN + "/hub-and-spoke/spoke-route-target", "a hub-and-spoke VPN needs spoke-route-target"},
+		{"hub-and-spoke needs the hub route target", []op{{"delete", blueVPN + "/hub-and-spoke/hub-route-target", ""}},
+			blueVPN + "/hub-and-spoke/hub-route-target", "a hub-and-spoke VPN needs hub-route-target"},
+		{"hub-and-spoke needs both route targets", []op{{"delete", blueVPN + "/hub-and-spoke", ""}},
+			blueVPN + "/hub-and-spoke/hub-route-target", "needs hub-route-target"},
+		{"every binding needs a role", []op{{"delete", binding(blueVPN, "vnf1") + "/role", ""}},
+			binding(blueVPN, "vnf1") + "/role", "a binding of a hub-and-spoke VPN needs a role (hub or spoke)"},
+		{"a new binding needs a role", []op{
+			{"merge", "/tenants/tenant[name=blue]/interfaces/interface[name=n]", `{"type":"untagged","port":"vnf1-nic0"}`},
+			{"merge", binding(blueVPN, "n"), `{"ip-address":["10.1.1.99"]}`}},
+			binding(blueVPN, "n") + "/role", "needs a role"},
+		{"a new binding with a role", []op{
+			{"merge", "/tenants/tenant[name=blue]/interfaces/interface[name=n]", `{"type":"untagged","port":"vnf1-nic0"}`},
+			{"merge", binding(blueVPN, "n"), `{"role":"spoke","ip-address":["10.1.1.99"]}`}}, "", ""},
+		{"any-to-any refuses roles", []op{{"merge", blueVPN + "/vrf-policy", `"any-to-any"`}},
+			binding(blueVPN, "vfw") + "/role", "roles are only for hub-and-spoke VPNs"},
+		{"any-to-any after removing every role", []op{
+			{"merge", blueVPN + "/vrf-policy", `"any-to-any"`},
+			{"delete", binding(blueVPN, "vfw") + "/role", ""},
+			{"delete", binding(blueVPN, "vnf1") + "/role", ""},
+			{"delete", binding(blueVPN, "vnf2") + "/role", ""},
+			{"delete", binding(blueVPN, "vnf3") + "/role", ""}}, "", ""},
+		{"default policy is any-to-any", []op{{"delete", blueVPN + "/vrf-policy", ""}},
+			binding(blueVPN, "vfw") + "/role", "roles are only for hub-and-spoke VPNs"},
+	})
+	const data = acme + "/vpns/vpn[name=data]"
+	run(t, "service-binding.json", []rcase{
+		{"role on an any-to-any binding refused", []op{{"merge", binding(data, "vnf-vlan200") + "/role", `"hub"`}},
+			binding(data, "vnf-vlan200") + "/role", "roles are only for hub-and-spoke VPNs"},
+		{"switching to hub-and-spoke without route targets refused", []op{{"merge", data + "/vrf-policy", `"hub-and-spoke"`}},
+			data + "/hub-and-spoke/hub-route-target", "needs hub-route-target"},
+		{"switching to hub-and-spoke without roles refused", []op{
+			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`}},
+			binding(data, "vnf-vlan200") + "/role", "needs a role"},
+		{"switching to hub-and-spoke with everything", []op{
+			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`},
+			{"merge", binding(data, "vnf-vlan200") + "/role", `"hub"`}}, "", ""},
+	})
+}
+
+func TestVPNAddresses(t *testing.T) {
+	const data = acme + "/vpns/vpn[name=data]"
+	run(t, "service-binding.json", []rcase{
+		{"address in a subnet", []op{{"merge", binding(data, "vnf-vxlan5001"), `{"ip-address":["10.20.0.6"]}`}}, "", ""},
+		{"duplicate address refused", []op{{"merge", binding(data, "vnf-vxlan5001"), `{"ip-address":["10.20.0.5"]}`}},
+			binding(data, "vnf-vxlan5001") + "/ip-address", "10.20.0.5 is already used by binding vnf-vlan200; enable anycast on the VPN to share it"},
+		{"duplicate address with anycast enabled", []op{
+			{"merge", binding(data, "vnf-vxlan5001"), `{"ip-address":["10.20.0.5"]}`},
+			{"merge", data + "/anycast/enabled", `true`}}, "", ""},
+		{"duplicate IPv6 address in another spelling refused", []op{
+			{"merge", data + "/subnet[prefix=2001:db8::/64]", `{}`},
+			{"merge", binding(data, "vnf-vlan200") + "/ip-address", `["10.20.0.5","2001:db8::1"]`},
+			{"merge", binding(data, "vnf-vxlan5001"), `{"ip-address":["2001:db8:0:0::1"]}`}},
+			binding(data, "vnf-vxlan5001") + "/ip-address", "2001:db8::1 is already used by binding vnf-vlan200"},
+		{"address outside the subnets refused", []op{{"merge", binding(data, "vnf-vlan200") + "/ip-address", `["10.99.0.1"]`}},
+			binding(data, "vnf-vlan200") + "/ip-address", "10.99.0.1 is in none of the VPN's subnets"},
+		{"second address outside the subnets refused", []op{{"merge", binding(data, "vnf-vlan200") + "/ip-address", `["10.20.0.5","10.20.1.5"]`}},
+			binding(data, "vnf-vlan200") + "/ip-address", "10.20.1.5 is in none of the VPN's subnets"},
+		{"removing the subnet of an address refused", []op{
+			{"merge", data + "/subnet[prefix=10.30.0.0/24]", `{}`},
+			{"delete", data + "/subnet[prefix=10.20.0.0/24]", ""}},
+			binding(data, "vnf-vlan200") + "/ip-address", "10.20.0.5 is in none of the VPN's subnets"},
+		{"moving to another subnet", []op{
+			{"merge", data + "/subnet[prefix=10.30.0.0/24]", `{}`},
+			{"delete", data + "/subnet[prefix=10.20.0.0/24]", ""},
+			{"merge", binding(data, "vnf-vlan200") + "/ip-address", `["10.30.0.5"]`}}, "", ""},
+		{"a VPN without subnets takes any address", []op{
+			{"merge", acme + "/vpns/vpn[name=open]", `{"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["192.0.2.55"]}]}}`}}, "", ""},
+		{"the same address in two VPNs", []op{
+			{"merge", acme + "/vpns/vpn[name=other]", `{"subnet":[{"prefix":"10.20.0.0/24"}],"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["10.20.0.5"]}]}}`}}, "", ""},
+	})
+	run(t, "ecmp.json", []rcase{
+		{"disabling anycast with shared addresses refused", []op{{"merge", blueVPN + "/anycast/enabled", `false`}},
+			binding(blueVPN, "vnf1-2") + "/ip-address", "10.1.1.5 is already used by binding vnf1-1"},
+		{"fail-over mode", []op{{"merge", blueVPN + "/anycast/mode", `"fail-over"`}}, "", ""},
+	})
+}
+
+func TestProviderSegmentation(t *testing.T) {
+	const mgmt = acme + "/l2-networks/l2-network[name=mgmt]"
+	run(t, "service-binding.json", []rcase{
+		{"vlan 4094", []op{{"merge", mgmt + "/provider/segmentation-id", `4094`}}, "", ""},
+		{"vlan 4095 refused", []op{{"merge", mgmt + "/provider/segmentation-id", `4095`}},
+			mgmt + "/provider/segmentation-id", "4095 is out of range 1..4094 for vlan"},
+		{"vxlan 16777215", []op{{"merge", mgmt + "/provider", `{"network-type":"vxlan","segmentation-id":16777215}`}}, "", ""},
+		{"vxlan 16777216 refused", []op{{"merge", mgmt + "/provider", `{"network-type":"vxlan","segmentation-id":16777216}`}},
+			mgmt + "/provider/segmentation-id", "16777216 is out of range 1..16777215 for vxlan"},
+		{"flat with an id refused", []op{{"merge", mgmt + "/provider/network-type", `"flat"`}},
+			mgmt + "/provider/segmentation-id", "flat takes no segmentation id"},
+		{"flat without an id", []op{{"replace", mgmt + "/provider", `{"physical-network":"physnet1","network-type":"flat"}`}}, "", ""},
+		{"vlan without an id refused", []op{{"delete", mgmt + "/provider/segmentation-id", ""}},
+			mgmt + "/provider/segmentation-id", "vlan needs a segmentation id (1..4094)"},
+		{"an id without a network-type refused", []op{{"delete", mgmt + "/provider/network-type", ""}},
+			mgmt + "/provider/segmentation-id", "a segmentation id needs a network-type"},
+		{"no provider attributes", []op{{"delete", mgmt + "/provider", ""}}, "", ""},
+		{"new network with a bad id refused", []op{{"merge", acme + "/l2-networks/l2-network[name=n2]", `{"provider":{"network-type":"vlan","segmentation-id":5000}}`}},
+			acme + "/l2-networks/l2-network[name=n2]/provider/segmentation-id", "5000 is out of range 1..4094 for vlan"},
+	})
+}
+
+func TestConnectionEndpoints(t *testing.T) {
+	const c = "/connections/connection[name=dc-b-to-dc-d]"
+	run(t, "georedundancy.json", []rcase{
+		{"same site at both ends refused", []op{{"merge", c + "/remote/site", `"dc-b"`}},
+			c + "/remote/site", "local and remote endpoints are both in site dc-b"},
+		{"ends swapped", []op{{"merge", c, `{"local":{"site":"dc-d"},"remote":{"site":"dc-b"}}`}}, "", ""},
+		{"isolation none with an id refused", []op{{"merge", c + "/isolation", `"none"`}},
+			c + "/segmentation-id", "none takes no segmentation id"},
+		{"default isolation with an id refused", []op{{"delete", c + "/isolation", ""}},
+			c + "/segmentation-id", "none takes no segmentation id"},
+		{"isolation none without an id", []op{{"delete", c + "/isolation", ""}, {"delete", c + "/segmentation-id", ""}}, "", ""},
+		{"vlan 9001 refused", []op{{"merge", c + "/isolation", `"vlan"`}},
+			c + "/segmentation-id", "9001 is out of range 1..4094 for vlan"},
+		{"mpls 15 refused", []op{{"merge", c, `{"isolation":"mpls","segmentation-id":15}`}},
+			c + "/segmentation-id", "15 is out of range 16..1048575 for mpls"},
+		{"mpls 16", []op{{"merge", c, `{"isolation":"mpls","segmentation-id":16}`}}, "", ""},
+		{"vxlan without an id refused", []op{{"delete", c + "/segmentation-id", ""}},
+			c + "/segmentation-id", "vxlan needs a segmentation id"},
+		{"new connection inside one site refused", []op{{"merge", "/connections/connection[name=loop]",
+			`{"local":{"site":"dc-d","address":"198.51.100.9"},"remote":{"site":"dc-d","address":"198.51.100.10"}}`}},
+			"/connections/connection[name=loop]/remote/site", "both in site dc-d"},
+		{"new connection with defaults", []op{{"merge", "/connections/connection[name=c2]",
+			`{"local":{"site":"dc-d","address":"198.51.100.9"},"remote":{"site":"dc-b","address":"198.51.100.10"}}`}}, "", ""},
+	})
+}
+
+// TestScenariosValidate checks every scenario file is valid as a whole,
+// both as one transaction on an empty datastore and after a Reset.
+func TestScenariosValidate(t *testing.T) {
+	s := nrsch(t)
+	var names []string
+	for n := range scenarios(t) {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			root := loadScenario(t, name)
+			v, err := validate.New(s, rules.All())
+			if err != nil {
+				t.Fatal(err)
+			}
+			empty := tree.NewRoot(s)
+			d, err := v.Check(empty, root)
+			if err != nil {
+				t.Fatalf("scenario refused: %v", err)
+			}
+			v.Commit(d)
+			// Deleting everything is valid too, and releases every reference.
+			if _, err := v.Check(root, tree.NewRoot(s)); err != nil {
+				t.Fatalf("deleting the scenario: %v", err)
+			}
+			v2 := validator(t, root)
+			if _, err := v2.Check(root, edit(t, root)); err != nil {
+				t.Fatalf("after Reset: %v", err)
+			}
+		})
+	}
+}
+
+// TestRulesAreIncremental loads a tree that breaks a rule without
+// validation (as a store might hold from an older release): changes
+// elsewhere are still accepted, a change to the broken object is not.
+func TestRulesAreIncremental(t *testing.T) {
+	base := edit(t, loadScenario(t, "service-binding.json"), op{"merge", ifc("vnf-vlan100") + "/segmentation-id", `4095`})
+	v := validator(t, base)
+	if _, err := v.Check(base, edit(t, base, op{"merge", ifc("vnf-vlan200") + "/description", `"x"`})); err != nil {
+		t.Fatalf("unrelated change refused: %v", err)
+	}
+	if _, err := v.Check(base, edit(t, base, op{"merge", acme + "/ports/port[name=spare]/mtu", `9000`})); err != nil {
+		t.Fatalf("unrelated change refused: %v", err)
+	}
+	_, err := v.Check(base, edit(t, base, op{"merge", ifc("vnf-vlan100") + "/description", `"x"`}))
+	var te *tree.Error
+	if !errors.As(err, &te) || te.Path != ifc("vnf-vlan100")+"/segmentation-id" {
+		t.Fatalf("change to the broken interface: %v", err)
+	}
+}
+
+// TestReferentialIntegrity covers the leafrefs of the real modules.
+func TestReferentialIntegrity(t *testing.T) {
+	run(t, "service-binding.json", []rcase{
+		{"deleting a bound interface refused", []op{{"delete", ifc("vnf-vlan200"), ""}},
+			ifc("vnf-vlan200"), "still referenced"},
+		{"deleting a parent interface refused", []op{{"delete", ifc("vnf-trunk"), ""}},
+			ifc("vnf-trunk"), "still referenced"},
+		{"deleting a host in use refused", []op{{"delete", "/hosts/host[name=host-a]", ""}},
+			"/hosts/host[name=host-a]", "still referenced"},
+		{"deleting an unused host", []op{{"delete", "/hosts/host[name=host-b]", ""}}, "", ""},
+		{"deleting the tenant with everything it references", []op{{"delete", acme, ""}}, "", ""},
+		{"binding a missing interface refused", []op{{"merge", binding(acme+"/vpns/vpn[name=data]", "nope"), `{"ip-address":["10.20.0.9"]}`}},
+			binding(acme+"/vpns/vpn[name=data]", "nope") + "/interface", "nope does not exist"},
+		{"port on a missing host refused", []op{{"merge", acme + "/ports/port[name=spare]/host", `"host-z"`}},
+			acme + "/ports/port[name=spare]/host", "host-z does not exist"},
+		{"interface unbound then deleted", []op{
+			{"delete", binding(acme+"/vpns/vpn[name=data]", "vnf-vlan200"), ""},
+			{"delete", ifc("vnf-vlan200"), ""}}, "", ""},
+	})
+	// The same checks, counted across committed transactions.
+	base := loadScenario(t, "service-binding.json")
+	v := validator(t, base)
+	step := func(root *tree.Node, ops ...op) (*tree.Node, error) {
+		cand := edit(t, root, ops...)
+		d, err := v.Check(root, cand)
+		if err != nil {
+			return root, err
+		}
+		v.Commit(d)
+		return cand, nil
+	}
+	root, err := step(base, op{"merge", binding(acme+"/l2-networks/l2-network[name=mgmt]", "vnf-vxlan5001"), `{}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := step(root, op{"delete", ifc("vnf-vxlan5001"), ""}); err == nil {
+		t.Fatal("deleting a just-bound interface accepted")
+	}
+	if root, err = step(root, op{"delete", binding(acme+"/l2-networks/l2-network[name=mgmt]", "vnf-vxlan5001"), ""}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = step(root, op{"delete", ifc("vnf-vxlan5001"), ""}); err != nil {
+		t.Fatalf("deleting an unbound interface: %v", err)
+	}
+}
+
+func ExampleAll() {
+	for _, r := range rules.All() {
+		fmt.Println(r.Name, r.Path)
+	}
+	// Output:
+	// interface-segmentation /tenants/tenant/interfaces/interface
+	// interface-hierarchy /tenants/tenant/interfaces/interface
+	// vpn-policy /tenants/tenant/vpns/vpn
+	// vpn-addresses /tenants/tenant/vpns/vpn
+	// provider-segmentation /tenants/tenant/l2-networks/l2-network
+	// connection-endpoints /connections/connection
+}

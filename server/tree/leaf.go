@@ -1,0 +1,57 @@
+package tree
+
+import (
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+)
+
+// SetLeaf sets the leaf at p to v, creating its ancestors. It is how the
+// server writes operational state, which no client payload may carry;
+// callers pass values of the leaf's type.
+func (t *Txn) SetLeaf(p Path, v value.Value) {
+	chain := t.walk(p[:len(p)-1], true)
+	parent := chain[len(chain)-1]
+	if old := parent.Child(p[len(p)-1].Schema); old != nil && !old.dflt && value.Equal(old.val, v) {
+		return // unchanged: keep sharing the node
+	}
+	t.setKid(parent, &Node{schema: p[len(p)-1].Schema, owner: t.own, val: v})
+}
+
+// TypedValue encodes a leaf or leaf-list for a gNMI update: a JSON or
+// JSON_IETF scalar, or for PROTO a scalar (leaflist_val for a leaf-list).
+func TypedValue(n *Node, enc gpb.Encoding) *gpb.TypedValue {
+	s := n.schema
+	switch enc {
+	case gpb.Encoding_PROTO:
+		if s.Kind == schema.LeafList {
+			elems := make([]*gpb.TypedValue, len(n.vals))
+			for i, v := range n.vals {
+				elems[i] = value.Typed(s.ValueType(), v)
+			}
+			return &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: &gpb.ScalarArray{Element: elems}}}
+		}
+		return value.Typed(s.ValueType(), n.val)
+	case gpb.Encoding_JSON_IETF:
+		js, _ := AppendJSON(nil, n, true, All)
+		return &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: js}}
+	}
+	js, _ := AppendJSON(nil, n, false, All)
+	return &gpb.TypedValue{Value: &gpb.TypedValue_JsonVal{JsonVal: js}}
+}
+
+// MustResolve resolves a path the server itself names, such as a state
+// leaf of a compiled module; it panics when the schema lacks it, which is
+// a programming error caught by any test.
+func MustResolve(root *schema.Node, names ...string) Path {
+	p := make(Path, 0, len(names))
+	s := root
+	for _, n := range names {
+		if s = s.Child(n); s == nil {
+			panic("tree: schema has no " + n + " under the path " + PathString(p))
+		}
+		p = append(p, Elem{Schema: s})
+	}
+	return p
+}
