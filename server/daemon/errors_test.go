@@ -63,6 +63,8 @@ func TestBadSetsChangeNothing(t *testing.T) {
 			codes.FailedPrecondition, "subnets"},
 		{"segmentation id out of range for type", &gpb.SetRequest{Update: []*gpb.Update{upd(t, blue+"/interfaces/interface[name=g1-v5000]", `{"type": "vlan", "parent": "g1", "segmentation-id": 5000}`)}},
 			codes.FailedPrecondition, "segmentation-id"},
+		{"prefix with host bits", &gpb.SetRequest{Update: []*gpb.Update{upd(t, blue+"/vpns/vpn[name=blue]/subnet[prefix=10.9.9.9/24]", `{}`)}},
+			codes.FailedPrecondition, "did you mean 10.9.9.0/24"},
 		{"hub-and-spoke without route targets", &gpb.SetRequest{Update: []*gpb.Update{upd(t, blue+"/vpns/vpn[name=blue]/vrf-policy", `"hub-and-spoke"`)}},
 			codes.FailedPrecondition, "route-target"},
 		{"one bad op spoils the transaction", &gpb.SetRequest{

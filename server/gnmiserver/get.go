@@ -125,8 +125,8 @@ func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f
 		node = chain[len(chain)-1]
 	}
 	js, ok := tree.AppendJSON(nil, node, enc == gpb.Encoding_JSON_IETF, f)
-	if !ok {
-		return nil, nil
+	if !ok && len(chain) > 0 {
+		return nil, nil // nothing passed the filter; the root is always answered
 	}
 	val := &gpb.TypedValue{Value: &gpb.TypedValue_JsonVal{JsonVal: js}}
 	if enc == gpb.Encoding_JSON_IETF {

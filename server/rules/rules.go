@@ -24,6 +24,7 @@ func All() []validate.Rule {
 		{Path: "/tenants/tenant/interfaces/interface", Name: "interface-hierarchy", Check: interfaceHierarchy},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-policy", Check: vpnPolicy},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-addresses", Check: vpnAddresses},
+		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-prefixes", Check: vpnPrefixes},
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
 	}
@@ -192,6 +193,40 @@ func vpnAddresses(_ *tree.Node, chain []*tree.Node) error {
 		return true
 	})
 	return err
+}
+
+// vpnPrefixes refuses subnet and static-route prefixes with host bits set
+// (10.1.1.5/24): they are almost always a typo for an address or a
+// prefix, and backends disagree on what they mean.
+func vpnPrefixes(_ *tree.Node, chain []*tree.Node) error {
+	n := chain[len(chain)-1]
+	lists := []struct {
+		node *tree.Node
+		path string
+	}{{n.ChildByName("subnet"), "subnet"}}
+	if sr := n.ChildByName("static-routes"); sr != nil {
+		lists = append(lists, struct {
+			node *tree.Node
+			path string
+		}{sr.ChildByName("route"), "static-routes/route"})
+	}
+	var err error
+	for _, l := range lists {
+		if l.node == nil {
+			continue
+		}
+		l.node.Entries(func(e *tree.Node) bool {
+			s := str(leaf(e, "prefix"))
+			if p, perr := netip.ParsePrefix(s); perr == nil && p != p.Masked() {
+				err = fail(chain, l.path+"[prefix="+s+"]/prefix", "%s has host bits set; did you mean %s?", s, p.Masked())
+			}
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func vpnSubnets(vpn *tree.Node) []netip.Prefix {

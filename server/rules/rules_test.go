@@ -451,6 +451,7 @@ func ExampleAll() {
 	// interface-hierarchy /tenants/tenant/interfaces/interface
 	// vpn-policy /tenants/tenant/vpns/vpn
 	// vpn-addresses /tenants/tenant/vpns/vpn
+	// vpn-prefixes /tenants/tenant/vpns/vpn
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection
 }

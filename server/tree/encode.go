@@ -29,9 +29,19 @@ func (f Filter) keeps(s *schema.Node) bool {
 // of n filtered by f, and reports whether anything passed the filter.
 // Encoding writes bytes directly (no reflection, no maps) because a Get of
 // the whole tree encodes hundreds of thousands of leaves.
+//
+// Empty lists and non-presence containers inside n are left out (they are
+// no data); n itself always encodes as valid JSON ("{}" or "[]" when empty).
 func AppendJSON(dst []byte, n *Node, ietf bool, f Filter) ([]byte, bool) {
 	e := encoder{ietf: ietf, f: f}
-	return e.node(dst, n)
+	out, ok := e.node(dst, n)
+	if ok {
+		return out, true
+	}
+	if n.schema.Kind == schema.List && !n.isEntry() {
+		return append(out, '[', ']'), false
+	}
+	return append(out, '{', '}'), false
 }
 
 type encoder struct {
@@ -78,8 +88,8 @@ func (e *encoder) list(dst []byte, n *Node) ([]byte, bool) {
 		}
 		return true
 	})
-	if !any && e.f != All {
-		return dst[:start], false
+	if !any {
+		return dst[:start], false // an empty list is no data
 	}
 	return append(dst, ']'), true
 }
@@ -114,7 +124,9 @@ func (e *encoder) dir(dst []byte, n *Node) ([]byte, bool) {
 	if e.f == State && !state {
 		return dst[:start], false
 	}
-	if e.f == Config && members == 0 && !n.schema.Config {
+	if members == 0 && !n.schema.Presence && !n.isEntry() {
+		// An empty non-presence container is no data: it is not stored
+		// either, so showing it would make Get differ across a restart.
 		return dst[:start], false
 	}
 	return append(dst, '}'), true

@@ -67,10 +67,10 @@ func TestAppendJSONSubtrees(t *testing.T) {
 	}{
 		{"/top/item[id=1]", true, All, `{"id":1,"u:color":"red","stats":{"hits":"11"},"sub":[{"a":"s","b":1,"c":"c1"}],"val":"one","weight":"1.5"}`, true},
 		{"/top/item[id=1]", true, State, `{"id":1,"stats":{"hits":"11"}}`, true},
-		{"/top/item[id=2]", true, State, ``, false},
+		{"/top/item[id=2]", true, State, `{}`, false},
 		{"/top/item", true, State, `[{"id":1,"stats":{"hits":"11"}}]`, true},
-		{"/top/inner", true, State, ``, false},
-		{"/top/state", true, Config, ``, false},
+		{"/top/inner", true, State, `{}`, false},
+		{"/top/state", true, Config, `{}`, false},
 		{"/top/state", true, State, `{"counter":"5","status":"ok"}`, true},
 		{"/top/state/counter", true, All, `"5"`, true},
 		{"/top/state/counter", false, All, `5`, true},

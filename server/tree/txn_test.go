@@ -257,7 +257,7 @@ func TestDelete(t *testing.T) {
 		},
 		{
 			name: "multi-key entry", path: "/top/item[id=1]/sub[a=s][b=1]",
-			want: `{"t:big":[{"k":1,"v":"x"}],"t:top":{"inner":{"level":7,"note":"n"},"item":[{"id":1,"sub":[],"val":"one","weight":"1.5"},{"id":2,"val":"two","weight":"3.25"}],"mtu":9000,"name":"a","state":{"status":"ok"},"tags":["x","y"],"tcp-opts":{"nodelay":true},"tcp-port":80}}`,
+			want: `{"t:big":[{"k":1,"v":"x"}],"t:top":{"inner":{"level":7,"note":"n"},"item":[{"id":1,"val":"one","weight":"1.5"},{"id":2,"val":"two","weight":"3.25"}],"mtu":9000,"name":"a","state":{"status":"ok"},"tags":["x","y"],"tcp-opts":{"nodelay":true},"tcp-port":80}}`,
 		},
 		{
 			name: "whole list", path: "/top/item",

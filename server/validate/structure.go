@@ -19,10 +19,25 @@ func (c *check) structure(chain []*tree.Node, n *tree.Node) error {
 }
 
 func mandatory(s *schema.Node, n *tree.Node, path string) error {
+	return mandatoryNodes(s, n, path, true)
+}
+
+// mandatoryAtRoot checks the root's mandatory leaves and choices (also
+// inside absent top-level containers). The size of a top-level list is
+// checked when its entries change (see visit), not here, so that an empty
+// datastore stays valid for a module with a min-elements list.
+func mandatoryAtRoot(root *schema.Node, n *tree.Node) error {
+	return mandatoryNodes(root, n, "", false)
+}
+
+func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool) error {
 	for _, m := range s.MandatoryChildren {
 		var k *tree.Node
 		if n != nil {
 			k = n.Child(m)
+		}
+		if !sizes && m.Kind != schema.Leaf {
+			continue
 		}
 		switch {
 		case k == nil && m.Kind == schema.Leaf:
@@ -47,7 +62,7 @@ func mandatory(s *schema.Node, n *tree.Node, path string) error {
 			kn = n.Child(k)
 		}
 		if kn == nil {
-			if err := mandatory(k, nil, path+"/"+k.Name); err != nil {
+			if err := mandatoryNodes(k, nil, path+"/"+k.Name, sizes); err != nil {
 				return err
 			}
 		}

@@ -138,6 +138,12 @@ func (v *Validator) Check(old, cand *tree.Node) (*Delta, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
+	// The root is never created or changed as an object, so its own
+	// mandatory nodes (and those of absent top-level containers) are
+	// checked here; it has only a handful of children.
+	if err := mandatoryAtRoot(v.sch.Root, cand); err != nil {
+		return nil, err
+	}
 	for _, step := range []func() error{c.checkDeleted, c.checkRescans, c.runRules} {
 		if err := step(); err != nil {
 			return nil, err
@@ -158,7 +164,12 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 	if !s.Config {
 		return false
 	}
-	c.noteRules(chain)
+	// An object whose copy changed only because something below it did is
+	// noted through that descendant; noting it here would re-run its rules
+	// for a value written back unchanged.
+	if !s.IsDir() || o == nil || n == nil {
+		c.noteRules(chain)
+	}
 	if s.Leafref != nil && s.Leafref.Required {
 		c.leafref(chain, o, n)
 	}
