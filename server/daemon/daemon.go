@@ -24,6 +24,8 @@ import (
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/system"
+	"github.com/netready/netready/server/telemetry"
 	netreadyyang "github.com/netready/netready/yang"
 )
 
@@ -42,15 +44,22 @@ type Config struct {
 // DBFile is the database file name inside the data dir.
 const DBFile = "netready.db"
 
+// Version is the server's version, published in /system/state.
+const Version = "0.2.0"
+
 // Daemon is a running server.
 type Daemon struct {
-	cfg  Config
-	log  *slog.Logger
-	st   *store.Bolt
-	ds   *datastore.Datastore
-	grpc *grpc.Server
-	lis  net.Listener
-	errc chan error
+	cfg     Config
+	log     *slog.Logger
+	st      *store.Bolt
+	ds      *datastore.Datastore
+	sys     *system.State
+	hub     *telemetry.Hub
+	grpc    *grpc.Server
+	lis     net.Listener
+	errc    chan error
+	stopSys context.CancelFunc
+	sysDone chan struct{}
 }
 
 // Start opens the store, loads the configuration and starts serving.
@@ -68,7 +77,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), sys: system.New(sch, Version, time.Now())}
 	if err := d.open(ctx, sch); err != nil {
 		d.closeData()
 		return nil, err
@@ -87,10 +96,20 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	}
 	d.st = st
 	start := time.Now()
-	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), datastore.Options{Logger: d.log}); err != nil {
+	opts := datastore.Options{Logger: d.log, AfterCommit: d.sys.AfterCommit}
+	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
 		return err
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
+	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
+	sysCtx, stop := context.WithCancel(context.Background())
+	d.stopSys, d.sysDone = stop, make(chan struct{})
+	go func() {
+		defer close(d.sysDone)
+		if err := d.sys.Run(sysCtx, d.ds); err != nil {
+			d.log.Error("system state", "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -105,8 +124,9 @@ func (d *Daemon) serve() error {
 		grpc.MaxSendMsgSize(d.cfg.MaxMsgSize),
 		grpc.ChainUnaryInterceptor(gnmiserver.RecoverUnary(d.log)),
 		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log)),
+		grpc.StatsHandler(d.sys.ConnStats()),
 	)
-	gnmiserver.New(d.ds, d.log).Register(d.grpc)
+	gnmiserver.New(d.ds, d.hub, d.log).Register(d.grpc)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -155,6 +175,7 @@ func (d *Daemon) Wait(ctx context.Context) error {
 // finish (up to the grace period), drain the writer, close the store.
 // Everything acknowledged before Stop is durable.
 func (d *Daemon) Stop() {
+	d.hub.Close() // end the subscriptions, which would hold GracefulStop
 	done := make(chan struct{})
 	go func() { d.grpc.GracefulStop(); close(done) }()
 	select {
@@ -166,6 +187,13 @@ func (d *Daemon) Stop() {
 }
 
 func (d *Daemon) closeData() {
+	if d.stopSys != nil {
+		d.stopSys()
+		<-d.sysDone
+	}
+	if d.hub != nil {
+		d.hub.Close()
+	}
 	if d.ds != nil {
 		d.ds.Close()
 	}

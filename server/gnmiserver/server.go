@@ -1,6 +1,7 @@
 // Package gnmiserver implements the gNMI service (specification v0.10) on
-// top of the datastore: Capabilities, Get and Set. It translates between
-// gNMI messages and the schema-driven tree; it holds no data of its own.
+// top of the datastore: Capabilities, Get, Set, and Subscribe (delivered by
+// the telemetry hub). It translates between gNMI messages and the
+// schema-driven tree; it holds no data of its own.
 package gnmiserver
 
 import (
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -27,15 +29,16 @@ const Version = "0.10.0"
 type Server struct {
 	gpb.UnimplementedGNMIServer
 	ds  *datastore.Datastore
+	hub *telemetry.Hub
 	log *slog.Logger
 }
 
-// New returns a gNMI server over ds.
-func New(ds *datastore.Datastore, log *slog.Logger) *Server {
+// New returns a gNMI server over ds whose subscriptions hub delivers.
+func New(ds *datastore.Datastore, hub *telemetry.Hub, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{ds: ds, log: log}
+	return &Server{ds: ds, hub: hub, log: log}
 }
 
 // Register adds the service to a gRPC server.

@@ -1,0 +1,83 @@
+package gnmiserver
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/telemetry"
+	"github.com/netready/netready/server/tree"
+)
+
+// Subscribe checks the request the way Get does (paths against the
+// schema, encodings, models) and hands the subscription to the telemetry
+// hub, which delivers it.
+func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
+	first, err := ss.Recv()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	list := first.GetSubscribe()
+	if list == nil {
+		return status.Error(codes.InvalidArgument, "subscribe: the first message must be a SubscriptionList")
+	}
+	if len(first.GetExtension()) > 0 {
+		return status.Error(codes.Unimplemented, "subscribe: extensions are not supported")
+	}
+	req, err := s.subscription(list)
+	if err != nil {
+		return err
+	}
+	return s.hub.Serve(ss, req)
+}
+
+func (s *Server) subscription(list *gpb.SubscriptionList) (*telemetry.Request, error) {
+	enc := list.GetEncoding()
+	if enc != gpb.Encoding_JSON && enc != gpb.Encoding_JSON_IETF && enc != gpb.Encoding_PROTO {
+		return nil, status.Errorf(codes.Unimplemented, "subscribe: encoding %s is not supported (JSON, JSON_IETF, PROTO are)", enc)
+	}
+	if err := s.checkModels(list.GetUseModels()); err != nil {
+		return nil, err
+	}
+	if len(list.GetSubscription()) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "subscribe: the SubscriptionList has no subscription")
+	}
+	prefix := list.GetPrefix()
+	req := &telemetry.Request{
+		Mode: list.GetMode(), Encoding: enc, Prefix: prefix,
+		Strip: len(prefix.GetElem()), UpdatesOnly: list.GetUpdatesOnly(),
+	}
+	if hasWildcard(prefix.GetElem()) {
+		req.Prefix = &gpb.Path{Origin: prefix.GetOrigin(), Target: prefix.GetTarget()}
+		req.Strip = 0
+	}
+	for _, sub := range list.GetSubscription() {
+		elems, err := fullElems(prefix, sub.GetPath())
+		if err != nil {
+			return nil, err
+		}
+		if err := tree.CheckPattern(s.ds.Schema().Root, elems); err != nil {
+			return nil, grpcError("subscribe", err)
+		}
+		mode := sub.GetMode()
+		if list.GetMode() == gpb.SubscriptionList_STREAM && mode != gpb.SubscriptionMode_ON_CHANGE &&
+			mode != gpb.SubscriptionMode_SAMPLE && mode != gpb.SubscriptionMode_TARGET_DEFINED {
+			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %v", pathText(elems), mode)
+		}
+		req.Subs = append(req.Subs, telemetry.Sub{
+			Pattern:   elems,
+			Mode:      mode,
+			Sample:    time.Duration(sub.GetSampleInterval()),
+			Heartbeat: time.Duration(sub.GetHeartbeatInterval()),
+			Suppress:  sub.GetSuppressRedundant(),
+		})
+	}
+	return req, nil
+}

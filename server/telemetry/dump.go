@@ -1,0 +1,116 @@
+package telemetry
+
+import (
+	"fmt"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/tree"
+)
+
+// leafValues is the current value of every leaf a subscription covers, in
+// tree order, keyed by path.
+type leafValues struct {
+	order   []string
+	vals    map[string]string // comparable form of each value
+	updates map[string]*gpb.Update
+}
+
+// values collects the leaves sub covers in root.
+func (s *stream) values(root *tree.Node, sub *Sub) *leafValues {
+	lv := &leafValues{vals: map[string]string{}, updates: map[string]*gpb.Update{}}
+	eachLeaf(root, sub.Pattern, func(p []*gpb.PathElem, leaf *tree.Node) {
+		k := pathKey(p)
+		if _, dup := lv.vals[k]; dup {
+			return
+		}
+		tv := tree.TypedValue(leaf, s.req.Encoding)
+		lv.order = append(lv.order, k)
+		lv.vals[k] = valueKey(tv)
+		lv.updates[k] = &gpb.Update{Path: s.rel(p), Val: tv}
+	})
+	return lv
+}
+
+// eachLeaf calls fn for every leaf at or below the nodes pattern matches.
+func eachLeaf(root *tree.Node, pattern []*gpb.PathElem, fn func([]*gpb.PathElem, *tree.Node)) {
+	emit := func(lc []*tree.Node) error {
+		fn(tree.GNMIElems(tree.ChainPath(lc)), lc[len(lc)-1])
+		return nil
+	}
+	tree.Match(root, pattern, func(chain []*tree.Node) error {
+		if len(chain) > 0 {
+			return tree.Leaves(chain, tree.All, emit)
+		}
+		for _, k := range root.Children() { // the root itself was matched
+			if err := tree.Leaves([]*tree.Node{k}, tree.All, emit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func valueKey(tv *gpb.TypedValue) string {
+	switch v := tv.GetValue().(type) {
+	case *gpb.TypedValue_JsonIetfVal:
+		return string(v.JsonIetfVal)
+	case *gpb.TypedValue_JsonVal:
+		return string(v.JsonVal)
+	}
+	return fmt.Sprint(tv.GetValue())
+}
+
+// sendDump sends the current values of every subscription, unless the
+// client asked for updates only.
+func (s *stream) sendDump(snap *datastore.Snapshot) error {
+	if s.req.UpdatesOnly {
+		return nil
+	}
+	return s.sendDumpOf(snap, s.req.Subs)
+}
+
+// sendDumpOf sends the values subs cover in snap, in notifications of at
+// most Chunk updates, each path once.
+func (s *stream) sendDumpOf(snap *datastore.Snapshot, subs []Sub) error {
+	seen := map[string]bool{}
+	n := s.newDumpNotification(snap)
+	var err error
+	flush := func() {
+		if err == nil && len(n.Update) > 0 {
+			err = s.ss.Send(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+			n = s.newDumpNotification(snap)
+		}
+	}
+	for i := range subs {
+		eachLeaf(snap.Root, subs[i].Pattern, func(p []*gpb.PathElem, leaf *tree.Node) {
+			if len(subs) > 1 || hasEllipsis(subs[i].Pattern) {
+				k := pathKey(p)
+				if seen[k] {
+					return
+				}
+				seen[k] = true
+			}
+			n.Update = append(n.Update, &gpb.Update{Path: s.rel(p), Val: tree.TypedValue(leaf, s.req.Encoding)})
+			if len(n.Update) >= s.h.opts.Chunk {
+				flush()
+			}
+		})
+	}
+	flush()
+	return err
+}
+
+func (s *stream) newDumpNotification(snap *datastore.Snapshot) *gpb.Notification {
+	return &gpb.Notification{Timestamp: snap.Time.UnixNano(), Prefix: s.req.Prefix}
+}
+
+func hasEllipsis(p []*gpb.PathElem) bool {
+	for _, e := range p {
+		if e.GetName() == "..." {
+			return true
+		}
+	}
+	return false
+}
