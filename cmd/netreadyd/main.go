@@ -34,6 +34,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.MaxMsgSize, "max-msg-size", 256<<20, "largest gRPC message accepted or sent, in bytes")
 	fs.IntVar(&c.Retention, "commit-log-retention", 10000, "how many commits the commit log keeps")
+	fs.IntVar(&c.AuditRetention, "audit-retention", 10000, "how many entries the audit log keeps")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for RPCs in flight")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
@@ -31,14 +32,15 @@ import (
 
 // Config is what an operator sets on the command line.
 type Config struct {
-	Listen        string        // gNMI listen address
-	DataDir       string        // database and generated certificates
-	Insecure      bool          // plaintext gRPC, for local testing
-	CertFile      string        // TLS certificate; default: self-signed in DataDir
-	KeyFile       string        // TLS key for CertFile
-	MaxMsgSize    int           // largest gRPC message, both directions
-	Retention     int           // commit-log records kept
-	ShutdownGrace time.Duration // how long Stop waits for RPCs in flight
+	Listen         string        // gNMI listen address
+	DataDir        string        // database and generated certificates
+	Insecure       bool          // plaintext gRPC, for local testing
+	CertFile       string        // TLS certificate; default: self-signed in DataDir
+	KeyFile        string        // TLS key for CertFile
+	MaxMsgSize     int           // largest gRPC message, both directions
+	Retention      int           // commit-log records kept
+	AuditRetention int           // audit-log entries kept
+	ShutdownGrace  time.Duration // how long Stop waits for RPCs in flight
 }
 
 // DBFile is the database file name inside the data dir.
@@ -54,6 +56,7 @@ type Daemon struct {
 	st      *store.Bolt
 	ds      *datastore.Datastore
 	sys     *system.State
+	audit   *audit.Log
 	hub     *telemetry.Hub
 	grpc    *grpc.Server
 	lis     net.Listener
@@ -66,6 +69,9 @@ type Daemon struct {
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.MaxMsgSize <= 0 {
 		cfg.MaxMsgSize = 256 << 20
+	}
+	if cfg.AuditRetention <= 0 {
+		cfg.AuditRetention = 10000
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
@@ -90,14 +96,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 }
 
 func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
-	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention})
+	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention, AuditRetention: d.cfg.AuditRetention})
 	if err != nil {
 		return err
 	}
 	d.st = st
+	d.audit = audit.New(sch, st, d.cfg.AuditRetention)
 	start := time.Now()
-	opts := datastore.Options{Logger: d.log, AfterCommit: d.sys.AfterCommit}
+	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys.AfterCommit, d.audit.Hook}}
 	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
+		return err
+	}
+	if err := d.audit.Start(ctx, d.ds); err != nil {
 		return err
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
@@ -126,7 +136,7 @@ func (d *Daemon) serve() error {
 		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log)),
 		grpc.StatsHandler(d.sys.ConnStats()),
 	)
-	gnmiserver.New(d.ds, d.hub, d.log).Register(d.grpc)
+	gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Log: d.log}).Register(d.grpc)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

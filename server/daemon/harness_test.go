@@ -39,13 +39,21 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // start runs a server on dir (a fresh temp dir when empty) and connects.
 func start(t testing.TB, dir string) *testServer {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
+	return startWith(t, daemon.Config{DataDir: dir})
+}
+
+// startWith runs a server with cfg (Listen and an empty DataDir filled in).
+func startWith(t testing.TB, cfg daemon.Config) *testServer {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
 	}
-	d, err := daemon.Start(context.Background(), daemon.Config{Listen: "127.0.0.1:0", DataDir: dir}, quietLog())
+	cfg.Listen = "127.0.0.1:0"
+	d, err := daemon.Start(context.Background(), cfg, quietLog())
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	dir := cfg.DataDir
 	ts := &testServer{d: d, dir: dir}
 	ts.conn = dial(t, d.Addr(), dir)
 	ts.client = gpb.NewGNMIClient(ts.conn)

@@ -56,10 +56,16 @@ type Op struct {
 
 // Request is one transaction.
 type Request struct {
-	Ops     []Op
-	User    string
-	Peer    string
-	Summary string
+	Ops   []Op
+	User  string
+	Roles []string
+	Peer  string
+	// Operations describe Ops for people ("update /tenants/tenant[name=b]").
+	Operations []string
+	Summary    string
+	// Authorize, if set, judges every change the transaction makes; see
+	// validate.AuthorizeFunc.
+	Authorize validate.AuthorizeFunc
 }
 
 // Snapshot is a published version of the tree: CommitID is the newest
@@ -82,11 +88,16 @@ type Options struct {
 	// MaxBatch bounds how many queued requests share one store transaction.
 	MaxBatch int
 	Logger   *slog.Logger
-	// AfterCommit, if set, may change operational state in the transaction
-	// of every accepted Set (e.g. the server's commit counters), so the
-	// state is published together with the configuration it describes.
-	AfterCommit func(t *tree.Txn, commitID uint64, at time.Time)
+	// Hooks run in the transaction of every accepted Set, in order.
+	Hooks []CommitHook
 }
+
+// CommitHook runs in the transaction of an accepted Set before it is
+// stored. It may write operational state into t (the server's commit
+// counters, the audit log's view), which is then published together with
+// the configuration it describes, and may return an audit entry to store
+// durably with the commit (nil for none).
+type CommitHook func(t *tree.Txn, req *Request, commitID uint64, at time.Time) (audit []byte)
 
 // Datastore holds the running configuration.
 type Datastore struct {
@@ -95,7 +106,7 @@ type Datastore struct {
 	val  *validate.Validator
 	log  *slog.Logger
 	max  int
-	hook func(*tree.Txn, uint64, time.Time)
+	hooks []CommitHook
 	snap atomic.Pointer[Snapshot]
 	feed atomic.Pointer[Feed]
 	reqs chan *pending
@@ -129,7 +140,7 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 		opts.Logger = slog.Default()
 	}
 	d := &Datastore{
-		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hook: opts.AfterCommit,
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks,
 		reqs: make(chan *pending, opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -298,15 +309,12 @@ func (d *Datastore) commitSets(batch []*pending) {
 			continue
 		}
 		d.val.Commit(delta) // later requests of the batch validate against it
-		commits = append(commits, &store.Commit{
+		c := &store.Commit{
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
 			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)),
-		})
-		if d.hook != nil {
-			t := tree.Begin(newRoot)
-			d.hook(t, next, now)
-			newRoot = t.Root()
 		}
+		newRoot, c.Audit = d.runHooks(newRoot, p.req, next, now)
+		commits = append(commits, c)
 		events = append(events, Event{CommitID: next, Time: now, Old: root, New: newRoot})
 		accepted, deltas = append(accepted, p), append(deltas, delta)
 		root, next = newRoot, next+1
@@ -328,6 +336,21 @@ func (d *Datastore) commitSets(batch []*pending) {
 	for i, p := range accepted {
 		p.reply <- reply{res: &Result{CommitID: commits[i].ID, Time: now}}
 	}
+}
+
+// runHooks lets the commit hooks add state to an accepted transaction.
+func (d *Datastore) runHooks(root *tree.Node, req *Request, id uint64, at time.Time) (*tree.Node, []byte) {
+	if len(d.hooks) == 0 {
+		return root, nil
+	}
+	t := tree.Begin(root)
+	var audit []byte
+	for _, h := range d.hooks {
+		if a := h(t, req, id, at); a != nil {
+			audit = a
+		}
+	}
+	return t.Root(), audit
 }
 
 // applyStates applies state changes in order and publishes them.
@@ -389,7 +412,7 @@ func (d *Datastore) apply(root *tree.Node, req *Request) (*tree.Node, *validate.
 			return nil, nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(op.Path), Msg: fmt.Sprintf("%s (operation %d, %s)", err, i+1, op.Kind)}
 		}
 	}
-	delta, err := d.val.Check(root, txn.Root())
+	delta, err := d.val.Check(root, txn.Root(), req.Authorize)
 	if err != nil {
 		return nil, nil, err
 	}

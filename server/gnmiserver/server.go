@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
@@ -28,17 +29,25 @@ const Version = "0.10.0"
 // Server answers gNMI RPCs from a datastore.
 type Server struct {
 	gpb.UnimplementedGNMIServer
-	ds  *datastore.Datastore
-	hub *telemetry.Hub
-	log *slog.Logger
+	ds    *datastore.Datastore
+	hub   *telemetry.Hub
+	audit *audit.Log
+	log   *slog.Logger
 }
 
-// New returns a gNMI server over ds whose subscriptions hub delivers.
-func New(ds *datastore.Datastore, hub *telemetry.Hub, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.Default()
+// Options are the server's collaborators besides the datastore.
+type Options struct {
+	Hub   *telemetry.Hub // delivers subscriptions
+	Audit *audit.Log     // records Set requests; nil: no audit log
+	Log   *slog.Logger
+}
+
+// New returns a gNMI server over ds.
+func New(ds *datastore.Datastore, opts Options) *Server {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
-	return &Server{ds: ds, hub: hub, log: log}
+	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, log: opts.Log}
 }
 
 // Register adds the service to a gRPC server.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -27,16 +28,39 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		return nil, status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
-	if err := b.build(req); err != nil {
-		return nil, err
+	dreq := &datastore.Request{Peer: peerAddr(ctx)}
+	err := b.build(req)
+	if err == nil {
+		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
+		var res *datastore.Result
+		if res, err = s.ds.Apply(ctx, dreq); err == nil {
+			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
+		}
+		err = grpcError("set", err)
 	}
-	res, err := s.ds.Apply(ctx, &datastore.Request{
-		Ops: b.ops, Peer: peerAddr(ctx), Summary: b.summary(),
-	})
-	if err != nil {
-		return nil, grpcError("set", err)
+	dreq.Operations = b.texts
+	s.auditRefused(ctx, dreq, err)
+	return nil, err
+}
+
+// auditRefused records a Set that was not committed (accepted ones are
+// recorded by the datastore's commit hook, with their commit).
+func (s *Server) auditRefused(ctx context.Context, req *datastore.Request, err error) {
+	if s.audit == nil {
+		return
 	}
-	return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
+	result := audit.Failed
+	switch status.Code(err) {
+	case codes.PermissionDenied:
+		result = audit.Denied
+	case codes.InvalidArgument, codes.NotFound, codes.FailedPrecondition, codes.Unimplemented:
+		result = audit.Invalid
+	}
+	e := audit.Entry{User: req.User, Roles: req.Roles, Peer: req.Peer, Operations: req.Operations,
+		Result: result, Message: status.Convert(err).Message()}
+	if aerr := s.audit.Refused(context.WithoutCancel(ctx), e); aerr != nil {
+		s.log.Error("audit log", "err", aerr, "entry", e)
+	}
 }
 
 func peerAddr(ctx context.Context) string {

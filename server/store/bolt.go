@@ -25,6 +25,7 @@ var (
 	bucketRows    = []byte("rows")
 	bucketCommits = []byte("commits")
 	bucketMeta    = []byte("meta")
+	bucketAudit   = []byte("audit")
 
 	metaFormat     = []byte("format")
 	metaLastCommit = []byte("last_commit")
@@ -58,14 +59,17 @@ type BoltOptions struct {
 	OpenTimeout time.Duration
 	// NoSync skips fsync. For tests only: a crash can lose or corrupt data.
 	NoSync bool
+	// AuditRetention is how many audit entries to keep (default 10000).
+	AuditRetention int
 }
 
 // Bolt is the bbolt implementation of Store: a single local file, one
 // fsync per Apply.
 type Bolt struct {
-	db        *bbolt.DB
-	path      string
-	retention uint64
+	db             *bbolt.DB
+	path           string
+	retention      uint64
+	auditRetention uint64
 
 	// writeSem (capacity 1) serialises Apply and Close. A channel rather
 	// than a sync.Mutex so a caller queued behind a slow fsync can give up
@@ -87,6 +91,9 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	}
 	if opts.Retention == 0 {
 		opts.Retention = defaultRetention
+	}
+	if opts.AuditRetention <= 0 {
+		opts.AuditRetention = defaultRetention
 	}
 	if opts.OpenTimeout <= 0 {
 		// Never pass 0 to bbolt: it means wait for the lock forever.
@@ -114,8 +121,9 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	s := &Bolt{
 		db:        db,
 		path:      path,
-		retention: uint64(opts.Retention),
-		writeSem:  make(chan struct{}, 1),
+		retention:      uint64(opts.Retention),
+		auditRetention: uint64(opts.AuditRetention),
+		writeSem:       make(chan struct{}, 1),
 	}
 	last, err := s.init()
 	if err != nil {
@@ -165,6 +173,9 @@ func (s *Bolt) init() (uint64, error) {
 		}
 		last = binary.BigEndian.Uint64(v)
 		if _, err := tx.CreateBucketIfNotExists(bucketRows); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketAudit); err != nil {
 			return err
 		}
 		commits, err := tx.CreateBucketIfNotExists(bucketCommits)
@@ -288,6 +299,11 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 			// commits, so each record needs its own buffer.
 			if err := log.Put(u64(c.ID), encodeCommit(nil, c)); err != nil {
 				return fmt.Errorf("commit %d log record: %w", c.ID, err)
+			}
+			if c.Audit != nil {
+				if err := s.putAudit(tx, [][]byte{c.Audit}); err != nil {
+					return fmt.Errorf("commit %d audit entry: %w", c.ID, err)
+				}
 			}
 		}
 		if err := tx.Bucket(bucketMeta).Put(metaLastCommit, u64(newLast)); err != nil {

@@ -537,3 +537,38 @@ func rowValue(i, size int) []byte {
 	}
 	return v
 }
+
+// TestAudit: entries of commits and refused Sets share one log, in order,
+// survive a reopen and are pruned to the retention.
+func TestAudit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := OpenBolt(path, BoltOptions{NoSync: true, AuditRetention: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Apply(ctx, []*Commit{{ID: 1, Audit: []byte("a1")}, {ID: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, [][]byte{[]byte("denied"), []byte("d2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, []*Commit{{ID: 3, Audit: []byte("a3")}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = OpenBolt(path, BoltOptions{NoSync: true, AuditRetention: 3}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []string
+	if err := s.Audit(ctx, func(seq uint64, e []byte) error {
+		got = append(got, fmt.Sprintf("%d:%s", seq, e))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[2:denied 3:d2 4:a3]"; fmt.Sprint(got) != want {
+		t.Fatalf("audit %v, want %s", got, want)
+	}
+}

@@ -56,6 +56,9 @@ type Commit struct {
 	// Changes are the rows written by the transaction, applied in order, so
 	// a later change to the same key wins.
 	Changes []RowChange
+	// Audit, if not nil, is the transaction's audit-log entry (opaque),
+	// appended to the audit log in the same durable write as the commit.
+	Audit []byte
 }
 
 // Store is the durable datastore. Implementations: bbolt (this package), etcd
@@ -75,5 +78,11 @@ type Store interface {
 	// Commits calls fn for each logged commit with from <= ID <= to,
 	// ascending (to == 0 means up to the newest).
 	Commits(ctx context.Context, from, to uint64, fn func(*Commit) error) error
+	// AppendAudit durably appends audit entries that belong to no commit
+	// (refused Sets).
+	AppendAudit(ctx context.Context, entries [][]byte) error
+	// Audit calls fn for each retained audit entry, oldest first, with its
+	// sequence number.
+	Audit(ctx context.Context, fn func(seq uint64, entry []byte) error) error
 	Close() error
 }

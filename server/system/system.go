@@ -57,11 +57,12 @@ func New(sch *schema.Schema, version string, boot time.Time) *State {
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// AfterCommit records a commit in the transaction that commits it (see
-// datastore.Options.AfterCommit).
-func (s *State) AfterCommit(t *tree.Txn, commitID uint64, at time.Time) {
+// AfterCommit records a commit in the transaction that commits it; it is
+// a datastore.CommitHook.
+func (s *State) AfterCommit(t *tree.Txn, _ *datastore.Request, commitID uint64, at time.Time) []byte {
 	t.SetLeaf(s.paths.commitID, commitID)
 	t.SetLeaf(s.paths.commitTime, timestamp(at))
+	return nil
 }
 
 // Run publishes the initial state, then keeps uptime and the counts

@@ -33,7 +33,37 @@ func (f Filter) keeps(s *schema.Node) bool {
 // Empty lists and non-presence containers inside n are left out (they are
 // no data); n itself always encodes as valid JSON ("{}" or "[]" when empty).
 func AppendJSON(dst []byte, n *Node, ietf bool, f Filter) ([]byte, bool) {
-	e := encoder{ietf: ietf, f: f}
+	return appendJSON(dst, n, &encoder{ietf: ietf, f: f})
+}
+
+// Visibility is how much of a subtree a reader may see.
+type Visibility uint8
+
+// Visibilities.
+const (
+	Visible Visibility = iota // the whole subtree
+	Hidden                    // nothing of it, not even that it exists
+	Partly                    // some descendants: ask again for each child
+)
+
+// VisibleFunc decides the visibility of the last node of chain (see
+// ChainPath). It is asked once per subtree until it answers Visible or
+// Hidden, so its cost follows the shape of the policy, not the data.
+type VisibleFunc func(chain []*Node) Visibility
+
+// AppendJSONVisible is AppendJSON for a reader who may see only part of the
+// last node of chain (the node itself was judged Partly): children are
+// encoded as vis allows.
+func AppendJSONVisible(dst []byte, chain []*Node, root *Node, ietf bool, f Filter, vis VisibleFunc) ([]byte, bool) {
+	n := root
+	if len(chain) > 0 {
+		n = chain[len(chain)-1]
+	}
+	e := &encoder{ietf: ietf, f: f, vis: vis, check: true, chain: append([]*Node(nil), chain...)}
+	return appendJSON(dst, n, e)
+}
+
+func appendJSON(dst []byte, n *Node, e *encoder) ([]byte, bool) {
 	out, ok := e.node(dst, n)
 	if ok {
 		return out, true
@@ -47,6 +77,32 @@ func AppendJSON(dst []byte, n *Node, ietf bool, f Filter) ([]byte, bool) {
 type encoder struct {
 	ietf bool
 	f    Filter
+	// With a visibility function, chain is the path to the node being
+	// encoded and check whether its descendants still need asking.
+	vis   VisibleFunc
+	check bool
+	chain []*Node
+}
+
+// child encodes c, a child or entry of the node being encoded, as far as
+// the reader may see it.
+func (e *encoder) child(dst []byte, c *Node) ([]byte, bool) {
+	if !e.check {
+		return e.node(dst, c)
+	}
+	e.chain = append(e.chain, c)
+	var ok bool
+	switch e.vis(e.chain) {
+	case Hidden:
+	case Visible:
+		e.check = false
+		dst, ok = e.node(dst, c)
+		e.check = true
+	default:
+		dst, ok = e.node(dst, c)
+	}
+	e.chain = e.chain[:len(e.chain)-1]
+	return dst, ok
 }
 
 func (e *encoder) node(dst []byte, n *Node) ([]byte, bool) {
@@ -81,7 +137,7 @@ func (e *encoder) list(dst []byte, n *Node) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		var ok bool
-		if dst, ok = e.dir(dst, en); ok {
+		if dst, ok = e.child(dst, en); ok {
 			any = true
 		} else {
 			dst = dst[:mark]
@@ -112,7 +168,7 @@ func (e *encoder) dir(dst []byte, n *Node) ([]byte, bool) {
 		}
 		dst = e.name(dst, ks)
 		var ok bool
-		if dst, ok = e.node(dst, k); !ok {
+		if dst, ok = e.child(dst, k); !ok {
 			dst = dst[:mark]
 			continue
 		}
@@ -146,6 +202,20 @@ func (e *encoder) name(dst []byte, s *schema.Node) []byte {
 // the last node of chain that passes f, in schema order. It serves the
 // PROTO encoding, which carries one scalar per update.
 func Leaves(chain []*Node, f Filter, fn func(chain []*Node) error) error {
+	return LeavesVisible(chain, f, nil, fn)
+}
+
+// LeavesVisible is Leaves for a reader who may see only what vis allows
+// (nil: everything). The last node of chain is asked about too.
+func LeavesVisible(chain []*Node, f Filter, vis VisibleFunc, fn func(chain []*Node) error) error {
+	if vis != nil {
+		switch vis(chain) {
+		case Hidden:
+			return nil
+		case Visible:
+			vis = nil
+		}
+	}
 	n := chain[len(chain)-1]
 	s := n.schema
 	if s.Kind == schema.Leaf || s.Kind == schema.LeafList {
@@ -157,7 +227,7 @@ func Leaves(chain []*Node, f Filter, fn func(chain []*Node) error) error {
 	var err error
 	if n.entries != nil {
 		n.entries.Ascend(func(en *Node) bool {
-			err = Leaves(append(chain[:len(chain):len(chain)], en), f, fn)
+			err = LeavesVisible(append(chain[:len(chain):len(chain)], en), f, vis, fn)
 			return err == nil
 		})
 		return err
@@ -166,7 +236,7 @@ func Leaves(chain []*Node, f Filter, fn func(chain []*Node) error) error {
 		if !f.keeps(k.schema) {
 			continue
 		}
-		if err := Leaves(append(chain[:len(chain):len(chain)], k), f, fn); err != nil {
+		if err := LeavesVisible(append(chain[:len(chain):len(chain)], k), f, vis, fn); err != nil {
 			return err
 		}
 	}

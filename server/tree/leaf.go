@@ -55,3 +55,10 @@ func MustResolve(root *schema.Node, names ...string) Path {
 	}
 	return p
 }
+
+// SetLeafList sets the leaf-list at p to vals (in this order), creating
+// its ancestors; like SetLeaf, for server-written state.
+func (t *Txn) SetLeafList(p Path, vals []value.Value) {
+	chain := t.walk(p[:len(p)-1], true)
+	t.setKid(chain[len(chain)-1], &Node{schema: p[len(p)-1].Schema, owner: t.own, vals: vals})
+}

@@ -15,6 +15,7 @@ package tree
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/btree"
@@ -126,17 +127,35 @@ func (n *Node) kidIndex(s *schema.Node) (int, bool) {
 	return i, i < len(n.kids) && n.kids[i].schema == s
 }
 
-// KeyString builds the canonical key of a list entry from its key values in
-// key order. It is the B-tree order of entries and the form used in paths.
+// KeyString builds the internal key of a list entry from its key values in
+// key order: the B-tree order of entries. Integers are written fixed-width
+// so entries keyed by numbers list in numeric order (2 before 10); other
+// values use their canonical text. Paths show the canonical text instead
+// (see KeyValues).
 func KeyString(vals []value.Value) string {
 	if len(vals) == 1 {
-		return value.String(vals[0])
+		return keyPart(vals[0])
 	}
 	parts := make([]string, len(vals))
 	for i, v := range vals {
-		parts[i] = value.String(v)
+		parts[i] = keyPart(v)
 	}
 	return strings.Join(parts, "\x00")
+}
+
+func keyPart(v value.Value) string {
+	const width = 20 // digits of the largest uint64
+	var n uint64
+	switch x := v.(type) {
+	case uint64:
+		n = x
+	case int64:
+		n = uint64(x) ^ 1<<63 // two's complement with the sign flipped sorts as unsigned
+	default:
+		return value.String(v)
+	}
+	b := strconv.AppendUint(make([]byte, 0, width), n, 10)
+	return strings.Repeat("0", width-len(b)) + string(b)
 }
 
 // KeyValues returns a list entry's key values in key order.

@@ -74,6 +74,12 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	return v, nil
 }
 
+// AuthorizeFunc judges one change of a transaction (chain, old and cur as
+// in tree.Diff): every changed leaf, and every list entry or container
+// created or deleted. It returns an error (a *tree.Error with
+// PermissionDenied) to refuse the whole transaction.
+type AuthorizeFunc func(chain []*tree.Node, old, cur *tree.Node) error
+
 // Delta is what a validated transaction changes in the validator's index;
 // Commit applies it once the transaction is durable.
 type Delta struct {
@@ -111,6 +117,8 @@ func (v *Validator) Commit(d *Delta) {
 // check accumulates what one Check call finds.
 type check struct {
 	v        *Validator
+	auth     AuthorizeFunc
+	authErr  error
 	root     *tree.Node
 	delta    *Delta
 	deleted  []deletedEntry
@@ -131,10 +139,15 @@ type ruleRun struct {
 
 // Check validates the candidate cand against the committed tree old. It
 // returns the first violation found (a *tree.Error) and, when valid, the
-// index delta to commit with the transaction.
-func (v *Validator) Check(old, cand *tree.Node) (*Delta, error) {
-	c := &check{v: v, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}}
+// index delta to commit with the transaction. With auth set, every change
+// is also authorized; a refusal wins over any validation error, so a user
+// learns nothing about data he may not write.
+func (v *Validator) Check(old, cand *tree.Node, auth AuthorizeFunc) (*Delta, error) {
+	c := &check{v: v, auth: auth, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}}
 	tree.Diff(old, cand, c.visit)
+	if c.authErr != nil {
+		return nil, c.authErr
+	}
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -153,7 +166,7 @@ func (v *Validator) Check(old, cand *tree.Node) (*Delta, error) {
 }
 
 func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
-	if c.err != nil {
+	if c.authErr != nil {
 		return false
 	}
 	x := n
@@ -163,6 +176,14 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 	s := x.Schema()
 	if !s.Config {
 		return false
+	}
+	if c.auth != nil && (!s.IsDir() || o == nil || n == nil) {
+		if c.authErr = c.auth(chain, o, n); c.authErr != nil {
+			return false
+		}
+	}
+	if c.err != nil {
+		return c.auth != nil // keep walking only to authorize the rest
 	}
 	// An object whose copy changed only because something below it did is
 	// noted through that descendant; noting it here would re-run its rules

@@ -1,0 +1,159 @@
+// Package audit keeps the audit log: one entry per Set request, accepted
+// or refused, saying who asked for what from where and what came of it.
+// Entries are stored durably (an accepted Set's entry in the same store
+// transaction as its commit) and published read-only under /audit
+// (netready-audit.yang), where by default only administrators may read
+// them. Retention bounds both.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/tree"
+)
+
+// Results of a request.
+const (
+	Accepted = "accepted"
+	Denied   = "denied"
+	Invalid  = "invalid"
+	Failed   = "failed"
+)
+
+// Entry is one audit record, stored as JSON.
+type Entry struct {
+	ID         uint64    `json:"id"`
+	Time       time.Time `json:"time"`
+	User       string    `json:"user,omitempty"`
+	Roles      []string  `json:"roles,omitempty"`
+	Peer       string    `json:"peer,omitempty"`
+	Operations []string  `json:"operations,omitempty"`
+	Result     string    `json:"result"`
+	Message    string    `json:"message,omitempty"`
+	CommitID   uint64    `json:"commit-id,omitempty"`
+}
+
+// Log records Set requests.
+type Log struct {
+	st        store.Store
+	ds        *datastore.Datastore
+	retention int
+	list      tree.Path // /audit/entry
+	leaves    map[string]*schema.Node
+	last      atomic.Uint64
+	// ids are the entries in the tree, oldest first. Only the datastore's
+	// writer goroutine touches it (commit hooks and state changes run
+	// there).
+	ids []uint64
+}
+
+// New prepares a log over st keeping retention entries.
+func New(sch *schema.Schema, st store.Store, retention int) *Log {
+	list := tree.MustResolve(sch.Root, "audit", "entry")
+	l := &Log{st: st, retention: retention, list: list, leaves: map[string]*schema.Node{}}
+	for _, c := range list[1].Schema.Children {
+		l.leaves[c.Name] = c
+	}
+	return l
+}
+
+// Start publishes the stored entries and starts recording through ds.
+func (l *Log) Start(ctx context.Context, ds *datastore.Datastore) error {
+	l.ds = ds
+	var entries []Entry
+	err := l.st.Audit(ctx, func(_ uint64, b []byte) error {
+		var e Entry
+		if err := json.Unmarshal(b, &e); err != nil {
+			return fmt.Errorf("audit: stored entry: %w", err)
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		l.last.Store(entries[len(entries)-1].ID)
+	}
+	return ds.UpdateState(ctx, func(t *tree.Txn) error {
+		for i := range entries {
+			l.publish(t, &entries[i])
+		}
+		return nil
+	})
+}
+
+// Hook records accepted Sets; it is a datastore.CommitHook.
+func (l *Log) Hook(t *tree.Txn, req *datastore.Request, commitID uint64, at time.Time) []byte {
+	e := &Entry{
+		ID: l.last.Add(1), Time: at, User: req.User, Roles: req.Roles, Peer: req.Peer,
+		Operations: req.Operations, Result: Accepted, CommitID: commitID,
+	}
+	l.publish(t, e)
+	b, _ := json.Marshal(e) // a struct of strings and numbers always marshals
+	return b
+}
+
+// Refused records a Set that was not committed: it is stored durably,
+// then published.
+func (l *Log) Refused(ctx context.Context, e Entry) error {
+	e.ID, e.Time = l.last.Add(1), time.Now()
+	b, err := json.Marshal(&e)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := l.st.AppendAudit(ctx, [][]byte{b}); err != nil {
+		return err
+	}
+	return l.ds.UpdateState(ctx, func(t *tree.Txn) error {
+		l.publish(t, &e)
+		return nil
+	})
+}
+
+// publish adds e to the tree and drops entries beyond the retention.
+func (l *Log) publish(t *tree.Txn, e *Entry) {
+	entry := append(tree.Path(nil), l.list...)
+	entry[1].Keys = []value.Value{e.ID}
+	leaf := func(name string) tree.Path { return append(entry[:2:2], tree.Elem{Schema: l.leaves[name]}) }
+	t.SetLeaf(leaf("id"), e.ID)
+	t.SetLeaf(leaf("time"), e.Time.UTC().Format(time.RFC3339Nano))
+	t.SetLeaf(leaf("result"), e.Result)
+	setString := func(name, v string) {
+		if v != "" {
+			t.SetLeaf(leaf(name), v)
+		}
+	}
+	setString("user", e.User)
+	setString("peer", e.Peer)
+	setString("message", e.Message)
+	if e.CommitID != 0 {
+		t.SetLeaf(leaf("commit-id"), e.CommitID)
+	}
+	setStrings := func(name string, vs []string) {
+		if len(vs) > 0 {
+			vals := make([]value.Value, len(vs))
+			for i, v := range vs {
+				vals[i] = v
+			}
+			t.SetLeafList(leaf(name), vals)
+		}
+	}
+	setStrings("role", e.Roles)
+	setStrings("operation", e.Operations)
+	l.ids = append(l.ids, e.ID)
+	for len(l.ids) > l.retention {
+		old := append(tree.Path(nil), l.list...)
+		old[1].Keys = []value.Value{l.ids[0]}
+		t.Delete(old)
+		l.ids = l.ids[1:]
+	}
+}
