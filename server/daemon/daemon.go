@@ -185,16 +185,27 @@ func (d *Daemon) Wait(ctx context.Context) error {
 // finish (up to the grace period), drain the writer, close the store.
 // Everything acknowledged before Stop is durable.
 func (d *Daemon) Stop() {
-	d.hub.Close() // end the subscriptions, which would hold GracefulStop
+	grace := d.cfg.ShutdownGrace
+	// End the subscriptions first: they would hold GracefulStop. Those
+	// blocked on clients that do not read end only with their connection,
+	// so do not wait the whole grace period for them.
+	if stuck := d.hub.Close(); stuck > 0 && grace > stuckGrace {
+		d.log.Warn("subscribers not reading; closing their connections soon", "streams", stuck)
+		grace = stuckGrace
+	}
 	done := make(chan struct{})
 	go func() { d.grpc.GracefulStop(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(d.cfg.ShutdownGrace):
+	case <-time.After(grace):
 		d.grpc.Stop()
 	}
 	d.closeData()
 }
+
+// stuckGrace is how long unary RPCs in flight may still take when stalled
+// subscribers are all that keeps the server from stopping.
+const stuckGrace = 2 * time.Second
 
 func (d *Daemon) closeData() {
 	if d.stopSys != nil {

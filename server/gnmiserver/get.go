@@ -36,8 +36,9 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 	}
 	now := time.Now().UnixNano()
 	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
+	vis := s.readable(ctx, false)
 	for _, p := range paths {
-		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter)
+		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter, vis)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +70,7 @@ func (s *Server) checkModels(models []*gpb.ModelData) error {
 	return nil
 }
 
-func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter) (*gpb.Notification, error) {
+func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter, vis tree.PathVisibleFunc) (*gpb.Notification, error) {
 	elems, err := fullElems(prefix, p)
 	if err != nil {
 		return nil, err
@@ -87,8 +88,19 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 	}
 	matched := false
 	err = tree.Match(root, elems, func(chain []*tree.Node) error {
+		v := tree.Visible
+		if vis != nil {
+			v = vis(tree.GNMIElems(tree.ChainPath(chain)))
+		}
+		if v == tree.Hidden {
+			return nil // as if it did not exist
+		}
 		matched = true
-		ups, err := updates(root, chain, strip, enc, f)
+		var partly tree.VisibleFunc
+		if v == tree.Partly {
+			partly = tree.ByPath(vis)
+		}
+		ups, err := updates(root, chain, strip, enc, f, partly)
 		n.Update = append(n.Update, ups...)
 		return err
 	})
@@ -102,15 +114,15 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 }
 
 // updates encodes one matched node: a single JSON value, or one scalar per
-// leaf for PROTO.
-func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f tree.Filter) ([]*gpb.Update, error) {
+// leaf for PROTO. With partly set the reader may see only part of it.
+func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f tree.Filter, partly tree.VisibleFunc) ([]*gpb.Update, error) {
 	if enc == gpb.Encoding_PROTO {
 		var ups []*gpb.Update
 		full := chain
 		if len(chain) == 0 {
 			full = []*tree.Node{root}
 		}
-		err := tree.Leaves(full, f, func(lc []*tree.Node) error {
+		err := tree.LeavesVisible(full, f, rootless(partly, len(chain) == 0), func(lc []*tree.Node) error {
 			if len(chain) == 0 {
 				lc = lc[1:]
 			}
@@ -124,7 +136,13 @@ func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f
 	if len(chain) > 0 {
 		node = chain[len(chain)-1]
 	}
-	js, ok := tree.AppendJSON(nil, node, enc == gpb.Encoding_JSON_IETF, f)
+	var js []byte
+	var ok bool
+	if partly != nil {
+		js, ok = tree.AppendJSONVisible(nil, chain, root, enc == gpb.Encoding_JSON_IETF, f, partly)
+	} else {
+		js, ok = tree.AppendJSON(nil, node, enc == gpb.Encoding_JSON_IETF, f)
+	}
 	if !ok && len(chain) > 0 {
 		return nil, nil // nothing passed the filter; the root is always answered
 	}
@@ -133,6 +151,20 @@ func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f
 		val.Value = &gpb.TypedValue_JsonIetfVal{JsonIetfVal: js}
 	}
 	return []*gpb.Update{{Path: relPath(chain, strip), Val: val}}, nil
+}
+
+// rootless adapts a visibility function to chains that start with the root
+// node itself (as updates builds them for a Get of "/").
+func rootless(vis tree.VisibleFunc, fromRoot bool) tree.VisibleFunc {
+	if vis == nil || !fromRoot {
+		return vis
+	}
+	return func(chain []*tree.Node) tree.Visibility {
+		if len(chain) == 1 {
+			return tree.Partly
+		}
+		return vis(chain[1:])
+	}
 }
 
 func relPath(chain []*tree.Node, strip int) *gpb.Path {

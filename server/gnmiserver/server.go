@@ -21,6 +21,7 @@ import (
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
 )
 
 // Version is the gNMI specification version the server implements.
@@ -29,17 +30,33 @@ const Version = "0.10.0"
 // Server answers gNMI RPCs from a datastore.
 type Server struct {
 	gpb.UnimplementedGNMIServer
-	ds    *datastore.Datastore
-	hub   *telemetry.Hub
-	audit *audit.Log
-	log   *slog.Logger
+	ds     *datastore.Datastore
+	hub    *telemetry.Hub
+	audit  *audit.Log
+	access Access
+	log    *slog.Logger
 }
 
 // Options are the server's collaborators besides the datastore.
 type Options struct {
-	Hub   *telemetry.Hub // delivers subscriptions
-	Audit *audit.Log     // records Set requests; nil: no audit log
-	Log   *slog.Logger
+	Hub    *telemetry.Hub // delivers subscriptions
+	Audit  *audit.Log     // records Set requests; nil: no audit log
+	Access Access         // decides what callers may do; nil: everything
+	Log    *slog.Logger
+}
+
+// Access is what the server asks about the caller of an RPC.
+type Access interface {
+	// Caller names the authenticated user and roles ("" when
+	// authentication is off), for the audit log.
+	Caller(ctx context.Context) (user string, roles []string)
+	// Readable returns what the caller may read (subscribe: by Subscribe);
+	// nil means everything. Get and Subscribe leave out the rest without
+	// a trace: no data, no error that would tell it exists.
+	Readable(ctx context.Context, subscribe bool) tree.PathVisibleFunc
+	// Writable returns the judge of every change of the caller's Sets;
+	// nil means everything.
+	Writable(ctx context.Context) validate.AuthorizeFunc
 }
 
 // New returns a gNMI server over ds.
@@ -47,7 +64,7 @@ func New(ds *datastore.Datastore, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, log: opts.Log}
+	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, access: opts.Access, log: opts.Log}
 }
 
 // Register adds the service to a gRPC server.
@@ -68,6 +85,13 @@ func (s *Server) Capabilities(ctx context.Context, req *gpb.CapabilityRequest) (
 		SupportedEncodings: []gpb.Encoding{gpb.Encoding_JSON, gpb.Encoding_JSON_IETF, gpb.Encoding_PROTO},
 		GNMIVersion:        Version,
 	}, nil
+}
+
+func (s *Server) readable(ctx context.Context, subscribe bool) tree.PathVisibleFunc {
+	if s.access == nil {
+		return nil
+	}
+	return s.access.Readable(ctx, subscribe)
 }
 
 // grpcError turns an error from the lower layers into a gRPC status that

@@ -29,6 +29,10 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	}
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
+	if s.access != nil {
+		dreq.User, dreq.Roles = s.access.Caller(ctx)
+		dreq.Authorize = s.access.Writable(ctx)
+	}
 	err := b.build(req)
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()

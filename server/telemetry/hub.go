@@ -18,6 +18,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -69,6 +70,8 @@ type Hub struct {
 
 	mu      sync.Mutex
 	streams map[*stream]struct{}
+	// running counts Serve calls in progress, of every mode.
+	running atomic.Int64
 }
 
 // NewHub starts fanning out the datastore's events.
@@ -84,10 +87,22 @@ func NewHub(ds *datastore.Datastore, log *slog.Logger, opts Options) *Hub {
 	return h
 }
 
-// Close ends every stream (with Unavailable) and stops the hub.
-func (h *Hub) Close() {
+// closeWait is how long Close waits for streams to end. A stream whose
+// client stopped reading sits in a Send that only closing its connection
+// ends; the caller learns how many are left.
+const closeWait = time.Second
+
+// Close ends every stream (with Unavailable) and stops the hub. It returns
+// the number of Subscribe RPCs still running after a short wait: those
+// are blocked on clients that do not read.
+func (h *Hub) Close() int {
 	h.cancel()
 	<-h.done
+	deadline := time.Now().Add(closeWait)
+	for h.running.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return int(h.running.Load())
 }
 
 func (h *Hub) run() {

@@ -74,6 +74,8 @@ func (h *Hub) Serve(ss gpb.GNMI_SubscribeServer, req *Request) error {
 	}
 	h.count(1)
 	defer h.count(-1)
+	h.running.Add(1)
+	defer h.running.Add(-1)
 	switch req.Mode {
 	case gpb.SubscriptionList_ONCE:
 		return s.once()
@@ -132,8 +134,8 @@ func (s *stream) poll() error {
 }
 
 // stream registers for events before taking the snapshot it dumps, and
-// buffers the events that arrive meanwhile: afterwards it forwards those
-// newer than the snapshot, so nothing is lost or seen twice.
+// buffers the events that arrive until it has taken it: afterwards it
+// forwards those newer than the snapshot, so nothing is lost or seen twice.
 func (s *stream) stream() error {
 	ctx, cancel := context.WithCancel(s.ss.Context())
 	defer cancel()
@@ -142,12 +144,10 @@ func (s *stream) stream() error {
 	s.h.register(s)
 	defer s.h.unregister(s)
 	snap := s.h.ds.Snapshot()
-	if err := s.sendDump(snap); err != nil {
-		return err
-	}
-	if err := s.ss.Send(syncResponse); err != nil {
-		return err
-	}
+	// From here on, changes newer than the snapshot go to the queue while
+	// the dump is sent: the queue bounds them (merging, then
+	// ResourceExhausted) if the client stops reading mid-dump, and
+	// sendLoop sends them only after the sync response.
 	s.mu.Lock()
 	s.startSeq = snap.Seq
 	for _, b := range s.buffered {
@@ -157,6 +157,12 @@ func (s *stream) stream() error {
 	}
 	s.buffered, s.syncing = nil, false
 	s.mu.Unlock()
+	if err := s.sendDump(snap); err != nil {
+		return err
+	}
+	if err := s.ss.Send(syncResponse); err != nil {
+		return err
+	}
 	for i := range s.req.Subs {
 		sub := &s.req.Subs[i]
 		if sub.Mode == gpb.SubscriptionMode_SAMPLE || sub.Heartbeat > 0 {

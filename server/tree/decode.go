@@ -38,6 +38,9 @@ func errorf(code codes.Code, path, format string, args ...any) *Error {
 type decoder struct {
 	own  *owner
 	ietf bool
+	// state admits config false data: only for what the server itself
+	// publishes (DecodeStateJSON), never for client payloads.
+	state bool
 }
 
 // DecodeJSON decodes a JSON (ietf false) or JSON_IETF payload for the node
@@ -189,6 +192,21 @@ func DecodeRootJSON(root *schema.Node, data []byte, ietf bool) (*Node, error) {
 	return d.dir(d.newDir(root), obj, "")
 }
 
+// DecodeStateJSON is DecodeRootJSON for state the server publishes from
+// its own files (the access policy): config false data is accepted.
+func DecodeStateJSON(root *schema.Node, data []byte) (*Node, error) {
+	v, err := parseJSON(data, "/")
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errorf(codes.InvalidArgument, "/", "the root takes a JSON object, got %s", jsonKind(v))
+	}
+	d := &decoder{own: &owner{}, ietf: true, state: true}
+	return d.dir(d.newDir(root), obj, "")
+}
+
 func (d *decoder) newDir(s *schema.Node) *Node {
 	t := &Txn{own: d.own}
 	return t.newNode(s)
@@ -211,7 +229,7 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 			return nil, errorf(codes.InvalidArgument, cps, "member given more than once (qualified and unqualified)")
 		}
 		seen[c] = true
-		if !c.Config {
+		if !c.Config && !d.state {
 			return nil, errorf(codes.InvalidArgument, cps, "read-only (config false) data cannot be set")
 		}
 		if c.IsKey && n.isEntry() {
@@ -330,7 +348,7 @@ func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps string) (*Node, error) {
 }
 
 func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) {
-	if !s.Config {
+	if !s.Config && !d.state {
 		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
 	}
 	return &Node{schema: s, owner: d.own, val: v}, nil
@@ -353,7 +371,7 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 }
 
 func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
-	if !s.Config {
+	if !s.Config && !d.state {
 		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
 	}
 	for i := range vals {

@@ -62,3 +62,15 @@ func (t *Txn) SetLeafList(p Path, vals []value.Value) {
 	chain := t.walk(p[:len(p)-1], true)
 	t.setKid(chain[len(chain)-1], &Node{schema: p[len(p)-1].Schema, owner: t.own, vals: vals})
 }
+
+// PathVisibleFunc decides the visibility of the node at a data path (gNMI
+// elements, unqualified names, canonical keys), as an access policy does.
+type PathVisibleFunc func(path []*gpb.PathElem) Visibility
+
+// ByPath adapts a path-based decision to the chains the encoders walk.
+func ByPath(f PathVisibleFunc) VisibleFunc {
+	if f == nil {
+		return nil
+	}
+	return func(chain []*Node) Visibility { return f(GNMIElems(ChainPath(chain))) }
+}

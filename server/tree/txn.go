@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/btree"
 
@@ -336,7 +337,7 @@ func (t *Txn) Replace(p Path, payload *Node) error {
 // path: a body with other key values than its path is an error.
 func checkEntryKeys(payload *Node, el Elem) error {
 	if want := KeyString(el.Keys); payload.key != want {
-		return fmt.Errorf("key in payload (%s) differs from key in path (%s)", payload.key, want)
+		return fmt.Errorf("key in payload (%s) differs from key in path (%s)", keyText(payload.KeyValues()), keyText(el.Keys))
 	}
 	return nil
 }
@@ -407,4 +408,13 @@ func (t *Txn) graftState(old, repl *Node) *Node {
 		}
 	}
 	return out
+}
+
+// keyText is key values as people read them: canonical text, comma-separated.
+func keyText(vals []value.Value) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = value.String(v)
+	}
+	return strings.Join(parts, ",")
 }
