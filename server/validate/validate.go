@@ -124,6 +124,7 @@ type check struct {
 	deleted  []deletedEntry
 	rescan   map[*schema.Node]bool
 	ruleRuns map[string]ruleRun
+	noted    map[*tree.Node]bool
 	err      error
 }
 
@@ -143,7 +144,7 @@ type ruleRun struct {
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
 func (v *Validator) Check(old, cand *tree.Node, auth AuthorizeFunc) (*Delta, error) {
-	c := &check{v: v, auth: auth, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}}
+	c := &check{v: v, auth: auth, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
 	tree.Diff(old, cand, c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
@@ -228,9 +229,10 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 func (c *check) noteRules(chain []*tree.Node) {
 	for i, n := range chain {
 		rules := c.v.rules[n.Schema()]
-		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
+		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) || c.noted[n] {
 			continue
 		}
+		c.noted[n] = true // many changes share an ancestor: derive its path once
 		sub := chain[:i+1]
 		if tree.Lookup(c.root, tree.ChainPath(sub)) == nil {
 			continue // deleted: nothing left to check
