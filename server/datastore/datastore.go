@@ -101,17 +101,17 @@ type CommitHook func(t *tree.Txn, req *Request, commitID uint64, at time.Time) (
 
 // Datastore holds the running configuration.
 type Datastore struct {
-	sch  *schema.Schema
-	st   store.Store
-	val  *validate.Validator
-	log  *slog.Logger
-	max  int
+	sch   *schema.Schema
+	st    store.Store
+	val   *validate.Validator
+	log   *slog.Logger
+	max   int
 	hooks []CommitHook
-	snap atomic.Pointer[Snapshot]
-	feed atomic.Pointer[Feed]
-	reqs chan *pending
-	quit chan struct{}
-	done chan struct{}
+	snap  atomic.Pointer[Snapshot]
+	feed  atomic.Pointer[Feed]
+	reqs  chan *pending
+	quit  chan struct{}
+	done  chan struct{}
 }
 
 // pending is a queued request: a Set (req) or a state change (state).

@@ -119,8 +119,8 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Bolt{
-		db:        db,
-		path:      path,
+		db:             db,
+		path:           path,
 		retention:      uint64(opts.Retention),
 		auditRetention: uint64(opts.AuditRetention),
 		writeSem:       make(chan struct{}, 1),
