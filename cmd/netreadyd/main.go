@@ -3,7 +3,12 @@
 // bbolt file.
 //
 //	netreadyd --data-dir ./data            # TLS with a generated certificate
-//	netreadyd --data-dir ./data --insecure # plaintext, for local testing
+//	netreadyd --data-dir ./data --insecure # plaintext on loopback, for local testing
+//	netreadyd user add alice --role tenant-admin --tenant blue < password
+//
+// On first start it creates the users file with an admin user whose
+// password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
+// users file, the policy file and the TLS certificates.
 package main
 
 import (
@@ -28,9 +33,15 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.SetOutput(errOut)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:9339", "gNMI listen address")
 	fs.StringVar(&c.DataDir, "data-dir", "data", "directory for the database and generated certificates")
-	fs.BoolVar(&c.Insecure, "insecure", false, "serve plaintext gRPC (local testing only)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "serve plaintext gRPC (local testing only; loopback addresses only)")
+	fs.BoolVar(&c.InsecureForce, "insecure-force", false, "allow --insecure on a non-loopback address")
 	fs.StringVar(&c.CertFile, "tls-cert", "", "TLS certificate (default: self-signed, generated in the data dir)")
 	fs.StringVar(&c.KeyFile, "tls-key", "", "TLS private key for --tls-cert")
+	fs.StringVar(&c.ClientCAFile, "client-ca", "", "CA bundle that signs client certificates (mutual TLS; CN = user)")
+	fs.BoolVar(&c.RequireClientCert, "require-client-cert", false, "refuse clients without a certificate signed by --client-ca")
+	fs.StringVar(&c.UsersFile, "users-file", "", "users file (default: DATA-DIR/users.json; manage with 'netreadyd user')")
+	fs.StringVar(&c.PolicyFile, "policy-file", "", "authorization policy, JSON_IETF of netready-access (default: built-in roles)")
+	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 1024, "concurrent Subscribe RPCs per user")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.MaxMsgSize, "max-msg-size", 256<<20, "largest gRPC message accepted or sent, in bytes")
 	fs.IntVar(&c.Retention, "commit-log-retention", 10000, "how many commits the commit log keeps")
@@ -46,6 +57,9 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "user" {
+		os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netreadyd:", err)
@@ -64,11 +78,29 @@ func main() {
 		log.Error("netreadyd failed to start", "err", err)
 		os.Exit(1)
 	}
+	go reloadOnHUP(ctx, d, log)
 	err = d.Wait(ctx)
 	log.Info("shutting down")
 	d.Stop()
 	if err != nil {
 		log.Error("netreadyd stopped", "err", err)
 		os.Exit(1)
+	}
+}
+
+// reloadOnHUP reloads users, policy and certificates on every SIGHUP.
+func reloadOnHUP(ctx context.Context, d *daemon.Daemon, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := d.Reload(ctx); err != nil {
+				log.Error("reload failed; keeping the running configuration", "err", err)
+			}
+		}
 	}
 }

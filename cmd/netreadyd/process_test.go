@@ -80,13 +80,27 @@ func connect(t *testing.T, addr, dir string) gpb.GNMIClient {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"})))
+	pw, err := os.ReadFile(filepath.Join(dir, "initial-admin-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"})),
+		grpc.WithPerRPCCredentials(adminCreds{strings.TrimSpace(string(pw))}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return gpb.NewGNMIClient(conn)
 }
+
+// adminCreds sends the admin user's password as gNMI clients do.
+type adminCreds struct{ password string }
+
+func (c adminCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"username": "admin", "password": c.password}, nil
+}
+
+func (adminCreds) RequireTransportSecurity() bool { return true }
 
 func mustPath(s string) *gpb.Path {
 	p, err := ygot.StringToStructuredPath(s)

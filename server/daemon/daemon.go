@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
+	"github.com/netready/netready/server/access"
 	"github.com/netready/netready/server/audit"
-	"github.com/netready/netready/server/certs"
+	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/rules"
@@ -32,11 +32,19 @@ import (
 
 // Config is what an operator sets on the command line.
 type Config struct {
-	Listen         string        // gNMI listen address
-	DataDir        string        // database and generated certificates
-	Insecure       bool          // plaintext gRPC, for local testing
-	CertFile       string        // TLS certificate; default: self-signed in DataDir
-	KeyFile        string        // TLS key for CertFile
+	Listen            string // gNMI listen address
+	DataDir           string // database and generated certificates
+	Insecure          bool   // plaintext gRPC, for local testing on loopback
+	InsecureForce     bool   // allow Insecure on a non-loopback address
+	CertFile          string // TLS certificate; default: self-signed in DataDir
+	KeyFile           string // TLS key for CertFile
+	ClientCAFile      string // verify client certificates against this CA (mTLS)
+	RequireClientCert bool   // refuse clients without a certificate
+	UsersFile         string // users and password hashes; default DataDir/users.json
+	PolicyFile        string // authorization policy; default: the built-in roles
+	MaxStreamsPerUser int    // concurrent Subscribe RPCs per user (0: no limit)
+	BcryptCost        int    // cost of the first-start admin password hash (tests lower it)
+
 	MaxMsgSize     int           // largest gRPC message, both directions
 	Retention      int           // commit-log records kept
 	AuditRetention int           // audit-log entries kept
@@ -51,18 +59,21 @@ const Version = "0.2.0"
 
 // Daemon is a running server.
 type Daemon struct {
-	cfg     Config
-	log     *slog.Logger
-	st      *store.Bolt
-	ds      *datastore.Datastore
-	sys     *system.State
-	audit   *audit.Log
-	hub     *telemetry.Hub
-	grpc    *grpc.Server
-	lis     net.Listener
-	errc    chan error
-	stopSys context.CancelFunc
-	sysDone chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	st        *store.Bolt
+	ds        *datastore.Datastore
+	sys       *system.State
+	audit     *audit.Log
+	authn     *auth.Authenticator
+	access    *access.Control
+	tlsReload *auth.Reloader
+	hub       *telemetry.Hub
+	grpc      *grpc.Server
+	lis       net.Listener
+	errc      chan error
+	stopSys   context.CancelFunc
+	sysDone   chan struct{}
 }
 
 // Start opens the store, loads the configuration and starts serving.
@@ -84,6 +95,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), sys: system.New(sch, Version, time.Now())}
+	if err := d.setupAccess(); err != nil {
+		return nil, err
+	}
 	if err := d.open(ctx, sch); err != nil {
 		d.closeData()
 		return nil, err
@@ -110,6 +124,9 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	if err := d.audit.Start(ctx, d.ds); err != nil {
 		return err
 	}
+	if err := d.publishAccess(ctx); err != nil {
+		return err
+	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
 	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
 	sysCtx, stop := context.WithCancel(context.Background())
@@ -132,37 +149,21 @@ func (d *Daemon) serve() error {
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(d.cfg.MaxMsgSize),
 		grpc.MaxSendMsgSize(d.cfg.MaxMsgSize),
-		grpc.ChainUnaryInterceptor(gnmiserver.RecoverUnary(d.log)),
-		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log)),
+		grpc.ChainUnaryInterceptor(gnmiserver.RecoverUnary(d.log), d.authn.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log), d.authn.StreamInterceptor()),
 		grpc.StatsHandler(d.sys.ConnStats()),
+		// Clients may ping every 10 s at most, also between RPCs; faster
+		// pingers are disconnected rather than left to load the server.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Minute, Timeout: 20 * time.Second}),
 	)
-	gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Log: d.log}).Register(d.grpc)
+	gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log}).Register(d.grpc)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	d.log.Info("serving gNMI", "addr", d.lis.Addr().String(), "tls", !d.cfg.Insecure, "data_dir", d.cfg.DataDir)
 	go func() { d.errc <- d.grpc.Serve(d.lis) }()
 	return nil
-}
-
-func (d *Daemon) credentials() (credentials.TransportCredentials, error) {
-	if d.cfg.Insecure {
-		d.log.Warn("serving plaintext gRPC: --insecure is for local testing only")
-		return insecure.NewCredentials(), nil
-	}
-	certFile, keyFile := d.cfg.CertFile, d.cfg.KeyFile
-	if certFile == "" {
-		var err error
-		if certFile, keyFile, err = certs.EnsureSelfSigned(d.cfg.DataDir); err != nil {
-			return nil, err
-		}
-		d.log.Info("using self-signed certificate", "cert", certFile)
-	}
-	tc, err := certs.ServerConfig(certFile, keyFile)
-	if err != nil {
-		return nil, err
-	}
-	return credentials.NewTLS(tc), nil
 }
 
 // Addr is the address the server listens on.

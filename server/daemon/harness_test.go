@@ -30,6 +30,8 @@ import (
 type testServer struct {
 	d      *daemon.Daemon
 	dir    string
+	cfg    daemon.Config
+	creds  password
 	client gpb.GNMIClient
 	conn   *grpc.ClientConn
 }
@@ -42,27 +44,67 @@ func start(t testing.TB, dir string) *testServer {
 	return startWith(t, daemon.Config{DataDir: dir})
 }
 
-// startWith runs a server with cfg (Listen and an empty DataDir filled in).
+// startWith runs a server with cfg (Listen and an empty DataDir filled in),
+// connected as the admin user it creates on first start.
 func startWith(t testing.TB, cfg daemon.Config) *testServer {
+	t.Helper()
+	return startWithCreds(t, cfg, password{})
+}
+
+// startWithCreds is startWith connecting as creds (none: the admin user
+// created on first start).
+func startWithCreds(t testing.TB, cfg daemon.Config, creds password) *testServer {
 	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
 	cfg.Listen = "127.0.0.1:0"
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = 4 // bcrypt.MinCost: test servers need no strong hashes
+	}
 	d, err := daemon.Start(context.Background(), cfg, quietLog())
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	dir := cfg.DataDir
-	ts := &testServer{d: d, dir: dir}
-	ts.conn = dial(t, d.Addr(), dir)
+	ts := &testServer{d: d, dir: dir, cfg: cfg, creds: creds}
+	if creds.user == "" {
+		ts.creds = password{"admin", adminPassword(t, dir)}
+	}
+	ts.conn = dialAs(t, d.Addr(), dir, ts.creds)
 	ts.client = gpb.NewGNMIClient(ts.conn)
 	t.Cleanup(ts.stop)
 	return ts
 }
 
-// dial connects with TLS, trusting the certificate the server generated.
+// password authenticates as a gNMI client does: metadata on every RPC.
+type password struct{ user, pass string }
+
+func (p password) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"username": p.user, "password": p.pass}, nil
+}
+
+func (password) RequireTransportSecurity() bool { return true }
+
+// adminPassword is the password the server generated on first start.
+func adminPassword(t testing.TB, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, daemon.InitialPasswordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// dial connects with TLS, trusting the certificate the server generated,
+// as the admin user.
 func dial(t testing.TB, addr, dir string) *grpc.ClientConn {
+	t.Helper()
+	return dialAs(t, addr, dir, password{"admin", adminPassword(t, dir)})
+}
+
+// dialAs connects with TLS as the given user, with extra options.
+func dialAs(t testing.TB, addr, dir string, creds password, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(dir, certs.CertFile))
 	if err != nil {
@@ -72,9 +114,10 @@ func dial(t testing.TB, addr, dir string) *grpc.ClientConn {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatal("bad certificate")
 	}
-	creds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12})
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(512<<20), grpc.MaxCallSendMsgSize(512<<20)))
+	tlsCreds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12})
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(tlsCreds), grpc.WithPerRPCCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(512<<20), grpc.MaxCallSendMsgSize(512<<20))}, opts...)
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +133,11 @@ func (ts *testServer) stop() {
 	ts.d = nil
 }
 
-// restart stops the server and starts a new one on the same data dir.
+// restart stops the server and starts a new one with the same
+// configuration and data dir.
 func (ts *testServer) restart(t testing.TB) *testServer {
 	ts.stop()
-	return start(t, ts.dir)
+	return startWithCreds(t, ts.cfg, ts.creds)
 }
 
 func ctx(t testing.TB) context.Context {

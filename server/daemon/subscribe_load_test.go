@@ -2,14 +2,10 @@ package daemon_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"go.uber.org/goleak"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,10 +17,7 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
-
-	"github.com/netready/netready/server/certs"
 )
 
 // Load and robustness tests of Subscribe against a real server: a client
@@ -32,24 +25,11 @@ import (
 // Every helper here is named load* (another file of the package has its
 // own subscribe helpers).
 
-// loadDial connects to ts like the harness's dial, with extra options.
+// loadDial connects to ts as admin, like the harness's dial, with extra
+// options; the connection closes with the test.
 func loadDial(t testing.TB, ts *testServer, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(ts.dir, certs.CertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("bad certificate")
-	}
-	creds := credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12})
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(512<<20), grpc.MaxCallSendMsgSize(512<<20))}, opts...)
-	conn, err := grpc.NewClient(ts.d.Addr(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialAs(t, ts.d.Addr(), ts.dir, password{"admin", adminPassword(t, ts.dir)}, opts...)
 	t.Cleanup(func() { conn.Close() })
 	return conn
 }

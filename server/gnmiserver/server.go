@@ -57,6 +57,12 @@ type Access interface {
 	// Writable returns the judge of every change of the caller's Sets;
 	// nil means everything.
 	Writable(ctx context.Context) validate.AuthorizeFunc
+	// MayWrite reports whether the caller may write anything at or below
+	// a request path; Set refuses paths where it may not, existing or not.
+	MayWrite(ctx context.Context, path []*gpb.PathElem) bool
+	// OpenStream counts a Subscribe against the caller's stream limit
+	// (ResourceExhausted past it); release when the stream ends.
+	OpenStream(ctx context.Context) (release func(), err error)
 }
 
 // New returns a gNMI server over ds.

@@ -28,6 +28,9 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		return nil, status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
+	if s.access != nil {
+		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
+	}
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
 	if s.access != nil {
 		dreq.User, dreq.Roles = s.access.Caller(ctx)
@@ -81,6 +84,16 @@ type setBuilder struct {
 	ops     []datastore.Op
 	results []*gpb.UpdateResult
 	texts   []string
+	// mayWrite, if set, vets each request path before anything else.
+	mayWrite func([]*gpb.PathElem) bool
+}
+
+// permitted refuses a request path the caller may not write at all.
+func (b *setBuilder) permitted(elems []*gpb.PathElem) error {
+	if b.mayWrite != nil && !b.mayWrite(elems) {
+		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", pathText(elems))
+	}
+	return nil
 }
 
 func (b *setBuilder) build(req *gpb.SetRequest) error {
@@ -112,6 +125,9 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: p, Op: gpb.UpdateResult_DELETE})
 	b.texts = append(b.texts, "delete "+pathText(elems))
+	if err := b.permitted(elems); err != nil {
+		return err
+	}
 	if hasWildcard(elems) || partialKeys(b.sch.Root, elems) {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
@@ -173,6 +189,9 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: u.GetPath(), Op: op})
 	b.texts = append(b.texts, kind.String()+" "+pathText(elems))
+	if err := b.permitted(elems); err != nil {
+		return err
+	}
 	if u.GetDuplicates() != 0 {
 		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", pathText(elems))
 	}

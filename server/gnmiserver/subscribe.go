@@ -35,6 +35,14 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 	if err != nil {
 		return err
 	}
+	if s.access != nil {
+		release, err := s.access.OpenStream(ss.Context())
+		if err != nil {
+			return err
+		}
+		defer release()
+		req.Visible = s.access.Readable(ss.Context(), true)
+	}
 	return s.hub.Serve(ss, req)
 }
 

@@ -23,6 +23,9 @@ type Request struct {
 	Strip       int       // leading elements of full paths that Prefix stands for
 	UpdatesOnly bool
 	Subs        []Sub
+	// Visible, if set, is what the subscriber may see; the rest is left
+	// out of every notification, including data created later.
+	Visible tree.PathVisibleFunc
 }
 
 // Sub is one subscription of a list.
@@ -235,7 +238,11 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 			n.Delete = append(n.Delete, s.rel(p))
 		}
 	}
+	vis := s.req.Visible
 	for _, c := range changes {
+		if vis != nil && vis(c.path) == tree.Hidden {
+			continue
+		}
 		if c.leaf != nil {
 			for _, sub := range s.live {
 				if covers(sub.Pattern, c.path) {
@@ -252,7 +259,10 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 			}
 			for _, rest := range below(sub.Pattern, c.path) {
 				tree.Match(c.gone, rest, func(chain []*tree.Node) error {
-					del(append(append([]*gpb.PathElem(nil), c.path...), tree.GNMIElems(tree.ChainPath(chain))...))
+					p := append(append([]*gpb.PathElem(nil), c.path...), tree.GNMIElems(tree.ChainPath(chain))...)
+					if vis == nil || vis(p) != tree.Hidden {
+						del(p)
+					}
 					return nil
 				})
 			}

@@ -1,0 +1,139 @@
+// Package access joins authentication (server/auth: who is calling) and
+// authorization (server/authz: what a role may do) into the answers the
+// gNMI server asks for every RPC (gnmiserver.Access): what the caller may
+// read or subscribe to, whether each change of a Set is allowed, and how
+// many streams the caller may hold open.
+package access
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/auth"
+	"github.com/netready/netready/server/authz"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
+)
+
+// Control answers access questions from the current policy.
+type Control struct {
+	policy     atomic.Pointer[authz.Policy]
+	maxStreams int
+
+	mu      sync.Mutex
+	streams map[string]int // open streams per user
+}
+
+// New returns a control over policy allowing each user maxStreams
+// concurrent streaming RPCs (0: no limit).
+func New(policy *authz.Policy, maxStreams int) *Control {
+	c := &Control{maxStreams: maxStreams, streams: map[string]int{}}
+	c.policy.Store(policy)
+	return c
+}
+
+// SetPolicy replaces the policy (a reload); RPCs started later use it.
+func (c *Control) SetPolicy(p *authz.Policy) { c.policy.Store(p) }
+
+// Policy returns the current policy.
+func (c *Control) Policy() *authz.Policy { return c.policy.Load() }
+
+func subject(ctx context.Context) (*authz.Subject, bool) {
+	id, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	return &authz.Subject{User: id.User, Roles: id.Roles, Tenants: id.Tenants}, true
+}
+
+// Caller names the authenticated user and roles.
+func (c *Control) Caller(ctx context.Context) (string, []string) {
+	if id, ok := auth.FromContext(ctx); ok {
+		return id.User, id.Roles
+	}
+	return "", nil
+}
+
+var root []*gpb.PathElem
+
+// Readable returns what the caller may read (subscribe: by Subscribe).
+// A caller without an identity sees nothing: authentication runs before
+// every RPC, so that is a server bug, and it fails closed.
+func (c *Control) Readable(ctx context.Context, subscribe bool) tree.PathVisibleFunc {
+	op := authz.Read
+	if subscribe {
+		op = authz.Subscribe
+	}
+	s, ok := subject(ctx)
+	p := c.policy.Load()
+	if !ok {
+		return func([]*gpb.PathElem) tree.Visibility { return tree.Hidden }
+	}
+	if p.Decide(s, op, root) == authz.Permit {
+		return nil // everything: skip the per-subtree questions
+	}
+	return func(path []*gpb.PathElem) tree.Visibility {
+		switch p.Decide(s, op, path) {
+		case authz.Permit:
+			return tree.Visible
+		case authz.Partial:
+			return tree.Partly
+		}
+		return tree.Hidden
+	}
+}
+
+// Writable returns the judge of every change of the caller's Sets: each
+// changed leaf and each created or deleted object must be writable as a
+// whole (a partly writable object cannot be deleted).
+func (c *Control) Writable(ctx context.Context) validate.AuthorizeFunc {
+	s, ok := subject(ctx)
+	p := c.policy.Load()
+	if ok && p.Decide(s, authz.Write, root) == authz.Permit {
+		return nil
+	}
+	return func(chain []*tree.Node, _, _ *tree.Node) error {
+		path := tree.ChainPath(chain)
+		if ok && p.Decide(s, authz.Write, tree.GNMIElems(path)) == authz.Permit {
+			return nil
+		}
+		user := "anonymous"
+		if ok {
+			user = s.User
+		}
+		return &tree.Error{Code: codes.PermissionDenied, Path: tree.PathString(path), Msg: "user " + user + " may not change this"}
+	}
+}
+
+// MayWrite reports whether the caller may write anything at or below path
+// (a request path, possibly with wildcards). A Set naming a path where it
+// may write nothing is refused whether or not data exists there, so the
+// answer never tells what exists.
+func (c *Control) MayWrite(ctx context.Context, path []*gpb.PathElem) bool {
+	s, ok := subject(ctx)
+	return ok && c.policy.Load().Decide(s, authz.Write, path) != authz.Deny
+}
+
+// OpenStream counts a streaming RPC of the caller against its limit. The
+// returned release must be called when the stream ends.
+func (c *Control) OpenStream(ctx context.Context) (release func(), err error) {
+	user, _ := c.Caller(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.maxStreams > 0 && c.streams[user] >= c.maxStreams {
+		return nil, status.Errorf(codes.ResourceExhausted, "user %s has %d streams open, the limit", user, c.maxStreams)
+	}
+	c.streams[user]++
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.streams[user]--; c.streams[user] <= 0 {
+			delete(c.streams, user)
+		}
+	}, nil
+}
