@@ -55,8 +55,15 @@ deps:
 bench:
 	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./server/daemon/
 	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./server/daemon/
+	$(GO) test -run='^$$' -bench='OnChange' -benchtime=100x ./server/daemon/
+	$(GO) test -run='^$$' -bench='InitialSync100k|IdleSubscriberMemory' -benchtime=3x ./server/daemon/
+	$(GO) test -run='^$$' -bench='SetLatencyWithStalledSubscriber' -benchtime=2000x ./server/daemon/
+	@# Authorization off/on pairs, each side in its own process so that heap
+	@# growth from one run does not tax the other.
+	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \
+		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./server/daemon/ | grep '^Benchmark'; done; done
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
-	$(GO) test -run='^$$' -bench=. ./server/schema/value/
+	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

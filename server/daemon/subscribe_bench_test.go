@@ -22,10 +22,15 @@ import (
 // loadMtuSets returns a Set request builder changing the mtu of ports
 // p0..p(n-1) of tenant load0 to one value per iteration.
 func loadMtuSets(b *testing.B, n int) func(v uint64) *gpb.SetRequest {
+	return loadMtuSetsIn(b, "load0", n)
+}
+
+// loadMtuSetsIn is loadMtuSets for the ports of another tenant.
+func loadMtuSetsIn(b *testing.B, tenant string, n int) func(v uint64) *gpb.SetRequest {
 	// One update carrying every port's new mtu: the usual shape of a bulk
 	// change (gnmic --update-file), and the per-operation cost of 1,000
 	// separate updates would measure Set parsing, not delivery.
-	ports := path(b, "/tenants/tenant[name=load0]/ports")
+	ports := path(b, "/tenants/tenant[name="+tenant+"]/ports")
 	return func(v uint64) *gpb.SetRequest {
 		var js strings.Builder
 		js.WriteString(`{"port":[`)
