@@ -7,10 +7,8 @@ package gnmiserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
@@ -164,21 +162,6 @@ func hasWildcard(elems []*gpb.PathElem) bool {
 		}
 	}
 	return false
-}
-
-func pathText(elems []*gpb.PathElem) string {
-	var b strings.Builder
-	for _, e := range elems {
-		b.WriteByte('/')
-		b.WriteString(e.GetName())
-		for k, v := range e.GetKey() {
-			fmt.Fprintf(&b, "[%s=%s]", k, v)
-		}
-	}
-	if b.Len() == 0 {
-		return "/"
-	}
-	return b.String()
 }
 
 // RecoverUnary turns a panic in a handler into an Internal error instead of

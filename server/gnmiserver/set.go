@@ -91,7 +91,7 @@ type setBuilder struct {
 // permitted refuses a request path the caller may not write at all.
 func (b *setBuilder) permitted(elems []*gpb.PathElem) error {
 	if b.mayWrite != nil && !b.mayWrite(elems) {
-		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", pathText(elems))
+		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: p, Op: gpb.UpdateResult_DELETE})
-	b.texts = append(b.texts, "delete "+pathText(elems))
+	b.texts = append(b.texts, "delete "+tree.ElemsString(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
@@ -188,12 +188,12 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: u.GetPath(), Op: op})
-	b.texts = append(b.texts, kind.String()+" "+pathText(elems))
+	b.texts = append(b.texts, kind.String()+" "+tree.ElemsString(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
 	if u.GetDuplicates() != 0 {
-		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", pathText(elems))
+		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsString(elems))
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
 	if err != nil {

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -11,14 +12,19 @@ import (
 	"github.com/netready/netready/server/schema/value"
 )
 
-// elemsString renders gNMI elems for error messages.
-func elemsString(elems []*gpb.PathElem) string {
+// ElemsString renders gNMI path elements for messages ("/" for none).
+func ElemsString(elems []*gpb.PathElem) string {
 	var b strings.Builder
 	for _, e := range elems {
 		b.WriteByte('/')
 		b.WriteString(e.GetName())
-		for k, v := range e.GetKey() {
-			fmt.Fprintf(&b, "[%s=%s]", k, v)
+		keys := make([]string, 0, len(e.GetKey()))
+		for k := range e.GetKey() {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "[%s=%s]", k, e.GetKey()[k])
 		}
 	}
 	if b.Len() == 0 {
@@ -36,11 +42,11 @@ func Resolve(root *schema.Node, elems []*gpb.PathElem) (Path, error) {
 	for i, e := range elems {
 		name := e.GetName()
 		if name == "*" || name == "..." {
-			return nil, errorf(codes.InvalidArgument, elemsString(elems), "wildcards are not allowed here")
+			return nil, errorf(codes.InvalidArgument, ElemsString(elems), "wildcards are not allowed here")
 		}
 		c := s.Child(name)
 		if c == nil {
-			return nil, errorf(codes.NotFound, elemsString(elems[:i+1]), "no such element in the schema")
+			return nil, errorf(codes.NotFound, ElemsString(elems[:i+1]), "no such element in the schema")
 		}
 		el := Elem{Schema: c}
 		switch {
@@ -50,13 +56,13 @@ func Resolve(root *schema.Node, elems []*gpb.PathElem) (Path, error) {
 				return nil, err
 			}
 			if wild {
-				return nil, errorf(codes.InvalidArgument, elemsString(elems[:i+1]), "every key of %s is needed here (no wildcards)", c.Name)
+				return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "every key of %s is needed here (no wildcards)", c.Name)
 			}
 			el.Keys = keys
 		case c.Kind == schema.List && i < len(elems)-1:
-			return nil, errorf(codes.InvalidArgument, elemsString(elems[:i+1]), "list %s needs its keys (%s)", c.Name, keyNames(c))
+			return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "list %s needs its keys (%s)", c.Name, keyNames(c))
 		case len(e.GetKey()) > 0:
-			return nil, errorf(codes.InvalidArgument, elemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
+			return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
 		}
 		p = append(p, el)
 		s = c
@@ -83,10 +89,10 @@ func parseKeys(s *schema.Node, kv map[string]string, elems []*gpb.PathElem) ([]v
 	for name, raw := range kv {
 		k := s.Child(name)
 		if k == nil || !k.IsKey {
-			return nil, false, errorf(codes.InvalidArgument, elemsString(elems), "%s is not a key of list %s (keys: %s)", name, s.Name, keyNames(s))
+			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "%s is not a key of list %s (keys: %s)", name, s.Name, keyNames(s))
 		}
 		if _, dup := byKey[k]; dup {
-			return nil, false, errorf(codes.InvalidArgument, elemsString(elems), "key %s is given more than once", k.Name)
+			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "key %s is given more than once", k.Name)
 		}
 		byKey[k] = raw
 	}
@@ -98,7 +104,7 @@ func parseKeys(s *schema.Node, kv map[string]string, elems []*gpb.PathElem) ([]v
 		}
 		v, err := value.ParseString(k.ValueType(), raw)
 		if err != nil {
-			return nil, false, errorf(codes.InvalidArgument, elemsString(elems), "key %s: %v", k.Name, err)
+			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "key %s: %v", k.Name, err)
 		}
 		keys[i] = v
 	}
@@ -117,11 +123,11 @@ func CheckPattern(root *schema.Node, elems []*gpb.PathElem) error {
 		}
 		c := s.Child(e.GetName())
 		if c == nil {
-			return errorf(codes.NotFound, elemsString(elems[:i+1]), "no such element in the schema")
+			return errorf(codes.NotFound, ElemsString(elems[:i+1]), "no such element in the schema")
 		}
 		if len(e.GetKey()) > 0 {
 			if c.Kind != schema.List {
-				return errorf(codes.InvalidArgument, elemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
+				return errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
 			}
 			if _, _, err := parseKeys(c, e.GetKey(), elems[:i+1]); err != nil {
 				return err

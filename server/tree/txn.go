@@ -264,72 +264,45 @@ func exists(root *Node, p Path) bool { return Lookup(root, p) != nil }
 
 // Merge merges payload, an instance of the node at p (see Decoder), into
 // the tree, creating p's ancestors as needed.
-func (t *Txn) Merge(p Path, payload *Node) error {
-	if len(p) == 0 {
-		t.root = t.merge(t.root, payload)
-		return nil
-	}
-	chain := t.walk(p[:len(p)-1], true)
-	parent := chain[len(chain)-1]
-	last := p[len(p)-1]
-	if last.Schema.Kind == schema.List && last.Keys != nil {
-		if err := checkEntryKeys(payload, last); err != nil {
-			return err
-		}
-		list := parent.Child(last.Schema)
-		if list == nil {
-			list = t.newNode(last.Schema)
-			t.setKid(parent, list)
-		} else {
-			list = t.mutable(list)
-			parent.insertKid(list)
-		}
-		if old := list.Entry(payload.key); old != nil {
-			payload = t.merge(old, payload)
-		}
-		t.setEntry(list, payload)
-		return nil
-	}
-	if old := parent.Child(last.Schema); old != nil {
-		payload = t.merge(old, payload)
-	}
-	t.setKid(parent, payload)
-	return nil
-}
+func (t *Txn) Merge(p Path, payload *Node) error { return t.place(p, payload, t.merge) }
 
 // Replace replaces the node at p with payload. State (config false) data
 // of objects that exist before and after is kept: replace is about
 // configuration.
-func (t *Txn) Replace(p Path, payload *Node) error {
+func (t *Txn) Replace(p Path, payload *Node) error { return t.place(p, payload, t.graftState) }
+
+// place puts payload at p, creating p's ancestors; where a node is there
+// already, combine(old, payload) decides what stays.
+func (t *Txn) place(p Path, payload *Node, combine func(old, payload *Node) *Node) error {
 	if len(p) == 0 {
-		t.root = t.graftState(t.root, payload)
+		t.root = combine(t.root, payload)
 		return nil
 	}
 	chain := t.walk(p[:len(p)-1], true)
 	parent := chain[len(chain)-1]
 	last := p[len(p)-1]
-	if last.Schema.Kind == schema.List && last.Keys != nil {
-		if err := checkEntryKeys(payload, last); err != nil {
-			return err
+	if last.Schema.Kind != schema.List || last.Keys == nil {
+		if old := parent.Child(last.Schema); old != nil {
+			payload = combine(old, payload)
 		}
-		list := parent.Child(last.Schema)
-		if list == nil {
-			list = t.newNode(last.Schema)
-			t.setKid(parent, list)
-		} else {
-			list = t.mutable(list)
-			parent.insertKid(list)
-		}
-		if old := list.Entry(payload.key); old != nil {
-			payload = t.graftState(old, payload)
-		}
-		t.setEntry(list, payload)
+		t.setKid(parent, payload)
 		return nil
 	}
-	if old := parent.Child(last.Schema); old != nil {
-		payload = t.graftState(old, payload)
+	if err := checkEntryKeys(payload, last); err != nil {
+		return err
 	}
-	t.setKid(parent, payload)
+	list := parent.Child(last.Schema)
+	if list == nil {
+		list = t.newNode(last.Schema)
+		t.setKid(parent, list)
+	} else {
+		list = t.mutable(list)
+		parent.insertKid(list)
+	}
+	if old := list.Entry(payload.key); old != nil {
+		payload = combine(old, payload)
+	}
+	t.setEntry(list, payload)
 	return nil
 }
 
