@@ -16,6 +16,7 @@ import (
 
 	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/authz"
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/validate"
 )
@@ -98,6 +99,11 @@ func (c *Control) Writable(ctx context.Context) validate.AuthorizeFunc {
 		return nil
 	}
 	return func(chain []*tree.Node, _, _ *tree.Node) error {
+		if sch := chain[len(chain)-1].Schema(); sch.Kind == schema.Container && !sch.Presence {
+			// No data by itself: created implicitly above what the caller
+			// may write, and its contents are judged one by one.
+			return nil
+		}
 		path := tree.ChainPath(chain)
 		if ok && p.Decide(s, authz.Write, tree.GNMIElems(path)) == authz.Permit {
 			return nil

@@ -287,3 +287,30 @@ func TestAccessPolicyVisibleToAdmins(t *testing.T) {
 		t.Errorf("a viewer read the policy: %v", err)
 	}
 }
+
+// TestAccessTenantAdminCreatesFirstObjects: containers created implicitly
+// above a tenant-admin's subtree (here /tenants itself) do not stop it
+// from creating its tenant's objects.
+func TestAccessTenantAdminCreatesFirstObjects(t *testing.T) {
+	dir := t.TempDir()
+	users := auth.NewUsers()
+	users.Cost = 4
+	users.Add("admin", "admin-secret", []string{"admin"}, nil)
+	users.Add("alice", "alice-secret", []string{"tenant-admin"}, []string{"blue"})
+	usersFile := filepath.Join(dir, "users.json")
+	if err := users.Save(usersFile); err != nil {
+		t.Fatal(err)
+	}
+	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile}, password{"admin", "admin-secret"})
+	alice := ts.as(t, "alice")
+	if _, err := alice.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/ports/port[name=p1]", `{"mtu": 9000}`)}}); err != nil {
+		t.Fatalf("alice could not create her first port: %v", err)
+	}
+	_, err := alice.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=red]/ports/port[name=p1]", `{}`)}})
+	wantCode(t, err, codes.PermissionDenied, "")
+	// Deleting /tenants would remove another tenant's data too: refused,
+	// naming the entry she may not delete.
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=red]", `{}`)}})
+	_, err = alice.Set(ctx(t), &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/tenants")}})
+	wantCode(t, err, codes.PermissionDenied, "tenant[name=red]")
+}

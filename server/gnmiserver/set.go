@@ -21,12 +21,6 @@ import (
 // type-checked here, in the caller's goroutine, so the single writer only
 // applies and validates.
 func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
-	if len(req.GetUnionReplace()) > 0 {
-		return nil, status.Error(codes.Unimplemented, "set: union_replace is not supported")
-	}
-	if len(req.GetExtension()) > 0 {
-		return nil, status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
-	}
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
@@ -36,7 +30,10 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		dreq.User, dreq.Roles = s.access.Caller(ctx)
 		dreq.Authorize = s.access.Writable(ctx)
 	}
-	err := b.build(req)
+	err := supported(req)
+	if err == nil {
+		err = b.build(req)
+	}
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
 		var res *datastore.Result
@@ -48,6 +45,18 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
 	return nil, err
+}
+
+// supported refuses what the server does not implement, rather than
+// ignoring it: an ignored commit-confirmed would never roll back.
+func supported(req *gpb.SetRequest) error {
+	if len(req.GetUnionReplace()) > 0 {
+		return status.Error(codes.Unimplemented, "set: union_replace is not supported")
+	}
+	if len(req.GetExtension()) > 0 {
+		return status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
+	}
+	return nil
 }
 
 // auditRefused records a Set that was not committed (accepted ones are
