@@ -55,6 +55,7 @@ deps:
 bench:
 	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./server/daemon/
 	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./server/daemon/
+	$(GO) test -run='^$$' -bench='Delivery' -benchtime=200x ./server/telemetry/
 	$(GO) test -run='^$$' -bench='OnChange' -benchtime=100x ./server/daemon/
 	$(GO) test -run='^$$' -bench='InitialSync100k|IdleSubscriberMemory' -benchtime=3x ./server/daemon/
 	$(GO) test -run='^$$' -bench='SetLatencyWithStalledSubscriber' -benchtime=2000x ./server/daemon/
