@@ -113,7 +113,6 @@ func mustElems(b *testing.B, s string) []*gpb.PathElem {
 	return p.GetElem()
 }
 
-
 // subscribe opens a synced ON_CHANGE stream on the ports and counts the
 // updates it receives.
 func (r *deliveryRig) subscribe(b *testing.B, got *atomic.Int64, wg *sync.WaitGroup) {
