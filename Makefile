@@ -64,7 +64,7 @@ bench:
 	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \
 		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./server/daemon/ | grep '^Benchmark'; done; done
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
-	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/
+	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

@@ -1,0 +1,153 @@
+package routing
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Result is the computed forwarding state: what every host's forwarder
+// must hold. Every slice in it is sorted, so two Results of the same Model
+// and prior Assignments are deep-equal.
+type Result struct {
+	// Hosts has one view per host of the Model, including hosts without
+	// VRFs, keyed by host name.
+	Hosts map[string]*HostView
+	// Warnings are the problems found in the Model that Compute worked
+	// around (unresolvable next hops, duplicate addresses, exhausted RD
+	// range...), sorted and without duplicates.
+	Warnings []string
+}
+
+// HostView is the forwarding state of one host.
+type HostView struct {
+	Host    string
+	Backend string
+	// VRFs are sorted by ID; IDs are unique within a host.
+	VRFs []VRF
+}
+
+// VRF returns the VRF with the given ID, or nil.
+func (h *HostView) VRF(id string) *VRF {
+	for i := range h.VRFs {
+		if h.VRFs[i].ID == id {
+			return &h.VRFs[i]
+		}
+	}
+	return nil
+}
+
+// VRF is one VRF instance on a host.
+type VRF struct {
+	// ID identifies the VRF: "tenant/vpn" for the per-VPN VRF of an
+	// any-to-any VPN (the same ID on every host where the VPN is
+	// instantiated), "tenant/vpn/interface" for the per-port VRF of a
+	// hub-and-spoke binding (which exists on one host only).
+	ID     string
+	Tenant string
+	VPN    string
+	// Role is the role of a per-port VRF's binding (RoleHub or RoleSpoke);
+	// RoleNone for per-VPN VRFs.
+	Role Role
+	// RD is the VRF's route distinguisher; "" only when none could be
+	// assigned (see Result.Warnings).
+	RD string
+	// ImportRTs and ExportRTs are sorted and without duplicates.
+	ImportRTs []string
+	ExportRTs []string
+	// Ports are the bound interfaces (names in Tenant's namespace)
+	// attached to this VRF on this host, sorted.
+	Ports []string
+	// Routes are sorted by prefix (netip.Prefix.Compare), unique.
+	Routes []Route
+}
+
+// Route returns the route for prefix p, or nil.
+func (v *VRF) Route(p netip.Prefix) *Route {
+	for i := range v.Routes {
+		if v.Routes[i].Prefix == p {
+			return &v.Routes[i]
+		}
+	}
+	return nil
+}
+
+// Route is one entry of a VRF's routing table.
+//
+// NextHops is never empty and is ordered by preference: by Hop.Preference,
+// then (for static routes) by the preference of the binding that owns the
+// next-hop address, then by host, VRF, interface and address. The order does
+// not depend on which host the table is for, so every host agrees on it. In
+// LoadBalance mode traffic is split over all hops (ECMP); in FailOver mode
+// only NextHops[0] is active and NextHops[1:] are standbys, in the order in
+// which they take over. Active returns the hops in use.
+type Route struct {
+	Prefix   netip.Prefix
+	NextHops []Hop
+	Mode     Mode
+}
+
+// Active returns the hops traffic uses: all hops in LoadBalance mode, the
+// first in FailOver mode.
+func (r *Route) Active() []Hop {
+	if r.Mode == FailOver && len(r.NextHops) > 1 {
+		return r.NextHops[:1]
+	}
+	return r.NextHops
+}
+
+// Hop is one next hop of a route. Every hop names the bound interface that
+// finally receives the traffic, so a driver can deliver it to that
+// interface directly (a per-interface label or tunnel key) instead of doing
+// a second lookup in the remote VRF: this is what keeps hub-and-spoke
+// traffic going through the hub.
+type Hop struct {
+	Kind HopKind
+	// Host and VRF locate the bound interface: for HopLocal this host and
+	// VRF, for HopPort this host and the interface's VRF, for HopRemote
+	// the other host and its VRF (whose RD identifies it in BGP).
+	Host string
+	VRF  string
+	// Interface is the bound interface behind the hop, a name in the
+	// namespace of the tenant that owns VRF (VRF IDs start with
+	// "tenant/").
+	Interface string
+	// Addr is the address of the next hop: the member address itself for
+	// a host route, the static route's next-hop address for a static
+	// route.
+	Addr netip.Addr
+	// Preference is the binding's preference for a host route, the
+	// next hop's preference for a static route; lower is preferred.
+	Preference uint32
+}
+
+// HopKind says where a next hop is relative to the VRF holding the route.
+type HopKind uint8
+
+// Hop kinds.
+const (
+	// HopLocal is a port bound to this VRF on this host.
+	HopLocal HopKind = iota
+	// HopRemote is a port bound to a VRF on another host; the traffic is
+	// tunnelled to that host.
+	HopRemote
+	// HopPort is a port on this host bound to another VRF (route leaking
+	// between VRFs of the same host, e.g. a spoke VRF reaching the hub's
+	// port): the traffic leaves through that named interface.
+	HopPort
+)
+
+func (k HopKind) String() string {
+	switch k {
+	case HopLocal:
+		return "local"
+	case HopRemote:
+		return "remote"
+	case HopPort:
+		return "port"
+	}
+	return fmt.Sprintf("HopKind(%d)", uint8(k))
+}
+
+func (h Hop) String() string {
+	return fmt.Sprintf("%s %s@%s/%s %s pref %d", h.Kind, h.Interface, h.Host, h.VRF, h.Addr, h.Preference)
+}
