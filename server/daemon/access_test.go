@@ -314,3 +314,29 @@ func TestAccessTenantAdminCreatesFirstObjects(t *testing.T) {
 	_, err = alice.Set(ctx(t), &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/tenants")}})
 	wantCode(t, err, codes.PermissionDenied, "tenant[name=red]")
 }
+
+// TestLimits: the per-user stream limit and the message size limit answer
+// ResourceExhausted with a message that says which limit.
+func TestLimits(t *testing.T) {
+	ts := startWith(t, daemon.Config{MaxStreamsPerUser: 2, MaxMsgSize: 64 << 10})
+	open := func() (gpb.GNMI_SubscribeClient, error) {
+		s, err := ts.client.Subscribe(ctx(t))
+		if err != nil {
+			return nil, err
+		}
+		s.Send(&gpb.SubscribeRequest{Request: &gpb.SubscribeRequest_Subscribe{Subscribe: streamList(gpb.SubscriptionMode_ON_CHANGE, "/tenants")}})
+		_, err = s.Recv()
+		return s, err
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := open(); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+	}
+	_, err := open()
+	wantCode(t, err, codes.ResourceExhausted, "streams open")
+
+	big := fmt.Sprintf(`"%s"`, strings.Repeat("x", 100<<10))
+	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/description", big)}})
+	wantCode(t, err, codes.ResourceExhausted, "larger than max")
+}
