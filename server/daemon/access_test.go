@@ -9,6 +9,7 @@ import (
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -193,6 +194,20 @@ func TestAccessWildcardGetShowsOnlyOwnTenant(t *testing.T) {
 	}
 	if !strings.Contains(js, `"name":"blue"`) {
 		t.Errorf("alice's view of / lacks her tenant: %s", js)
+	}
+	// And as PROTO scalars: every leaf of / she gets is in her tenant.
+	resp, err = ts.as(t, "alice").Get(ctx(t), &gpb.GetRequest{Encoding: gpb.Encoding_PROTO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := resp.GetNotification()[0].GetUpdate()
+	if len(ups) == 0 {
+		t.Fatal("alice's PROTO view of / is empty")
+	}
+	for _, u := range ups {
+		if p, _ := ygot.PathToString(u.GetPath()); !strings.HasPrefix(p, "/tenants/tenant[name=blue]/") {
+			t.Fatalf("alice's PROTO view of / holds %s", p)
+		}
 	}
 }
 

@@ -118,16 +118,8 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f tree.Filter, partly tree.VisibleFunc) ([]*gpb.Update, error) {
 	if enc == gpb.Encoding_PROTO {
 		var ups []*gpb.Update
-		full := chain
-		if len(chain) == 0 {
-			full = []*tree.Node{root}
-		}
-		err := tree.LeavesVisible(full, f, rootless(partly, len(chain) == 0), func(lc []*tree.Node) error {
-			if len(chain) == 0 {
-				lc = lc[1:]
-			}
-			leaf := lc[len(lc)-1]
-			ups = append(ups, &gpb.Update{Path: relPath(lc, strip), Val: tree.TypedValue(leaf, gpb.Encoding_PROTO)})
+		err := tree.LeavesUnder(root, chain, f, partly, func(lc []*tree.Node) error {
+			ups = append(ups, &gpb.Update{Path: relPath(lc, strip), Val: tree.TypedValue(lc[len(lc)-1], gpb.Encoding_PROTO)})
 			return nil
 		})
 		return ups, err
@@ -151,20 +143,6 @@ func updates(root *tree.Node, chain []*tree.Node, strip int, enc gpb.Encoding, f
 		val.Value = &gpb.TypedValue_JsonIetfVal{JsonIetfVal: js}
 	}
 	return []*gpb.Update{{Path: relPath(chain, strip), Val: val}}, nil
-}
-
-// rootless adapts a visibility function to chains that start with the root
-// node itself (as updates builds them for a Get of "/").
-func rootless(vis tree.VisibleFunc, fromRoot bool) tree.VisibleFunc {
-	if vis == nil || !fromRoot {
-		return vis
-	}
-	return func(chain []*tree.Node) tree.Visibility {
-		if len(chain) == 1 {
-			return tree.Partly
-		}
-		return vis(chain[1:])
-	}
 }
 
 func relPath(chain []*tree.Node, strip int) *gpb.Path {

@@ -42,15 +42,7 @@ func eachLeaf(root *tree.Node, pattern []*gpb.PathElem, vis tree.PathVisibleFunc
 	}
 	byChain := tree.ByPath(vis)
 	tree.Match(root, pattern, func(chain []*tree.Node) error {
-		if len(chain) > 0 {
-			return tree.LeavesVisible(chain, tree.All, byChain, emit)
-		}
-		for _, k := range root.Children() { // the root itself was matched
-			if err := tree.LeavesVisible([]*tree.Node{k}, tree.All, byChain, emit); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tree.LeavesUnder(root, chain, tree.All, byChain, emit)
 	})
 }
 

@@ -205,6 +205,24 @@ func Leaves(chain []*Node, f Filter, fn func(chain []*Node) error) error {
 	return LeavesVisible(chain, f, nil, fn)
 }
 
+// LeavesUnder is LeavesVisible for a node that Match found in root: chain
+// is empty when the match is the root itself, whose leaves are then those
+// of its children (the root is no node a path can name).
+func LeavesUnder(root *Node, chain []*Node, f Filter, vis VisibleFunc, fn func(chain []*Node) error) error {
+	if len(chain) > 0 {
+		return LeavesVisible(chain, f, vis, fn)
+	}
+	for _, k := range root.kids {
+		if !f.keeps(k.schema) {
+			continue
+		}
+		if err := LeavesVisible([]*Node{k}, f, vis, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LeavesVisible is Leaves for a reader who may see only what vis allows
 // (nil: everything). The last node of chain is asked about too.
 func LeavesVisible(chain []*Node, f Filter, vis VisibleFunc, fn func(chain []*Node) error) error {
