@@ -118,14 +118,7 @@ func ietf(s string) *gpb.TypedValue {
 // several clients are writing. After a restart every Set that was
 // acknowledged is there, and no Set is there by half.
 func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and forks the binary")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	d := startDaemon(t, bin, dir)
-	c := connect(t, d.addr, dir)
-	setup(t, c)
+	bin, dir, d, c := running(t)
 
 	w := startWriters(c, 8)
 	time.Sleep(1500 * time.Millisecond)
@@ -210,14 +203,7 @@ func checkAfterRestart(t *testing.T, bin, dir string, acked map[string]bool) {
 // write: it must exit 0 within its grace period, having kept every Set it
 // acknowledged.
 func TestSIGTERMShutsDownCleanly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and forks the binary")
-	}
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	d := startDaemon(t, bin, dir)
-	c := connect(t, d.addr, dir)
-	setup(t, c)
+	bin, dir, d, c := running(t)
 	w := startWriters(c, 4)
 	time.Sleep(500 * time.Millisecond)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -234,6 +220,20 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 		t.Fatal("netreadyd did not stop after SIGTERM")
 	}
 	checkAfterRestart(t, bin, dir, w.wait())
+}
+
+// running builds netreadyd, starts it on a fresh data dir, connects as
+// admin and creates the backend, host and tenant the writers use.
+func running(t *testing.T) (bin, dir string, d *daemon, c gpb.GNMIClient) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and forks the binary")
+	}
+	bin, dir = buildBinary(t), t.TempDir()
+	d = startDaemon(t, bin, dir)
+	c = connect(t, d.addr, dir)
+	setup(t, c)
+	return bin, dir, d, c
 }
 
 func setup(t *testing.T, c gpb.GNMIClient) {
