@@ -30,10 +30,11 @@ func (o Options) Compute(m Model, prior Assignments) (Result, Assignments) {
 	for _, v := range c.vrfs {
 		v.rd = rds[v.id]
 	}
+	next.Labels = c.assignLabels(prior.Labels)
 	c.originate()
 	res := Result{Hosts: make(map[string]*HostView, len(c.backend))}
 	for name, backend := range c.backend {
-		res.Hosts[name] = &HostView{Host: name, Backend: backend}
+		res.Hosts[name] = &HostView{Host: name, Backend: backend, Addr: c.underlay[name]}
 	}
 	var cands map[netip.Prefix][]*adv
 	for _, v := range c.vrfs { // sorted by host, then ID
@@ -49,9 +50,10 @@ func (o Options) Compute(m Model, prior Assignments) (Result, Assignments) {
 type computation struct {
 	opt      Options
 	warn     warnings
-	backend  map[string]string // host → backend
-	vpns     []*vpnState       // sorted by key
-	vrfs     []*vrfInst        // sorted by host, then ID
+	backend  map[string]string     // host → backend
+	underlay map[string]netip.Addr // host → underlay address
+	vpns     []*vpnState           // sorted by key
+	vrfs     []*vrfInst            // sorted by host, then ID
 	byExport map[string][]*vrfInst
 	stamp    int
 }
@@ -75,6 +77,7 @@ type bindState struct {
 	addrs []netip.Addr
 	pref  uint32
 	vrf   *vrfInst
+	label uint32
 }
 
 type staticState struct {
@@ -93,6 +96,7 @@ type vrfInst struct {
 	imports []string
 	exports []string
 	rd      string
+	label   uint32
 	advs    []adv // routes this VRF originates
 	stamp   int
 	out     VRF
@@ -112,6 +116,7 @@ type adv struct {
 
 func (c *computation) loadHosts(hosts []Host) {
 	c.backend = make(map[string]string, len(hosts))
+	c.underlay = make(map[string]netip.Addr, len(hosts))
 	for _, h := range hosts {
 		if h.Name == "" {
 			c.warn.add("host without a name ignored")
@@ -124,6 +129,7 @@ func (c *computation) loadHosts(hosts []Host) {
 			continue
 		}
 		c.backend[h.Name] = h.Backend
+		c.underlay[h.Name] = h.Addr
 	}
 }
 
@@ -373,11 +379,16 @@ func (c *computation) table(v *vrfInst, cands map[netip.Prefix][]*adv) map[netip
 		VPN:       v.vpn.cfg.Name,
 		Role:      v.role,
 		RD:        v.rd,
+		Label:     v.label,
 		ImportRTs: slices.Clone(v.imports),
 		ExportRTs: slices.Clone(v.exports),
 	}
 	for _, b := range v.binds {
-		v.out.Ports = append(v.out.Ports, b.iface)
+		p := Port{Interface: b.iface, Label: b.label}
+		if len(b.addrs) > 0 {
+			p.Addr = b.addrs[0]
+		}
+		v.out.Ports = append(v.out.Ports, p)
 	}
 
 	// Sources: v itself and every VRF exporting a route target v imports.
@@ -484,7 +495,10 @@ func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 		)
 	})
 	for i, a := range as {
-		h := Hop{Host: a.origin.host, VRF: a.origin.id, Interface: a.bind.iface, Addr: a.addr, Preference: a.pref}
+		h := Hop{
+			Host: a.origin.host, VRF: a.origin.id, Interface: a.bind.iface, Addr: a.addr, Preference: a.pref,
+			Label: a.bind.label, Underlay: c.underlay[a.origin.host],
+		}
 		switch {
 		case a.origin == v:
 			h.Kind = HopLocal

@@ -22,11 +22,11 @@ func TestAnyToAny(t *testing.T) {
 	}
 	blue := func(ports []string, routes ...Route) VRF {
 		return VRF{ID: "blue/blue", Tenant: "blue", VPN: "blue", RD: "64512:1",
-			ImportRTs: []string{rtBlue}, ExportRTs: []string{rtBlue}, Ports: ports, Routes: routes}
+			ImportRTs: []string{rtBlue}, ExportRTs: []string{rtBlue}, Ports: portsOf(ports...), Routes: routes}
 	}
 	red := func(ports []string, routes ...Route) VRF {
 		return VRF{ID: "red/red", Tenant: "red", VPN: "red", RD: "64512:2",
-			ImportRTs: []string{rtRed}, ExportRTs: []string{rtRed}, Ports: ports, Routes: routes}
+			ImportRTs: []string{rtRed}, ExportRTs: []string{rtRed}, Ports: portsOf(ports...), Routes: routes}
 	}
 	checkHost(t, res, "host-a", "vendor-a", []VRF{
 		blue([]string{"g1", "g2"},
@@ -106,11 +106,11 @@ func TestRouteTargetLeak(t *testing.T) {
 	blueA := res.Hosts["host-a"].VRF("blue/blue")
 	blueB := res.Hosts["host-b"].VRF("blue/blue")
 	want := rt("10.9.9.9/32", LoadBalance, hop(HopPort, "host-a", "red/red", "g9", "10.9.9.9", 100))
-	if got := blueA.Route(want.Prefix); got == nil || !reflect.DeepEqual(*got, want) {
+	if got := shape(blueA.Route(want.Prefix)); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("blue on host-a: %v, want %v", got, want)
 	}
 	want = rt("10.9.9.9/32", LoadBalance, hop(HopRemote, "host-a", "red/red", "g9", "10.9.9.9", 100))
-	if got := blueB.Route(want.Prefix); got == nil || !reflect.DeepEqual(*got, want) {
+	if got := shape(blueB.Route(want.Prefix)); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("blue on host-b: %v, want %v", got, want)
 	}
 	// The overlapping addresses stay blue's own.
@@ -147,11 +147,11 @@ func TestRouteTargetLeak(t *testing.T) {
 	res, _ = Compute(m, Assignments{})
 	redA := res.Hosts["host-a"].VRF("red/red")
 	want = rt("10.1.1.5/32", LoadBalance, hop(HopLocal, "host-a", "red/red", "g5", "10.1.1.5", 100))
-	if got := redA.Route(want.Prefix); got == nil || !reflect.DeepEqual(*got, want) {
+	if got := shape(redA.Route(want.Prefix)); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("red 10.1.1.5/32 on host-a: %v, want %v", got, want)
 	}
 	want = rt("10.3.7.9/32", LoadBalance, hop(HopPort, "host-a", "blue/blue", "g2", "10.3.7.9", 100))
-	if got := redA.Route(want.Prefix); got == nil || !reflect.DeepEqual(*got, want) {
+	if got := shape(redA.Route(want.Prefix)); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("red 10.3.7.9/32 on host-a: %v, want %v", got, want)
 	}
 	if !hasWarning(res, "VRF red/red on host-a: 10.1.1.5/32 is imported from VPNs red/red and blue/blue; red/red is used") {
@@ -166,7 +166,7 @@ func TestECMP(t *testing.T) {
 	}
 	vrf := func(ports []string, routes ...Route) VRF {
 		return VRF{ID: "blue/blue", Tenant: "blue", VPN: "blue", RD: "64512:1",
-			ImportRTs: []string{rtBlue}, ExportRTs: []string{rtBlue}, Ports: ports, Routes: routes}
+			ImportRTs: []string{rtBlue}, ExportRTs: []string{rtBlue}, Ports: portsOf(ports...), Routes: routes}
 	}
 	const lb = LoadBalance
 	checkHost(t, res, "host-a", "vendor-a", []VRF{vrf([]string{"vnf1-1", "vnf1-2", "vnf2"},
@@ -334,11 +334,11 @@ func TestHubAndSpoke(t *testing.T) {
 	const lb = LoadBalance
 	hub := func(routes ...Route) VRF {
 		return VRF{ID: "blue/blue/vfw", Tenant: "blue", VPN: "blue", Role: RoleHub, RD: "64512:1",
-			ImportRTs: []string{rtHub, rtSpoke}, ExportRTs: []string{rtHub}, Ports: []string{"vfw"}, Routes: routes}
+			ImportRTs: []string{rtHub, rtSpoke}, ExportRTs: []string{rtHub}, Ports: portsOf("vfw"), Routes: routes}
 	}
 	spoke := func(iface, rd string, routes ...Route) VRF {
 		return VRF{ID: "blue/blue/" + iface, Tenant: "blue", VPN: "blue", Role: RoleSpoke, RD: rd,
-			ImportRTs: []string{rtHub}, ExportRTs: []string{rtSpoke}, Ports: []string{iface}, Routes: routes}
+			ImportRTs: []string{rtHub}, ExportRTs: []string{rtSpoke}, Ports: portsOf(iface), Routes: routes}
 	}
 	checkHost(t, res, "host-a", "vendor-a", []VRF{
 		hub(
@@ -414,7 +414,7 @@ func TestSpokesOnlyReachHub(t *testing.T) {
 				}
 				for _, r := range v.Routes {
 					for _, h := range r.NextHops {
-						own := h.Kind == HopLocal && h.VRF == v.ID && h.Interface == v.Ports[0]
+						own := h.Kind == HopLocal && h.VRF == v.ID && h.Interface == v.Ports[0].Interface
 						if !own && roles[h.VRF] != RoleHub {
 							t.Errorf("spoke %s: route %s via %s (%s), not the hub", v.ID, r.Prefix, h.Interface, roles[h.VRF])
 						}
@@ -541,7 +541,7 @@ func TestIPv6AndUnplaced(t *testing.T) {
 	if !hasWarning(res, "binding c is on unknown host host-z") || len(res.Warnings) != 1 {
 		t.Errorf("warnings %q", res.Warnings)
 	}
-	if res.Hosts["host-a"].VRF("t/v6").Ports[0] != "a" {
+	if res.Hosts["host-a"].VRF("t/v6").Ports[0].Interface != "a" {
 		t.Error("port a missing")
 	}
 }
@@ -643,7 +643,7 @@ func TestDuplicateAddressWithoutAnycast(t *testing.T) {
 	want := rt("10.1.1.5/32", FailOver,
 		hop(HopRemote, "host-b", "blue/blue", "g7", "10.1.1.5", 50),
 		hop(HopLocal, "host-a", "blue/blue", "g1", "10.1.1.5", 100))
-	if got := res.Hosts["host-a"].VRF("blue/blue").Route(want.Prefix); got == nil || !reflect.DeepEqual(*got, want) {
+	if got := shape(res.Hosts["host-a"].VRF("blue/blue").Route(want.Prefix)); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	if !hasWarning(res, "VPN blue/blue: address 10.1.1.5 is on several bindings but anycast is disabled") {

@@ -63,12 +63,16 @@ type Change struct {
 	VRF string
 	// Port is the interface, for KindPort.
 	Port string
+	// PortSpec is the port after the change, for KindPort Create and
+	// Update (an Update when its label or address changed).
+	PortSpec *Port
 	// Prefix is the route's prefix, for KindRoute.
 	Prefix netip.Prefix
 	// Spec is the VRF after the change (ID, tenant, VPN, role, RD and
 	// route targets; Ports and Routes are nil), for KindVRF Create and
-	// Update. A changed RD is an Update: a backend that cannot change the
-	// RD of a VRF in place must recreate it, with its ports and routes.
+	// Update. A changed RD or label is an Update: a backend that cannot
+	// change them in place must recreate the VRF, with its ports and
+	// routes.
 	Spec *VRF
 	// Route is the route after the change, for KindRoute Create and
 	// Update.
@@ -183,7 +187,7 @@ func diffHost(p *[6][]Change, host string, before, after []VRF) {
 
 func diffVRF(p *[6][]Change, host string, b, a *VRF) {
 	var id string
-	var bPorts, aPorts []string
+	var bPorts, aPorts []Port
 	var bRoutes, aRoutes []Route
 	if b != nil {
 		id, bPorts, bRoutes = b.ID, b.Ports, b.Routes
@@ -203,13 +207,18 @@ func diffVRF(p *[6][]Change, host string, b, a *VRF) {
 	i, j := 0, 0
 	for i < len(bPorts) || j < len(aPorts) {
 		switch {
-		case j == len(aPorts) || i < len(bPorts) && bPorts[i] < aPorts[j]:
-			p[phPortDel] = append(p[phPortDel], Change{Op: Delete, Kind: KindPort, Host: host, VRF: id, Port: bPorts[i]})
+		case j == len(aPorts) || i < len(bPorts) && bPorts[i].Interface < aPorts[j].Interface:
+			p[phPortDel] = append(p[phPortDel], Change{Op: Delete, Kind: KindPort, Host: host, VRF: id, Port: bPorts[i].Interface})
 			i++
-		case i == len(bPorts) || aPorts[j] < bPorts[i]:
-			p[phPortAdd] = append(p[phPortAdd], Change{Op: Create, Kind: KindPort, Host: host, VRF: id, Port: aPorts[j]})
+		case i == len(bPorts) || aPorts[j].Interface < bPorts[i].Interface:
+			ps := aPorts[j]
+			p[phPortAdd] = append(p[phPortAdd], Change{Op: Create, Kind: KindPort, Host: host, VRF: id, Port: ps.Interface, PortSpec: &ps})
 			j++
 		default:
+			if bPorts[i] != aPorts[j] {
+				ps := aPorts[j]
+				p[phPortAdd] = append(p[phPortAdd], Change{Op: Update, Kind: KindPort, Host: host, VRF: id, Port: ps.Interface, PortSpec: &ps})
+			}
 			i++
 			j++
 		}
@@ -252,13 +261,14 @@ func spec(v *VRF) *VRF {
 		VPN:       v.VPN,
 		Role:      v.Role,
 		RD:        v.RD,
+		Label:     v.Label,
 		ImportRTs: slices.Clone(v.ImportRTs),
 		ExportRTs: slices.Clone(v.ExportRTs),
 	}
 }
 
 func sameSpec(a, b *VRF) bool {
-	return a.Tenant == b.Tenant && a.VPN == b.VPN && a.Role == b.Role && a.RD == b.RD &&
+	return a.Tenant == b.Tenant && a.VPN == b.VPN && a.Role == b.Role && a.RD == b.RD && a.Label == b.Label &&
 		slices.Equal(a.ImportRTs, b.ImportRTs) && slices.Equal(a.ExportRTs, b.ExportRTs)
 }
 

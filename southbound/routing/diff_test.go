@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -218,14 +219,20 @@ func (s backendState) apply(c Change) error {
 		switch c.Op {
 		case Create:
 			for id, o := range vrfs { // interface names are scoped by tenant
-				if o.Tenant == v.Tenant && slices.Contains(o.Ports, c.Port) {
+				if o.Tenant == v.Tenant && slices.ContainsFunc(o.Ports, func(p Port) bool { return p.Interface == c.Port }) {
 					return fmt.Errorf("%s: port still attached to %s", c, id)
 				}
 			}
-			v.Ports = append(v.Ports, c.Port)
-			slices.Sort(v.Ports)
+			v.Ports = append(v.Ports, *c.PortSpec)
+			slices.SortFunc(v.Ports, func(a, b Port) int { return strings.Compare(a.Interface, b.Interface) })
+		case Update:
+			i := slices.IndexFunc(v.Ports, func(p Port) bool { return p.Interface == c.Port })
+			if i < 0 {
+				return fmt.Errorf("%s: not attached", c)
+			}
+			v.Ports[i] = *c.PortSpec
 		case Delete:
-			i := slices.Index(v.Ports, c.Port)
+			i := slices.IndexFunc(v.Ports, func(p Port) bool { return p.Interface == c.Port })
 			if i < 0 {
 				return fmt.Errorf("%s: not attached", c)
 			}

@@ -77,6 +77,19 @@
 //
 // See Options for how RDs are chosen and kept stable through Assignments.
 //
+// # Labels
+//
+// Every VRF ID and every active binding has a label, unique across the
+// Result and stable while it exists (Assignments.Labels): what a forwarder
+// puts on tunnelled traffic so the receiving host knows where it goes. A
+// hop carries the label of the binding behind it and the underlay address
+// of that binding's host, so traffic is delivered to exactly the interface
+// the route chose (per-interface labels, RFC 4364 section 4.3.2), never
+// looked up again on arrival: anycast ECMP cannot loop between hosts, and a
+// spoke's traffic reaches the hub's port even though the hub's VRF has a
+// route to the destination spoke. A port also carries its binding's lowest
+// address, where traffic for other destinations is handed to it.
+//
 // # Changes
 //
 // Diff turns two Results into ordered per-backend changes; see Diff.

@@ -19,6 +19,9 @@ type Model struct {
 type Host struct {
 	Name    string
 	Backend string
+	// Addr is the host's underlay address, where other hosts tunnel
+	// traffic for its VRFs to (zero when not configured).
+	Addr netip.Addr
 }
 
 // VPN is one L3VPN (/tenants/tenant/vpns/vpn) of a tenant.

@@ -57,6 +57,9 @@ type Options struct {
 	// DefaultReleaseHold; negative means no further run (a released RD is
 	// still never reused in the run that released it).
 	ReleaseHold int
+	// MaxLabel is the largest label Compute assigns (labels start at
+	// FirstLabel); 0 means DefaultMaxLabel.
+	MaxLabel uint32
 }
 
 // Assignments is the route distinguisher allocation state. Compute takes
@@ -70,6 +73,9 @@ type Assignments struct {
 	// Released maps recently released auto-assigned RDs to who had them
 	// and how many more runs they stay reserved.
 	Released map[string]Release `json:"released,omitempty"`
+	// Labels maps "vrf <VRF ID>" and "port <tenant/vpn/interface>" to the
+	// labels of active VRFs and bindings (see VRF.Label, Port.Label).
+	Labels map[string]uint32 `json:"labels,omitempty"`
 }
 
 // Release is a released route distinguisher still reserved.
@@ -102,6 +108,9 @@ func (o Options) normalized(w *warnings) Options {
 	}
 	if o.Min > o.Max {
 		w.add("RD range: min %d is above max %d; no RD can be auto-assigned", o.Min, o.Max)
+	}
+	if o.MaxLabel == 0 {
+		o.MaxLabel = DefaultMaxLabel
 	}
 	switch {
 	case o.ReleaseHold == 0:

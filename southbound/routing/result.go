@@ -22,6 +22,8 @@ type Result struct {
 type HostView struct {
 	Host    string
 	Backend string
+	// Addr is the host's underlay address (Model's Host.Addr).
+	Addr netip.Addr
 	// VRFs are sorted by ID; IDs are unique within a host.
 	VRFs []VRF
 }
@@ -51,14 +53,31 @@ type VRF struct {
 	// RD is the VRF's route distinguisher; "" only when none could be
 	// assigned (see Result.Warnings).
 	RD string
+	// Label is the VRF's forwarding label (see Labels), the same on every
+	// host where the VRF ID is instantiated.
+	Label uint32
 	// ImportRTs and ExportRTs are sorted and without duplicates.
 	ImportRTs []string
 	ExportRTs []string
-	// Ports are the bound interfaces (names in Tenant's namespace)
-	// attached to this VRF on this host, sorted.
-	Ports []string
+	// Ports are the bound interfaces attached to this VRF on this host,
+	// sorted by interface.
+	Ports []Port
 	// Routes are sorted by prefix (netip.Prefix.Compare), unique.
 	Routes []Route
+}
+
+// Port is a bound interface attached to a VRF.
+type Port struct {
+	// Interface is the interface's name in the namespace of the VRF's
+	// tenant.
+	Interface string
+	// Label identifies the binding in forwarding: hops that name this
+	// interface carry it (see Labels).
+	Label uint32
+	// Addr is the binding's lowest address, the one traffic delivered to
+	// the port is sent to when its destination is not the port's own
+	// (a hub forwarding for its spokes); zero when the binding has none.
+	Addr netip.Addr
 }
 
 // Route returns the route for prefix p, or nil.
@@ -118,6 +137,12 @@ type Hop struct {
 	// Preference is the binding's preference for a host route, the
 	// next hop's preference for a static route; lower is preferred.
 	Preference uint32
+	// Label is the label of the binding behind the hop (its Port.Label),
+	// so a forwarder can deliver to that interface directly.
+	Label uint32
+	// Underlay is the underlay address of Host, the tunnel endpoint for
+	// HopRemote (zero when the host has none).
+	Underlay netip.Addr
 }
 
 // HopKind says where a next hop is relative to the VRF holding the route.
@@ -149,5 +174,5 @@ func (k HopKind) String() string {
 }
 
 func (h Hop) String() string {
-	return fmt.Sprintf("%s %s@%s/%s %s pref %d", h.Kind, h.Interface, h.Host, h.VRF, h.Addr, h.Preference)
+	return fmt.Sprintf("%s %s@%s/%s %s pref %d label %d", h.Kind, h.Interface, h.Host, h.VRF, h.Addr, h.Preference, h.Label)
 }
