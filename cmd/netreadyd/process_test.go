@@ -42,7 +42,7 @@ type daemon struct {
 // startDaemon runs the binary on dir and waits for its "serving gNMI" log line.
 func startDaemon(t *testing.T, bin, dir string) *daemon {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir)
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

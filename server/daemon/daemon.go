@@ -27,6 +27,8 @@ import (
 	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/telemetry"
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/realize"
 	netreadyyang "github.com/netready/netready/yang"
 )
 
@@ -44,6 +46,13 @@ type Config struct {
 	PolicyFile        string // authorization policy; default: the built-in roles
 	MaxStreamsPerUser int    // concurrent Subscribe RPCs per user (0: no limit)
 	BcryptCost        int    // cost of the first-start admin password hash (tests lower it)
+
+	// Drivers are the southbound driver kinds backends may name; nil
+	// means the built-in ones (Drivers()).
+	Drivers southbound.Registry
+	// NoSouthbound serves and stores configuration without realizing it
+	// on any backend (design and lab use, gNMI client testing).
+	NoSouthbound bool
 
 	MaxMsgSize     int           // largest gRPC message, both directions
 	Retention      int           // commit-log records kept
@@ -69,6 +78,7 @@ type Daemon struct {
 	access    *access.Control
 	tlsReload *auth.Reloader
 	hub       *telemetry.Hub
+	realize   *realize.Engine
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -118,7 +128,14 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	d.audit = audit.New(sch, st, d.cfg.AuditRetention)
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys.AfterCommit, d.audit.Hook}}
+	if !d.cfg.NoSouthbound {
+		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log})
+		opts.Realizer = d.realize
+	}
 	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
+		return err
+	}
+	if err := d.startSouthbound(ctx); err != nil {
 		return err
 	}
 	if err := d.audit.Start(ctx, d.ds); err != nil {
@@ -218,6 +235,9 @@ func (d *Daemon) closeData() {
 	}
 	if d.ds != nil {
 		d.ds.Close()
+	}
+	if d.realize != nil {
+		d.realize.Close()
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {

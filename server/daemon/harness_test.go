@@ -62,6 +62,11 @@ func startWithCreds(t testing.TB, cfg daemon.Config, creds password) *testServer
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 4 // bcrypt.MinCost: test servers need no strong hashes
 	}
+	// The gNMI behaviour tests store the scenarios without realizing them;
+	// realization tests give the drivers they run (realize_test.go).
+	if cfg.Drivers == nil {
+		cfg.NoSouthbound = true
+	}
 	d, err := daemon.Start(context.Background(), cfg, quietLog())
 	if err != nil {
 		t.Fatalf("start: %v", err)

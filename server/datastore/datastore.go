@@ -90,6 +90,33 @@ type Options struct {
 	Logger   *slog.Logger
 	// Hooks run in the transaction of every accepted Set, in order.
 	Hooks []CommitHook
+	// Realizer, if set, carries every accepted Set out to the network
+	// before it is stored.
+	Realizer Realizer
+}
+
+// Realizer makes an accepted transaction real outside the server (the
+// southbound backends) before it is stored, so a Set is acknowledged only
+// once the network has it, and refused with nothing changed anywhere when
+// the network cannot take it.
+type Realizer interface {
+	// Realize makes the network match cur, which the writer will commit
+	// on top of prev. It returns nil when there is nothing to do. On error
+	// the realizer has undone whatever it applied; the error (a
+	// *tree.Error with its gRPC code) refuses the transaction.
+	Realize(ctx context.Context, prev, cur *tree.Node) (*Realization, error)
+}
+
+// Realization is what a Realizer did for one transaction.
+type Realization struct {
+	// State is stored with the commit (store.Commit.State).
+	State map[string][]byte
+	// Status, if set, writes operational state (realization status) into
+	// the commit's transaction, so it is published with the commit.
+	Status func(t *tree.Txn)
+	// Undo reverts the network to prev; the writer calls it when the
+	// commit cannot be stored.
+	Undo func(ctx context.Context)
 }
 
 // CommitHook runs in the transaction of an accepted Set before it is
@@ -107,6 +134,7 @@ type Datastore struct {
 	log   *slog.Logger
 	max   int
 	hooks []CommitHook
+	rz    Realizer
 	snap  atomic.Pointer[Snapshot]
 	feed  atomic.Pointer[Feed]
 	reqs  chan *pending
@@ -140,7 +168,7 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 		opts.Logger = slog.Default()
 	}
 	d := &Datastore{
-		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks,
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer,
 		reqs: make(chan *pending, opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -295,6 +323,7 @@ func (d *Datastore) commitSets(batch []*pending) {
 		accepted []*pending
 		commits  []*store.Commit
 		deltas   []*validate.Delta
+		undos    []func(context.Context)
 		events   []Event
 	)
 	now := time.Now()
@@ -308,12 +337,18 @@ func (d *Datastore) commitSets(batch []*pending) {
 			p.reply <- reply{err: err}
 			continue
 		}
+		rz, err := d.realize(p.ctx, root, newRoot)
+		if err != nil {
+			p.reply <- reply{err: err}
+			continue
+		}
 		d.val.Commit(delta) // later requests of the batch validate against it
 		c := &store.Commit{
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
-			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)),
+			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)), State: rz.State,
 		}
-		newRoot, c.Audit = d.runHooks(newRoot, p.req, next, now)
+		newRoot, c.Audit = d.runHooks(newRoot, rz.Status, p.req, next, now)
+		undos = append(undos, rz.Undo)
 		commits = append(commits, c)
 		events = append(events, Event{CommitID: next, Time: now, Old: root, New: newRoot})
 		accepted, deltas = append(accepted, p), append(deltas, delta)
@@ -326,6 +361,9 @@ func (d *Datastore) commitSets(batch []*pending) {
 		d.log.Error("commit failed; transactions refused", "err", err, "count", len(accepted))
 		for i := len(deltas) - 1; i >= 0; i-- {
 			d.val.Commit(deltas[i].Inverse())
+			if undos[i] != nil {
+				undos[i](context.Background())
+			}
 		}
 		for _, p := range accepted {
 			p.reply <- reply{err: &tree.Error{Code: codes.Unavailable, Msg: "could not store the transaction durably: " + err.Error()}}
@@ -338,12 +376,29 @@ func (d *Datastore) commitSets(batch []*pending) {
 	}
 }
 
-// runHooks lets the commit hooks add state to an accepted transaction.
-func (d *Datastore) runHooks(root *tree.Node, req *Request, id uint64, at time.Time) (*tree.Node, []byte) {
-	if len(d.hooks) == 0 {
+// realize hands an accepted transaction to the realizer; the zero
+// Realization when there is none or it had nothing to do.
+func (d *Datastore) realize(ctx context.Context, prev, cur *tree.Node) (Realization, error) {
+	if d.rz == nil {
+		return Realization{}, nil
+	}
+	rz, err := d.rz.Realize(ctx, prev, cur)
+	if err != nil || rz == nil {
+		return Realization{}, err
+	}
+	return *rz, nil
+}
+
+// runHooks lets the realization status and the commit hooks add state to
+// an accepted transaction.
+func (d *Datastore) runHooks(root *tree.Node, status func(*tree.Txn), req *Request, id uint64, at time.Time) (*tree.Node, []byte) {
+	if len(d.hooks) == 0 && status == nil {
 		return root, nil
 	}
 	t := tree.Begin(root)
+	if status != nil {
+		status(t)
+	}
 	var audit []byte
 	for _, h := range d.hooks {
 		if a := h(t, req, id, at); a != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,12 +12,14 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// File layout. Three top-level buckets:
+// File layout. Top-level buckets:
 //
 //	rows     canonical path -> opaque row value
 //	commits  8-byte big-endian commit id -> encoded Commit (see codec.go)
 //	meta     "format" -> 8-byte big-endian file format version
 //	         "last_commit" -> 8-byte big-endian id of the newest commit
+//	audit    sequence -> audit entry (see audit.go)
+//	state    key -> server-owned state value (Commit.State)
 //
 // Commit ids are big-endian so bbolt's byte order is id order, which makes
 // range scans and pruning cursor walks. The last commit id is kept in meta
@@ -26,6 +29,7 @@ var (
 	bucketCommits = []byte("commits")
 	bucketMeta    = []byte("meta")
 	bucketAudit   = []byte("audit")
+	bucketState   = []byte("state")
 
 	metaFormat     = []byte("format")
 	metaLastCommit = []byte("last_commit")
@@ -178,6 +182,9 @@ func (s *Bolt) init() (uint64, error) {
 		if _, err := tx.CreateBucketIfNotExists(bucketAudit); err != nil {
 			return err
 		}
+		if _, err := tx.CreateBucketIfNotExists(bucketState); err != nil {
+			return err
+		}
 		commits, err := tx.CreateBucketIfNotExists(bucketCommits)
 		if err != nil {
 			return err
@@ -231,6 +238,43 @@ func (s *Bolt) Load(ctx context.Context, fn func(key string, value []byte) error
 	})
 	if err != nil {
 		return fmt.Errorf("store: load: %w", err)
+	}
+	return nil
+}
+
+// State returns the value stored for key by the newest commit that set it,
+// nil if none did.
+func (s *Bolt) State(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: state: %w", err)
+	}
+	var out []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketState).Get([]byte(key)); v != nil {
+			out = bytes.Clone(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: state %q: %w", key, err)
+	}
+	return out, nil
+}
+
+func putState(b *bbolt.Bucket, state map[string][]byte) error {
+	for k, v := range state {
+		if k == "" {
+			return fmt.Errorf("state with an empty key")
+		}
+		var err error
+		if v == nil {
+			err = b.Delete([]byte(k))
+		} else {
+			err = b.Put([]byte(k), v)
+		}
+		if err != nil {
+			return fmt.Errorf("state %q: %w", k, err)
+		}
 	}
 	return nil
 }
@@ -304,6 +348,9 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 				if err := s.putAudit(tx, [][]byte{c.Audit}); err != nil {
 					return fmt.Errorf("commit %d audit entry: %w", c.ID, err)
 				}
+			}
+			if err := putState(tx.Bucket(bucketState), c.State); err != nil {
+				return fmt.Errorf("commit %d: %w", c.ID, err)
 			}
 		}
 		if err := tx.Bucket(bucketMeta).Put(metaLastCommit, u64(newLast)); err != nil {

@@ -572,3 +572,46 @@ func TestAudit(t *testing.T) {
 		t.Fatalf("audit %v, want %s", got, want)
 	}
 }
+
+func TestState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := openTest(t, path, BoltOptions{})
+	ctx := context.Background()
+	state := func(key string) string {
+		t.Helper()
+		v, err := s.State(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == nil {
+			return "<nil>"
+		}
+		return string(v)
+	}
+	if got := state("k"); got != "<nil>" {
+		t.Fatalf("new store: %q", got)
+	}
+	mustApply(t, s,
+		&Commit{ID: 1, State: map[string][]byte{"k": []byte("one"), "other": []byte("x")}},
+		&Commit{ID: 2, State: map[string][]byte{"k": []byte("two")}},
+	)
+	if got := state("k"); got != "two" {
+		t.Errorf("k = %q, want the newest commit's", got)
+	}
+	// A failed batch leaves the state alone.
+	err := s.Apply(ctx, []*Commit{{ID: 3, State: map[string][]byte{"k": []byte("three")}}, {ID: 9}})
+	if err == nil || state("k") != "two" {
+		t.Errorf("bad batch: err %v, k = %q", err, state("k"))
+	}
+	mustApply(t, s, &Commit{ID: 3, State: map[string][]byte{"other": nil}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, path, BoltOptions{})
+	if got := state("k"); got != "two" {
+		t.Errorf("after reopen k = %q", got)
+	}
+	if got := state("other"); got != "<nil>" {
+		t.Errorf("deleted key reads %q", got)
+	}
+}

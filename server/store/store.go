@@ -59,6 +59,11 @@ type Commit struct {
 	// Audit, if not nil, is the transaction's audit-log entry (opaque),
 	// appended to the audit log in the same durable write as the commit.
 	Audit []byte
+	// State is server-owned state that must change atomically with the
+	// configuration it derives from (the realization's label and route
+	// distinguisher assignments), by key; a nil value deletes the key. It
+	// is not part of the commit log.
+	State map[string][]byte
 }
 
 // Store is the durable datastore. Implementations: bbolt (this package), etcd
@@ -84,5 +89,8 @@ type Store interface {
 	// Audit calls fn for each retained audit entry, oldest first, with its
 	// sequence number.
 	Audit(ctx context.Context, fn func(seq uint64, entry []byte) error) error
+	// State returns the newest value Commit.State stored for key, nil if
+	// there is none.
+	State(ctx context.Context, key string) ([]byte, error)
 	Close() error
 }

@@ -17,7 +17,8 @@ import (
 func Model(root *tree.Node) (routing.Model, error) {
 	var m routing.Model
 	each(child(root, "hosts"), "host", func(h *tree.Node) {
-		m.Hosts = append(m.Hosts, routing.Host{Name: str(h, "name"), Backend: str(h, "backend")})
+		addr, _ := netip.ParseAddr(str(h, "address")) // zero when absent; the type guarantees the form
+		m.Hosts = append(m.Hosts, routing.Host{Name: str(h, "name"), Backend: str(h, "backend"), Addr: addr})
 	})
 	var err error
 	each(child(root, "tenants"), "tenant", func(t *tree.Node) {

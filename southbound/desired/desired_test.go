@@ -58,7 +58,7 @@ func TestAnyToAny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Hosts) != 2 || m.Hosts[0] != (routing.Host{Name: "host-a", Backend: "vendor-a"}) {
+	if len(m.Hosts) != 2 || m.Hosts[0] != (routing.Host{Name: "host-a", Backend: "vendor-a", Addr: netip.MustParseAddr("192.0.2.1")}) {
 		t.Fatalf("hosts %v", m.Hosts)
 	}
 	if len(m.VPNs) != 2 || m.VPNs[0].Key() != "blue/blue" || m.VPNs[1].Key() != "red/red" {

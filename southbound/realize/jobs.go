@@ -1,0 +1,182 @@
+package realize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/routing"
+)
+
+// driver is an open driver with the lock that keeps it used by one
+// goroutine at a time, even after a call that overran its timeout is
+// abandoned (the next call waits for it, within its own timeout).
+type driver struct {
+	southbound.Driver
+	busy      chan struct{}
+	closeOnce sync.Once
+	closed    atomic.Bool
+}
+
+func (d *driver) isClosed() bool { return d.closed.Load() }
+
+func newDriver(d southbound.Driver) *driver {
+	return &driver{Driver: d, busy: make(chan struct{}, 1)}
+}
+
+// job is the work one backend gets in a transaction: ordered changes, or a
+// reconciliation to the full state of its hosts (reconcile non-nil, maybe
+// empty).
+type job struct {
+	backend   string
+	drv       *driver
+	timeout   time.Duration
+	changes   []routing.Change
+	reconcile []*routing.HostView
+}
+
+// outcome is how a job went.
+type outcome struct {
+	backend string
+	err     error
+	// stuck is set when the driver did not return within the timeout:
+	// it may still be working, so it is not given the undo.
+	stuck bool
+	// drift is what a reconciliation found (nil for change jobs).
+	drift *[]string
+}
+
+// run runs the jobs in parallel, each bounded by its backend's timeout,
+// and returns their outcomes in job order.
+func run(ctx context.Context, jobs []job) []outcome {
+	out := make([]outcome, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = runJob(ctx, jobs[i])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func runJob(ctx context.Context, j job) outcome {
+	o := outcome{backend: j.backend}
+	timeout := j.timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	select {
+	case j.drv.busy <- struct{}{}:
+	case <-ctx.Done():
+		o.err = fmt.Errorf("still busy with an earlier call after %v", timeout)
+		o.stuck = true
+		return o
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() { <-j.drv.busy }()
+		r := outcome{backend: j.backend}
+		if j.reconcile != nil {
+			drift, err := j.drv.Reconcile(ctx, j.reconcile)
+			r.err, r.drift = err, &drift
+		} else {
+			r.err = j.drv.Apply(ctx, j.changes)
+		}
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && errors.Is(r.err, context.DeadlineExceeded) {
+			r.err = fmt.Errorf("timed out after %v: %w", timeout, r.err)
+		}
+		return r
+	case <-ctx.Done():
+		o.err = fmt.Errorf("timed out after %v", timeout)
+		o.stuck = true
+		return o
+	}
+}
+
+// firstFailure returns the failed outcome of the first backend by name,
+// nil when every job succeeded.
+func firstFailure(outs []outcome) *outcome {
+	var first *outcome
+	for i := range outs {
+		if outs[i].err != nil && (first == nil || outs[i].backend < first.backend) {
+			first = &outs[i]
+		}
+	}
+	return first
+}
+
+// viewsOf returns the views of the hosts backend serves in res, plus an
+// empty view for each host in also that it does not serve there (so a
+// reconciliation removes what such a host holds), sorted by host.
+func viewsOf(res routing.Result, backend string, also ...string) []*routing.HostView {
+	out := []*routing.HostView{}
+	seen := map[string]bool{}
+	for _, h := range res.Hosts {
+		if h.Backend == backend {
+			out = append(out, h)
+			seen[h.Host] = true
+		}
+	}
+	for _, h := range also {
+		if !seen[h] {
+			out = append(out, &routing.HostView{Host: h, Backend: backend})
+			seen[h] = true
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+// hostsOf returns the hosts a job is about.
+func hostsOf(j job) []string {
+	var out []string
+	for _, h := range j.reconcile {
+		out = append(out, h.Host)
+	}
+	for _, c := range j.changes {
+		if len(out) == 0 || out[len(out)-1] != c.Host {
+			out = append(out, c.Host)
+		}
+	}
+	return out
+}
+
+// touchedKeys returns the status keys of the objects a change is about:
+// the VPN of the VRF, and the binding for a port.
+func touchedKeys(c routing.Change) []string {
+	parts := strings.SplitN(c.VRF, "/", 3)
+	if len(parts) < 2 {
+		return []string{hostKey(c.Host)}
+	}
+	keys := []string{hostKey(c.Host), vpnKey(parts[0], parts[1])}
+	if c.Kind == routing.KindPort {
+		keys = append(keys, bindingKey(parts[0], parts[1], c.Port))
+	}
+	return keys
+}
+
+// close closes the driver once. log may be nil.
+func (d *driver) close(log *slog.Logger) {
+	d.closeOnce.Do(func() {
+		d.closed.Store(true)
+		if err := d.Driver.Close(); err != nil && log != nil {
+			log.Warn("closing a backend driver", "err", err)
+		}
+	})
+}

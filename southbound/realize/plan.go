@@ -1,0 +1,141 @@
+package realize
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/routing"
+)
+
+// plan is how a transaction changes the backends themselves: drivers to
+// open (new, reconfigured or re-enabled backends), drivers to retire, and
+// backends to reconcile rather than give a diff.
+type plan struct {
+	cfgs      map[string]desired.Backend
+	old       map[string]*backend
+	drivers   map[string]*driver // per admin-up backend, after the transaction
+	opened    []*driver          // closed if the transaction fails
+	retired   []*driver          // closed once it succeeded
+	reconcile map[string]bool
+}
+
+// plan compares the configured backends with the running ones and opens
+// the drivers the transaction needs. A backend whose driver cannot be
+// opened (unknown kind, bad options) refuses the transaction.
+func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*plan, error) {
+	p := &plan{cfgs: cfgs, old: e.backends, drivers: map[string]*driver{}, reconcile: map[string]bool{}}
+	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
+		cfg, old := cfgs[name], e.backends[name]
+		switch {
+		case !cfg.AdminUp:
+			if old != nil && old.drv != nil {
+				p.retired = append(p.retired, old.drv)
+			}
+		case old != nil && old.drv != nil && sameDriverConfig(old.cfg, cfg):
+			p.drivers[name] = old.drv
+			if old.mustReconcile || cfg.ReconcileRequest != old.reconcileReq {
+				p.reconcile[name] = true
+			}
+		default: // new, reconfigured, back up, or never opened
+			d, err := e.reg.Open(ctx, cfg.Backend)
+			if err != nil {
+				p.abort()
+				return nil, &tree.Error{Code: codes.FailedPrecondition, Path: backendPath(name), Msg: err.Error()}
+			}
+			nd := newDriver(d)
+			p.opened = append(p.opened, nd)
+			p.drivers[name] = nd
+			p.reconcile[name] = true
+			if old != nil && old.drv != nil {
+				p.retired = append(p.retired, old.drv)
+			}
+		}
+	}
+	for name, old := range e.backends {
+		if _, ok := cfgs[name]; !ok && old.drv != nil {
+			p.retired = append(p.retired, old.drv)
+		}
+	}
+	return p, nil
+}
+
+// sameDriverConfig reports whether a backend can keep its open driver:
+// the timeout and description do not need a new one.
+func sameDriverConfig(a, b desired.Backend) bool {
+	return a.Driver == b.Driver && a.Endpoint == b.Endpoint && maps.Equal(a.Options, b.Options)
+}
+
+// jobs gives each backend its part of the transaction: the full state of
+// its hosts for a backend being reconciled, else its diff. A removed
+// backend still gets the deletes of its hosts through its old driver; an
+// admin-down backend gets nothing.
+func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result) []job {
+	names := slices.Sorted(maps.Keys(diffs))
+	for n := range p.reconcile {
+		if _, ok := diffs[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var jobs []job
+	for _, name := range names {
+		j := job{backend: name, drv: p.drivers[name], timeout: p.cfgs[name].Timeout}
+		if _, configured := p.cfgs[name]; !configured {
+			if old := p.old[name]; old != nil {
+				j.drv, j.timeout = old.drv, old.cfg.Timeout
+			}
+		}
+		if j.drv == nil {
+			continue
+		}
+		switch {
+		case p.reconcile[name]:
+			j.reconcile = viewsOf(result, name, hostNames(viewsOf(prev, name))...)
+		case len(diffs[name]) > 0:
+			j.changes = diffs[name]
+		default:
+			continue
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+// commit installs the new backends in e and closes the retired drivers.
+func (p *plan) commit(e *Engine) {
+	next := make(map[string]*backend, len(p.cfgs))
+	for name, cfg := range p.cfgs {
+		b := &backend{cfg: cfg, drv: p.drivers[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
+		if old := p.old[name]; old != nil && old.drv == b.drv {
+			b.sync, b.recon = old.sync, old.recon
+		}
+		if !cfg.AdminUp {
+			b.sync = syncState{state: "pending", msg: "admin-state is down: no changes are sent"}
+		}
+		next[name] = b
+	}
+	for _, d := range p.retired {
+		d.close(e.log)
+	}
+	e.backends = next
+}
+
+// abort closes the drivers the failed transaction opened.
+func (p *plan) abort() {
+	for _, d := range p.opened {
+		d.close(nil)
+	}
+}
+
+func hostNames(views []*routing.HostView) []string {
+	out := make([]string, len(views))
+	for i, v := range views {
+		out[i] = v.Host
+	}
+	return out
+}

@@ -1,0 +1,349 @@
+package realize
+
+import (
+	"time"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/routing"
+)
+
+// Status keys name the objects whose last attempt the engine tracks.
+func backendKey(name string) string       { return "backend " + name }
+func hostKey(name string) string          { return "host " + name }
+func vpnKey(tenant, vpn string) string    { return "vpn " + tenant + "/" + vpn }
+func bindingKey(t, vpn, i string) string  { return "binding " + t + "/" + vpn + "/" + i }
+func placeKey(tenant, name string) string { return tenant + "/" + name }
+
+// maxDrift bounds the drift lines kept in a backend's status.
+const maxDrift = 100
+
+// objStatus is the status of one object (the service-status grouping).
+type objStatus struct {
+	oper, sync string
+	entries    []entry // per backend, sorted by name
+}
+
+// entry is one backend's line in an object's status.
+type entry struct {
+	name, sync, msg string
+	at              time.Time
+}
+
+// statusNodes are the schema nodes of one instance of the service-status
+// grouping.
+type statusNodes struct {
+	status, oper, sync, list, lsync, msg, at *schema.Node
+}
+
+func statusOf(entry *schema.Node) statusNodes {
+	st := child(entry, "status")
+	list := child(st, "backend")
+	return statusNodes{
+		status: st, oper: child(st, "oper-status"), sync: child(st, "sync-state"),
+		list: list, lsync: child(list, "sync-state"), msg: child(list, "message"), at: child(list, "last-attempt"),
+	}
+}
+
+// statusPaths are the schema nodes the engine writes status under.
+type statusPaths struct {
+	backends, backend, hosts, host                    *schema.Node
+	tenants, tenant, ports, port, ifaces, iface       *schema.Node
+	vpns, vpn, bindings, binding                      *schema.Node
+	recon, reconLast, reconCount, reconDrift          *schema.Node
+	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
+}
+
+func newStatusPaths(sch *schema.Schema) *statusPaths {
+	p := &statusPaths{}
+	p.backends = child(sch.Root, "backends")
+	p.backend = child(p.backends, "backend")
+	p.recon = child(p.backend, "reconciliation")
+	p.reconLast, p.reconCount, p.reconDrift = child(p.recon, "last-run"), child(p.recon, "drift-count"), child(p.recon, "drift")
+	p.hosts = child(sch.Root, "hosts")
+	p.host = child(p.hosts, "host")
+	p.tenants = child(sch.Root, "tenants")
+	p.tenant = child(p.tenants, "tenant")
+	p.ports = child(p.tenant, "ports")
+	p.port = child(p.ports, "port")
+	p.ifaces = child(p.tenant, "interfaces")
+	p.iface = child(p.ifaces, "interface")
+	p.vpns = child(p.tenant, "vpns")
+	p.vpn = child(p.vpns, "vpn")
+	p.bindings = child(p.vpn, "bindings")
+	p.binding = child(p.bindings, "binding")
+	p.backendSt, p.hostSt = statusOf(p.backend), statusOf(p.host)
+	p.portSt, p.ifaceSt = statusOf(p.port), statusOf(p.iface)
+	p.vpnSt, p.bindSt = statusOf(p.vpn), statusOf(p.binding)
+	return p
+}
+
+// child returns a schema node the compiled models must have.
+func child(s *schema.Node, name string) *schema.Node {
+	c := s.Child(name)
+	if c == nil {
+		panic("realize: schema has no " + name + " under " + s.PathString())
+	}
+	return c
+}
+
+// writeStatus writes every realized object's status into t, from the
+// engine's current view. Unchanged leaves are left shared (SetLeaf keeps a
+// node whose value is equal), so the published change is only what moved.
+func (e *Engine) writeStatus(t *tree.Txn) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := &statusWriter{t: t, p: e.paths}
+	root := t.Root()
+	tenants := child1(root, e.paths.tenants)
+
+	each(child1(root, e.paths.backends), e.paths.backend, func(n *tree.Node) {
+		name := n.Key()
+		st := e.backendStatus(name)
+		path := tree.Path{{Schema: e.paths.backends}, keyed(e.paths.backend, name)}
+		w.object(path, n, e.paths.backendSt, st)
+		if b := e.backends[name]; b != nil && b.recon != nil {
+			w.reconciliation(path, b.recon)
+		}
+	})
+	each(child1(root, e.paths.hosts), e.paths.host, func(n *tree.Node) {
+		host := n.Key()
+		path := tree.Path{{Schema: e.paths.hosts}, keyed(e.paths.host, host)}
+		w.object(path, n, e.paths.hostSt, e.placedStatus(backendOf(n), true, e.attempts[hostKey(host)]))
+	})
+
+	hostBackend := map[string]string{}
+	for _, h := range e.model.Hosts {
+		hostBackend[h.Name] = h.Backend
+	}
+	placed := func(ps []desired.Placement) map[string]desired.Placement {
+		m := make(map[string]desired.Placement, len(ps))
+		for _, p := range ps {
+			m[placeKey(p.Tenant, p.Name)] = p
+		}
+		return m
+	}
+	ports, ifaces := placed(desired.Ports(root)), placed(desired.Interfaces(root))
+	bindings := map[string]routing.Binding{}
+	for _, v := range e.model.VPNs {
+		for _, b := range v.Bindings {
+			bindings[bindingKey(v.Tenant, v.Name, b.Interface)] = b
+		}
+	}
+	each(tenants, e.paths.tenant, func(tn *tree.Node) {
+		tenant := tn.Key()
+		tpath := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant)}
+		placedObjects := func(cont, list *schema.Node, nodes statusNodes, where map[string]desired.Placement) {
+			each(child1(tn, cont), list, func(n *tree.Node) {
+				pl := where[placeKey(tenant, n.Key())]
+				st := e.placedStatus(hostBackend[pl.Host], pl.Host != "" && pl.Up, e.attempts[hostKey(pl.Host)])
+				w.object(append(tpath[:2:2], tree.Elem{Schema: cont}, keyed(list, n.Key())), n, nodes, st)
+			})
+		}
+		placedObjects(e.paths.ports, e.paths.port, e.paths.portSt, ports)
+		placedObjects(e.paths.ifaces, e.paths.iface, e.paths.ifaceSt, ifaces)
+		each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
+			vpn := vn.Key()
+			vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
+			var members []objStatus
+			each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
+				key := bindingKey(tenant, vpn, bn.Key())
+				b := bindings[key]
+				at := e.attempts[key]
+				if at.IsZero() {
+					at = e.attempts[vpnKey(tenant, vpn)]
+				}
+				st := e.placedStatus(hostBackend[b.Host], b.Host != "" && b.AdminUp, at)
+				if b.Host != "" && b.AdminUp {
+					members = append(members, st)
+				}
+				w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
+			})
+			w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
+		})
+	})
+}
+
+// backendStatus is a backend's own status.
+func (e *Engine) backendStatus(name string) objStatus {
+	b := e.backends[name]
+	if b == nil {
+		return objStatus{oper: "unknown", sync: "pending"}
+	}
+	st := objStatus{oper: operOf(b.sync.state), sync: b.sync.state}
+	if !b.cfg.AdminUp {
+		st.oper = "down"
+	}
+	st.entries = []entry{{name: name, sync: b.sync.state, msg: b.sync.msg, at: b.sync.at}}
+	return st
+}
+
+// placedStatus is the status of an object realized on one backend: in
+// sync with it, or, when the object is not realized anywhere (admin down,
+// not placed), down and trivially in sync.
+func (e *Engine) placedStatus(backendName string, active bool, at time.Time) objStatus {
+	b := e.backends[backendName]
+	if !active || b == nil {
+		return objStatus{oper: "down", sync: "in-sync"}
+	}
+	st := objStatus{oper: operOf(b.sync.state), sync: b.sync.state}
+	if !b.cfg.AdminUp {
+		st.oper = "unknown"
+	}
+	if at.IsZero() {
+		at = b.sync.at
+	}
+	st.entries = []entry{{name: backendName, sync: b.sync.state, msg: b.sync.msg, at: at}}
+	return st
+}
+
+// summarize is a VPN's status from its active bindings': up when all are
+// up, degraded when some are, down otherwise; the worst sync state; one
+// entry per backend.
+func summarize(members []objStatus, at time.Time) objStatus {
+	st := objStatus{oper: "down", sync: "in-sync"}
+	up := 0
+	byName := map[string]entry{}
+	for _, m := range members {
+		if m.oper == "up" {
+			up++
+		}
+		if rank(m.sync) > rank(st.sync) {
+			st.sync = m.sync
+		}
+		for _, en := range m.entries {
+			if old, ok := byName[en.name]; !ok || rank(en.sync) > rank(old.sync) {
+				if !at.IsZero() {
+					en.at = at
+				}
+				byName[en.name] = en
+			}
+		}
+	}
+	switch {
+	case len(members) > 0 && up == len(members):
+		st.oper = "up"
+	case up > 0:
+		st.oper = "degraded"
+	}
+	for _, en := range byName {
+		st.entries = append(st.entries, en)
+	}
+	sortEntries(st.entries)
+	return st
+}
+
+func rank(sync string) int {
+	switch sync {
+	case "error":
+		return 2
+	case "pending":
+		return 1
+	}
+	return 0
+}
+
+func operOf(sync string) string {
+	switch sync {
+	case "in-sync":
+		return "up"
+	case "error":
+		return "down"
+	}
+	return "unknown"
+}
+
+func sortEntries(es []entry) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].name < es[j-1].name; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+// statusWriter writes objStatus values into a transaction.
+type statusWriter struct {
+	t *tree.Txn
+	p *statusPaths
+}
+
+// object writes st under the object at path (n is its node in the tree).
+func (w *statusWriter) object(path tree.Path, n *tree.Node, sn statusNodes, st objStatus) {
+	base := append(path[:len(path):len(path)], tree.Elem{Schema: sn.status})
+	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.oper}), st.oper)
+	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.sync}), st.sync)
+	want := map[string]bool{}
+	for _, en := range st.entries {
+		want[en.name] = true
+		ep := append(base[:len(base):len(base)], keyed(sn.list, en.name))
+		leaf := func(s *schema.Node) tree.Path { return append(ep[:len(ep):len(ep)], tree.Elem{Schema: s}) }
+		w.t.SetLeaf(leaf(sn.lsync), en.sync)
+		if en.msg != "" {
+			w.t.SetLeaf(leaf(sn.msg), en.msg)
+		} else {
+			w.t.Delete(leaf(sn.msg))
+		}
+		if !en.at.IsZero() {
+			w.t.SetLeaf(leaf(sn.at), timestamp(en.at))
+		}
+	}
+	each(child1(n, sn.status), sn.list, func(old *tree.Node) {
+		if !want[old.Key()] {
+			w.t.Delete(append(base[:len(base):len(base)], keyed(sn.list, old.Key())))
+		}
+	})
+}
+
+// reconciliation writes a backend's newest reconciliation outcome.
+func (w *statusWriter) reconciliation(path tree.Path, r *reconciliation) {
+	base := append(path[:len(path):len(path)], tree.Elem{Schema: w.p.recon})
+	leaf := func(s *schema.Node) tree.Path { return append(base[:len(base):len(base)], tree.Elem{Schema: s}) }
+	w.t.SetLeaf(leaf(w.p.reconLast), timestamp(r.at))
+	w.t.SetLeaf(leaf(w.p.reconCount), uint64(len(r.drift)))
+	drift := r.drift
+	if len(drift) > maxDrift {
+		drift = drift[:maxDrift]
+	}
+	if len(drift) == 0 {
+		w.t.Delete(leaf(w.p.reconDrift))
+		return
+	}
+	vals := make([]value.Value, len(drift))
+	for i, d := range drift {
+		vals[i] = d
+	}
+	w.t.SetLeafList(leaf(w.p.reconDrift), vals)
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func keyed(list *schema.Node, key string) tree.Elem {
+	return tree.Elem{Schema: list, Keys: []value.Value{key}}
+}
+
+// child1 returns n's child of schema s, nil for a nil n.
+func child1(n *tree.Node, s *schema.Node) *tree.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Child(s)
+}
+
+// each calls fn for every entry of the list of schema list under parent
+// (none for a nil parent).
+func each(parent *tree.Node, list *schema.Node, fn func(*tree.Node)) {
+	if l := child1(parent, list); l != nil {
+		l.Entries(func(e *tree.Node) bool { fn(e); return true })
+	}
+}
+
+// backendOf returns a host entry's backend leaf.
+func backendOf(host *tree.Node) string {
+	if b := host.ChildByName("backend"); b != nil {
+		s, _ := b.Value().(string)
+		return s
+	}
+	return ""
+}
