@@ -321,7 +321,8 @@ func (e *Engine) recordFailure(o outcome, at time.Time) {
 }
 
 // recordSuccess marks every backend that took part as in sync, and the
-// objects they were given as attempted now.
+// objects they were given as attempted now: those a diff named, or every
+// object of a reconciled backend.
 func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Change, at time.Time) {
 	for _, o := range outcomes {
 		b := e.backends[o.backend]
@@ -332,13 +333,32 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 		b.mustReconcile = false
 		if o.drift != nil {
 			b.recon = &reconciliation{at: at, drift: *o.drift}
+			e.touchBackend(o.backend, at)
 		}
-		e.attempts[backendKey(o.backend)] = at
 	}
 	for _, changes := range diffs {
 		for _, c := range changes {
 			for _, k := range touchedKeys(c) {
 				e.attempts[k] = at
+			}
+		}
+	}
+}
+
+// touchBackend marks every object realized on a backend as attempted.
+func (e *Engine) touchBackend(name string, at time.Time) {
+	hosts := map[string]bool{}
+	for _, h := range e.model.Hosts {
+		if h.Backend == name {
+			hosts[h.Name] = true
+			e.attempts[hostKey(h.Name)] = at
+		}
+	}
+	for _, v := range e.model.VPNs {
+		for _, b := range v.Bindings {
+			if hosts[b.Host] {
+				e.attempts[bindingKey(v.Tenant, v.Name, b.Interface)] = at
+				e.attempts[vpnKey(v.Tenant, v.Name)] = at
 			}
 		}
 	}
@@ -383,9 +403,6 @@ func (e *Engine) reconcileLocked(ctx context.Context, names []string) (map[strin
 		e.recordSuccess([]outcome{o}, nil, now)
 	}
 	for name, d := range drift {
-		for _, v := range viewsOf(e.result, name) {
-			e.attempts[hostKey(v.Host)] = now
-		}
 		if len(d) > 0 {
 			e.log.Warn("backend drift corrected", "backend", name, "count", len(d), "first", d[0])
 		}

@@ -138,7 +138,7 @@ func (e *Engine) writeStatus(t *tree.Txn) {
 		placedObjects := func(cont, list *schema.Node, nodes statusNodes, where map[string]desired.Placement) {
 			each(child1(tn, cont), list, func(n *tree.Node) {
 				pl := where[placeKey(tenant, n.Key())]
-				st := e.placedStatus(hostBackend[pl.Host], pl.Host != "" && pl.Up, e.attempts[hostKey(pl.Host)])
+				st := e.placedStatus(hostBackend[pl.Host], pl.Host != "" && pl.Up, time.Time{})
 				w.object(append(tpath[:2:2], tree.Elem{Schema: cont}, keyed(list, n.Key())), n, nodes, st)
 			})
 		}
@@ -151,11 +151,7 @@ func (e *Engine) writeStatus(t *tree.Txn) {
 			each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
 				key := bindingKey(tenant, vpn, bn.Key())
 				b := bindings[key]
-				at := e.attempts[key]
-				if at.IsZero() {
-					at = e.attempts[vpnKey(tenant, vpn)]
-				}
-				st := e.placedStatus(hostBackend[b.Host], b.Host != "" && b.AdminUp, at)
+				st := e.placedStatus(hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
 				if b.Host != "" && b.AdminUp {
 					members = append(members, st)
 				}
@@ -182,7 +178,9 @@ func (e *Engine) backendStatus(name string) objStatus {
 
 // placedStatus is the status of an object realized on one backend: in
 // sync with it, or, when the object is not realized anywhere (admin down,
-// not placed), down and trivially in sync.
+// not placed), down and trivially in sync. at is when the object itself
+// was last sent to the backend (zero: not tracked, no last-attempt); the
+// backend's own last attempt is on the backend.
 func (e *Engine) placedStatus(backendName string, active bool, at time.Time) objStatus {
 	b := e.backends[backendName]
 	if !active || b == nil {
@@ -191,9 +189,6 @@ func (e *Engine) placedStatus(backendName string, active bool, at time.Time) obj
 	st := objStatus{oper: operOf(b.sync.state), sync: b.sync.state}
 	if !b.cfg.AdminUp {
 		st.oper = "unknown"
-	}
-	if at.IsZero() {
-		at = b.sync.at
 	}
 	st.entries = []entry{{name: backendName, sync: b.sync.state, msg: b.sync.msg, at: at}}
 	return st
