@@ -435,7 +435,8 @@ func dropRemote(v *vrfState, label uint32) error {
 	if err := v.ns.h.NeighDel(remoteNeigh(label)); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("delete neighbour %s: %w", labelGateway(label), err)
 	}
-	f := remoteFDB(label, netip.Addr{})
+	// Without a destination the kernel would look for an IPv6 one.
+	f := remoteFDB(label, v.remotes[label])
 	if err := v.ns.h.NeighDel(f); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("delete FDB entry %s: %w", LabelMAC(label), err)
 	}

@@ -629,17 +629,19 @@ func (s *vrfSync) routes() error {
 		l, isOurs := macLabel(n.HardwareAddr)
 		ul, wanted := remotes[l]
 		ip, _ := netip.AddrFromSlice(n.IP)
-		if isOurs && wanted && ip.Unmap() == ul && n.VNI == int(l) && n.State&netlink.NUD_PERMANENT != 0 && !okFDB[l] && !badFDB[l] {
+		if isOurs && wanted && ip.Unmap() == ul && n.VNI == int(l) && n.State&netlink.NUD_PERMANENT != 0 && !okFDB[l] {
 			okFDB[l] = true
 			continue
+		}
+		// Entries are deleted with their destination: without one the
+		// kernel would look for an IPv6 one.
+		del := &netlink.Neigh{LinkIndex: sendIndex, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF, HardwareAddr: n.HardwareAddr, IP: n.IP, VNI: n.VNI}
+		if err := v.ns.h.NeighDel(del); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("delete FDB entry %s dst %s: %w", n.HardwareAddr, n.IP, err)
 		}
 		if isOurs && wanted {
 			badFDB[l] = true
 			continue
-		}
-		del := &netlink.Neigh{LinkIndex: sendIndex, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF, HardwareAddr: n.HardwareAddr, IP: n.IP}
-		if err := v.ns.h.NeighDel(del); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("delete FDB entry %s: %w", n.HardwareAddr, err)
 		}
 		s.report("extra FDB entry %s dst %s removed", n.HardwareAddr, n.IP)
 	}
@@ -650,11 +652,7 @@ func (s *vrfSync) routes() error {
 	slices.Sort(labels)
 	for _, l := range labels {
 		if badFDB[l] {
-			del := &netlink.Neigh{LinkIndex: sendIndex, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF, HardwareAddr: LabelMAC(l)}
-			if err := v.ns.h.NeighDel(del); err != nil && !errors.Is(err, unix.ENOENT) {
-				return fmt.Errorf("delete FDB entry %s: %w", LabelMAC(l), err)
-			}
-			okFDB[l] = false
+			okFDB[l] = false // replaced by setRemote
 		}
 		if okNeigh[l] && okFDB[l] {
 			v.remotes[l] = remotes[l]

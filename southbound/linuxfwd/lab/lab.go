@@ -389,6 +389,15 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 			return nil, err
 		}
 	}
+	// A veth end drops what it sends until the kernel's link watch has
+	// seen its carrier: wait for that on both ends (the driver gives the
+	// VRF end the same alias).
+	if err := waitOperUp(g.h, "eth0", 3*time.Second); err != nil {
+		return nil, err
+	}
+	if err := l.waitVRFEnd(host, alias, 3*time.Second); err != nil {
+		return nil, err
+	}
 	for _, v6 := range []bool{false, true} {
 		if !slices.ContainsFunc(addrs, func(a netip.Prefix) bool { return a.Addr().Is6() == v6 }) {
 			continue
@@ -411,6 +420,56 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 	}
 	go g.count()
 	return g, nil
+}
+
+// waitVRFEnd waits until the veth end with the alias in one of the
+// host's VRF namespaces is operationally up, and a little more.
+func (l *Lab) waitVRFEnd(host, alias string, timeout time.Duration) error {
+	for _, n := range l.Namespaces() {
+		if !strings.HasPrefix(n, l.HostNS(host)+"@") {
+			continue
+		}
+		fd, err := netns.GetFromName(n)
+		if err != nil {
+			continue
+		}
+		h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
+		if err != nil {
+			fd.Close()
+			return err
+		}
+		links, err := h.LinkList()
+		for _, k := range links {
+			if k.Type() == "veth" && k.Attrs().Alias == alias {
+				err = waitOperUp(h, k.Attrs().Name, timeout)
+				break
+			}
+		}
+		h.Close()
+		fd.Close()
+		if err != nil {
+			return fmt.Errorf("VRF end in %s: %w", n, err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	return nil
+}
+
+func waitOperUp(h *netlink.Handle, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if l.Attrs().OperState == netlink.OperUp {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is not up after %v (operstate %s)", name, timeout, l.Attrs().OperState)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (g *Guest) count() {
