@@ -41,6 +41,10 @@ type Driver struct {
 	hosts   map[string]*hostState
 	epoch   uint64
 	closed  bool
+	// pending are the VRFs with doomed links (see doomPort), doomed the
+	// VRFs to delete (see doomVRF), at the next flush.
+	pending map[*vrfState]bool
+	doomed  []*vrfState
 }
 
 // New returns a driver for the backend b. The only option is
@@ -65,7 +69,7 @@ func New(b southbound.Backend) (*Driver, error) {
 			return nil, fmt.Errorf("unknown option %q (%s accepts %s)", k, Kind, strings.Join(Options, ", "))
 		}
 	}
-	return &Driver{backend: b.Name, prefix: prefix, hosts: make(map[string]*hostState)}, nil
+	return &Driver{backend: b.Name, prefix: prefix, hosts: make(map[string]*hostState), pending: make(map[*vrfState]bool)}, nil
 }
 
 // Prefix returns the driver's namespace name prefix.
@@ -95,16 +99,46 @@ func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
 		return errors.New("driver closed")
 	}
 	d.epoch++
+	err := d.applyAll(ctx, changes)
+	if ferr := d.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		for _, hs := range d.hosts {
+			hs.loaded = false // what it knows may be off: read the kernel again next time
+		}
+	}
+	return err
+}
+
+func (d *Driver) applyAll(ctx context.Context, changes []routing.Change) error {
+	// The routes and ports of a VRF deleted later in the same changes go
+	// with its namespace: deleting them one by one first would only take
+	// time (each link deleted alone waits for an RCU grace period).
+	type key struct{ host, vrf string }
+	doomed := make(map[key]bool)
+	for _, c := range changes {
+		if c.Kind == routing.KindVRF && c.Op == routing.Delete {
+			doomed[key{c.Host, c.VRF}] = true
+		}
+	}
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: VRF %s: %s: %w", c.Host, c.VRF, object(c), err)
+		}
+		if c.Op == routing.Delete && c.Kind != routing.KindVRF && doomed[key{c.Host, c.VRF}] {
+			continue
+		}
+		if c.Op != routing.Delete || c.Kind == routing.KindRoute {
+			if err := d.flush(); err != nil {
+				return err
+			}
 		}
 		hs, err := d.host(c.Host)
 		if err != nil {
 			return fmt.Errorf("host %s: %w", c.Host, err)
 		}
 		if err := d.apply(hs, c); err != nil {
-			hs.loaded = false // what it knows may be off: read the kernel again next time
 			return fmt.Errorf("%s: VRF %s: %s %s: %w", c.Host, c.VRF, c.Op, object(c), err)
 		}
 	}
@@ -126,7 +160,7 @@ func (d *Driver) apply(hs *hostState, c routing.Change) error {
 	case routing.KindVRF:
 		if c.Op == routing.Delete {
 			if v := hs.vrfs[c.VRF]; v != nil {
-				return d.dropVRF(hs, v)
+				d.doomVRF(hs, v)
 			}
 			return nil
 		}
@@ -141,7 +175,7 @@ func (d *Driver) apply(hs *hostState, c routing.Change) error {
 				return nil
 			}
 			if p := v.ports[c.Port]; p != nil {
-				return d.dropPort(hs, v, p)
+				return d.doomPort(v, p)
 			}
 			return nil
 		}

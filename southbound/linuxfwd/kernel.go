@@ -112,19 +112,20 @@ func (d *Driver) restoreSendLink(hs *hostState, v *vrfState) error {
 	return nil
 }
 
-// dropVRF deletes a VRF namespace. Its links are deleted first, at once,
-// so their VXLAN sockets and guest ends are gone when it returns rather
-// than when the kernel gets round to destroying the namespace.
+// dropVRF deletes a VRF namespace.
 func (d *Driver) dropVRF(hs *hostState, v *vrfState) error {
-	if err := delGroup(v.ns.sock); err != nil {
-		return fmt.Errorf("delete links: %w", err)
-	}
-	if err := deleteNS(v.ns.name); err != nil {
-		return err
-	}
-	v.ns.close()
+	d.doomVRF(hs, v)
+	return d.flush()
+}
+
+// doomVRF deletes a VRF namespace at the next flush. Its links are deleted
+// first, at once, so their VXLAN sockets and guest ends are gone when the
+// flush returns rather than when the kernel gets round to destroying the
+// namespace.
+func (d *Driver) doomVRF(hs *hostState, v *vrfState) {
 	hs.remove(v)
-	return nil
+	delete(d.pending, v)
+	d.doomed = append(d.doomed, v)
 }
 
 // Ports.
@@ -274,12 +275,22 @@ func setDelivery(v *vrfState, label uint32, addr netip.Addr) error {
 
 // dropPort deletes a port. Routes through it go with its link.
 func (d *Driver) dropPort(hs *hostState, v *vrfState, p *portState) error {
-	if err := delLink(v.ns.sock, portLink(p.label)); err != nil {
-		return fmt.Errorf("delete %s: %w", portLink(p.label), err)
+	if err := d.doomPort(v, p); err != nil {
+		return err
 	}
-	if err := delLink(v.ns.sock, recvLink(p.label)); err != nil {
-		return fmt.Errorf("delete %s: %w", recvLink(p.label), err)
+	return d.flush()
+}
+
+// doomPort deletes a port at the next flush (the driver flushes before
+// any change that is not a port delete, and at the end of Apply), so the
+// ports deleted one after another in a VRF go in one batch.
+func (d *Driver) doomPort(v *vrfState, p *portState) error {
+	for _, l := range []string{portLink(p.label), recvLink(p.label)} {
+		if err := setGroup(v.ns.sock, l, doomGroup); err != nil {
+			return fmt.Errorf("delete %s: %w", l, err)
+		}
 	}
+	d.pending[v] = true
 	if err := v.ns.h.RuleDel(deliveryRule(p.label)); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("delete rule iif %s: %w", recvLink(p.label), err)
 	}
@@ -287,7 +298,7 @@ func (d *Driver) dropPort(hs *hostState, v *vrfState, p *portState) error {
 	for pfx, kr := range v.routes {
 		for _, h := range kr.hops {
 			if h.local && h.label == p.label {
-				// The kernel dropped the route with the link.
+				// The kernel drops the route with the link.
 				delete(v.routes, pfx)
 				if err := v.unref(kr); err != nil {
 					return err
@@ -297,6 +308,68 @@ func (d *Driver) dropPort(hs *hostState, v *vrfState, p *portState) error {
 		}
 	}
 	return nil
+}
+
+// flushWorkers bounds the deletions a flush runs at once. Deleting links
+// waits for RCU (an rcu_barrier per request, outside the RTNL lock), and
+// waits overlap: deletions in several namespaces at once take little more
+// than one.
+const flushWorkers = 16
+
+// flush deletes the doomed links and VRF namespaces.
+func (d *Driver) flush() error {
+	var jobs []func() error
+	for v := range d.pending {
+		if v.ns.sock == nil {
+			continue // closed meanwhile
+		}
+		jobs = append(jobs, func() error {
+			if err := delGroup(v.ns.sock, doomGroup); err != nil {
+				return fmt.Errorf("delete links of %s: %w", v.ns.name, err)
+			}
+			return nil
+		})
+	}
+	clear(d.pending)
+	for _, v := range d.doomed {
+		jobs = append(jobs, func() error {
+			for _, g := range []uint32{linkGroup, doomGroup} {
+				if err := delGroup(v.ns.sock, g); err != nil {
+					return fmt.Errorf("delete links of %s: %w", v.ns.name, err)
+				}
+			}
+			if err := deleteNS(v.ns.name); err != nil {
+				return err
+			}
+			v.ns.close()
+			return nil
+		})
+	}
+	d.doomed = nil
+	return runAll(jobs, flushWorkers)
+}
+
+// runAll runs jobs, at most n at once, and returns the first error.
+func runAll(jobs []func() error, n int) error {
+	if len(jobs) == 1 {
+		return jobs[0]()
+	}
+	errs := make(chan error, len(jobs))
+	sem := make(chan struct{}, n)
+	for _, j := range jobs {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- j()
+		}()
+	}
+	var first error
+	for range jobs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Routes.

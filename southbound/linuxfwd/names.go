@@ -34,6 +34,7 @@ const (
 	rulePriority = 100   // priority of the "iif x<label>" delivery rules
 	routeProto   = 78    // rtm_protocol of the driver's routes ("N")
 	linkGroup    = 78    // group of the driver's links in a VRF namespace
+	doomGroup    = 79    // group of the links to delete at the next flush
 )
 
 var prefixRE = regexp.MustCompile(`^[a-z0-9-]{1,8}$`)

@@ -116,9 +116,10 @@ func delLink(sock *nl.SocketHandle, name string) error {
 	return nil
 }
 
-// delGroup deletes every link of linkGroup in one go (the kernel
-// unregisters them as a batch); none is not an error.
-func delGroup(sock *nl.SocketHandle) error {
+// delGroup deletes every link of group in one go (the kernel unregisters
+// them as a batch, with one wait for RCU instead of one per link); none is
+// not an error.
+func delGroup(sock *nl.SocketHandle, group uint32) error {
 	req := &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{
 			Len:   uint32(unix.SizeofNlMsghdr),
@@ -128,7 +129,20 @@ func delGroup(sock *nl.SocketHandle) error {
 		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock},
 	}
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(linkGroup)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(group)))
+	if err := execute(req); err != nil && !errors.Is(err, unix.ENODEV) {
+		return err
+	}
+	return nil
+}
+
+// setGroup moves the link named name to group; a missing link is not an
+// error.
+func setGroup(sock *nl.SocketHandle, name string, group uint32) error {
+	req := newLinkRequest(sock, 0)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(group)))
 	if err := execute(req); err != nil && !errors.Is(err, unix.ENODEV) {
 		return err
 	}

@@ -124,8 +124,11 @@ func (r *reconciler) host() error {
 			continue
 		}
 		id := v.id
-		if w := want[l]; w != nil && (id == w.ID || id == "") {
-			continue // an unnamed one is fixed below
+		if w := want[l]; w != nil && (id == w.ID || byID[id] == nil) {
+			// Labels are unique: a namespace with the label of a wanted
+			// VRF that names no other wanted VRF is that VRF's (its nrx
+			// is fixed below).
+			continue
 		}
 		if w := byID[id]; w != nil && want[l] == nil && hs.byLabel[w.Label] == nil {
 			if err := d.relabelNS(hs, v, w.Label); err != nil {
@@ -558,6 +561,29 @@ func isDefaultRule(r *netlink.Rule) bool {
 	return false
 }
 
+func ruleString(r *netlink.Rule) string {
+	f := []string{fmt.Sprintf("pref %d", r.Priority)}
+	if r.Family == unix.AF_INET6 {
+		f = append([]string{"-6"}, f...)
+	}
+	if r.Src != nil {
+		f = append(f, "from "+r.Src.String())
+	}
+	if r.Dst != nil {
+		f = append(f, "to "+r.Dst.String())
+	}
+	if r.IifName != "" {
+		f = append(f, "iif "+r.IifName)
+	}
+	if r.OifName != "" {
+		f = append(f, "oif "+r.OifName)
+	}
+	if r.Mark != 0 {
+		f = append(f, fmt.Sprintf("fwmark %#x", r.Mark))
+	}
+	return strings.Join(append(f, fmt.Sprintf("lookup %d", r.Table)), " ")
+}
+
 func (s *vrfSync) rules() error {
 	wanted := make(map[uint32]bool)
 	for _, p := range s.w.Ports {
@@ -572,9 +598,9 @@ func (s *vrfSync) rules() error {
 			continue
 		}
 		if err := s.v.ns.h.RuleDel(r); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("delete rule %s: %w", r, err)
+			return fmt.Errorf("delete rule %s: %w", ruleString(r), err)
 		}
-		s.report("extra rule %s removed", r)
+		s.report("extra rule %s removed", ruleString(r))
 	}
 	return nil
 }

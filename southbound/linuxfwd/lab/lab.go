@@ -173,8 +173,12 @@ func (l *Lab) Namespaces() []string {
 	return out
 }
 
-// IP runs "ip -n ns args..." and returns its output.
+// IP runs "ip -n ns args..." ("ip args..." when ns is "") and returns
+// its output.
 func (l *Lab) IP(ns string, args ...string) (string, error) {
+	if ns == "" {
+		return ip(args...)
+	}
 	return ip(append([]string{"-n", ns}, args...)...)
 }
 
