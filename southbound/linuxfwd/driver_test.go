@@ -201,7 +201,7 @@ func TestReconcile(t *testing.T) {
 	// Many differences at once, each reported and fixed.
 	blueB := label(t, res, "host-b", "blue/blue")
 	nsA, nsB := r.lab.VRFNS("host-a", blueA), r.lab.VRFNS("host-b", blueB)
-	g4 := res.Hosts["host-b"].VRF("blue/blue").Ports[1] // g4
+	g4 := res.Hosts["host-b"].VRF("blue/blue").Ports[1]            // g4
 	g1Label := res.Hosts["host-a"].VRF("blue/blue").Ports[0].Label // g1
 	for _, c := range [][]string{
 		{nsA, "link", "add", "junk0", "type", "veth", "peer", "name", "junk1"},     // 2 extra links
