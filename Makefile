@@ -65,6 +65,10 @@ bench:
 		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./server/daemon/ | grep '^Benchmark'; done; done
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
+	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
+	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
+	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
 )
 
 // Drivers returns the driver kinds built into netreadyd.
 func Drivers() southbound.Registry {
-	return southbound.Registry{}
+	r := southbound.Registry{}
+	linuxfwd.Register(r)
+	return r
 }
 
 func (d *Daemon) drivers() southbound.Registry {
