@@ -461,3 +461,51 @@ func vrfWithRoute(t *testing.T, r *realized, host, dst string) string {
 	t.Fatalf("no VRF on %s routes %s:\n%s", host, dst, r.vrfRoutes(t, host))
 	return ""
 }
+
+// A collector subscribed to the status paths sees realization happen: a
+// new binding arrives up and in sync with the transaction that created it,
+// and a backend that fails reports the error.
+func TestRealizeStatusStream(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	const bind = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding"
+	sc := r.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE,
+		bind+"[interface=*]/status", "/backends/backend[name=*]/status/sync-state"))
+	initial := flat(t, sc.untilSync(t)...)
+	for _, want := range []string{
+		bind + "[interface=g3]/status/oper-status=\"up\"",
+		bind + "[interface=g3]/status/backend[name=vendor-b]/sync-state=\"in-sync\"",
+		"/backends/backend[name=vendor-b]/status/sync-state=\"in-sync\"",
+	} {
+		if !has(initial, want) {
+			t.Errorf("initial sync: missing %s in %v", want, initial)
+		}
+	}
+
+	const tenant = "/tenants/tenant[name=blue]"
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, tenant+"/ports/port[name=g7-nic0]", `{"host": "host-b"}`),
+		upd(t, tenant+"/interfaces/interface[name=g7]", `{"type": "untagged", "port": "g7-nic0"}`),
+		upd(t, bind+"[interface=g7]", `{"ip-address": ["10.1.1.7"]}`),
+	}})
+	created := flat(t, sc.notification(t))
+	for _, want := range []string{
+		bind + "[interface=g7]/status/oper-status=\"up\"",
+		bind + "[interface=g7]/status/sync-state=\"in-sync\"",
+		bind + "[interface=g7]/status/backend[name=vendor-b]/sync-state=\"in-sync\"",
+	} {
+		if !has(created, want) {
+			t.Errorf("new binding: missing %s in %v", want, created)
+		}
+	}
+
+	if err := r.lab.DeleteHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, bind+"[interface=g7]/ip-address", `["10.1.1.77"]`)}})
+	wantCode(t, err, codes.Aborted, "vendor-b")
+	failed := flat(t, sc.notification(t))
+	if !has(failed, "/backends/backend[name=vendor-b]/status/sync-state=\"error\"") {
+		t.Errorf("failed backend: %v", failed)
+	}
+}
