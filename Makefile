@@ -7,11 +7,19 @@ LISTEN    ?= 127.0.0.1:9339
 FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
 
-.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean
+.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down
 
 ## run: start netreadyd on the embedded bbolt store in $(DATA_DIR) (TLS, self-signed certificate)
 run:
 	$(GO) run ./cmd/netreadyd --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+## lab: (root) two host namespaces for the scenarios' linux-vforwarder backends
+lab:
+	testdata/lab/lab.sh up
+
+## lab-down: (root) remove the lab, its guests and the driver's VRF namespaces
+lab-down:
+	testdata/lab/lab.sh down
 
 ## build: build bin/netreadyd
 build:
