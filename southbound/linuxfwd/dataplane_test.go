@@ -40,6 +40,7 @@ func anyToAnyModel() routing.Model {
 }
 
 func TestAnyToAny(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.apply(anyToAnyModel())
 
@@ -114,6 +115,7 @@ func ecmpModel(mode routing.Mode, without ...string) routing.Model {
 }
 
 func TestAnycastECMP(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.apply(ecmpModel(routing.LoadBalance))
 	vnf := []*lab.Guest{
@@ -212,6 +214,7 @@ func hubSpokeModel(withHub bool) routing.Model {
 }
 
 func TestHubAndSpoke(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	r.apply(hubSpokeModel(true))
 	vfw := r.guest("host-a", "blue", "blue", "vfw", "10.1.1.5/24")

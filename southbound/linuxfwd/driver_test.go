@@ -16,6 +16,7 @@ import (
 )
 
 func TestOptions(t *testing.T) {
+	t.Parallel()
 	reg := southbound.Registry{}
 	linuxfwd.Register(reg)
 	for _, tc := range []struct {
@@ -58,6 +59,7 @@ func (r *rig) vrfNamespaces() []string {
 }
 
 func TestApplyIdempotent(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	res := r.compute(anyToAnyModel())
 	var empty routing.Result
@@ -115,6 +117,7 @@ func TestApplyIdempotent(t *testing.T) {
 }
 
 func TestApplyRelabel(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	m := anyToAnyModel()
 	m.VPNs = m.VPNs[:1] // blue only
@@ -151,6 +154,7 @@ func TestApplyRelabel(t *testing.T) {
 }
 
 func TestReconcile(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	res := r.compute(anyToAnyModel())
 	r.res = res
@@ -249,6 +253,7 @@ func TestReconcile(t *testing.T) {
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
 func TestMissingHost(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	res := r.apply(anyToAnyModel())
 	if err := r.lab.DeleteHost("host-b"); err != nil {
@@ -277,9 +282,27 @@ func TestMissingHost(t *testing.T) {
 	if drift, err := r.drivers["vendor-a"].Reconcile(ctx(t), views(less, "vendor-a")); err != nil || len(drift) != 0 {
 		t.Errorf("vendor-a: reconcile: %v, drift %v", err, drift)
 	}
+
+	// The host comes back, empty: reconciliation restores it.
+	if err := r.lab.RestoreHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	drift, err := r.drivers["vendor-b"].Reconcile(ctx(t), views(less, "vendor-b"))
+	if err != nil || len(drift) == 0 {
+		t.Errorf("vendor-b: reconcile after the host came back: %v, drift %v", err, drift)
+	}
+	t.Logf("drift after the host came back:\n%s", strings.Join(drift, "\n"))
+	r.res = less
+	if drift := r.reconcile(less); len(drift) != 0 {
+		t.Errorf("drift right after reconciling:\n%s", strings.Join(drift, "\n"))
+	}
+	g5 := r.guest("host-a", "red", "red", "g5", "10.1.1.5/24")
+	r.guest("host-b", "red", "red", "g6", "10.1.1.6/24")
+	mustPing(t, g5, "10.1.1.6")
 }
 
 func TestContext(t *testing.T) {
+	t.Parallel()
 	r := newRig(t)
 	res := r.compute(anyToAnyModel())
 	c, cancel := context.WithCancel(context.Background())
@@ -293,5 +316,45 @@ func TestContext(t *testing.T) {
 	}
 	if _, err := r.drivers["vendor-a"].Reconcile(c, views(res, "vendor-a")); err == nil {
 		t.Error("reconcile with a cancelled context succeeded")
+	}
+}
+
+func TestIPv6AndLimits(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	m := routing.Model{Hosts: twoHosts(), VPNs: []routing.VPN{{
+		Tenant: "blue", Name: "blue", Policy: routing.AnyToAny,
+		ImportRTs: []string{"64512:100"}, ExportRTs: []string{"64512:100"},
+		Bindings: []routing.Binding{
+			bind("g1", "host-a", 100, "10.1.1.5", "2001:db8::5"),
+			bind("g2", "host-a", 100, "2001:db8::6"),
+		},
+	}}}
+	// IPv6 routes with local next hops are realized.
+	res := r.apply(m)
+	if drift := r.reconcile(res); len(drift) != 0 {
+		t.Errorf("drift:\n%s", strings.Join(drift, "\n"))
+	}
+	out, err := r.lab.IP(r.lab.VRFNS("host-a", label(t, res, "host-a", "blue/blue")), "-6", "route", "show", "proto", "78")
+	if err != nil || !strings.Contains(out, "2001:db8::6 via 2001:db8::6 dev p") || !strings.Contains(out, "2001:db8::5 via 2001:db8::5 dev p") {
+		t.Errorf("IPv6 routes: %v\n%s", err, out)
+	}
+
+	// Tunnelled ones are refused, clearly.
+	m.VPNs[0].Bindings = append(m.VPNs[0].Bindings, bind("g3", "host-b", 100, "10.1.1.6"))
+	more := r.compute(m)
+	err = r.drivers["vendor-b"].Apply(ctx(t), routing.Diff(res, more)["vendor-b"])
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "IPv6") || !strings.Contains(err.Error(), "2001:db8::5/128") {
+		t.Errorf("tunnelled IPv6 route: error %v, want one about IPv6 and the route", err)
+	}
+
+	// So are labels the driver cannot encode.
+	big := []routing.Change{{Op: routing.Create, Kind: routing.KindVRF, Host: "host-a", VRF: "x/y",
+		Spec: &routing.VRF{ID: "x/y", Tenant: "x", VPN: "y", Label: linuxfwd.MaxLabel + 1}}}
+	err = r.drivers["vendor-a"].Apply(ctx(t), big)
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "65280") {
+		t.Errorf("label above the maximum: error %v", err)
 	}
 }

@@ -102,22 +102,67 @@ func New(t testing.TB, prefix string, hosts map[string]netip.Addr) *Lab {
 	l.mustIP("netns", "add", fab)
 	l.mustIP("-n", fab, "link", "add", "br0", "type", "bridge")
 	l.mustIP("-n", fab, "link", "set", "br0", "up")
-	for i, h := range names {
-		ns := l.HostNS(h)
-		up := fmt.Sprintf("u%d", i)
-		l.mustIP("netns", "add", ns)
-		l.mustIP("-n", ns, "link", "set", "lo", "up")
-		l.mustIP("-n", fab, "link", "add", up, "type", "veth", "peer", "name", "ul0", "netns", ns)
-		l.mustIP("-n", fab, "link", "set", up, "master", "br0", "up")
-		l.mustIP("-n", ns, "addr", "add", hosts[h].String()+"/32", "dev", "ul0")
-		l.mustIP("-n", ns, "link", "set", "ul0", "up")
-		for _, o := range names {
-			if o != h {
-				l.mustIP("-n", ns, "route", "add", hosts[o].String()+"/32", "dev", "ul0")
-			}
+	for _, h := range names {
+		if err := l.addHost(h); err != nil {
+			t.Fatalf("lab: %v", err)
 		}
 	}
 	return l
+}
+
+// addHost creates a host's namespace, its link to the fabric, its
+// underlay address and its routes to the other hosts.
+func (l *Lab) addHost(h string) error {
+	names := make([]string, 0, len(l.hosts))
+	for n := range l.hosts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	ns, fab := l.HostNS(h), l.FabricNS()
+	up := fmt.Sprintf("u%d", slices.Index(names, h))
+	cmds := [][]string{
+		{"netns", "add", ns},
+		{"-n", ns, "link", "set", "lo", "up"},
+		{"-n", fab, "link", "add", up, "type", "veth", "peer", "name", "ul0", "netns", ns},
+		{"-n", fab, "link", "set", up, "master", "br0", "up"},
+		{"-n", ns, "addr", "add", l.hosts[h].String() + "/32", "dev", "ul0"},
+		{"-n", ns, "link", "set", "ul0", "up"},
+	}
+	for _, o := range names {
+		if o != h {
+			cmds = append(cmds, []string{"-n", ns, "route", "add", l.hosts[o].String() + "/32", "dev", "ul0"})
+		}
+	}
+	for _, c := range cmds {
+		if _, err := ip(c...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RestoreHost creates again the namespace of a host deleted by DeleteHost,
+// as New made it. What the driver had in it (guest ends, VXLAN sockets and
+// so the VXLAN devices of the host's VRFs) is gone: Reconcile puts it
+// back.
+func (l *Lab) RestoreHost(host string) error {
+	if _, ok := l.hosts[host]; !ok {
+		return fmt.Errorf("no host %s in the lab", host)
+	}
+	// The fabric end of the old link goes with the old namespace, when
+	// the kernel gets round to it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := l.addHost(host)
+		if err == nil {
+			return nil
+		}
+		deleteNS(l.HostNS(host))
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func canUnshare() error {
