@@ -41,10 +41,17 @@ type Validator struct {
 	// scanned lists, per target leaf, the leafrefs re-checked by scanning.
 	scanned map[*schema.Node][]*schema.Node
 	refs    map[string]int // target entry path -> number of references
+	// must and when conditions (see conditions.go): per anchor node, and
+	// per node read outside the anchor's subtree.
+	conds    map[*schema.Node][]*condition
+	triggers map[*schema.Node][]*condition
+	nconds   int
 }
 
 // New returns a validator for sch with the given rules. It fails if a rule
-// names a path that is not a container or list in the schema.
+// names a path that is not a container or list in the schema, or if a
+// must or when statement of a configuration node cannot be compiled (the
+// error lists each one with its file:line).
 func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	v := &Validator{
 		sch:     sch,
@@ -70,6 +77,9 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 		} else {
 			v.scanned[l.Leafref.Target] = append(v.scanned[l.Leafref.Target], l)
 		}
+	}
+	if err := v.compileConditions(sch); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -126,6 +136,11 @@ type check struct {
 	ruleRuns map[string]ruleRun
 	noted    map[*tree.Node]bool
 	err      error
+	// must/when work: anchor instances to evaluate, by path; and
+	// conditions triggered by what they read, by condition and scope.
+	condRuns  map[string]condRun
+	triggered map[string]trigger
+	condNoted map[*tree.Node]bool
 }
 
 type deletedEntry struct {
@@ -158,7 +173,7 @@ func (v *Validator) Check(old, cand *tree.Node, auth AuthorizeFunc) (*Delta, err
 	if err := mandatoryAtRoot(v.sch.Root, cand); err != nil {
 		return nil, err
 	}
-	for _, step := range []func() error{c.checkDeleted, c.checkRescans, c.runRules} {
+	for _, step := range []func() error{c.checkDeleted, c.checkRescans, c.checkConditions, c.runRules} {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -191,6 +206,9 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 	// for a value written back unchanged.
 	if !s.IsDir() || o == nil || n == nil {
 		c.noteRules(chain)
+		if c.v.nconds > 0 {
+			c.noteConditions(chain)
+		}
 	}
 	if s.Leafref != nil && s.Leafref.Required {
 		c.leafref(chain, o, n)
