@@ -99,7 +99,9 @@ func New(t testing.TB, prefix string, hosts map[string]netip.Addr) *Lab {
 	}
 	slices.Sort(names)
 	fab := l.FabricNS()
-	l.mustIP("netns", "add", fab)
+	if err := firstNetns(fab); err != nil {
+		t.Fatalf("lab: %v", err)
+	}
 	l.mustIP("-n", fab, "link", "add", "br0", "type", "bridge")
 	l.mustIP("-n", fab, "link", "set", "br0", "up")
 	for _, h := range names {
@@ -163,6 +165,24 @@ func (l *Lab) RestoreHost(host string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// firstNetns adds the namespace name holding a lock shared by every
+// process: the first "ip netns add" on a machine makes /run/netns a shared
+// mount point, and two doing it at once would stack two mounts, each
+// hiding the namespaces made on the other.
+func firstNetns(name string) error {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "netready-lab-netns.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return err
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	_, err = ip("netns", "add", name)
+	return err
 }
 
 func canUnshare() error {
