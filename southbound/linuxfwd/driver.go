@@ -27,8 +27,8 @@ func Open(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 	return d, nil
 }
 
-// Options are the backend options the driver accepts.
-var Options = []string{"netns-prefix"}
+// options are the backend options the driver accepts.
+var options = []string{"netns-prefix"}
 
 // Driver realizes the forwarding state of a backend's hosts in network
 // namespaces. It keeps namespace handles and what it knows of each host's
@@ -66,7 +66,7 @@ func New(b southbound.Backend) (*Driver, error) {
 			}
 			prefix = v
 		default:
-			return nil, fmt.Errorf("unknown option %q (%s accepts %s)", k, Kind, strings.Join(Options, ", "))
+			return nil, fmt.Errorf("unknown option %q (%s accepts %s)", k, Kind, strings.Join(options, ", "))
 		}
 	}
 	return &Driver{backend: b.Name, prefix: prefix, hosts: make(map[string]*hostState), pending: make(map[*vrfState]bool)}, nil
