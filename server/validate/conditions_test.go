@@ -10,6 +10,7 @@ import (
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
+	netreadyyang "github.com/netready/netready/yang"
 )
 
 var (
@@ -183,6 +184,19 @@ func TestMustWhen(t *testing.T) {
 			base: []op{{"merge", "/sys", `{"mustwhen-aug:tag":"x"}`}},
 			ops:  []op{{"merge", "/sys/max-mtu", `900`}},
 			code: fp, path: "/sys/tag", msg: "tags need jumbo frames"},
+		// mandatory nodes under a false when are not required
+		{name: "tunnel interface needs its mandatory nodes",
+			ops:  []op{{"merge", "/iface[name=t1]", `{"type":"mustwhen:tunnel","vni":5}`}},
+			code: fp, path: "/iface[name=t1]/tunnel/remote", msg: "mandatory leaf is missing"},
+		{name: "tunnel interface needs its mandatory leaf with a when",
+			ops:  []op{{"merge", "/iface[name=t1]", `{"type":"mustwhen:tunnel","tunnel":{"remote":"r"}}`}},
+			code: fp, path: "/iface[name=t1]/vni", msg: "mandatory leaf is missing"},
+		{name: "tunnel interface complete",
+			ops: []op{{"merge", "/iface[name=t1]", `{"type":"mustwhen:tunnel","vni":5,"tunnel":{"remote":"r"}}`}}},
+		{name: "turning an interface into a tunnel",
+			base: []op{eth("e1", ``)},
+			ops:  []op{{"merge", "/iface[name=e1]/type", `"mustwhen:tunnel"`}},
+			code: fp, path: "/iface[name=e1]/vni", msg: "mandatory leaf is missing"},
 		// deleting everything is always fine
 		{name: "delete all",
 			base: []op{eth("e1", `,"mtu":1500,"sub":[{"id":1,"vlan":1}]`), {"merge", "/vrf[name=v]", `{"ifaces":["e1"],"rd":"1"}`}},
@@ -275,13 +289,19 @@ func TestNewRejectsBadExpressions(t *testing.T) {
 }
 
 // TestNoConditionsNoCost checks that a schema without must or when sets
-// up nothing for them.
+// up nothing for them, the compiled NetReady modules included.
 func TestNoConditionsNoCost(t *testing.T) {
-	v, err := New(vsch(t), nil)
+	nr, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.nconds != 0 || len(v.triggers) != 0 {
-		t.Fatalf("%d conditions, %d triggers", v.nconds, len(v.triggers))
+	for _, s := range []*schema.Schema{vsch(t), nr} {
+		v, err := New(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.nconds != 0 || len(v.triggers) != 0 {
+			t.Fatalf("%d conditions, %d triggers", v.nconds, len(v.triggers))
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/xpath"
 )
 
 // structure checks a new or changed container or list entry: its mandatory
@@ -15,22 +16,48 @@ func (c *check) structure(chain []*tree.Node, n *tree.Node) error {
 	if n.Schema().Kind == schema.List && !isEntry(chain, len(chain)-1) {
 		return nil
 	}
-	return mandatory(n.Schema(), n, tree.ChainString(chain))
-}
-
-func mandatory(s *schema.Node, n *tree.Node, path string) error {
-	return mandatoryNodes(s, n, path, true)
+	return mandatoryNodes(n.Schema(), n, tree.ChainString(chain), true, c.whenExempt(chain))
 }
 
 // mandatoryAtRoot checks the root's mandatory leaves and choices (also
 // inside absent top-level containers). The size of a top-level list is
 // checked when its entries change (see visit), not here, so that an empty
 // datastore stays valid for a module with a min-elements list.
-func mandatoryAtRoot(root *schema.Node, n *tree.Node) error {
-	return mandatoryNodes(root, n, "", false)
+func (c *check) mandatoryAtRoot() error {
+	return mandatoryNodes(c.v.sch.Root, c.root, "", false, c.whenExempt(nil))
 }
 
-func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool) error {
+// whenExempt returns, for the instance at the end of chain (the root for
+// an empty chain), a test of whether an absent child would be refused by
+// one of its when conditions: such a node may not exist, so its
+// mandatory leaves and min-elements are not required (RFC 7950 7.6.5).
+// It is nil for a schema without when, and called only when a mandatory
+// node is missing, so the common path costs nothing.
+func (c *check) whenExempt(chain []*tree.Node) func(*schema.Node) bool {
+	if c.v.nconds == 0 {
+		return nil
+	}
+	return func(m *schema.Node) bool {
+		for _, cd := range c.v.conds[m] {
+			if cd.must {
+				continue
+			}
+			in := xpath.Input{Root: c.root, Chain: chain}
+			if !cd.parentCtx {
+				in.Missing = m
+			}
+			if ok, err := cd.expr.Bool(in); err == nil && !ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// mandatoryNodes checks the mandatory nodes below the instance n of s (nil
+// for an absent non-presence container). exempt, if set, tells the
+// missing ones that are not required.
+func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool, exempt func(*schema.Node) bool) error {
 	for _, m := range s.MandatoryChildren {
 		var k *tree.Node
 		if n != nil {
@@ -41,9 +68,15 @@ func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool) error
 		}
 		switch {
 		case k == nil && m.Kind == schema.Leaf:
+			if exempt != nil && exempt(m) {
+				continue
+			}
 			return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: "mandatory leaf is missing"}
 		case m.Kind == schema.List || m.Kind == schema.LeafList:
 			if size(k) < int(m.MinElements) {
+				if exempt != nil && exempt(m) {
+					continue
+				}
 				return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: sizeMsg(m, size(k))}
 			}
 		}
@@ -62,7 +95,10 @@ func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool) error
 			kn = n.Child(k)
 		}
 		if kn == nil {
-			if err := mandatoryNodes(k, nil, path+"/"+k.Name, sizes); err != nil {
+			if err := mandatoryNodes(k, nil, path+"/"+k.Name, sizes, nil); err != nil {
+				if exempt != nil && exempt(k) {
+					continue
+				}
 				return err
 			}
 		}

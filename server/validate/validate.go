@@ -170,7 +170,7 @@ func (v *Validator) Check(old, cand *tree.Node, auth AuthorizeFunc) (*Delta, err
 	// The root is never created or changed as an object, so its own
 	// mandatory nodes (and those of absent top-level containers) are
 	// checked here; it has only a handful of children.
-	if err := mandatoryAtRoot(v.sch.Root, cand); err != nil {
+	if err := c.mandatoryAtRoot(); err != nil {
 		return nil, err
 	}
 	for _, step := range []func() error{c.checkDeleted, c.checkRescans, c.checkConditions, c.runRules} {

@@ -38,6 +38,11 @@ type Input struct {
 	// Dummy evaluates a 'when' of the context node itself: the context
 	// node is taken to have no value and no children (RFC 7950 7.21.5).
 	Dummy bool
+	// Missing, a child of the last node of Chain that does not exist,
+	// makes the context node a dummy instance of it: evaluating the when
+	// of a node that is absent (to know whether its mandatory descendants
+	// are required).
+	Missing *schema.Node
 }
 
 // Result is the value of an expression, for tests and tools.
@@ -114,6 +119,17 @@ func (e *Expr) start(in Input) (*evaluator, *xnode, error) {
 		}
 		x = &xnode{t: t, up: x}
 	}
+	if m := in.Missing; m != nil {
+		if m.Parent != x.t.Schema() {
+			return nil, nil, fmt.Errorf("xpath: %s is not a child of %s", m.PathString(), x.t.Schema().PathString())
+		}
+		if m != e.ctx {
+			return nil, nil, fmt.Errorf("xpath: context node %s is not an instance of %s", m.PathString(), e.ctx.PathString())
+		}
+		x = &xnode{miss: m, up: x}
+		ev.cur = x
+		return ev, x, nil
+	}
 	if s := x.t.Schema(); s != e.ctx {
 		return nil, nil, fmt.Errorf("xpath: context node %s is not an instance of %s", s.PathString(), e.ctx.PathString())
 	}
@@ -134,9 +150,10 @@ func (e *Expr) start(in Input) (*evaluator, *xnode, error) {
 // one value of a leaf-list, or the document root. Tree nodes have no
 // parent pointers, so each xnode links to the xnode it was reached from.
 type xnode struct {
-	t  *tree.Node
-	i  int // leaf-list value index
-	up *xnode
+	t    *tree.Node   // nil for a missing node (Input.Missing)
+	miss *schema.Node // the schema of a missing node
+	i    int          // leaf-list value index
+	up   *xnode
 }
 
 type val struct {
@@ -414,7 +431,7 @@ func formatNumber(f float64) string {
 // stringValue is the XPath string-value of a node: a leaf's canonical
 // text, or the concatenated text of every leaf below a container or entry.
 func (ev *evaluator) stringValue(x *xnode) string {
-	if !ev.tick() || x.t == ev.dummy {
+	if !ev.tick() || x.t == ev.dummy || x.t == nil {
 		return ""
 	}
 	s := x.t.Schema()
@@ -556,7 +573,7 @@ func (ev *evaluator) step(st *step, set []*xnode) []*xnode {
 
 func (ev *evaluator) children(st *step, x *xnode, out *[]*xnode) {
 	t := x.t
-	if t == ev.dummy {
+	if t == ev.dummy || t == nil {
 		return
 	}
 	s := t.Schema()
@@ -683,7 +700,7 @@ func dedupStrings(ss []string) []string {
 
 func (ev *evaluator) lookup(st *step, x *xnode, keys []string, out *[]*xnode) {
 	t := x.t
-	if t == ev.dummy || !t.Schema().IsDir() {
+	if t == ev.dummy || t == nil || !t.Schema().IsDir() {
 		return
 	}
 	l := t.Child(st.keyed.list)
@@ -702,6 +719,13 @@ func (ev *evaluator) lookup(st *step, x *xnode, keys []string, out *[]*xnode) {
 
 // pathOf returns the data path of x.
 func (ev *evaluator) pathOf(x *xnode) string {
+	if x.t == nil {
+		p := ev.pathOf(x.up)
+		if p == "/" {
+			p = ""
+		}
+		return p + "/" + x.miss.Name
+	}
 	var xs []*xnode
 	for n := x; n.up != nil; n = n.up {
 		xs = append(xs, n)

@@ -342,6 +342,9 @@ func (ev *evaluator) call(e *callExpr, x *xnode) val {
 			return val{k: kNumber, n: math.NaN()}
 		}
 		n := args[0].ns[0]
+		if n.t == nil {
+			return val{k: kNumber, n: math.NaN()}
+		}
 		return val{k: kNumber, n: enumValue(n.t.Schema().ValueType(), ev.stringValue(n), 0)}
 	case "bit-is-set":
 		if len(args[0].ns) == 0 {
@@ -359,6 +362,9 @@ func (ev *evaluator) call(e *callExpr, x *xnode) val {
 }
 
 func isIdentityref(x *xnode) bool {
+	if x.t == nil {
+		return false
+	}
 	s := x.t.Schema()
 	if s.Kind != schema.Leaf && s.Kind != schema.LeafList {
 		return false
@@ -459,9 +465,12 @@ func translate(s, from, to string) string {
 
 // deref returns the nodes the leafref x refers to (RFC 7950 10.3.1).
 func (ev *evaluator) deref(x *xnode) []*xnode {
+	if x.t == nil || x.t == ev.dummy {
+		return nil
+	}
 	s := x.t.Schema()
 	lr := s.Leafref
-	if lr == nil || x.t == ev.dummy {
+	if lr == nil {
 		return nil
 	}
 	var v value.Value

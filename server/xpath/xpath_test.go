@@ -577,6 +577,34 @@ func TestReadsAndUp(t *testing.T) {
 	}
 }
 
+// TestMissing evaluates a when for a node that does not exist.
+func TestMissing(t *testing.T) {
+	s, root := fixture(t)
+	gone := s.Find("/sys/gone")
+	for _, tc := range []struct{ expr, want string }{
+		{".", "nodes(/sys/gone)"},
+		{"string(.)", `""`},
+		{"count(*)", "0"},
+		{"../name = 'core'", "true"},
+		{"count(../dns)", "2"},
+		{"current()/../mtu + 1", "1501"},
+		{"enum-value(.)", "NaN"},
+		{"derived-from(., 't:eth')", "false"},
+	} {
+		e, err := Compile(tc.expr, Options{Context: gone, Scope: gone.Entry.Node})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.Eval(Input{Root: root, Chain: chainOf(t, s, root, "/sys"), Missing: gone})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		if got := format(r); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.expr, got, tc.want)
+		}
+	}
+}
+
 func TestEvalErrors(t *testing.T) {
 	s, root := fixture(t)
 	sys := s.Find("/sys")
@@ -593,6 +621,13 @@ func TestEvalErrors(t *testing.T) {
 	dns, _ := Compile(".", Options{Context: s.Find("/sys/dns")})
 	if _, err := dns.Bool(Input{Root: root, Chain: chainOf(t, s, root, "/sys/dns"), Index: 5}); err == nil {
 		t.Error("leaf-list index out of range accepted")
+	}
+	gone := s.Find("/sys/gone")
+	if _, err := e.Bool(Input{Root: root, Chain: chainOf(t, s, root, "/iface[name=e1]"), Missing: gone}); err == nil {
+		t.Error("missing node under the wrong parent accepted")
+	}
+	if _, err := e.Bool(Input{Root: root, Chain: chainOf(t, s, root, "/sys"), Missing: gone}); err == nil {
+		t.Error("missing node of another schema node than the context accepted")
 	}
 	if _, err := e.Bool(Input{Root: root, Chain: []*tree.Node{nil}}); err == nil {
 		t.Error("nil chain node accepted")
