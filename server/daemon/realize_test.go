@@ -17,6 +17,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/daemon"
 	"github.com/netready/netready/southbound"
@@ -507,5 +508,24 @@ func TestRealizeStatusStream(t *testing.T) {
 	failed := flat(t, sc.notification(t))
 	if !has(failed, "/backends/backend[name=vendor-b]/status/sync-state=\"error\"") {
 		t.Errorf("failed backend: %v", failed)
+	}
+}
+
+// A host handed from one backend to another (both Linux vForwarders on the
+// same kernel): the old backend lets go before the new one takes over, and
+// the host's status names its new backend.
+func TestRealizeHostMovesBetweenBackends(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/hosts/host[name=host-b]/backend", `"vendor-a"`)}})
+	// The port was recreated by its new backend: the guest takes it anew.
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+	if got := r.leaf(t, "/hosts/host[name=host-b]/status/backend[name=vendor-a]/sync-state"); got != "in-sync" {
+		t.Errorf("host-b on vendor-a: %v", got)
+	}
+	if _, err := r.get(t, "/hosts/host[name=host-b]/status/backend[name=vendor-b]", gpb.GetRequest_ALL); status.Code(err) != codes.NotFound {
+		t.Errorf("host-b still lists vendor-b: %v", err)
 	}
 }

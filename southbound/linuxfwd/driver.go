@@ -255,9 +255,17 @@ func (d *Driver) host(name string) (*hostState, error) {
 	return hs, nil
 }
 
-func notFound(ns string) error {
-	return fmt.Errorf("network namespace %s not found (%s realizes a host in the namespace of that name, which it does not create)", ns, Kind)
+func notFound(ns string) error { return missingNS(ns) }
+
+// missingNS is a host namespace that does not exist; it matches
+// os.ErrNotExist.
+type missingNS string
+
+func (m missingNS) Error() string {
+	return fmt.Sprintf("network namespace %s not found (%s realizes a host in the namespace of that name, which it does not create)", string(m), Kind)
 }
+
+func (missingNS) Unwrap() error { return os.ErrNotExist }
 
 // vrfNamespaces returns the labels of the VRF namespaces of a host.
 func (d *Driver) vrfNamespaces(host string) ([]uint32, error) {

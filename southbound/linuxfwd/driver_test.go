@@ -275,6 +275,11 @@ func TestMissingHost(t *testing.T) {
 			t.Errorf("reconcile without the host's namespace: error %v, want one with %q", err, w)
 		}
 	}
+	// A host that should hold nothing is in sync without its namespace (a
+	// host configured before it is up).
+	if drift, err := r.drivers["vendor-b"].Reconcile(ctx(t), []*routing.HostView{{Host: "host-b", Backend: "vendor-b"}}); err != nil || len(drift) != 0 {
+		t.Errorf("reconcile of an empty host without its namespace: %v, drift %v", err, drift)
+	}
 	// The other backend does not care.
 	if err := r.drivers["vendor-a"].Apply(ctx(t), routing.Diff(res, less)["vendor-a"]); err != nil {
 		t.Errorf("vendor-a: %v", err)

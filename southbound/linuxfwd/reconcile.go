@@ -82,6 +82,9 @@ func (r *reconciler) host() error {
 	}
 	hs, err := d.hostNS(hv.Host)
 	if err != nil {
+		if len(hv.VRFs) == 0 && errors.Is(err, os.ErrNotExist) {
+			return nil // a host that is not up yet and should hold nothing is in sync
+		}
 		return err
 	}
 	r.hs = hs

@@ -219,7 +219,7 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 	diffs := routing.Diff(e.result, result)
 	jobs := plan.jobs(e.result, diffs, result)
 	now := time.Now()
-	outcomes := run(ctx, jobs)
+	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
 		e.undo(jobs, outcomes, e.result, result)
 		plan.abort()
@@ -258,6 +258,8 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 	var back []job
 	for i, j := range jobs {
 		switch {
+		case outcomes[i].backend == "": // not started
+			continue
 		case outcomes[i].stuck:
 			e.mustReconcile(j.backend)
 			continue
@@ -268,7 +270,7 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 		}
 		back = append(back, j)
 	}
-	for i, o := range run(context.Background(), back) {
+	for i, o := range runOrdered(context.Background(), back, after, before) {
 		if o.err != nil {
 			e.log.Error("undo failed; the backend will be reconciled", "backend", back[i].backend, "err", o.err)
 			e.mustReconcile(back[i].backend)

@@ -180,3 +180,42 @@ func (d *driver) close(log *slog.Logger) {
 		}
 	})
 }
+
+// runOrdered runs jobs that move the state from before to after. Backends
+// that hand a host over to another backend go first: two backends of one
+// kind may share the host's real state (the same kernel), and the old one
+// must let go before the new one takes over. Everything else runs in
+// parallel.
+func runOrdered(ctx context.Context, jobs []job, before, after routing.Result) []outcome {
+	losing := map[string]bool{}
+	for name, b := range before.Hosts {
+		if a := after.Hosts[name]; a != nil && a.Backend != b.Backend {
+			losing[b.Backend] = true
+		}
+	}
+	if len(losing) == 0 {
+		return run(ctx, jobs)
+	}
+	var first, rest []int
+	for i, j := range jobs {
+		if losing[j.backend] {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	out := make([]outcome, len(jobs))
+	for _, phase := range [][]int{first, rest} {
+		sub := make([]job, len(phase))
+		for k, i := range phase {
+			sub[k] = jobs[i]
+		}
+		for k, o := range run(ctx, sub) {
+			out[phase[k]] = o
+		}
+		if firstFailure(out) != nil {
+			break // the second phase is not started; its outcomes stay empty
+		}
+	}
+	return out
+}
