@@ -1,7 +1,8 @@
 // Package validate checks a candidate tree before it is committed: the
 // structural YANG constraints ygot leaves to servers (mandatory, choice,
-// min/max-elements, leafref integrity) and semantic rules registered per
-// schema node. It only looks at what changed between the committed tree and
+// min/max-elements, leafref integrity), the must and when statements of
+// every module (compiled with server/xpath, see conditions.go and
+// docs/xpath.md) and semantic rules registered per schema node. It only looks at what changed between the committed tree and
 // the candidate (tree.Diff), so a one-leaf Set costs the same on a tree of
 // ten objects or of a hundred thousand. Referential integrity in the other
 // direction (deleting something still referenced) uses a reference-count
