@@ -76,6 +76,8 @@ bench:
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
 	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
 	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/
+	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./server/daemon/
+	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./server/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
