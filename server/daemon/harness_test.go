@@ -101,13 +101,6 @@ func adminPassword(t testing.TB, dir string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// dial connects with TLS, trusting the certificate the server generated,
-// as the admin user.
-func dial(t testing.TB, addr, dir string) *grpc.ClientConn {
-	t.Helper()
-	return dialAs(t, addr, dir, password{"admin", adminPassword(t, dir)})
-}
-
 // dialAs connects with TLS as the given user, with extra options.
 func dialAs(t testing.TB, addr, dir string, creds password, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()

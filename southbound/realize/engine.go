@@ -171,14 +171,6 @@ func (e *Engine) Close() {
 	}
 }
 
-// Result returns the forwarding state the backends hold (or are being
-// brought to), for inspection.
-func (e *Engine) Result() routing.Result {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.result
-}
-
 // snapshot is the engine state a failed transaction returns to.
 type snapshot struct {
 	backends map[string]*backend

@@ -11,7 +11,6 @@ import (
 )
 
 // Status keys name the objects whose last attempt the engine tracks.
-func backendKey(name string) string       { return "backend " + name }
 func hostKey(name string) string          { return "host " + name }
 func vpnKey(tenant, vpn string) string    { return "vpn " + tenant + "/" + vpn }
 func bindingKey(t, vpn, i string) string  { return "binding " + t + "/" + vpn + "/" + i }

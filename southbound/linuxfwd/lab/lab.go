@@ -197,9 +197,6 @@ func canUnshare() error {
 // Prefix returns the lab's namespace prefix (the driver's netns-prefix).
 func (l *Lab) Prefix() string { return l.prefix }
 
-// Hosts returns the hosts and their underlay addresses.
-func (l *Lab) Hosts() map[string]netip.Addr { return l.hosts }
-
 // Backend returns the configuration of a linux-vforwarder backend named
 // name that serves the lab's hosts.
 func (l *Lab) Backend(name string) southbound.Backend {
