@@ -263,8 +263,14 @@ type statusWriter struct {
 	p *statusPaths
 }
 
-// object writes st under the object at path (n is its node in the tree).
+// object writes st under the object at path (n is its node in the tree),
+// unless the tree already shows it: most objects keep their status from
+// one transaction to the next, and reading it from n is far cheaper than
+// writing it through path.
 func (w *statusWriter) object(path tree.Path, n *tree.Node, sn statusNodes, st objStatus) {
+	if shows(n, sn, st) {
+		return
+	}
 	base := append(path[:len(path):len(path)], tree.Elem{Schema: sn.status})
 	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.oper}), st.oper)
 	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.sync}), st.sync)
@@ -288,6 +294,41 @@ func (w *statusWriter) object(path tree.Path, n *tree.Node, sn statusNodes, st o
 			w.t.Delete(append(base[:len(base):len(base)], keyed(sn.list, old.Key())))
 		}
 	})
+}
+
+// shows reports whether object n's status is already st.
+func shows(n *tree.Node, sn statusNodes, st objStatus) bool {
+	status := child1(n, sn.status)
+	if status == nil || str(child1(status, sn.oper)) != st.oper || str(child1(status, sn.sync)) != st.sync {
+		return false
+	}
+	list := child1(status, sn.list)
+	if list == nil {
+		return len(st.entries) == 0
+	}
+	if list.Len() != len(st.entries) {
+		return false
+	}
+	for _, en := range st.entries {
+		e := list.Entry(en.name)
+		if e == nil || str(child1(e, sn.lsync)) != en.sync || str(child1(e, sn.msg)) != en.msg {
+			return false
+		}
+		if !en.at.IsZero() && str(child1(e, sn.at)) != timestamp(en.at) {
+			return false
+		}
+	}
+	return true
+}
+
+// str is a string leaf's value, "" when n is nil (or holds a default it
+// does not have).
+func str(n *tree.Node) string {
+	if n == nil {
+		return ""
+	}
+	s, _ := n.Value().(string)
+	return s
 }
 
 // reconciliation writes a backend's newest reconciliation outcome.
