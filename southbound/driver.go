@@ -81,3 +81,52 @@ func (r Registry) Kinds() []string {
 	sort.Strings(out)
 	return out
 }
+
+// DataDriver is implemented by generic drivers (gnmi, webhook), which
+// carry configuration data itself rather than computed forwarding state:
+// the backend's "paths" option names the data subtrees it carries, and the
+// driver receives every committed change below them, in the same
+// transaction (and undo) as every other backend's changes.
+type DataDriver interface {
+	// ApplyData applies changes in order (deletes first, deepest first;
+	// then updates, parents first) as one unit where the backend allows
+	// it, and returns when they are in effect or the error.
+	ApplyData(ctx context.Context, changes []DataChange) error
+	// ReconcileData makes the backend hold exactly state (every object
+	// below the carried paths, as Update changes, parents first) and
+	// returns the differences it found and corrected, or none when it
+	// cannot tell (a write-only backend such as a webhook just replays).
+	ReconcileData(ctx context.Context, state []DataChange) (drift []string, err error)
+	// Close releases the driver's connections.
+	Close() error
+}
+
+// DataChange is one configuration object (a container or list entry) a
+// data backend must update or delete.
+type DataChange struct {
+	Op DataOp
+	// Path is the object's canonical data path, module-qualified at the
+	// top and wherever the module changes, as gNMI clients write it:
+	// "/netready-sfc:chains/chain[name=c1]".
+	Path string
+	// JSON is the object's own leaves and leaf-lists (not its child
+	// containers or lists, which are objects of their own) as JSON_IETF;
+	// nil for DataDelete.
+	JSON []byte
+}
+
+// DataOp is what a DataChange does.
+type DataOp uint8
+
+// Data change operations.
+const (
+	DataUpdate DataOp = iota
+	DataDelete
+)
+
+func (o DataOp) String() string {
+	if o == DataDelete {
+		return "delete"
+	}
+	return "update"
+}
