@@ -18,14 +18,25 @@ import (
 	"github.com/netready/netready/southbound/routing"
 )
 
-// Driver realizes the forwarding state of the hosts one backend serves.
+// Driver is an open connection to one backend: a Forwarder, which
+// realizes computed forwarding state (VRFs, ports, routes), or a
+// DataDriver, which carries configuration data itself to a generic
+// target. Factories return one of the two.
+type Driver interface {
+	// Close releases the driver's resources; it leaves the backend's
+	// state as it is.
+	Close() error
+}
+
+// Forwarder realizes the forwarding state of the hosts one backend serves.
 //
 // Implementations must be idempotent: creating what exists replaces it,
 // deleting what is missing succeeds, so the realization core can undo a
 // failed transaction by applying the reverse changes, and reconciliation
-// can replay the full desired state. A Driver is used by one goroutine at a
-// time.
-type Driver interface {
+// can replay the full desired state. A Forwarder is used by one goroutine
+// at a time.
+type Forwarder interface {
+	Driver
 	// Apply applies changes in order and returns when they are in effect,
 	// or the error of the first that failed (the changes before it may be
 	// in effect). ctx carries the backend's timeout.
@@ -36,9 +47,6 @@ type Driver interface {
 	// difference ("host-a: VRF blue/blue: route 10.1.1.6/32 missing"), or
 	// none when the backend was in sync.
 	Reconcile(ctx context.Context, hosts []*routing.HostView) (drift []string, err error)
-	// Close releases the driver's resources; it leaves the backend's
-	// forwarding state as it is.
-	Close() error
 }
 
 // Backend is the configuration of one backend entry, as a driver sees it.
@@ -84,10 +92,13 @@ func (r Registry) Kinds() []string {
 
 // DataDriver is implemented by generic drivers (gnmi, webhook), which
 // carry configuration data itself rather than computed forwarding state:
-// the backend's "paths" option names the data subtrees it carries, and the
-// driver receives every committed change below them, in the same
-// transaction (and undo) as every other backend's changes.
+// the backend's "paths" option (comma-separated data paths, e.g.
+// "/netready-sfc:chains") names the subtrees it carries, and the driver
+// receives every committed change below them, in the same transaction
+// (and undo) as every other backend's changes. Like a Forwarder it must be
+// idempotent and is used by one goroutine at a time.
 type DataDriver interface {
+	Driver
 	// ApplyData applies changes in order (deletes first, deepest first;
 	// then updates, parents first) as one unit where the backend allows
 	// it, and returns when they are in effect or the error.
@@ -97,8 +108,6 @@ type DataDriver interface {
 	// returns the differences it found and corrected, or none when it
 	// cannot tell (a write-only backend such as a webhook just replays).
 	ReconcileData(ctx context.Context, state []DataChange) (drift []string, err error)
-	// Close releases the driver's connections.
-	Close() error
 }
 
 // DataChange is one configuration object (a container or list entry) a
@@ -130,3 +139,8 @@ func (o DataOp) String() string {
 	}
 	return "update"
 }
+
+// PathsOption is the backend option that names, for a DataDriver, the
+// data subtrees it carries: comma-separated schema paths of containers or
+// lists ("/netready-sfc:chains, /sites").
+const PathsOption = "paths"

@@ -332,7 +332,7 @@ func TestRealizeBackendFailureAborts(t *testing.T) {
 // slowDriver delays every Apply of the real driver it wraps: a backend
 // that stops answering, which a test cannot provoke in the kernel.
 type slowDriver struct {
-	southbound.Driver
+	southbound.Forwarder
 	delay time.Duration
 }
 
@@ -342,7 +342,7 @@ func (s slowDriver) Apply(ctx context.Context, changes []routing.Change) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return s.Driver.Apply(ctx, changes)
+	return s.Forwarder.Apply(ctx, changes)
 }
 
 // A backend that times out aborts the Set the same way.
@@ -351,7 +351,10 @@ func TestRealizeBackendTimeoutAborts(t *testing.T) {
 	real := drivers["linux-vforwarder"]
 	drivers["slow-vforwarder"] = func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
 		d, err := real(ctx, b)
-		return slowDriver{Driver: d, delay: time.Second}, err
+		if err != nil {
+			return nil, err
+		}
+		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: time.Second}, nil
 	}
 	r := startRealized(t, drivers)
 	r.setRoot(t, r.labScenario(t, "any-to-any"))

@@ -87,7 +87,7 @@ func (d *Driver) Close() error {
 	return nil
 }
 
-// Apply applies changes in order; see southbound.Driver. Creating what
+// Apply applies changes in order; see southbound.Forwarder. Creating what
 // exists updates it, deleting what is missing succeeds. It trusts what it
 // has learnt of each host (read from the kernel when it first serves the
 // host, or when a VRF namespace of the host appeared, disappeared or was

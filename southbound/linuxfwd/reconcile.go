@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Reconcile makes the kernel hold exactly hosts; see southbound.Driver.
+// Reconcile makes the kernel hold exactly hosts; see southbound.Forwarder.
 // For each host it reads every VRF namespace (<prefix><host>@<label>)
 // completely: sysctls, links, rules, routes of every table, neighbour and
 // FDB entries on nrx; it deletes what is not wanted (namespaces, links,

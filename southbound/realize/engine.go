@@ -55,6 +55,7 @@ type Config struct {
 // Engine is the realization core. Realize is called by the datastore
 // writer; Reconcile by whoever triggers a resync outside a Set (start-up).
 type Engine struct {
+	sch     *schema.Schema
 	reg     southbound.Registry
 	opts    routing.Options
 	log     *slog.Logger
@@ -66,9 +67,12 @@ type Engine struct {
 	// take one transaction at a time.
 	mu       sync.Mutex
 	backends map[string]*backend
-	model    routing.Model
-	result   routing.Result
-	asg      routing.Assignments
+	// root is the configuration the backends hold (data backends get
+	// their part of it), model and result what the forwarders hold.
+	root   *tree.Node
+	model  routing.Model
+	result routing.Result
+	asg    routing.Assignments
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -83,6 +87,8 @@ type Publisher func(ctx context.Context, fn func(*tree.Txn) error) error
 type backend struct {
 	cfg desired.Backend
 	drv *driver // nil while admin down or not openable
+	// carries is what a data backend carries (nil for a forwarder).
+	carries carried
 	// reconcileReq is the reconcile-request value last acted on.
 	reconcileReq uint64
 	// mustReconcile is set when the backend may not hold what the engine
@@ -113,6 +119,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		cfg.Logger = slog.Default()
 	}
 	return &Engine{
+		sch:      sch,
 		reg:      cfg.Registry,
 		opts:     cfg.Routing,
 		log:      cfg.Logger,
@@ -141,22 +148,40 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte, publi
 	if err != nil {
 		return fmt.Errorf("realize: %w", err)
 	}
-	e.model = model
+	e.root, e.model = root, model
 	e.result, e.asg = e.opts.Compute(model, e.asg)
 	for name, cfg := range desired.Backends(root) {
 		b := &backend{cfg: cfg, reconcileReq: cfg.ReconcileRequest, mustReconcile: true, sync: syncState{state: "pending"}}
 		if cfg.AdminUp {
-			d, err := e.reg.Open(ctx, cfg.Backend)
+			d, carries, err := e.open(ctx, cfg)
 			if err != nil {
 				b.sync = syncState{state: "error", msg: err.Error(), at: time.Now()}
 				e.log.Error("backend not opened", "backend", name, "err", err)
 			} else {
-				b.drv = newDriver(d)
+				b.drv, b.carries = d, carries
 			}
 		}
 		e.backends[name] = b
 	}
 	return nil
+}
+
+// open opens a backend's driver and, for a data driver, resolves the data
+// it carries.
+func (e *Engine) open(ctx context.Context, cfg desired.Backend) (*driver, carried, error) {
+	d, err := e.reg.Open(ctx, cfg.Backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := d.(southbound.DataDriver); !ok {
+		return newDriver(d), nil, nil
+	}
+	c, err := parseCarried(e.sch, cfg.Options[southbound.PathsOption])
+	if err != nil {
+		_ = d.Close()
+		return nil, nil, fmt.Errorf("backend %s: %w", cfg.Name, err)
+	}
+	return newDriver(d), c, nil
 }
 
 // Close closes every driver.
@@ -174,9 +199,12 @@ func (e *Engine) Close() {
 // snapshot is the engine state a failed transaction returns to.
 type snapshot struct {
 	backends map[string]*backend
-	model    routing.Model
-	result   routing.Result
-	asg      routing.Assignments
+	// root is the configuration the backends hold (data backends get
+	// their part of it), model and result what the forwarders hold.
+	root   *tree.Node
+	model  routing.Model
+	result routing.Result
+	asg    routing.Assignments
 }
 
 func (e *Engine) save() snapshot {
@@ -185,18 +213,18 @@ func (e *Engine) save() snapshot {
 		c := *b
 		bs[n] = &c
 	}
-	return snapshot{backends: bs, model: e.model, result: e.result, asg: e.asg}
+	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg}
 }
 
 func (e *Engine) restore(s snapshot) {
-	e.backends, e.model, e.result, e.asg = s.backends, s.model, s.result, s.asg
+	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
 }
 
 // Realize implements datastore.Realizer.
 func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.Realization, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.filter.Relevant(prev, cur) {
+	if !e.filter.Relevant(prev, cur) && !e.carriedChanged(prev, cur) {
 		return nil, nil
 	}
 	model, err := desired.Model(cur)
@@ -209,11 +237,11 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 		return nil, err
 	}
 	diffs := routing.Diff(e.result, result)
-	jobs := plan.jobs(e.result, diffs, result)
+	jobs := plan.jobs(e.result, diffs, result, prev, cur)
 	now := time.Now()
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
-		e.undo(jobs, outcomes, e.result, result)
+		e.undo(jobs, outcomes, e.result, result, plan, prev, cur)
 		plan.abort()
 		e.recordFailure(*failed, now)
 		e.publishStatus()
@@ -224,7 +252,7 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 	}
 	before := e.save()
 	plan.commit(e)
-	e.model, e.result, e.asg = model, result, asg
+	e.root, e.model, e.result, e.asg = cur, model, result, asg
 	e.recordSuccess(outcomes, diffs, now)
 	state, err := json.Marshal(asg)
 	if err != nil {
@@ -245,18 +273,23 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 // reverse of what it was given (idempotent drivers make that safe for the
 // backend that failed half-way); a reconciled backend is reconciled back.
 // A backend the undo cannot reach is marked for reconciliation.
-func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result) {
+func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result, p *plan, prev, cur *tree.Node) {
 	reverse := routing.Diff(after, before)
 	var back []job
 	for i, j := range jobs {
+		c := p.carries[j.backend]
 		switch {
 		case outcomes[i].backend == "": // not started
 			continue
 		case outcomes[i].stuck:
 			e.mustReconcile(j.backend)
 			continue
-		case j.reconcile != nil:
-			j.reconcile = viewsOf(before, j.backend, hostsOf(j)...)
+		case c != nil && j.reconcile:
+			j.data = c.state(prev)
+		case c != nil:
+			j.data = c.changes(cur, prev)
+		case j.reconcile:
+			j.views = viewsOf(before, j.backend, hostsOf(j)...)
 		default:
 			j.changes = reverse[j.backend]
 		}
@@ -268,6 +301,17 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 			e.mustReconcile(back[i].backend)
 		}
 	}
+}
+
+// carriedChanged reports whether prev and cur differ in data some data
+// backend carries.
+func (e *Engine) carriedChanged(prev, cur *tree.Node) bool {
+	for _, b := range e.backends {
+		if b.carries != nil && len(b.carries.changes(prev, cur)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) mustReconcile(name string) {
@@ -288,8 +332,8 @@ func (e *Engine) revert(ctx context.Context, before snapshot, touched []string) 
 	for name, b := range e.backends {
 		if b.drv != nil && b.drv.isClosed() {
 			b.drv = nil
-			if d, err := e.reg.Open(ctx, b.cfg.Backend); err == nil {
-				b.drv = newDriver(d)
+			if d, c, err := e.open(ctx, b.cfg); err == nil {
+				b.drv, b.carries = d, c
 			} else {
 				e.log.Error("revert: backend not reopened", "backend", name, "err", err)
 			}
@@ -379,7 +423,13 @@ func (e *Engine) reconcileLocked(ctx context.Context, names []string) (map[strin
 		if b == nil || b.drv == nil || !b.cfg.AdminUp {
 			continue
 		}
-		jobs = append(jobs, job{backend: name, drv: b.drv, timeout: b.cfg.Timeout, reconcile: viewsOf(e.result, name)})
+		j := job{backend: name, drv: b.drv, timeout: b.cfg.Timeout, reconcile: true}
+		if b.carries != nil {
+			j.data = b.carries.state(e.root)
+		} else {
+			j.views = viewsOf(e.result, name)
+		}
+		jobs = append(jobs, j)
 	}
 	now := time.Now()
 	drift := map[string][]string{}

@@ -31,15 +31,17 @@ func newDriver(d southbound.Driver) *driver {
 	return &driver{Driver: d, busy: make(chan struct{}, 1)}
 }
 
-// job is the work one backend gets in a transaction: ordered changes, or a
-// reconciliation to the full state of its hosts (reconcile non-nil, maybe
-// empty).
+// job is the work one backend gets in a transaction: ordered changes, or
+// (reconcile) the full state to hold: views for a forwarder, data for a
+// data driver.
 type job struct {
 	backend   string
 	drv       *driver
 	timeout   time.Duration
+	reconcile bool
 	changes   []routing.Change
-	reconcile []*routing.HostView
+	views     []*routing.HostView
+	data      []southbound.DataChange
 }
 
 // outcome is how a job went.
@@ -87,14 +89,7 @@ func runJob(ctx context.Context, j job) outcome {
 	done := make(chan outcome, 1)
 	go func() {
 		defer func() { <-j.drv.busy }()
-		r := outcome{backend: j.backend}
-		if j.reconcile != nil {
-			drift, err := j.drv.Reconcile(ctx, j.reconcile)
-			r.err, r.drift = err, &drift
-		} else {
-			r.err = j.drv.Apply(ctx, j.changes)
-		}
-		done <- r
+		done <- j.do(ctx)
 	}()
 	select {
 	case r := <-done:
@@ -107,6 +102,32 @@ func runJob(ctx context.Context, j job) outcome {
 		o.stuck = true
 		return o
 	}
+}
+
+// do runs the job on its driver, whichever kind it is.
+func (j job) do(ctx context.Context) outcome {
+	r := outcome{backend: j.backend}
+	var drift []string
+	switch d := j.drv.Driver.(type) {
+	case southbound.Forwarder:
+		if j.reconcile {
+			drift, r.err = d.Reconcile(ctx, j.views)
+		} else {
+			r.err = d.Apply(ctx, j.changes)
+		}
+	case southbound.DataDriver:
+		if j.reconcile {
+			drift, r.err = d.ReconcileData(ctx, j.data)
+		} else {
+			r.err = d.ApplyData(ctx, j.data)
+		}
+	default:
+		r.err = fmt.Errorf("driver %T is neither a forwarder nor a data driver", d)
+	}
+	if j.reconcile && r.err == nil {
+		r.drift = &drift
+	}
+	return r
 }
 
 // firstFailure returns the failed outcome of the first backend by name,
@@ -146,7 +167,7 @@ func viewsOf(res routing.Result, backend string, also ...string) []*routing.Host
 // hostsOf returns the hosts a job is about.
 func hostsOf(j job) []string {
 	var out []string
-	for _, h := range j.reconcile {
+	for _, h := range j.views {
 		out = append(out, h.Host)
 	}
 	for _, c := range j.changes {

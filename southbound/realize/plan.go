@@ -19,6 +19,7 @@ type plan struct {
 	cfgs      map[string]desired.Backend
 	old       map[string]*backend
 	drivers   map[string]*driver // per admin-up backend, after the transaction
+	carries   map[string]carried // per data backend, after the transaction
 	opened    []*driver          // closed if the transaction fails
 	retired   []*driver          // closed once it succeeded
 	reconcile map[string]bool
@@ -28,7 +29,7 @@ type plan struct {
 // the drivers the transaction needs. A backend whose driver cannot be
 // opened (unknown kind, bad options) refuses the transaction.
 func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*plan, error) {
-	p := &plan{cfgs: cfgs, old: e.backends, drivers: map[string]*driver{}, reconcile: map[string]bool{}}
+	p := &plan{cfgs: cfgs, old: e.backends, drivers: map[string]*driver{}, carries: map[string]carried{}, reconcile: map[string]bool{}}
 	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
 		cfg, old := cfgs[name], e.backends[name]
 		switch {
@@ -38,18 +39,23 @@ func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*pl
 			}
 		case old != nil && old.drv != nil && sameDriverConfig(old.cfg, cfg):
 			p.drivers[name] = old.drv
+			if old.carries != nil {
+				p.carries[name] = old.carries
+			}
 			if old.mustReconcile || cfg.ReconcileRequest != old.reconcileReq {
 				p.reconcile[name] = true
 			}
 		default: // new, reconfigured, back up, or never opened
-			d, err := e.reg.Open(ctx, cfg.Backend)
+			nd, carries, err := e.open(ctx, cfg)
 			if err != nil {
 				p.abort()
 				return nil, &tree.Error{Code: codes.FailedPrecondition, Path: backendPath(name), Msg: err.Error()}
 			}
-			nd := newDriver(d)
 			p.opened = append(p.opened, nd)
 			p.drivers[name] = nd
+			if carries != nil {
+				p.carries[name] = carries
+			}
 			p.reconcile[name] = true
 			if old != nil && old.drv != nil {
 				p.retired = append(p.retired, old.drv)
@@ -71,17 +77,19 @@ func sameDriverConfig(a, b desired.Backend) bool {
 }
 
 // jobs gives each backend its part of the transaction: the full state of
-// its hosts for a backend being reconciled, else its diff. A removed
-// backend still gets the deletes of its hosts through its old driver; an
-// admin-down backend gets nothing.
-func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result) []job {
+// its hosts (or of the data it carries) for a backend being reconciled,
+// else its diff. A removed backend still gets the deletes of its hosts
+// through its old driver; an admin-down backend gets nothing.
+func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result, prevRoot, curRoot *tree.Node) []job {
 	names := slices.Sorted(maps.Keys(diffs))
 	for n := range p.reconcile {
-		if _, ok := diffs[n]; !ok {
-			names = append(names, n)
-		}
+		names = append(names, n)
+	}
+	for n := range p.carries {
+		names = append(names, n)
 	}
 	slices.Sort(names)
+	names = slices.Compact(names)
 	var jobs []job
 	for _, name := range names {
 		j := job{backend: name, drv: p.drivers[name], timeout: p.cfgs[name].Timeout}
@@ -93,9 +101,19 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 		if j.drv == nil {
 			continue
 		}
+		if c := p.carries[name]; c != nil {
+			j.reconcile = p.reconcile[name]
+			if j.reconcile {
+				j.data = c.state(curRoot)
+			} else if j.data = c.changes(prevRoot, curRoot); len(j.data) == 0 {
+				continue
+			}
+			jobs = append(jobs, j)
+			continue
+		}
 		switch {
 		case p.reconcile[name]:
-			j.reconcile = viewsOf(result, name, hostNames(viewsOf(prev, name))...)
+			j.reconcile, j.views = true, viewsOf(result, name, hostNames(viewsOf(prev, name))...)
 		case len(diffs[name]) > 0:
 			j.changes = diffs[name]
 		default:
@@ -110,7 +128,7 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 func (p *plan) commit(e *Engine) {
 	next := make(map[string]*backend, len(p.cfgs))
 	for name, cfg := range p.cfgs {
-		b := &backend{cfg: cfg, drv: p.drivers[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
+		b := &backend{cfg: cfg, drv: p.drivers[name], carries: p.carries[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
 		if old := p.old[name]; old != nil && old.drv == b.drv {
 			b.sync, b.recon = old.sync, old.recon
 		}
