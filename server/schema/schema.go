@@ -213,8 +213,8 @@ func (b *builder) addChildren(parent *Node, e *yang.Entry, ch *caseRef) error {
 			if err != nil {
 				return err
 			}
-			if _, dup := parent.children[node.Name]; dup {
-				return fmt.Errorf("schema: %s: duplicate data node %q under %s", location(c), node.Name, parent.PathString())
+			if prev, dup := parent.children[node.Name]; dup {
+				return fmt.Errorf("schema: %s: duplicate data node %q under %s (also defined at %s)", location(c), node.Name, parent.PathString(), prev.Location())
 			}
 			parent.children[node.Name] = node
 		}
@@ -364,4 +364,104 @@ func (s *Schema) Find(p string) *Node {
 		}
 	}
 	return n
+}
+
+// FileStatus is the outcome of loading one module file given to
+// LoadWithModels.
+type FileStatus struct {
+	File     string // the file name, as in Source.Name
+	Module   string // the module (or submodule) it defines; "" when unparsable
+	Revision string // its newest revision, when loaded
+	Loaded   bool
+	// Message says why the file was refused, naming file:line where the
+	// problem is; "" for a loaded file.
+	Message string
+}
+
+// LoadWithModels loads the built-in modules together with every extra
+// module (files dropped in at run time) that loads cleanly with them. An
+// extra file is refused, not fatal, when it does not parse, does not
+// resolve (imports, augments, types), defines a module that is built in
+// or defined by another extra file, or clashes with a loaded module (a
+// top-level data node of the same name); the others still load. Imports
+// among extra files are resolved whatever their order. An error is
+// returned only when the built-in modules themselves do not load.
+func LoadWithModels(builtin, extra []Source) (*Schema, []FileStatus, error) {
+	sch, err := Load(builtin)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{} // module name -> defining file ("" built in)
+	for _, m := range sch.Modules {
+		names[m.Name] = ""
+	}
+	for _, s := range builtin {
+		if n, _ := moduleName(s); n != "" {
+			names[n] = ""
+		}
+	}
+	status := make([]FileStatus, len(extra))
+	var pending []int
+	for i, s := range extra {
+		status[i].File = s.Name
+		name, err := moduleName(s)
+		status[i].Module = name
+		switch file, dup := names[name]; {
+		case err != nil:
+			status[i].Message = err.Error()
+		case dup && file == "":
+			status[i].Message = fmt.Sprintf("%s: module %s is built into the server", s.Name, name)
+		case dup:
+			status[i].Message = fmt.Sprintf("%s: module %s is already defined by %s", s.Name, name, file)
+		default:
+			names[name] = s.Name
+			pending = append(pending, i)
+		}
+	}
+	// Add extra files one at a time until none more loads: a file whose
+	// imports are other extra files loads once they have.
+	loaded := append([]Source(nil), builtin...)
+	lastErr := map[int]error{}
+	for progress := true; progress && len(pending) > 0; {
+		progress = false
+		var still []int
+		for _, i := range pending {
+			next, err := Load(append(loaded[:len(loaded):len(loaded)], extra[i]))
+			if err != nil {
+				lastErr[i] = err
+				still = append(still, i)
+				continue
+			}
+			sch, loaded, progress = next, append(loaded, extra[i]), true
+			status[i].Loaded = true
+			if m, ok := sch.ModuleByName(status[i].Module); ok {
+				status[i].Revision = m.Revision
+			}
+		}
+		pending = still
+	}
+	for _, i := range pending {
+		status[i].Message = strings.TrimPrefix(lastErr[i].Error(), "schema: ")
+	}
+	return sch, status, nil
+}
+
+// moduleName parses s alone and returns the name of the module or
+// submodule it defines. Syntax errors are reported with file:line.
+func moduleName(s Source) (string, error) {
+	ms := yang.NewModules()
+	if err := ms.Parse(s.Content, s.Name); err != nil {
+		return "", fmt.Errorf("parse: %w", err)
+	}
+	for name, m := range ms.Modules {
+		if name == m.Name {
+			return name, nil
+		}
+	}
+	for name, m := range ms.SubModules {
+		if name == m.Name {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%s: defines no module", s.Name)
 }
