@@ -12,8 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
@@ -29,7 +32,6 @@ import (
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/realize"
-	netreadyyang "github.com/netready/netready/yang"
 )
 
 // Config is what an operator sets on the command line.
@@ -44,6 +46,7 @@ type Config struct {
 	RequireClientCert bool   // refuse clients without a certificate
 	UsersFile         string // users and password hashes; default DataDir/users.json
 	PolicyFile        string // authorization policy; default: the built-in roles
+	ModelsDir         string // YANG modules loaded at run time; default DataDir/models
 	MaxStreamsPerUser int    // concurrent Subscribe RPCs per user (0: no limit)
 	BcryptCost        int    // cost of the first-start admin password hash (tests lower it)
 
@@ -84,6 +87,12 @@ type Daemon struct {
 	errc      chan error
 	stopSys   context.CancelFunc
 	sysDone   chan struct{}
+
+	front      *front        // the gNMI service, forwarding to the current stack
+	reloadMu   sync.Mutex    // serializes models reloads and Stop
+	models     *models       // the loaded modules; under reloadMu
+	stopped    bool          // Stop has begun; under reloadMu
+	lastReload atomic.Uint64 // models-reload-request last acted on
 }
 
 // Start opens the store, loads the configuration and starts serving.
@@ -100,15 +109,24 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	sch, err := schema.LoadFS(netreadyyang.Files)
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	d.front = &front{d: d}
+	m, err := d.loadModels(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), sys: system.New(sch, Version, time.Now())}
+	d.models = m
+	d.logModels(m)
+	d.sys = system.New(m.sch, Version, time.Now())
 	if err := d.setupAccess(); err != nil {
 		return nil, err
 	}
-	if err := d.open(ctx, sch); err != nil {
+	if err := d.open(ctx, m.sch); err != nil {
+		d.closeData()
+		return nil, err
+	}
+	d.lastReload.Store(d.reloadRequest())
+	if err := d.publishModels(ctx, m); err != nil {
 		d.closeData()
 		return nil, err
 	}
@@ -146,6 +164,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
 	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
+	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log})
 	sysCtx, stop := context.WithCancel(context.Background())
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {
@@ -174,7 +193,7 @@ func (d *Daemon) serve() error {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Minute, Timeout: 20 * time.Second}),
 	)
-	gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log}).Register(d.grpc)
+	gpb.RegisterGNMIServer(d.grpc, d.front)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -203,6 +222,9 @@ func (d *Daemon) Wait(ctx context.Context) error {
 // finish (up to the grace period), drain the writer, close the store.
 // Everything acknowledged before Stop is durable.
 func (d *Daemon) Stop() {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.stopped = true
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,
@@ -225,23 +247,32 @@ func (d *Daemon) Stop() {
 // subscribers are all that keeps the server from stopping.
 const stuckGrace = 2 * time.Second
 
-func (d *Daemon) closeData() {
+func (d *Daemon) closeData() { d.closeDataWith("server shutting down") }
+
+// closeDataWith closes the data stack, ending Subscribe streams with
+// reason; open opens it again.
+func (d *Daemon) closeDataWith(reason string) {
 	if d.stopSys != nil {
 		d.stopSys()
 		<-d.sysDone
+		d.stopSys = nil
 	}
 	if d.hub != nil {
-		d.hub.Close()
+		d.hub.CloseWith(reason)
+		d.hub = nil
 	}
 	if d.ds != nil {
 		d.ds.Close()
+		d.ds = nil
 	}
 	if d.realize != nil {
 		d.realize.Close()
+		d.realize = nil
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {
 			d.log.Error("closing store", "err", err)
 		}
+		d.st = nil
 	}
 }

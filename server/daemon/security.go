@@ -114,9 +114,23 @@ func (d *Daemon) publishAccess(ctx context.Context) error {
 	})
 }
 
-// Reload re-reads the users file, the policy file and the TLS files (on
-// SIGHUP). A file that fails to load leaves the running one in place.
+// Reload re-reads the users file, the policy file, the TLS files and the
+// models dir (on SIGHUP). A file that fails to load leaves the running one
+// in place.
 func (d *Daemon) Reload(ctx context.Context) error {
+	merr := d.ReloadModels(ctx)
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.stopped {
+		return errors.New("reload: server stopped")
+	}
+	if err := d.reloadAccess(ctx); err != nil {
+		return errors.Join(err, merr)
+	}
+	return merr
+}
+
+func (d *Daemon) reloadAccess(ctx context.Context) error {
 	users, err := auth.LoadUsers(d.usersFile())
 	if err != nil {
 		return fmt.Errorf("reload users: %w", err)

@@ -42,18 +42,27 @@ type paths struct {
 
 // New prepares the state of a server of the given version started at boot.
 func New(sch *schema.Schema, version string, boot time.Time) *State {
-	leaf := func(name string) tree.Path { return tree.MustResolve(sch.Root, "system", "state", name) }
 	return &State{
 		version: version,
 		boot:    boot,
 		changed: make(chan struct{}, 1),
-		paths: paths{
-			version: leaf("version"), boot: leaf("boot-time"), uptime: leaf("uptime"),
-			commitID: leaf("last-commit-id"), commitTime: leaf("last-commit-time"),
-			clients: leaf("clients"), subs: leaf("subscriptions"),
-		},
+		paths:   resolvePaths(sch),
 	}
 }
+
+func resolvePaths(sch *schema.Schema) paths {
+	leaf := func(name string) tree.Path { return tree.MustResolve(sch.Root, "system", "state", name) }
+	return paths{
+		version: leaf("version"), boot: leaf("boot-time"), uptime: leaf("uptime"),
+		commitID: leaf("last-commit-id"), commitTime: leaf("last-commit-time"),
+		clients: leaf("clients"), subs: leaf("subscriptions"),
+	}
+}
+
+// Rebind makes the state write into trees of sch, a schema that replaced
+// the one New was given (models reloaded). Call it while Run is not
+// running: before the datastore of sch is opened.
+func (s *State) Rebind(sch *schema.Schema) { s.paths = resolvePaths(sch) }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

@@ -72,6 +72,8 @@ type Hub struct {
 	streams map[*stream]struct{}
 	// running counts Serve calls in progress, of every mode.
 	running atomic.Int64
+	// reason, once set, is why Close ends the streams.
+	reason atomic.Pointer[string]
 }
 
 // NewHub starts fanning out the datastore's events.
@@ -95,7 +97,12 @@ const closeWait = time.Second
 // Close ends every stream (with Unavailable) and stops the hub. It returns
 // the number of Subscribe RPCs still running after a short wait: those
 // are blocked on clients that do not read.
-func (h *Hub) Close() int {
+func (h *Hub) Close() int { return h.CloseWith("server shutting down") }
+
+// CloseWith is Close ending the streams with reason in their Unavailable
+// status (e.g. that the server reloads and clients should resubscribe).
+func (h *Hub) CloseWith(reason string) int {
+	h.reason.CompareAndSwap(nil, &reason)
 	h.cancel()
 	<-h.done
 	deadline := time.Now().Add(closeWait)

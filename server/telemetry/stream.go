@@ -197,7 +197,11 @@ func (s *stream) sendLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		case <-s.h.ctx.Done():
-			return status.Error(codes.Unavailable, "subscribe: server shutting down")
+			reason := "server shutting down"
+			if r := s.h.reason.Load(); r != nil {
+				reason = *r
+			}
+			return status.Error(codes.Unavailable, "subscribe: "+reason)
 		}
 		items, err := s.q.take()
 		if err != nil {

@@ -1,0 +1,330 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/gnmiserver"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	netreadyyang "github.com/netready/netready/yang"
+)
+
+// ModelsDirName is the default models directory inside the data dir.
+const ModelsDirName = "models"
+
+// reloadReason ends the Subscribe streams open when the models reload.
+const reloadReason = "server reloading its YANG models; subscribe again"
+
+// models is what the daemon loaded: the schema, the sources of the
+// modules of the models dir it includes, and every file's status.
+type models struct {
+	sch    *schema.Schema
+	extra  []schema.Source     // loaded extra modules, as loaded
+	status []schema.FileStatus // one per file of the models dir (and kept ones)
+}
+
+func (d *Daemon) modelsDir() string {
+	if d.cfg.ModelsDir != "" {
+		return d.cfg.ModelsDir
+	}
+	return filepath.Join(d.cfg.DataDir, ModelsDirName)
+}
+
+// readModels reads the *.yang files of the models dir; none when the
+// directory does not exist.
+func (d *Daemon) readModels() ([]schema.Source, error) {
+	dir := d.modelsDir()
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return schema.ReadSources(os.DirFS(dir))
+}
+
+// loadModels builds the schema of the built-in modules and the models
+// dir. prev (nil at start-up) is what is loaded now: a loaded module that
+// was removed, or changed or refused, while the store holds data under it
+// stays loaded as it was, so no stored data is ever orphaned.
+func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) {
+	builtin, err := schema.ReadSources(netreadyyang.Files)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := d.readModels()
+	if err != nil {
+		return nil, err
+	}
+	kept := map[string]string{} // file -> why its old version stays
+	for attempt := 0; ; attempt++ {
+		sch, status, err := schema.LoadWithModels(builtin, extra)
+		if err != nil {
+			return nil, err
+		}
+		m := &models{sch: sch, status: status}
+		for i, st := range status {
+			if st.Loaded {
+				m.extra = append(m.extra, extra[i])
+			}
+			if why, ok := kept[st.File]; ok {
+				m.status[i].Message = why
+			}
+		}
+		if d.st == nil {
+			return m, nil // start-up: the datastore checks the rows as it loads them
+		}
+		orphans, err := d.orphans(ctx, sch)
+		if err != nil {
+			return nil, err
+		}
+		if len(orphans) == 0 {
+			return m, nil
+		}
+		// Keep the loaded version of every module with data the new
+		// set would orphan, and try again.
+		if prev == nil || attempt > 0 {
+			return nil, fmt.Errorf("models: stored data has no schema: %s", strings.Join(orphans, ", "))
+		}
+		extra = keepLoaded(prev, extra, orphans, kept)
+	}
+}
+
+// keepLoaded replaces (or adds back) in extra the loaded version of every
+// extra module that defines a top-level node of an orphaned row.
+func keepLoaded(prev *models, extra []schema.Source, orphans []string, kept map[string]string) []schema.Source {
+	byModule := map[string]schema.Source{}
+	for _, s := range prev.extra {
+		for _, st := range prev.status {
+			if st.File == s.Name && st.Loaded {
+				byModule[st.Module] = s
+			}
+		}
+	}
+	for _, row := range orphans {
+		top := strings.SplitN(strings.TrimPrefix(row, "/"), "/", 2)[0]
+		top = strings.SplitN(top, "[", 2)[0]
+		if i := strings.IndexByte(top, ':'); i >= 0 {
+			top = top[i+1:]
+		}
+		n := prev.sch.Root.Child(top)
+		if n == nil {
+			continue
+		}
+		src, ok := byModule[n.Module]
+		if !ok {
+			continue
+		}
+		if _, done := kept[src.Name]; done {
+			continue
+		}
+		kept[src.Name] = fmt.Sprintf("%s: module %s was removed, refused or changed, but the store has data under it (%s): the loaded version stays until that data is deleted", src.Name, n.Module, row)
+		replaced := false
+		for i := range extra {
+			if extra[i].Name == src.Name {
+				extra[i], replaced = src, true
+			}
+		}
+		if !replaced {
+			extra = append(extra, src)
+		}
+	}
+	sort.Slice(extra, func(i, j int) bool { return extra[i].Name < extra[j].Name })
+	return extra
+}
+
+// orphans lists the stored rows (at most a few) that do not load under sch.
+func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, error) {
+	var bad []string
+	txn := tree.Begin(tree.NewRoot(sch))
+	err := d.st.Load(ctx, func(key string, val []byte) error {
+		if err := txn.LoadRow(key, val); err != nil {
+			bad = append(bad, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: check stored data: %w", err)
+	}
+	return bad, nil
+}
+
+// logModels logs every refused file and how many loaded.
+func (d *Daemon) logModels(m *models) {
+	for _, st := range m.status {
+		switch {
+		case !st.Loaded:
+			d.log.Error("YANG module refused", "file", st.File, "module", st.Module, "err", st.Message)
+		case st.Message != "":
+			d.log.Warn("YANG module kept loaded", "file", st.File, "module", st.Module, "reason", st.Message)
+		default:
+			d.log.Info("YANG module loaded", "file", st.File, "module", st.Module, "revision", st.Revision)
+		}
+	}
+}
+
+// publishModels writes the status of every file under /system/models.
+func (d *Daemon) publishModels(ctx context.Context, m *models) error {
+	type entry struct {
+		File     string `json:"file"`
+		Name     string `json:"name,omitempty"`
+		Revision string `json:"revision,omitempty"`
+		Status   string `json:"status"`
+		Message  string `json:"message,omitempty"`
+	}
+	list := []entry{}
+	for _, st := range m.status {
+		e := entry{File: st.File, Name: st.Module, Revision: st.Revision, Status: "loaded", Message: st.Message}
+		if !st.Loaded {
+			e.Status = "refused"
+		}
+		list = append(list, e)
+	}
+	js, err := json.Marshal(map[string]any{"netready-system:system": map[string]any{"models": map[string]any{"module": list}}})
+	if err != nil {
+		return err
+	}
+	root := d.ds.Schema().Root
+	payload, err := tree.DecodeStateJSON(root, js)
+	if err != nil {
+		return fmt.Errorf("publish models: %w", err)
+	}
+	p := tree.MustResolve(root, "system", "models")
+	sub := payload.Child(p[0].Schema).Child(p[1].Schema)
+	return d.ds.UpdateState(ctx, func(t *tree.Txn) error {
+		if sub == nil {
+			t.Delete(p)
+			return nil
+		}
+		return t.Replace(p, sub)
+	})
+}
+
+// reloadRequest is the value of /system/config/models-reload-request in
+// the running configuration (0 when unset).
+func (d *Daemon) reloadRequest() uint64 {
+	root := d.ds.Snapshot().Root
+	for _, name := range []string{"system", "config", "models-reload-request"} {
+		if root == nil {
+			return 0
+		}
+		root = root.ChildByName(name)
+	}
+	if root == nil {
+		return 0
+	}
+	v, _ := root.Value().(uint64)
+	return v
+}
+
+// sameSources reports whether two sets of loaded extra modules are equal.
+func sameSources(a, b []schema.Source) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ReloadModels reloads the modules of the models dir. When the set of
+// loaded modules changes, the data stack (datastore, telemetry hub,
+// realization engine, gNMI service) is reopened on the same store with
+// the new schema, while the listener, TLS and connections stay: RPCs in
+// flight finish first, new ones wait for the reload, and open Subscribe
+// streams end with Unavailable so that collectors subscribe again.
+func (d *Daemon) ReloadModels(ctx context.Context) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.stopped {
+		return errors.New("models: server stopped")
+	}
+	m, err := d.loadModels(ctx, d.models)
+	if err != nil {
+		return err
+	}
+	d.logModels(m)
+	if sameSources(m.extra, d.models.extra) {
+		d.models = m
+		return d.publishModels(ctx, m)
+	}
+	d.front.mu.Lock()
+	defer d.front.mu.Unlock()
+	old := d.models
+	d.closeDataWith(reloadReason)
+	d.sys.Rebind(m.sch)
+	if err := d.open(ctx, m.sch); err != nil {
+		d.log.Error("reload with the new models failed; reopening with the previous ones", "err", err)
+		d.closeDataWith(reloadReason)
+		d.sys.Rebind(old.sch)
+		if err2 := d.open(ctx, old.sch); err2 != nil {
+			d.errc <- fmt.Errorf("reopen after a failed models reload: %w", err2)
+			return err2
+		}
+		return err
+	}
+	d.models = m
+	d.log.Info("YANG models reloaded", "modules", len(m.sch.Modules))
+	return d.publishModels(ctx, m)
+}
+
+// front is the gNMI service registered with gRPC: it forwards to the
+// service of the current data stack, which a models reload replaces.
+type front struct {
+	gpb.UnimplementedGNMIServer
+	d   *Daemon
+	mu  sync.RWMutex
+	cur *gnmiserver.Server
+}
+
+func (f *front) Capabilities(ctx context.Context, req *gpb.CapabilityRequest) (*gpb.CapabilityResponse, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.cur.Capabilities(ctx, req)
+}
+
+func (f *front) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.cur.Get(ctx, req)
+}
+
+// Set forwards; when the Set changed models-reload-request, it reloads
+// the models before it returns (the reload waits for this Set to end).
+func (f *front) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
+	f.mu.RLock()
+	resp, err := f.cur.Set(ctx, req)
+	trigger := false
+	if err == nil {
+		if v := f.d.reloadRequest(); v != f.d.lastReload.Load() {
+			f.d.lastReload.Store(v)
+			trigger = true
+		}
+	}
+	f.mu.RUnlock()
+	if trigger {
+		if err := f.d.ReloadModels(context.WithoutCancel(ctx)); err != nil {
+			f.d.log.Error("models reload failed; keeping the loaded models", "err", err)
+		}
+	}
+	return resp, err
+}
+
+// Subscribe does not hold the reload off: a reload ends the stream.
+func (f *front) Subscribe(stream gpb.GNMI_SubscribeServer) error {
+	f.mu.RLock()
+	cur := f.cur
+	f.mu.RUnlock()
+	return cur.Subscribe(stream)
+}
