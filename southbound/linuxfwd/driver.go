@@ -18,6 +18,9 @@ import (
 // Register adds the driver to r under Kind.
 func Register(r southbound.Registry) { r[Kind] = Open }
 
+// The driver realizes computed forwarding state.
+var _ southbound.Forwarder = (*Driver)(nil)
+
 // Open is the driver's southbound.Factory.
 func Open(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 	d, err := New(b)
