@@ -117,6 +117,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	d.models = m
 	d.logModels(m)
+	if err := d.saveModels(m); err != nil {
+		return nil, err
+	}
 	d.sys = system.New(m.sch, Version, time.Now())
 	if err := d.setupAccess(); err != nil {
 		return nil, err
@@ -229,6 +232,11 @@ func (d *Daemon) Stop() {
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,
 	// so do not wait the whole grace period for them.
+	if d.hub == nil { // a failed models reload left no data stack
+		d.grpc.Stop()
+		d.closeData()
+		return
+	}
 	if stuck := d.hub.Close(); stuck > 0 && grace > stuckGrace {
 		d.log.Warn("subscribers not reading; closing their connections soon", "streams", stuck)
 		grace = stuckGrace

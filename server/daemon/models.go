@@ -16,12 +16,18 @@ import (
 
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/tree"
 	netreadyyang "github.com/netready/netready/yang"
 )
 
 // ModelsDirName is the default models directory inside the data dir.
 const ModelsDirName = "models"
+
+// LoadedModelsDir, inside the data dir, holds a copy of every module of
+// the models dir that is loaded, so that a restart after a module with
+// data was removed (or broken) keeps serving it as it was.
+const LoadedModelsDir = ".models-loaded"
 
 // reloadReason ends the Subscribe streams open when the models reload.
 const reloadReason = "server reloading its YANG models; subscribe again"
@@ -64,6 +70,11 @@ func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) 
 	if err != nil {
 		return nil, err
 	}
+	if prev == nil {
+		if prev, err = d.savedModels(builtin); err != nil {
+			return nil, err
+		}
+	}
 	kept := map[string]string{} // file -> why its old version stays
 	for attempt := 0; ; attempt++ {
 		sch, status, err := schema.LoadWithModels(builtin, extra)
@@ -79,8 +90,8 @@ func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) 
 				m.status[i].Message = why
 			}
 		}
-		if d.st == nil {
-			return m, nil // start-up: the datastore checks the rows as it loads them
+		if prev == nil || (sameSources(m.extra, prev.extra) && attempt == 0) {
+			return m, nil // nothing loaded goes away
 		}
 		orphans, err := d.orphans(ctx, sch)
 		if err != nil {
@@ -91,7 +102,7 @@ func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) 
 		}
 		// Keep the loaded version of every module with data the new
 		// set would orphan, and try again.
-		if prev == nil || attempt > 0 {
+		if attempt > 0 {
 			return nil, fmt.Errorf("models: stored data has no schema: %s", strings.Join(orphans, ", "))
 		}
 		extra = keepLoaded(prev, extra, orphans, kept)
@@ -141,11 +152,81 @@ func keepLoaded(prev *models, extra []schema.Source, orphans []string, kept map[
 	return extra
 }
 
-// orphans lists the stored rows (at most a few) that do not load under sch.
+// savedModels returns what was loaded when the server last loaded models
+// (from LoadedModelsDir), nil if nothing.
+func (d *Daemon) savedModels(builtin []schema.Source) (*models, error) {
+	dir := filepath.Join(d.cfg.DataDir, LoadedModelsDir)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	saved, err := schema.ReadSources(os.DirFS(dir))
+	if err != nil || len(saved) == 0 {
+		return nil, err
+	}
+	sch, status, err := schema.LoadWithModels(builtin, saved)
+	if err != nil {
+		return nil, err
+	}
+	m := &models{sch: sch, status: status}
+	for i, st := range status {
+		if st.Loaded {
+			m.extra = append(m.extra, saved[i])
+		}
+	}
+	return m, nil
+}
+
+// saveModels keeps a copy of the loaded modules in LoadedModelsDir.
+func (d *Daemon) saveModels(m *models) error {
+	dir := filepath.Join(d.cfg.DataDir, LoadedModelsDir)
+	if len(m.extra) == 0 {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("models: %w", err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("models: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, s := range m.extra {
+		keep[s.Name] = true
+		f := filepath.Join(dir, s.Name)
+		if b, err := os.ReadFile(f); err == nil && string(b) == s.Content {
+			continue
+		}
+		tmp := f + ".tmp"
+		if err := os.WriteFile(tmp, []byte(s.Content), 0o640); err != nil {
+			return fmt.Errorf("models: %w", err)
+		}
+		if err := os.Rename(tmp, f); err != nil {
+			return fmt.Errorf("models: %w", err)
+		}
+	}
+	old, _ := schema.ReadSources(os.DirFS(dir))
+	for _, s := range old {
+		if !keep[s.Name] {
+			_ = os.Remove(filepath.Join(dir, s.Name))
+		}
+	}
+	return nil
+}
+
+// orphans lists the stored rows that do not load under sch. Before the
+// data stack is open (start-up) it opens the store for the check.
 func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, error) {
+	st := d.st
+	if st == nil {
+		var err error
+		st, err = store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention, AuditRetention: d.cfg.AuditRetention})
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+	}
 	var bad []string
 	txn := tree.Begin(tree.NewRoot(sch))
-	err := d.st.Load(ctx, func(key string, val []byte) error {
+	err := st.Load(ctx, func(key string, val []byte) error {
 		if err := txn.LoadRow(key, val); err != nil {
 			bad = append(bad, key)
 		}
@@ -275,6 +356,9 @@ func (d *Daemon) ReloadModels(ctx context.Context) error {
 		return err
 	}
 	d.models = m
+	if err := d.saveModels(m); err != nil {
+		d.log.Error("saving the loaded models", "err", err)
+	}
 	d.log.Info("YANG models reloaded", "modules", len(m.sch.Modules))
 	return d.publishModels(ctx, m)
 }

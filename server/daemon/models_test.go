@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,14 @@ func TestModelsDropIn(t *testing.T) {
 		t.Errorf("status of the removed module: %v", st)
 	}
 	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{update(t, pol+"/rule[seq=10]/port", `22`)}})
+	// So does a restart: the server kept a copy of the loaded module.
+	ts = ts.restart(t)
+	if v, err := ts.get(t, pol+"/rule[seq=10]/port", gpb.GetRequest_CONFIG); err != nil || v != float64(22) {
+		t.Fatalf("port after a restart without the module file: %v, %v", v, err)
+	}
+	if st := ts.modelStatus(t, "example-firewall.yang"); st["status"] != "loaded" || !strings.Contains(st["message"].(string), "data") {
+		t.Errorf("status of the removed module after restart: %v", st)
+	}
 	ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/firewall")}})
 	ts.reloadModels(t)
 	if _, ok := ts.models(t)["example-firewall"]; ok {
@@ -213,4 +222,44 @@ func TestModelsDropIn(t *testing.T) {
 	}
 	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{update(t, pol, firewallPolicy)}})
 	wantCode(t, err, codes.NotFound, "firewall")
+}
+
+// TestModelsReloadUnderLoad reloads, changing the loaded modules, while
+// clients Set and Get: RPCs wait for the reload instead of failing.
+func TestModelsReloadUnderLoad(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	done := make(chan error, 4)
+	for c := 0; c < 4; c++ {
+		go func(c int) {
+			for i := 0; i < 40; i++ {
+				p := "/tenants/tenant[name=blue]/ports/port[name=g1-nic0]/mtu"
+				_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{update(t, p, fmt.Sprint(1500+c*100+i))}})
+				if err == nil {
+					_, err = ts.client.Get(ctx(t), &gpb.GetRequest{Path: []*gpb.Path{path(t, p)}, Encoding: gpb.Encoding_JSON_IETF})
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}(c)
+	}
+	for i := 0; i < 6; i++ {
+		if i%2 == 0 {
+			dropModel(t, ts, "example-firewall.yang")
+		} else {
+			removeModel(t, ts, "example-firewall.yang")
+		}
+		ts.reloadModels(t)
+	}
+	for c := 0; c < 4; c++ {
+		if err := <-done; err != nil {
+			t.Fatalf("RPC during reloads: %v", err)
+		}
+	}
+	if _, ok := ts.models(t)["example-firewall"]; ok {
+		t.Error("example-firewall loaded after it was removed")
+	}
 }
