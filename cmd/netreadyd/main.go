@@ -8,7 +8,8 @@
 //
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
-// users file, the policy file and the TLS certificates.
+// users file, the policy file, the TLS certificates and the YANG modules of
+// the models dir (--models-dir).
 package main
 
 import (
@@ -41,6 +42,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.BoolVar(&c.RequireClientCert, "require-client-cert", false, "refuse clients without a certificate signed by --client-ca")
 	fs.StringVar(&c.UsersFile, "users-file", "", "users file (default: DATA-DIR/users.json; manage with 'netreadyd user')")
 	fs.StringVar(&c.PolicyFile, "policy-file", "", "authorization policy, JSON_IETF of netready-access (default: built-in roles)")
+	fs.StringVar(&c.ModelsDir, "models-dir", "", "YANG modules loaded at start and on reload without recompiling (default: DATA-DIR/models)")
 	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 1024, "concurrent Subscribe RPCs per user")
 	fs.BoolVar(&c.NoSouthbound, "no-southbound", false, "store and serve configuration without realizing it on any backend (design, lab and client testing)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -89,7 +91,7 @@ func main() {
 	}
 }
 
-// reloadOnHUP reloads users, policy and certificates on every SIGHUP.
+// reloadOnHUP reloads users, policy, certificates and models on every SIGHUP.
 func reloadOnHUP(ctx context.Context, d *daemon.Daemon, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
