@@ -170,7 +170,7 @@ func has(lines []string, want string) bool {
 	return false
 }
 
-func (ts *testServer) mustSet(t *testing.T, req *gpb.SetRequest) {
+func (ts *testServer) mustSet(t testing.TB, req *gpb.SetRequest) {
 	t.Helper()
 	if _, err := ts.client.Set(ctx(t), req); err != nil {
 		t.Fatal(err)
