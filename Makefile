@@ -71,8 +71,10 @@ bench:
 	@# growth from one run does not tax the other.
 	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \
 		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./server/daemon/ | grep '^Benchmark'; done; done
+	$(GO) test -run='^$$' -bench='SetOneLeafDropped' -benchtime=3000x ./server/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
+	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
 	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
 	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/

@@ -391,9 +391,9 @@ func (f *front) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse,
 	resp, err := f.cur.Set(ctx, req)
 	trigger := false
 	if err == nil {
-		if v := f.d.reloadRequest(); v != f.d.lastReload.Load() {
-			f.d.lastReload.Store(v)
-			trigger = true
+		last := f.d.lastReload.Load()
+		if v := f.d.reloadRequest(); v != last {
+			trigger = f.d.lastReload.CompareAndSwap(last, v)
 		}
 	}
 	f.mu.RUnlock()
