@@ -15,9 +15,11 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
 	"github.com/netready/netready/server/gnmiserver"
+	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
 	netreadyyang "github.com/netready/netready/yang"
 )
 
@@ -76,7 +78,7 @@ func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) 
 		}
 	}
 	kept := map[string]string{} // file -> why its old version stays
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; attempt <= len(extra)+1; attempt++ {
 		sch, status, err := schema.LoadWithModels(builtin, extra)
 		if err != nil {
 			return nil, err
@@ -101,12 +103,14 @@ func (d *Daemon) loadModels(ctx context.Context, prev *models) (*models, error) 
 			return m, nil
 		}
 		// Keep the loaded version of every module with data the new
-		// set would orphan, and try again.
-		if attempt > 0 {
-			return nil, fmt.Errorf("models: stored data has no schema: %s", strings.Join(orphans, ", "))
-		}
+		// set would orphan (or leave invalid), and try again.
+		n := len(kept)
 		extra = keepLoaded(prev, extra, orphans, kept)
+		if len(kept) == n {
+			return nil, fmt.Errorf("models: the stored data does not load or validate under the new modules: %s", strings.Join(orphans, "; "))
+		}
 	}
+	return nil, errors.New("models: no set of modules keeps the stored data valid")
 }
 
 // keepLoaded replaces (or adds back) in extra the loaded version of every
@@ -121,8 +125,10 @@ func keepLoaded(prev *models, extra []schema.Source, orphans []string, kept map[
 		}
 	}
 	for _, row := range orphans {
-		top := strings.SplitN(strings.TrimPrefix(row, "/"), "/", 2)[0]
-		top = strings.SplitN(top, "[", 2)[0]
+		top := strings.TrimPrefix(row, "/")
+		if i := strings.IndexAny(top, "/[ ("); i >= 0 {
+			top = top[:i]
+		}
 		if i := strings.IndexByte(top, ':'); i >= 0 {
 			top = top[i+1:]
 		}
@@ -137,7 +143,7 @@ func keepLoaded(prev *models, extra []schema.Source, orphans []string, kept map[
 		if _, done := kept[src.Name]; done {
 			continue
 		}
-		kept[src.Name] = fmt.Sprintf("%s: module %s was removed, refused or changed, but the store has data under it (%s): the loaded version stays until that data is deleted", src.Name, n.Module, row)
+		kept[src.Name] = fmt.Sprintf("%s: module %s was removed, refused or changed, but the store has data under it that would be orphaned or invalid (%s): the loaded version stays until that data is deleted", src.Name, n.Module, row)
 		replaced := false
 		for i := range extra {
 			if extra[i].Name == src.Name {
@@ -235,7 +241,23 @@ func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("models: check stored data: %w", err)
 	}
-	return bad, nil
+	if len(bad) > 0 {
+		return bad, nil
+	}
+	// Every row loads: the data must also still be valid (a changed
+	// module may add a mandatory leaf, narrow a range, add a must).
+	val, err := validate.New(sch, rules.All())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := val.Check(tree.NewRoot(sch), txn.Root(), nil); err != nil {
+		var te *tree.Error
+		if errors.As(err, &te) && te.Path != "" {
+			return []string{te.Path + " (" + te.Msg + ")"}, nil
+		}
+		return []string{err.Error()}, nil
+	}
+	return nil, nil
 }
 
 // logModels logs every refused file and how many loaded.

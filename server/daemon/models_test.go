@@ -263,3 +263,40 @@ func TestModelsReloadUnderLoad(t *testing.T) {
 		t.Error("example-firewall loaded after it was removed")
 	}
 }
+
+// TestModelsChangeInvalidatingData refuses a new version of a loaded
+// module under which the stored data is no longer valid: the loaded
+// version stays, and the status says why.
+func TestModelsChangeInvalidatingData(t *testing.T) {
+	ts := start(t, "")
+	dropModel(t, ts, "example-firewall.yang")
+	ts.reloadModels(t)
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{update(t, "/firewall/policy[name=web]", firewallPolicy)}})
+	// The new version requires a description of every policy.
+	b, err := os.ReadFile(filepath.Join(ts.dir, "models", "example-firewall.yang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), `      leaf default-action {`, `      leaf description { type string; mandatory true; }
+      leaf default-action {`, 1)
+	if err := os.WriteFile(filepath.Join(ts.dir, "models", "example-firewall.yang"), []byte(changed), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	ts.reloadModels(t)
+	st := ts.modelStatus(t, "example-firewall.yang")
+	if st["status"] != "loaded" || !strings.Contains(st["message"].(string), "description") {
+		t.Errorf("status after an invalidating change: %v", st)
+	}
+	// The loaded version is still the old one: no description needed.
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{update(t, "/firewall/policy[name=db]", `{"name": "db", "default-action": "example-firewall:accept", "rule": [{"seq": 1}]}`)}})
+	// Once the data is valid under the new version, it loads.
+	for _, n := range []string{"web", "db"} {
+		ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/firewall/policy[name="+n+"]")}})
+	}
+	ts.reloadModels(t)
+	if st := ts.modelStatus(t, "example-firewall.yang"); st["status"] != "loaded" || st["message"] != nil {
+		t.Errorf("status after the data was deleted: %v", st)
+	}
+	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{update(t, "/firewall/policy[name=web]", firewallPolicy)}})
+	wantCode(t, err, codes.FailedPrecondition, "description")
+}
