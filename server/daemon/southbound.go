@@ -6,14 +6,18 @@ import (
 	"time"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/gnmidriver"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
+	"github.com/netready/netready/southbound/webhook"
 )
 
 // Drivers returns the driver kinds built into netreadyd.
 func Drivers() southbound.Registry {
 	r := southbound.Registry{}
 	linuxfwd.Register(r)
+	gnmidriver.Register(r)
+	webhook.Register(r)
 	return r
 }
 
