@@ -199,18 +199,23 @@ func (d *Driver) get(ctx context.Context, paths []*gpb.Path) ([]map[string]any, 
 			if err != nil {
 				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, pathString(full), err)
 			}
+			// The most specific requested path the update is at or below
+			// (a batch may hold an object and one below it).
+			best := -1
 			for i, p := range paths {
-				rel, ok := below(full, p.GetElem())
-				if !ok {
-					continue
+				if _, ok := below(full, p.GetElem()); ok && (best < 0 || len(p.GetElem()) > len(paths[best].GetElem())) {
+					best = i
 				}
-				if out[i] == nil {
-					out[i] = map[string]any{}
-				}
-				if err := insert(out[i], rel, v, p.GetElem()); err != nil {
-					return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, pathString(full), err)
-				}
-				break
+			}
+			if best < 0 {
+				continue
+			}
+			rel, _ := below(full, paths[best].GetElem())
+			if out[best] == nil {
+				out[best] = map[string]any{}
+			}
+			if err := insert(out[best], rel, v, paths[best].GetElem()); err != nil {
+				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, pathString(full), err)
 			}
 		}
 	}

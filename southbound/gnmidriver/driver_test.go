@@ -189,6 +189,19 @@ func TestApplyData(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantConfig(t, tg, dc1, `{"name":"dc1","kind":"cell","identifiers":{"region-name":"r1"}}`)
+	// An object and one below it in the same call: both lose their
+	// removed leaves.
+	if err := d.ApplyData(ctxT(t), []southbound.DataChange{
+		up(dc1, `{"name":"dc1","kind":"cell","description":"d"}`), up(dc1+"/identifiers", `{"region-name":"r1","cell-name":"c1"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ApplyData(ctxT(t), []southbound.DataChange{
+		up(dc1, `{"name":"dc1","kind":"cell"}`), up(dc1+"/identifiers", `{"cell-name":"c1"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantConfig(t, tg, dc1, `{"name":"dc1","kind":"cell","identifiers":{"cell-name":"c1"}}`)
 
 	// Deletes, also of what is missing, and updates in one Set.
 	if err := d.ApplyData(ctxT(t), []southbound.DataChange{
