@@ -29,6 +29,7 @@ func (d *Driver) ApplyData(ctx context.Context, changes []southbound.DataChange)
 	}
 	req := &gpb.SetRequest{Prefix: d.requestPrefix()}
 	var ups []*gpb.Path
+	var ours [][]*gpb.PathElem
 	var vals []map[string]any
 	for _, c := range changes {
 		elems, err := parse(c.Path)
@@ -49,7 +50,7 @@ func (d *Driver) ApplyData(ctx context.Context, changes []southbound.DataChange)
 			js = []byte("{}")
 		}
 		req.Update = append(req.Update, &gpb.Update{Path: p, Val: &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: js}}})
-		ups, vals = append(ups, p), append(vals, v)
+		ups, ours, vals = append(ups, p), append(ours, elems), append(vals, v)
 	}
 	// An update merges: delete the leaves the objects hold that their new
 	// value does not have.
@@ -60,7 +61,15 @@ func (d *Driver) ApplyData(ctx context.Context, changes []southbound.DataChange)
 		}
 		for i, have := range cur {
 			for _, name := range leafNames(have) {
-				if _, ok := memberNamed(vals[i], name); !ok {
+				hv, _ := memberNamed(have, name)
+				nv, ok := memberNamed(vals[i], name)
+				_, list := hv.([]any)
+				switch {
+				case !ok && d.isDefault(ours[i], name, canonical(hv)):
+				case !ok, list && canonical(hv) != canonical(nv):
+					// A leaf-list is deleted before it is updated, so it
+					// holds exactly the new values on targets whose
+					// update merges leaf-lists.
 					req.Delete = append(req.Delete, child(ups[i], name))
 				}
 			}

@@ -33,10 +33,14 @@
 // (one delete of the list path). An empty container counts as absent (a
 // presence container the state has empty is not recreated). Leaf values
 // are compared as JSON: a target that writes a value in another form
-// (decimal64 "1.50" for "1.5") shows drift each time, and a target whose
-// CONFIG Get includes default values shows them as extra leaves (deleting
-// them is harmless). Without a "paths" option (the engine always has one)
-// the subtrees are derived from the state, and an empty state cannot tell
+// (decimal64 "1.50" for "1.5") shows drift each time. Our changes leave
+// default values out, but a target's CONFIG Get may have them (NetReady's
+// does): a reconciliation deletes the leaves it finds extra, reads the
+// target again, and takes what is still there for default values, which
+// it remembers (per schema leaf and value) and does not report; so a leaf
+// the target keeps after its deletion without saying so is taken for a
+// default too. Without a "paths" option (the engine always has one) the
+// subtrees are derived from the state, and an empty state cannot tell
 // what to delete.
 //
 // # Options
@@ -111,6 +115,10 @@ type Driver struct {
 	roots [][]*gpb.PathElem
 	conn  *grpc.ClientConn
 	gnmi  gpb.GNMIClient
+	// defaults are the values the target gives leaves that are not set
+	// (see defaultKey), learnt by reconciliations: our changes leave
+	// defaults out, the target's Get has them.
+	defaults map[string]string
 }
 
 // Open is the driver's southbound.Factory.
@@ -137,7 +145,8 @@ func New(b southbound.Backend) (*Driver, error) {
 	if n, err := strconv.ParseUint(port, 10, 16); host == "" || err != nil || n == 0 {
 		return nil, fmt.Errorf("endpoint %q: want host:port with a host and a port number", b.Endpoint)
 	}
-	d := &Driver{endpoint: b.Endpoint, user: b.Options[OptUsername], pass: b.Options[OptPassword], target: b.Options[OptTarget]}
+	d := &Driver{endpoint: b.Endpoint, user: b.Options[OptUsername], pass: b.Options[OptPassword], target: b.Options[OptTarget],
+		defaults: map[string]string{}}
 	if (d.user == "") != (d.pass == "") {
 		return nil, fmt.Errorf("options %s and %s go together", OptUsername, OptPassword)
 	}

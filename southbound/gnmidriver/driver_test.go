@@ -359,3 +359,54 @@ func TestBadConfig(t *testing.T) {
 		_ = d.Close()
 	}
 }
+
+func TestLeafListsAndNestedLists(t *testing.T) {
+	tg := startTarget(t)
+	d := tg.open(t, map[string]string{southbound.PathsOption: "/tenants"})
+	const tn = "/tenants/tenant[name=t1]"
+	vpn := tn + "/vpns/vpn[name=v1]"
+	for _, rds := range []string{`["65000:1","65000:2","65000:3"]`, `["65000:2"]`, `["65000:3","65000:1"]`} {
+		v := `{"name":"v1","route-distinguisher":` + rds + `}`
+		if err := d.ApplyData(ctxT(t), []southbound.DataChange{up(tn, `{"name":"t1"}`), up(vpn, v)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := tg.get(t, vpn+"/route-distinguisher"), decoded(t, rds); !reflect.DeepEqual(got, want) {
+			t.Fatalf("route-distinguisher %v, want %v", got, want)
+		}
+	}
+	a := "target " + tg.d.Addr() + ": "
+	// Reconciliation compares leaf-lists as a whole.
+	tg.set(t, vpn+"/route-distinguisher", `["65000:9"]`)
+	state := []southbound.DataChange{up("/tenants", `{}`), up(tn, `{"name":"t1"}`), up(tn+"/vpns", `{}`),
+		up(vpn, `{"name":"v1","route-distinguisher":["65000:1"]}`)}
+	// The target's Get has default values (vrf-policy, anycast/...) the
+	// state leaves out: not drift.
+	drift, err := d.ReconcileData(ctxT(t), state)
+	if want := []string{a + vpn + `: route-distinguisher is ["65000:9"], want ["65000:1"]`}; err != nil || !slices.Equal(drift, want) {
+		t.Errorf("drift %q, %v; want %q", drift, err, want)
+	}
+	if got := tg.get(t, vpn+"/route-distinguisher"); !reflect.DeepEqual(got, decoded(t, `["65000:1"]`)) {
+		t.Fatalf("route-distinguisher %v after reconciliation", got)
+	}
+	if drift, err := d.ReconcileData(ctxT(t), state); err != nil || len(drift) != 0 {
+		t.Errorf("in sync: drift %q, %v", drift, err)
+	}
+
+	// A list the state has no entry of: its keys are unknown, it goes as
+	// a whole.
+	tg.set(t, vpn+"/route-target[value=65000:1]", `{"value":"65000:1"}`)
+	drift, err = d.ReconcileData(ctxT(t), state)
+	if want := []string{a + vpn + "/route-target: entries extra"}; err != nil || !slices.Equal(drift, want) {
+		t.Errorf("drift %q, %v; want %q", drift, err, want)
+	}
+	if got := tg.get(t, vpn+"/route-target"); got != nil {
+		t.Errorf("route-target after reconciliation: %v", got)
+	}
+	drift, err = d.ReconcileData(ctxT(t), state[:2])
+	if want := []string{a + tn + "/vpns extra"}; err != nil || !slices.Equal(drift, want) {
+		t.Errorf("drift %q, %v; want %q", drift, err, want)
+	}
+	if got := tg.get(t, tn); !reflect.DeepEqual(got, decoded(t, `{"name":"t1"}`)) {
+		t.Errorf("tenant after reconciliation: %v", got)
+	}
+}

@@ -114,7 +114,46 @@ func (d *Driver) ReconcileData(ctx context.Context, state []southbound.DataChang
 			roots = append(roots, []*gpb.PathElem{want.children[id].elems[0]})
 		}
 	}
-	r := reconciler{d: d, keys: keys, req: &gpb.SetRequest{Prefix: d.requestPrefix()}}
+	r := d.newReconciler(keys)
+	if err := r.run(ctx, roots, want); err != nil {
+		return nil, err
+	}
+	if len(r.req.Delete)+len(r.req.Update) == 0 {
+		return r.drift, nil
+	}
+	if _, err := d.gnmi.Set(d.callCtx(ctx), r.req); err != nil {
+		return r.drift, d.fail("Set", err)
+	}
+	if len(r.extras) == 0 {
+		return r.drift, nil
+	}
+	// What the target still has after its deletion is a default value:
+	// learn it (it is neither drift now nor next time) and leave it out.
+	again := d.newReconciler(keys)
+	again.learn = true
+	if err := again.run(ctx, roots, want); err != nil {
+		return r.drift, err
+	}
+	kept := map[string]bool{}
+	for _, l := range again.extras {
+		kept[l] = true
+	}
+	drift := r.drift[:0:0]
+	for _, l := range r.drift {
+		if !kept[l] {
+			drift = append(drift, l)
+		}
+	}
+	return drift, nil
+}
+
+func (d *Driver) newReconciler(keys map[string][]string) *reconciler {
+	return &reconciler{d: d, keys: keys, req: &gpb.SetRequest{Prefix: d.requestPrefix()}}
+}
+
+// run reads each carried subtree from the target and compares it with
+// want.
+func (r *reconciler) run(ctx context.Context, roots [][]*gpb.PathElem, want *obj) error {
 	for _, root := range roots {
 		w := want
 		for _, e := range root {
@@ -123,9 +162,9 @@ func (d *Driver) ReconcileData(ctx context.Context, state []southbound.DataChang
 			}
 		}
 		var have *obj
-		got, err := d.getObjects(ctx, []*gpb.Path{d.remote(root)})
+		got, err := r.d.getObjects(ctx, []*gpb.Path{r.d.remote(root)})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if got[0] != nil {
 			have = newObj(root)
@@ -133,12 +172,7 @@ func (d *Driver) ReconcileData(ctx context.Context, state []southbound.DataChang
 		}
 		r.compare(root, w, have)
 	}
-	if len(r.req.Delete)+len(r.req.Update) > 0 {
-		if _, err := d.gnmi.Set(d.callCtx(ctx), r.req); err != nil {
-			return r.drift, d.fail("Set", err)
-		}
-	}
-	return r.drift, nil
+	return nil
 }
 
 type reconciler struct {
@@ -146,6 +180,11 @@ type reconciler struct {
 	keys  map[string][]string
 	req   *gpb.SetRequest
 	drift []string
+	// extras are the drift lines of what the target has extra.
+	extras []string
+	// learn: what is extra is a default value (the pass after the
+	// deletions); remember it in d.defaults.
+	learn bool
 }
 
 // fill makes o hold the target's JSON object m.
@@ -192,24 +231,63 @@ func (r *reconciler) fill(o *obj, m map[string]any) {
 	}
 }
 
-func (r *reconciler) note(elems []*gpb.PathElem, format string, args ...any) {
-	r.drift = append(r.drift, fmt.Sprintf("target %s: %s", r.d.endpoint, pathString(elems))+fmt.Sprintf(format, args...))
+func (r *reconciler) note(elems []*gpb.PathElem, format string, args ...any) string {
+	l := fmt.Sprintf("target %s: %s", r.d.endpoint, pathString(elems)) + fmt.Sprintf(format, args...)
+	r.drift = append(r.drift, l)
+	return l
+}
+
+// vacant reports whether the target's object o holds nothing but known
+// default values: it counts as absent.
+func (r *reconciler) vacant(o *obj) bool {
+	if o == nil {
+		return true
+	}
+	if o.wholeList {
+		return false
+	}
+	for name, v := range o.leaves {
+		if !r.d.isDefault(o.elems, name, v) {
+			return false
+		}
+	}
+	for _, c := range o.children {
+		if !r.vacant(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// learnAll remembers every leaf of o and below as a default value.
+func (r *reconciler) learnAll(o *obj) {
+	for name, v := range o.leaves {
+		r.d.defaults[defaultKey(o.elems, name)] = v
+	}
+	for _, c := range o.children {
+		r.learnAll(c)
+	}
 }
 
 // compare records the drift of one object and what corrects it.
 func (r *reconciler) compare(elems []*gpb.PathElem, want, have *obj) {
 	switch {
-	case want.empty() && have.empty():
+	case want.empty() && r.vacant(have):
 		return
 	case want.empty():
+		var l string
 		if have.wholeList {
-			r.note(elems, ": entries extra")
+			l = r.note(elems, ": entries extra")
 		} else {
-			r.note(elems, " extra")
+			l = r.note(elems, " extra")
+		}
+		r.extras = append(r.extras, l)
+		if r.learn {
+			r.learnAll(have)
 		}
 		r.req.Delete = append(r.req.Delete, r.d.remote(elems))
 		return
-	case have.empty():
+	case r.vacant(have):
 		r.note(elems, " missing")
 		r.create(want)
 		return
@@ -227,10 +305,15 @@ func (r *reconciler) compare(elems []*gpb.PathElem, want, have *obj) {
 		}
 	}
 	for _, name := range sortedKeys(have.leaves) {
-		if _, ok := want.leaves[name]; !ok {
-			r.note(elems, ": %s extra (%s)", name, have.leaves[name])
-			r.req.Delete = append(r.req.Delete, child(r.d.remote(elems), name))
+		v := have.leaves[name]
+		if _, ok := want.leaves[name]; ok || r.d.isDefault(elems, name, v) {
+			continue
 		}
+		r.extras = append(r.extras, r.note(elems, ": %s extra (%s)", name, v))
+		if r.learn {
+			r.d.defaults[defaultKey(elems, name)] = v
+		}
+		r.req.Delete = append(r.req.Delete, child(r.d.remote(elems), name))
 	}
 	if changed && want.js != nil {
 		r.update(want)
@@ -273,4 +356,17 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// defaultKey names a leaf in the schema (no keys): default values are
+// learnt per schema leaf.
+func defaultKey(elems []*gpb.PathElem, leaf string) string {
+	return schemaPath(elems) + "/" + leaf
+}
+
+// isDefault reports whether v is the value the target was seen to give
+// the leaf when it is not set.
+func (d *Driver) isDefault(elems []*gpb.PathElem, leaf, v string) bool {
+	dv, ok := d.defaults[defaultKey(elems, leaf)]
+	return ok && dv == v
 }
