@@ -65,7 +65,10 @@ var _ southbound.DataDriver = (*Driver)(nil)
 
 // Driver posts a backend's changes to its URL.
 type Driver struct {
-	url    string
+	url string
+	// shown is the URL in messages: without its query, which may hold a
+	// secret.
+	shown  string
 	token  string
 	client *http.Client
 }
@@ -124,8 +127,11 @@ func New(b southbound.Backend) (*Driver, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
 	tr.Proxy = nil // a backend is reached directly
+	shown := *u
+	shown.RawQuery, shown.ForceQuery, shown.Fragment = "", false, ""
 	return &Driver{
 		url:   b.Endpoint,
+		shown: shown.String(),
 		token: b.Options[OptBearerToken],
 		client: &http.Client{
 			Transport: tr,
@@ -217,7 +223,7 @@ func (d *Driver) post(ctx context.Context, body any) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("POST %s: %w", d.url, err)
+		return fmt.Errorf("POST %s: %w", d.shown, err)
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -225,9 +231,9 @@ func (d *Driver) post(ctx context.Context, body any) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := strings.TrimSpace(string(head))
 		if msg == "" {
-			return fmt.Errorf("POST %s: %s", d.url, resp.Status)
+			return fmt.Errorf("POST %s: %s", d.shown, resp.Status)
 		}
-		return fmt.Errorf("POST %s: %s: %s", d.url, resp.Status, msg)
+		return fmt.Errorf("POST %s: %s: %s", d.shown, resp.Status, msg)
 	}
 	return nil
 }

@@ -125,8 +125,11 @@ func TestFailures(t *testing.T) {
 	rec := &recorder{status: http.StatusInternalServerError, answer: strings.Repeat("x", 150) + strings.Repeat("y", 300)}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	d := open(t, srv.URL, nil)
+	d := open(t, srv.URL+"/hook?token=s3cret", nil)
 	err := d.ApplyData(ctx(t), changes)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), srv.URL+"/hook") {
+		t.Errorf("error %v: want the URL without its query", err)
+	}
 	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), strings.Repeat("x", 150)+strings.Repeat("y", 50)) ||
 		strings.Contains(err.Error(), strings.Repeat("y", 51)) {
 		t.Errorf("500: %v", err)
