@@ -23,13 +23,17 @@ type plan struct {
 	opened    []*driver          // closed if the transaction fails
 	retired   []*driver          // closed once it succeeded
 	reconcile map[string]bool
+	// pending are backends marked for reconciliation by an earlier
+	// failure: reconciled by the next transaction that has work for them,
+	// so that a backend that is down holds up only the Sets that need it.
+	pending map[string]bool
 }
 
 // plan compares the configured backends with the running ones and opens
 // the drivers the transaction needs. A backend whose driver cannot be
 // opened (unknown kind, bad options) refuses the transaction.
 func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*plan, error) {
-	p := &plan{cfgs: cfgs, old: e.backends, drivers: map[string]*driver{}, carries: map[string]carried{}, reconcile: map[string]bool{}}
+	p := &plan{cfgs: cfgs, old: e.backends, drivers: map[string]*driver{}, carries: map[string]carried{}, reconcile: map[string]bool{}, pending: map[string]bool{}}
 	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
 		cfg, old := cfgs[name], e.backends[name]
 		switch {
@@ -42,8 +46,11 @@ func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*pl
 			if old.carries != nil {
 				p.carries[name] = old.carries
 			}
-			if old.mustReconcile || cfg.ReconcileRequest != old.reconcileReq {
+			switch {
+			case cfg.ReconcileRequest != old.reconcileReq:
 				p.reconcile[name] = true
+			case old.mustReconcile:
+				p.pending[name] = true
 			}
 		default: // new, reconfigured, back up, or never opened
 			nd, carries, err := e.open(ctx, cfg)
@@ -102,17 +109,21 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 			continue
 		}
 		if c := p.carries[name]; c != nil {
-			j.reconcile = p.reconcile[name]
-			if j.reconcile {
+			changes := c.changes(prevRoot, curRoot)
+			j.reconcile = p.reconcile[name] || p.pending[name] && len(changes) > 0
+			switch {
+			case j.reconcile:
 				j.data = c.state(curRoot)
-			} else if j.data = c.changes(prevRoot, curRoot); len(j.data) == 0 {
+			case len(changes) > 0:
+				j.data = changes
+			default:
 				continue
 			}
 			jobs = append(jobs, j)
 			continue
 		}
 		switch {
-		case p.reconcile[name]:
+		case p.reconcile[name], p.pending[name] && len(diffs[name]) > 0:
 			j.reconcile, j.views = true, viewsOf(result, name, hostNames(viewsOf(prev, name))...)
 		case len(diffs[name]) > 0:
 			j.changes = diffs[name]
@@ -130,7 +141,7 @@ func (p *plan) commit(e *Engine) {
 	for name, cfg := range p.cfgs {
 		b := &backend{cfg: cfg, drv: p.drivers[name], carries: p.carries[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
 		if old := p.old[name]; old != nil && old.drv == b.drv {
-			b.sync, b.recon = old.sync, old.recon
+			b.sync, b.recon, b.mustReconcile = old.sync, old.recon, old.mustReconcile
 		}
 		if !cfg.AdminUp {
 			b.sync = syncState{state: "pending", msg: "admin-state is down: no changes are sent"}
