@@ -50,7 +50,8 @@ func TestSFCDroppedInAndPushedDownstream(t *testing.T) {
 	up.addBackend(t, "dc2", `{"name": "dc2", "driver": "gnmi", "endpoint": "`+down.d.Addr()+`", "option": [
 			{"name": "paths", "value": "/netready-sfc:chains"},
 			{"name": "ca-file", "value": "`+filepath.Join(down.dir, "server.crt")+`"},
-			{"name": "username", "value": "admin"}, {"name": "password", "value": "`+down.creds.pass+`"}]}`)
+			{"name": "username", "value": "admin"},
+			{"name": "password-file", "value": "`+filepath.Join(down.dir, "initial-admin-password")+`"}]}`)
 	sc := down.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, "/chains/chain"))
 	sc.untilSync(t)
 

@@ -95,7 +95,7 @@ const (
 	OptPathPrefix = "path-prefix"
 )
 
-var options = []string{southbound.PathsOption, OptUsername, OptPassword, OptTLS, OptCAFile, OptTarget, OptPathPrefix}
+var options = []string{southbound.PathsOption, OptUsername, OptPassword, OptPassword + "-file", OptTLS, OptCAFile, OptTarget, OptPathPrefix}
 
 // maxMsg bounds the messages exchanged with the target.
 const maxMsg = 512 << 20
@@ -145,7 +145,11 @@ func New(b southbound.Backend) (*Driver, error) {
 	if n, err := strconv.ParseUint(port, 10, 16); host == "" || err != nil || n == 0 {
 		return nil, fmt.Errorf("endpoint %q: want host:port with a host and a port number", b.Endpoint)
 	}
-	d := &Driver{endpoint: b.Endpoint, user: b.Options[OptUsername], pass: b.Options[OptPassword], target: b.Options[OptTarget],
+	pass, err := southbound.Secret(b.Options, OptPassword)
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{endpoint: b.Endpoint, user: b.Options[OptUsername], pass: pass, target: b.Options[OptTarget],
 		defaults: map[string]string{}}
 	if (d.user == "") != (d.pass == "") {
 		return nil, fmt.Errorf("options %s and %s go together", OptUsername, OptPassword)

@@ -55,7 +55,7 @@ const (
 	OptSkipVerify  = "skip-verify"
 )
 
-var options = []string{southbound.PathsOption, OptBearerToken, OptCAFile, OptSkipVerify}
+var options = []string{southbound.PathsOption, OptBearerToken, OptBearerToken + "-file", OptCAFile, OptSkipVerify}
 
 // maxBody is how much of an error answer's body a failure quotes.
 const maxBody = 200
@@ -121,7 +121,11 @@ func New(b southbound.Backend) (*Driver, error) {
 	if u.Scheme == "http" && (b.Options[OptCAFile] != "" || tlsCfg.InsecureSkipVerify) {
 		return nil, fmt.Errorf("options %s and %s need an https endpoint, not %q", OptCAFile, OptSkipVerify, b.Endpoint)
 	}
-	if tok := b.Options[OptBearerToken]; strings.ContainsAny(tok, "\r\n") {
+	tok, err := southbound.Secret(b.Options, OptBearerToken)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(tok, "\r\n") {
 		return nil, fmt.Errorf("option %s: a token cannot hold a line break", OptBearerToken)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -132,7 +136,7 @@ func New(b southbound.Backend) (*Driver, error) {
 	return &Driver{
 		url:   b.Endpoint,
 		shown: shown.String(),
-		token: b.Options[OptBearerToken],
+		token: tok,
 		client: &http.Client{
 			Transport: tr,
 			// A redirect would resend the changes elsewhere: refuse it.
