@@ -116,9 +116,9 @@ type DataDriver interface {
 // data backend must update or delete.
 type DataChange struct {
 	Op DataOp
-	// Path is the object's canonical data path, module-qualified at the
-	// top and wherever the module changes, as gNMI clients write it:
-	// "/netready-sfc:chains/chain[name=c1]".
+	// Path is the object's canonical data path in gNMI string form, with
+	// unqualified names and keys in schema order:
+	// "/chains/chain[tenant=blue][name=c1]".
 	Path string
 	// JSON is the object's own leaves and leaf-lists (not its child
 	// containers or lists, which are objects of their own) as JSON_IETF;
