@@ -232,6 +232,10 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
 	}
 	result, asg := e.opts.Compute(model, e.asg)
+	state, err := json.Marshal(asg)
+	if err != nil {
+		return nil, fmt.Errorf("realize: encode assignments: %w", err)
+	}
 	plan, err := e.plan(ctx, desired.Backends(cur))
 	if err != nil {
 		return nil, err
@@ -254,10 +258,6 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 	plan.commit(e)
 	e.root, e.model, e.result, e.asg = cur, model, result, asg
 	e.recordSuccess(outcomes, diffs, now)
-	state, err := json.Marshal(asg)
-	if err != nil {
-		return nil, fmt.Errorf("realize: encode assignments: %w", err)
-	}
 	touched := make([]string, len(jobs))
 	for i, j := range jobs {
 		touched[i] = j.backend
