@@ -49,31 +49,27 @@ type Placement struct {
 	Up bool
 }
 
-// Ports and Interfaces list the placement of every port and interface of
-// every tenant.
-func Ports(root *tree.Node) []Placement {
+// Ports lists the placement of every port of tenant t (a tenants/tenant
+// entry).
+func Ports(t *tree.Node) []Placement {
 	var out []Placement
-	each(child(root, "tenants"), "tenant", func(t *tree.Node) {
-		tenant := str(t, "name")
-		each(child(t, "ports"), "port", func(p *tree.Node) {
-			out = append(out, Placement{Tenant: tenant, Name: str(p, "name"), Host: str(p, "host"), Up: str(p, "admin-state") != "down"})
-		})
+	tenant := str(t, "name")
+	each(child(t, "ports"), "port", func(p *tree.Node) {
+		out = append(out, Placement{Tenant: tenant, Name: str(p, "name"), Host: str(p, "host"), Up: str(p, "admin-state") != "down"})
 	})
 	return out
 }
 
-// Interfaces lists the placement of every interface of every tenant,
-// through its parent chain to its port (see Model).
-func Interfaces(root *tree.Node) []Placement {
+// Interfaces lists the placement of every interface of tenant t, through
+// its parent chain to its port (see Model).
+func Interfaces(t *tree.Node) []Placement {
 	var out []Placement
-	each(child(root, "tenants"), "tenant", func(t *tree.Node) {
-		tenant := str(t, "name")
-		placed := portHosts(t)
-		each(child(t, "interfaces"), "interface", func(i *tree.Node) {
-			name := str(i, "name")
-			pl := placed[name]
-			out = append(out, Placement{Tenant: tenant, Name: name, Host: pl.host, Up: pl.up})
-		})
+	tenant := str(t, "name")
+	placed := portHosts(t)
+	each(child(t, "interfaces"), "interface", func(i *tree.Node) {
+		name := str(i, "name")
+		pl := placed[name]
+		out = append(out, Placement{Tenant: tenant, Name: name, Host: pl.host, Up: pl.up})
 	})
 	return out
 }

@@ -41,18 +41,21 @@ func TestPlacements(t *testing.T) {
 	root := load(t, "any-to-any", `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "ports": {"port": [
 		{"name": "g2-nic0", "admin-state": "down"}]}}]}}`)
 	ports := map[string]desired.Placement{}
-	for _, p := range desired.Ports(root) {
-		ports[p.Tenant+"/"+p.Name] = p
-	}
+	ifaces := map[string]desired.Placement{}
+	root.ChildByName("tenants").ChildByName("tenant").Entries(func(tn *tree.Node) bool {
+		for _, p := range desired.Ports(tn) {
+			ports[p.Tenant+"/"+p.Name] = p
+		}
+		for _, p := range desired.Interfaces(tn) {
+			ifaces[p.Tenant+"/"+p.Name] = p
+		}
+		return true
+	})
 	if p := ports["blue/g1-nic0"]; p.Host != "host-a" || !p.Up {
 		t.Errorf("g1-nic0: %+v", p)
 	}
 	if p := ports["blue/g2-nic0"]; p.Up {
 		t.Errorf("g2-nic0 is admin down: %+v", p)
-	}
-	ifaces := map[string]desired.Placement{}
-	for _, p := range desired.Interfaces(root) {
-		ifaces[p.Tenant+"/"+p.Name] = p
 	}
 	if p := ifaces["red/g6"]; p.Host != "host-b" || !p.Up {
 		t.Errorf("red/g6: %+v", p)

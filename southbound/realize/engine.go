@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,8 @@ type Engine struct {
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
+	// status is what the last status write was based on.
+	status statusMark
 }
 
 // Publisher publishes operational state outside a Set (the datastore's
@@ -328,6 +331,7 @@ func (e *Engine) revert(ctx context.Context, before snapshot, touched []string) 
 	defer e.mu.Unlock()
 	after := e.backends
 	e.restore(before)
+	e.status.root = nil // the status written with the lost commit was never published
 	inUse := map[*driver]bool{}
 	for name, b := range e.backends {
 		if b.drv != nil && b.drv.isClosed() {
@@ -379,12 +383,24 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 			for _, k := range touchedKeys(c) {
 				e.attempts[k] = at
 			}
+			e.markDirty(c.VRF)
 		}
 	}
 }
 
+// markDirty notes that the tenant of a VRF ID ("tenant/vpn[/interface]")
+// has objects whose status must be written again.
+func (e *Engine) markDirty(vrf string) {
+	tenant, _, _ := strings.Cut(vrf, "/")
+	if e.status.dirty == nil {
+		e.status.dirty = map[string]bool{}
+	}
+	e.status.dirty[tenant] = true
+}
+
 // touchBackend marks every object realized on a backend as attempted.
 func (e *Engine) touchBackend(name string, at time.Time) {
+	e.status.root = nil // objects in every tenant: the next status write is a full one
 	hosts := map[string]bool{}
 	for _, h := range e.model.Hosts {
 		if h.Backend == name {

@@ -1,6 +1,10 @@
 package realize
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/netready/netready/server/schema"
@@ -11,10 +15,9 @@ import (
 )
 
 // Status keys name the objects whose last attempt the engine tracks.
-func hostKey(name string) string          { return "host " + name }
-func vpnKey(tenant, vpn string) string    { return "vpn " + tenant + "/" + vpn }
-func bindingKey(t, vpn, i string) string  { return "binding " + t + "/" + vpn + "/" + i }
-func placeKey(tenant, name string) string { return tenant + "/" + name }
+func hostKey(name string) string         { return "host " + name }
+func vpnKey(tenant, vpn string) string   { return "vpn " + tenant + "/" + vpn }
+func bindingKey(t, vpn, i string) string { return "binding " + t + "/" + vpn + "/" + i }
 
 // maxDrift bounds the drift lines kept in a backend's status.
 const maxDrift = 100
@@ -88,21 +91,58 @@ func child(s *schema.Node, name string) *schema.Node {
 	return c
 }
 
-// writeStatus writes every realized object's status into t, from the
-// engine's current view. Unchanged leaves are left shared (SetLeaf keeps a
-// node whose value is equal), so the published change is only what moved.
+// writeStatus writes the realized objects' status into t, from the
+// engine's current view. Unchanged leaves are left shared (see
+// statusWriter.object), and a tenant is skipped altogether when nothing
+// its status depends on moved since the last write: its subtree is the
+// one that write left (copy-on-write keeps the node), no change reached
+// its objects, and the backends and hosts are as they were.
 func (e *Engine) writeStatus(t *tree.Txn) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	w := &statusWriter{t: t, p: e.paths}
 	root := t.Root()
-	tenants := child1(root, e.paths.tenants)
+	fp := e.backendsFingerprint()
+	var before *tree.Node // the tenant list of the last write, nil for a full write
+	if e.status.root != nil && fp == e.status.backends && child1(root, e.paths.hosts) == child1(e.status.root, e.paths.hosts) {
+		before = child1(child1(e.status.root, e.paths.tenants), e.paths.tenant)
+	}
+	e.writeInfraStatus(w, root)
+	v := e.statusView()
+	each(child1(root, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
+		if before != nil && !e.status.dirty[tn.Key()] && before.Entry(tn.Key()) == tn {
+			return
+		}
+		e.writeTenantStatus(w, tn, v)
+	})
+	e.status = statusMark{root: t.Root(), backends: fp, dirty: map[string]bool{}}
+}
 
+// statusMark is what the last status write was based on.
+type statusMark struct {
+	root     *tree.Node // the tree right after it (nil: none yet, or void)
+	backends string     // backendsFingerprint then
+	// dirty are the tenants with objects attempted since.
+	dirty map[string]bool
+}
+
+// backendsFingerprint changes whenever a backend's status changes.
+func (e *Engine) backendsFingerprint() string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(e.backends)) {
+		be := e.backends[name]
+		fmt.Fprintf(&b, "%q %v %s %q\n", name, be.cfg.AdminUp, be.sync.state, be.sync.msg)
+	}
+	return b.String()
+}
+
+// writeInfraStatus writes the backends' and hosts' status (few objects:
+// always written).
+func (e *Engine) writeInfraStatus(w *statusWriter, root *tree.Node) {
 	each(child1(root, e.paths.backends), e.paths.backend, func(n *tree.Node) {
 		name := n.Key()
-		st := e.backendStatus(name)
 		path := tree.Path{{Schema: e.paths.backends}, keyed(e.paths.backend, name)}
-		w.object(path, n, e.paths.backendSt, st)
+		w.object(path, n, e.paths.backendSt, e.backendStatus(name))
 		if b := e.backends[name]; b != nil && b.recon != nil {
 			w.reconciliation(path, b.recon)
 		}
@@ -112,52 +152,60 @@ func (e *Engine) writeStatus(t *tree.Txn) {
 		path := tree.Path{{Schema: e.paths.hosts}, keyed(e.paths.host, host)}
 		w.object(path, n, e.paths.hostSt, e.placedStatus(backendOf(n), true, e.attempts[hostKey(host)]))
 	})
+}
 
-	hostBackend := map[string]string{}
+// statusView is the engine's model indexed for status: each host's
+// backend, and each binding by statusKey.
+type statusView struct {
+	hostBackend map[string]string
+	bindings    map[string]routing.Binding
+}
+
+func (e *Engine) statusView() statusView {
+	v := statusView{hostBackend: map[string]string{}, bindings: map[string]routing.Binding{}}
 	for _, h := range e.model.Hosts {
-		hostBackend[h.Name] = h.Backend
+		v.hostBackend[h.Name] = h.Backend
 	}
-	placed := func(ps []desired.Placement) map[string]desired.Placement {
-		m := make(map[string]desired.Placement, len(ps))
+	for _, vpn := range e.model.VPNs {
+		for _, b := range vpn.Bindings {
+			v.bindings[bindingKey(vpn.Tenant, vpn.Name, b.Interface)] = b
+		}
+	}
+	return v
+}
+
+// writeTenantStatus writes the status of a tenant's ports, interfaces,
+// VPNs and bindings.
+func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView) {
+	tenant := tn.Key()
+	tpath := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant)}
+	placed := func(cont, list *schema.Node, nodes statusNodes, ps []desired.Placement) {
+		where := make(map[string]desired.Placement, len(ps))
 		for _, p := range ps {
-			m[placeKey(p.Tenant, p.Name)] = p
+			where[p.Name] = p
 		}
-		return m
-	}
-	ports, ifaces := placed(desired.Ports(root)), placed(desired.Interfaces(root))
-	bindings := map[string]routing.Binding{}
-	for _, v := range e.model.VPNs {
-		for _, b := range v.Bindings {
-			bindings[bindingKey(v.Tenant, v.Name, b.Interface)] = b
-		}
-	}
-	each(tenants, e.paths.tenant, func(tn *tree.Node) {
-		tenant := tn.Key()
-		tpath := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant)}
-		placedObjects := func(cont, list *schema.Node, nodes statusNodes, where map[string]desired.Placement) {
-			each(child1(tn, cont), list, func(n *tree.Node) {
-				pl := where[placeKey(tenant, n.Key())]
-				st := e.placedStatus(hostBackend[pl.Host], pl.Host != "" && pl.Up, time.Time{})
-				w.object(append(tpath[:2:2], tree.Elem{Schema: cont}, keyed(list, n.Key())), n, nodes, st)
-			})
-		}
-		placedObjects(e.paths.ports, e.paths.port, e.paths.portSt, ports)
-		placedObjects(e.paths.ifaces, e.paths.iface, e.paths.ifaceSt, ifaces)
-		each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
-			vpn := vn.Key()
-			vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
-			var members []objStatus
-			each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
-				key := bindingKey(tenant, vpn, bn.Key())
-				b := bindings[key]
-				st := e.placedStatus(hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
-				if b.Host != "" && b.AdminUp {
-					members = append(members, st)
-				}
-				w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
-			})
-			w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
+		each(child1(tn, cont), list, func(n *tree.Node) {
+			pl := where[n.Key()]
+			st := e.placedStatus(v.hostBackend[pl.Host], pl.Host != "" && pl.Up, time.Time{})
+			w.object(append(tpath[:2:2], tree.Elem{Schema: cont}, keyed(list, n.Key())), n, nodes, st)
 		})
+	}
+	placed(e.paths.ports, e.paths.port, e.paths.portSt, desired.Ports(tn))
+	placed(e.paths.ifaces, e.paths.iface, e.paths.ifaceSt, desired.Interfaces(tn))
+	each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
+		vpn := vn.Key()
+		vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
+		var members []objStatus
+		each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
+			key := bindingKey(tenant, vpn, bn.Key())
+			b := v.bindings[key]
+			st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
+			if b.Host != "" && b.AdminUp {
+				members = append(members, st)
+			}
+			w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
+		})
+		w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
 	})
 }
 
