@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 )
 
@@ -206,7 +205,7 @@ func (d *Driver) get(ctx context.Context, paths []*gpb.Path) ([]map[string]any, 
 			full := append(slices.Clip(n.GetPrefix().GetElem()), u.GetPath().GetElem()...)
 			v, err := typedValue(u.GetVal())
 			if err != nil {
-				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, pathString(full), err)
+				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, tree.ElemsString(full), err)
 			}
 			// The most specific requested path the update is at or below
 			// (a batch may hold an object and one below it).
@@ -224,7 +223,7 @@ func (d *Driver) get(ctx context.Context, paths []*gpb.Path) ([]map[string]any, 
 				out[best] = map[string]any{}
 			}
 			if err := insert(out[best], rel, v, paths[best].GetElem()); err != nil {
-				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, pathString(full), err)
+				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, tree.ElemsString(full), err)
 			}
 		}
 	}
@@ -342,30 +341,13 @@ func keyText(v any) string {
 	return string(b)
 }
 
-func pathString(elems []*gpb.PathElem) string {
-	s, err := ygot.PathToString(&gpb.Path{Elem: elems})
-	if err != nil {
-		return fmt.Sprint(elems)
-	}
-	return s
-}
-
 func canonical(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
 
-// elemID identifies a path elem among its siblings.
+// elemID identifies a path elem among its siblings: its text, name
+// unqualified.
 func elemID(e *gpb.PathElem) string {
-	var b strings.Builder
-	b.WriteString(unqualified(e.GetName()))
-	keys := make([]string, 0, len(e.GetKey()))
-	for k := range e.GetKey() {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "[%s=%s]", k, e.GetKey()[k])
-	}
-	return b.String()
+	return tree.ElemsString([]*gpb.PathElem{{Name: unqualified(e.GetName()), Key: e.GetKey()}})
 }

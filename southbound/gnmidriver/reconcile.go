@@ -9,6 +9,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 )
 
@@ -232,7 +233,7 @@ func (r *reconciler) fill(o *obj, m map[string]any) {
 }
 
 func (r *reconciler) note(elems []*gpb.PathElem, format string, args ...any) string {
-	l := fmt.Sprintf("target %s: %s", r.d.endpoint, pathString(elems)) + fmt.Sprintf(format, args...)
+	l := fmt.Sprintf("target %s: %s", r.d.endpoint, tree.ElemsString(elems)) + fmt.Sprintf(format, args...)
 	r.drift = append(r.drift, l)
 	return l
 }
