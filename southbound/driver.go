@@ -12,9 +12,7 @@ package southbound
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/netready/netready/southbound/routing"
@@ -140,29 +138,4 @@ func (o DataOp) String() string {
 		return "delete"
 	}
 	return "update"
-}
-
-// PathsOption is the backend option that names, for a DataDriver, the
-// data subtrees it carries: comma-separated schema paths of containers or
-// lists ("/netready-sfc:chains, /sites").
-const PathsOption = "paths"
-
-// Secret returns a secret backend option: the value of option name, or
-// the content of the file named by option name+"-file" (trailing newlines
-// removed). The file form keeps the secret out of the configuration,
-// which everyone who may read /backends can read. Giving both is an error.
-func Secret(opts map[string]string, name string) (string, error) {
-	v, inline := opts[name]
-	file, fromFile := opts[name+"-file"]
-	switch {
-	case inline && fromFile:
-		return "", fmt.Errorf("options %s and %s-file exclude each other", name, name)
-	case !fromFile:
-		return v, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("option %s-file: %w", name, err)
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
 }

@@ -30,3 +30,31 @@ func TestSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckOptions(t *testing.T) {
+	b := southbound.Backend{Driver: "gnmi", Options: map[string]string{"paths": "/sites", "pasword": "x"}}
+	err := southbound.CheckOptions(b, "paths", "password")
+	if err == nil || !strings.Contains(err.Error(), `"pasword"`) || !strings.Contains(err.Error(), "gnmi driver has paths, password") {
+		t.Errorf("misspelt option: %v", err)
+	}
+	b.Options = map[string]string{"paths": "/sites"}
+	if err := southbound.CheckOptions(b, "paths", "password"); err != nil {
+		t.Errorf("known options: %v", err)
+	}
+}
+
+func TestCertPool(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "junk")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := southbound.CertPool(map[string]string{}, "ca-file"); p != nil || err != nil {
+		t.Errorf("unset: %v, %v", p, err)
+	}
+	for file, want := range map[string]string{notPEM: "holds no PEM certificate", filepath.Join(dir, "missing"): "ca-file"} {
+		if _, err := southbound.CertPool(map[string]string{"ca-file": file}, "ca-file"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", file, err, want)
+		}
+	}
+}

@@ -60,11 +60,8 @@ package gnmidriver
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -133,10 +130,8 @@ func Open(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 // New checks b's endpoint and options and returns a driver for it; it
 // does not connect yet.
 func New(b southbound.Backend) (*Driver, error) {
-	for name := range b.Options {
-		if !slices.Contains(options, name) {
-			return nil, fmt.Errorf("unknown option %q (the gnmi driver has %s)", name, strings.Join(options, ", "))
-		}
+	if err := southbound.CheckOptions(b, options...); err != nil {
+		return nil, err
 	}
 	host, port, err := net.SplitHostPort(b.Endpoint)
 	if err != nil {
@@ -190,17 +185,11 @@ func New(b southbound.Backend) (*Driver, error) {
 			}
 			cfg.InsecureSkipVerify = true //nolint:gosec // asked for by the operator
 		}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
-			if err != nil {
-				return nil, fmt.Errorf("option %s: %w", OptCAFile, err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("option %s: %s holds no PEM certificate", OptCAFile, caFile)
-			}
-			cfg.RootCAs = pool
+		pool, err := southbound.CertPool(b.Options, OptCAFile)
+		if err != nil {
+			return nil, err
 		}
+		cfg.RootCAs = pool
 		creds = credentials.NewTLS(cfg)
 	case "off":
 		if caFile != "" {

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -54,23 +53,15 @@ type Driver struct {
 // netns-prefix: the prefix of the host and VRF namespace names, 1 to 8
 // characters of [a-z0-9-], DefaultPrefix when unset.
 func New(b southbound.Backend) (*Driver, error) {
-	prefix := DefaultPrefix
-	keys := make([]string, 0, len(b.Options))
-	for k := range b.Options {
-		keys = append(keys, k)
+	if err := southbound.CheckOptions(b, options...); err != nil {
+		return nil, err
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := b.Options[k]
-		switch k {
-		case "netns-prefix":
-			if !prefixRE.MatchString(v) {
-				return nil, fmt.Errorf("option netns-prefix %q: want 1 to 8 characters of a-z, 0-9 and -", v)
-			}
-			prefix = v
-		default:
-			return nil, fmt.Errorf("unknown option %q (%s accepts %s)", k, Kind, strings.Join(options, ", "))
+	prefix := DefaultPrefix
+	if v, ok := b.Options["netns-prefix"]; ok {
+		if !prefixRE.MatchString(v) {
+			return nil, fmt.Errorf("option netns-prefix %q: want 1 to 8 characters of a-z, 0-9 and -", v)
 		}
+		prefix = v
 	}
 	return &Driver{backend: b.Name, prefix: prefix, hosts: make(map[string]*hostState), pending: make(map[*vrfState]bool)}, nil
 }

@@ -28,15 +28,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/netready/netready/southbound"
@@ -84,10 +81,8 @@ func Open(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 
 // New checks b's endpoint and options and returns a driver for it.
 func New(b southbound.Backend) (*Driver, error) {
-	for name := range b.Options {
-		if !slices.Contains(options, name) {
-			return nil, fmt.Errorf("unknown option %q (the webhook driver has %s)", name, strings.Join(options, ", "))
-		}
+	if err := southbound.CheckOptions(b, options...); err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(b.Endpoint)
 	if err != nil {
@@ -107,16 +102,8 @@ func New(b southbound.Backend) (*Driver, error) {
 	default:
 		return nil, fmt.Errorf("option %s: %q: want true or false", OptSkipVerify, v)
 	}
-	if f := b.Options[OptCAFile]; f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("option %s: %w", OptCAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("option %s: %s holds no PEM certificate", OptCAFile, f)
-		}
-		tlsCfg.RootCAs = pool
+	if tlsCfg.RootCAs, err = southbound.CertPool(b.Options, OptCAFile); err != nil {
+		return nil, err
 	}
 	if u.Scheme == "http" && (b.Options[OptCAFile] != "" || tlsCfg.InsecureSkipVerify) {
 		return nil, fmt.Errorf("options %s and %s need an https endpoint, not %q", OptCAFile, OptSkipVerify, b.Endpoint)
