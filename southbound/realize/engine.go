@@ -227,7 +227,8 @@ func (e *Engine) restore(s snapshot) {
 func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.Realization, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.filter.Relevant(prev, cur) && !e.carriedChanged(prev, cur) {
+	data := e.dataChanges(prev, cur)
+	if len(data) == 0 && !e.filter.Relevant(prev, cur) {
 		return nil, nil
 	}
 	model, err := desired.Model(cur)
@@ -244,7 +245,7 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 		return nil, err
 	}
 	diffs := routing.Diff(e.result, result)
-	jobs := plan.jobs(e.result, diffs, result, prev, cur)
+	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
@@ -306,15 +307,19 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 	}
 }
 
-// carriedChanged reports whether prev and cur differ in data some data
-// backend carries.
-func (e *Engine) carriedChanged(prev, cur *tree.Node) bool {
-	for _, b := range e.backends {
-		if b.carries != nil && len(b.carries.changes(prev, cur)) > 0 {
-			return true
+// dataChanges returns, per data backend, the changes between prev and cur
+// below the paths it carries (only backends with changes).
+func (e *Engine) dataChanges(prev, cur *tree.Node) map[string][]southbound.DataChange {
+	out := map[string][]southbound.DataChange{}
+	for name, b := range e.backends {
+		if b.carries == nil {
+			continue
+		}
+		if cs := b.carries.changes(prev, cur); len(cs) > 0 {
+			out[name] = cs
 		}
 	}
-	return false
+	return out
 }
 
 func (e *Engine) mustReconcile(name string) {

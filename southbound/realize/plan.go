@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/desired"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -85,9 +86,11 @@ func sameDriverConfig(a, b desired.Backend) bool {
 
 // jobs gives each backend its part of the transaction: the full state of
 // its hosts (or of the data it carries) for a backend being reconciled,
-// else its diff. A removed backend still gets the deletes of its hosts
-// through its old driver; an admin-down backend gets nothing.
-func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result, prevRoot, curRoot *tree.Node) []job {
+// else its diff (data: the changes below what it carries, computed with
+// the paths it carried before the transaction; a backend whose paths
+// changed is reconciled). A removed backend still gets the deletes of its
+// hosts through its old driver; an admin-down backend gets nothing.
+func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result, data map[string][]southbound.DataChange, curRoot *tree.Node) []job {
 	names := slices.Sorted(maps.Keys(diffs))
 	for n := range p.reconcile {
 		names = append(names, n)
@@ -109,7 +112,7 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 			continue
 		}
 		if c := p.carries[name]; c != nil {
-			changes := c.changes(prevRoot, curRoot)
+			changes := data[name]
 			j.reconcile = p.reconcile[name] || p.pending[name] && len(changes) > 0
 			switch {
 			case j.reconcile:
