@@ -338,7 +338,7 @@ func (d *Driver) flush() error {
 					return fmt.Errorf("delete links of %s: %w", v.ns.name, err)
 				}
 			}
-			if err := deleteNS(v.ns.name); err != nil {
+			if err := DeleteNamespace(v.ns.name); err != nil {
 				return err
 			}
 			v.ns.close()

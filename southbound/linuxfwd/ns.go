@@ -107,10 +107,10 @@ var vrfSysctls = []sysctl{
 	{"ipv6/fib_multipath_hash_policy", "1"},
 }
 
-// inNS runs f on a thread switched into the namespace fd. If the thread
+// InNamespace runs f on a thread switched into the namespace fd. If the thread
 // cannot be switched back, it is left locked so that it dies with the
 // goroutine rather than serving others in the wrong namespace.
-func inNS(fd netns.NsHandle, f func() error) error {
+func InNamespace(fd netns.NsHandle, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -181,13 +181,13 @@ func createNS(name string, sysctls []sysctl) (*nsRef, error) {
 	}()
 	if err := <-errc; err != nil {
 		if !errors.Is(err, os.ErrExist) {
-			deleteNS(name)
+			DeleteNamespace(name)
 		}
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	r, err := openNS(name)
 	if err != nil {
-		deleteNS(name)
+		DeleteNamespace(name)
 		return nil, fmt.Errorf("open namespace %s: %w", name, err)
 	}
 	return r, nil
@@ -204,7 +204,7 @@ func writeSysctls(sysctls []sysctl) error {
 
 // readSysctls returns the values that differ from sysctls.
 func readSysctls(fd netns.NsHandle, sysctls []sysctl) (wrong []sysctl, err error) {
-	err = inNS(fd, func() error {
+	err = InNamespace(fd, func() error {
 		for _, s := range sysctls {
 			b, err := os.ReadFile("/proc/sys/net/" + s.path)
 			if err != nil {
@@ -219,9 +219,9 @@ func readSysctls(fd netns.NsHandle, sysctls []sysctl) (wrong []sysctl, err error
 	return wrong, err
 }
 
-// deleteNS removes the name of a namespace; the namespace goes away when
+// DeleteNamespace removes the name of a namespace; the namespace goes away when
 // nothing else holds it. A missing name is not an error.
-func deleteNS(name string) error {
+func DeleteNamespace(name string) error {
 	path := filepath.Join(NetnsDir, name)
 	err := unix.Unmount(path, unix.MNT_DETACH)
 	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
@@ -245,7 +245,7 @@ func renameNS(from, to string) error {
 		os.Remove(dst)
 		return fmt.Errorf("bind mount %s: %w", dst, err)
 	}
-	return deleteNS(from)
+	return DeleteNamespace(from)
 }
 
 // listNS returns the names in NetnsDir that start with prefix.

@@ -334,7 +334,7 @@ func (s *vrfSync) sysctls() error {
 	if len(wrong) == 0 {
 		return nil
 	}
-	if err := inNS(fd, func() error { return writeSysctls(vrfSysctls) }); err != nil {
+	if err := InNamespace(fd, func() error { return writeSysctls(vrfSysctls) }); err != nil {
 		return err
 	}
 	for _, x := range wrong {

@@ -159,7 +159,7 @@ func (l *Lab) RestoreHost(host string) error {
 		if err == nil {
 			return nil
 		}
-		deleteNS(l.HostNS(host))
+		linuxfwd.DeleteNamespace(l.HostNS(host))
 		if time.Now().After(deadline) {
 			return err
 		}
@@ -269,23 +269,12 @@ func (l *Lab) DeleteRoute(host string, label uint32, p netip.Prefix) error {
 // DeleteHost deletes a host's namespace (to make the host's backend
 // fail). What the driver created in it goes when nothing holds it.
 func (l *Lab) DeleteHost(host string) error {
-	return deleteNS(l.HostNS(host))
-}
-
-func deleteNS(name string) error {
-	path := filepath.Join(linuxfwd.NetnsDir, name)
-	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount %s: %w", path, err)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return linuxfwd.DeleteNamespace(l.HostNS(host))
 }
 
 func (l *Lab) removeAll() {
 	for _, n := range l.Namespaces() {
-		if err := deleteNS(n); err != nil {
+		if err := linuxfwd.DeleteNamespace(n); err != nil {
 			l.t.Errorf("lab: %v", err)
 		}
 	}
@@ -300,37 +289,6 @@ func (l *Lab) cleanup() {
 		g.close()
 	}
 	l.removeAll()
-}
-
-// inNS runs f on a thread switched into the namespace fd; a thread that
-// cannot be switched back dies with its goroutine.
-func inNS(fd netns.NsHandle, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(fd); err != nil {
-			if netns.Set(orig) == nil {
-				runtime.UnlockOSThread()
-			}
-			errc <- err
-			return
-		}
-		err = f()
-		if serr := netns.Set(orig); serr != nil {
-			errc <- serr
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	return <-errc
 }
 
 func writeSysctl(path, value string) error {
@@ -416,7 +374,7 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 	if g.h, err = netlink.NewHandleAt(g.fd, unix.NETLINK_ROUTE); err != nil {
 		return nil, err
 	}
-	err = inNS(g.fd, func() error {
+	err = linuxfwd.InNamespace(g.fd, func() error {
 		for _, p := range []string{"all", "default"} {
 			if err := writeSysctl("ipv4/conf/"+p+"/rp_filter", "0"); err != nil {
 				return err
@@ -476,7 +434,7 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 			return nil, fmt.Errorf("default route: %w", err)
 		}
 	}
-	err = inNS(g.fd, func() error {
+	err = linuxfwd.InNamespace(g.fd, func() error {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{Port: UDPPort})
 		g.conn = c
 		return err
@@ -574,7 +532,7 @@ func (g *Guest) SetForwarding(on bool) error {
 	if on {
 		v = "1"
 	}
-	return inNS(g.fd, func() error {
+	return linuxfwd.InNamespace(g.fd, func() error {
 		if err := writeSysctl("ipv4/ip_forward", v); err != nil {
 			return err
 		}
@@ -597,7 +555,7 @@ func (g *Guest) SendUDP(dst netip.Addr, flows int) error {
 			c.Close()
 		}
 	}()
-	err := inNS(g.fd, func() error {
+	err := linuxfwd.InNamespace(g.fd, func() error {
 		for range flows {
 			c, err := net.ListenUDP("udp", &net.UDPAddr{})
 			if err != nil {

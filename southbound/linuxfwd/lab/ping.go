@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/netready/netready/southbound/linuxfwd"
 )
 
 // PingTimeout bounds Guest.Ping.
@@ -21,7 +23,7 @@ func (g *Guest) Ping(dst netip.Addr) error {
 	}
 	dst = dst.Unmap()
 	var c net.PacketConn
-	err := inNS(g.fd, func() error {
+	err := linuxfwd.InNamespace(g.fd, func() error {
 		var err error
 		c, err = net.ListenPacket(network, "")
 		return err
