@@ -206,32 +206,12 @@ func (d *Driver) apply(hs *hostState, c routing.Change) error {
 // host returns the state of the named host, with its namespace open and
 // what the driver knows of its VRFs current.
 func (d *Driver) host(name string) (*hostState, error) {
-	hs := d.hosts[name]
-	if hs == nil {
-		hs = &hostState{name: name, nsName: HostNamespace(d.prefix, name)}
-		d.hosts[name] = hs
-	}
-	if hs.checked == d.epoch && hs.ns != nil && hs.loaded {
+	if hs := d.hosts[name]; hs != nil && hs.checked == d.epoch && hs.ns != nil && hs.loaded {
 		return hs, nil
 	}
-	if hs.ns != nil {
-		ok, err := hs.ns.current()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			hs.closeAll()
-		}
-	}
-	if hs.ns == nil {
-		r, err := openNS(hs.nsName)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, notFound(hs.nsName)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("namespace %s: %w", hs.nsName, err)
-		}
-		hs.ns = r
+	hs, err := d.hostNS(name)
+	if err != nil {
+		return nil, err
 	}
 	if hs.loaded {
 		same, err := d.sameVRFNamespaces(hs)
@@ -245,7 +225,6 @@ func (d *Driver) host(name string) (*hostState, error) {
 			return nil, err
 		}
 	}
-	hs.checked = d.epoch
 	return hs, nil
 }
 

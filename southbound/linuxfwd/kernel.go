@@ -74,13 +74,9 @@ func (d *Driver) addSendLink(hs *hostState, v *vrfState) error {
 // nrx, whose VNI is the label, with the routes and entries that went with
 // it. The ports stay.
 func (d *Driver) relabelVRF(hs *hostState, v *vrfState, label uint32) error {
-	to := VRFNamespace(d.prefix, hs.name, label)
-	if err := renameNS(v.ns.name, to); err != nil {
-		return fmt.Errorf("rename namespace %s to %s: %w", v.ns.name, to, err)
+	if err := d.relabelNS(hs, v, label); err != nil {
+		return err
 	}
-	hs.remove(v)
-	v.ns.name, v.label = to, label
-	hs.add(v)
 	if err := delLink(v.ns.sock, sendLink); err != nil {
 		return fmt.Errorf("remove %s: %w", sendLink, err)
 	}
