@@ -75,6 +75,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
+	$(GO) test -run='^$$' -bench='CheckOneLeaf' ./server/validate/
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
 	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
 	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/

@@ -253,3 +253,28 @@ func TestDataDriversUndo(t *testing.T) {
 	}
 	up.waitSyncState(t, "hook", "in-sync")
 }
+
+// A backend the server cannot open is refused when it is set, naming the
+// backend and what is wrong, and nothing is stored.
+func TestBadBackendsRefused(t *testing.T) {
+	ts := startWith(t, daemon.Config{Drivers: daemon.Drivers()})
+	for _, c := range []struct{ js, want string }{
+		{`{"driver": "no-such-driver"}`, `unknown driver "no-such-driver"`},
+		{`{"driver": "linux-vforwarder", "option": [{"name": "netns-prefx", "value": "x-"}]}`, `unknown option "netns-prefx"`},
+		{`{"driver": "linux-vforwarder", "option": [{"name": "netns-prefix", "value": "Way-Too-Long-"}]}`, "netns-prefix"},
+		{`{"driver": "webhook", "endpoint": "ftp://example.net"}`, "http"},
+		{`{"driver": "webhook", "endpoint": "http://127.0.0.1:9"}`, "names no path"},
+		{`{"driver": "webhook", "endpoint": "http://127.0.0.1:9", "option": [{"name": "paths", "value": "/nowhere"}]}`, "not in the schema"},
+		{`{"driver": "gnmi", "endpoint": "no-port", "option": [{"name": "paths", "value": "/sites"}]}`, "host:port"},
+		{`{"driver": "gnmi", "endpoint": "127.0.0.1:9", "option": [{"name": "paths", "value": "/sites"}, {"name": "password-file", "value": "/nonexistent"}]}`, "password-file"},
+	} {
+		_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=b1]", c.js)}})
+		wantCode(t, err, codes.FailedPrecondition, c.want)
+		if err != nil && !strings.Contains(err.Error(), "/backends/backend[name=b1]") {
+			t.Errorf("%s: the error does not name the backend: %v", c.js, err)
+		}
+		if got := ts.configAt(t, "/backends"); got != nil {
+			t.Fatalf("%s: stored %v", c.js, got)
+		}
+	}
+}
