@@ -14,15 +14,20 @@ import (
 // see addVXLAN), a veth pair whose both ends come up at once, links set
 // by name.
 
-func newLinkRequest(sock *nl.SocketHandle, flags int) *nl.NetlinkRequest {
+// request is an acknowledged rtnetlink request of type typ on sock.
+func request(sock *nl.SocketHandle, typ, flags int) *nl.NetlinkRequest {
 	return &nl.NetlinkRequest{
 		NlMsghdr: unix.NlMsghdr{
 			Len:   uint32(unix.SizeofNlMsghdr),
-			Type:  unix.RTM_NEWLINK,
+			Type:  uint16(typ),
 			Flags: uint16(unix.NLM_F_REQUEST | unix.NLM_F_ACK | flags),
 		},
 		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock},
 	}
+}
+
+func newLinkRequest(sock *nl.SocketHandle, flags int) *nl.NetlinkRequest {
+	return request(sock, unix.RTM_NEWLINK, flags)
 }
 
 func upInfomsg(index int) *nl.IfInfomsg {
@@ -100,36 +105,21 @@ func setLink(sock *nl.SocketHandle, index int, name, alias string, mtu int) erro
 
 // delLink deletes the link named name; a missing link is not an error.
 func delLink(sock *nl.SocketHandle, name string) error {
-	req := &nl.NetlinkRequest{
-		NlMsghdr: unix.NlMsghdr{
-			Len:   uint32(unix.SizeofNlMsghdr),
-			Type:  unix.RTM_DELLINK,
-			Flags: uint16(unix.NLM_F_REQUEST | unix.NLM_F_ACK),
-		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock},
-	}
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
-	if err := execute(req); err != nil && !errors.Is(err, unix.ENODEV) {
-		return err
-	}
-	return nil
+	return delLinks(sock, nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
 }
 
 // delGroup deletes every link of group in one go (the kernel unregisters
 // them as a batch, with one wait for RCU instead of one per link); none is
 // not an error.
 func delGroup(sock *nl.SocketHandle, group uint32) error {
-	req := &nl.NetlinkRequest{
-		NlMsghdr: unix.NlMsghdr{
-			Len:   uint32(unix.SizeofNlMsghdr),
-			Type:  unix.RTM_DELLINK,
-			Flags: uint16(unix.NLM_F_REQUEST | unix.NLM_F_ACK),
-		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock},
-	}
+	return delLinks(sock, nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(group)))
+}
+
+// delLinks deletes the links sel selects; none is not an error.
+func delLinks(sock *nl.SocketHandle, sel *nl.RtAttr) error {
+	req := request(sock, unix.RTM_DELLINK, 0)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(group)))
+	req.AddData(sel)
 	if err := execute(req); err != nil && !errors.Is(err, unix.ENODEV) {
 		return err
 	}
@@ -173,14 +163,7 @@ const (
 // ARP answers at once (the default delays the first answer by up to
 // 0.8 s). A new namespace has no neigh/default to inherit it from.
 func setProxyDelay(sock *nl.SocketHandle, index int) error {
-	req := &nl.NetlinkRequest{
-		NlMsghdr: unix.NlMsghdr{
-			Len:   uint32(unix.SizeofNlMsghdr),
-			Type:  unix.RTM_SETNEIGHTBL,
-			Flags: uint16(unix.NLM_F_REQUEST | unix.NLM_F_ACK),
-		},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock},
-	}
+	req := request(sock, unix.RTM_SETNEIGHTBL, 0)
 	req.AddData(rawData{unix.AF_INET, 0, 0, 0}) // struct ndtmsg
 	req.AddData(nl.NewRtAttr(ndtaName, nl.ZeroTerminated("arp_cache")))
 	p := nl.NewRtAttr(ndtaParms, nil)
