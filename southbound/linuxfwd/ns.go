@@ -107,10 +107,21 @@ var vrfSysctls = []sysctl{
 	{"ipv6/fib_multipath_hash_policy", "1"},
 }
 
-// InNamespace runs f on a thread switched into the namespace fd. If the thread
-// cannot be switched back, it is left locked so that it dies with the
-// goroutine rather than serving others in the wrong namespace.
+// InNamespace runs f on a thread switched into the namespace fd.
 func InNamespace(fd netns.NsHandle, f func() error) error {
+	return onOwnThread(func() error {
+		if err := netns.Set(fd); err != nil {
+			return fmt.Errorf("setns: %w", err)
+		}
+		return f()
+	})
+}
+
+// onOwnThread runs f on a locked thread that f may move into another
+// network namespace, and moves the thread back afterwards. If it cannot be
+// moved back, it is left locked so that it dies with its goroutine rather
+// than serving others in the wrong namespace.
+func onOwnThread(f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -121,13 +132,6 @@ func InNamespace(fd netns.NsHandle, f func() error) error {
 			return
 		}
 		defer orig.Close()
-		if err := netns.Set(fd); err != nil {
-			if netns.Set(orig) == nil {
-				runtime.UnlockOSThread()
-			}
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
 		err = f()
 		if serr := netns.Set(orig); serr != nil {
 			errc <- fmt.Errorf("setns back: %w", serr)
@@ -146,40 +150,23 @@ func createNS(name string, sysctls []sysctl) (*nsRef, error) {
 		return nil, err
 	}
 	path := filepath.Join(NetnsDir, name)
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
+	err := onOwnThread(func() error {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
+			return err
 		}
-		defer orig.Close()
-		err = func() error {
-			f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
-			if err != nil {
-				return err
-			}
-			f.Close()
-			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-				os.Remove(path)
-				return fmt.Errorf("unshare: %w", err)
-			}
-			if err := unix.Mount("/proc/thread-self/ns/net", path, "", unix.MS_BIND, ""); err != nil {
-				os.Remove(path)
-				return fmt.Errorf("bind mount %s: %w", path, err)
-			}
-			return writeSysctls(sysctls)
-		}()
-		if serr := netns.Set(orig); serr != nil {
-			errc <- fmt.Errorf("setns back: %w", serr)
-			return // the thread stays locked and dies
+		f.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			os.Remove(path)
+			return fmt.Errorf("unshare: %w", err)
 		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "", unix.MS_BIND, ""); err != nil {
+			os.Remove(path)
+			return fmt.Errorf("bind mount %s: %w", path, err)
+		}
+		return writeSysctls(sysctls)
+	})
+	if err != nil {
 		if !errors.Is(err, os.ErrExist) {
 			DeleteNamespace(name)
 		}
