@@ -91,29 +91,39 @@ func (c *Control) Readable(ctx context.Context, subscribe bool) tree.PathVisible
 
 // Writable returns the judge of every change of the caller's Sets: each
 // changed leaf and each created or deleted object must be writable as a
-// whole (a partly writable object cannot be deleted).
-func (c *Control) Writable(ctx context.Context) validate.AuthorizeFunc {
+// whole (a partly writable object cannot be deleted). It is nil when the
+// caller may write everything.
+func (c *Control) Writable(ctx context.Context) validate.Authorizer {
 	s, ok := subject(ctx)
 	p := c.policy.Load()
 	if ok && p.Decide(s, authz.Write, root) == authz.Permit {
 		return nil
 	}
-	return func(chain []*tree.Node, _, _ *tree.Node) error {
-		if sch := chain[len(chain)-1].Schema(); sch.Kind == schema.Container && !sch.Presence {
-			// No data by itself: created implicitly above what the caller
-			// may write, and its contents are judged one by one.
-			return nil
-		}
-		path := tree.ChainPath(chain)
-		if ok && p.Decide(s, authz.Write, tree.GNMIElems(path)) == authz.Permit {
-			return nil
-		}
-		user := "anonymous"
-		if ok {
-			user = s.User
-		}
-		return &tree.Error{Code: codes.PermissionDenied, Path: tree.PathString(path), Msg: "user " + user + " may not change this"}
+	return writer{policy: p, subject: s}
+}
+
+// writer is one caller's write rights under one policy.
+type writer struct {
+	policy  *authz.Policy
+	subject *authz.Subject // nil: no identity (fails closed)
+}
+
+// MayChange implements validate.Authorizer.
+func (w writer) MayChange(chain []*tree.Node, _, _ *tree.Node) error {
+	if sch := chain[len(chain)-1].Schema(); sch.Kind == schema.Container && !sch.Presence {
+		// No data by itself: created implicitly above what the caller
+		// may write, and its contents are judged one by one.
+		return nil
 	}
+	path := tree.ChainPath(chain)
+	if w.subject != nil && w.policy.Decide(w.subject, authz.Write, tree.GNMIElems(path)) == authz.Permit {
+		return nil
+	}
+	user := "anonymous"
+	if w.subject != nil {
+		user = w.subject.User
+	}
+	return &tree.Error{Code: codes.PermissionDenied, Path: tree.PathString(path), Msg: "user " + user + " may not change this"}
 }
 
 // MayWrite reports whether the caller may write anything at or below path

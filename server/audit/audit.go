@@ -91,8 +91,9 @@ func (l *Log) Start(ctx context.Context, ds *datastore.Datastore) error {
 	})
 }
 
-// Hook records accepted Sets; it is a datastore.CommitHook.
-func (l *Log) Hook(t *tree.Txn, req *datastore.Request, commitID uint64, at time.Time) []byte {
+// Committing records an accepted Set in its own transaction; with
+// NotStored, it makes the log a datastore.CommitHook.
+func (l *Log) Committing(t *tree.Txn, req *datastore.Request, commitID uint64, at time.Time) []byte {
 	e := &Entry{
 		ID: l.last.Add(1), Time: at, User: req.User, Roles: req.Roles, Peer: req.Peer,
 		Operations: req.Operations, Result: Accepted, CommitID: commitID,
@@ -102,18 +103,29 @@ func (l *Log) Hook(t *tree.Txn, req *datastore.Request, commitID uint64, at time
 	return b
 }
 
+// NotStored gives back the ids of the newest n entries: their commits
+// were not stored, so the ids stay dense.
+func (l *Log) NotStored(n int) {
+	last := l.last.Add(^uint64(n - 1))
+	for len(l.ids) > 0 && l.ids[len(l.ids)-1] > last {
+		l.ids = l.ids[:len(l.ids)-1]
+	}
+}
+
 // Refused records a Set that was not committed: it is stored durably,
-// then published.
+// then published. The id is taken in the datastore's writer, like those
+// of accepted Sets, so ids are dense and in the order entries are stored.
 func (l *Log) Refused(ctx context.Context, e Entry) error {
-	e.ID, e.Time = l.last.Add(1), time.Now()
-	b, err := json.Marshal(&e)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	if err := l.st.AppendAudit(ctx, [][]byte{b}); err != nil {
-		return err
-	}
 	return l.ds.UpdateState(ctx, func(t *tree.Txn) error {
+		e.ID, e.Time = l.last.Load()+1, time.Now()
+		b, err := json.Marshal(&e)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if err := l.st.AppendAudit(ctx, [][]byte{b}); err != nil {
+			return err
+		}
+		l.last.Store(e.ID)
 		l.publish(t, &e)
 		return nil
 	})

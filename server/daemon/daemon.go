@@ -148,7 +148,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	d.st = st
 	d.audit = audit.New(sch, st, d.cfg.AuditRetention)
 	start := time.Now()
-	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys.AfterCommit, d.audit.Hook}}
+	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit}}
 	if !d.cfg.NoSouthbound {
 		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log})
 		opts.Realizer = d.realize

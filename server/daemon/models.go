@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/netready/netready/server/changeset"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -250,7 +251,7 @@ func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := val.Check(tree.NewRoot(sch), txn.Root(), nil); err != nil {
+	if _, err := val.Check(changeset.Compute(tree.NewRoot(sch), txn.Root()), nil); err != nil {
 		var te *tree.Error
 		if errors.As(err, &te) && te.Path != "" {
 			return []string{te.Path + " (" + te.Msg + ")"}, nil

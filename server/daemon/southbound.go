@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/gnmidriver"
@@ -30,7 +29,7 @@ func (d *Daemon) drivers() southbound.Registry {
 
 // startSouthbound hands the committed configuration to the realization
 // engine and reconciles every backend in the background: the server
-// serves meanwhile, and Sets wait for the backends they touch.
+// serves meanwhile, and a Set waits only for the backends it touches.
 func (d *Daemon) startSouthbound(ctx context.Context) error {
 	if d.realize == nil {
 		return nil
@@ -39,21 +38,9 @@ func (d *Daemon) startSouthbound(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.realize.Start(ctx, d.ds.Snapshot().Root, state, d.ds.UpdateState); err != nil {
+	if err := d.realize.Start(ctx, d.ds.Snapshot().Root, state); err != nil {
 		return fmt.Errorf("southbound: %w", err)
 	}
-	go func() {
-		start := time.Now()
-		drift, err := d.realize.Reconcile(context.Background())
-		n := 0
-		for _, lines := range drift {
-			n += len(lines)
-		}
-		if err != nil {
-			d.log.Error("start-up reconciliation", "err", err, "took", time.Since(start).String())
-			return
-		}
-		d.log.Info("backends reconciled", "backends", len(drift), "drift", n, "took", time.Since(start).String())
-	}()
+	d.realize.ReconcileInBackground()
 	return nil
 }

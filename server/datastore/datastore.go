@@ -19,8 +19,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/tree"
@@ -44,14 +47,15 @@ const (
 func (k OpKind) String() string { return [...]string{"delete", "replace", "update"}[k] }
 
 // Op is one operation of a transaction. Payload is nil for Delete. A
-// delete with wildcards has Expand instead of Path: it is resolved against
-// the tree the transaction has built so far, in the writer, so it removes
-// exactly what matches at that point of the transaction.
+// delete with wildcards (or a list without its keys) has Pattern instead
+// of Path: the writer matches it against the tree the transaction has
+// built so far, so it removes exactly the configuration that matches at
+// that point of the transaction.
 type Op struct {
 	Kind    OpKind
 	Path    tree.Path
 	Payload *tree.Node
-	Expand  func(root *tree.Node) ([]tree.Path, error)
+	Pattern []*gpb.PathElem
 }
 
 // Request is one transaction.
@@ -63,9 +67,8 @@ type Request struct {
 	// Operations describe Ops for people ("update /tenants/tenant[name=b]").
 	Operations []string
 	Summary    string
-	// Authorize, if set, judges every change the transaction makes; see
-	// validate.AuthorizeFunc.
-	Authorize validate.AuthorizeFunc
+	// Access, if set, judges every change the transaction makes.
+	Access validate.Authorizer
 }
 
 // Snapshot is a published version of the tree: CommitID is the newest
@@ -91,40 +94,23 @@ type Options struct {
 	// Hooks run in the transaction of every accepted Set, in order.
 	Hooks []CommitHook
 	// Realizer, if set, carries every accepted Set out to the network
-	// before it is stored.
-	Realizer Realizer
+	// before it is stored (see package realizer for the contract).
+	Realizer realizer.Realizer
 }
 
-// Realizer makes an accepted transaction real outside the server (the
-// southbound backends) before it is stored, so a Set is acknowledged only
-// once the network has it, and refused with nothing changed anywhere when
-// the network cannot take it.
-type Realizer interface {
-	// Realize makes the network match cur, which the writer will commit
-	// on top of prev. It returns nil when there is nothing to do. On error
-	// the realizer has undone whatever it applied; the error (a
-	// *tree.Error with its gRPC code) refuses the transaction.
-	Realize(ctx context.Context, prev, cur *tree.Node) (*Realization, error)
+// CommitHook adds the server's own bookkeeping to accepted Sets.
+type CommitHook interface {
+	// Committing runs in the transaction of an accepted Set before it is
+	// stored. It may write operational state into t (the server's commit
+	// counters, the audit log's view), which is then published together
+	// with the configuration it describes, and may return an audit entry
+	// to store durably with the commit (nil for none).
+	Committing(t *tree.Txn, req *Request, commitID uint64, at time.Time) (audit []byte)
+	// NotStored says that the newest n transactions Committing saw were
+	// not stored (the store write failed): whatever they took, such as
+	// audit ids, is given back.
+	NotStored(n int)
 }
-
-// Realization is what a Realizer did for one transaction.
-type Realization struct {
-	// State is stored with the commit (store.Commit.State).
-	State map[string][]byte
-	// Status, if set, writes operational state (realization status) into
-	// the commit's transaction, so it is published with the commit.
-	Status func(t *tree.Txn)
-	// Undo reverts the network to prev; the writer calls it when the
-	// commit cannot be stored.
-	Undo func(ctx context.Context)
-}
-
-// CommitHook runs in the transaction of an accepted Set before it is
-// stored. It may write operational state into t (the server's commit
-// counters, the audit log's view), which is then published together with
-// the configuration it describes, and may return an audit entry to store
-// durably with the commit (nil for none).
-type CommitHook func(t *tree.Txn, req *Request, commitID uint64, at time.Time) (audit []byte)
 
 // Datastore holds the running configuration.
 type Datastore struct {
@@ -134,7 +120,7 @@ type Datastore struct {
 	log   *slog.Logger
 	max   int
 	hooks []CommitHook
-	rz    Realizer
+	rz    realizer.Realizer
 	snap  atomic.Pointer[Snapshot]
 	feed  atomic.Pointer[Feed]
 	reqs  chan *pending
@@ -265,10 +251,16 @@ func (d *Datastore) Close() error {
 
 func (d *Datastore) run() {
 	defer close(d.done)
+	var updates <-chan realizer.Status
+	if d.rz != nil {
+		updates = d.rz.Updates()
+	}
 	for {
 		select {
 		case p := <-d.reqs:
 			d.commitBatch(d.collect(p))
+		case st := <-updates:
+			d.applyStates([]*pending{{state: func(t *tree.Txn) error { st.Apply(t); return nil }, reply: make(chan reply, 1)}})
 		case <-d.quit:
 			for {
 				select {
@@ -323,7 +315,7 @@ func (d *Datastore) commitSets(batch []*pending) {
 		accepted []*pending
 		commits  []*store.Commit
 		deltas   []*validate.Delta
-		undos    []func(context.Context)
+		preps    []realizer.Prepared
 		events   []Event
 	)
 	now := time.Now()
@@ -332,12 +324,12 @@ func (d *Datastore) commitSets(batch []*pending) {
 			p.reply <- reply{err: err}
 			continue
 		}
-		newRoot, delta, err := d.apply(root, p.req)
+		cs, delta, err := d.apply(root, p.req)
 		if err != nil {
 			p.reply <- reply{err: err}
 			continue
 		}
-		rz, err := d.realize(p.ctx, root, newRoot)
+		prep, err := d.prepare(p.ctx, cs)
 		if err != nil {
 			p.reply <- reply{err: err}
 			continue
@@ -345,30 +337,30 @@ func (d *Datastore) commitSets(batch []*pending) {
 		d.val.Commit(delta) // later requests of the batch validate against it
 		c := &store.Commit{
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
-			Summary: p.req.Summary, Changes: storeRows(tree.Rows(root, newRoot)), State: rz.State,
+			Summary: p.req.Summary, Changes: storeRows(tree.RowsOf(cs.Walk)),
 		}
-		newRoot, c.Audit = d.runHooks(newRoot, rz.Status, p.req, next, now)
-		undos = append(undos, rz.Undo)
-		commits = append(commits, c)
-		events = append(events, Event{CommitID: next, Time: now, Old: root, New: newRoot})
+		var status realizer.Status
+		if prep != nil {
+			c.State, status = prep.State(), prep.Status()
+		}
+		var state *changeset.Set
+		state, c.Audit = d.runHooks(cs.New, status, p.req, next, now)
+		preps, commits = append(preps, prep), append(commits, c)
+		events = append(events, Event{CommitID: next, Time: now, Changes: cs.Then(state)})
 		accepted, deltas = append(accepted, p), append(deltas, delta)
-		root, next = newRoot, next+1
+		root, next = state.New, next+1
 	}
 	if len(accepted) == 0 {
 		return
 	}
 	if err := d.st.Apply(context.Background(), commits); err != nil {
-		d.log.Error("commit failed; transactions refused", "err", err, "count", len(accepted))
-		for i := len(deltas) - 1; i >= 0; i-- {
-			d.val.Commit(deltas[i].Inverse())
-			if undos[i] != nil {
-				undos[i](context.Background())
-			}
-		}
-		for _, p := range accepted {
-			p.reply <- reply{err: &tree.Error{Code: codes.Unavailable, Msg: "could not store the transaction durably: " + err.Error()}}
-		}
+		d.notStored(err, accepted, deltas, preps)
 		return
+	}
+	for _, prep := range preps {
+		if prep != nil {
+			prep.Commit()
+		}
 	}
 	d.publish(root, next-1, now, events)
 	for i, p := range accepted {
@@ -376,36 +368,49 @@ func (d *Datastore) commitSets(batch []*pending) {
 	}
 }
 
-// realize hands an accepted transaction to the realizer; the zero
-// Realization when there is none or it had nothing to do.
-func (d *Datastore) realize(ctx context.Context, prev, cur *tree.Node) (Realization, error) {
+// notStored refuses a batch whose store write failed: the validator's
+// index, the realizer and the hooks go back to where they were, newest
+// first.
+func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate.Delta, preps []realizer.Prepared) {
+	d.log.Error("commit failed; transactions refused", "err", err, "count", len(accepted))
+	for i := len(deltas) - 1; i >= 0; i-- {
+		d.val.Commit(deltas[i].Inverse())
+		if preps[i] != nil {
+			preps[i].Abort()
+		}
+	}
+	for _, h := range d.hooks {
+		h.NotStored(len(accepted))
+	}
+	for _, p := range accepted {
+		p.reply <- reply{err: &tree.Error{Code: codes.Unavailable, Msg: "could not store the transaction durably: " + err.Error()}}
+	}
+}
+
+// prepare hands an accepted transaction to the realizer; nil when there is
+// none or the transaction concerns no backend.
+func (d *Datastore) prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepared, error) {
 	if d.rz == nil {
-		return Realization{}, nil
+		return nil, nil
 	}
-	rz, err := d.rz.Realize(ctx, prev, cur)
-	if err != nil || rz == nil {
-		return Realization{}, err
-	}
-	return *rz, nil
+	return d.rz.Prepare(ctx, cs)
 }
 
 // runHooks lets the realization status and the commit hooks add state to
-// an accepted transaction.
-func (d *Datastore) runHooks(root *tree.Node, status func(*tree.Txn), req *Request, id uint64, at time.Time) (*tree.Node, []byte) {
-	if len(d.hooks) == 0 && status == nil {
-		return root, nil
+// an accepted transaction. It returns what they changed, on top of root.
+func (d *Datastore) runHooks(root *tree.Node, status realizer.Status, req *Request, id uint64, at time.Time) (*changeset.Set, []byte) {
+	if len(d.hooks) == 0 && len(status) == 0 {
+		return &changeset.Set{Old: root, New: root}, nil
 	}
 	t := tree.Begin(root)
-	if status != nil {
-		status(t)
-	}
+	status.Apply(t)
 	var audit []byte
 	for _, h := range d.hooks {
-		if a := h(t, req, id, at); a != nil {
+		if a := h.Committing(t, req, id, at); a != nil {
 			audit = a
 		}
 	}
-	return t.Root(), audit
+	return changeset.Compute(root, t.Root()), audit
 }
 
 // applyStates applies state changes in order and publishes them.
@@ -419,8 +424,11 @@ func (d *Datastore) applyStates(batch []*pending) {
 		if errs[i] = p.state(t); errs[i] != nil {
 			continue
 		}
-		if t.Root() != root && tree.Changed(root, t.Root()) {
-			events = append(events, Event{Time: now, Old: root, New: t.Root()})
+		if t.Root() == root {
+			continue
+		}
+		if cs := changeset.Compute(root, t.Root()); !cs.Empty() {
+			events = append(events, Event{Time: now, Changes: cs})
 			root = t.Root()
 		}
 	}
@@ -450,8 +458,9 @@ func (d *Datastore) publish(root *tree.Node, commitID uint64, at time.Time, even
 	}
 }
 
-// apply builds and validates the tree req produces from root.
-func (d *Datastore) apply(root *tree.Node, req *Request) (*tree.Node, *validate.Delta, error) {
+// apply builds the tree req produces from root and validates what it
+// changed (diffed once, here).
+func (d *Datastore) apply(root *tree.Node, req *Request) (*changeset.Set, *validate.Delta, error) {
 	txn := tree.Begin(root)
 	for i, op := range req.Ops {
 		var err error
@@ -467,19 +476,28 @@ func (d *Datastore) apply(root *tree.Node, req *Request) (*tree.Node, *validate.
 			return nil, nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(op.Path), Msg: fmt.Sprintf("%s (operation %d, %s)", err, i+1, op.Kind)}
 		}
 	}
-	delta, err := d.val.Check(root, txn.Root(), req.Authorize)
+	cs := changeset.Compute(root, txn.Root())
+	delta, err := d.val.Check(cs, req.Access)
 	if err != nil {
 		return nil, nil, err
 	}
-	return txn.Root(), delta, nil
+	return cs, delta, nil
 }
 
+// deleteOp deletes a path, or every configuration node a pattern matches
+// in the transaction's tree so far.
 func deleteOp(txn *tree.Txn, op Op) error {
-	if op.Expand == nil {
+	if op.Pattern == nil {
 		txn.Delete(op.Path)
 		return nil
 	}
-	paths, err := op.Expand(txn.Root())
+	var paths []tree.Path
+	err := tree.Match(txn.Root(), op.Pattern, func(chain []*tree.Node) error {
+		if len(chain) > 0 && chain[len(chain)-1].Schema().Config {
+			paths = append(paths, tree.ChainPath(chain))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

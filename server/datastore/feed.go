@@ -5,18 +5,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/changeset"
 )
 
 // Event is one published change of the tree: a committed Set transaction
-// (CommitID set) or a change of operational state (CommitID 0). Old and New
-// are the tree before and after exactly this change, so a subscriber can
-// see each transaction whole (tree.Diff(Old, New)) and in order (Seq).
+// (CommitID set) or a change of operational state (CommitID 0). Changes
+// takes the tree from Changes.Old to Changes.New, exactly this change, so
+// a subscriber sees each transaction whole and in order (Seq) without
+// diffing the trees again.
 type Event struct {
 	Seq      uint64
 	CommitID uint64
 	Time     time.Time
-	Old, New *tree.Node
+	Changes  *changeset.Set
 }
 
 // Feed is the ordered stream of events, for one reader. The writer never

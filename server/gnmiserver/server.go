@@ -54,7 +54,7 @@ type Access interface {
 	Readable(ctx context.Context, subscribe bool) tree.PathVisibleFunc
 	// Writable returns the judge of every change of the caller's Sets;
 	// nil means everything.
-	Writable(ctx context.Context) validate.AuthorizeFunc
+	Writable(ctx context.Context) validate.Authorizer
 	// MayWrite reports whether the caller may write anything at or below
 	// a request path; Set refuses paths where it may not, existing or not.
 	MayWrite(ctx context.Context, path []*gpb.PathElem) bool

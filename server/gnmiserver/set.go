@@ -28,7 +28,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
 	if s.access != nil {
 		dreq.User, dreq.Roles = s.access.Caller(ctx)
-		dreq.Authorize = s.access.Writable(ctx)
+		dreq.Access = s.access.Writable(ctx)
 	}
 	err := supported(req)
 	if err == nil {
@@ -141,7 +141,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
 		}
-		b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Expand: expander(elems)})
+		b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Pattern: elems})
 		return nil
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
@@ -153,21 +153,6 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	}
 	b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path})
 	return nil
-}
-
-// expander resolves a wildcard delete against the tree the transaction
-// sees, so it deletes exactly what matches at that point.
-func expander(elems []*gpb.PathElem) func(root *tree.Node) ([]tree.Path, error) {
-	return func(root *tree.Node) ([]tree.Path, error) {
-		var paths []tree.Path
-		err := tree.Match(root, elems, func(chain []*tree.Node) error {
-			if len(chain) > 0 && chain[len(chain)-1].Schema().Config {
-				paths = append(paths, tree.ChainPath(chain))
-			}
-			return nil
-		})
-		return paths, err
-	}
 }
 
 // partialKeys reports a list element with only some of its keys.

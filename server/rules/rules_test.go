@@ -3,6 +3,7 @@ package rules_test
 import (
 	"errors"
 	"fmt"
+	"github.com/netready/netready/server/changeset"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,7 +129,7 @@ func run(t *testing.T, scenario string, cases []rcase) {
 	v := validator(t, base)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := v.Check(base, edit(t, base, tc.ops...), nil)
+			_, err := v.Check(changeset.Compute(base, edit(t, base, tc.ops...)), nil)
 			if tc.path == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -360,17 +361,17 @@ func TestScenariosValidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			empty := tree.NewRoot(s)
-			d, err := v.Check(empty, root, nil)
+			d, err := v.Check(changeset.Compute(empty, root), nil)
 			if err != nil {
 				t.Fatalf("scenario refused: %v", err)
 			}
 			v.Commit(d)
 			// Deleting everything is valid too, and releases every reference.
-			if _, err := v.Check(root, tree.NewRoot(s), nil); err != nil {
+			if _, err := v.Check(changeset.Compute(root, tree.NewRoot(s)), nil); err != nil {
 				t.Fatalf("deleting the scenario: %v", err)
 			}
 			v2 := validator(t, root)
-			if _, err := v2.Check(root, edit(t, root), nil); err != nil {
+			if _, err := v2.Check(changeset.Compute(root, edit(t, root)), nil); err != nil {
 				t.Fatalf("after Reset: %v", err)
 			}
 		})
@@ -383,13 +384,13 @@ func TestScenariosValidate(t *testing.T) {
 func TestRulesAreIncremental(t *testing.T) {
 	base := edit(t, loadScenario(t, "service-binding.json"), op{"merge", ifc("vnf-vlan100") + "/segmentation-id", `4095`})
 	v := validator(t, base)
-	if _, err := v.Check(base, edit(t, base, op{"merge", ifc("vnf-vlan200") + "/description", `"x"`}), nil); err != nil {
+	if _, err := v.Check(changeset.Compute(base, edit(t, base, op{"merge", ifc("vnf-vlan200") + "/description", `"x"`})), nil); err != nil {
 		t.Fatalf("unrelated change refused: %v", err)
 	}
-	if _, err := v.Check(base, edit(t, base, op{"merge", acme + "/ports/port[name=spare]/mtu", `9000`}), nil); err != nil {
+	if _, err := v.Check(changeset.Compute(base, edit(t, base, op{"merge", acme + "/ports/port[name=spare]/mtu", `9000`})), nil); err != nil {
 		t.Fatalf("unrelated change refused: %v", err)
 	}
-	_, err := v.Check(base, edit(t, base, op{"merge", ifc("vnf-vlan100") + "/description", `"x"`}), nil)
+	_, err := v.Check(changeset.Compute(base, edit(t, base, op{"merge", ifc("vnf-vlan100") + "/description", `"x"`})), nil)
 	var te *tree.Error
 	if !errors.As(err, &te) || te.Path != ifc("vnf-vlan100")+"/segmentation-id" {
 		t.Fatalf("change to the broken interface: %v", err)
@@ -420,7 +421,7 @@ func TestReferentialIntegrity(t *testing.T) {
 	v := validator(t, base)
 	step := func(root *tree.Node, ops ...op) (*tree.Node, error) {
 		cand := edit(t, root, ops...)
-		d, err := v.Check(root, cand, nil)
+		d, err := v.Check(changeset.Compute(root, cand), nil)
 		if err != nil {
 			return root, err
 		}

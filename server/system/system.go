@@ -66,9 +66,13 @@ func (s *State) Rebind(sch *schema.Schema) { s.paths = resolvePaths(sch) }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// AfterCommit records a commit in the transaction that commits it; it is
+// NotStored implements datastore.CommitHook: the commit leaves written
+// with a commit that was not stored were never published.
+func (s *State) NotStored(int) {}
+
+// Committing records a commit in the transaction that commits it; it is
 // a datastore.CommitHook.
-func (s *State) AfterCommit(t *tree.Txn, _ *datastore.Request, commitID uint64, at time.Time) []byte {
+func (s *State) Committing(t *tree.Txn, _ *datastore.Request, commitID uint64, at time.Time) []byte {
 	t.SetLeaf(s.paths.commitID, commitID)
 	t.SetLeaf(s.paths.commitTime, timestamp(at))
 	return nil

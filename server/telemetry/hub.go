@@ -3,9 +3,10 @@
 //
 // It does not use github.com/openconfig/gnmi/cache: the cache takes and
 // publishes leaf updates one by one, so a subscriber could see half of a
-// transaction. Here every published transaction (datastore.Event) is diffed
-// once (tree.Diff: cost of the change, not of the tree) and each stream
-// receives the part it subscribed to as ONE notification, in commit order.
+// transaction. Here every published transaction (datastore.Event) carries
+// its change set, recorded once by the writer (cost of the change, not of
+// the tree), and each stream receives the part it subscribed to as ONE
+// notification, in commit order.
 // Path matching is our own too (match.go): subscriptions hold list keys
 // and "..." that github.com/openconfig/gnmi/match does not express.
 //
@@ -23,6 +24,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/tree"
 )
@@ -144,17 +146,18 @@ func (h *Hub) dispatch(ev datastore.Event) {
 	if len(streams) == 0 {
 		return
 	}
-	changes := diff(ev.Old, ev.New)
+	changes := changesOf(ev.Changes)
 	for _, s := range streams {
 		s.onEvent(ev, changes)
 	}
 }
 
-// diff lists the changes between two versions: every changed leaf, and
-// every deleted leaf or subtree (once, at its root).
-func diff(old, cur *tree.Node) []change {
+// changesOf lists what an event changed: every changed leaf, and every
+// deleted leaf or subtree (once, at its root). The writer diffed the
+// transaction already; this only replays its change set.
+func changesOf(cs *changeset.Set) []change {
 	var out []change
-	tree.Diff(old, cur, func(chain []*tree.Node, o, n *tree.Node) bool {
+	cs.Walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		switch {
 		case n == nil:
 			out = append(out, change{path: tree.GNMIElems(tree.ChainPath(chain)), gone: o})

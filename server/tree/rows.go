@@ -26,8 +26,14 @@ type RowChange struct {
 
 // Rows returns the row changes between two versions of a tree.
 func Rows(old, cur *Node) []RowChange {
+	return RowsOf(func(fn DiffFunc) { Diff(old, cur, fn) })
+}
+
+// RowsOf returns the row changes a walk over a transaction's differences
+// reports (tree.Diff, or a recorded change set replayed).
+func RowsOf(walk func(DiffFunc)) []RowChange {
 	var rows []RowChange
-	Diff(old, cur, func(chain []*Node, o, n *Node) bool {
+	walk(func(chain []*Node, o, n *Node) bool {
 		x := either(o, n)
 		if !x.schema.IsDir() || !x.schema.Config {
 			return x.schema.Config

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"github.com/netready/netready/server/changeset"
 	"strings"
 	"testing"
 
@@ -43,7 +44,7 @@ func BenchmarkCheckOneLeaf(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := v.Check(root, cand, nil); err != nil {
+		if _, err := v.Check(changeset.Compute(root, cand), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -66,14 +67,14 @@ func BenchmarkCheckOneLeafMustWhen(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := v.Check(tree.NewRoot(s), root, nil); err != nil {
+	if _, err := v.Check(changeset.Compute(tree.NewRoot(s), root), nil); err != nil {
 		b.Fatal(err)
 	}
 	cand := edit(b, s, root, op{"merge", "/iface[name=e5000]/mtu", `1400`})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := v.Check(root, cand, nil); err != nil {
+		if _, err := v.Check(changeset.Compute(root, cand), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

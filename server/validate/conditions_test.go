@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"github.com/netready/netready/server/changeset"
 	"os"
 	"strings"
 	"sync"
@@ -218,7 +219,7 @@ func TestConditionsScope(t *testing.T) {
 		op{"merge", "/iface[name=e1]", `{"type":"mustwhen:eth","description":"d","sub":[{"id":1,"vlan":1}]}`},
 		op{"merge", "/iface[name=e2]", `{"type":"mustwhen:eth","description":"d"}`},
 	)
-	d, err := v.Check(root, base, nil)
+	d, err := v.Check(changeset.Compute(root, base), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 )
@@ -85,11 +86,14 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	return v, nil
 }
 
-// AuthorizeFunc judges one change of a transaction (chain, old and cur as
-// in tree.Diff): every changed leaf, and every list entry or container
-// created or deleted. It returns an error (a *tree.Error with
-// PermissionDenied) to refuse the whole transaction.
-type AuthorizeFunc func(chain []*tree.Node, old, cur *tree.Node) error
+// Authorizer judges one change of a transaction (chain, old and cur as
+// in tree.DiffFunc): every changed leaf, and every object created or
+// deleted. It returns an error (a *tree.Error with PermissionDenied) to
+// refuse the whole transaction. It is a value carried by the request, not
+// a closure over the caller's context.
+type Authorizer interface {
+	MayChange(chain []*tree.Node, old, cur *tree.Node) error
+}
 
 // Delta is what a validated transaction changes in the validator's index;
 // Commit applies it once the transaction is durable.
@@ -128,7 +132,7 @@ func (v *Validator) Commit(d *Delta) {
 // check accumulates what one Check call finds.
 type check struct {
 	v        *Validator
-	auth     AuthorizeFunc
+	auth     Authorizer
 	authErr  error
 	root     *tree.Node
 	delta    *Delta
@@ -154,14 +158,15 @@ type ruleRun struct {
 	rules []Rule
 }
 
-// Check validates the candidate cand against the committed tree old. It
+// Check validates the candidate cs.New against the committed tree cs.Old,
+// reading only what the transaction changed (cs). It
 // returns the first violation found (a *tree.Error) and, when valid, the
 // index delta to commit with the transaction. With auth set, every change
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
-func (v *Validator) Check(old, cand *tree.Node, auth AuthorizeFunc) (*Delta, error) {
-	c := &check{v: v, auth: auth, root: cand, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
-	tree.Diff(old, cand, c.visit)
+func (v *Validator) Check(cs *changeset.Set, auth Authorizer) (*Delta, error) {
+	c := &check{v: v, auth: auth, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
+	cs.Walk(c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
 	}
@@ -195,7 +200,7 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 		return false
 	}
 	if c.auth != nil && (!s.IsDir() || o == nil || n == nil) {
-		if c.authErr = c.auth(chain, o, n); c.authErr != nil {
+		if c.authErr = c.auth.MayChange(chain, o, n); c.authErr != nil {
 			return false
 		}
 	}

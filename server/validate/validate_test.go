@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"github.com/netready/netready/server/changeset"
 	"reflect"
 	"strings"
 	"sync"
@@ -217,7 +218,7 @@ func runCases(t *testing.T, s *schema.Schema, rules []Rule, cases []vcase) {
 			root := tree.NewRoot(s)
 			if len(tc.base) > 0 {
 				cand := edit(t, s, root, tc.base...)
-				d, err := v.Check(root, cand, nil)
+				d, err := v.Check(changeset.Compute(root, cand), nil)
 				if err != nil {
 					t.Fatalf("base does not validate: %v", err)
 				}
@@ -225,7 +226,7 @@ func runCases(t *testing.T, s *schema.Schema, rules []Rule, cases []vcase) {
 				root = cand
 			}
 			cand := edit(t, s, root, tc.ops...)
-			_, err = v.Check(root, cand, nil)
+			_, err = v.Check(changeset.Compute(root, cand), nil)
 			wantErr(t, err, tc.code, tc.path, tc.msg)
 		})
 	}
@@ -488,7 +489,7 @@ func TestRefCountsAcrossTransactions(t *testing.T) {
 	}
 	for i, st := range steps {
 		cand := edit(t, s, root, st.ops...)
-		d, err := v.Check(root, cand, nil)
+		d, err := v.Check(changeset.Compute(root, cand), nil)
 		if st.code != codes.OK {
 			if d != nil {
 				t.Fatalf("step %d: refused but returned a delta", i)
@@ -513,7 +514,7 @@ func TestDeltaInverse(t *testing.T) {
 	root := edit(t, s, tree.NewRoot(s), op{"merge", "/targets/target[id=t1]", `{}`})
 	v.Reset(root)
 	cand := edit(t, s, root, op{"merge", "/ref[name=r]", `{"to":"t1","many":["t1"]}`})
-	d, err := v.Check(root, cand, nil)
+	d, err := v.Check(changeset.Compute(root, cand), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +527,7 @@ func TestDeltaInverse(t *testing.T) {
 		t.Fatalf("refs after undo = %v", v.refs)
 	}
 	// The target may go again, validated against the old tree.
-	if _, err := v.Check(root, edit(t, s, root, op{"delete", "/targets/target[id=t1]", ""}), nil); err != nil {
+	if _, err := v.Check(changeset.Compute(root, edit(t, s, root, op{"delete", "/targets/target[id=t1]", ""})), nil); err != nil {
 		t.Fatal(err)
 	}
 	v.Commit(nil) // a nil delta is ignored
@@ -542,7 +543,7 @@ func TestReset(t *testing.T) {
 	del := func(p string) *tree.Node { return edit(t, s, loaded, op{"delete", p, ""}) }
 
 	fresh, _ := New(s, nil)
-	if _, err := fresh.Check(loaded, del("/targets/target[id=t1]"), nil); err != nil {
+	if _, err := fresh.Check(changeset.Compute(loaded, del("/targets/target[id=t1]")), nil); err != nil {
 		t.Fatalf("without Reset nothing is counted, got %v", err)
 	}
 	v, _ := New(s, nil)
@@ -551,11 +552,11 @@ func TestReset(t *testing.T) {
 	if !reflect.DeepEqual(v.refs, want) {
 		t.Fatalf("refs = %v, want %v", v.refs, want)
 	}
-	_, err := v.Check(loaded, del("/targets/target[id=t1]"), nil)
+	_, err := v.Check(changeset.Compute(loaded, del("/targets/target[id=t1]")), nil)
 	wantErr(t, err, codes.FailedPrecondition, "/targets/target[id=t1]", "cannot delete|still referenced| 2 ")
-	_, err = v.Check(loaded, del("/ref[name=b]"), nil)
+	_, err = v.Check(changeset.Compute(loaded, del("/ref[name=b]")), nil)
 	wantErr(t, err, codes.FailedPrecondition, "/ref[name=b]", "cannot delete|still referenced| 1 ")
-	if _, err := v.Check(loaded, del("/ref"), nil); err != nil {
+	if _, err := v.Check(changeset.Compute(loaded, del("/ref")), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Reset again forgets the previous index.
@@ -594,7 +595,7 @@ func TestRulesRunOnlyForChanged(t *testing.T) {
 		op{"merge", "/dev[name=d2]", strings.Replace(validDev, "d1", "d2", 1)},
 		op{"merge", "/grp[name=g1]", `{"member":[{"id":1}],"need":["n"]}`},
 	)
-	d, err := v.Check(root, base, nil)
+	d, err := v.Check(changeset.Compute(root, base), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +617,7 @@ func TestRulesRunOnlyForChanged(t *testing.T) {
 	}
 	for _, tc := range tests {
 		calls = nil
-		if _, err := v.Check(base, edit(t, s, base, tc.ops...), nil); err != nil {
+		if _, err := v.Check(changeset.Compute(base, edit(t, s, base, tc.ops...)), nil); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if !reflect.DeepEqual(calls, tc.want) {
@@ -643,7 +644,7 @@ func TestRuleErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = v.Check(tree.NewRoot(s), cand, nil)
+		_, err = v.Check(changeset.Compute(tree.NewRoot(s), cand), nil)
 		var te *tree.Error
 		if !errors.As(err, &te) || te.Code != tc.code || te.Path != tc.path {
 			t.Errorf("%s: got %v, want %s at %s", tc.name, err, tc.code, tc.path)
@@ -651,7 +652,7 @@ func TestRuleErrors(t *testing.T) {
 	}
 	// Structural errors come before rules.
 	v, _ := New(s, []Rule{{Path: "/dev", Name: "r", Check: func(*tree.Node, []*tree.Node) error { t.Error("rule ran"); return nil }}})
-	_, err := v.Check(tree.NewRoot(s), edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", `{}`}), nil)
+	_, err := v.Check(changeset.Compute(tree.NewRoot(s), edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", `{}`})), nil)
 	wantErr(t, err, codes.FailedPrecondition, "/dev[name=d1]/hostname", "mandatory")
 }
 

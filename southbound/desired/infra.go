@@ -85,12 +85,13 @@ type Filter struct {
 // NewFilter returns an empty filter.
 func NewFilter() *Filter { return &Filter{memo: map[*schema.Node]bool{}} }
 
-// Relevant reports whether old and cur differ in any node realization
+// Relevant reports whether a transaction changes any node realization
 // reads: the backends, the hosts, and the tenants' ports, interfaces and
-// VPNs (their configuration, not descriptions or state).
-func (f *Filter) Relevant(old, cur *tree.Node) bool {
+// VPNs (their configuration, not descriptions or state). walk replays the
+// transaction's differences (a change set, or tree.Diff).
+func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 	found := false
-	tree.Diff(old, cur, func(chain []*tree.Node, o, n *tree.Node) bool {
+	walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		if found {
 			return false
 		}

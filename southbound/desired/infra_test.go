@@ -1,6 +1,7 @@
 package desired_test
 
 import (
+	"github.com/netready/netready/server/changeset"
 	"testing"
 	"time"
 
@@ -85,11 +86,11 @@ func TestFilterRelevant(t *testing.T) {
 		{"backend timeout", `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-a", "timeout": 5}]}}`, true},
 		{"new tenant", `{"netready-tenants:tenants": {"tenant": [{"name": "green"}]}}`, true},
 	} {
-		if got := f.Relevant(base, merge(t, base, c.doc)); got != c.want {
+		if got := f.Relevant(changeset.Compute(base, merge(t, base, c.doc)).Walk); got != c.want {
 			t.Errorf("%s: relevant %v, want %v", c.name, got, c.want)
 		}
 	}
-	if f.Relevant(base, base) {
+	if f.Relevant(changeset.Compute(base, base).Walk) {
 		t.Error("no change is relevant")
 	}
 }

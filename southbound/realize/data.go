@@ -67,13 +67,14 @@ func (c carried) position(s *schema.Node) (inside, above bool) {
 	return false, above
 }
 
-// changes returns what a data backend must do to go from prev to cur:
+// changes returns what a data backend must do for a transaction, given
+// a walk over its differences (a change set replayed, or tree.Diff):
 // deletes of the topmost removed objects (deepest first), then updates of
 // every created object and every object whose own leaves changed
 // (parents first).
-func (c carried) changes(prev, cur *tree.Node) []southbound.DataChange {
+func (c carried) changes(walk func(tree.DiffFunc)) []southbound.DataChange {
 	var dels, ups []southbound.DataChange
-	tree.Diff(prev, cur, func(chain []*tree.Node, o, n *tree.Node) bool {
+	walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		s := chain[len(chain)-1].Schema()
 		if !s.Config || !s.IsDir() {
 			return false
@@ -101,7 +102,13 @@ func (c carried) changes(prev, cur *tree.Node) []southbound.DataChange {
 // state returns every object below the carried subtrees of root as
 // updates, parents first: what a reconciled backend must hold.
 func (c carried) state(root *tree.Node) []southbound.DataChange {
-	return c.changes(nil, root)
+	return c.changes(diffWalk(nil, root))
+}
+
+// diffWalk is a walk over the differences of two trees, for the rare
+// paths (reconciliation, undo) that have no change set.
+func diffWalk(old, cur *tree.Node) func(tree.DiffFunc) {
+	return func(fn tree.DiffFunc) { tree.Diff(old, cur, fn) }
 }
 
 // ownLeaves is the JSON_IETF object of n's own configuration leaves and

@@ -1,6 +1,7 @@
 package realize
 
 import (
+	"github.com/netready/netready/server/changeset"
 	"slices"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestCarriedChanges(t *testing.T) {
 		{"name": "dc2", "kind": "cell"}]},
 		"netready-tenants:tenants": {"tenant": [{"name": "blue"}]}}`)
 
-	got := changeLines(c.changes(empty, one))
+	got := changeLines(c.changes(changeset.Compute(empty, one).Walk))
 	want := []string{
 		"update /sites {}",
 		`update /sites/site[name=dc1] {"name":"dc1","kind":"region"}`,
@@ -95,7 +96,7 @@ func TestCarriedChanges(t *testing.T) {
 	txn := tree.Begin(two)
 	txn.Delete(tree.Path{{Schema: sch.Root.Child("sites")}, {Schema: sch.Root.Child("sites").Child("site"), Keys: []value.Value{"dc1"}}})
 	two = txn.Root()
-	got = changeLines(c.changes(one, two))
+	got = changeLines(c.changes(changeset.Compute(one, two).Walk))
 	want = []string{
 		"delete /sites/site[name=dc1] ",
 		`update /sites/site[name=dc2] {"name":"dc2","description":"x","kind":"cell"}`,
@@ -103,7 +104,7 @@ func TestCarriedChanges(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("change:\n%q\nwant\n%q", got, want)
 	}
-	if got := c.changes(two, edit(t, two, `{"netready-tenants:tenants": {"tenant": [{"name": "green"}]}}`)); len(got) != 0 {
+	if got := c.changes(changeset.Compute(two, edit(t, two, `{"netready-tenants:tenants": {"tenant": [{"name": "green"}]}}`)).Walk); len(got) != 0 {
 		t.Errorf("a change outside the carried paths: %q", changeLines(got))
 	}
 }

@@ -2,37 +2,43 @@
 // into changes on the southbound backends, applies them to all backends at
 // once as one transaction, and reports what each backend holds.
 //
-// For each transaction that touches what realization reads (backends,
-// hosts, ports, interfaces, VPNs), the engine reads the desired network
-// from the candidate tree (southbound/desired), computes every host's
-// forwarding state (southbound/routing), diffs it against what the
+// The engine implements the two-phase contract of server/realizer. For
+// each transaction whose change set touches what realization reads
+// (backends, hosts, ports, interfaces, VPNs), Prepare reads the desired
+// network from the candidate tree (southbound/desired), computes every
+// host's forwarding state (southbound/routing), diffs it against what the
 // backends hold, and gives each affected backend its ordered changes, in
 // parallel, each bounded by the backend's timeout. Only when every backend
 // succeeded does the Set go on to be stored; if any failed or timed out,
 // the others are reverted by the reverse changes and the Set fails with
 // Aborted, so the store, the published tree and every backend are as
-// before.
+// before. If the store write then fails, Abort returns the engine to its
+// state before the transaction and reconciles the touched backends in the
+// background.
 //
-// The engine runs in the datastore's single writer (datastore.Realizer),
-// so transactions reach the backends in commit order; Get and Subscribe
-// read published snapshots and are never held up by a backend.
+// Prepare runs in the datastore's single writer, so transactions reach
+// the backends in commit order; Get and Subscribe read published
+// snapshots and are never held up by a backend. Reconciliation runs
+// outside the writer and holds no engine lock while it talks to a
+// backend: a Set waits only for the backends it touches.
 package realize
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
@@ -56,16 +62,28 @@ type Config struct {
 // Engine is the realization core. Realize is called by the datastore
 // writer; Reconcile by whoever triggers a resync outside a Set (start-up).
 type Engine struct {
-	sch     *schema.Schema
-	reg     southbound.Registry
-	opts    routing.Options
-	log     *slog.Logger
-	filter  *desired.Filter
-	paths   *statusPaths
-	publish Publisher
+	sch    *schema.Schema
+	reg    southbound.Registry
+	opts   routing.Options
+	log    *slog.Logger
+	filter *desired.Filter
+	paths  *statusPaths
+	// updates carries status found outside transactions to the writer;
+	// sendMu serializes senders (see send).
+	updates chan realizer.Status
+	sendMu  sync.Mutex
+	// carries is what each data backend carries, read by Prepare before
+	// it takes mu (to decide whether the transaction concerns anyone).
+	carries atomic.Pointer[map[string]carried]
+	// target is what the backends must hold: read by reconciliations once
+	// they hold a backend's driver, so a reconciliation never undoes a
+	// transaction that reached the driver before it.
+	target atomic.Pointer[target]
+	// bg tracks background reconciliations, for Close.
+	bg sync.WaitGroup
 
-	// mu serializes Realize, Reconcile and status writes: the backends
-	// take one transaction at a time.
+	// mu guards the engine's state below; Prepare holds it for the whole
+	// transaction, reconciliations only to read and record.
 	mu       sync.Mutex
 	backends map[string]*backend
 	// root is the configuration the backends hold (data backends get
@@ -81,10 +99,12 @@ type Engine struct {
 	status statusMark
 }
 
-// Publisher publishes operational state outside a Set (the datastore's
-// UpdateState): the engine reports reconciliations and failed
-// transactions through it.
-type Publisher func(ctx context.Context, fn func(*tree.Txn) error) error
+// target is the configuration and forwarding state the backends must
+// hold.
+type target struct {
+	root   *tree.Node
+	result routing.Result
+}
 
 // backend is one configured backend and its driver.
 type backend struct {
@@ -128,20 +148,19 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		log:      cfg.Logger,
 		filter:   desired.NewFilter(),
 		paths:    newStatusPaths(sch),
+		updates:  make(chan realizer.Status, 1),
 		backends: map[string]*backend{},
 		attempts: map[string]time.Time{},
 	}
 }
 
 // Start loads the committed state: the configuration root and the
-// assignments stored with the newest commit (nil for none), and keeps
-// publish for status changes outside Sets. It opens the configured
-// backends' drivers but changes nothing on them: call Reconcile to bring
-// them to root.
-func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte, publish Publisher) error {
+// assignments stored with the newest commit (nil for none). It opens the
+// configured backends' drivers but changes nothing on them: call
+// Reconcile to bring them to root.
+func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.publish = publish
 	if state != nil {
 		if err := json.Unmarshal(state, &e.asg); err != nil {
 			return fmt.Errorf("realize: stored assignments: %w", err)
@@ -166,7 +185,24 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte, publi
 		}
 		e.backends[name] = b
 	}
+	e.published()
 	return nil
+}
+
+// Updates implements realizer.Realizer.
+func (e *Engine) Updates() <-chan realizer.Status { return e.updates }
+
+// published makes the engine's current state the one reconciliations and
+// Prepare's pre-lock check read. The caller holds e.mu.
+func (e *Engine) published() {
+	e.target.Store(&target{root: e.root, result: e.result})
+	cs := map[string]carried{}
+	for name, b := range e.backends {
+		if b.carries != nil {
+			cs[name] = b.carries
+		}
+	}
+	e.carries.Store(&cs)
 }
 
 // open opens a backend's driver and, for a data driver, resolves the data
@@ -187,8 +223,9 @@ func (e *Engine) open(ctx context.Context, cfg desired.Backend) (*driver, carrie
 	return newDriver(d), c, nil
 }
 
-// Close closes every driver.
+// Close waits for background reconciliations and closes every driver.
 func (e *Engine) Close() {
+	e.bg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, b := range e.backends {
@@ -223,14 +260,17 @@ func (e *Engine) restore(s snapshot) {
 	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
 }
 
-// Realize implements datastore.Realizer.
-func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.Realization, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	data := e.dataChanges(prev, cur)
-	if len(data) == 0 && !e.filter.Relevant(prev, cur) {
+// Prepare implements realizer.Realizer. A transaction that concerns no
+// backend returns at once, without the engine lock, so it never waits for
+// a transaction or a reconciliation in progress.
+func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepared, error) {
+	data := e.dataChanges(cs)
+	if len(data) == 0 && !e.filter.Relevant(cs.Walk) {
 		return nil, nil
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := cs.New
 	model, err := desired.Model(cur)
 	if err != nil {
 		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
@@ -247,37 +287,72 @@ func (e *Engine) Realize(ctx context.Context, prev, cur *tree.Node) (*datastore.
 	diffs := routing.Diff(e.result, result)
 	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
+	e.target.Store(&target{root: cur, result: result})
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
-		e.undo(jobs, outcomes, e.result, result, plan, prev, cur)
-		plan.abort()
+		e.undo(jobs, outcomes, e.result, result, plan, cs)
+		plan.abort(e.log)
+		e.published()
 		e.recordFailure(*failed, now)
-		e.publishStatus()
+		e.send(e.statusEdits(e.root, nil))
 		return nil, &tree.Error{
 			Code: codes.Aborted, Path: backendPath(failed.backend),
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
 	}
-	before := e.save()
-	plan.commit(e)
-	e.root, e.model, e.result, e.asg = cur, model, result, asg
-	e.recordSuccess(outcomes, diffs, now)
-	touched := make([]string, len(jobs))
-	for i, j := range jobs {
-		touched[i] = j.backend
+	p := &prepared{e: e, before: e.save(), plan: plan, state: map[string][]byte{StateKey: state}}
+	for _, j := range jobs {
+		p.touched = append(p.touched, j.backend)
 	}
-	return &datastore.Realization{
-		State:  map[string][]byte{StateKey: state},
-		Status: e.writeStatus,
-		Undo:   func(ctx context.Context) { e.revert(ctx, before, touched) },
-	}, nil
+	plan.install(e)
+	e.root, e.model, e.result, e.asg = cur, model, result, asg
+	e.published()
+	e.recordSuccess(outcomes, diffs, now)
+	p.status = e.statusEdits(cur, cs)
+	return p, nil
+}
+
+// prepared is a transaction the backends hold, awaiting its store write.
+type prepared struct {
+	e       *Engine
+	before  snapshot // the engine before the transaction
+	plan    *plan
+	touched []string // backends that were given work
+	state   map[string][]byte
+	status  realizer.Status
+}
+
+func (p *prepared) State() map[string][]byte { return p.state }
+func (p *prepared) Status() realizer.Status  { return p.status }
+
+// Commit closes the drivers the transaction retired: only now is it
+// certain that nobody goes back to them.
+func (p *prepared) Commit() { p.plan.closeRetired(p.e.log) }
+
+// Abort returns the engine to its state before the transaction, closes the
+// drivers the transaction opened, and reconciles the backends it touched
+// in the background: the writer does not wait for the network.
+func (p *prepared) Abort() {
+	e := p.e
+	e.mu.Lock()
+	e.restore(p.before)
+	e.status.valid = false // the status written with the lost commit was never published
+	for _, name := range p.touched {
+		e.mustReconcile(name)
+	}
+	e.published()
+	e.mu.Unlock()
+	p.plan.abort(e.log)
+	if len(p.touched) > 0 {
+		e.ReconcileInBackground(p.touched...)
+	}
 }
 
 // undo reverts the backends a failed transaction reached: each gets the
 // reverse of what it was given (idempotent drivers make that safe for the
 // backend that failed half-way); a reconciled backend is reconciled back.
 // A backend the undo cannot reach is marked for reconciliation.
-func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result, p *plan, prev, cur *tree.Node) {
+func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result, p *plan, cs *changeset.Set) {
 	reverse := routing.Diff(after, before)
 	var back []job
 	for i, j := range jobs {
@@ -289,9 +364,9 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 			e.mustReconcile(j.backend)
 			continue
 		case c != nil && j.reconcile:
-			j.data = c.state(prev)
+			j.data = c.state(cs.Old)
 		case c != nil:
-			j.data = c.changes(cur, prev)
+			j.data = c.changes(diffWalk(cs.New, cs.Old))
 		case j.reconcile:
 			j.views = viewsOf(before, j.backend, hostsOf(j)...)
 		default:
@@ -307,16 +382,13 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 	}
 }
 
-// dataChanges returns, per data backend, the changes between prev and cur
+// dataChanges returns, per data backend, the changes of a transaction
 // below the paths it carries (only backends with changes).
-func (e *Engine) dataChanges(prev, cur *tree.Node) map[string][]southbound.DataChange {
+func (e *Engine) dataChanges(cs *changeset.Set) map[string][]southbound.DataChange {
 	out := map[string][]southbound.DataChange{}
-	for name, b := range e.backends {
-		if b.carries == nil {
-			continue
-		}
-		if cs := b.carries.changes(prev, cur); len(cs) > 0 {
-			out[name] = cs
+	for name, c := range *e.carries.Load() {
+		if changes := c.changes(cs.Walk); len(changes) > 0 {
+			out[name] = changes
 		}
 	}
 	return out
@@ -326,38 +398,6 @@ func (e *Engine) mustReconcile(name string) {
 	if b := e.backends[name]; b != nil {
 		b.mustReconcile = true
 	}
-}
-
-// revert undoes a realized transaction whose commit could not be stored:
-// the engine goes back to its state before the transaction and reconciles
-// the backends it touched, reopening drivers the transaction retired.
-func (e *Engine) revert(ctx context.Context, before snapshot, touched []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	after := e.backends
-	e.restore(before)
-	e.status.root = nil // the status written with the lost commit was never published
-	inUse := map[*driver]bool{}
-	for name, b := range e.backends {
-		if b.drv != nil && b.drv.isClosed() {
-			b.drv = nil
-			if d, c, err := e.open(ctx, b.cfg); err == nil {
-				b.drv, b.carries = d, c
-			} else {
-				e.log.Error("revert: backend not reopened", "backend", name, "err", err)
-			}
-		}
-		inUse[b.drv] = true
-	}
-	for _, b := range after {
-		if b.drv != nil && !inUse[b.drv] {
-			b.drv.close(e.log)
-		}
-	}
-	for _, name := range touched {
-		e.mustReconcile(name)
-	}
-	e.reconcileLocked(ctx, touched)
 }
 
 // recordFailure keeps the failing backend's error for its status.
@@ -405,7 +445,7 @@ func (e *Engine) markDirty(vrf string) {
 
 // touchBackend marks every object realized on a backend as attempted.
 func (e *Engine) touchBackend(name string, at time.Time) {
-	e.status.root = nil // objects in every tenant: the next status write is a full one
+	e.status.valid = false // objects in every tenant: the next status write is a full one
 	hosts := map[string]bool{}
 	for _, h := range e.model.Hosts {
 		if h.Backend == name {
@@ -424,17 +464,49 @@ func (e *Engine) touchBackend(name string, at time.Time) {
 }
 
 // Reconcile brings the named backends (every admin-up backend when names
-// is empty) to the committed state and publishes their status. It returns
-// the drift each reconciled backend reported, and the first error.
+// is empty) to what they must hold and publishes their status. It returns
+// the drift each reconciled backend reported, and the first error. It
+// holds the engine lock only to find the drivers and to record the
+// outcome; each backend's state is read once its driver is free, so a
+// transaction that reached the driver first is never undone.
 func (e *Engine) Reconcile(ctx context.Context, names ...string) (map[string][]string, error) {
+	jobs := e.reconcileJobs(names)
+	outs := run(ctx, jobs)
 	e.mu.Lock()
-	drift, err := e.reconcileLocked(ctx, names)
+	drift, first := e.recordReconciled(jobs, outs)
+	st := e.statusEdits(e.root, nil)
 	e.mu.Unlock()
-	e.publishStatus()
-	return drift, err
+	e.send(st)
+	for name, d := range drift {
+		if len(d) > 0 {
+			e.log.Warn("backend drift corrected", "backend", name, "count", len(d), "first", d[0])
+		}
+	}
+	return drift, first
 }
 
-func (e *Engine) reconcileLocked(ctx context.Context, names []string) (map[string][]string, error) {
+// ReconcileInBackground reconciles the named backends (every one when
+// names is empty) outside the caller's goroutine: at start-up, and after
+// a lost commit. Close waits for it.
+func (e *Engine) ReconcileInBackground(names ...string) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		start := time.Now()
+		drift, err := e.Reconcile(context.Background(), names...)
+		if err != nil {
+			e.log.Error("reconciliation", "err", err, "took", time.Since(start).String())
+			return
+		}
+		e.log.Info("backends reconciled", "backends", len(drift), "took", time.Since(start).String())
+	}()
+}
+
+// reconcileJobs returns a reconciliation job per named admin-up backend
+// with an open driver; each job reads its target when it runs.
+func (e *Engine) reconcileJobs(names []string) []job {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if len(names) == 0 {
 		names = slices.Sorted(maps.Keys(e.backends))
 	}
@@ -445,17 +517,30 @@ func (e *Engine) reconcileLocked(ctx context.Context, names []string) (map[strin
 			continue
 		}
 		j := job{backend: name, drv: b.drv, timeout: b.cfg.Timeout, reconcile: true}
-		if b.carries != nil {
-			j.data = b.carries.state(e.root)
-		} else {
-			j.views = viewsOf(e.result, name)
+		c := b.carries
+		j.load = func(j *job) {
+			t := e.target.Load()
+			if c != nil {
+				j.data = c.state(t.root)
+			} else {
+				j.views = viewsOf(t.result, j.backend)
+			}
 		}
 		jobs = append(jobs, j)
 	}
+	return jobs
+}
+
+// recordReconciled records the outcomes of reconciliation jobs, ignoring
+// backends whose driver was replaced meanwhile. The caller holds e.mu.
+func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]string, error) {
 	now := time.Now()
 	drift := map[string][]string{}
 	var first error
-	for _, o := range run(ctx, jobs) {
+	for i, o := range outs {
+		if b := e.backends[o.backend]; b == nil || b.drv != jobs[i].drv {
+			continue
+		}
 		if o.err != nil {
 			e.recordFailure(o, now)
 			e.mustReconcile(o.backend)
@@ -467,30 +552,26 @@ func (e *Engine) reconcileLocked(ctx context.Context, names []string) (map[strin
 		drift[o.backend] = *o.drift
 		e.recordSuccess([]outcome{o}, nil, now)
 	}
-	for name, d := range drift {
-		if len(d) > 0 {
-			e.log.Warn("backend drift corrected", "backend", name, "count", len(d), "first", d[0])
-		}
-	}
 	return drift, first
 }
 
-// publishStatus writes the current status outside a Set, in the
-// background: it runs from the datastore writer's own calls, which must
-// not wait for the writer.
-func (e *Engine) publishStatus() {
-	if e.publish == nil {
-		return
-	}
-	go func() {
-		err := e.publish(context.Background(), func(t *tree.Txn) error {
-			e.writeStatus(t)
-			return nil
-		})
-		if err != nil && !errors.Is(err, datastore.ErrClosed) {
-			e.log.Warn("publishing realization status", "err", err)
+// send hands status found outside a transaction to the writer without
+// waiting: such status is complete, so a newer one replaces one the
+// writer has not taken yet.
+func (e *Engine) send(st realizer.Status) {
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	for {
+		select {
+		case e.updates <- st:
+			return
+		default:
 		}
-	}()
+		select {
+		case <-e.updates:
+		default:
+		}
+	}
 }
 
 func backendPath(name string) string { return "/backends/backend[name=" + name + "]" }

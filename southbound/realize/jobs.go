@@ -42,6 +42,10 @@ type job struct {
 	changes   []routing.Change
 	views     []*routing.HostView
 	data      []southbound.DataChange
+	// load, if set, fills in the state to reconcile to once the job holds
+	// its driver, so it is the newest target, not the one of when the
+	// job was made.
+	load func(*job)
 }
 
 // outcome is how a job went.
@@ -89,6 +93,9 @@ func runJob(ctx context.Context, j job) outcome {
 	done := make(chan outcome, 1)
 	go func() {
 		defer func() { <-j.drv.busy }()
+		if j.load != nil {
+			j.load(&j)
+		}
 		done <- j.do(ctx)
 	}()
 	select {

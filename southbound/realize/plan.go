@@ -2,6 +2,7 @@ package realize
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 
@@ -56,7 +57,7 @@ func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*pl
 		default: // new, reconfigured, back up, or never opened
 			nd, carries, err := e.open(ctx, cfg)
 			if err != nil {
-				p.abort()
+				p.abort(e.log)
 				return nil, &tree.Error{Code: codes.FailedPrecondition, Path: backendPath(name), Msg: err.Error()}
 			}
 			p.opened = append(p.opened, nd)
@@ -138,8 +139,10 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 	return jobs
 }
 
-// commit installs the new backends in e and closes the retired drivers.
-func (p *plan) commit(e *Engine) {
+// install makes the planned backends e's. The retired drivers stay open
+// until the commit is stored (closeRetired): an aborted commit goes back
+// to them.
+func (p *plan) install(e *Engine) {
 	next := make(map[string]*backend, len(p.cfgs))
 	for name, cfg := range p.cfgs {
 		b := &backend{cfg: cfg, drv: p.drivers[name], carries: p.carries[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
@@ -151,16 +154,20 @@ func (p *plan) commit(e *Engine) {
 		}
 		next[name] = b
 	}
-	for _, d := range p.retired {
-		d.close(e.log)
-	}
 	e.backends = next
 }
 
+// closeRetired closes the drivers the stored transaction retired.
+func (p *plan) closeRetired(log *slog.Logger) {
+	for _, d := range p.retired {
+		d.close(log)
+	}
+}
+
 // abort closes the drivers the failed transaction opened.
-func (p *plan) abort() {
+func (p *plan) abort(log *slog.Logger) {
 	for _, d := range p.opened {
-		d.close(nil)
+		d.close(log)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
@@ -91,21 +93,20 @@ func child(s *schema.Node, name string) *schema.Node {
 	return c
 }
 
-// writeStatus writes the realized objects' status into t, from the
-// engine's current view. Unchanged leaves are left shared (see
-// statusWriter.object), and a tenant is skipped altogether when nothing
-// its status depends on moved since the last write: its subtree is the
-// one that write left (copy-on-write keeps the node), no change reached
-// its objects, and the backends and hosts are as they were.
-func (e *Engine) writeStatus(t *tree.Txn) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w := &statusWriter{t: t, p: e.paths}
-	root := t.Root()
+// statusEdits returns the status of the realized objects of root, from
+// the engine's current view. With cs (a transaction's changes, root =
+// cs.New), objects whose tree already shows their status are left alone
+// (see statusWriter.object), and a tenant is skipped altogether when
+// nothing its status depends on moved: the transaction did not touch it,
+// no change reached its objects, and the backends and hosts are as they
+// were at the last write. Without cs, every object's status is given
+// (the writer drops what the tree already holds). The caller holds e.mu.
+func (e *Engine) statusEdits(root *tree.Node, cs *changeset.Set) realizer.Status {
+	w := &statusWriter{p: e.paths, skipShown: cs != nil}
 	fp := e.backendsFingerprint()
-	var before *tree.Node // the tenant list of the last write, nil for a full write
-	if e.status.root != nil && fp == e.status.backends && child1(root, e.paths.hosts) == child1(e.status.root, e.paths.hosts) {
-		before = child1(child1(e.status.root, e.paths.tenants), e.paths.tenant)
+	var before *tree.Node // the tenant list before the transaction, nil for a full write
+	if cs != nil && e.status.valid && fp == e.status.backends && child1(cs.Old, e.paths.hosts) == child1(root, e.paths.hosts) {
+		before = child1(child1(cs.Old, e.paths.tenants), e.paths.tenant)
 	}
 	e.writeInfraStatus(w, root)
 	v := e.statusView()
@@ -115,13 +116,16 @@ func (e *Engine) writeStatus(t *tree.Txn) {
 		}
 		e.writeTenantStatus(w, tn, v)
 	})
-	e.status = statusMark{root: t.Root(), backends: fp, dirty: map[string]bool{}}
+	if cs != nil {
+		e.status = statusMark{valid: true, backends: fp, dirty: map[string]bool{}}
+	}
+	return w.out
 }
 
-// statusMark is what the last status write was based on.
+// statusMark is what the last status written with a commit was based on.
 type statusMark struct {
-	root     *tree.Node // the tree right after it (nil: none yet, or void)
-	backends string     // backendsFingerprint then
+	valid    bool   // false: none yet, or it was never published
+	backends string // backendsFingerprint then
 	// dirty are the tenants with objects attempted since.
 	dirty map[string]bool
 }
@@ -305,10 +309,20 @@ func sortEntries(es []entry) {
 	}
 }
 
-// statusWriter writes objStatus values into a transaction.
+// statusWriter turns objStatus values into status edits.
 type statusWriter struct {
-	t *tree.Txn
-	p *statusPaths
+	p   *statusPaths
+	out realizer.Status
+	// skipShown leaves out objects whose node already shows their status.
+	skipShown bool
+}
+
+func (w *statusWriter) set(p tree.Path, object int, v value.Value) {
+	w.out = append(w.out, realizer.Edit{Path: p, Object: object, Value: v})
+}
+
+func (w *statusWriter) del(p tree.Path, object int) {
+	w.out = append(w.out, realizer.Edit{Path: p, Object: object, Delete: true})
 }
 
 // object writes st under the object at path (n is its node in the tree),
@@ -316,30 +330,31 @@ type statusWriter struct {
 // one transaction to the next, and reading it from n is far cheaper than
 // writing it through path.
 func (w *statusWriter) object(path tree.Path, n *tree.Node, sn statusNodes, st objStatus) {
-	if shows(n, sn, st) {
+	if w.skipShown && shows(n, sn, st) {
 		return
 	}
+	obj := len(path)
 	base := append(path[:len(path):len(path)], tree.Elem{Schema: sn.status})
-	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.oper}), st.oper)
-	w.t.SetLeaf(append(base[:len(base):len(base)], tree.Elem{Schema: sn.sync}), st.sync)
+	w.set(append(base[:len(base):len(base)], tree.Elem{Schema: sn.oper}), obj, st.oper)
+	w.set(append(base[:len(base):len(base)], tree.Elem{Schema: sn.sync}), obj, st.sync)
 	want := map[string]bool{}
 	for _, en := range st.entries {
 		want[en.name] = true
 		ep := append(base[:len(base):len(base)], keyed(sn.list, en.name))
 		leaf := func(s *schema.Node) tree.Path { return append(ep[:len(ep):len(ep)], tree.Elem{Schema: s}) }
-		w.t.SetLeaf(leaf(sn.lsync), en.sync)
+		w.set(leaf(sn.lsync), obj, en.sync)
 		if en.msg != "" {
-			w.t.SetLeaf(leaf(sn.msg), en.msg)
+			w.set(leaf(sn.msg), obj, en.msg)
 		} else {
-			w.t.Delete(leaf(sn.msg))
+			w.del(leaf(sn.msg), obj)
 		}
 		if !en.at.IsZero() {
-			w.t.SetLeaf(leaf(sn.at), timestamp(en.at))
+			w.set(leaf(sn.at), obj, timestamp(en.at))
 		}
 	}
 	each(child1(n, sn.status), sn.list, func(old *tree.Node) {
 		if !want[old.Key()] {
-			w.t.Delete(append(base[:len(base):len(base)], keyed(sn.list, old.Key())))
+			w.del(append(base[:len(base):len(base)], keyed(sn.list, old.Key())), obj)
 		}
 	})
 }
@@ -381,23 +396,24 @@ func str(n *tree.Node) string {
 
 // reconciliation writes a backend's newest reconciliation outcome.
 func (w *statusWriter) reconciliation(path tree.Path, r *reconciliation) {
+	obj := len(path)
 	base := append(path[:len(path):len(path)], tree.Elem{Schema: w.p.recon})
 	leaf := func(s *schema.Node) tree.Path { return append(base[:len(base):len(base)], tree.Elem{Schema: s}) }
-	w.t.SetLeaf(leaf(w.p.reconLast), timestamp(r.at))
-	w.t.SetLeaf(leaf(w.p.reconCount), uint64(len(r.drift)))
+	w.set(leaf(w.p.reconLast), obj, timestamp(r.at))
+	w.set(leaf(w.p.reconCount), obj, uint64(len(r.drift)))
 	drift := r.drift
 	if len(drift) > maxDrift {
 		drift = drift[:maxDrift]
 	}
 	if len(drift) == 0 {
-		w.t.Delete(leaf(w.p.reconDrift))
+		w.del(leaf(w.p.reconDrift), obj)
 		return
 	}
 	vals := make([]value.Value, len(drift))
 	for i, d := range drift {
 		vals[i] = d
 	}
-	w.t.SetLeafList(leaf(w.p.reconDrift), vals)
+	w.out = append(w.out, realizer.Edit{Path: leaf(w.p.reconDrift), Object: obj, Values: vals})
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,103 @@
+// Package realizer is the contract between the datastore's writer and
+// whatever makes accepted transactions real outside the server (the
+// southbound engine). It is a leaf of the core: the datastore depends on
+// it, southbound implements it, and neither imports the other.
+//
+// The contract is two-phase. The writer hands each validated transaction
+// to Prepare, which applies it to the network and returns a Prepared
+// handle; the writer then stores the commit and calls Commit, or, when the
+// store write failed, Abort. Status the realizer learns outside a
+// transaction (a reconciliation, a failure) travels as data over the
+// Updates channel, which the writer drains: the realizer never calls back
+// into the datastore and hands it no closures.
+package realizer
+
+import (
+	"context"
+
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/tree"
+)
+
+// Realizer carries accepted transactions out to the network.
+type Realizer interface {
+	// Prepare makes the network hold cs.New, which the writer will commit
+	// on top of cs.Old. It returns a nil Prepared when the transaction
+	// concerns no backend. On error the realizer has undone whatever it
+	// applied, and the error refuses the transaction.
+	Prepare(ctx context.Context, cs *changeset.Set) (Prepared, error)
+	// Updates delivers status changes found outside transactions. The
+	// writer publishes each as operational state.
+	Updates() <-chan Status
+}
+
+// Prepared is one transaction applied to the network, awaiting the
+// outcome of its store write.
+type Prepared interface {
+	// State is stored with the commit (store.Commit.State): the
+	// realizer's own assignments, so they survive a restart.
+	State() map[string][]byte
+	// Status is written into the commit's own transaction, so it is
+	// published with the commit it describes.
+	Status() Status
+	// Commit says the commit is durable.
+	Commit()
+	// Abort says the commit could not be stored: the realizer returns to
+	// its state before Prepare and brings the backends back, without
+	// holding up the writer.
+	Abort()
+}
+
+// Status is a list of operational-state edits.
+type Status []Edit
+
+// Edit sets a state leaf (Value), a state leaf-list (Values), or deletes
+// the node at Path (Delete). Object is how many elements of Path name the
+// configured object the state belongs to: an edit whose object no longer
+// exists is dropped, so late status never resurrects a deleted object.
+type Edit struct {
+	Path   tree.Path
+	Object int
+	Value  value.Value
+	Values []value.Value
+	Delete bool
+}
+
+// Apply writes s into t, skipping edits whose object is gone and leaves
+// that already hold their value (so an unchanged status publishes
+// nothing).
+func (s Status) Apply(t *tree.Txn) {
+	for _, e := range s {
+		if e.Object > 0 && tree.Lookup(t.Root(), e.Path[:e.Object]) == nil {
+			continue
+		}
+		cur := tree.Lookup(t.Root(), e.Path)
+		switch {
+		case e.Delete:
+			if cur != nil {
+				t.Delete(e.Path)
+			}
+		case e.Values != nil:
+			if cur == nil || !sameValues(cur.Values(), e.Values) {
+				t.SetLeafList(e.Path, e.Values)
+			}
+		default:
+			if cur == nil || cur.IsDefault() || !value.Equal(cur.Value(), e.Value) {
+				t.SetLeaf(e.Path, e.Value)
+			}
+		}
+	}
+}
+
+func sameValues(a, b []value.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !value.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
