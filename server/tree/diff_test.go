@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/gnmipath"
 )
 
 func TestDiff(t *testing.T) {
@@ -471,32 +473,42 @@ func TestEmptyStringKey(t *testing.T) {
 	}
 }
 
-// TestRowKeysCanonical: row keys are the gNMI path strings of
+// TestChainStringSpecForm: ChainString writes the gNMI path strings of
 // gnmi-path-strings.md (keys sorted by name, only `]` and `\` escaped in
-// values, newlines as \n), so they read back exactly; keys written by
-// format version 1 (schema key order, `=` escaped) still load.
-func TestRowKeysCanonical(t *testing.T) {
+// values, newlines as \n), while row keys keep the form of store format
+// version 1 (schema key order, `=` escaped); both read back exactly.
+func TestChainStringSpecForm(t *testing.T) {
 	sch := tsch(t)
 	root := load(t, sch, `{"t:names":[{"n":"a=b"},{"n":"x]/y"},{"n":"a\\]\\\\b"},{"n":"l1\nl2"}],`+
 		`"t:pair":[{"z":"1","a":"2"}]}`)
-	var keys []string
+	var paths, keys []string
+	Diff(NewRoot(sch), root, func(chain []*Node, _, n *Node) bool {
+		if n.isEntry() {
+			paths = append(paths, ChainString(chain))
+		}
+		return true
+	})
 	for _, r := range AllRows(root) {
 		keys = append(keys, r.Key)
 	}
 	want := []string{`/names[n=a=b]`, `/names[n=a\\\]\\\\b]`, `/names[n=l1\nl2]`, `/names[n=x\]/y]`, `/pair[a=2][z=1]`}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("ChainString\n %q\nwant\n %q", paths, want)
+	}
+	want = []string{`/names[n=a\=b]`, `/names[n=a\\\]\\\\b]`, "/names[n=l1\nl2]", `/names[n=x\]/y]`, `/pair[z=1][a=2]`}
 	if !reflect.DeepEqual(keys, want) {
-		t.Fatalf("row keys\n %q\nwant\n %q", keys, want)
+		t.Errorf("row keys\n %q\nwant\n %q", keys, want)
 	}
 	if got := rebuild(t, root); ietfAll(got) != ietfAll(root) {
-		t.Fatalf("rows read back as %s, want %s", ietfAll(got), ietfAll(root))
+		t.Errorf("rows read back as %s, want %s", ietfAll(got), ietfAll(root))
 	}
-	txn := Begin(NewRoot(sch))
-	for _, key := range []string{`/names[n=a\=b]`, `/pair[z=1][a=2]`} {
-		if err := txn.LoadRow(key, []byte(`{"v":"old"}`)); err != nil {
-			t.Fatalf("LoadRow(%s): %v", key, err)
+	for _, ps := range paths {
+		elems, err := gnmipath.Parse(ps)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got, want := ietfAll(txn.Root()), `{"t:names":[{"n":"a=b","v":"old"}],"t:pair":[{"z":"1","a":"2","v":"old"}],"t:top":{"inner":{"level":3},"mtu":1500,"state":{"status":"ok"}}}`; got != want {
-		t.Errorf("version 1 rows loaded as %s, want %s", got, want)
+		if p, err := Resolve(sch.Root, elems); err != nil || Lookup(root, p) == nil {
+			t.Errorf("%s reads back as %v, %v: no entry", ps, p, err)
+		}
 	}
 }

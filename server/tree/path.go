@@ -10,9 +10,9 @@ import (
 
 // The canonical text form of a data path is its gNMI path string
 // (server/gnmipath: "/tenants/tenant[name=blue]/ports/port[name=g1]/mtu",
-// keys sorted by name, `]` and `\` escaped in key values), so that what
-// names store rows (rowPath parses it back), southbound changes and error
-// messages reads back as the same path.
+// keys sorted by name, `]` and `\` escaped in key values), so that the
+// paths of error messages and southbound changes read back as the same
+// path. Store row keys keep the form of store format version 1 (rowKey).
 
 // PathString returns the canonical text of p ("/" for the root).
 func PathString(p Path) string {
@@ -62,6 +62,12 @@ func entryPath(ps string, e *Node) string {
 // sequence of nodes from a child of the root downwards in which a list is
 // followed by one of its entries (as Diff and Walk produce).
 func ChainString(chain []*Node) string {
+	return chainText(chain, appendElem)
+}
+
+// chainText writes the path of the last node of chain with appendElem
+// writing each element.
+func chainText(chain []*Node, appendElem func([]byte, *schema.Node, []value.Value) []byte) string {
 	if len(chain) == 0 {
 		return "/"
 	}

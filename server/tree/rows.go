@@ -37,7 +37,7 @@ func Rows(old, cur *Node) []RowChange {
 		}
 		ob, nb := rowOf(o), rowOf(n)
 		if ob != nil || nb != nil {
-			rows = append(rows, RowChange{Key: ChainString(chain), Old: ob, New: nb})
+			rows = append(rows, RowChange{Key: rowKey(chain), Old: ob, New: nb})
 		}
 		return true
 	})
@@ -114,12 +114,36 @@ func (t *Txn) LoadRow(key string, data []byte) error {
 	return t.Merge(p, payload)
 }
 
-// rowPath parses a row key, the canonical path text ChainString writes,
-// with gnmipath.Parse. Unlike Resolve it is strict (key names unqualified,
+// rowKey is the store key of the object at the end of chain. Its text is
+// part of the store's data format (version 1), so it is not ChainString:
+// keys come in schema order and `\`, `=` and `]` are escaped in key values
+// (ygot's form), other characters written as they are. gnmipath.Parse
+// reads it. Changing it needs a migration of stored rows, or a row written
+// before would never again be overwritten or deleted.
+func rowKey(chain []*Node) string {
+	return chainText(chain, appendRowElem)
+}
+
+func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
+	b = append(append(b, '/'), s.Name...)
+	for i, k := range keys {
+		b = append(append(append(b, '['), s.Keys[i].Name...), '=')
+		v := value.String(k)
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '\\' || c == '=' || c == ']' {
+				b = append(b, '\\')
+			}
+			b = append(b, v[j])
+		}
+		b = append(b, ']')
+	}
+	return b
+}
+
+// rowPath parses a row key, the text rowKey writes, with gnmipath.Parse. Unlike Resolve it is strict (key names unqualified,
 // every key of a list entry present, a list without keys only last) and
 // reads a key value as data, never as a wildcard ("*"): a bad key is
-// DataLoss. Keys may come in any order, so rows written before keys were
-// sorted by name (format version 1) still load.
+// DataLoss. Key order does not matter.
 func rowPath(root *schema.Node, key string) (Path, error) {
 	bad := func(format string, args ...any) error {
 		return &Error{Code: codes.DataLoss, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
