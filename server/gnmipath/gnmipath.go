@@ -40,7 +40,9 @@ const (
 	valueSpecial = "]\\"
 )
 
-// String returns the string form of elems ("/" for none).
+// String returns the string form of elems ("/" for none). gNMI forbids
+// empty element and key names; String writes them as nothing, so such a
+// path does not read back (Parse refuses it).
 func String(elems []*gpb.PathElem) string {
 	if len(elems) == 0 {
 		return "/"

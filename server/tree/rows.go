@@ -140,10 +140,10 @@ func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
 	return b
 }
 
-// rowPath parses a row key, the text rowKey writes, with gnmipath.Parse. Unlike Resolve it is strict (key names unqualified,
-// every key of a list entry present, a list without keys only last) and
-// reads a key value as data, never as a wildcard ("*"): a bad key is
-// DataLoss. Key order does not matter.
+// rowPath parses a row key, the text rowKey writes, with gnmipath.Parse.
+// Unlike Resolve it is strict (key names unqualified, every key of a list
+// entry present, a list without keys only last) and reads a key value as
+// data, never as a wildcard ("*"): a bad key is DataLoss.
 func rowPath(root *schema.Node, key string) (Path, error) {
 	bad := func(format string, args ...any) error {
 		return &Error{Code: codes.DataLoss, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
