@@ -114,9 +114,10 @@ type DataDriver interface {
 // data backend must update or delete.
 type DataChange struct {
 	Op DataOp
-	// Path is the object's canonical data path in gNMI string form, with
-	// unqualified names and keys in schema order:
-	// "/chains/chain[tenant=blue][name=c1]".
+	// Path is the object's canonical data path in gNMI string form
+	// (server/gnmipath: gnmi-path-strings.md), with unqualified names and
+	// keys sorted by name: "/chains/chain[name=c1][tenant=blue]".
+	// gnmipath.Parse reads it back.
 	Path string
 	// JSON is the object's own leaves and leaf-lists (not its child
 	// containers or lists, which are objects of their own) as JSON_IETF;

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/server/gnmipath"
 )
 
 // testServer is a real netreadyd (TLS, bbolt file, TCP listener on
@@ -146,11 +146,11 @@ func ctx(t testing.TB) context.Context {
 
 func path(t testing.TB, s string) *gpb.Path {
 	t.Helper()
-	p, err := ygot.StringToStructuredPath(s)
+	elems, err := gnmipath.Parse(s)
 	if err != nil {
-		t.Fatalf("path %q: %v", s, err)
+		t.Fatal(err)
 	}
-	return p
+	return &gpb.Path{Elem: elems}
 }
 
 func jsonIETF(s string) *gpb.TypedValue {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"go.uber.org/goleak"
 	"io"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/server/gnmipath"
 )
 
 // Load and robustness tests of Subscribe against a real server: a client
@@ -165,22 +165,9 @@ func loadLeaves() []loadLeaf {
 }
 
 // loadPathText is a notification's update path joined with its prefix,
-// keys sorted, as "/a/b[k=v]/c".
+// as a gNMI path string.
 func loadPathText(prefix, p *gpb.Path) string {
-	var b strings.Builder
-	for _, e := range append(append([]*gpb.PathElem(nil), prefix.GetElem()...), p.GetElem()...) {
-		b.WriteByte('/')
-		b.WriteString(e.GetName())
-		keys := make([]string, 0, len(e.GetKey()))
-		for k := range e.GetKey() {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "[%s=%s]", k, e.GetKey()[k])
-		}
-	}
-	return b.String()
+	return gnmipath.String(append(append([]*gpb.PathElem(nil), prefix.GetElem()...), p.GetElem()...))
 }
 
 // TestSubscribeStalledClient: a client that subscribes and then never

@@ -1,11 +1,11 @@
 package telemetry
 
 import (
-	"sort"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 )
@@ -114,28 +114,14 @@ func below(p, d []*gpb.PathElem) [][]*gpb.PathElem {
 	return nil
 }
 
-// pathKey is a data path as a string key, keys sorted: for deduplication
-// and coalescing.
-func pathKey(elems []*gpb.PathElem) string {
-	var b strings.Builder
-	for _, e := range elems {
-		b.WriteByte('/')
-		b.WriteString(e.GetName())
-		if len(e.GetKey()) == 0 {
-			continue
-		}
-		keys := make([]string, 0, len(e.GetKey()))
-		for k := range e.GetKey() {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			b.WriteByte('[')
-			b.WriteString(k)
-			b.WriteByte('=')
-			b.WriteString(e.GetKey()[k])
-			b.WriteByte(']')
-		}
-	}
-	return b.String()
+// pathKey is a data path as a string key, for deduplication and
+// coalescing: its gNMI string form ("/" for the root), which is distinct
+// for distinct paths and ends every element where the element ends, so a
+// path's descendants are exactly the keys starting with pathKey+"/".
+func pathKey(elems []*gpb.PathElem) string { return gnmipath.String(elems) }
+
+// isAtOrBelow reports whether key is the key of a path at or below the
+// path whose key is at.
+func isAtOrBelow(key, at string) bool {
+	return key == at || at == "/" || strings.HasPrefix(key, at+"/")
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/openconfig/ygot/ygot"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	netreadyyang "github.com/netready/netready/yang"
 )
@@ -18,21 +18,17 @@ func elems(t *testing.T, s string) []*gpb.PathElem {
 	if s == "" || s == "/" {
 		return nil
 	}
-	p, err := ygot.StringToStructuredPath(s)
+	p, err := gnmipath.Parse(s)
 	if err != nil {
-		t.Fatalf("path %q: %v", s, err)
+		t.Fatal(err)
 	}
-	return p.GetElem()
+	return p
 }
 
 // text prints elements back as a path string, keys sorted.
 func text(t *testing.T, es []*gpb.PathElem) string {
 	t.Helper()
-	s, err := ygot.PathToString(&gpb.Path{Elem: es})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return gnmipath.String(es)
 }
 
 func TestElemMatch(t *testing.T) {
@@ -225,7 +221,7 @@ func TestPathKey(t *testing.T) {
 		in   []*gpb.PathElem
 		want string
 	}{
-		{nil, ""},
+		{nil, "/"},
 		{[]*gpb.PathElem{{Name: "tenants"}}, "/tenants"},
 		{[]*gpb.PathElem{{Name: "tenants"}, {Name: "tenant", Key: map[string]string{"name": "blue"}}, {Name: "description"}},
 			"/tenants/tenant[name=blue]/description"},
@@ -233,6 +229,15 @@ func TestPathKey(t *testing.T) {
 	} {
 		if got := pathKey(tc.in); got != tc.want {
 			t.Errorf("pathKey(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Distinct paths have distinct keys, whatever their key values hold.
+	for _, pair := range [][2][]*gpb.PathElem{
+		{{{Name: "l", Key: map[string]string{"a": "1][b=2"}}}, {{Name: "l", Key: map[string]string{"a": "1", "b": "2"}}}},
+		{{{Name: "l", Key: map[string]string{"a": "1]/x"}}}, {{Name: "l", Key: map[string]string{"a": "1"}}, {Name: "x]"}}},
+	} {
+		if a, b := pathKey(pair[0]), pathKey(pair[1]); a == b {
+			t.Errorf("pathKey(%v) = pathKey(%v) = %s", pair[0], pair[1], a)
 		}
 	}
 	// Key order in the map never matters.

@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"strings"
 	"sync"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -120,7 +119,7 @@ func (m *merger) add(n *gpb.Notification) {
 	for _, d := range n.GetDelete() {
 		k := pathKey(d.GetElem())
 		for key, op := range m.ops {
-			if op.update != nil && (key == k || strings.HasPrefix(key, k+"/")) {
+			if op.update != nil && isAtOrBelow(key, k) {
 				delete(m.ops, key)
 			}
 		}

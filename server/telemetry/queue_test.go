@@ -164,7 +164,10 @@ func TestQueueMergeDeletes(t *testing.T) {
 			"-/t[name=x]"},
 		{"deleting the prefix itself drops everything",
 			[][]string{{"/a=1", "/b/c=1"}, {"-/"}},
-			"-"},
+			"-/"},
+		{"a key value holding ]/ is not below the delete",
+			[][]string{{`/t[name=x\]/d]/d=1`, `/t[name=x]/d=1`}, {"-/t[name=x]"}},
+			`-/t[name=x] /t[name=x\]/d]/d=1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := newQueue(1, 100)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/gnmipath"
 )
 
 func TestDiff(t *testing.T) {
@@ -468,5 +470,45 @@ func TestEmptyStringKey(t *testing.T) {
 	}
 	if want := []string{`/names[n=] {"n":""}`, `/names[n=x] {"n":"x"}`}; !reflect.DeepEqual(rows, want) {
 		t.Errorf("rows %q, want %q", rows, want)
+	}
+}
+
+// TestChainStringSpecForm: ChainString writes the gNMI path strings of
+// gnmi-path-strings.md (keys sorted by name, only `]` and `\` escaped in
+// values, newlines as \n), while row keys keep the form of store format
+// version 1 (schema key order, `=` escaped); both read back exactly.
+func TestChainStringSpecForm(t *testing.T) {
+	sch := tsch(t)
+	root := load(t, sch, `{"t:names":[{"n":"a=b"},{"n":"x]/y"},{"n":"a\\]\\\\b"},{"n":"l1\nl2"}],`+
+		`"t:pair":[{"z":"1","a":"2"}]}`)
+	var paths, keys []string
+	Diff(NewRoot(sch), root, func(chain []*Node, _, n *Node) bool {
+		if n.isEntry() {
+			paths = append(paths, ChainString(chain))
+		}
+		return true
+	})
+	for _, r := range AllRows(root) {
+		keys = append(keys, r.Key)
+	}
+	want := []string{`/names[n=a=b]`, `/names[n=a\\\]\\\\b]`, `/names[n=l1\nl2]`, `/names[n=x\]/y]`, `/pair[a=2][z=1]`}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("ChainString\n %q\nwant\n %q", paths, want)
+	}
+	want = []string{`/names[n=a\=b]`, `/names[n=a\\\]\\\\b]`, "/names[n=l1\nl2]", `/names[n=x\]/y]`, `/pair[z=1][a=2]`}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("row keys\n %q\nwant\n %q", keys, want)
+	}
+	if got := rebuild(t, root); ietfAll(got) != ietfAll(root) {
+		t.Errorf("rows read back as %s, want %s", ietfAll(got), ietfAll(root))
+	}
+	for _, ps := range paths {
+		elems, err := gnmipath.Parse(ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := Resolve(sch.Root, elems); err != nil || Lookup(root, p) == nil {
+			t.Errorf("%s reads back as %v, %v: no entry", ps, p, err)
+		}
 	}
 }

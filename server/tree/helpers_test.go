@@ -87,6 +87,12 @@ const testYANG = `module t {
     leaf n { type string; }
     leaf v { type string; default "d"; }
   }
+  list pair {
+    key "z a";
+    leaf z { type string; }
+    leaf a { type string; }
+    leaf v { type string; }
+  }
 }`
 
 const testAugYANG = `module u {

@@ -1,29 +1,29 @@
 package tree
 
 import (
-	"strings"
-
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 )
 
-// The canonical text form of a data path is the gNMI path string form
-// ("/tenants/tenant[name=blue]/ports/port[name=g1]/mtu") with keys in schema
-// key order and `\`, `=` and `]` escaped in key values as ygot does. It
-// names store rows (rowPath parses it back) and appears in error messages.
+// The canonical text form of a data path is its gNMI path string
+// (server/gnmipath: "/tenants/tenant[name=blue]/ports/port[name=g1]/mtu",
+// keys sorted by name, `]` and `\` escaped in key values), so that the
+// paths of error messages and southbound changes read back as the same
+// path. Store row keys keep the form of store format version 1 (rowKey).
 
 // PathString returns the canonical text of p ("/" for the root).
 func PathString(p Path) string {
 	if len(p) == 0 {
 		return "/"
 	}
-	var b strings.Builder
+	b := make([]byte, 0, 16*len(p))
 	for _, el := range p {
-		appendElem(&b, el.Schema, el.Keys)
+		b = appendElem(b, el.Schema, el.Keys)
 	}
-	return b.String()
+	return string(b)
 }
 
 func parentString(p Path) string {
@@ -33,47 +33,45 @@ func parentString(p Path) string {
 	return PathString(p[:len(p)-1])
 }
 
-func appendElem(b *strings.Builder, s *schema.Node, keys []value.Value) {
-	b.WriteByte('/')
-	b.WriteString(s.Name)
-	for i, k := range keys {
-		b.WriteByte('[')
-		b.WriteString(s.Keys[i].Name)
-		b.WriteByte('=')
-		writeKeyValue(b, value.String(k))
-		b.WriteByte(']')
-	}
-}
-
-func writeKeyValue(b *strings.Builder, v string) {
-	if !strings.ContainsAny(v, `\=]`) {
-		b.WriteString(v)
-		return
-	}
-	for _, r := range v {
-		if r == '\\' || r == '=' || r == ']' {
-			b.WriteByte('\\')
+// appendElem appends the element of s with the given key values (in
+// schema key order), writing the keys sorted by name as gnmipath does.
+func appendElem(b []byte, s *schema.Node, keys []value.Value) []byte {
+	b = gnmipath.AppendName(b, s.Name)
+	prev := ""
+	for range keys {
+		// Key names are few and distinct: pick the next one in name
+		// order each time rather than allocate a sorted copy.
+		next := -1
+		for i := range keys {
+			if n := s.Keys[i].Name; (prev == "" || n > prev) && (next < 0 || n < s.Keys[next].Name) {
+				next = i
+			}
 		}
-		b.WriteRune(r)
+		prev = s.Keys[next].Name
+		b = gnmipath.AppendKey(b, prev, value.String(keys[next]))
 	}
+	return b
 }
 
 // entryPath is the path of list entry e under the parent path ps.
 func entryPath(ps string, e *Node) string {
-	var b strings.Builder
-	b.WriteString(ps)
-	appendElem(&b, e.schema, e.KeyValues())
-	return b.String()
+	return string(appendElem([]byte(ps), e.schema, e.KeyValues()))
 }
 
 // ChainString returns the canonical path of the last node of chain, a
 // sequence of nodes from a child of the root downwards in which a list is
 // followed by one of its entries (as Diff and Walk produce).
 func ChainString(chain []*Node) string {
+	return chainText(chain, appendElem)
+}
+
+// chainText writes the path of the last node of chain with appendElem
+// writing each element.
+func chainText(chain []*Node, appendElem func([]byte, *schema.Node, []value.Value) []byte) string {
 	if len(chain) == 0 {
 		return "/"
 	}
-	var b strings.Builder
+	b := make([]byte, 0, 16*len(chain))
 	for i, n := range chain {
 		if n.isEntry() {
 			continue // the entry's elem is written when its list is
@@ -82,9 +80,9 @@ func ChainString(chain []*Node) string {
 		if n.schema.Kind == schema.List && i+1 < len(chain) && chain[i+1].schema == n.schema {
 			keys = chain[i+1].KeyValues()
 		}
-		appendElem(&b, n.schema, keys)
+		b = appendElem(b, n.schema, keys)
 	}
-	return b.String()
+	return string(b)
 }
 
 // ChainPath returns the resolved Path of the last node of chain.

@@ -1,37 +1,19 @@
 package tree
 
 import (
-	"fmt"
-	"sort"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 )
 
-// ElemsString renders gNMI path elements for messages ("/" for none).
-func ElemsString(elems []*gpb.PathElem) string {
-	var b strings.Builder
-	for _, e := range elems {
-		b.WriteByte('/')
-		b.WriteString(e.GetName())
-		keys := make([]string, 0, len(e.GetKey()))
-		for k := range e.GetKey() {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "[%s=%s]", k, e.GetKey()[k])
-		}
-	}
-	if b.Len() == 0 {
-		return "/"
-	}
-	return b.String()
-}
+// ElemsString renders gNMI path elements for messages ("/" for none): it
+// is gnmipath.String, so a message's path reads back as the same path.
+func ElemsString(elems []*gpb.PathElem) string { return gnmipath.String(elems) }
 
 // Resolve resolves a concrete gNMI path (no wildcards; a list either with
 // all its keys or, as the last element, with none) against the schema.

@@ -45,6 +45,7 @@ func TestResolve(t *testing.T) {
 		{in: "/top/tcp", code: codes.NotFound, path: "/top/tcp"},
 		// Keys.
 		{in: "/top/item[id=x]", code: codes.InvalidArgument, path: "/top/item[id=x]"},
+		{in: `/top/item[id=no\]such]`, code: codes.InvalidArgument, path: `/top/item[id=no\]such]`},
 		{in: "/top/item[id=-1]/val", code: codes.InvalidArgument, path: "/top/item[id=-1]"},
 		{in: "/top/item[id=4294967296]", code: codes.InvalidArgument, path: "/top/item[id=4294967296]"},
 		{in: "/top/item/val", code: codes.InvalidArgument, path: "/top/item"},
@@ -121,6 +122,7 @@ func TestCheckPattern(t *testing.T) {
 		{in: "/nope", code: codes.NotFound, path: "/nope"},
 		{in: "/top/nope/*", code: codes.NotFound, path: "/top/nope"},
 		{in: "/top/item[id=x]", code: codes.InvalidArgument, path: "/top/item[id=x]"},
+		{in: `/top/item[id=no\]such]`, code: codes.InvalidArgument, path: `/top/item[id=no\]such]`},
 		{in: "/top/item[id=1]/sub[b=zz]", code: codes.InvalidArgument, path: "/top/item[id=1]/sub[b=zz]"},
 		{in: "/top/item[foo=1]", code: codes.InvalidArgument, path: "/top/item[foo=1]"},
 		{in: "/top[x=1]/name", code: codes.InvalidArgument, path: "/top[x=1]"},

@@ -2,11 +2,11 @@ package tree
 
 import (
 	"fmt"
-
 	"strings"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 )
@@ -43,7 +43,7 @@ func RowsOf(walk func(DiffFunc)) []RowChange {
 		}
 		ob, nb := rowOf(o), rowOf(n)
 		if ob != nil || nb != nil {
-			rows = append(rows, RowChange{Key: ChainString(chain), Old: ob, New: nb})
+			rows = append(rows, RowChange{Key: rowKey(chain), Old: ob, New: nb})
 		}
 		return true
 	})
@@ -120,66 +120,82 @@ func (t *Txn) LoadRow(key string, data []byte) error {
 	return t.Merge(p, payload)
 }
 
-// rowPath parses a row key, the canonical path text ChainString writes:
-// "/name" elements, a list entry with "[key=value]" for each key in key
-// order, and `\` escaping the next character of a value. It is the exact
-// inverse of ChainString: ygot's path parser mishandles escapes inside
-// keys (a value holding `]` followed by `\` or `/` comes back changed or
-// not at all), and a stored key value is data, never a wildcard ("*").
+// rowKey is the store key of the object at the end of chain. Its text is
+// part of the store's data format (version 1), so it is not ChainString:
+// keys come in schema order and `\`, `=` and `]` are escaped in key values
+// (ygot's form), other characters written as they are. gnmipath.Parse
+// reads it. Changing it needs a migration of stored rows, or a row written
+// before would never again be overwritten or deleted.
+func rowKey(chain []*Node) string {
+	return chainText(chain, appendRowElem)
+}
+
+func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
+	b = append(append(b, '/'), s.Name...)
+	for i, k := range keys {
+		b = append(append(append(b, '['), s.Keys[i].Name...), '=')
+		v := value.String(k)
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '\\' || c == '=' || c == ']' {
+				b = append(b, '\\')
+			}
+			b = append(b, v[j])
+		}
+		b = append(b, ']')
+	}
+	return b
+}
+
+// rowPath parses a row key, the text rowKey writes, with gnmipath.Parse.
+// Unlike Resolve it is strict (key names unqualified, every key of a list
+// entry present, a list without keys only last) and reads a key value as
+// data, never as a wildcard ("*"): a bad key is DataLoss.
 func rowPath(root *schema.Node, key string) (Path, error) {
 	bad := func(format string, args ...any) error {
 		return &Error{Code: codes.DataLoss, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
 	}
-	var p Path
+	if !strings.HasPrefix(key, "/") {
+		return nil, bad("not an absolute path")
+	}
+	elems, err := gnmipath.Parse(key)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	p := make(Path, 0, len(elems))
 	s := root
-	for i := 0; i < len(key); {
-		if key[i] != '/' {
-			return nil, bad("expected / at offset %d", i)
-		}
-		if key == "/" {
-			break
-		}
-		j := i + 1
-		for j < len(key) && key[j] != '/' && key[j] != '[' {
-			j++
-		}
-		name := key[i+1 : j]
-		c := s.Child(name)
+	for i, e := range elems {
+		c := s.Child(e.Name)
 		if c == nil {
-			return nil, bad("no element %q under %s", name, s.PathString())
+			return nil, bad("no element %q under %s", e.Name, s.PathString())
 		}
 		el := Elem{Schema: c}
-		for i = j; i < len(key) && key[i] == '['; i++ {
-			eq := strings.IndexByte(key[i:], '=')
-			if eq < 0 {
-				return nil, bad("key without = in %s", name)
+		if len(e.Key) > 0 || (c.Kind == schema.List && i < len(elems)-1) {
+			if el.Keys, err = rowKeys(c, e.Key); err != nil {
+				return nil, bad("%v", err)
 			}
-			kname := key[i+1 : i+eq]
-			var v strings.Builder
-			for i += eq + 1; i < len(key) && key[i] != ']'; i++ {
-				if key[i] == '\\' && i+1 < len(key) {
-					i++
-				}
-				v.WriteByte(key[i])
-			}
-			if i == len(key) {
-				return nil, bad("unterminated key of %s", name)
-			}
-			n := len(el.Keys)
-			if c.Kind != schema.List || n >= len(c.Keys) || c.Keys[n].Name != kname {
-				return nil, bad("unexpected key %q of %s", kname, name)
-			}
-			kv, err := value.ParseString(c.Keys[n].ValueType(), v.String())
-			if err != nil {
-				return nil, bad("key %s: %v", kname, err)
-			}
-			el.Keys = append(el.Keys, kv)
-		}
-		if c.Kind == schema.List && len(el.Keys) != len(c.Keys) && (len(el.Keys) > 0 || i < len(key)) {
-			return nil, bad("list %s needs its keys", name)
 		}
 		p = append(p, el)
 		s = c
 	}
 	return p, nil
+}
+
+// rowKeys parses the key values of an entry of list s, in schema order.
+func rowKeys(s *schema.Node, kv map[string]string) ([]value.Value, error) {
+	if s.Kind != schema.List || len(kv) != len(s.Keys) {
+		return nil, fmt.Errorf("%s takes the keys (%s)", s.Name, keyNames(s))
+	}
+	keys := make([]value.Value, len(s.Keys))
+	for i, k := range s.Keys {
+		raw, ok := kv[k.Name]
+		if !ok {
+			return nil, fmt.Errorf("%s takes the keys (%s)", s.Name, keyNames(s))
+		}
+		v, err := value.ParseString(k.ValueType(), raw)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", k.Name, err)
+		}
+		keys[i] = v
+	}
+	return keys, nil
 }

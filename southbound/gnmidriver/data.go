@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 )
 
@@ -31,7 +31,7 @@ func (d *Driver) ApplyData(ctx context.Context, changes []southbound.DataChange)
 	var ours [][]*gpb.PathElem
 	var vals []map[string]any
 	for _, c := range changes {
-		elems, err := parse(c.Path)
+		elems, err := gnmipath.Parse(c.Path)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (d *Driver) get(ctx context.Context, paths []*gpb.Path) ([]map[string]any, 
 			full := append(slices.Clip(n.GetPrefix().GetElem()), u.GetPath().GetElem()...)
 			v, err := typedValue(u.GetVal())
 			if err != nil {
-				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, tree.ElemsString(full), err)
+				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, gnmipath.String(full), err)
 			}
 			// The most specific requested path the update is at or below
 			// (a batch may hold an object and one below it).
@@ -223,7 +223,7 @@ func (d *Driver) get(ctx context.Context, paths []*gpb.Path) ([]map[string]any, 
 				out[best] = map[string]any{}
 			}
 			if err := insert(out[best], rel, v, paths[best].GetElem()); err != nil {
-				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, tree.ElemsString(full), err)
+				return nil, fmt.Errorf("target %s: Get %s: %w", d.endpoint, gnmipath.String(full), err)
 			}
 		}
 	}
@@ -349,5 +349,5 @@ func canonical(v any) string {
 // elemID identifies a path elem among its siblings: its text, name
 // unqualified.
 func elemID(e *gpb.PathElem) string {
-	return tree.ElemsString([]*gpb.PathElem{{Name: unqualified(e.GetName()), Key: e.GetKey()}})
+	return gnmipath.String([]*gpb.PathElem{{Name: unqualified(e.GetName()), Key: e.GetKey()}})
 }

@@ -66,13 +66,13 @@ import (
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 )
 
@@ -150,21 +150,20 @@ func New(b southbound.Backend) (*Driver, error) {
 		return nil, fmt.Errorf("options %s and %s go together", OptUsername, OptPassword)
 	}
 	if p := b.Options[OptPathPrefix]; p != "" && p != "/" {
-		gp, err := ygot.StringToStructuredPath(p)
+		elems, err := gnmipath.Parse(p)
 		if err != nil {
-			return nil, fmt.Errorf("option %s: %q: %w", OptPathPrefix, p, err)
+			return nil, fmt.Errorf("option %s: %w", OptPathPrefix, err)
 		}
-		d.prefix = gp.GetElem()
+		d.prefix = elems
 	}
 	for _, p := range strings.Split(b.Options[southbound.PathsOption], ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
-		gp, err := ygot.StringToStructuredPath(p)
-		if err != nil || len(gp.GetElem()) == 0 {
+		elems, err := gnmipath.Parse(p)
+		if err != nil || len(elems) == 0 {
 			return nil, fmt.Errorf("option %s: %q is not a data path", southbound.PathsOption, p)
 		}
-		elems := gp.GetElem()
 		for _, e := range elems {
 			if len(e.GetKey()) > 0 {
 				return nil, fmt.Errorf("option %s: %q: keys are not supported; name the list", southbound.PathsOption, p)
@@ -243,15 +242,6 @@ func (d *Driver) remote(elems []*gpb.PathElem) *gpb.Path {
 	out := make([]*gpb.PathElem, 0, len(d.prefix)+len(elems))
 	out = append(out, d.prefix...)
 	return &gpb.Path{Elem: append(out, elems...)}
-}
-
-// parse returns the elems of one of our paths.
-func parse(p string) ([]*gpb.PathElem, error) {
-	gp, err := ygot.StringToStructuredPath(p)
-	if err != nil {
-		return nil, fmt.Errorf("path %q: %w", p, err)
-	}
-	return gp.GetElem(), nil
 }
 
 // fail words an RPC error: the target, the call and the target's message

@@ -11,18 +11,19 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/openconfig/ygot/ygot"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/gnmidriver"
 )
@@ -35,9 +36,23 @@ type target struct {
 	client gpb.GNMIClient
 }
 
-func startTarget(t *testing.T) *target {
+// startTarget starts the target with the named testdata/models modules
+// in its models dir.
+func startTarget(t *testing.T, models ...string) *target {
 	t.Helper()
 	dir := t.TempDir()
+	for _, m := range models {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "models"), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "models", m), b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d, err := daemon.Start(context.Background(), daemon.Config{Listen: "127.0.0.1:0", DataDir: dir, NoSouthbound: true, BcryptCost: 4},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -74,11 +89,11 @@ func ctxT(t *testing.T) context.Context {
 
 func gpath(t *testing.T, s string) *gpb.Path {
 	t.Helper()
-	p, err := ygot.StringToStructuredPath(s)
+	elems, err := gnmipath.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return &gpb.Path{Elem: elems}
 }
 
 // get returns the target's configuration at p, nil when it has none.
@@ -286,6 +301,44 @@ func TestReconcileData(t *testing.T) {
 		t.Errorf("empty target: %q, %v", drift, err)
 	}
 	wantConfig(t, tg, "/sites", `{"site":[{"name":"dc1","kind":"region","identifiers":{"region-name":"r1"}},{"name":"dc2","kind":"cell"}]}`)
+}
+
+// TestEscapedKeys: key values holding the characters gNMI path strings
+// escape (] and \) or leave as they are (/, [, =) reach the target as the
+// same keys, and reconciliation finds them in sync. ygot's parser failed
+// on x]/y and read a\]\\b as a]b.
+func TestEscapedKeys(t *testing.T) {
+	tg := startTarget(t, "example-probe.yang")
+	d := tg.open(t, map[string]string{southbound.PathsOption: "/probe"})
+	ids := []string{"x]/y", `a\]\\b`, "=", "[", "l1\nl2"}
+	state := []southbound.DataChange{up("/probe", `{}`)}
+	for i, id := range ids {
+		p := []*gpb.PathElem{{Name: "probe"}, {Name: "item", Key: map[string]string{"id": id}}}
+		js, _ := json.Marshal(map[string]string{"id": id, "target": strconv.Itoa(i)})
+		state = append(state, up(gnmipath.String(p), string(js)))
+	}
+	if err := d.ApplyData(ctxT(t), state); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		p := &gpb.Path{Elem: []*gpb.PathElem{{Name: "probe"}, {Name: "item", Key: map[string]string{"id": id}}, {Name: "target"}}}
+		resp, err := tg.client.Get(tg.ctx(t), &gpb.GetRequest{Path: []*gpb.Path{p}, Encoding: gpb.Encoding_JSON_IETF})
+		if err != nil {
+			t.Fatalf("item %q on the target: %v", id, err)
+		}
+		if got := string(resp.GetNotification()[0].GetUpdate()[0].GetVal().GetJsonIetfVal()); got != strconv.Quote(strconv.Itoa(i)) {
+			t.Errorf("item %q target = %s, want %d", id, got, i)
+		}
+	}
+	if drift, err := d.ReconcileData(ctxT(t), state); err != nil || len(drift) != 0 {
+		t.Errorf("reconciliation of what was just applied: %q, %v", drift, err)
+	}
+	// Drift names the entry in the same form.
+	tg.set(t, `/probe/item[id=x\]/y]/target`, `"moved"`)
+	drift, err := d.ReconcileData(ctxT(t), state)
+	if want := "target " + tg.d.Addr() + `: /probe/item[id=x\]/y]: target is "moved", want "0"`; err != nil || !slices.Equal(drift, []string{want}) {
+		t.Errorf("drift %q, %v; want %q", drift, err, want)
+	}
 }
 
 func TestConnectionFailures(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
-	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 )
 
@@ -77,7 +77,7 @@ func (d *Driver) ReconcileData(ctx context.Context, state []southbound.DataChang
 		if c.Op != southbound.DataUpdate {
 			continue
 		}
-		elems, err := parse(c.Path)
+		elems, err := gnmipath.Parse(c.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +233,7 @@ func (r *reconciler) fill(o *obj, m map[string]any) {
 }
 
 func (r *reconciler) note(elems []*gpb.PathElem, format string, args ...any) string {
-	l := fmt.Sprintf("target %s: %s", r.d.endpoint, tree.ElemsString(elems)) + fmt.Sprintf(format, args...)
+	l := fmt.Sprintf("target %s: %s", r.d.endpoint, gnmipath.String(elems)) + fmt.Sprintf(format, args...)
 	r.drift = append(r.drift, l)
 	return l
 }
