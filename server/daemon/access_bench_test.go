@@ -30,7 +30,7 @@ func accessBenchServer(b *testing.B) *testServer {
 	}
 	ts := startWithCreds(b, daemon.Config{DataDir: dir, UsersFile: usersFile}, password{"admin", "admin-secret"})
 	ts.setRoot(b, scenario(b, "any-to-any"))
-	ts.setTenant(b, "t0", 10_000)
+	ts.setTenant(b, "t0", 1000, 10_000)
 	return ts
 }
 

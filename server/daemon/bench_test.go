@@ -19,9 +19,19 @@ import (
 // (ports, interfaces and VPN bindings, a third each).
 const benchObjects = 100_000
 
+// bulkSet is the Set creating tenant as bulkDoc does, with route target
+// 64512:rt allocated to it for its VPN.
+func bulkSet(b *testing.B, tenant string, rt, n int) *gpb.SetRequest {
+	return &gpb.SetRequest{Update: []*gpb.Update{
+		{Path: path(b, "/tenants/tenant[name="+tenant+"]"), Val: jsonIETF(bulkDoc(tenant, rt, n))},
+		{Path: path(b, fmt.Sprintf("/route-targets/route-target[value=64512:%d]", rt)), Val: jsonIETF(fmt.Sprintf(`{"owner":%q}`, tenant))},
+	}}
+}
+
 // bulkDoc returns a JSON_IETF tenant payload with n ports, n interfaces on
-// them and n VPN bindings with distinct addresses: 3n objects.
-func bulkDoc(tenant string, n int) string {
+// them and n VPN bindings with distinct addresses: 3n objects; its VPN
+// uses route target 64512:rt.
+func bulkDoc(tenant string, rt, n int) string {
 	var ports, ifaces, binds strings.Builder
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -34,8 +44,8 @@ func bulkDoc(tenant string, n int) string {
 		fmt.Fprintf(&binds, `{"interface":"i%d","ip-address":["10.%d.%d.%d"]}`, i, i>>16&0xff, i>>8&0xff, i&0xff)
 	}
 	return fmt.Sprintf(`{"name":%q,"ports":{"port":[%s]},"interfaces":{"interface":[%s]},
-		"netready-l3vpn:vpns":{"vpn":[{"name":"v","route-target":[{"value":"64512:1"}],"subnet":[{"prefix":"10.0.0.0/8"}],"bindings":{"binding":[%s]}}]}}`,
-		tenant, ports.String(), ifaces.String(), binds.String())
+		"netready-l3vpn:vpns":{"vpn":[{"name":"v","route-target":[{"value":"64512:%d"}],"subnet":[{"prefix":"10.0.0.0/8"}],"bindings":{"binding":[%s]}}]}}`,
+		tenant, ports.String(), ifaces.String(), rt, binds.String())
 }
 
 // loaded starts a server holding benchObjects objects.
@@ -45,17 +55,14 @@ func loaded(b *testing.B) *testServer {
 	ts.setRoot(b, scenario(b, "any-to-any"))
 	per := 10_000
 	for t := 0; t*per*3 < benchObjects; t++ {
-		ts.setTenant(b, fmt.Sprintf("load%d", t), per)
+		ts.setTenant(b, fmt.Sprintf("load%d", t), 1000+t, per)
 	}
 	return ts
 }
 
-func (ts *testServer) setTenant(b *testing.B, name string, n int) {
+func (ts *testServer) setTenant(b *testing.B, name string, rt, n int) {
 	b.Helper()
-	_, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
-		Path: path(b, "/tenants/tenant[name="+name+"]"), Val: jsonIETF(bulkDoc(name, n)),
-	}}})
-	if err != nil {
+	if _, err := ts.client.Set(ctx(b), bulkSet(b, name, rt, n)); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -121,16 +128,14 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 func BenchmarkSetBulk10k(b *testing.B) {
 	ts := start(b, "")
 	ts.setRoot(b, scenario(b, "any-to-any"))
-	docs := make([]string, b.N)
-	for i := range docs {
-		docs[i] = bulkDoc("bulk"+strconv.Itoa(i), 10_000)
+	sets := make([]*gpb.SetRequest, b.N)
+	for i := range sets {
+		sets[i] = bulkSet(b, "bulk"+strconv.Itoa(i), 1000+i, 10_000)
 	}
 	b.ResetTimer()
 	t0 := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
-			Path: path(b, "/tenants/tenant[name=bulk"+strconv.Itoa(i)+"]"), Val: jsonIETF(docs[i]),
-		}}}); err != nil {
+		if _, err := ts.client.Set(ctx(b), sets[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
