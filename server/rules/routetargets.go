@@ -48,33 +48,47 @@ func (a rtAccess) String() string {
 }
 
 // rtUse is one route target a VPN names: its value, what the VPN does
-// with it, and the path of the naming node below the VPN (for errors).
+// with it, and which hub-and-spoke leaf names it ("" for a route-target
+// entry).
 type rtUse struct {
 	value string
 	need  rtAccess
-	at    string
+	hub   string
 }
 
-// vpnRouteTargets lists every route target vpn names, whatever its
+// at is the path of the naming node below the VPN, for errors (built only
+// then: the rule runs on every VPN change).
+func (u rtUse) at() string {
+	if u.hub != "" {
+		return "hub-and-spoke/" + u.hub
+	}
+	return "route-target[value=" + u.value + "]"
+}
+
+var hubLeaves = [...]string{"hub-route-target", "spoke-route-target"}
+
+// eachUse calls fn for every route target vpn names, whatever its
 // vrf-policy (a policy change re-runs the rule, but a named route target
-// is a claim either way): its route-target entries with their directions,
-// and its hub and spoke route targets, which hub-and-spoke VPNs use in
-// both directions.
-func vpnRouteTargets(vpn *tree.Node) []rtUse {
-	var uses []rtUse
+// is a claim either way), until fn returns false: its route-target entries
+// with their directions, and its hub and spoke route targets, which
+// hub-and-spoke VPNs use in both directions.
+func eachUse(vpn *tree.Node, fn func(rtUse) bool) {
+	more := true
 	if l := vpn.ChildByName("route-target"); l != nil {
 		l.Entries(func(e *tree.Node) bool {
-			v := str(leaf(e, "value"))
-			uses = append(uses, rtUse{v, accessOf(str(leaf(e, "direction"))), "route-target[value=" + v + "]"})
-			return true
+			more = fn(rtUse{str(leaf(e, "value")), accessOf(str(leaf(e, "direction"))), ""})
+			return more
 		})
 	}
-	for _, name := range []string{"hub-route-target", "spoke-route-target"} {
-		if v := str(leaf(vpn, "hub-and-spoke", name)); v != "" {
-			uses = append(uses, rtUse{v, rtBoth, "hub-and-spoke/" + name})
+	hs := vpn.ChildByName("hub-and-spoke")
+	for _, name := range hubLeaves {
+		if !more || hs == nil {
+			return
+		}
+		if v := str(leaf(hs, name)); v != "" {
+			more = fn(rtUse{v, rtBoth, name})
 		}
 	}
-	return uses
 }
 
 // vpnUse returns how vpn uses route target value (what it needs of it and
@@ -83,26 +97,25 @@ func vpnRouteTargets(vpn *tree.Node) []rtUse {
 func vpnUse(vpn *tree.Node, value string) (u rtUse, ok bool) {
 	if l := vpn.ChildByName("route-target"); l != nil {
 		if e := l.Entry(value); e != nil {
-			u = rtUse{value, accessOf(str(leaf(e, "direction"))), "route-target[value=" + value + "]"}
+			u, ok = rtUse{value, accessOf(str(leaf(e, "direction"))), ""}, true
 		}
 	}
-	for _, name := range []string{"hub-route-target", "spoke-route-target"} {
+	for _, name := range hubLeaves {
 		if str(leaf(vpn, "hub-and-spoke", name)) == value {
-			u.value, u.need = value, rtBoth
-			if u.at == "" {
-				u.at = "hub-and-spoke/" + name
+			if !ok {
+				u.hub = name
 			}
+			u.value, u.need, ok = value, rtBoth, true
 		}
 	}
-	return u, u.value != ""
+	return u, ok
 }
 
-// ownership returns the /route-targets entry of value in root, or nil.
-func ownership(root *tree.Node, value string) *tree.Node {
+// ownershipList returns the /route-targets/route-target list of root, or
+// nil.
+func ownershipList(root *tree.Node) *tree.Node {
 	if c := root.ChildByName("route-targets"); c != nil {
-		if l := c.ChildByName("route-target"); l != nil {
-			return l.Entry(value)
-		}
+		return c.ChildByName("route-target")
 	}
 	return nil
 }
@@ -137,21 +150,26 @@ func grantOf(e *tree.Node, tenant string) *tree.Node {
 func vpnRouteTargetsOwned(root *tree.Node, chain []*tree.Node) error {
 	vpn := chain[len(chain)-1]
 	tenant := chain[len(chain)-4].Key() // tenants, tenant, entry, vpns, vpn, entry
-	for _, u := range vpnRouteTargets(vpn) {
-		if err := checkUse(root, chain, tenant, u); err != nil {
-			return err
-		}
-	}
-	return nil
+	owned := ownershipList(root)
+	var err error
+	eachUse(vpn, func(u rtUse) bool {
+		err = checkUse(owned, chain, tenant, u)
+		return err == nil
+	})
+	return err
 }
 
-func checkUse(root *tree.Node, chain []*tree.Node, tenant string, u rtUse) error {
-	has := tenantAccess(ownership(root, u.value), tenant)
+func checkUse(owned *tree.Node, chain []*tree.Node, tenant string, u rtUse) error {
+	var e *tree.Node
+	if owned != nil {
+		e = owned.Entry(u.value)
+	}
+	has := tenantAccess(e, tenant)
 	switch {
 	case has == 0:
-		return fail(chain, u.at, "route target %s is not owned by or granted to tenant %s; an administrator allocates route targets under /route-targets", u.value, tenant)
+		return fail(chain, u.at(), "route target %s is not owned by or granted to tenant %s; an administrator allocates route targets under /route-targets", u.value, tenant)
 	case has&u.need != u.need:
-		return fail(chain, u.at, "route target %s is granted to tenant %s for %s only, and this use needs %s", u.value, tenant, has, u.need)
+		return fail(chain, u.at(), "route target %s is granted to tenant %s for %s only, and this use needs %s", u.value, tenant, has, u.need)
 	}
 	return nil
 }
@@ -200,30 +218,33 @@ type loss struct {
 }
 
 // losers lists the tenants that had more access through before than they
-// have through after (nil: deleted).
+// have through after (nil: deleted). Only the grants the transaction
+// touched are compared (tree.Diff skips the entries both versions share),
+// so a change to a route target shared with thousands of tenants costs
+// what it changes.
 func losers(before, after *tree.Node) []loss {
 	var out []loss
 	owner := str(leaf(before, "owner"))
-	if left := tenantAccess(after, owner); left != rtBoth {
-		at := "owner"
-		if after == nil {
-			at = ""
-		}
-		out = append(out, loss{owner, left, at})
-	}
-	if l := before.ChildByName("grant"); l != nil {
-		l.Entries(func(g *tree.Node) bool {
-			t := g.Key()
-			had, left := accessOf(str(leaf(g, "direction"))), tenantAccess(after, t)
-			if had&^left != 0 && t != owner {
-				at := "grant[tenant=" + t + "]"
-				if after == nil {
-					at = ""
-				}
-				out = append(out, loss{t, left, at})
+	lost := func(t, at string) {
+		if left := tenantAccess(after, t); tenantAccess(before, t)&^left != 0 {
+			if after == nil {
+				at = "" // the entry itself is at fault
 			}
-			return true
-		})
+			out = append(out, loss{t, left, at})
+		}
+	}
+	lost(owner, "owner")
+	var touched []string
+	tree.Diff(before, after, func(chain []*tree.Node, _, _ *tree.Node) bool {
+		if len(chain) >= 2 && chain[0].Schema().Name == "grant" {
+			touched = append(touched, chain[1].Key())
+		}
+		return false // an entry's key is all that is needed
+	})
+	for _, t := range touched {
+		if t != owner {
+			lost(t, "grant[tenant="+t+"]")
+		}
 	}
 	return out
 }
@@ -239,7 +260,7 @@ func usedBy(root *tree.Node, tenant, value string, left rtAccess) (string, rtAcc
 	var need rtAccess
 	chain[len(chain)-1].Entries(func(vpn *tree.Node) bool {
 		if u, ok := vpnUse(vpn, value); ok && u.need&^left != 0 {
-			path, need = tree.ChainString(append(chain, vpn))+"/"+u.at, u.need
+			path, need = tree.ChainString(append(chain, vpn))+"/"+u.at(), u.need
 		}
 		return path == ""
 	})

@@ -71,6 +71,7 @@ func TestRouteTargetRevocation(t *testing.T) {
 		{"grant removed with its use", []op{{"delete", redRT + "/grant[tenant=blue]", ""}, {"delete", blueVPN + "/route-target[value=64512:200]", ""}}, "", ""},
 		{"entry deleted refused", []op{{"delete", redRT, ""}}, redRT,
 			"tenant red still uses route target 64512:200 (both) at " + redVPN + "/route-target[value=64512:200]"},
+		{"entry deleted while only a grantee uses it refused", []op{{"delete", redVPN + "/route-target[value=64512:200]", ""}, {"delete", redRT, ""}}, redRT, inUse},
 		// One owner per route target: handing it to blue takes it from red.
 		{"new owner while the old one uses it refused", []op{
 			{"delete", redRT + "/grant[tenant=blue]", ""}, {"merge", redRT + "/owner", `"blue"`}},
