@@ -38,7 +38,7 @@ func (d *Daemon) checkRouteTargets() error {
 	if n := len(bad) - len(listed); n > 0 {
 		more = fmt.Sprintf("; and %d more", n)
 	}
-	return fmt.Errorf("route targets: %d VPN route target(s) in the store are not owned by or granted to their tenant: %s%s; "+
+	return fmt.Errorf("route targets: %d VPN(s) in the store use route targets their tenant neither owns nor was granted: %s%s; "+
 		"start once with --allow-route-target-violations and allocate them under /route-targets (or remove them) as an administrator",
 		len(bad), strings.Join(listed, "; "), more)
 }
