@@ -76,6 +76,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
 	$(GO) test -run='^$$' -bench='CheckOneLeaf' ./server/validate/
+	$(GO) test -run='^$$' -bench='RouteTarget' ./server/rules/
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
 	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
 	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/

@@ -437,6 +437,7 @@ func defaultAccess() *accessJSON {
 					{Sequence: seq(40), Path: "/connections", Operation: rS, Action: "permit"},
 					{Sequence: seq(50), Path: "/tenants", Operation: rS, Action: "permit"},
 					{Sequence: seq(60), Path: "/system", Operation: rS, Action: "permit"},
+					{Sequence: seq(70), Path: "/route-targets", Operation: rS, Action: "permit"},
 				},
 			},
 		},
@@ -462,6 +463,9 @@ var defaultPolicy = sync.OnceValue(func() *Policy {
 //     and everything below it; nothing else;
 //   - viewer: read and subscribe every top-level subtree except /access
 //     (the policy) and /audit (the audit log);
+//   - /route-targets (route-target ownership, docs/security.md) only
+//     admin writes: no tenant-admin may hand itself another tenant's
+//     route target;
 //   - provider-network: admin and tenant-admin ("admin or owner").
 //
 // Only admin may read /access and /audit. The same policy ships as

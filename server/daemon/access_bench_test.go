@@ -30,7 +30,9 @@ func accessBenchServer(b *testing.B) *testServer {
 	}
 	ts := startWithCreds(b, daemon.Config{DataDir: dir, UsersFile: usersFile}, password{"admin", "admin-secret"})
 	ts.setRoot(b, scenario(b, "any-to-any"))
-	ts.setTenant(b, "t0", 10_000)
+	if _, err := ts.client.Set(ctx(b), bulkSet(b, "t0", 1, "t0", 10_000)); err != nil {
+		b.Fatal(err)
+	}
 	return ts
 }
 

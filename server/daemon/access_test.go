@@ -70,16 +70,17 @@ var classes = []pathClass{
 	{"infrastructure", "/hosts/host[name=host-a]/description", `"x"`, "/hosts/host[name=host-a]/description"},
 	{"provider", "/tenants/tenant[name=blue]/l2-networks/l2-network[name=n1]/provider/segmentation-id", `101`,
 		"/tenants/tenant[name=blue]/l2-networks/l2-network[name=n1]/provider/physical-network"},
+	{"route-targets", "/route-targets/route-target[value=64512:200]/description", `"x"`, "/route-targets/route-target[value=64512:200]/description"},
 	{"audit", "/audit/entry[id=1]/result", "", ""},
 }
 
 // rights: for each user and class, whether it may read and write.
 var rights = map[string]map[string][2]bool{
-	"admin": {"own-tenant": {true, true}, "other-tenant": {true, true}, "infrastructure": {true, true}, "provider": {true, true}, "audit": {true, false}},
+	"admin": {"own-tenant": {true, true}, "other-tenant": {true, true}, "infrastructure": {true, true}, "provider": {true, true}, "route-targets": {true, true}, "audit": {true, false}},
 	"net":   {"infrastructure": {true, true}},
 	"alice": {"own-tenant": {true, true}, "provider": {true, true}},
 	"bob":   {"other-tenant": {true, true}},
-	"vic":   {"own-tenant": {true, false}, "other-tenant": {true, false}, "infrastructure": {true, false}, "provider": {true, false}},
+	"vic":   {"own-tenant": {true, false}, "other-tenant": {true, false}, "infrastructure": {true, false}, "provider": {true, false}, "route-targets": {true, false}},
 	"vnf":   {"own-tenant": {true, false}, "provider": {true, true}},
 }
 
@@ -187,7 +188,7 @@ func TestAccessWildcardGetShowsOnlyOwnTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	js := string(resp.GetNotification()[0].GetUpdate()[0].GetVal().GetJsonIetfVal())
-	for _, hidden := range []string{`"name":"red"`, "netready-infrastructure:", "netready-audit:", "netready-access:", "netready-system:"} {
+	for _, hidden := range []string{`"name":"red"`, "netready-infrastructure:", "netready-audit:", "netready-access:", "netready-system:", "netready-l3vpn:route-targets"} {
 		if strings.Contains(js, hidden) {
 			t.Errorf("alice's view of / shows %s: %s", hidden, js)
 		}

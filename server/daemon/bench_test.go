@@ -19,9 +19,25 @@ import (
 // (ports, interfaces and VPN bindings, a third each).
 const benchObjects = 100_000
 
+// bulkSet is the Set creating tenant as bulkDoc does, its VPN using route
+// target 64512:rt owned by owner: the tenant itself, or the tenant that
+// grants it (the load tenants share one route target, so every binding
+// imports every other: the worst case for realization).
+func bulkSet(b *testing.B, tenant string, rt int, owner string, n int) *gpb.SetRequest {
+	rtPath, own := fmt.Sprintf("/route-targets/route-target[value=64512:%d]", rt), fmt.Sprintf(`{"owner":%q}`, owner)
+	if owner != tenant {
+		rtPath, own = rtPath+"/grant[tenant="+tenant+"]", `{"direction":"both"}`
+	}
+	return &gpb.SetRequest{Update: []*gpb.Update{
+		{Path: path(b, "/tenants/tenant[name="+tenant+"]"), Val: jsonIETF(bulkDoc(tenant, rt, n))},
+		{Path: path(b, rtPath), Val: jsonIETF(own)},
+	}}
+}
+
 // bulkDoc returns a JSON_IETF tenant payload with n ports, n interfaces on
-// them and n VPN bindings with distinct addresses: 3n objects.
-func bulkDoc(tenant string, n int) string {
+// them and n VPN bindings with distinct addresses: 3n objects; its VPN
+// uses route target 64512:rt.
+func bulkDoc(tenant string, rt, n int) string {
 	var ports, ifaces, binds strings.Builder
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -34,8 +50,8 @@ func bulkDoc(tenant string, n int) string {
 		fmt.Fprintf(&binds, `{"interface":"i%d","ip-address":["10.%d.%d.%d"]}`, i, i>>16&0xff, i>>8&0xff, i&0xff)
 	}
 	return fmt.Sprintf(`{"name":%q,"ports":{"port":[%s]},"interfaces":{"interface":[%s]},
-		"netready-l3vpn:vpns":{"vpn":[{"name":"v","route-target":[{"value":"64512:1"}],"subnet":[{"prefix":"10.0.0.0/8"}],"bindings":{"binding":[%s]}}]}}`,
-		tenant, ports.String(), ifaces.String(), binds.String())
+		"netready-l3vpn:vpns":{"vpn":[{"name":"v","route-target":[{"value":"64512:%d"}],"subnet":[{"prefix":"10.0.0.0/8"}],"bindings":{"binding":[%s]}}]}}`,
+		tenant, ports.String(), ifaces.String(), rt, binds.String())
 }
 
 // loaded starts a server holding benchObjects objects.
@@ -50,12 +66,11 @@ func loaded(b *testing.B) *testServer {
 	return ts
 }
 
+// setTenant creates load tenant name with n objects; its VPN uses route
+// target 64512:1, owned by load0 and granted to the others.
 func (ts *testServer) setTenant(b *testing.B, name string, n int) {
 	b.Helper()
-	_, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
-		Path: path(b, "/tenants/tenant[name="+name+"]"), Val: jsonIETF(bulkDoc(name, n)),
-	}}})
-	if err != nil {
+	if _, err := ts.client.Set(ctx(b), bulkSet(b, name, 1, "load0", n)); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -121,16 +136,14 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 func BenchmarkSetBulk10k(b *testing.B) {
 	ts := start(b, "")
 	ts.setRoot(b, scenario(b, "any-to-any"))
-	docs := make([]string, b.N)
-	for i := range docs {
-		docs[i] = bulkDoc("bulk"+strconv.Itoa(i), 10_000)
+	sets := make([]*gpb.SetRequest, b.N)
+	for i := range sets {
+		sets[i] = bulkSet(b, "bulk"+strconv.Itoa(i), 1000+i, "bulk"+strconv.Itoa(i), 10_000)
 	}
 	b.ResetTimer()
 	t0 := time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
-			Path: path(b, "/tenants/tenant[name=bulk"+strconv.Itoa(i)+"]"), Val: jsonIETF(docs[i]),
-		}}}); err != nil {
+		if _, err := ts.client.Set(ctx(b), sets[i]); err != nil {
 			b.Fatal(err)
 		}
 	}

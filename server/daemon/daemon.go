@@ -56,6 +56,10 @@ type Config struct {
 	// NoSouthbound serves and stores configuration without realizing it
 	// on any backend (design and lab use, gNMI client testing).
 	NoSouthbound bool
+	// AllowRouteTargetViolations serves a store whose VPNs use route
+	// targets their tenant does not own, logging each, instead of
+	// refusing to start (see checkRouteTargets).
+	AllowRouteTargetViolations bool
 
 	MaxMsgSize     int           // largest gRPC message, both directions
 	Retention      int           // commit-log records kept
@@ -154,6 +158,9 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
+		return err
+	}
+	if err := d.checkRouteTargets(); err != nil {
 		return err
 	}
 	if err := d.startSouthbound(ctx); err != nil {

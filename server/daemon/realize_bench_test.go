@@ -78,7 +78,7 @@ func BenchmarkRealize1000Bindings(b *testing.B) {
 		r.setRoot(b, mustJSON(b, tenant))
 		total += time.Since(start)
 		b.StopTimer()
-		if _, err := r.client.Set(ctx(b), &gpb.SetRequest{Delete: []*gpb.Path{path(b, "/tenants/tenant[name=t]")}}); err != nil {
+		if _, err := r.client.Set(ctx(b), &gpb.SetRequest{Delete: []*gpb.Path{path(b, "/tenants/tenant[name=t]"), path(b, "/route-targets")}}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -89,7 +89,7 @@ func BenchmarkRealize1000Bindings(b *testing.B) {
 // thousandBindings is tenant t with 10 VPNs of 100 bindings, each on its
 // own port, spread over hosts h0..h3.
 func thousandBindings() map[string]any {
-	var ports, ifaces, vpns []any
+	var ports, ifaces, vpns, rts []any
 	for v := range 10 {
 		var binds []any
 		for i := range 100 {
@@ -104,13 +104,14 @@ func thousandBindings() map[string]any {
 			"subnet":       []any{map[string]any{"prefix": fmt.Sprintf("10.%d.0.0/16", v)}},
 			"bindings":     map[string]any{"binding": binds},
 		})
+		rts = append(rts, map[string]any{"value": fmt.Sprintf("64512:%d", 100+v), "owner": "t"})
 	}
 	return map[string]any{"netready-tenants:tenants": map[string]any{"tenant": []any{map[string]any{
 		"name":                "t",
 		"ports":               map[string]any{"port": ports},
 		"interfaces":          map[string]any{"interface": ifaces},
 		"netready-l3vpn:vpns": map[string]any{"vpn": vpns},
-	}}}}
+	}}}, "netready-l3vpn:route-targets": map[string]any{"route-target": rts}}
 }
 
 func mustJSON(b testing.TB, v any) []byte {

@@ -31,8 +31,12 @@ func TestCapabilities(t *testing.T) {
 		got[m.GetName()] = m.GetVersion()
 	}
 	for _, want := range []string{"netready-types", "netready-infrastructure", "netready-georedundancy", "netready-tenants", "netready-l3vpn", "netready-l2network"} {
-		if got[want] != "2026-11-24" {
-			t.Errorf("model %s: version %q, want 2026-11-24", want, got[want])
+		rev := "2026-11-24"
+		if want == "netready-l3vpn" {
+			rev = "2026-12-02" // route-target ownership
+		}
+		if got[want] != rev {
+			t.Errorf("model %s: version %q, want %s", want, got[want], rev)
 		}
 	}
 	encs := fmt.Sprint(resp.GetSupportedEncodings())

@@ -25,6 +25,8 @@ func All() []validate.Rule {
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-policy", Check: vpnPolicy},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-addresses", Check: vpnAddresses},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-prefixes", Check: vpnPrefixes},
+		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-route-targets", Check: vpnRouteTargetsOwned},
+		{Path: "/route-targets/route-target", Name: "route-target-ownership", Check: ownershipGrants, Guard: ownershipInUse},
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
 	}

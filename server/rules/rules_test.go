@@ -125,7 +125,11 @@ type rcase struct {
 
 // run checks each case as one transaction on the scenario's tree.
 func run(t *testing.T, scenario string, cases []rcase) {
-	base := loadScenario(t, scenario)
+	runOn(t, loadScenario(t, scenario), cases)
+}
+
+// runOn checks each case as one transaction on base.
+func runOn(t *testing.T, base *tree.Node, cases []rcase) {
 	v := validator(t, base)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +257,7 @@ func TestVPNPolicy(t *testing.T) {
 			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`}},
 			binding(data, "vnf-vlan200") + "/role", "needs a role"},
 		{"switching to hub-and-spoke with everything", []op{
+			{"merge", "/route-targets", `{"route-target":[{"value":"64512:1","owner":"acme"},{"value":"64512:2","owner":"acme"}]}`},
 			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`},
 			{"merge", binding(data, "vnf-vlan200") + "/role", `"hub"`}}, "", ""},
 	})
@@ -407,7 +412,9 @@ func TestReferentialIntegrity(t *testing.T) {
 		{"deleting a host in use refused", []op{{"delete", "/hosts/host[name=host-a]", ""}},
 			"/hosts/host[name=host-a]", "still referenced"},
 		{"deleting an unused host", []op{{"delete", "/hosts/host[name=host-b]", ""}}, "", ""},
-		{"deleting the tenant with everything it references", []op{{"delete", acme, ""}}, "", ""},
+		{"deleting the tenant with everything it references", []op{{"delete", acme, ""}, {"delete", "/route-targets/route-target[value=64512:300]", ""}}, "", ""},
+		{"deleting a tenant that owns a route target refused", []op{{"delete", acme, ""}},
+			acme, "still referenced 1 time(s) from /route-targets/route-target/grant/tenant, /route-targets/route-target/owner"},
 		{"binding a missing interface refused", []op{{"merge", binding(acme+"/vpns/vpn[name=data]", "nope"), `{"ip-address":["10.20.0.9"]}`}},
 			binding(acme+"/vpns/vpn[name=data]", "nope") + "/interface", "nope does not exist"},
 		{"port on a missing host refused", []op{{"merge", acme + "/ports/port[name=spare]/host", `"host-z"`}},
@@ -453,6 +460,8 @@ func ExampleAll() {
 	// vpn-policy /tenants/tenant/vpns/vpn
 	// vpn-addresses /tenants/tenant/vpns/vpn
 	// vpn-prefixes /tenants/tenant/vpns/vpn
+	// vpn-route-targets /tenants/tenant/vpns/vpn
+	// route-target-ownership /route-targets/route-target
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection
 }

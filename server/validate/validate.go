@@ -31,6 +31,14 @@ type Rule struct {
 	Path  string // schema path of the node, e.g. /tenants/tenant/vpns/vpn
 	Name  string // short name for logs and docs
 	Check func(root *tree.Node, chain []*tree.Node) error
+	// Guard, when set, also runs for each instance the transaction
+	// created, changed or deleted, with the instance as committed (was,
+	// in old; nil when created) and as it will be (is, in root; nil when
+	// deleted). It is for objects other objects rely on without a leafref
+	// (a grant a VPN uses): comparing the two versions tells what was
+	// taken away, so only its users need re-checking, and nothing when
+	// something is only added.
+	Guard func(old, root *tree.Node, was, is []*tree.Node) error
 }
 
 // Validator validates transactions against one schema. It is used by the
@@ -66,6 +74,9 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 		s := sch.Find(r.Path)
 		if s == nil || !s.IsDir() || s.Parent == nil { // the root has no instance rules could run on
 			return nil, fmt.Errorf("validate: rule %s: %s is not a container or list in the schema", r.Name, r.Path)
+		}
+		if r.Check == nil && r.Guard == nil {
+			return nil, fmt.Errorf("validate: rule %s has neither Check nor Guard", r.Name)
 		}
 		v.rules[s] = append(v.rules[s], r)
 	}
@@ -134,6 +145,7 @@ type check struct {
 	v        *Validator
 	auth     Authorizer
 	authErr  error
+	old      *tree.Node
 	root     *tree.Node
 	delta    *Delta
 	deleted  []deletedEntry
@@ -165,7 +177,7 @@ type ruleRun struct {
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
 func (v *Validator) Check(cs *changeset.Set, auth Authorizer) (*Delta, error) {
-	c := &check{v: v, auth: auth, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
+	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
 	cs.Walk(c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
@@ -258,7 +270,7 @@ func (c *check) noteRules(chain []*tree.Node) {
 		}
 		c.noted[n] = true // many changes share an ancestor: derive its path once
 		sub := chain[:i+1]
-		if tree.Lookup(c.root, tree.ChainPath(sub)) == nil {
+		if tree.Lookup(c.root, tree.ChainPath(sub)) == nil && !guarded(rules) {
 			continue // deleted: nothing left to check
 		}
 		key := tree.ChainString(sub)
@@ -291,14 +303,33 @@ func (c *check) runRules() error {
 		run := c.ruleRuns[k]
 		// Re-read the instance from the candidate: the chain holds the nodes
 		// Diff saw, which may be the old ones for a deleted descendant.
-		chain := Chain(c.root, tree.ChainPath(run.chain))
+		p := tree.ChainPath(run.chain)
+		chain := Chain(c.root, p)
 		for _, r := range run.rules {
-			if err := r.Check(c.root, chain); err != nil {
+			var err error
+			if r.Check != nil && chain != nil {
+				err = r.Check(c.root, chain)
+			}
+			if r.Guard != nil && err == nil {
+				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
+			}
+			if err != nil {
 				return asFailedPrecondition(err, k)
 			}
 		}
 	}
 	return nil
+}
+
+// guarded reports whether any of rules has a Guard, which must also see
+// deleted instances.
+func guarded(rules []Rule) bool {
+	for _, r := range rules {
+		if r.Guard != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func asFailedPrecondition(err error, path string) error {

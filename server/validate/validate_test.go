@@ -626,6 +626,63 @@ func TestRulesRunOnlyForChanged(t *testing.T) {
 	}
 }
 
+// TestRuleGuard: a Guard runs for created, changed and deleted instances
+// (a Check never sees a deleted one), with the instance as committed and
+// as it will be, and its error refuses the transaction.
+func TestRuleGuard(t *testing.T) {
+	s := vsch(t)
+	var calls []string
+	side := func(c []*tree.Node) string {
+		if c == nil {
+			return "-"
+		}
+		n := c[len(c)-1].ChildByName("note")
+		if n == nil {
+			return tree.ChainString(c)
+		}
+		return tree.ChainString(c) + "(" + n.Value().(string) + ")"
+	}
+	v, err := New(s, []Rule{{Path: "/dev", Name: "g", Guard: func(old, root *tree.Node, was, is []*tree.Node) error {
+		calls = append(calls, side(was)+" -> "+side(is))
+		if is == nil && was[len(was)-1].Key() == "d2" {
+			return fmt.Errorf("d2 is in use")
+		}
+		return nil
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	base := edit(t, s, root, op{"merge", "/dev[name=d1]", validDev}, op{"merge", "/dev[name=d2]", strings.Replace(validDev, "d1", "d2", 1)})
+	if _, err := v.Check(changeset.Compute(root, base), nil); err != nil {
+		t.Fatal(err)
+	}
+	calls = nil
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want []string
+		err  string
+	}{
+		{"created", []op{{"merge", "/dev[name=d3]", strings.Replace(validDev, "d1", "d3", 1)}}, []string{"- -> /dev[name=d3]"}, ""},
+		{"changed", []op{{"merge", "/dev[name=d1]/note", `"x"`}}, []string{"/dev[name=d1] -> /dev[name=d1](x)"}, ""},
+		{"deleted", []op{{"delete", "/dev[name=d1]", ""}}, []string{"/dev[name=d1] -> -"}, ""},
+		{"refused", []op{{"delete", "/dev[name=d2]", ""}}, []string{"/dev[name=d2] -> -"}, "d2 is in use"},
+	} {
+		calls = nil
+		_, err := v.Check(changeset.Compute(base, edit(t, s, base, tc.ops...)), nil)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.err)
+		}
+		if !reflect.DeepEqual(calls, tc.want) {
+			t.Errorf("%s: guard calls %q, want %q", tc.name, calls, tc.want)
+		}
+	}
+	if _, err := New(s, []Rule{{Path: "/dev", Name: "empty"}}); err == nil {
+		t.Error("a rule with neither Check nor Guard accepted")
+	}
+}
+
 func TestRuleErrors(t *testing.T) {
 	s := vsch(t)
 	cand := edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", validDev})

@@ -446,7 +446,8 @@ func TestLeafListsAndNestedLists(t *testing.T) {
 	}
 
 	// A list the state has no entry of: its keys are unknown, it goes as
-	// a whole.
+	// a whole. (The target's own rules want the route target owned.)
+	tg.set(t, "/route-targets/route-target[value=65000:1]", `{"owner":"t1"}`)
 	tg.set(t, vpn+"/route-target[value=65000:1]", `{"value":"65000:1"}`)
 	drift, err = d.ReconcileData(ctxT(t), state)
 	if want := []string{a + vpn + "/route-target: entries extra"}; err != nil || !slices.Equal(drift, want) {
