@@ -39,10 +39,11 @@ type daemon struct {
 	addr string
 }
 
-// startDaemon runs the binary on dir and waits for its "serving gNMI" log line.
-func startDaemon(t *testing.T, bin, dir string) *daemon {
+// startDaemon runs the binary on dir (with extra flags) and waits for its
+// "serving gNMI" log line.
+func startDaemon(t *testing.T, bin, dir string, extra ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound")
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

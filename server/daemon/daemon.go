@@ -49,6 +49,9 @@ type Config struct {
 	ModelsDir         string // YANG modules loaded at run time; default DataDir/models
 	MaxStreamsPerUser int    // concurrent Subscribe RPCs per user (0: no limit)
 	BcryptCost        int    // cost of the first-start admin password hash (tests lower it)
+	// InitEmptyStore starts with an empty database in a data dir that was
+	// used before but lost it (see guardEmptyStore).
+	InitEmptyStore bool
 
 	// Drivers are the southbound driver kinds backends may name; nil
 	// means the built-in ones (Drivers()).
@@ -106,10 +109,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	if err := d.guardEmptyStore(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
 	d.front = &front{d: d}
 	m, err := d.loadModels(ctx, nil)
 	if err != nil {
@@ -125,6 +131,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	if err := d.open(ctx, m.sch); err != nil {
+		d.closeData()
+		return nil, err
+	}
+	if err := d.writeStoreMarker(); err != nil {
 		d.closeData()
 		return nil, err
 	}
