@@ -104,6 +104,17 @@ func wantRefusal(t *testing.T, bin, dir string, want ...string) {
 	}
 }
 
+// wantCheckFails runs `netreadyd check --full` on the database of dir and
+// wants exit 1 naming the damage.
+func wantCheckFails(t *testing.T, bin, dir string) {
+	t.Helper()
+	out, err := exec.Command(bin, "check", "--full", "--data-dir", dir).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "data file damaged") {
+		t.Fatalf("netreadyd check on a damaged database: %v\n%s", err, out)
+	}
+}
+
 // leafPages lists the leaf pages of the database of dir.
 func leafPages(t *testing.T, dir string) []int {
 	t.Helper()
@@ -136,6 +147,9 @@ func leafPages(t *testing.T, dir string) []int {
 // or started empty. It must exit 1 with a message saying what is wrong.
 func TestRefusesDamagedData(t *testing.T) {
 	bin, used := usedDataDir(t)
+	if out, err := exec.Command(bin, "check", "--full", "--data-dir", used).CombinedOutput(); err != nil || !strings.Contains(string(out), ": ok (full check") {
+		t.Fatalf("netreadyd check on the sound database: %v\n%s", err, out)
+	}
 	r, err := store.Check(filepath.Join(used, "netready.db"), store.CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +162,7 @@ func TestRefusesDamagedData(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantRefusal(t, bin, dir, "data file damaged: truncated", fmt.Sprintf("the file has %d bytes", size))
+			wantCheckFails(t, bin, dir)
 		})
 	}
 	leaves := leafPages(t, used)
@@ -168,6 +183,7 @@ func TestRefusesDamagedData(t *testing.T) {
 			}
 			f.Close()
 			wantRefusal(t, bin, dir, "data file damaged")
+			wantCheckFails(t, bin, dir)
 		})
 	}
 	t.Run("rows bucket deleted", func(t *testing.T) {
@@ -181,6 +197,7 @@ func TestRefusesDamagedData(t *testing.T) {
 		}
 		db.Close()
 		wantRefusal(t, bin, dir, `data file damaged: bucket(s) [\"rows\"] missing`)
+		wantCheckFails(t, bin, dir)
 	})
 }
 

@@ -5,6 +5,8 @@
 //	netreadyd --data-dir ./data            # TLS with a generated certificate
 //	netreadyd --data-dir ./data --insecure # plaintext on loopback, for local testing
 //	netreadyd user add alice --role tenant-admin --tenant blue < password
+//	netreadyd check --data-dir ./data       # check a stopped server's database
+//	netreadyd backup --data-dir ./data --to backup.db  # copy of a live one
 //
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
@@ -61,8 +63,13 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "user" {
-		os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "user":
+			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+		case "check", "backup":
+			os.Exit(runStoreCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {

@@ -83,6 +83,7 @@ type Daemon struct {
 	authn     *auth.Authenticator
 	access    *access.Control
 	tlsReload *auth.Reloader
+	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
 	grpc      *grpc.Server
@@ -143,7 +144,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
+	if err := d.listenAdmin(); err != nil {
+		// Serving matters more than backups: say so loudly and go on.
+		d.log.Error("no admin socket: netreadyd backup will not work", "err", err)
+	}
 	if err := d.serve(); err != nil {
+		d.admin.close()
 		d.closeData()
 		return nil, err
 	}
@@ -238,6 +244,7 @@ func (d *Daemon) Stop() {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.stopped = true
+	d.admin.close()
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,
