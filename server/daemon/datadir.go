@@ -50,14 +50,19 @@ func (d *Daemon) guardEmptyStore() error {
 		db, state, strings.Join(signs, ", "))
 }
 
-// signsOfUse lists the files a server that ran on the data dir leaves.
+// signsOfUse lists the files in the data dir that a server which ran
+// there leaves: the marker, the users file (when it lives in the data
+// dir; one provisioned elsewhere says nothing about this dir), the initial
+// password, the generated certificate and key, the loaded models.
 func (d *Daemon) signsOfUse() []string {
 	dir := d.cfg.DataDir
+	candidates := []string{filepath.Join(dir, StoreMarker), filepath.Join(dir, InitialPasswordFile),
+		filepath.Join(dir, certs.CertFile), filepath.Join(dir, certs.KeyFile), filepath.Join(dir, LoadedModelsDir)}
+	if users := d.usersFile(); filepath.Clean(filepath.Dir(users)) == filepath.Clean(dir) {
+		candidates = append(candidates, users)
+	}
 	var found []string
-	for _, f := range []string{
-		filepath.Join(dir, StoreMarker), d.usersFile(), filepath.Join(dir, InitialPasswordFile),
-		filepath.Join(dir, certs.CertFile), filepath.Join(dir, certs.KeyFile), filepath.Join(dir, LoadedModelsDir),
-	} {
+	for _, f := range candidates {
 		if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
 			found = append(found, f)
 		}
