@@ -182,6 +182,8 @@ func preflight(path string, r *Report) error {
 	r.PageSize, r.Pages, r.TxID = int(m.pageSize), m.pages, m.txid
 	need := int64(m.pages) * int64(m.pageSize)
 	switch {
+	case m.pages < 3: // two meta pages and a root at least
+		return fmt.Errorf("%w: meta page (transaction %d) counts only %d pages", ErrDamaged, m.txid, m.pages)
 	case r.Size < need:
 		return fmt.Errorf("%w: truncated: the file has %d bytes but its meta page (transaction %d) counts %d pages of %d bytes (%d bytes)",
 			ErrDamaged, r.Size, m.txid, m.pages, m.pageSize, need)
