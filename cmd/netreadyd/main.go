@@ -5,6 +5,8 @@
 //	netreadyd --data-dir ./data            # TLS with a generated certificate
 //	netreadyd --data-dir ./data --insecure # plaintext on loopback, for local testing
 //	netreadyd user add alice --role tenant-admin --tenant blue < password
+//	netreadyd check --data-dir ./data       # check a stopped server's database
+//	netreadyd backup --data-dir ./data --to backup.db  # copy of a live one
 //
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
@@ -46,6 +48,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.IntVar(&c.MaxStreamsPerUser, "max-streams-per-user", 1024, "concurrent Subscribe RPCs per user")
 	fs.BoolVar(&c.NoSouthbound, "no-southbound", false, "store and serve configuration without realizing it on any backend (design, lab and client testing)")
 	fs.BoolVar(&c.AllowRouteTargetViolations, "allow-route-target-violations", false, "start even if stored VPNs use route targets their tenant does not own (logged), to fix them over gNMI")
+	fs.BoolVar(&c.InitEmptyStore, "init-empty-store", false, "start with an empty database although the data dir was used before (its database is missing or 0 bytes)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.MaxMsgSize, "max-msg-size", 256<<20, "largest gRPC message accepted or sent, in bytes")
 	fs.IntVar(&c.Retention, "commit-log-retention", 10000, "how many commits the commit log keeps")
@@ -61,8 +64,13 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "user" {
-		os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "user":
+			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+		case "check", "backup":
+			os.Exit(runStoreCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {

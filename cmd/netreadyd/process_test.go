@@ -39,10 +39,11 @@ type daemon struct {
 	addr string
 }
 
-// startDaemon runs the binary on dir and waits for its "serving gNMI" log line.
-func startDaemon(t *testing.T, bin, dir string) *daemon {
+// startDaemon runs the binary on dir (with extra flags) and waits for its
+// "serving gNMI" log line.
+func startDaemon(t *testing.T, bin, dir string, extra ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound")
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +132,12 @@ func TestKill9LosesNoAcknowledgedSet(t *testing.T) {
 		t.Fatalf("only %d Sets acknowledged before the kill; the test needs a stream of Sets", len(acked))
 	}
 	checkAfterRestart(t, bin, dir, acked)
+	// The killed server left its admin socket behind; the restarted one
+	// replaced it and takes backups.
+	out, err := exec.Command(bin, "backup", "--data-dir", dir, "--to", filepath.Join(t.TempDir(), "b.db")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("backup after a kill -9 and a restart: %v\n%s", err, out)
+	}
 }
 
 // writers stream Sets from several clients until the server goes away.

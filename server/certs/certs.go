@@ -33,28 +33,66 @@ const validity = 5 * 365 * 24 * time.Hour
 
 // EnsureSelfSigned returns the paths of the certificate and key in dir,
 // generating an ECDSA P-256 self-signed pair for localhost, the loopback
-// addresses and this host's name when they do not exist yet.
+// addresses and this host's name when neither exists yet. When only one
+// of them exists it refuses: generating would replace the certificate
+// clients have pinned (or lose the key that goes with it), so the operator
+// restores the missing file or removes the other to start over.
 func EnsureSelfSigned(dir string) (certPath, keyPath string, err error) {
 	certPath, keyPath = filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
-	_, certErr := os.Stat(certPath)
-	_, keyErr := os.Stat(keyPath)
-	if certErr == nil && keyErr == nil {
-		return certPath, keyPath, nil
+	haveCert, err := exists(certPath)
+	if err != nil {
+		return "", "", err
 	}
-	if !errors.Is(certErr, os.ErrNotExist) && certErr != nil {
-		return "", "", fmt.Errorf("certs: %w", certErr)
+	haveKey, err := exists(keyPath)
+	if err != nil {
+		return "", "", err
+	}
+	switch {
+	case haveCert && haveKey:
+		return certPath, keyPath, nil
+	case haveCert:
+		return "", "", fmt.Errorf("certs: %s is missing but %s exists: refusing to generate a new key that would replace the certificate clients trust; restore %s, or remove %s to generate a new pair", keyPath, certPath, KeyFile, CertFile)
+	case haveKey:
+		return "", "", fmt.Errorf("certs: %s is missing but %s exists: refusing to replace the key; restore %s, or remove %s to generate a new pair", certPath, keyPath, CertFile, KeyFile)
 	}
 	certPEM, keyPEM, err := SelfSigned(hostNames(), time.Now())
 	if err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+	if err := writeNew(keyPath, keyPEM, 0o600); err != nil {
 		return "", "", fmt.Errorf("certs: write key: %w", err)
 	}
-	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+	if err := writeNew(certPath, certPEM, 0o644); err != nil {
 		return "", "", fmt.Errorf("certs: write certificate: %w", err)
 	}
 	return certPath, keyPath, nil
+}
+
+// exists reports whether path exists; errors other than absence (a
+// permission problem) are errors, not absence.
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("certs: %w", err)
+	}
+	return true, nil
+}
+
+// writeNew writes a file that must not exist yet, so two servers starting
+// on one data dir never overwrite each other's pair.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func hostNames() []string {

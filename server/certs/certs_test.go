@@ -5,8 +5,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/netready/netready/server/certs"
@@ -82,5 +85,39 @@ func TestEnsureSelfSignedReuses(t *testing.T) {
 	}
 	if cert.NotAfter.Before(cert.NotBefore.AddDate(4, 0, 0)) {
 		t.Errorf("validity %v..%v", cert.NotBefore, cert.NotAfter)
+	}
+}
+
+// TestEnsureSelfSignedRefusesHalfAPair deletes the key, then the
+// certificate: before, a deleted key made the server generate a new pair
+// over the certificate clients had pinned.
+func TestEnsureSelfSignedRefusesHalfAPair(t *testing.T) {
+	for _, gone := range []string{certs.KeyFile, certs.CertFile} {
+		t.Run(gone, func(t *testing.T) {
+			dir := t.TempDir()
+			certPath, keyPath, err := certs.EnsureSelfSigned(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, gone)); err != nil {
+				t.Fatal(err)
+			}
+			kept := certPath
+			if gone == certs.CertFile {
+				kept = keyPath
+			}
+			before, _ := os.ReadFile(kept)
+			_, _, err = certs.EnsureSelfSigned(dir)
+			if err == nil || !strings.Contains(err.Error(), gone+" is missing") || !strings.Contains(err.Error(), "refusing") {
+				t.Fatalf("err = %v", err)
+			}
+			after, _ := os.ReadFile(kept)
+			if !bytes.Equal(before, after) {
+				t.Fatalf("%s was rewritten", kept)
+			}
+			if _, err := os.Stat(filepath.Join(dir, gone)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("%s was generated: %v", gone, err)
+			}
+		})
 	}
 }

@@ -28,7 +28,7 @@ func accessBenchServer(b *testing.B) *testServer {
 	if err := users.Save(usersFile); err != nil {
 		b.Fatal(err)
 	}
-	ts := startWithCreds(b, daemon.Config{DataDir: dir, UsersFile: usersFile}, password{"admin", "admin-secret"})
+	ts := startWithCreds(b, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true}, password{"admin", "admin-secret"})
 	ts.setRoot(b, scenario(b, "any-to-any"))
 	if _, err := ts.client.Set(ctx(b), bulkSet(b, "t0", 1, "t0", 10_000)); err != nil {
 		b.Fatal(err)

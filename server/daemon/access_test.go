@@ -41,7 +41,7 @@ func accessServer(t *testing.T) *testServer {
 	if err := users.Save(usersFile); err != nil {
 		t.Fatal(err)
 	}
-	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile,
+	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true,
 		PolicyFile: filepath.Join("..", "..", "testdata", "policy", "vnf-manager.json")}, password{"admin", "admin-secret"})
 	ts.setRoot(t, scenario(t, "any-to-any"))
 	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/l2-networks/l2-network[name=n1]",
@@ -317,7 +317,7 @@ func TestAccessTenantAdminCreatesFirstObjects(t *testing.T) {
 	if err := users.Save(usersFile); err != nil {
 		t.Fatal(err)
 	}
-	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile}, password{"admin", "admin-secret"})
+	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true}, password{"admin", "admin-secret"})
 	alice := ts.as(t, "alice")
 	if _, err := alice.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/ports/port[name=p1]", `{"mtu": 9000}`)}}); err != nil {
 		t.Fatalf("alice could not create her first port: %v", err)

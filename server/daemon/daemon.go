@@ -49,6 +49,9 @@ type Config struct {
 	ModelsDir         string // YANG modules loaded at run time; default DataDir/models
 	MaxStreamsPerUser int    // concurrent Subscribe RPCs per user (0: no limit)
 	BcryptCost        int    // cost of the first-start admin password hash (tests lower it)
+	// InitEmptyStore starts with an empty database in a data dir that was
+	// used before but lost it (see guardEmptyStore).
+	InitEmptyStore bool
 
 	// Drivers are the southbound driver kinds backends may name; nil
 	// means the built-in ones (Drivers()).
@@ -84,6 +87,7 @@ type Daemon struct {
 	authn     *auth.Authenticator
 	access    *access.Control
 	tlsReload *auth.Reloader
+	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
 	grpc      *grpc.Server
@@ -110,10 +114,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	if err := d.guardEmptyStore(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
 	d.front = &front{d: d}
 	m, err := d.loadModels(ctx, nil)
 	if err != nil {
@@ -132,12 +139,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
+	if err := d.writeStoreMarker(); err != nil {
+		d.closeData()
+		return nil, err
+	}
 	d.lastReload.Store(d.reloadRequest())
 	if err := d.publishModels(ctx, m); err != nil {
 		d.closeData()
 		return nil, err
 	}
+	if err := d.listenAdmin(); err != nil {
+		// Serving matters more than backups: say so loudly and go on.
+		d.log.Error("no admin socket: netreadyd backup will not work", "err", err)
+	}
 	if err := d.serve(); err != nil {
+		d.admin.close()
 		d.closeData()
 		return nil, err
 	}
@@ -235,6 +251,7 @@ func (d *Daemon) Stop() {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.stopped = true
+	d.admin.close()
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,

@@ -76,7 +76,7 @@ func TestMutualTLS(t *testing.T) {
 	if err := users.Save(usersFile); err != nil {
 		t.Fatal(err)
 	}
-	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, ClientCAFile: caFile}, password{"admin", "admin-secret"})
+	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true, ClientCAFile: caFile}, password{"admin", "admin-secret"})
 	ts.setRoot(t, scenario(t, "any-to-any"))
 
 	serverPEM, _ := os.ReadFile(filepath.Join(dir, certs.CertFile))

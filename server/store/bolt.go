@@ -88,7 +88,9 @@ type Bolt struct {
 
 var _ Store = (*Bolt)(nil)
 
-// OpenBolt opens (creating if needed) the bbolt data file at path.
+// OpenBolt opens (creating if needed) the bbolt data file at path. An
+// existing file is checked first (see Check, without Full) and refused with
+// an error wrapping ErrDamaged if it is damaged; it is never repaired.
 func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if opts.Retention < 0 {
 		return nil, fmt.Errorf("store: open %s: negative retention %d", path, opts.Retention)
@@ -103,23 +105,14 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		// Never pass 0 to bbolt: it means wait for the lock forever.
 		opts.OpenTimeout = defaultOpenTimeout
 	}
-	db, err := bbolt.Open(path, fileMode, &bbolt.Options{
-		Timeout: opts.OpenTimeout,
-		// The hashmap freelist stays fast when the file is fragmented by
-		// many small rewrites (every Set rewrites rows and appends a log
-		// record); the array freelist degrades badly there.
-		FreelistType: bbolt.FreelistMapType,
-		// Not writing the freelist on every commit saves pages and write
-		// amplification per fsync; the price is a freelist rebuild scan
-		// when opening, which happens once per process.
-		NoFreelistSync:  true,
-		InitialMmapSize: initialMmapSize,
-		NoSync:          opts.NoSync,
-	})
+	// Check the file before the read-write open maps it and walks its
+	// pages where a damaged page would crash the process.
+	checked, err := checkFile(path, CheckOptions{Timeout: opts.OpenTimeout})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
-			return nil, fmt.Errorf("store: data file %s is locked by another process (gave up after %v): %w", path, opts.OpenTimeout, err)
-		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db, err := openReadWrite(path, opts)
+	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Bolt{
@@ -129,82 +122,80 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		auditRetention: uint64(opts.AuditRetention),
 		writeSem:       make(chan struct{}, 1),
 	}
-	last, err := s.init()
+	last, err := s.init(checked.New)
 	if err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s.lastID.Store(last)
 	return s, nil
 }
 
-// init checks the format version (initialising a new file) and returns the
-// last commit id. It runs in one write transaction so a new file is either
-// fully initialised or left empty.
-func (s *Bolt) init() (uint64, error) {
-	var last uint64
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if meta == nil {
-			// Only a brand-new (empty) file may be initialised; a bbolt file
-			// with other buckets but no meta is not ours.
-			if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
-				return fmt.Errorf("has bucket %q but no %q bucket: not a NetReady data file", name, bucketMeta)
-			}); err != nil {
-				return err
-			}
-			var err error
-			if meta, err = tx.CreateBucket(bucketMeta); err != nil {
-				return err
-			}
-			if err := meta.Put(metaFormat, u64(formatVersion)); err != nil {
-				return err
-			}
-			if err := meta.Put(metaLastCommit, u64(0)); err != nil {
-				return err
-			}
-		}
-		v := meta.Get(metaFormat)
-		if len(v) != 8 {
-			return fmt.Errorf("missing or malformed format version in %q bucket", bucketMeta)
-		}
-		if ver := binary.BigEndian.Uint64(v); ver != formatVersion {
-			return fmt.Errorf("unsupported data format version %d (this build supports version %d); refusing to open", ver, formatVersion)
-		}
-		v = meta.Get(metaLastCommit)
-		if len(v) != 8 {
-			return fmt.Errorf("missing or malformed last commit id in %q bucket", bucketMeta)
-		}
-		last = binary.BigEndian.Uint64(v)
-		if _, err := tx.CreateBucketIfNotExists(bucketRows); err != nil {
-			return err
-		}
-		if _, err := tx.CreateBucketIfNotExists(bucketAudit); err != nil {
-			return err
-		}
-		if _, err := tx.CreateBucketIfNotExists(bucketState); err != nil {
-			return err
-		}
-		commits, err := tx.CreateBucketIfNotExists(bucketCommits)
-		if err != nil {
-			return err
-		}
-		// Cheap consistency check: the log cannot be ahead of meta, since
-		// both are written in the same transaction.
-		if k, _ := commits.Cursor().Last(); k != nil {
-			if len(k) != 8 {
-				return fmt.Errorf("malformed commit log key %x", k)
-			}
-			if id := binary.BigEndian.Uint64(k); id > last {
-				return fmt.Errorf("commit log holds id %d beyond last commit id %d", id, last)
-			}
-		}
-		return nil
+// openReadWrite opens the checked file for serving. It stays under guard:
+// the freelist rebuild reports what it finds wrong by panicking.
+func openReadWrite(path string, opts BoltOptions) (*bbolt.DB, error) {
+	var db *bbolt.DB
+	err := guard(func() error {
+		var err error
+		db, err = bbolt.Open(path, fileMode, &bbolt.Options{
+			Timeout: opts.OpenTimeout,
+			// The hashmap freelist stays fast when the file is fragmented
+			// by many small rewrites (every Set rewrites rows and appends a
+			// log record); the array freelist degrades badly there.
+			FreelistType: bbolt.FreelistMapType,
+			// Not writing the freelist on every commit saves pages and
+			// write amplification per fsync; the price is a freelist
+			// rebuild scan when opening, which happens once per process.
+			NoFreelistSync:  true,
+			InitialMmapSize: initialMmapSize,
+			NoSync:          opts.NoSync,
+		})
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: open %s: %w", s.path, err)
+		return nil, openError(path, opts.OpenTimeout, err)
 	}
-	return last, nil
+	return db, nil
+}
+
+// init initialises a new file in one write transaction (so it is either
+// fully initialised or left empty) and returns the last commit id. A file
+// that is not new was checked by checkFile and is only read: opening never
+// writes to a file it did not create.
+func (s *Bolt) init(isNew bool) (uint64, error) {
+	if !isNew {
+		var last uint64
+		err := s.db.View(func(tx *bbolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta == nil {
+				return errors.New("replaced by another process while opening")
+			}
+			var err error
+			last, err = readMetaBucket(meta)
+			return err
+		})
+		return last, err
+	}
+	return 0, s.db.Update(func(tx *bbolt.Tx) error {
+		// Checked again under the write lock: another process may have
+		// initialised the file since the check.
+		if err := checkBuckets(tx); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketMeta) != nil {
+			return errors.New("initialised by another process while opening")
+		}
+		for _, b := range buckets {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(metaFormat, u64(formatVersion)); err != nil {
+			return err
+		}
+		return meta.Put(metaLastCommit, u64(0))
+	})
 }
 
 // Load calls fn for every row in key order. The value passed to fn is a copy
