@@ -26,7 +26,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) {

@@ -9,7 +9,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 )
 

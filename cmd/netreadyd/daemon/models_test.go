@@ -14,7 +14,7 @@ import (
 // dropModel copies testdata/models/name into the models dir of ts.
 func dropModel(t testing.TB, ts *testServer, name string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "models", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/auth"
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // accessServer runs a server with a users file holding one user per role
@@ -42,7 +42,7 @@ func accessServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true,
-		PolicyFile: filepath.Join("..", "..", "testdata", "policy", "vnf-manager.json")}, password{"admin", "admin-secret"})
+		PolicyFile: filepath.Join("..", "..", "..", "testdata", "policy", "vnf-manager.json")}, password{"admin", "admin-secret"})
 	ts.setRoot(t, scenario(t, "any-to-any"))
 	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/l2-networks/l2-network[name=n1]",
 		`{"provider": {"physical-network": "physnet1", "network-type": "vlan", "segmentation-id": 100}}`)}})

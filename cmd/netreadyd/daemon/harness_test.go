@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/certs"
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/server/gnmipath"
 )
 
@@ -159,7 +159,7 @@ func jsonIETF(s string) *gpb.TypedValue {
 
 func scenario(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "scenarios", name+".json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "scenarios", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // BenchmarkSetOneLeafDropped compares a durable one-leaf Set on a module
@@ -18,7 +18,7 @@ import (
 // tenant port). Target: dropped within 2x of compiled.
 func BenchmarkSetOneLeafDropped(b *testing.B) {
 	dir := b.TempDir()
-	src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", "example-firewall.yang"))
+	src, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "models", "example-firewall.yang"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/certs"
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // testCA issues client certificates.

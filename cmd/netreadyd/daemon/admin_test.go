@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // adminRequest sends one request line to the admin socket of dir and

@@ -8,14 +8,14 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // dropSFC installs the service function chaining example module into the
 // models dir of ts and reloads.
 func dropSFC(t *testing.T, ts *testServer) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "examples", "sfc", "netready-sfc.yang"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "examples", "sfc", "netready-sfc.yang"))
 	if err != nil {
 		t.Fatal(err)
 	}

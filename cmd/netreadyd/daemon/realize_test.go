@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 	"github.com/netready/netready/southbound/routing"

@@ -9,7 +9,7 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
 	"github.com/netready/netready/server/auth"
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // The authorization cost pairs: the same request by "admin" (the policy
