@@ -78,6 +78,7 @@ type Daemon struct {
 	sys       *system.State
 	audit     *audit.Log
 	authn     *auth.Authenticator
+	failLog   *auth.FailureLog // rate-limited log of authentication failures
 	access    *access.Control
 	tlsReload *auth.Reloader
 	hub       *telemetry.Hub
@@ -228,6 +229,7 @@ func (d *Daemon) Stop() {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.stopped = true
+	defer d.failLog.Close()
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,
