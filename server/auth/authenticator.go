@@ -185,9 +185,9 @@ const bcryptMaxPassword = 72
 type Authenticator struct {
 	opts    Options
 	state   atomic.Pointer[authState]
-	byAddr  *limiter // refuses an address that failed too often
-	byPair  *limiter // refuses an (address, user) pair that failed too often
-	byUser  *limiter // never refuses: puts a user's pairs on probation
+	byAddr  *limiter[string]  // refuses an address that failed too often
+	byPair  *limiter[pairKey] // refuses an (address, user) pair that failed too often
+	byUser  *limiter[string]  // never refuses: puts a user's pairs on probation
 	flights flights
 	hashSem chan struct{}
 	macs    sync.Pool // of *macState
@@ -219,9 +219,9 @@ func NewAuthenticator(users *Users, opts Options) *Authenticator {
 	rand.Read(macKey[:]) // never fails (crypto/rand panics instead)
 	a := &Authenticator{
 		opts:    opts,
-		byAddr:  newLimiter(opts, opts.MaxAddressFailures),
-		byPair:  newLimiter(opts, opts.MaxFailures),
-		byUser:  newLimiter(opts, opts.MaxFailures),
+		byAddr:  newLimiter[string](opts, opts.MaxAddressFailures),
+		byPair:  newLimiter[pairKey](opts, opts.MaxFailures),
+		byUser:  newLimiter[string](opts, opts.MaxFailures),
 		hashSem: make(chan struct{}, opts.MaxConcurrentHashes),
 		cache:   map[cacheKey]cacheEntry{},
 	}
@@ -316,15 +316,20 @@ func (a *Authenticator) certificate(st *authState, leaf *x509.Certificate, peerS
 
 // attempt names the failure trackers a password login counts against.
 type attempt struct {
-	addr, pair, user string
+	addr, user string
+	pair       pairKey
 }
 
+// pairKey is a client address key and a user key. A struct rather than a
+// concatenation, so the check on every RPC allocates no key.
+type pairKey struct{ addr, user string }
+
 func newAttempt(addr net.Addr, username string) attempt {
-	at := attempt{addr: clientKey(addr), user: "u:" + username}
+	at := attempt{addr: clientKey(addr), user: username}
 	if !ValidName(username) {
-		at.user = "u:" // bogus names share one key instead of one each
+		at.user = "" // bogus names share one key instead of one each
 	}
-	at.pair = at.addr + "\x00" + at.user
+	at.pair = pairKey{at.addr, at.user}
 	return at
 }
 

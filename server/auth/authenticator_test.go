@@ -301,7 +301,7 @@ func TestAuthRateLimitPerAddress(t *testing.T) {
 
 func TestAuthLimiterBackoffAndMemory(t *testing.T) {
 	o := Options{MaxTracked: 100}.withDefaults()
-	l := newLimiter(o, o.MaxFailures)
+	l := newLimiter[string](o, o.MaxFailures)
 	now := time.Now()
 	// Four typos a minute apart never block.
 	for range 8 {

@@ -33,7 +33,7 @@ import (
 // from distinct keys could also simply use fresh keys). Entries with
 // attempts in flight are never evicted, so the map may exceed maxEntries
 // by the number of attempts running at that moment.
-type limiter struct {
+type limiter[K comparable] struct {
 	budget      int // failures within window before the first block
 	window      time.Duration
 	minBackoff  time.Duration
@@ -42,7 +42,7 @@ type limiter struct {
 	maxEntries  int
 
 	mu      sync.Mutex
-	entries map[string]*limitEntry
+	entries map[K]*limitEntry
 }
 
 type limitEntry struct {
@@ -54,20 +54,20 @@ type limitEntry struct {
 	until    time.Time     // blocked before this instant
 }
 
-func newLimiter(o Options, budget int) *limiter {
-	return &limiter{
+func newLimiter[K comparable](o Options, budget int) *limiter[K] {
+	return &limiter[K]{
 		budget:      budget,
 		window:      o.FailureWindow,
 		minBackoff:  o.MinBackoff,
 		maxBackoff:  o.MaxBackoff,
 		forgetAfter: o.FailureWindow + o.MaxBackoff,
 		maxEntries:  o.MaxTracked,
-		entries:     map[string]*limitEntry{},
+		entries:     map[K]*limitEntry{},
 	}
 }
 
 // blocked reports whether key is currently refused.
-func (l *limiter) blocked(key string, now time.Time) bool {
+func (l *limiter[K]) blocked(key K, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries[key]
@@ -77,7 +77,7 @@ func (l *limiter) blocked(key string, now time.Time) bool {
 // acquire reserves an attempt for key, or reports false when key is
 // blocked or already has as many attempts in flight as it may still fail.
 // strict allows a single attempt at a time, whatever the budget left.
-func (l *limiter) acquire(key string, now time.Time, strict bool) bool {
+func (l *limiter[K]) acquire(key K, now time.Time, strict bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entry(key, now)
@@ -101,7 +101,7 @@ func (l *limiter) acquire(key string, now time.Time, strict bool) bool {
 
 // release ends an attempt acquire admitted; failed counts it as a failure
 // and strict makes that failure block key at once.
-func (l *limiter) release(key string, now time.Time, failed, strict bool) {
+func (l *limiter[K]) release(key K, now time.Time, failed, strict bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries[key]
@@ -116,7 +116,7 @@ func (l *limiter) release(key string, now time.Time, failed, strict bool) {
 
 // fail records a failure for key without an attempt slot: the per-user
 // signal, which counts failures but never refuses.
-func (l *limiter) fail(key string, now time.Time) {
+func (l *limiter[K]) fail(key K, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.count(l.entry(key, now), now, false)
@@ -124,7 +124,7 @@ func (l *limiter) fail(key string, now time.Time) {
 
 // reset clears key's failures (a successful login for that pair). Attempts
 // still in flight keep their slots.
-func (l *limiter) reset(key string) {
+func (l *limiter[K]) reset(key K) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entries[key]
@@ -139,7 +139,7 @@ func (l *limiter) reset(key string) {
 
 // entry returns key's entry, creating it (and making room) if needed.
 // Called with l.mu held.
-func (l *limiter) entry(key string, now time.Time) *limitEntry {
+func (l *limiter[K]) entry(key K, now time.Time) *limitEntry {
 	e := l.entries[key]
 	if e != nil && l.forgettable(e, now) {
 		delete(l.entries, key)
@@ -156,7 +156,7 @@ func (l *limiter) entry(key string, now time.Time) *limitEntry {
 }
 
 // count records one failure on e. Called with l.mu held.
-func (l *limiter) count(e *limitEntry, now time.Time, strict bool) {
+func (l *limiter[K]) count(e *limitEntry, now time.Time, strict bool) {
 	if now.Before(e.until) {
 		return // raced with another failure that already blocked the key
 	}
@@ -176,7 +176,7 @@ func (l *limiter) count(e *limitEntry, now time.Time, strict bool) {
 	e.until = now.Add(e.backoff)
 }
 
-func (l *limiter) forgettable(e *limitEntry, now time.Time) bool {
+func (l *limiter[K]) forgettable(e *limitEntry, now time.Time) bool {
 	switch {
 	case e.inflight > 0:
 		return false
@@ -189,7 +189,7 @@ func (l *limiter) forgettable(e *limitEntry, now time.Time) bool {
 
 // evict makes room for one entry if it can. Called with l.mu held and the
 // map full.
-func (l *limiter) evict(now time.Time) {
+func (l *limiter[K]) evict(now time.Time) {
 	for k, e := range l.entries {
 		if l.forgettable(e, now) {
 			delete(l.entries, k)
@@ -202,7 +202,7 @@ func (l *limiter) evict(now time.Time) {
 	// fresh keys costs one O(n) pass per maxEntries/4 insertions rather
 	// than one per insertion.
 	type kv struct {
-		k    string
+		k    K
 		last time.Time
 	}
 	idle := make([]kv, 0, len(l.entries))
@@ -220,7 +220,7 @@ func (l *limiter) evict(now time.Time) {
 }
 
 // size is the number of tracked keys (tests).
-func (l *limiter) size() int {
+func (l *limiter[K]) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.entries)

@@ -162,7 +162,7 @@ func TestAuthSlowGuesserDoesNotLockOutUser(t *testing.T) {
 
 func TestAuthLimiterInFlight(t *testing.T) {
 	o := Options{MaxTracked: 4}.withDefaults()
-	l := newLimiter(o, 3)
+	l := newLimiter[string](o, 3)
 	now := time.Now()
 	for i := range 3 {
 		if !l.acquire("k", now, false) {
