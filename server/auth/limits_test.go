@@ -205,3 +205,26 @@ func TestAuthLimiterInFlight(t *testing.T) {
 		t.Fatal("failure on probation did not block again")
 	}
 }
+
+// TestAuthBcryptBoundedServerWide: guesses from many addresses at once,
+// each within its budgets, still run at most MaxConcurrentHashes bcrypt
+// comparisons at a time.
+func TestAuthBcryptBoundedServerWide(t *testing.T) {
+	var active, most atomic.Int64
+	r := newRig(t, testUsers(t), Options{MaxConcurrentHashes: 2, OnHashCompare: func() {
+		n := active.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond) // inside the comparison's place
+		active.Add(-1)
+	}})
+	var wg sync.WaitGroup
+	for i := range 20 {
+		c := r.clientFrom(fmt.Sprintf("127.0.0.%d", 10+i))
+		wg.Go(func() { r.check(c, withCreds("alice", fmt.Sprint("guess-", i))) })
+	}
+	wg.Wait()
+	if r.compares.Load() != 20 || most.Load() != 2 {
+		t.Fatalf("%d comparisons, up to %d at once (want 20, exactly 2)", r.compares.Load(), most.Load())
+	}
+}
