@@ -281,8 +281,18 @@ func TestAccessAuthentication(t *testing.T) {
 	if err := try("bob", "bob-secret"); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("right password accepted right after a burst of guesses: %v", err)
 	}
-	// Failures count per client address too: the whole address is held
-	// back, whichever user it tries next.
+	// The guesser is refused per (address, user) pair, never per user:
+	// it has not locked bob out of other addresses (auth's tests show
+	// that), nor itself out of alice.
+	if err := try("alice", "alice-secret"); err != nil {
+		t.Errorf("one guessed user held back another: %v", err)
+	}
+	// Failures count per client address too: after 20 (7 so far, counting
+	// only the checked ones) the whole address is held back, whichever
+	// user it tries next.
+	for i := range 13 {
+		try(fmt.Sprint("user", i), "guess")
+	}
 	if err := try("alice", "alice-secret"); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("the guessing address was not held back: %v", err)
 	}

@@ -85,6 +85,7 @@ type Daemon struct {
 	sys       *system.State
 	audit     *audit.Log
 	authn     *auth.Authenticator
+	failLog   *auth.FailureLog // rate-limited log of authentication failures
 	access    *access.Control
 	tlsReload *auth.Reloader
 	admin     *admin // the admin socket (backups)
@@ -252,6 +253,7 @@ func (d *Daemon) Stop() {
 	defer d.reloadMu.Unlock()
 	d.stopped = true
 	d.admin.close()
+	defer d.failLog.Close()
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
 	// blocked on clients that do not read end only with their connection,

@@ -55,6 +55,12 @@ func startWith(t testing.TB, cfg daemon.Config) *testServer {
 // created on first start).
 func startWithCreds(t testing.TB, cfg daemon.Config, creds password) *testServer {
 	t.Helper()
+	return startLogged(t, cfg, creds, quietLog())
+}
+
+// startLogged is startWithCreds logging to log.
+func startLogged(t testing.TB, cfg daemon.Config, creds password, log *slog.Logger) *testServer {
+	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
@@ -67,7 +73,7 @@ func startWithCreds(t testing.TB, cfg daemon.Config, creds password) *testServer
 	if cfg.Drivers == nil {
 		cfg.NoSouthbound = true
 	}
-	d, err := daemon.Start(context.Background(), cfg, quietLog())
+	d, err := daemon.Start(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}

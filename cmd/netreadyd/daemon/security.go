@@ -36,9 +36,8 @@ func (d *Daemon) setupAccess() error {
 	if err != nil {
 		return err
 	}
-	d.authn = auth.NewAuthenticator(users, auth.Options{OnFailure: func(f auth.Failure) {
-		d.log.Warn("authentication failed", "peer", f.Peer, "user", f.User, "method", f.Method, "reason", f.Reason)
-	}})
+	d.failLog = auth.NewFailureLog(d.log, auth.FailureLogOptions{})
+	d.authn = auth.NewAuthenticator(users, auth.Options{OnFailure: d.failLog.Record})
 	d.access = access.New(policy, d.cfg.MaxStreamsPerUser)
 	return nil
 }
