@@ -1,0 +1,140 @@
+package routing
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// labelState is the label allocation an Incremental keeps: which key holds
+// which label, how many VRF instances or bindings use each key (a per-VPN
+// VRF ID is instantiated on several hosts), and the keys whose use count
+// changed in this run.
+type labelState struct {
+	of      map[string]uint32
+	refs    map[string]int
+	used    []uint64 // bit l set: label l is held
+	touched map[string]struct{}
+}
+
+func newLabelState() labelState {
+	return labelState{of: map[string]uint32{}, refs: map[string]int{}, touched: map[string]struct{}{}}
+}
+
+// ref adds d users to key k.
+func (s *labelState) ref(k string, d int) {
+	s.refs[k] += d
+	if s.refs[k] == 0 {
+		delete(s.refs, k)
+	}
+	s.touched[k] = struct{}{}
+}
+
+// reset replaces the allocation with of (from a full assignment).
+func (s *labelState) reset(of map[string]uint32) {
+	s.of = of
+	s.used = nil
+	for _, l := range of {
+		s.set(l, true)
+	}
+	clear(s.touched)
+}
+
+// update settles the touched keys as Compute would with the previous
+// allocation as prior: a key still used keeps its label, a key no longer
+// used frees it at once, and new keys take the lowest free labels in key
+// order. It reports false when the range is exhausted.
+func (s *labelState) update(maxLabel uint32) bool {
+	keys := make([]string, 0, len(s.touched))
+	for k := range s.touched {
+		keys = append(keys, k)
+	}
+	clear(s.touched)
+	slices.Sort(keys)
+	for _, k := range keys {
+		if l, ok := s.of[k]; ok && s.refs[k] == 0 {
+			delete(s.of, k)
+			s.set(l, false)
+		}
+	}
+	for _, k := range keys {
+		if _, ok := s.of[k]; ok || s.refs[k] == 0 {
+			continue
+		}
+		l := s.lowestFree()
+		if l > maxLabel {
+			return false
+		}
+		s.of[k] = l
+		s.set(l, true)
+	}
+	return true
+}
+
+func (s *labelState) set(l uint32, on bool) {
+	w := int(l / 64)
+	for len(s.used) <= w {
+		s.used = append(s.used, 0)
+	}
+	if on {
+		s.used[w] |= 1 << (l % 64)
+	} else {
+		s.used[w] &^= 1 << (l % 64)
+	}
+}
+
+// lowestFree returns the lowest label from FirstLabel up that is not held.
+func (s *labelState) lowestFree() uint32 {
+	for w := FirstLabel / 64; w < len(s.used); w++ {
+		free := ^s.used[w]
+		if w == FirstLabel/64 {
+			free &^= 1<<(FirstLabel%64) - 1
+		}
+		if free != 0 {
+			return uint32(w*64 + bits.TrailingZeros64(free))
+		}
+	}
+	return uint32(max(len(s.used)*64, FirstLabel))
+}
+
+// warnSet counts the warnings of every unit of an Incremental (a VPN, a
+// binding, an address, a static route, a VRF's prefix...): a warning is
+// in the Result while some unit has it. Each unit keeps its own list and
+// replaces it through swap.
+type warnSet struct {
+	count  map[string]int
+	sorted []string
+	stale  bool
+}
+
+// swap replaces the warnings of a unit (*slot) with ws.
+func (w *warnSet) swap(slot *[]string, ws []string) {
+	if len(*slot) == 0 && len(ws) == 0 {
+		return
+	}
+	if w.count == nil {
+		w.count = map[string]int{}
+	}
+	for _, s := range *slot {
+		if w.count[s]--; w.count[s] == 0 {
+			delete(w.count, s)
+		}
+	}
+	for _, s := range ws {
+		w.count[s]++
+	}
+	*slot = ws
+	w.stale = true
+}
+
+// list returns the warnings sorted, nil when there are none.
+func (w *warnSet) list() []string {
+	if w.stale {
+		w.sorted = nil
+		for s := range w.count {
+			w.sorted = append(w.sorted, s)
+		}
+		slices.Sort(w.sorted)
+		w.stale = false
+	}
+	return w.sorted
+}
