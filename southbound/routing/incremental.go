@@ -11,9 +11,10 @@ import (
 // Incremental run. Anything not named is taken as unchanged: naming too
 // much only costs time, naming too little gives a wrong Result.
 type Touched struct {
-	// Hosts is set when the host list changed (a host added or removed,
-	// its backend or underlay address changed): everything is recomputed.
-	Hosts bool
+	// All is set when anything may have changed, the host list in
+	// particular (a host added or removed, its backend or underlay address
+	// changed): everything is recomputed.
+	All bool
 	// VPNs are the keys ("tenant/vpn") of the VPNs added, removed, or whose
 	// own configuration (anything but their bindings) changed. Each is
 	// recomputed as a whole.
@@ -110,7 +111,7 @@ func (x *Incremental) Assignments() Assignments { return x.asg }
 func (x *Incremental) Apply(m Model, t Touched) (Result, map[string][]Change, Assignments) {
 	before, prior := x.res, x.asg
 	x.back = &checkpoint{model: x.model, prior: x.prior}
-	if t.Hosts || x.starved() {
+	if t.All || x.starved() {
 		x.rebuild(m, prior)
 		return x.res, Diff(before, x.res), x.asg
 	}

@@ -195,7 +195,7 @@ func (g *modelGen) mutate(m Model) (Model, Touched, string) {
 				m.Hosts = append(m.Hosts, g.host("h3"))
 			}
 		}
-		t.Hosts = true
+		t.All = true
 		return m, t, "hosts"
 	case n == 1 && len(m.VPNs) > 1:
 		i := g.r.IntN(len(m.VPNs))
