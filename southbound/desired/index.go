@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -74,7 +75,10 @@ func (ix *Index) Update(root *tree.Node) (routing.Touched, error) {
 		switch name := chain[0].Schema().Name; {
 		case !chain[len(chain)-1].Schema().Config:
 		case name == "hosts":
-			t.All = true
+			if !inContent(chain, o, n) {
+				return true
+			}
+			t.All = t.All || chain[len(chain)-1].Schema().Name != "description"
 		case name != "tenants" || err != nil:
 		case len(chain) == 1:
 			return true
@@ -163,6 +167,20 @@ func diffTenant(o, n *tree.Node) tenantChange {
 	return c
 }
 
+// inContent reports whether a difference Diff reports is one in content: a
+// leaf, or a list entry that comes or goes. A container or an entry on
+// both sides is judged by what is below it (a transaction may copy one
+// without changing anything in it).
+func inContent(chain []*tree.Node, o, n *tree.Node) bool {
+	switch chain[len(chain)-1].Schema().Kind {
+	case schema.Leaf, schema.LeafList:
+		return true
+	case schema.List:
+		return o == nil || n == nil
+	}
+	return false
+}
+
 // placementLeaf names the leaves of ports and interfaces that placement
 // reads.
 var placementLeaf = map[string]bool{"host": true, "admin-state": true, "port": true, "parent": true}
@@ -185,6 +203,9 @@ func (c *tenantChange) vpnChange(chain []*tree.Node, o, n *tree.Node) bool {
 		}
 		return !c.vpns[vpn]
 	case chain[3].Schema().Name != "bindings":
+		if !inContent(chain, o, n) {
+			return true
+		}
 		if chain[len(chain)-1].Schema().Name != "description" {
 			c.vpns[vpn] = true
 		}
