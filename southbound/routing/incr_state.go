@@ -99,11 +99,13 @@ func (s *labelState) lowestFree() uint32 {
 // warnSet counts the warnings of every unit of an Incremental (a VPN, a
 // binding, an address, a static route, a VRF's prefix...): a warning is
 // in the Result while some unit has it. Each unit keeps its own list and
-// replaces it through swap.
+// replaces it through swap. The sorted list is patched with what came and
+// went since it was last made, not sorted again (a network can carry
+// tens of thousands of warnings).
 type warnSet struct {
-	count  map[string]int
-	sorted []string
-	stale  bool
+	count      map[string]int
+	sorted     []string
+	gone, born map[string]struct{} // since sorted was made
 }
 
 // swap replaces the warnings of a unit (*slot) with ws.
@@ -112,29 +114,59 @@ func (w *warnSet) swap(slot *[]string, ws []string) {
 		return
 	}
 	if w.count == nil {
-		w.count = map[string]int{}
+		w.count, w.gone, w.born = map[string]int{}, map[string]struct{}{}, map[string]struct{}{}
 	}
 	for _, s := range *slot {
 		if w.count[s]--; w.count[s] == 0 {
 			delete(w.count, s)
+			flip(w.born, w.gone, s)
 		}
 	}
 	for _, s := range ws {
-		w.count[s]++
+		if w.count[s]++; w.count[s] == 1 {
+			flip(w.gone, w.born, s)
+		}
 	}
 	*slot = ws
-	w.stale = true
 }
 
-// list returns the warnings sorted, nil when there are none.
-func (w *warnSet) list() []string {
-	if w.stale {
-		w.sorted = nil
-		for s := range w.count {
-			w.sorted = append(w.sorted, s)
-		}
-		slices.Sort(w.sorted)
-		w.stale = false
+// flip records s in to, unless it is in from (then it is back to how the
+// sorted list has it).
+func flip(from, to map[string]struct{}, s string) {
+	if _, ok := from[s]; ok {
+		delete(from, s)
+	} else {
+		to[s] = struct{}{}
 	}
-	return w.sorted
+}
+
+// list returns the warnings sorted, nil when there are none. A returned
+// list is never modified.
+func (w *warnSet) list() []string {
+	if len(w.gone) == 0 && len(w.born) == 0 {
+		return w.sorted
+	}
+	born := make([]string, 0, len(w.born))
+	for s := range w.born {
+		born = append(born, s)
+	}
+	slices.Sort(born)
+	out := make([]string, 0, len(w.sorted)-len(w.gone)+len(born))
+	for _, s := range w.sorted {
+		if _, ok := w.gone[s]; ok {
+			continue
+		}
+		for len(born) > 0 && born[0] < s {
+			out, born = append(out, born[0]), born[1:]
+		}
+		out = append(out, s)
+	}
+	out = append(out, born...)
+	clear(w.gone)
+	clear(w.born)
+	if len(out) == 0 {
+		out = nil
+	}
+	w.sorted = out
+	return out
 }
