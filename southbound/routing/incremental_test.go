@@ -215,6 +215,24 @@ func (g *modelGen) mutate(m Model) (Model, Touched, string) {
 		g.header(v)
 		t.VPNs = []string{v.Key()}
 		return m, t, "header " + v.Key()
+	case n == 5:
+		// Not what the desired package gives: a binding without an
+		// interface or with a repeated one, out of order, or a VPN listed
+		// twice. Reported as binding changes, Apply must see the VPN is
+		// not a clean list and recompute it whole.
+		v := &m.VPNs[g.r.IntN(len(m.VPNs))]
+		key, iface := v.Key(), ""
+		switch g.r.IntN(3) {
+		case 0:
+			iface = g.pick(genIfaces)
+			v.Bindings = append(v.Bindings, g.binding(iface))
+		case 1:
+			v.Bindings = append(v.Bindings, g.binding(""))
+		default:
+			m.VPNs = append(m.VPNs, g.vpn(v.Tenant, v.Name)) // v is stale from here
+		}
+		t.Bindings = []BindingRef{{VPN: key, Interface: iface}}
+		return m, t, "irregular " + key
 	}
 	// Binding changes, in one or two VPNs.
 	for range 1 + g.r.IntN(2) {
