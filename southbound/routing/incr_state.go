@@ -20,12 +20,11 @@ func newLabelState() labelState {
 	return labelState{of: map[string]uint32{}, refs: map[string]int{}, touched: map[string]struct{}{}}
 }
 
-// ref adds d users to key k.
+// ref adds d users to key k. A count that drops to 0 is deleted by
+// update, so that a key taken out and put back in one run (a VPN
+// recomputed whole) costs no map deletion.
 func (s *labelState) ref(k string, d int) {
 	s.refs[k] += d
-	if s.refs[k] == 0 {
-		delete(s.refs, k)
-	}
 	s.touched[k] = struct{}{}
 }
 
@@ -51,7 +50,11 @@ func (s *labelState) update(maxLabel uint32) bool {
 	clear(s.touched)
 	slices.Sort(keys)
 	for _, k := range keys {
-		if l, ok := s.of[k]; ok && s.refs[k] == 0 {
+		if s.refs[k] != 0 {
+			continue
+		}
+		delete(s.refs, k)
+		if l, ok := s.of[k]; ok {
 			delete(s.of, k)
 			s.set(l, false)
 		}

@@ -88,6 +88,9 @@ func sortedBindings(bs []Binding) []*Binding {
 // teardownVPN removes everything rec added, marking what that changes.
 func (x *Incremental) teardownVPN(rec *vpnRec) {
 	v := rec.v
+	for _, inst := range rec.insts {
+		x.mark(keyOf(inst)).whole = true // going: no need to mark its parts
+	}
 	for i := range v.statics {
 		x.unplaceStatic(rec, i)
 		x.warn.swap(&rec.staticWarn[i], nil)
@@ -236,7 +239,9 @@ func (x *Incremental) addBind(rec *vpnRec, s *bindState) {
 	s.vrf = inst
 	x.labels.ref(portLabelKey(v.key, s.iface), 1)
 	x.newBinds = append(x.newBinds, s)
-	x.mark(keyOf(inst)).ports[s.iface] = struct{}{}
+	if d := x.part(inst); d != nil {
+		d.ports[s.iface] = struct{}{}
+	}
 	for _, a := range s.addrs {
 		x.addAdv(&adv{prefix: netip.PrefixFrom(a, a.BitLen()), origin: inst, bind: s, addr: a, pref: s.pref})
 	}
@@ -262,7 +267,9 @@ func (x *Incremental) removeBind(rec *vpnRec, s *bindState) {
 		inst.binds = slices.Delete(inst.binds, i, i+1)
 	}
 	x.labels.ref(portLabelKey(v.key, s.iface), -1)
-	x.mark(keyOf(inst)).ports[s.iface] = struct{}{}
+	if d := x.part(inst); d != nil {
+		d.ports[s.iface] = struct{}{}
+	}
 	for _, a := range s.addrs {
 		x.dropAdvs(inst, netip.PrefixFrom(a, a.BitLen()), func(d *adv) bool { return d.bind == s && d.static == nil })
 	}

@@ -288,12 +288,25 @@ func (x *Incremental) mark(k instKey) *dirtyInst {
 // markPrefix marks prefix p dirty in every VRF that sees the routes of
 // origin: origin itself and the VRFs importing a route target it exports.
 func (x *Incremental) markPrefix(origin *vrfInst, p netip.Prefix) {
-	x.mark(keyOf(origin)).prefixes[p] = struct{}{}
+	if d := x.part(origin); d != nil {
+		d.prefixes[p] = struct{}{}
+	}
 	for _, rt := range origin.exports {
 		for v := range x.byImport[rt] {
-			x.mark(keyOf(v)).prefixes[p] = struct{}{}
+			if d := x.part(v); d != nil {
+				d.prefixes[p] = struct{}{}
+			}
 		}
 	}
+}
+
+// part returns the dirty record of v for marking parts of it, nil when v
+// is recomputed whole anyway.
+func (x *Incremental) part(v *vrfInst) *dirtyInst {
+	if d := x.mark(keyOf(v)); !d.whole {
+		return d
+	}
+	return nil
 }
 
 func keyOf(v *vrfInst) instKey { return instKey{host: v.host, id: v.id} }
