@@ -78,7 +78,8 @@ func (ix *Index) Update(root *tree.Node) (routing.Touched, error) {
 			if !inContent(chain, o, n) {
 				return true
 			}
-			t.All = t.All || chain[len(chain)-1].Schema().Name != "description"
+			last := chain[len(chain)-1].Schema()
+			t.All = t.All || last.Kind == schema.List || hostLeaf[last.Name]
 		case name != "tenants" || err != nil:
 		case len(chain) == 1:
 			return true
@@ -180,6 +181,9 @@ func inContent(chain []*tree.Node, o, n *tree.Node) bool {
 	}
 	return false
 }
+
+// hostLeaf names the leaves of a host the model reads.
+var hostLeaf = map[string]bool{"backend": true, "address": true}
 
 // placementLeaf names the leaves of ports and interfaces that placement
 // reads.
