@@ -374,12 +374,13 @@ func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node
 	if !s.Config && !d.state {
 		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
 	}
-	for i := range vals {
-		for j := 0; j < i; j++ {
-			if value.Equal(vals[i], vals[j]) {
-				return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(vals[i]))
-			}
+	seen := make(map[any]struct{}, len(vals))
+	for _, v := range vals {
+		k := value.Key(v)
+		if _, dup := seen[k]; dup {
+			return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(v))
 		}
+		seen[k] = struct{}{}
 	}
 	return &Node{schema: s, owner: d.own, vals: vals}, nil
 }

@@ -661,6 +661,9 @@ func TestStringAndEqual(t *testing.T) {
 		if got := Equal(c.a, c.b); got != c.want {
 			t.Errorf("Equal(%#v, %#v) = %v, want %v", c.a, c.b, got, c.want)
 		}
+		if got := Key(c.a) == Key(c.b); got != c.want {
+			t.Errorf("Key(%#v) == Key(%#v) is %v, want %v (as Equal)", c.a, c.b, got, c.want)
+		}
 	}
 }
 
