@@ -308,6 +308,9 @@ func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Val
 		raw, ok := member(obj, k)
 		switch {
 		case ok:
+			if err := checkKeyValueLen(raw, ps+"/"+k.Name); err != nil {
+				return nil, err
+			}
 			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
 			if err != nil {
 				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "%v", err)

@@ -55,6 +55,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"second key in body differs from path", "/top/item[id=1]/sub[a=x][b=2]", `{"a":"x","b":3}`, true, codes.InvalidArgument, "/top/item[id=1]/sub[a=x][b=2]/b", "key b is 3 in the body but 2 in the path"},
 		{"qualified key in body differs from path", "/top/item[id=1]", `{"t:id":5}`, true, codes.InvalidArgument, "/top/item[id=1]/id", "key id is 5"},
 		{"key leaf at its own path differs from the entry", "/top/item[id=1]/id", `2`, true, codes.InvalidArgument, "/top/item[id=1]/id", "key id is 2 in the body but 1 in the path"},
+		{"key value over the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen+1) + `"}]}`, true, codes.InvalidArgument, "/names[0]/n", "key value is 1025 bytes long"},
+		{"key value at the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen) + `"},{"n":1}]}`, true, codes.InvalidArgument, "/names[1]/n", "expected a string"},
 		// Duplicates.
 		{"duplicate list entries", "/top", `{"item":[{"id":1},{"id":2},{"id":1,"val":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=1]", "duplicate list entry"},
 		{"duplicate multi-key entries", "/top/item[id=1]", `{"sub":[{"a":"x","b":1},{"b":1,"a":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=1]/sub[a=x][b=1]", "duplicate list entry"},

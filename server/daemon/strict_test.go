@@ -1,0 +1,100 @@
+package daemon_test
+
+import (
+	"strings"
+	"testing"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// subscribeErr opens a Subscribe with list and returns the error it ends
+// with (nil if it delivers its sync response first).
+func (ts *testServer) subscribeErr(t *testing.T, list *gpb.SubscriptionList) error {
+	t.Helper()
+	s, err := ts.client.Subscribe(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(&gpb.SubscribeRequest{Request: &gpb.SubscribeRequest_Subscribe{Subscribe: list}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, err := s.Recv()
+		if err != nil || r.GetSyncResponse() {
+			return err
+		}
+	}
+}
+
+// TestSubscribeModesOutsideTheEnum: mode values no gNMI version defines
+// are malformed requests, not STREAM (the list) or ignored (a
+// subscription's mode, which ONCE and POLL do not use).
+func TestSubscribeModesOutsideTheEnum(t *testing.T) {
+	ts := start(t, "")
+	list := streamList(gpb.SubscriptionMode_ON_CHANGE, "/hosts")
+	list.Mode = 99
+	wantCode(t, ts.subscribeErr(t, list), codes.InvalidArgument, "subscribe: unknown subscription list mode 99")
+
+	list = streamList(gpb.SubscriptionMode(7), "/hosts")
+	list.Mode = gpb.SubscriptionList_ONCE
+	wantCode(t, ts.subscribeErr(t, list), codes.InvalidArgument, "subscribe: /hosts: unknown subscription mode 7")
+
+	list = streamList(gpb.SubscriptionMode_ON_CHANGE, "/hosts")
+	list.Mode = gpb.SubscriptionList_ONCE
+	if err := ts.subscribeErr(t, list); err != nil {
+		t.Fatalf("ONCE with a defined mode: %v", err)
+	}
+}
+
+// TestOversizedPathsRefused: paths over the size bounds are refused with
+// InvalidArgument by Get, Set and Subscribe, with a message that names
+// the path but does not echo the 8 MiB key, and a Set changes nothing.
+func TestOversizedPathsRefused(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	before := ts.config(t)
+	huge := strings.Repeat("k", 8<<20)
+	bigKey := &gpb.Path{Elem: []*gpb.PathElem{{Name: "tenants"}, {Name: "tenant", Key: map[string]string{"name": huge}}, {Name: "description"}}}
+	deep := &gpb.Path{}
+	for i := 0; i < 65; i++ {
+		deep.Elem = append(deep.Elem, &gpb.PathElem{Name: "tenants"})
+	}
+	longName := &gpb.Path{Elem: []*gpb.PathElem{{Name: "hosts"}, {Name: strings.Repeat("n", 300)}}}
+	for _, c := range []struct {
+		name string
+		p    *gpb.Path
+		msg  string
+	}{
+		{"8 MiB key value", bigKey, "/tenants/tenant[name=kkkk"},
+		{"65 elements", deep, "path has 65 elements"},
+		{"300-byte name", longName, "element name is 300 bytes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			check := func(op string, err error) {
+				t.Helper()
+				wantCode(t, err, codes.InvalidArgument, op+": ")
+				wantCode(t, err, codes.InvalidArgument, c.msg)
+				if m := status.Convert(err).Message(); len(m) > 4096 {
+					t.Fatalf("%s: message of %d bytes", op, len(m))
+				}
+			}
+			_, err := ts.client.Get(ctx(t), &gpb.GetRequest{Path: []*gpb.Path{c.p}, Encoding: gpb.Encoding_JSON_IETF})
+			check("get", err)
+			// The bad path comes last: it is refused before the good ones are worked on.
+			_, err = ts.client.Set(ctx(t), &gpb.SetRequest{
+				Delete: []*gpb.Path{path(t, "/tenants/tenant[name=red]")},
+				Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/description", `"x"`), {Path: c.p, Val: jsonIETF(`"x"`)}}})
+			check("set", err)
+			_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Prefix: c.p, Delete: []*gpb.Path{{}}})
+			check("set", err)
+			list := streamList(gpb.SubscriptionMode_ON_CHANGE, "/hosts")
+			list.Subscription = append(list.Subscription, &gpb.Subscription{Path: c.p})
+			check("subscribe", ts.subscribeErr(t, list))
+			if after := ts.config(t); !equalJSON(before, after) {
+				t.Fatal("a refused Set changed the configuration")
+			}
+		})
+	}
+}
