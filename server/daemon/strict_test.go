@@ -98,3 +98,59 @@ func TestOversizedPathsRefused(t *testing.T) {
 		})
 	}
 }
+
+func jsonVal(s string) *gpb.TypedValue {
+	return &gpb.TypedValue{Value: &gpb.TypedValue_JsonVal{JsonVal: []byte(s)}}
+}
+
+// TestStrictPayloadsRefused: payloads encoding/json would have taken with
+// a different meaning (U+FFFD for invalid UTF-8, the last of duplicate
+// members, a string for a boolean) and RFC 7951 violations in JSON_IETF
+// are InvalidArgument naming the path, and change nothing; plain JSON
+// stays lenient about numbers and top-level names.
+func TestStrictPayloadsRefused(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	before := ts.config(t)
+	const blue = "/tenants/tenant[name=blue]"
+	const vpn = blue + "/vpns/vpn[name=blue]"
+	for _, c := range []struct {
+		name string
+		p    string
+		val  *gpb.TypedValue
+		msg  string
+	}{
+		{"invalid UTF-8 in a string", blue, jsonIETF("{\"description\":\"caf\xe9\"}"),
+			"set: " + blue + ": invalid JSON: at /description: invalid UTF-8 in a string"},
+		{"invalid UTF-8 in a JSON scalar", blue + "/description", jsonVal("\"\xff\""), "set: " + blue + "/description: invalid JSON: invalid UTF-8"},
+		{"lone surrogate", blue + "/description", jsonIETF(`"\ud800"`), "lone UTF-16 surrogate"},
+		{"duplicate members", blue, jsonIETF(`{"description":"a","description":"b"}`),
+			"set: " + blue + ": invalid JSON: at /description: member given more than once"},
+		{"duplicate members in plain JSON", vpn, jsonVal(`{"anycast":{"enabled":true,"enabled":false}}`), "at /anycast/enabled: member given more than once"},
+		{"a string for a boolean", vpn + "/anycast/enabled", jsonIETF(`"true"`), "set: " + vpn + "/anycast/enabled: \"true\" is a JSON string; a boolean takes JSON true or false"},
+		{"a string for a boolean in plain JSON", vpn + "/anycast", jsonVal(`{"enabled":"true"}`), vpn + "/anycast/enabled: \"true\" is a JSON string"},
+		{"uint64 as a JSON number", "/backends/backend[name=vendor-a]/reconcile-request", jsonIETF(`7`),
+			"set: /backends/backend[name=vendor-a]/reconcile-request: \"7\" is a JSON number; uint64 takes a JSON string in JSON_IETF"},
+		{"unqualified top-level member", "/", jsonIETF(`{"hosts":{"host":[{"name":"host-z","backend":"vendor-a"}]}}`),
+			`set: /hosts: a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): "netready-infrastructure:hosts"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: path(t, c.p), Val: c.val}}})
+			wantCode(t, err, codes.InvalidArgument, c.msg)
+			if after := ts.config(t); !equalJSON(before, after) {
+				t.Fatal("a refused Set changed the configuration")
+			}
+		})
+	}
+
+	// Plain JSON takes numbers either way and unqualified top-level names.
+	for _, u := range []*gpb.Update{
+		{Path: path(t, "/backends/backend[name=vendor-a]/reconcile-request"), Val: jsonVal(`7`)},
+		{Path: path(t, "/backends/backend[name=vendor-b]/reconcile-request"), Val: jsonVal(`"8"`)},
+		{Path: &gpb.Path{}, Val: jsonVal(`{"hosts":{"host":[{"name":"host-z","backend":"vendor-a"}]}}`)},
+	} {
+		if _, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{u}}); err != nil {
+			t.Fatalf("plain JSON %s: %v", u.GetVal().GetJsonVal(), err)
+		}
+	}
+}

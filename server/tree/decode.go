@@ -1,7 +1,6 @@
 package tree
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/strictjson"
 )
 
 // Error is a data error with the gRPC code it maps to and the data path it
@@ -57,17 +57,13 @@ func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
 	return d.decodeAt(p, v)
 }
 
-// parseJSON parses data holding exactly one JSON value. (Decoder.More
-// misses a stray trailing "]" or "}", so the rest is checked directly.)
+// parseJSON parses data holding exactly one JSON value, strictly: invalid
+// UTF-8, lone surrogates and duplicate members are refused with where they
+// are (strictjson), not stored as U+FFFD or the last of the duplicates.
 func parseJSON(data []byte, ps string) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := strictjson.Parse(data)
+	if err != nil {
 		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: %v", err)
-	}
-	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
-		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: trailing data after the value")
 	}
 	return v, nil
 }
@@ -224,6 +220,9 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		cps := ps + "/" + unqualified(name)
 		if c == nil {
 			return nil, errorf(codes.NotFound, cps, "no such element in the schema under %s", n.schema.PathString())
+		}
+		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
+			return nil, errorf(codes.InvalidArgument, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
 		}
 		if seen[c] {
 			return nil, errorf(codes.InvalidArgument, cps, "member given more than once (qualified and unqualified)")

@@ -21,6 +21,18 @@ func TestDecodeErrors(t *testing.T) {
 		path string
 		msg  string
 	}{
+		// Strict JSON_IETF: qualified top-level names, RFC 7951 JSON types.
+		{"unqualified top-level member", "/", `{"t:top":{},"big":[]}`, true, codes.InvalidArgument, "/big", `takes its module's name in JSON_IETF (RFC 7951 section 4): "t:big"`},
+		{"int64 as a JSON number", "/top", `{"count64":5}`, true, codes.InvalidArgument, "/top/count64", "int64 takes a JSON string in JSON_IETF"},
+		{"decimal64 as a JSON number", "/top/ratio", `1.5`, true, codes.InvalidArgument, "/top/ratio", "decimal64 takes a JSON string in JSON_IETF"},
+		{"uint16 as a JSON string", "/top", `{"mtu":"9000"}`, true, codes.InvalidArgument, "/top/mtu", "uint16 takes a JSON number"},
+		{"boolean as a JSON string", "/top/tcp-opts", `{"nodelay":"true"}`, false, codes.InvalidArgument, "/top/tcp-opts/nodelay", "a boolean takes JSON true or false"},
+		{"empty as null", "/top", `{"raw":null}`, true, codes.InvalidArgument, "/top/raw", "[null]"},
+		// Strict JSON text.
+		{"duplicate member", "/top", `{"name":"a","mtu":1,"name":"b"}`, false, codes.InvalidArgument, "/top", `invalid JSON: at /name: member given more than once`},
+		{"duplicate member deep", "/", `{"t:top":{"item":[{"id":1,"val":"a","val":"b"}]}}`, true, codes.InvalidArgument, "/", `at /t:top/item/0/val: member given more than once`},
+		{"invalid UTF-8 in a string", "/top", "{\"name\":\"a\xffb\"}", true, codes.InvalidArgument, "/top", "at /name: invalid UTF-8 in a string"},
+		{"lone surrogate", "/top/tags", `["ok","\udc00"]`, true, codes.InvalidArgument, "/top/tags", "at /1: \\u escape of a lone UTF-16 surrogate"},
 		// Unknown members.
 		{"unknown top-level member", "/", `{"t:nope":{}}`, true, codes.NotFound, "/nope", "no such element"},
 		{"top-level member of another module", "/", `{"u:top":{}}`, true, codes.NotFound, "/top", "no such element"},
@@ -114,7 +126,7 @@ func TestDecodeAccepts(t *testing.T) {
 		want string // JSON_IETF encoding (All) of the decoded node
 	}{
 		{"metadata members are ignored", "/top", `{"@name":{"x":1},"name":"a"}`, true, `{"inner":{"level":3},"mtu":1500,"name":"a","state":{"status":"ok"}}`},
-		{"unqualified top-level names are accepted", "/", `{"big":[{"k":1}]}`, true, `{"t:big":[{"k":1}],"t:top":{"inner":{"level":3},"mtu":1500,"state":{"status":"ok"}}}`},
+		{"unqualified top-level names are accepted in JSON", "/", `{"big":[{"k":1}]}`, false, `{"t:big":[{"k":1}],"t:top":{"inner":{"level":3},"mtu":1500,"state":{"status":"ok"}}}`},
 		{"qualified names below the top are accepted", "/top", `{"t:name":"a","u:flag":true}`, true, `{"u:flag":true,"inner":{"level":3},"mtu":1500,"name":"a","state":{"status":"ok"}}`},
 		{"JSON numbers for 64-bit values", "/top", `{"count64":5,"ratio":1.5}`, false, `{"count64":"5","inner":{"level":3},"mtu":1500,"ratio":"1.5","state":{"status":"ok"}}`},
 		{"key repeated in the body", "/top/item[id=1]", `{"id":1,"val":"v"}`, true, `{"id":1,"val":"v","weight":"1.5"}`},
