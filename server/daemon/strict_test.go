@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -153,4 +154,30 @@ func TestStrictPayloadsRefused(t *testing.T) {
 			t.Fatalf("plain JSON %s: %v", u.GetVal().GetJsonVal(), err)
 		}
 	}
+}
+
+// TestLeafListMaxElements: the route-distinguisher and ip-address
+// leaf-lists are bounded by the model; one value more is
+// FailedPrecondition naming the leaf-list, and the bound itself is taken.
+func TestLeafListMaxElements(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
+	set := func(p, js string) error {
+		_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, p, js)}})
+		return err
+	}
+	if err := set(vpn+"/route-distinguisher", rdList(1024)); err != nil {
+		t.Fatalf("1024 route distinguishers: %v", err)
+	}
+	wantCode(t, set(vpn+"/route-distinguisher", rdList(1025)), codes.FailedPrecondition, vpn+"/route-distinguisher")
+	addrs := make([]string, 257)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf(`"10.3.7.%d"`, 1+i%254) // in a subnet of the VPN
+		if i >= 254 {
+			addrs[i] = fmt.Sprintf(`"10.1.1.%d"`, 240+i-254)
+		}
+	}
+	wantCode(t, set(vpn+"/bindings/binding[interface=g3]/ip-address", "["+strings.Join(addrs, ",")+"]"),
+		codes.FailedPrecondition, vpn+"/bindings/binding[interface=g3]/ip-address")
 }
