@@ -101,6 +101,9 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 		if !ok {
 			return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
 		}
+		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), ps); err != nil {
+			return nil, err
+		}
 		vals := make([]value.Value, 0, len(ll.LeaflistVal.GetElement()))
 		for _, el := range ll.LeaflistVal.GetElement() {
 			val, err := value.ParseTyped(s.ValueType(), el)
@@ -361,6 +364,9 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	if !ok {
 		return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
 	}
+	if err := checkMaxElements(s, len(arr), ps); err != nil {
+		return nil, err
+	}
 	vals := make([]value.Value, 0, len(arr))
 	for _, el := range arr {
 		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
@@ -370,6 +376,17 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 		vals = append(vals, v)
 	}
 	return d.leafList(s, vals, ps)
+}
+
+// checkMaxElements refuses a leaf-list payload of more values than the
+// model's max-elements before any value is parsed. A payload replaces the
+// whole leaf-list, so validation would refuse the result anyway (with the
+// same message); refusing here spares parsing the values.
+func checkMaxElements(s *schema.Node, n int, ps string) error {
+	if s.MaxElements > 0 && uint64(n) > s.MaxElements {
+		return errorf(codes.FailedPrecondition, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
+	}
+	return nil
 }
 
 func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
