@@ -1,12 +1,15 @@
 package daemon_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/status"
 )
 
@@ -180,4 +183,36 @@ func TestLeafListMaxElements(t *testing.T) {
 	}
 	wantCode(t, set(vpn+"/bindings/binding[interface=g3]/ip-address", "["+strings.Join(addrs, ",")+"]"),
 		codes.FailedPrecondition, vpn+"/bindings/binding[interface=g3]/ip-address")
+}
+
+// rawCodec sends bytes as they are: a client that does not validate
+// UTF-8, as the Go protobuf library does before sending.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error)   { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(b []byte, v any) error { *(v.(*[]byte)) = b; return nil }
+func (rawCodec) Name() string                    { return "proto" }
+
+// TestInvalidUTF8InProtoStringRefused: invalid UTF-8 in a proto string
+// (string_val here) never reaches the store: the server's protobuf
+// decoding refuses the message, which grpc-go reports as Internal.
+func TestInvalidUTF8InProtoStringRefused(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	before := ts.config(t)
+	req := &gpb.SetRequest{Update: []*gpb.Update{{Path: path(t, "/tenants/tenant[name=blue]/description"),
+		Val: &gpb.TypedValue{Value: &gpb.TypedValue_StringVal{StringVal: "caf\u00e9~"}}}}}
+	buf, err := encoding.GetCodecV2("proto").Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Materialize()
+	i := bytes.Index(b, []byte("caf\u00e9~"))
+	b[i+3], b[i+4] = 0xff, 0xff // é (2 bytes) becomes invalid UTF-8, same length
+	var resp []byte
+	err = ts.conn.Invoke(ctx(t), "/gnmi.gNMI/Set", &b, &resp, grpc.ForceCodec(rawCodec{}))
+	wantCode(t, err, codes.Internal, "invalid UTF-8")
+	if after := ts.config(t); !equalJSON(before, after) {
+		t.Fatal("a refused Set changed the configuration")
+	}
 }
