@@ -149,9 +149,10 @@ func fullElems(op string, prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
 	return elems, nil
 }
 
-// checkSizes refuses a request whose prefix joined with any of its paths
-// exceeds the size bounds (tree.CheckPathSize). RPCs run it before any
-// other work, so an oversized path costs its lengths and nothing else.
+// checkSizes refuses a request whose prefix joined with any of its paths,
+// or alone (a request may have no paths), exceeds the size bounds
+// (tree.CheckPathSize). RPCs run it before any other work, so an
+// oversized path costs its lengths and nothing else.
 func checkSizes(op string, prefix *gpb.Path, paths []*gpb.Path) error {
 	for _, p := range paths {
 		elems := append(prefix.GetElem()[:len(prefix.GetElem()):len(prefix.GetElem())], p.GetElem()...)
