@@ -77,6 +77,10 @@ bench:
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
 	$(GO) test -run='^$$' -bench='CheckOneLeaf' ./server/validate/
 	$(GO) test -run='^$$' -bench='RouteTarget' ./server/rules/
+	@# Leaf-lists (linear duplicate check, max-elements before parsing) and strict JSON.
+	$(GO) test -run='^$$' -bench='DecodeLeafList' ./server/tree/
+	$(GO) test -run='^$$' -bench='SetLeafList' -benchtime=5x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='Parse' -benchtime=20x ./server/strictjson/
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
 	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./cmd/netreadyd/daemon/

@@ -29,11 +29,14 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 	if err := s.checkModels(req.GetUseModels()); err != nil {
 		return nil, err
 	}
-	snap := s.ds.Snapshot()
 	paths := req.GetPath()
 	if len(paths) == 0 {
 		paths = []*gpb.Path{{}}
 	}
+	if err := checkSizes("get", req.GetPrefix(), paths); err != nil {
+		return nil, err
+	}
+	snap := s.ds.Snapshot()
 	now := time.Now().UnixNano()
 	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
 	vis := s.readable(ctx, false)
@@ -71,7 +74,7 @@ func (s *Server) checkModels(models []*gpb.ModelData) error {
 }
 
 func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter, vis tree.PathVisibleFunc) (*gpb.Notification, error) {
-	elems, err := fullElems(prefix, p)
+	elems, err := fullElems("get", prefix, p)
 	if err != nil {
 		return nil, err
 	}

@@ -126,8 +126,8 @@ func checkOrigin(origin string) error {
 	return status.Errorf(codes.NotFound, "origin %q is not served (use no origin)", origin)
 }
 
-// fullElems joins prefix and path, checking origins.
-func fullElems(prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
+// fullElems joins prefix and path for operation op, checking origins.
+func fullElems(op string, prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
 	if err := checkOrigin(prefix.GetOrigin()); err != nil {
 		return nil, err
 	}
@@ -136,17 +136,31 @@ func fullElems(prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
 	}
 	//lint:ignore SA1019 the deprecated element field is refused, not used.
 	if len(p.GetElement()) > 0 || len(prefix.GetElement()) > 0 {
-		return nil, status.Error(codes.InvalidArgument, "path uses the deprecated 'element' field; use 'elem'")
+		return nil, status.Errorf(codes.InvalidArgument, "%s: path uses the deprecated 'element' field; use 'elem'", op)
 	}
 	elems := make([]*gpb.PathElem, 0, len(prefix.GetElem())+len(p.GetElem()))
 	elems = append(elems, prefix.GetElem()...)
 	elems = append(elems, p.GetElem()...)
 	for i, e := range elems {
 		if e.GetName() == "" {
-			return nil, status.Errorf(codes.InvalidArgument, "path element %d has no name", i)
+			return nil, status.Errorf(codes.InvalidArgument, "%s: path element %d has no name", op, i)
 		}
 	}
 	return elems, nil
+}
+
+// checkSizes refuses a request whose prefix joined with any of its paths,
+// or alone (a request may have no paths), exceeds the size bounds
+// (tree.CheckPathSize). RPCs run it before any other work, so an
+// oversized path costs its lengths and nothing else.
+func checkSizes(op string, prefix *gpb.Path, paths []*gpb.Path) error {
+	for _, p := range paths {
+		elems := append(prefix.GetElem()[:len(prefix.GetElem()):len(prefix.GetElem())], p.GetElem()...)
+		if err := tree.CheckPathSize(elems); err != nil {
+			return grpcError(op, err)
+		}
+	}
+	return tree.CheckPathSize(prefix.GetElem())
 }
 
 // hasWildcard reports whether elems use "*", "..." or a "*" key.

@@ -48,7 +48,8 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 }
 
 // supported refuses what the server does not implement, rather than
-// ignoring it: an ignored commit-confirmed would never roll back.
+// ignoring it (an ignored commit-confirmed would never roll back), and
+// paths over the size bounds, before anything else looks at them.
 func supported(req *gpb.SetRequest) error {
 	if len(req.GetUnionReplace()) > 0 {
 		return status.Error(codes.Unimplemented, "set: union_replace is not supported")
@@ -56,7 +57,14 @@ func supported(req *gpb.SetRequest) error {
 	if len(req.GetExtension()) > 0 {
 		return status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
-	return nil
+	paths := append([]*gpb.Path(nil), req.GetDelete()...)
+	for _, u := range req.GetReplace() {
+		paths = append(paths, u.GetPath())
+	}
+	for _, u := range req.GetUpdate() {
+		paths = append(paths, u.GetPath())
+	}
+	return checkSizes("set", req.GetPrefix(), paths)
 }
 
 // auditRefused records a Set that was not committed (accepted ones are
@@ -128,7 +136,7 @@ func (b *setBuilder) build(req *gpb.SetRequest) error {
 }
 
 func (b *setBuilder) addDelete(p *gpb.Path) error {
-	elems, err := fullElems(b.prefix, p)
+	elems, err := fullElems("set", b.prefix, p)
 	if err != nil {
 		return err
 	}
@@ -177,7 +185,7 @@ func writable(p tree.Path) error {
 }
 
 func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operation, u *gpb.Update) error {
-	elems, err := fullElems(b.prefix, u.GetPath())
+	elems, err := fullElems("set", b.prefix, u.GetPath())
 	if err != nil {
 		return err
 	}

@@ -54,10 +54,20 @@ func (s *Server) subscription(list *gpb.SubscriptionList) (*telemetry.Request, e
 	if err := s.checkModels(list.GetUseModels()); err != nil {
 		return nil, err
 	}
+	if _, ok := gpb.SubscriptionList_Mode_name[int32(list.GetMode())]; !ok {
+		return nil, status.Errorf(codes.InvalidArgument, "subscribe: unknown subscription list mode %d (STREAM, ONCE, POLL)", list.GetMode())
+	}
 	if len(list.GetSubscription()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "subscribe: the SubscriptionList has no subscription")
 	}
 	prefix := list.GetPrefix()
+	paths := make([]*gpb.Path, len(list.GetSubscription()))
+	for i, sub := range list.GetSubscription() {
+		paths[i] = sub.GetPath()
+	}
+	if err := checkSizes("subscribe", prefix, paths); err != nil {
+		return nil, err
+	}
 	req := &telemetry.Request{
 		Mode: list.GetMode(), Encoding: enc, Prefix: prefix,
 		Strip: len(prefix.GetElem()), UpdatesOnly: list.GetUpdatesOnly(),
@@ -67,17 +77,18 @@ func (s *Server) subscription(list *gpb.SubscriptionList) (*telemetry.Request, e
 		req.Strip = 0
 	}
 	for _, sub := range list.GetSubscription() {
-		elems, err := fullElems(prefix, sub.GetPath())
+		elems, err := fullElems("subscribe", prefix, sub.GetPath())
 		if err != nil {
 			return nil, err
 		}
 		if err := tree.CheckPattern(s.ds.Schema().Root, elems); err != nil {
 			return nil, grpcError("subscribe", err)
 		}
+		// The mode of each subscription only matters for STREAM, but a
+		// value outside the enumeration is a malformed request anywhere.
 		mode := sub.GetMode()
-		if list.GetMode() == gpb.SubscriptionList_STREAM && mode != gpb.SubscriptionMode_ON_CHANGE &&
-			mode != gpb.SubscriptionMode_SAMPLE && mode != gpb.SubscriptionMode_TARGET_DEFINED {
-			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %v", tree.ElemsString(elems), mode)
+		if _, ok := gpb.SubscriptionMode_name[int32(mode)]; !ok {
+			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %d", tree.ElemsString(elems), mode)
 		}
 		req.Subs = append(req.Subs, telemetry.Sub{
 			Pattern:   elems,

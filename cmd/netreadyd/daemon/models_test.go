@@ -166,7 +166,7 @@ func TestModelsDropIn(t *testing.T) {
 
 	// One Set mixing a compiled and a dropped-in path is all or nothing.
 	before := ts.config(t)
-	compiled := update(t, "/system/config/models-reload-request", `7`)
+	compiled := update(t, "/system/config/models-reload-request", `"7"`)
 	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{compiled, update(t, pol+"/rule[seq=10]/port", `70000`)}})
 	wantCode(t, err, codes.InvalidArgument, "port")
 	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{update(t, "/system/config/models-reload-request", `"x"`), update(t, pol+"/rule[seq=10]/port", `8443`)}})

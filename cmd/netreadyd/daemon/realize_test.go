@@ -428,7 +428,7 @@ func TestRealizeRestartAndDrift(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	noReach(t, g1, "10.1.1.6")
-	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `1`)}})
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"1"`)}})
 	reach(t, g1, "10.1.1.6")
 	if n := r.leaf(t, "/backends/backend[name=vendor-a]/reconciliation/drift-count"); n != float64(1) {
 		t.Errorf("drift-count %v, want 1", n)
