@@ -92,6 +92,10 @@ type Engine struct {
 	model  routing.Model
 	result routing.Result
 	asg    routing.Assignments
+	// ix and inc follow root incrementally: Prepare re-reads and
+	// recomputes only what a transaction touched.
+	ix  *desired.Index
+	inc *routing.Incremental
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -166,12 +170,10 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error
 			return fmt.Errorf("realize: stored assignments: %w", err)
 		}
 	}
-	model, err := desired.Model(root)
-	if err != nil {
+	e.root = root
+	if err := e.recompute(); err != nil {
 		return fmt.Errorf("realize: %w", err)
 	}
-	e.root, e.model = root, model
-	e.result, e.asg = e.opts.Compute(model, e.asg)
 	for name, cfg := range desired.Backends(root) {
 		b := &backend{cfg: cfg, reconcileReq: cfg.ReconcileRequest, mustReconcile: true, sync: syncState{state: "pending"}}
 		if cfg.AdminUp {
@@ -271,28 +273,29 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := cs.New
-	model, err := desired.Model(cur)
-	if err != nil {
-		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
-	}
-	result, asg := e.opts.Compute(model, e.asg)
-	state, err := json.Marshal(asg)
-	if err != nil {
-		return nil, fmt.Errorf("realize: encode assignments: %w", err)
-	}
 	plan, err := e.plan(ctx, desired.Backends(cur))
 	if err != nil {
 		return nil, err
 	}
-	diffs := routing.Diff(e.result, result)
+	touched, err := e.ix.Update(cur)
+	if err != nil {
+		plan.abort(e.log)
+		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
+	}
+	model := e.ix.Model()
+	result, diffs, asg := e.inc.Apply(model, touched)
+	state, err := json.Marshal(asg)
+	if err != nil {
+		e.backOut(plan, cs)
+		return nil, fmt.Errorf("realize: encode assignments: %w", err)
+	}
 	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
 	e.target.Store(&target{root: cur, result: result})
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
 		e.undo(jobs, outcomes, e.result, result, plan, cs)
-		plan.abort(e.log)
-		e.published()
+		e.backOut(plan, cs)
 		e.recordFailure(*failed, now)
 		e.send(e.statusEdits(e.root, nil))
 		return nil, &tree.Error{
@@ -310,6 +313,30 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.recordSuccess(outcomes, diffs, now)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
+}
+
+// backOut forgets a transaction Prepare refused after computing it: the
+// incremental state steps back, the drivers it opened are closed.
+func (e *Engine) backOut(plan *plan, cs *changeset.Set) {
+	e.inc.Rollback()
+	if _, err := e.ix.Update(cs.Old); err != nil {
+		e.log.Warn("realize: re-reading the committed network", "err", err)
+	}
+	plan.abort(e.log)
+	e.published()
+}
+
+// recompute rebuilds the desired-network index and the incremental route
+// computation from e.root and e.asg: at start, and after a lost commit
+// (rare: it costs a full computation). The caller holds e.mu.
+func (e *Engine) recompute() error {
+	ix, err := desired.NewIndex(e.root)
+	if err != nil {
+		return err
+	}
+	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
+	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	return nil
 }
 
 // prepared is a transaction the backends hold, awaiting its store write.
@@ -336,6 +363,9 @@ func (p *prepared) Abort() {
 	e := p.e
 	e.mu.Lock()
 	e.restore(p.before)
+	if err := e.recompute(); err != nil {
+		e.log.Error("realize: recomputing after a lost commit", "err", err)
+	}
 	e.status.valid = false // the status written with the lost commit was never published
 	for _, name := range p.touched {
 		e.mustReconcile(name)
