@@ -77,7 +77,7 @@ func (s *Server) subscription(list *gpb.SubscriptionList) (*telemetry.Request, e
 		mode := sub.GetMode()
 		if list.GetMode() == gpb.SubscriptionList_STREAM && mode != gpb.SubscriptionMode_ON_CHANGE &&
 			mode != gpb.SubscriptionMode_SAMPLE && mode != gpb.SubscriptionMode_TARGET_DEFINED {
-			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %v", tree.ElemsString(elems), mode)
+			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %v", tree.ElemsText(elems), mode)
 		}
 		req.Subs = append(req.Subs, telemetry.Sub{
 			Pattern:   elems,
