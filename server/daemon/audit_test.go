@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -95,15 +94,6 @@ func hugeKeySet(n int) *gpb.SetRequest {
 	key := strings.Repeat("k", n)
 	p := &gpb.Path{Elem: []*gpb.PathElem{{Name: "hosts"}, {Name: "host", Key: map[string]string{"name": key}}, {Name: "description"}}}
 	return &gpb.SetRequest{Update: []*gpb.Update{{Path: p, Val: jsonIETF(`"x"`)}}}
-}
-
-// liveHeap is the heap in use after a full collection (the server runs in
-// this process).
-func liveHeap() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // TestAuditBoundsLargeRequest: a viewer's Set with an 8 MiB key is refused
