@@ -111,7 +111,7 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 		return nil, grpcError("get", err)
 	}
 	if !matched {
-		return nil, status.Errorf(codes.NotFound, "get: %s: no data", tree.ElemsString(elems))
+		return nil, status.Errorf(codes.NotFound, "get: %s: no data", tree.ElemsText(elems))
 	}
 	return n, nil
 }

@@ -108,7 +108,7 @@ type setBuilder struct {
 // permitted refuses a request path the caller may not write at all.
 func (b *setBuilder) permitted(elems []*gpb.PathElem) error {
 	if b.mayWrite != nil && !b.mayWrite(elems) {
-		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
+		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsText(elems))
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: p, Op: gpb.UpdateResult_DELETE})
-	b.texts = append(b.texts, "delete "+tree.ElemsString(elems))
+	b.texts = append(b.texts, "delete "+tree.ElemsText(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func partialKeys(root *schema.Node, elems []*gpb.PathElem) bool {
 
 func writable(p tree.Path) error {
 	if len(p) > 0 && !p[len(p)-1].Schema.Config {
-		return status.Errorf(codes.InvalidArgument, "set: %s: read-only (config false) data cannot be changed", tree.PathString(p))
+		return status.Errorf(codes.InvalidArgument, "set: %s: read-only (config false) data cannot be changed", tree.Clip(tree.PathString(p), tree.MaxText))
 	}
 	return nil
 }
@@ -190,12 +190,12 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: u.GetPath(), Op: op})
-	b.texts = append(b.texts, kind.String()+" "+tree.ElemsString(elems))
+	b.texts = append(b.texts, kind.String()+" "+tree.ElemsText(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
 	if u.GetDuplicates() != 0 {
-		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsString(elems))
+		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsText(elems))
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
 	if err != nil {

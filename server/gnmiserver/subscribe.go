@@ -88,7 +88,7 @@ func (s *Server) subscription(list *gpb.SubscriptionList) (*telemetry.Request, e
 		// value outside the enumeration is a malformed request anywhere.
 		mode := sub.GetMode()
 		if _, ok := gpb.SubscriptionMode_name[int32(mode)]; !ok {
-			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %d", tree.ElemsString(elems), mode)
+			return nil, status.Errorf(codes.InvalidArgument, "subscribe: %s: unknown subscription mode %d", tree.ElemsText(elems), mode)
 		}
 		req.Subs = append(req.Subs, telemetry.Sub{
 			Pattern:   elems,

@@ -22,11 +22,14 @@ type Error struct {
 	Msg  string
 }
 
+// Error is the path and the message, each clipped to MaxText: they may
+// quote a request's keys and values, which can be megabytes long.
 func (e *Error) Error() string {
+	msg := Clip(e.Msg, MaxText)
 	if e.Path == "" {
-		return e.Msg
+		return msg
 	}
-	return e.Path + ": " + e.Msg
+	return Clip(e.Path, MaxText) + ": " + msg
 }
 
 func errorf(code codes.Code, path, format string, args ...any) *Error {

@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"strings"
+	"weak"
 
 	"github.com/google/btree"
 
@@ -58,7 +59,7 @@ func (t *Txn) mutable(n *Node) *Node {
 		// never written, so clone a private copy of the header instead.
 		hdr := *n.entries
 		c.entries = hdr.Clone()
-		c.base, c.touched = n, nil
+		c.base, c.touched = weak.Make(n), nil
 	}
 	return &c
 }
@@ -145,7 +146,7 @@ func (t *Txn) setEntry(list, e *Node) {
 }
 
 func (n *Node) touch(key string) {
-	if n.base == nil {
+	if n.base == (weak.Pointer[Node]{}) {
 		return // a list new in this transaction: Diff visits all of it
 	}
 	if n.touched == nil {
@@ -368,7 +369,7 @@ func (t *Txn) graftState(old, repl *Node) *Node {
 			return true
 		})
 		// The replaced list drops entries: Diff must compare all of it.
-		out.base, out.touched = nil, nil
+		out.base, out.touched = weak.Pointer[Node]{}, nil
 		return out
 	}
 	for _, ok := range old.kids {

@@ -1,10 +1,14 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
@@ -83,4 +87,75 @@ func TestAuditRetention(t *testing.T) {
 	ts.stop()
 	ts = startWith(t, daemon.Config{DataDir: dir, AuditRetention: 5})
 	check()
+}
+
+// hugeKeySet is a Set whose path holds an n-byte key.
+func hugeKeySet(n int) *gpb.SetRequest {
+	key := strings.Repeat("k", n)
+	p := &gpb.Path{Elem: []*gpb.PathElem{{Name: "hosts"}, {Name: "host", Key: map[string]string{"name": key}}, {Name: "description"}}}
+	return &gpb.SetRequest{Update: []*gpb.Update{{Path: p, Val: jsonIETF(`"x"`)}}}
+}
+
+// TestAuditBoundsLargeRequest: a viewer's Set with an 8 MiB key is refused
+// with a message that quotes a bounded part of the path, its audit entry
+// takes a few KiB with a truncation marker (in the tree and in the store),
+// and the memory of ten such requests comes back.
+func TestAuditBoundsLargeRequest(t *testing.T) {
+	ts := accessServer(t)
+	vic := ts.as(t, "vic")
+	before := liveHeap()
+	for i := 0; i < 10; i++ {
+		_, err := vic.Set(ctx(t), hugeKeySet(8<<20))
+		wantCode(t, err, codes.PermissionDenied, "bytes cut]")
+		if n := len(status.Convert(err).Message()); n > 2048 {
+			t.Fatalf("the refusal quotes %d bytes", n)
+		}
+	}
+	if grown := int64(liveHeap()) - int64(before); grown > 8<<20 {
+		t.Errorf("ten refused 8 MiB Sets left the heap %d MiB larger", grown>>20)
+	}
+	check := func(when string) {
+		t.Helper()
+		entries := ts.auditEntries(t)
+		e := entries[len(entries)-1]
+		b, _ := json.Marshal(e)
+		if e["result"] != "denied" || len(b) > 4096 || !strings.Contains(string(b), "bytes cut]") {
+			t.Fatalf("%s: audit entry of %d bytes: %.500s", when, len(b), b)
+		}
+	}
+	check("published")
+	ts = ts.restart(t)
+	check("after restart")
+}
+
+// TestAuditRetentionBytes: large entries are dropped oldest first to keep
+// the log within its byte bound, in the tree and in the store, across a
+// restart; a restart with a lower bound applies it at once.
+func TestAuditRetentionBytes(t *testing.T) {
+	const bound = 16 << 10
+	ts := startWith(t, daemon.Config{AuditRetentionBytes: bound})
+	for i := 0; i < 40; i++ {
+		_, err := ts.client.Set(ctx(t), hugeKeySet(64<<10+i))
+		wantCode(t, err, codes.InvalidArgument, "bytes cut]")
+	}
+	check := func(when string, bound, want int) {
+		t.Helper()
+		entries := ts.auditEntries(t)
+		size := 0
+		for _, e := range entries {
+			b, _ := json.Marshal(e)
+			size += len(b)
+		}
+		last := entries[len(entries)-1]["id"]
+		if size > bound || len(entries) != want || last != "40" {
+			t.Fatalf("%s: %d entries of %d bytes up to id %v; want %d within %d bytes, up to 40", when, len(entries), size, last, want, bound)
+		}
+	}
+	check("published", bound, 7)
+	ts = ts.restart(t)
+	check("after restart", bound, 7)
+	dir := ts.dir
+	ts.stop()
+	ts = startWith(t, daemon.Config{DataDir: dir, AuditRetentionBytes: bound / 4})
+	check("after restart with a quarter of the bound", bound/4, 1)
 }

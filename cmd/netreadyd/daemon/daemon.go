@@ -64,10 +64,11 @@ type Config struct {
 	// refusing to start (see checkRouteTargets).
 	AllowRouteTargetViolations bool
 
-	MaxMsgSize     int           // largest gRPC message, both directions
-	Retention      int           // commit-log records kept
-	AuditRetention int           // audit-log entries kept
-	ShutdownGrace  time.Duration // how long Stop waits for RPCs in flight
+	MaxMsgSize          int           // largest gRPC message, both directions
+	Retention           int           // commit-log records kept
+	AuditRetention      int           // audit-log entries kept
+	AuditRetentionBytes int64         // audit-log bytes kept (entries, as stored)
+	ShutdownGrace       time.Duration // how long Stop waits for RPCs in flight
 }
 
 // DBFile is the database file name inside the data dir.
@@ -111,6 +112,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	if cfg.AuditRetention <= 0 {
 		cfg.AuditRetention = 10000
+	}
+	if cfg.AuditRetentionBytes <= 0 {
+		cfg.AuditRetentionBytes = store.DefaultAuditRetentionBytes
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
@@ -162,12 +166,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 }
 
 func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
-	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention, AuditRetention: d.cfg.AuditRetention})
+	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), d.boltOptions())
 	if err != nil {
 		return err
 	}
 	d.st = st
-	d.audit = audit.New(sch, st, d.cfg.AuditRetention)
+	d.audit = audit.New(sch, st, audit.Retention{Entries: d.cfg.AuditRetention, Bytes: d.cfg.AuditRetentionBytes})
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit}}
 	if !d.cfg.NoSouthbound {
@@ -227,6 +231,11 @@ func (d *Daemon) serve() error {
 	d.log.Info("serving gNMI", "addr", d.lis.Addr().String(), "tls", !d.cfg.Insecure, "data_dir", d.cfg.DataDir)
 	go func() { d.errc <- d.grpc.Serve(d.lis) }()
 	return nil
+}
+
+// boltOptions are the store's options from the configuration.
+func (d *Daemon) boltOptions() store.BoltOptions {
+	return store.BoltOptions{Retention: d.cfg.Retention, AuditRetention: d.cfg.AuditRetention, AuditRetentionBytes: d.cfg.AuditRetentionBytes}
 }
 
 // Addr is the address the server listens on.

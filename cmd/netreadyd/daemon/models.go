@@ -225,7 +225,7 @@ func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, err
 	st := d.st
 	if st == nil {
 		var err error
-		st, err = store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), store.BoltOptions{Retention: d.cfg.Retention, AuditRetention: d.cfg.AuditRetention})
+		st, err = store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), d.boltOptions())
 		if err != nil {
 			return nil, err
 		}
