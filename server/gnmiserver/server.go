@@ -17,6 +17,7 @@ import (
 
 	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/validate"
@@ -161,6 +162,26 @@ func checkSizes(op string, prefix *gpb.Path, paths []*gpb.Path) error {
 		}
 	}
 	return tree.CheckPathSize(prefix.GetElem())
+}
+
+// readElems joins prefix and path for Get and Subscribe and checks them
+// against the schema. A well-formed path the server does not implement
+// (an unknown name or origin) is Unimplemented for reads (gNMI 3.3.4,
+// 3.5.2.4), where NotFound means a schema path without data; Set keeps
+// NotFound for it (3.4.7).
+func readElems(op string, root *schema.Node, prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
+	elems, err := fullElems(op, prefix, p)
+	if err == nil {
+		err = tree.CheckPattern(root, elems)
+	}
+	if err == nil {
+		return elems, nil
+	}
+	err = grpcError(op, err)
+	if st := status.Convert(err); st.Code() == codes.NotFound {
+		return nil, status.Error(codes.Unimplemented, st.Message())
+	}
+	return nil, err
 }
 
 // hasWildcard reports whether elems use "*", "..." or a "*" key.

@@ -2,8 +2,10 @@ package gnmiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -21,7 +23,7 @@ import (
 // type-checked here, in the caller's goroutine, so the single writer only
 // applies and validates.
 func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
-	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
+	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix(), failed: -1}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
 	}
@@ -34,17 +36,32 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	if err == nil {
 		err = b.build(req)
 	}
+	if err == nil && len(b.ops) == 0 {
+		// gNMI 3.4: an empty SetRequest MUST NOT be an error. It changes
+		// nothing, so it is neither committed nor audited.
+		return &gpb.SetResponse{Prefix: req.GetPrefix(), Timestamp: time.Now().UnixNano()}, nil
+	}
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
 		var res *datastore.Result
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
+		b.failed = failedOp(req, err)
 		err = grpcError("set", err)
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
-	return nil, err
+	return nil, withResults(req, b.failed, err)
+}
+
+// failedOp is the operation a transaction the datastore refused failed at.
+func failedOp(req *gpb.SetRequest, err error) int {
+	var te *tree.Error
+	if errors.As(err, &te) {
+		return opAt(req, te.Path)
+	}
+	return -1
 }
 
 // supported refuses what the server does not implement, rather than
@@ -103,6 +120,9 @@ type setBuilder struct {
 	texts   []string
 	// mayWrite, if set, vets each request path before anything else.
 	mayWrite func([]*gpb.PathElem) bool
+	// failed is the index of the operation that failed (-1: none, or
+	// not one in particular).
+	failed int
 }
 
 // permitted refuses a request path the caller may not write at all.
@@ -114,23 +134,27 @@ func (b *setBuilder) permitted(elems []*gpb.PathElem) error {
 }
 
 func (b *setBuilder) build(req *gpb.SetRequest) error {
+	n := 0 // index of the operation being added, for failed
 	for _, p := range req.GetDelete() {
 		if err := b.addDelete(p); err != nil {
+			b.failed = n
 			return err
 		}
+		n++
 	}
 	for _, u := range req.GetReplace() {
 		if err := b.addWrite(datastore.Replace, gpb.UpdateResult_REPLACE, u); err != nil {
+			b.failed = n
 			return err
 		}
+		n++
 	}
 	for _, u := range req.GetUpdate() {
 		if err := b.addWrite(datastore.Update, gpb.UpdateResult_UPDATE, u); err != nil {
+			b.failed = n
 			return err
 		}
-	}
-	if len(b.ops) == 0 {
-		return status.Error(codes.InvalidArgument, "set: the request has no operation")
+		n++
 	}
 	return nil
 }
@@ -145,7 +169,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
-	if hasWildcard(elems) || partialKeys(b.sch.Root, elems) {
+	if hasWildcard(elems) || missingKeys(b.sch.Root, elems) {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
 		}
@@ -163,14 +187,16 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	return nil
 }
 
-// partialKeys reports a list element with only some of its keys.
-func partialKeys(root *schema.Node, elems []*gpb.PathElem) bool {
+// missingKeys reports a list element with only some of its keys, or with
+// none before the last element: per the path conventions a missing key
+// matches every value, so the delete is a pattern.
+func missingKeys(root *schema.Node, elems []*gpb.PathElem) bool {
 	s := root
-	for _, e := range elems {
+	for i, e := range elems {
 		if s = s.Child(e.GetName()); s == nil {
 			return false
 		}
-		if s.Kind == schema.List && len(e.GetKey()) > 0 && len(e.GetKey()) < len(s.Keys) {
+		if s.Kind == schema.List && len(e.GetKey()) < len(s.Keys) && (len(e.GetKey()) > 0 || i < len(elems)-1) {
 			return true
 		}
 	}
@@ -202,6 +228,9 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 		return grpcError("set", err)
 	}
 	if err := writable(path); err != nil {
+		return err
+	}
+	if err := checkValue(kind, path, u.GetVal()); err != nil {
 		return err
 	}
 	payload, err := decodePayload(b.sch, path, u.GetVal())

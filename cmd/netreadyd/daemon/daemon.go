@@ -19,6 +19,7 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
 
 	"github.com/netready/netready/server/access"
 	"github.com/netready/netready/server/audit"
@@ -225,6 +226,10 @@ func (d *Daemon) serve() error {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Minute, Timeout: 20 * time.Second}),
 	)
 	gpb.RegisterGNMIServer(d.grpc, d.front)
+	// gNMI 3: the target SHOULD register with gRPC server reflection, so
+	// that grpcurl and gnmic can discover the service. It runs behind the
+	// same interceptors: reflection needs an authenticated caller too.
+	reflection.Register(d.grpc)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

@@ -490,7 +490,7 @@ func TestSubscribeErrors(t *testing.T) {
 	s.Send(&gpb.SubscribeRequest{Request: &gpb.SubscribeRequest_Poll{Poll: &gpb.Poll{}}})
 	wantCode(t, recvErr(s), codes.InvalidArgument, "first message")
 
-	wantCode(t, sub(streamList(gpb.SubscriptionMode_ON_CHANGE, "/tenants/tenant/colour")), codes.NotFound, "colour")
+	wantCode(t, sub(streamList(gpb.SubscriptionMode_ON_CHANGE, "/tenants/tenant/colour")), codes.Unimplemented, "colour")
 	wantCode(t, sub(&gpb.SubscriptionList{Mode: gpb.SubscriptionList_STREAM}), codes.InvalidArgument, "no subscription")
 	bad := streamList(gpb.SubscriptionMode_ON_CHANGE, "/tenants")
 	bad.Encoding = gpb.Encoding_ASCII
