@@ -436,6 +436,50 @@ func TestAbortAfterPrepare(t *testing.T) {
 	r.holds("after the next commit", res2, vendorA, vendorB)
 }
 
+// TestAbortAfterHostMove: the backend that took a host over in the lost
+// transaction must give it up again when it is reconciled (a
+// reconciliation by the old target alone does not name the host: the
+// fake, like linuxfwd, reconciles only the hosts it is given).
+func TestAbortAfterHostMove(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	beforeA, beforeB := r.net.fwdState(vendorA), r.net.fwdState(vendorB)
+	n, _, _ := r.next(hostAToB)
+	p, err := r.prepare(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Abort()
+	update(t, r.e)
+	if r.net.fwdState(vendorA) != beforeA || r.net.fwdState(vendorB) != beforeB {
+		t.Errorf("after the Abort: vendor-a\n%s\nvendor-b\n%s\nwant\n%s\n%s", r.net.fwdState(vendorA), r.net.fwdState(vendorB), beforeA, beforeB)
+	}
+}
+
+// TestTimeoutAfterHostMove: a backend that took a host over in an
+// abandoned call gives it up when it is next reconciled.
+func TestTimeoutAfterHostMove(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
+	beforeA := r.net.fwdState(vendorA)
+	n, _, _ := r.next(hostAToB)
+	gate := make(chan struct{})
+	r.net.inject(vendorB, func(f *fault) { f.gate = gate })
+	_, err := r.prepare(n)
+	wantAborted(t, err, vendorB)
+	if got := r.net.fwdState(vendorA); got != beforeA {
+		t.Errorf("vendor-a after the undo:\n%s\nwant\n%s", got, beforeA)
+	}
+	r.net.inject(vendorB, func(f *fault) { f.gate = nil })
+	close(gate)
+	eventually(t, "the abandoned call to end", func() bool {
+		calls := r.net.callsOf(vendorB)
+		return calls[len(calls)-1].end != 0
+	})
+	n, res, _ := r.next(moveG3)
+	r.commit(n)
+	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
 func TestCommitClosesRetiredDrivers(t *testing.T) {
 	r := newRig(t, "any-to-any")
 	n, res, _ := r.next(reconfigureB)
