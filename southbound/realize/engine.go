@@ -530,6 +530,7 @@ func (e *Engine) reconcileJobs(names []string) []job {
 		c, also := b.carries, b.mayHold
 		j.load = func(j *job) {
 			t := e.target.Load()
+			j.loaded = t.root
 			if c != nil {
 				j.data = c.state(t.root)
 			} else {
@@ -561,6 +562,12 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 		}
 		drift[o.backend] = *o.drift
 		e.recordSuccess([]outcome{o}, nil, now)
+		if o.loaded != e.root {
+			// The target moved while the job ran: it read a transaction
+			// in progress (perhaps undone since) or one came after it.
+			// What the backend holds is not known.
+			e.mustReconcile(o.backend, o.hosts...)
+		}
 	}
 	return drift, first
 }

@@ -547,6 +547,63 @@ func TestReconcileRacingPrepare(t *testing.T) {
 	}
 }
 
+// TestReconcileDuringAbortedPrepare: a reconciliation that reads the
+// target of a transaction in progress, which is then aborted, must not
+// leave the engine believing the backend holds the committed state.
+func TestReconcileDuringAbortedPrepare(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	ctx := context.Background()
+	gateB, enteredB := make(chan struct{}), make(chan string, 1)
+	r.net.inject(vendorB, func(f *fault) { f.gate, f.entered = gateB, enteredB })
+	done := make(chan error, 2)
+	reconcile := func() { _, err := r.e.Reconcile(ctx, vendorB); done <- err }
+	go reconcile()
+	<-enteredB // the first reconciliation holds vendor-b's driver
+	go reconcile()
+	// The second has its job (and the 10 s timeout) and waits for the
+	// driver; the transaction's own call to vendor-b will give up after
+	// 50 ms.
+	time.Sleep(50 * time.Millisecond)
+	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
+
+	n, res, _ := r.next(moveG3)
+	gateA, enteredA := make(chan struct{}), make(chan string, 1)
+	r.net.inject(vendorA, func(f *fault) { f.gate, f.entered = gateA, enteredA })
+	prepared := make(chan error, 1)
+	go func() { _, err := r.prepare(n); prepared <- err }()
+	<-enteredA                         // the transaction is in progress
+	time.Sleep(300 * time.Millisecond) // and its call to vendor-b gave up
+	r.net.inject(vendorB, func(f *fault) { f.gate = nil })
+	close(gateB)
+	eventually(t, "the second reconciliation", func() bool {
+		n := 0
+		for _, c := range r.net.callsOf(vendorB) {
+			if c.op == "reconcile" && c.end != 0 {
+				n++
+			}
+		}
+		return n == 3 // the rig's, then the two above
+	})
+	if got := r.net.fwdState(vendorB); got != wantHosts(res, vendorB) {
+		t.Fatalf("the second reconciliation did not read the transaction's target; vendor-b holds\n%s", got)
+	}
+	r.net.inject(vendorA, func(f *fault) { f.gate = nil })
+	close(gateA)
+	wantAborted(t, <-prepared, vendorB)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// vendor-b holds the aborted transaction's state: the engine must
+	// reconcile it, not diff from the committed state.
+	n, res, _ = r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "red", "netready-l3vpn:vpns": {"vpn": [{"name": "red",
+		"bindings": {"binding": [{"interface": "g6", "ip-address": ["10.1.1.8"]}]}}]}}]}}`)
+	r.commit(n)
+	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
 const dataBackend = `{"netready-infrastructure:backends": {"backend": [{"name": "data", "driver": "fake-data",
 	"option": [{"name": "paths", "value": "/sites"}]}]},
 	"netready-georedundancy:sites": {"site": [{"name": "dc1", "kind": "cell"}]}}`
