@@ -20,6 +20,7 @@ import (
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/desired"
 	"github.com/netready/netready/southbound/realize"
@@ -121,6 +122,11 @@ func (r *rig) commit(n *tree.Node) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.committed(p, n)
+}
+
+// committed commits a prepared n.
+func (r *rig) committed(p realizer.Prepared, n *tree.Node) {
 	if p != nil {
 		p.Commit()
 	}
@@ -669,4 +675,121 @@ func TestReconcileFailureUpdatesStatus(t *testing.T) {
 		t.Errorf("vendor-b's calls: %+v, want a reconciliation", calls)
 	}
 	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
+// TestUndoOfReconciledBackend: a backend the transaction reconciled
+// (reconcile-request) is reconciled back to the old state when another
+// backend fails.
+func TestUndoOfReconciledBackend(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	beforeA, beforeB := r.net.fwdState(vendorA), r.net.fwdState(vendorB)
+	n, _, _ := r.next(moveG3, `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-b", "reconcile-request": 1}]}}`)
+	r.failNext(vendorA, 0)
+	m := r.net.mark()
+	_, err := r.prepare(n)
+	wantAborted(t, err, vendorA)
+	if calls := r.net.since(m, vendorB); len(calls) != 2 || calls[0].op != "reconcile" || calls[1].op != "reconcile" {
+		t.Errorf("vendor-b's calls %+v, want a reconciliation and one back", calls)
+	}
+	if r.net.fwdState(vendorA) != beforeA || r.net.fwdState(vendorB) != beforeB {
+		t.Errorf("after the undo: vendor-a\n%s\nvendor-b\n%s", r.net.fwdState(vendorA), r.net.fwdState(vendorB))
+	}
+}
+
+// TestFailedUndoReconcilesLater: a backend whose undo failed is
+// reconciled by the next transaction that has work for it.
+func TestFailedUndoReconcilesLater(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	n, res, _ := r.next(moveG3)
+	r.failNext(vendorA, 0)
+	r.net.inject(vendorB, func(f *fault) { f.failApply, f.partial = f.applies+2, 0 }) // the undo
+	_, err := r.prepare(n)
+	wantAborted(t, err, vendorA)
+	if got := r.net.fwdState(vendorB); got != wantHosts(res, vendorB) {
+		t.Fatalf("vendor-b's undo was not the call that failed: it holds\n%s", got)
+	}
+	m := r.net.mark()
+	r.commit(n)
+	if calls := r.net.since(m, vendorB); len(calls) != 1 || calls[0].op != "reconcile" {
+		t.Errorf("vendor-b's calls %+v, want a reconciliation", calls)
+	}
+	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
+func TestAdminDownBackend(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	beforeB := r.net.fwdState(vendorB)
+	down := `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-b", "admin-state": "down"}]}}`
+	n, res, _ := r.next(moveG3, down)
+	m := r.net.mark()
+	p, err := r.prepare(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := r.net.since(m, vendorB); len(calls) != 0 {
+		t.Errorf("an admin-down backend got %+v", calls)
+	}
+	if st := statusMap(p.Status()); st[backendSync(vendorB)] != "pending" || !strings.Contains(st[backendMsg(vendorB)], "admin-state is down") {
+		t.Errorf("admin-down status: %q, %q", st[backendSync(vendorB)], st[backendMsg(vendorB)])
+	}
+	old := r.net.driversOf(vendorB)[0]
+	r.committed(p, n)
+	if !old.isClosed() || r.net.fwdState(vendorB) != beforeB {
+		t.Errorf("admin down: driver closed %v; vendor-b changed: %s", old.isClosed(), r.net.fwdState(vendorB))
+	}
+	r.holds("vendor-a, with vendor-b down", res, vendorA)
+
+	// Back up: a new driver, and vendor-b is reconciled to what it must
+	// hold now.
+	m = r.net.mark()
+	r.commit(merge(t, r.root, `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-b", "admin-state": "up"}]}}`))
+	if calls := r.net.since(m, vendorB); len(calls) != 1 || calls[0].op != "reconcile" || len(r.net.driversOf(vendorB)) != 2 {
+		t.Errorf("back up: vendor-b's calls %+v, drivers %d", calls, len(r.net.driversOf(vendorB)))
+	}
+	r.holds("back up", res, vendorA, vendorB)
+}
+
+// TestUnopenableBackend: a backend whose driver cannot be opened refuses
+// the transaction, naming it; no backend is touched.
+func TestUnopenableBackend(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	before := r.net.fwdState(vendorA)
+	n, _, _ := r.next(moveG3, `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-c", "driver": "nope"}]}}`)
+	m := r.net.mark()
+	_, err := r.prepare(n)
+	var te *tree.Error
+	if !errors.As(err, &te) || te.Code != codes.FailedPrecondition || te.Path != "/backends/backend[name=vendor-c]" {
+		t.Fatalf("error %v, want FailedPrecondition at vendor-c", err)
+	}
+	if calls := r.net.since(m, vendorA); len(calls) != 0 || r.net.fwdState(vendorA) != before {
+		t.Errorf("vendor-a was touched: %+v", calls)
+	}
+}
+
+// TestRemovedBackend: a backend removed with its host is given the
+// deletes of the host through its old driver, closed once committed.
+func TestRemovedBackend(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	sch := r.root.Schema()
+	txn := tree.Begin(r.root)
+	backends, hosts := sch.Child("backends"), sch.Child("hosts")
+	txn.Delete(tree.Path{{Schema: backends}, {Schema: backends.Child("backend"), Keys: []value.Value{vendorB}}})
+	txn.Delete(tree.Path{{Schema: hosts}, {Schema: hosts.Child("host"), Keys: []value.Value{"host-b"}}})
+	n := txn.Root()
+	m := r.net.mark()
+	old := r.net.driversOf(vendorB)[0]
+	p, err := r.prepare(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := r.net.since(m, vendorB); len(calls) != 1 || calls[0].op != "apply" || old.isClosed() {
+		t.Errorf("the removed backend got %+v (driver closed %v)", calls, old.isClosed())
+	}
+	if got := r.net.fwdState(vendorB); got != "{}" {
+		t.Errorf("the removed backend still holds %s", got)
+	}
+	p.Commit()
+	if !old.isClosed() {
+		t.Error("the removed backend's driver was not closed by Commit")
+	}
 }
