@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -566,10 +567,10 @@ func TestReconcileDuringAbortedPrepare(t *testing.T) {
 	go reconcile()
 	<-enteredB // the first reconciliation holds vendor-b's driver
 	go reconcile()
-	// The second has its job (and the 10 s timeout) and waits for the
-	// driver; the transaction's own call to vendor-b will give up after
-	// 50 ms.
-	time.Sleep(50 * time.Millisecond)
+	// Once it runs its job, the second has the 10 s timeout and waits for
+	// the driver; the transaction's own call to vendor-b will give up
+	// after 50 ms.
+	eventually(t, "the second reconciliation to wait", func() bool { return runningJobs() == 2 })
 	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
 
 	n, res, _ := r.next(moveG3)
@@ -577,8 +578,13 @@ func TestReconcileDuringAbortedPrepare(t *testing.T) {
 	r.net.inject(vendorA, func(f *fault) { f.gate, f.entered = gateA, enteredA })
 	prepared := make(chan error, 1)
 	go func() { _, err := r.prepare(n); prepared <- err }()
-	<-enteredA                         // the transaction is in progress
-	time.Sleep(300 * time.Millisecond) // and its call to vendor-b gave up
+	<-enteredA // the transaction is in progress
+	// Its job on vendor-b gives up: left are the two reconciliations'
+	// and vendor-a's.
+	since := time.Now()
+	eventually(t, "the job on vendor-b to give up", func() bool {
+		return time.Since(since) > 60*time.Millisecond && runningJobs() == 3
+	})
 	r.net.inject(vendorB, func(f *fault) { f.gate = nil })
 	close(gateB)
 	eventually(t, "the second reconciliation", func() bool {
@@ -608,6 +614,13 @@ func TestReconcileDuringAbortedPrepare(t *testing.T) {
 		"bindings": {"binding": [{"interface": "g6", "ip-address": ["10.1.1.8"]}]}}]}}]}}`)
 	r.commit(n)
 	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
+// runningJobs counts the engine's driver jobs in progress (a job waiting
+// for its driver, or for its call).
+func runningJobs() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "realize.runJob(")
 }
 
 const dataBackend = `{"netready-infrastructure:backends": {"backend": [{"name": "data", "driver": "fake-data",
