@@ -519,7 +519,6 @@ func TestReconcileRacingPrepare(t *testing.T) {
 			n, res, _ := r.next(moveG3)
 			gate, entered := make(chan struct{}), make(chan string, 1)
 			r.net.inject(vendorB, func(f *fault) { f.gate, f.entered = gate, entered })
-			type result struct{ err error }
 			done := make(chan error, 2)
 			start := func(what string) {
 				go func() {
@@ -539,9 +538,17 @@ func TestReconcileRacingPrepare(t *testing.T) {
 			start(first)
 			<-entered // the first holds vendor-b's driver
 			start(second)
-			// Let the second reach the engine; it cannot reach vendor-b
-			// before the first lets go (the fake would fail it).
-			time.Sleep(20 * time.Millisecond)
+			// Let the second reach the engine: a reconciliation waits for
+			// the transaction's lock; the transaction's job waits for the
+			// driver (with the reconciliation's, once vendor-a's is done).
+			// Neither reaches vendor-b before the first lets go (the fake
+			// would fail it).
+			eventually(t, "the second to wait", func() bool {
+				if second == "reconcile" {
+					return inStacks("realize.(*Engine).reconcileJobs(") == 1
+				}
+				return inStacks("realize.runJob(") == 2
+			})
 			r.net.inject(vendorB, func(f *fault) { f.gate = nil })
 			close(gate)
 			for range 2 {
@@ -618,9 +625,13 @@ func TestReconcileDuringAbortedPrepare(t *testing.T) {
 
 // runningJobs counts the engine's driver jobs in progress (a job waiting
 // for its driver, or for its call).
-func runningJobs() int {
+func runningJobs() int { return inStacks("realize.runJob(") }
+
+// inStacks counts the goroutines in function fn: how a test sees that
+// the engine waits where the race it sets up needs it to.
+func inStacks(fn string) int {
 	buf := make([]byte, 1<<20)
-	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "realize.runJob(")
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), fn)
 }
 
 const dataBackend = `{"netready-infrastructure:backends": {"backend": [{"name": "data", "driver": "fake-data",
