@@ -125,6 +125,11 @@ type backend struct {
 	sync          syncState
 	// recon is the outcome of the newest reconciliation.
 	recon *reconciliation
+	// mayHold are hosts the backend may hold without serving them: given
+	// to it by a call that was abandoned or whose commit was lost. Its
+	// reconciliation names them, so it removes what they hold (drivers
+	// reconcile only the hosts they are given).
+	mayHold []string
 }
 
 // syncState is a backend's realization status.
@@ -303,7 +308,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
 	}
-	p := &prepared{e: e, before: e.save(), plan: plan, state: map[string][]byte{StateKey: state}}
+	p := &prepared{e: e, before: e.save(), plan: plan, result: result, state: map[string][]byte{StateKey: state}}
 	for _, j := range jobs {
 		p.touched = append(p.touched, j.backend)
 	}
@@ -344,7 +349,8 @@ type prepared struct {
 	e       *Engine
 	before  snapshot // the engine before the transaction
 	plan    *plan
-	touched []string // backends that were given work
+	result  routing.Result // what the transaction gave the backends
+	touched []string       // backends that were given work
 	state   map[string][]byte
 	status  realizer.Status
 }
@@ -368,7 +374,7 @@ func (p *prepared) Abort() {
 	}
 	e.status.valid = false // the status written with the lost commit was never published
 	for _, name := range p.touched {
-		e.mustReconcile(name)
+		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}
 	e.published()
 	e.mu.Unlock()
@@ -391,7 +397,7 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 		case outcomes[i].backend == "": // not started
 			continue
 		case outcomes[i].stuck:
-			e.mustReconcile(j.backend)
+			e.mustReconcile(j.backend, hostsOf(j)...)
 			continue
 		case c != nil && j.reconcile:
 			j.data = c.state(cs.Old)
@@ -407,7 +413,7 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 	for i, o := range runOrdered(context.Background(), back, after, before) {
 		if o.err != nil {
 			e.log.Error("undo failed; the backend will be reconciled", "backend", back[i].backend, "err", o.err)
-			e.mustReconcile(back[i].backend)
+			e.mustReconcile(back[i].backend, hostsOf(back[i])...)
 		}
 	}
 }
@@ -424,9 +430,13 @@ func (e *Engine) dataChanges(cs *changeset.Set) map[string][]southbound.DataChan
 	return out
 }
 
-func (e *Engine) mustReconcile(name string) {
+// mustReconcile marks a backend for reconciliation; hosts are hosts it
+// may hold without serving them (see backend.mayHold).
+func (e *Engine) mustReconcile(name string, hosts ...string) {
 	if b := e.backends[name]; b != nil {
 		b.mustReconcile = true
+		// a new slice (snapshots share the old one), without duplicates
+		b.mayHold = slices.Compact(slices.Sorted(slices.Values(slices.Concat(b.mayHold, hosts))))
 	}
 }
 
@@ -447,7 +457,7 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 			continue
 		}
 		b.sync = syncState{state: "in-sync", at: at}
-		b.mustReconcile = false
+		b.mustReconcile, b.mayHold = false, nil
 		if o.drift != nil {
 			b.recon = &reconciliation{at: at, drift: *o.drift}
 			e.touchBackend(o.backend, at)
@@ -547,13 +557,14 @@ func (e *Engine) reconcileJobs(names []string) []job {
 			continue
 		}
 		j := job{backend: name, drv: b.drv, timeout: b.cfg.Timeout, reconcile: true}
-		c := b.carries
+		c, also := b.carries, b.mayHold
 		j.load = func(j *job) {
 			t := e.target.Load()
+			j.loaded = t.root
 			if c != nil {
 				j.data = c.state(t.root)
 			} else {
-				j.views = viewsOf(t.result, j.backend)
+				j.views = viewsOf(t.result, j.backend, also...)
 			}
 		}
 		jobs = append(jobs, j)
@@ -581,6 +592,12 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 		}
 		drift[o.backend] = *o.drift
 		e.recordSuccess([]outcome{o}, nil, now)
+		if o.loaded != e.root {
+			// The target moved while the job ran: it read a transaction
+			// in progress (perhaps undone since) or one came after it.
+			// What the backend holds is not known.
+			e.mustReconcile(o.backend, o.hosts...)
+		}
 	}
 	return drift, first
 }
