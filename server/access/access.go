@@ -123,7 +123,7 @@ func (w writer) MayChange(chain []*tree.Node, _, _ *tree.Node) error {
 	if w.subject != nil {
 		user = w.subject.User
 	}
-	return &tree.Error{Code: codes.PermissionDenied, Path: tree.PathString(path), Msg: "user " + user + " may not change this"}
+	return &tree.Error{Kind: tree.KindDenied, Path: tree.PathString(path), Msg: "user " + user + " may not change this"}
 }
 
 // MayWrite reports whether the caller may write anything at or below path

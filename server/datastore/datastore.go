@@ -20,7 +20,6 @@ import (
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/realizer"
@@ -383,7 +382,7 @@ func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate
 		h.NotStored(len(accepted))
 	}
 	for _, p := range accepted {
-		p.reply <- reply{err: &tree.Error{Code: codes.Unavailable, Msg: "could not store the transaction durably: " + err.Error()}}
+		p.reply <- reply{err: &tree.Error{Kind: tree.KindUnavailable, Msg: "could not store the transaction durably: " + err.Error()}}
 	}
 }
 
@@ -473,7 +472,7 @@ func (d *Datastore) apply(root *tree.Node, req *Request) (*changeset.Set, *valid
 			err = txn.Merge(op.Path, op.Payload)
 		}
 		if err != nil {
-			return nil, nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(op.Path), Msg: fmt.Sprintf("%s (operation %d, %s)", err, i+1, op.Kind)}
+			return nil, nil, &tree.Error{Kind: tree.KindInvalid, Path: tree.PathString(op.Path), Msg: fmt.Sprintf("%s (operation %d, %s)", err, i+1, op.Kind)}
 		}
 	}
 	cs := changeset.Compute(root, txn.Root())

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/openconfig/ygot/ygot"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
@@ -151,7 +150,7 @@ func TestGroupCommit(t *testing.T) {
 	for i := 0; i < n; i++ {
 		if err := <-errs; err != nil {
 			var te *tree.Error
-			if !errors.As(err, &te) || te.Code != codes.FailedPrecondition {
+			if !errors.As(err, &te) || te.Kind != tree.KindConflict {
 				t.Fatalf("unexpected error %v", err)
 			}
 			failed++
@@ -186,7 +185,7 @@ func TestStoreFailureRefusesAndReverts(t *testing.T) {
 	g.mu.Unlock()
 	_, err := d.Apply(context.Background(), update(t, d, "/tenants/tenant[name=t]/ports/port[name=p]", `{"host": "h"}`))
 	var te *tree.Error
-	if !errors.As(err, &te) || te.Code != codes.Unavailable {
+	if !errors.As(err, &te) || te.Kind != tree.KindUnavailable {
 		t.Fatalf("got %v, want Unavailable", err)
 	}
 	if d.Snapshot() != before {

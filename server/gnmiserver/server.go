@@ -106,7 +106,7 @@ func grpcError(op string, err error) error {
 	var te *tree.Error
 	switch {
 	case errors.As(err, &te):
-		return status.Errorf(te.Code, "%s: %s", op, te.Error())
+		return status.Errorf(codeOf(te.Kind), "%s: %s", op, te.Error())
 	case errors.Is(err, datastore.ErrClosed):
 		return status.Errorf(codes.Unavailable, "%s: server is shutting down", op)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -116,6 +116,30 @@ func grpcError(op string, err error) error {
 		return err
 	}
 	return status.Errorf(codes.Internal, "%s: %v", op, err)
+}
+
+// codeOf maps the core's error kinds to gRPC codes (gNMI 3.3.4, 3.4.7,
+// 3.5.2.4; docs/validation.md): the one place where they meet.
+func codeOf(k tree.Kind) codes.Code {
+	switch k {
+	case tree.KindInvalid:
+		return codes.InvalidArgument
+	case tree.KindNotFound:
+		return codes.NotFound
+	case tree.KindConflict:
+		return codes.FailedPrecondition
+	case tree.KindDenied:
+		return codes.PermissionDenied
+	case tree.KindAborted:
+		return codes.Aborted
+	case tree.KindUnavailable:
+		return codes.Unavailable
+	case tree.KindExhausted:
+		return codes.ResourceExhausted
+	case tree.KindCorrupt:
+		return codes.DataLoss
+	}
+	return codes.Internal
 }
 
 // checkOrigin accepts the default origin and the module-less "netready".

@@ -246,7 +246,7 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 
 func decodePayload(sch *schema.Schema, p tree.Path, tv *gpb.TypedValue) (*tree.Node, error) {
 	if tv == nil {
-		return nil, &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(p), Msg: "missing value"}
+		return nil, &tree.Error{Kind: tree.KindInvalid, Path: tree.PathString(p), Msg: "missing value"}
 	}
 	if len(p) > 0 {
 		return tree.DecodeTyped(p, tv)
@@ -257,7 +257,7 @@ func decodePayload(sch *schema.Schema, p tree.Path, tv *gpb.TypedValue) (*tree.N
 	case *gpb.TypedValue_JsonVal:
 		return tree.DecodeRootJSON(sch.Root, v.JsonVal, false)
 	}
-	return nil, &tree.Error{Code: codes.InvalidArgument, Path: "/", Msg: fmt.Sprintf("the root takes a JSON or JSON_IETF value, not %T", tv.GetValue())}
+	return nil, &tree.Error{Kind: tree.KindInvalid, Path: "/", Msg: fmt.Sprintf("the root takes a JSON or JSON_IETF value, not %T", tv.GetValue())}
 }
 
 // summary is the commit log's short description of the transaction.

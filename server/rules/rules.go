@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/validate"
@@ -37,7 +35,7 @@ func fail(chain []*tree.Node, leaf, format string, args ...any) error {
 	if leaf != "" {
 		p += "/" + leaf
 	}
-	return &tree.Error{Code: codes.FailedPrecondition, Path: p, Msg: fmt.Sprintf(format, args...)}
+	return &tree.Error{Kind: tree.KindConflict, Path: p, Msg: fmt.Sprintf(format, args...)}
 }
 
 // leaf returns the value of the named leaf under n (a slash-separated path

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/openconfig/ygot/ygot"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
@@ -144,8 +143,8 @@ func runOn(t *testing.T, base *tree.Node, cases []rcase) {
 			if !errors.As(err, &te) {
 				t.Fatalf("got %v, want a *tree.Error at %s", err, tc.path)
 			}
-			if te.Code != codes.FailedPrecondition || te.Path != tc.path || !strings.Contains(te.Msg, tc.msg) {
-				t.Fatalf("got %s %q %q\nwant FailedPrecondition %q containing %q", te.Code, te.Path, te.Msg, tc.path, tc.msg)
+			if te.Kind != tree.KindConflict || te.Path != tc.path || !strings.Contains(te.Msg, tc.msg) {
+				t.Fatalf("got %s %q %q\nwant FailedPrecondition %q containing %q", te.Kind, te.Path, te.Msg, tc.path, tc.msg)
 			}
 		})
 	}

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"google.golang.org/grpc/codes"
 )
 
 func TestClip(t *testing.T) {
@@ -26,7 +24,7 @@ func TestClip(t *testing.T) {
 // part of it, with a marker.
 func TestErrorQuotesBoundedText(t *testing.T) {
 	key := strings.Repeat("k", 8<<20)
-	e := &Error{Code: codes.InvalidArgument, Path: "/hosts/host[name=" + key + "]", Msg: `key name: "` + key + `" does not match the pattern`}
+	e := &Error{Kind: KindInvalid, Path: "/hosts/host[name=" + key + "]", Msg: `key name: "` + key + `" does not match the pattern`}
 	msg := e.Error()
 	if len(msg) > 3*MaxText || !strings.Contains(msg, "bytes cut)") || !strings.HasSuffix(msg, "does not match the pattern") {
 		t.Fatalf("error message of %d bytes: %.300q", len(msg), msg)

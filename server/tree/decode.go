@@ -7,33 +7,14 @@ import (
 
 	"github.com/google/btree"
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/strictjson"
 )
 
-// Error is a data error with the gRPC code it maps to and the data path it
-// concerns, so the gNMI layer can answer with both.
-type Error struct {
-	Code codes.Code
-	Path string
-	Msg  string
-}
-
-// Error is the path and the message, each clipped to MaxText: they may
-// quote a request's keys and values, which can be megabytes long.
-func (e *Error) Error() string {
-	msg := Clip(e.Msg, MaxText)
-	if e.Path == "" {
-		return msg
-	}
-	return Clip(e.Path, MaxText) + ": " + msg
-}
-
-func errorf(code codes.Code, path, format string, args ...any) *Error {
-	return &Error{Code: code, Path: path, Msg: fmt.Sprintf(format, args...)}
+func errorf(kind Kind, path, format string, args ...any) *Error {
+	return &Error{Kind: kind, Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // decoder builds detached nodes from a payload. The nodes are owned by the
@@ -66,7 +47,7 @@ func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
 func parseJSON(data []byte, ps string) (any, error) {
 	v, err := strictjson.Parse(data)
 	if err != nil {
-		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: %v", err)
+		return nil, errorf(KindInvalid, ps, "invalid JSON: %v", err)
 	}
 	return v, nil
 }
@@ -81,19 +62,19 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 	case *gpb.TypedValue_JsonVal:
 		return DecodeJSON(p, v.JsonVal, false)
 	case nil:
-		return nil, errorf(codes.InvalidArgument, PathString(p), "missing value")
+		return nil, errorf(KindInvalid, PathString(p), "missing value")
 	}
 	s := target(p)
 	d := &decoder{own: &owner{}}
 	ps := PathString(p)
 	if s == nil {
-		return nil, errorf(codes.InvalidArgument, ps, "the root takes a JSON or JSON_IETF value")
+		return nil, errorf(KindInvalid, ps, "the root takes a JSON or JSON_IETF value")
 	}
 	switch s.Kind {
 	case schema.Leaf:
 		val, err := value.ParseTyped(s.ValueType(), tv)
 		if err != nil {
-			return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+			return nil, errorf(KindInvalid, ps, "%v", err)
 		}
 		if err := checkKeyLeaf(p, val); err != nil {
 			return nil, err
@@ -102,7 +83,7 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 	case schema.LeafList:
 		ll, ok := tv.GetValue().(*gpb.TypedValue_LeaflistVal)
 		if !ok {
-			return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
+			return nil, errorf(KindInvalid, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
 		}
 		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), ps); err != nil {
 			return nil, err
@@ -111,13 +92,13 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 		for _, el := range ll.LeaflistVal.GetElement() {
 			val, err := value.ParseTyped(s.ValueType(), el)
 			if err != nil {
-				return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+				return nil, errorf(KindInvalid, ps, "%v", err)
 			}
 			vals = append(vals, val)
 		}
 		return d.leafList(s, vals, ps)
 	}
-	return nil, errorf(codes.InvalidArgument, ps, "a %s takes a JSON or JSON_IETF value", s.Kind)
+	return nil, errorf(KindInvalid, ps, "a %s takes a JSON or JSON_IETF value", s.Kind)
 }
 
 // target is the schema node a path ends at.
@@ -131,18 +112,18 @@ func target(p Path) *schema.Node {
 func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 	ps := PathString(p)
 	if len(p) == 0 {
-		return nil, errorf(codes.Internal, "/", "root payload needs a schema root; use DecodeRootJSON")
+		return nil, errorf(KindInternal, "/", "root payload needs a schema root; use DecodeRootJSON")
 	}
 	last := p[len(p)-1]
 	s := last.Schema
 	if !s.Config {
-		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
 	}
 	switch {
 	case s.Kind == schema.List && last.Keys != nil:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, errorf(codes.InvalidArgument, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
+			return nil, errorf(KindInvalid, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
 		}
 		return d.entry(s, obj, last.Keys, ps)
 	case s.Kind == schema.List:
@@ -150,7 +131,7 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 	case s.Kind == schema.Container:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, errorf(codes.InvalidArgument, ps, "a container takes a JSON object, got %s", jsonKind(v))
+			return nil, errorf(KindInvalid, ps, "a container takes a JSON object, got %s", jsonKind(v))
 		}
 		return d.dir(d.newDir(s), obj, ps)
 	case s.Kind == schema.LeafList:
@@ -174,7 +155,7 @@ func checkKeyLeaf(p Path, v value.Value) error {
 	}
 	for i, k := range s.Parent.Keys {
 		if k == s && !value.Equal(v, p[len(p)-2].Keys[i]) {
-			return errorf(codes.InvalidArgument, PathString(p), "key %s is %s in the body but %s in the path", s.Name, value.String(v), value.String(p[len(p)-2].Keys[i]))
+			return errorf(KindInvalid, PathString(p), "key %s is %s in the body but %s in the path", s.Name, value.String(v), value.String(p[len(p)-2].Keys[i]))
 		}
 	}
 	return nil
@@ -188,7 +169,7 @@ func DecodeRootJSON(root *schema.Node, data []byte, ietf bool) (*Node, error) {
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, errorf(codes.InvalidArgument, "/", "the root takes a JSON object, got %s", jsonKind(v))
+		return nil, errorf(KindInvalid, "/", "the root takes a JSON object, got %s", jsonKind(v))
 	}
 	d := &decoder{own: &owner{}, ietf: ietf}
 	return d.dir(d.newDir(root), obj, "")
@@ -203,7 +184,7 @@ func DecodeStateJSON(root *schema.Node, data []byte) (*Node, error) {
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, errorf(codes.InvalidArgument, "/", "the root takes a JSON object, got %s", jsonKind(v))
+		return nil, errorf(KindInvalid, "/", "the root takes a JSON object, got %s", jsonKind(v))
 	}
 	d := &decoder{own: &owner{}, ietf: true, state: true}
 	return d.dir(d.newDir(root), obj, "")
@@ -225,17 +206,17 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		c := n.schema.Child(name)
 		cps := ps + "/" + unqualified(name)
 		if c == nil {
-			return nil, errorf(codes.NotFound, cps, "no such element in the schema under %s", n.schema.PathString())
+			return nil, errorf(KindNotFound, cps, "no such element in the schema under %s", n.schema.PathString())
 		}
 		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
-			return nil, errorf(codes.InvalidArgument, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
+			return nil, errorf(KindInvalid, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
 		}
 		if seen[c] {
-			return nil, errorf(codes.InvalidArgument, cps, "member given more than once (qualified and unqualified)")
+			return nil, errorf(KindInvalid, cps, "member given more than once (qualified and unqualified)")
 		}
 		seen[c] = true
 		if !c.Config && !d.state {
-			return nil, errorf(codes.InvalidArgument, cps, "read-only (config false) data cannot be set")
+			return nil, errorf(KindInvalid, cps, "read-only (config false) data cannot be set")
 		}
 		if c.IsKey && n.isEntry() {
 			continue // checked by entry
@@ -246,7 +227,7 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		}
 		if c.Choice != nil {
 			if other := otherCase(n, c); other != nil {
-				return nil, errorf(codes.InvalidArgument, cps, "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
+				return nil, errorf(KindInvalid, cps, "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
 			}
 		}
 		t.setKid(n, kid)
@@ -275,7 +256,7 @@ func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) 
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, errorf(codes.InvalidArgument, cps, "a container takes a JSON object, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, cps, "a container takes a JSON object, got %s", jsonKind(raw))
 	}
 	return d.dir(d.newDir(c), obj, cps)
 }
@@ -285,20 +266,20 @@ func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
 	arr, ok := raw.([]any)
 	lps := ps + "/" + s.Name
 	if !ok {
-		return nil, errorf(codes.InvalidArgument, lps, "a list takes a JSON array, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, lps, "a list takes a JSON array, got %s", jsonKind(raw))
 	}
 	l := &Node{schema: s, owner: d.own, entries: btree.NewG(btreeDegree, entryLess)}
 	for i, el := range arr {
 		obj, ok := el.(map[string]any)
 		if !ok {
-			return nil, errorf(codes.InvalidArgument, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
+			return nil, errorf(KindInvalid, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
 		}
 		e, err := d.entry(s, obj, nil, fmt.Sprintf("%s[%d]", lps, i))
 		if err != nil {
 			return nil, err
 		}
 		if l.Entry(e.key) != nil {
-			return nil, errorf(codes.InvalidArgument, entryPath(ps, e), "duplicate list entry")
+			return nil, errorf(KindInvalid, entryPath(ps, e), "duplicate list entry")
 		}
 		l.entries.ReplaceOrInsert(e)
 	}
@@ -318,16 +299,16 @@ func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Val
 			}
 			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
 			if err != nil {
-				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "%v", err)
+				return nil, errorf(KindInvalid, ps+"/"+k.Name, "%v", err)
 			}
 			if pathKeys != nil && !value.Equal(v, pathKeys[i]) {
-				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
+				return nil, errorf(KindInvalid, ps+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
 			}
 			keys[i] = v
 		case pathKeys != nil:
 			keys[i] = pathKeys[i]
 		default:
-			return nil, errorf(codes.InvalidArgument, ps, "list entry is missing key %s", k.Name)
+			return nil, errorf(KindInvalid, ps, "list entry is missing key %s", k.Name)
 		}
 	}
 	t := &Txn{own: d.own}
@@ -350,14 +331,14 @@ func member(obj map[string]any, k *schema.Node) (any, bool) {
 func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps string) (*Node, error) {
 	v, err := value.ParseJSON(s.ValueType(), raw, d.ietf)
 	if err != nil {
-		return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+		return nil, errorf(KindInvalid, ps, "%v", err)
 	}
 	return d.leaf(s, v, ps)
 }
 
 func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
 	}
 	return &Node{schema: s, owner: d.own, val: v}, nil
 }
@@ -365,7 +346,7 @@ func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) 
 func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error) {
 	arr, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
 	}
 	if err := checkMaxElements(s, len(arr), ps); err != nil {
 		return nil, err
@@ -374,7 +355,7 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	for _, el := range arr {
 		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
 		if err != nil {
-			return nil, errorf(codes.InvalidArgument, ps, "%v", err)
+			return nil, errorf(KindInvalid, ps, "%v", err)
 		}
 		vals = append(vals, v)
 	}
@@ -387,20 +368,20 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 // same message); refusing here spares parsing the values.
 func checkMaxElements(s *schema.Node, n int, ps string) error {
 	if s.MaxElements > 0 && uint64(n) > s.MaxElements {
-		return errorf(codes.FailedPrecondition, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
+		return errorf(KindConflict, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
 	}
 	return nil
 }
 
 func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
 	}
 	seen := make(map[any]struct{}, len(vals))
 	for _, v := range vals {
 		k := value.Key(v)
 		if _, dup := seen[k]; dup {
-			return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(v))
+			return nil, errorf(KindInvalid, ps, "duplicate leaf-list value %s", value.String(v))
 		}
 		seen[k] = struct{}{}
 	}

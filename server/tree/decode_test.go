@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema/value"
 )
@@ -18,82 +17,82 @@ func TestDecodeErrors(t *testing.T) {
 		at   string // path the payload is for; "/" for the root
 		data string
 		ietf bool
-		code codes.Code
+		code Kind
 		path string
 		msg  string
 	}{
 		// Strict JSON_IETF: qualified top-level names, RFC 7951 JSON types.
-		{"unqualified top-level member", "/", `{"t:top":{},"big":[]}`, true, codes.InvalidArgument, "/big", `takes its module's name in JSON_IETF (RFC 7951 section 4): "t:big"`},
-		{"int64 as a JSON number", "/top", `{"count64":5}`, true, codes.InvalidArgument, "/top/count64", "int64 takes a JSON string in JSON_IETF"},
-		{"decimal64 as a JSON number", "/top/ratio", `1.5`, true, codes.InvalidArgument, "/top/ratio", "decimal64 takes a JSON string in JSON_IETF"},
-		{"uint16 as a JSON string", "/top", `{"mtu":"9000"}`, true, codes.InvalidArgument, "/top/mtu", "uint16 takes a JSON number"},
-		{"boolean as a JSON string", "/top/tcp-opts", `{"nodelay":"true"}`, false, codes.InvalidArgument, "/top/tcp-opts/nodelay", "a boolean takes JSON true or false"},
-		{"empty as null", "/top", `{"raw":null}`, true, codes.InvalidArgument, "/top/raw", "[null]"},
+		{"unqualified top-level member", "/", `{"t:top":{},"big":[]}`, true, KindInvalid, "/big", `takes its module's name in JSON_IETF (RFC 7951 section 4): "t:big"`},
+		{"int64 as a JSON number", "/top", `{"count64":5}`, true, KindInvalid, "/top/count64", "int64 takes a JSON string in JSON_IETF"},
+		{"decimal64 as a JSON number", "/top/ratio", `1.5`, true, KindInvalid, "/top/ratio", "decimal64 takes a JSON string in JSON_IETF"},
+		{"uint16 as a JSON string", "/top", `{"mtu":"9000"}`, true, KindInvalid, "/top/mtu", "uint16 takes a JSON number"},
+		{"boolean as a JSON string", "/top/tcp-opts", `{"nodelay":"true"}`, false, KindInvalid, "/top/tcp-opts/nodelay", "a boolean takes JSON true or false"},
+		{"empty as null", "/top", `{"raw":null}`, true, KindInvalid, "/top/raw", "[null]"},
 		// Strict JSON text.
-		{"duplicate member", "/top", `{"name":"a","mtu":1,"name":"b"}`, false, codes.InvalidArgument, "/top", `invalid JSON: at /name: member given more than once`},
-		{"duplicate member deep", "/", `{"t:top":{"item":[{"id":1,"val":"a","val":"b"}]}}`, true, codes.InvalidArgument, "/", `at /t:top/item/0/val: member given more than once`},
-		{"invalid UTF-8 in a string", "/top", "{\"name\":\"a\xffb\"}", true, codes.InvalidArgument, "/top", "at /name: invalid UTF-8 in a string"},
-		{"lone surrogate", "/top/tags", `["ok","\udc00"]`, true, codes.InvalidArgument, "/top/tags", "at /1: \\u escape of a lone UTF-16 surrogate"},
+		{"duplicate member", "/top", `{"name":"a","mtu":1,"name":"b"}`, false, KindInvalid, "/top", `invalid JSON: at /name: member given more than once`},
+		{"duplicate member deep", "/", `{"t:top":{"item":[{"id":1,"val":"a","val":"b"}]}}`, true, KindInvalid, "/", `at /t:top/item/0/val: member given more than once`},
+		{"invalid UTF-8 in a string", "/top", "{\"name\":\"a\xffb\"}", true, KindInvalid, "/top", "at /name: invalid UTF-8 in a string"},
+		{"lone surrogate", "/top/tags", `["ok","\udc00"]`, true, KindInvalid, "/top/tags", "at /1: \\u escape of a lone UTF-16 surrogate"},
 		// Unknown members.
-		{"unknown top-level member", "/", `{"t:nope":{}}`, true, codes.NotFound, "/nope", "no such element"},
-		{"top-level member of another module", "/", `{"u:top":{}}`, true, codes.NotFound, "/top", "no such element"},
-		{"unknown member in a container", "/", `{"t:top":{"nope":1}}`, true, codes.NotFound, "/top/nope", "no such element in the schema under /top"},
-		{"unknown member in an entry", "/top", `{"item":[{"id":1,"nope":true}]}`, true, codes.NotFound, "/top/item[id=1]/nope", "no such element"},
-		{"augment qualified with the wrong module", "/top", `{"t:ext":{}}`, true, codes.NotFound, "/top/ext", "no such element"},
-		{"unknown member at an entry path", "/top/item[id=1]", `{"zz":1}`, true, codes.NotFound, "/top/item[id=1]/zz", "no such element"},
+		{"unknown top-level member", "/", `{"t:nope":{}}`, true, KindNotFound, "/nope", "no such element"},
+		{"top-level member of another module", "/", `{"u:top":{}}`, true, KindNotFound, "/top", "no such element"},
+		{"unknown member in a container", "/", `{"t:top":{"nope":1}}`, true, KindNotFound, "/top/nope", "no such element in the schema under /top"},
+		{"unknown member in an entry", "/top", `{"item":[{"id":1,"nope":true}]}`, true, KindNotFound, "/top/item[id=1]/nope", "no such element"},
+		{"augment qualified with the wrong module", "/top", `{"t:ext":{}}`, true, KindNotFound, "/top/ext", "no such element"},
+		{"unknown member at an entry path", "/top/item[id=1]", `{"zz":1}`, true, KindNotFound, "/top/item[id=1]/zz", "no such element"},
 		// Wrong JSON kinds.
-		{"root is not an object", "/", `[1]`, true, codes.InvalidArgument, "/", "the root takes a JSON object, got an array"},
-		{"container given an array", "/", `{"t:top":[]}`, true, codes.InvalidArgument, "/top", "a container takes a JSON object, got an array"},
-		{"container at its path given a string", "/top", `"x"`, true, codes.InvalidArgument, "/top", "a container takes a JSON object, got a string"},
-		{"list given an object", "/top", `{"item":{"id":1}}`, true, codes.InvalidArgument, "/top/item", "a list takes a JSON array, got an object"},
-		{"list at its path given an object", "/top/item", `{"id":1}`, true, codes.InvalidArgument, "/top/item", "a list takes a JSON array, got an object"},
-		{"list entry given a number", "/top", `{"item":[{"id":1},7]}`, true, codes.InvalidArgument, "/top/item[1]", "a list entry takes a JSON object, got a number"},
-		{"entry at its path given null", "/top/item[id=1]", `null`, true, codes.InvalidArgument, "/top/item[id=1]", "a list entry takes a JSON object, got null"},
-		{"leaf-list given a string", "/top", `{"tags":"a"}`, true, codes.InvalidArgument, "/top/tags", "a leaf-list takes a JSON array, got a string"},
-		{"leaf given an object", "/top", `{"name":{}}`, true, codes.InvalidArgument, "/top/name", ""},
-		{"leaf given a boolean", "/top", `{"mtu":true}`, true, codes.InvalidArgument, "/top/mtu", ""},
+		{"root is not an object", "/", `[1]`, true, KindInvalid, "/", "the root takes a JSON object, got an array"},
+		{"container given an array", "/", `{"t:top":[]}`, true, KindInvalid, "/top", "a container takes a JSON object, got an array"},
+		{"container at its path given a string", "/top", `"x"`, true, KindInvalid, "/top", "a container takes a JSON object, got a string"},
+		{"list given an object", "/top", `{"item":{"id":1}}`, true, KindInvalid, "/top/item", "a list takes a JSON array, got an object"},
+		{"list at its path given an object", "/top/item", `{"id":1}`, true, KindInvalid, "/top/item", "a list takes a JSON array, got an object"},
+		{"list entry given a number", "/top", `{"item":[{"id":1},7]}`, true, KindInvalid, "/top/item[1]", "a list entry takes a JSON object, got a number"},
+		{"entry at its path given null", "/top/item[id=1]", `null`, true, KindInvalid, "/top/item[id=1]", "a list entry takes a JSON object, got null"},
+		{"leaf-list given a string", "/top", `{"tags":"a"}`, true, KindInvalid, "/top/tags", "a leaf-list takes a JSON array, got a string"},
+		{"leaf given an object", "/top", `{"name":{}}`, true, KindInvalid, "/top/name", ""},
+		{"leaf given a boolean", "/top", `{"mtu":true}`, true, KindInvalid, "/top/mtu", ""},
 		// Bad values.
-		{"value out of range", "/top", `{"mtu":70000}`, true, codes.InvalidArgument, "/top/mtu", "70000"},
-		{"negative unsigned", "/top/mtu", `-1`, true, codes.InvalidArgument, "/top/mtu", ""},
-		{"too many fraction digits", "/top", `{"ratio":"1.234"}`, true, codes.InvalidArgument, "/top/ratio", ""},
-		{"bad leaf-list member", "/top", `{"tags":["a",1]}`, true, codes.InvalidArgument, "/top/tags", ""},
-		{"bad key value", "/top", `{"item":[{"id":-1}]}`, true, codes.InvalidArgument, "/top/item[0]/id", ""},
-		{"bad key value of a later entry", "/top", `{"item":[{"id":1},{"id":"x"}]}`, true, codes.InvalidArgument, "/top/item[1]/id", ""},
-		{"bad value below a new entry", "/top", `{"item":[{"id":3,"weight":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=3]/weight", ""},
-		{"empty given a string", "/top", `{"raw":"x"}`, true, codes.InvalidArgument, "/top/raw", ""},
+		{"value out of range", "/top", `{"mtu":70000}`, true, KindInvalid, "/top/mtu", "70000"},
+		{"negative unsigned", "/top/mtu", `-1`, true, KindInvalid, "/top/mtu", ""},
+		{"too many fraction digits", "/top", `{"ratio":"1.234"}`, true, KindInvalid, "/top/ratio", ""},
+		{"bad leaf-list member", "/top", `{"tags":["a",1]}`, true, KindInvalid, "/top/tags", ""},
+		{"bad key value", "/top", `{"item":[{"id":-1}]}`, true, KindInvalid, "/top/item[0]/id", ""},
+		{"bad key value of a later entry", "/top", `{"item":[{"id":1},{"id":"x"}]}`, true, KindInvalid, "/top/item[1]/id", ""},
+		{"bad value below a new entry", "/top", `{"item":[{"id":3,"weight":"x"}]}`, true, KindInvalid, "/top/item[id=3]/weight", ""},
+		{"empty given a string", "/top", `{"raw":"x"}`, true, KindInvalid, "/top/raw", ""},
 		// Keys.
-		{"entry missing its key", "/top", `{"item":[{"val":"x"}]}`, true, codes.InvalidArgument, "/top/item[0]", "list entry is missing key id"},
-		{"entry missing one of two keys", "/top/item[id=1]", `{"sub":[{"a":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=1]/sub[0]", "list entry is missing key b"},
-		{"key in body differs from path", "/top/item[id=1]", `{"id":2}`, true, codes.InvalidArgument, "/top/item[id=1]/id", "key id is 2 in the body but 1 in the path"},
-		{"second key in body differs from path", "/top/item[id=1]/sub[a=x][b=2]", `{"a":"x","b":3}`, true, codes.InvalidArgument, "/top/item[id=1]/sub[a=x][b=2]/b", "key b is 3 in the body but 2 in the path"},
-		{"qualified key in body differs from path", "/top/item[id=1]", `{"t:id":5}`, true, codes.InvalidArgument, "/top/item[id=1]/id", "key id is 5"},
-		{"key leaf at its own path differs from the entry", "/top/item[id=1]/id", `2`, true, codes.InvalidArgument, "/top/item[id=1]/id", "key id is 2 in the body but 1 in the path"},
-		{"key value over the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen+1) + `"}]}`, true, codes.InvalidArgument, "/names[0]/n", "key value is 1025 bytes long"},
-		{"key value at the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen) + `"},{"n":1}]}`, true, codes.InvalidArgument, "/names[1]/n", "expected a string"},
+		{"entry missing its key", "/top", `{"item":[{"val":"x"}]}`, true, KindInvalid, "/top/item[0]", "list entry is missing key id"},
+		{"entry missing one of two keys", "/top/item[id=1]", `{"sub":[{"a":"x"}]}`, true, KindInvalid, "/top/item[id=1]/sub[0]", "list entry is missing key b"},
+		{"key in body differs from path", "/top/item[id=1]", `{"id":2}`, true, KindInvalid, "/top/item[id=1]/id", "key id is 2 in the body but 1 in the path"},
+		{"second key in body differs from path", "/top/item[id=1]/sub[a=x][b=2]", `{"a":"x","b":3}`, true, KindInvalid, "/top/item[id=1]/sub[a=x][b=2]/b", "key b is 3 in the body but 2 in the path"},
+		{"qualified key in body differs from path", "/top/item[id=1]", `{"t:id":5}`, true, KindInvalid, "/top/item[id=1]/id", "key id is 5"},
+		{"key leaf at its own path differs from the entry", "/top/item[id=1]/id", `2`, true, KindInvalid, "/top/item[id=1]/id", "key id is 2 in the body but 1 in the path"},
+		{"key value over the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen+1) + `"}]}`, true, KindInvalid, "/names[0]/n", "key value is 1025 bytes long"},
+		{"key value at the size bound", "/", `{"t:names":[{"n":"` + strings.Repeat("x", MaxKeyValueLen) + `"},{"n":1}]}`, true, KindInvalid, "/names[1]/n", "expected a string"},
 		// Duplicates.
-		{"duplicate list entries", "/top", `{"item":[{"id":1},{"id":2},{"id":1,"val":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=1]", "duplicate list entry"},
-		{"duplicate multi-key entries", "/top/item[id=1]", `{"sub":[{"a":"x","b":1},{"b":1,"a":"x"}]}`, true, codes.InvalidArgument, "/top/item[id=1]/sub[a=x][b=1]", "duplicate list entry"},
-		{"duplicate entries equal after canonicalization", "/top/item", `[{"id":1},{"id":1.0}]`, false, codes.InvalidArgument, "/top/item[id=1]", "duplicate list entry"},
-		{"duplicate leaf-list values", "/top", `{"tags":["a","b","a"]}`, true, codes.InvalidArgument, "/top/tags", "duplicate leaf-list value a"},
-		{"duplicate leaf-list at its path", "/top/tags", `["a","a"]`, true, codes.InvalidArgument, "/top/tags", "duplicate leaf-list value a"},
-		{"member given qualified and unqualified", "/top", `{"name":"a","t:name":"b"}`, true, codes.InvalidArgument, "/top/name", "more than once"},
-		{"augment member given twice", "/top", `{"u:flag":true,"flag":false}`, true, codes.InvalidArgument, "/top/flag", "more than once"},
-		{"top-level member given twice", "/", `{"t:top":{},"top":{}}`, false, codes.InvalidArgument, "/top", "more than once"},
+		{"duplicate list entries", "/top", `{"item":[{"id":1},{"id":2},{"id":1,"val":"x"}]}`, true, KindInvalid, "/top/item[id=1]", "duplicate list entry"},
+		{"duplicate multi-key entries", "/top/item[id=1]", `{"sub":[{"a":"x","b":1},{"b":1,"a":"x"}]}`, true, KindInvalid, "/top/item[id=1]/sub[a=x][b=1]", "duplicate list entry"},
+		{"duplicate entries equal after canonicalization", "/top/item", `[{"id":1},{"id":1.0}]`, false, KindInvalid, "/top/item[id=1]", "duplicate list entry"},
+		{"duplicate leaf-list values", "/top", `{"tags":["a","b","a"]}`, true, KindInvalid, "/top/tags", "duplicate leaf-list value a"},
+		{"duplicate leaf-list at its path", "/top/tags", `["a","a"]`, true, KindInvalid, "/top/tags", "duplicate leaf-list value a"},
+		{"member given qualified and unqualified", "/top", `{"name":"a","t:name":"b"}`, true, KindInvalid, "/top/name", "more than once"},
+		{"augment member given twice", "/top", `{"u:flag":true,"flag":false}`, true, KindInvalid, "/top/flag", "more than once"},
+		{"top-level member given twice", "/", `{"t:top":{},"top":{}}`, false, KindInvalid, "/top", "more than once"},
 		// Config false.
-		{"config false container", "/", `{"t:top":{"state":{}}}`, true, codes.InvalidArgument, "/top/state", "read-only (config false)"},
-		{"config false container in an entry", "/top", `{"item":[{"id":1,"stats":{"hits":"1"}}]}`, true, codes.InvalidArgument, "/top/item[id=1]/stats", "read-only"},
-		{"config false path", "/top/state", `{}`, true, codes.InvalidArgument, "/top/state", "read-only"},
-		{"config false leaf path", "/top/state/counter", `"1"`, true, codes.InvalidArgument, "/top/state/counter", "read-only"},
+		{"config false container", "/", `{"t:top":{"state":{}}}`, true, KindInvalid, "/top/state", "read-only (config false)"},
+		{"config false container in an entry", "/top", `{"item":[{"id":1,"stats":{"hits":"1"}}]}`, true, KindInvalid, "/top/item[id=1]/stats", "read-only"},
+		{"config false path", "/top/state", `{}`, true, KindInvalid, "/top/state", "read-only"},
+		{"config false leaf path", "/top/state/counter", `"1"`, true, KindInvalid, "/top/state/counter", "read-only"},
 		// Choice.
-		{"two cases of one choice", "/top", `{"raw":[null],"udp-port":1}`, true, codes.InvalidArgument, "", "choice transport: cases"},
+		{"two cases of one choice", "/top", `{"raw":[null],"udp-port":1}`, true, KindInvalid, "", "choice transport: cases"},
 		// Syntax.
-		{"invalid JSON", "/top", `{"name":`, true, codes.InvalidArgument, "/top", "invalid JSON"},
-		{"invalid root JSON", "/", `{`, true, codes.InvalidArgument, "/", "invalid JSON"},
-		{"trailing data", "/top", `{} {}`, true, codes.InvalidArgument, "/top", "trailing data"},
-		{"trailing bracket", "/top", `{}]`, true, codes.InvalidArgument, "/top", "trailing data"},
-		{"trailing data after a root", "/", `{"t:big":[]} x`, true, codes.InvalidArgument, "/", "trailing data"},
-		{"trailing brace after a root", "/", `{}}`, true, codes.InvalidArgument, "/", "trailing data"},
-		{"empty payload", "/top", ``, true, codes.InvalidArgument, "/top", "invalid JSON"},
+		{"invalid JSON", "/top", `{"name":`, true, KindInvalid, "/top", "invalid JSON"},
+		{"invalid root JSON", "/", `{`, true, KindInvalid, "/", "invalid JSON"},
+		{"trailing data", "/top", `{} {}`, true, KindInvalid, "/top", "trailing data"},
+		{"trailing bracket", "/top", `{}]`, true, KindInvalid, "/top", "trailing data"},
+		{"trailing data after a root", "/", `{"t:big":[]} x`, true, KindInvalid, "/", "trailing data"},
+		{"trailing brace after a root", "/", `{}}`, true, KindInvalid, "/", "trailing data"},
+		{"empty payload", "/top", ``, true, KindInvalid, "/top", "invalid JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,8 +109,8 @@ func TestDecodeErrors(t *testing.T) {
 			if !ok {
 				t.Fatalf("error %v is a %T", err, err)
 			}
-			if te.Code != tc.code || (tc.path != "" && te.Path != tc.path) || !strings.Contains(te.Msg, tc.msg) {
-				t.Fatalf("got %s %q %q, want %s %q containing %q", te.Code, te.Path, te.Msg, tc.code, tc.path, tc.msg)
+			if te.Kind != tc.code || (tc.path != "" && te.Path != tc.path) || !strings.Contains(te.Msg, tc.msg) {
+				t.Fatalf("got %s %q %q, want %s %q containing %q", te.Kind, te.Path, te.Msg, tc.code, tc.path, tc.msg)
 			}
 		})
 	}
@@ -183,7 +182,7 @@ func TestDecodeTyped(t *testing.T) {
 		at   string
 		tv   *gpb.TypedValue
 		want string // JSON_IETF, or "" for an error
-		code codes.Code
+		code Kind
 		path string
 	}{
 		{"uint for a leaf", "/top/mtu", uintv(9000), `9000`, 0, ""},
@@ -192,19 +191,19 @@ func TestDecodeTyped(t *testing.T) {
 		{"leaflist_val", "/top/tags", list(str("a"), str("b")), `["a","b"]`, 0, ""},
 		{"JSON_IETF for a container", "/top/inner", &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(`{"note":"x"}`)}}, `{"level":3,"note":"x"}`, 0, ""},
 		{"JSON for an entry", "/top/item[id=4]", &gpb.TypedValue{Value: &gpb.TypedValue_JsonVal{JsonVal: []byte(`{"weight":2}`)}}, `{"id":4,"weight":"2.0"}`, 0, ""},
-		{"out of range", "/top/mtu", uintv(70000), "", codes.InvalidArgument, "/top/mtu"},
-		{"wrong type", "/top/mtu", str("x"), "", codes.InvalidArgument, "/top/mtu"},
-		{"scalar for a container", "/top/inner", str("x"), "", codes.InvalidArgument, "/top/inner"},
-		{"scalar for a list", "/top/item", str("x"), "", codes.InvalidArgument, "/top/item"},
-		{"scalar for a leaf-list", "/top/tags", str("x"), "", codes.InvalidArgument, "/top/tags"},
-		{"duplicate leaflist_val", "/top/tags", list(str("a"), str("a")), "", codes.InvalidArgument, "/top/tags"},
-		{"bad leaflist_val member", "/top/tags", list(str("a"), uintv(1)), "", codes.InvalidArgument, "/top/tags"},
-		{"missing value", "/top/name", &gpb.TypedValue{}, "", codes.InvalidArgument, "/top/name"},
-		{"config false leaf", "/top/state/counter", uintv(1), "", codes.InvalidArgument, "/top/state/counter"},
-		{"config false leaf-list", "/top/state/history", list(str("a")), "", codes.InvalidArgument, "/top/state/history"},
-		{"key leaf differing from the entry", "/top/item[id=1]/id", uintv(2), "", codes.InvalidArgument, "/top/item[id=1]/id"},
-		{"scalar for the root", "/", str("x"), "", codes.InvalidArgument, "/"},
-		{"JSON for the root", "/", &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(`{}`)}}, "", codes.Internal, "/"},
+		{"out of range", "/top/mtu", uintv(70000), "", KindInvalid, "/top/mtu"},
+		{"wrong type", "/top/mtu", str("x"), "", KindInvalid, "/top/mtu"},
+		{"scalar for a container", "/top/inner", str("x"), "", KindInvalid, "/top/inner"},
+		{"scalar for a list", "/top/item", str("x"), "", KindInvalid, "/top/item"},
+		{"scalar for a leaf-list", "/top/tags", str("x"), "", KindInvalid, "/top/tags"},
+		{"duplicate leaflist_val", "/top/tags", list(str("a"), str("a")), "", KindInvalid, "/top/tags"},
+		{"bad leaflist_val member", "/top/tags", list(str("a"), uintv(1)), "", KindInvalid, "/top/tags"},
+		{"missing value", "/top/name", &gpb.TypedValue{}, "", KindInvalid, "/top/name"},
+		{"config false leaf", "/top/state/counter", uintv(1), "", KindInvalid, "/top/state/counter"},
+		{"config false leaf-list", "/top/state/history", list(str("a")), "", KindInvalid, "/top/state/history"},
+		{"key leaf differing from the entry", "/top/item[id=1]/id", uintv(2), "", KindInvalid, "/top/item[id=1]/id"},
+		{"scalar for the root", "/", str("x"), "", KindInvalid, "/"},
+		{"JSON for the root", "/", &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(`{}`)}}, "", KindInternal, "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,7 +264,7 @@ func TestDecodeLeafListOverMaxElements(t *testing.T) {
 	const at = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/route-distinguisher"
 	js := "[" + strings.Repeat(`"bad",`, 1024) + `"bad"]`
 	_, err := DecodeJSON(path(t, sch, at), []byte(js), true)
-	te := wantTreeError(t, err, codes.FailedPrecondition, at)
+	te := wantTreeError(t, err, KindConflict, at)
 	if !strings.Contains(te.Msg, "has 1025 elements, at most 1024 allowed (max-elements)") {
 		t.Fatalf("message %q", te.Msg)
 	}
@@ -274,7 +273,7 @@ func TestDecodeLeafListOverMaxElements(t *testing.T) {
 		elems[i] = &gpb.TypedValue{Value: &gpb.TypedValue_StringVal{StringVal: "bad"}}
 	}
 	_, err = DecodeTyped(path(t, sch, at), &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: &gpb.ScalarArray{Element: elems}}})
-	wantTreeError(t, err, codes.FailedPrecondition, at)
+	wantTreeError(t, err, KindConflict, at)
 }
 
 // BenchmarkDecodeLeafList decodes a leaf-list of n distinct values (no

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/gnmipath"
 )
 
@@ -413,17 +411,17 @@ func TestLoadRowErrors(t *testing.T) {
 	sch := tsch(t)
 	tests := []struct {
 		key, data string
-		code      codes.Code // OK: any error
+		code      Kind // OK: any error
 		msg       string
 	}{
-		{key: "/top/name", data: `"x"`, code: codes.DataLoss, msg: "row does not name an object"},
-		{key: "/", data: `{}`, code: codes.DataLoss},
-		{key: "/nope", data: `{}`, code: codes.DataLoss},
-		{key: "/top/item[id=x]", data: `{}`, code: codes.DataLoss},
-		{key: "/top/item[id=1]", data: `{"id":2}`, code: codes.InvalidArgument},
-		{key: "/top/item[id=1]", data: `{"nope":1}`, code: codes.NotFound},
-		{key: "/top/item[id=1]", data: `[`, code: codes.InvalidArgument},
-		{key: "/top[", data: `{}`, code: codes.DataLoss, msg: "bad row key"},
+		{key: "/top/name", data: `"x"`, code: KindCorrupt, msg: "row does not name an object"},
+		{key: "/", data: `{}`, code: KindCorrupt},
+		{key: "/nope", data: `{}`, code: KindCorrupt},
+		{key: "/top/item[id=x]", data: `{}`, code: KindCorrupt},
+		{key: "/top/item[id=1]", data: `{"id":2}`, code: KindInvalid},
+		{key: "/top/item[id=1]", data: `{"nope":1}`, code: KindNotFound},
+		{key: "/top/item[id=1]", data: `[`, code: KindInvalid},
+		{key: "/top[", data: `{}`, code: KindCorrupt, msg: "bad row key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key+" "+tc.data, func(t *testing.T) {
@@ -432,9 +430,9 @@ func TestLoadRowErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if tc.code != codes.OK {
+			if tc.code != KindUnset {
 				var te *Error
-				if !errors.As(err, &te) || te.Code != tc.code {
+				if !errors.As(err, &te) || te.Kind != tc.code {
 					t.Fatalf("error %v: want code %s", err, tc.code)
 				}
 			}

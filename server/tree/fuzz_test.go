@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/openconfig/ygot/ygot"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 )
@@ -40,7 +39,7 @@ func FuzzDecodeRootJSON(f *testing.F) {
 		root, err := DecodeRootJSON(sch.Root, data, true)
 		if err != nil {
 			var te *Error
-			if !errors.As(err, &te) || (te.Code != codes.InvalidArgument && te.Code != codes.NotFound) {
+			if !errors.As(err, &te) || (te.Kind != KindInvalid && te.Kind != KindNotFound) {
 				t.Fatalf("error %v: want an InvalidArgument or NotFound *tree.Error", err)
 			}
 			return
@@ -151,7 +150,7 @@ func FuzzPath(f *testing.F) {
 		}
 		for _, e := range []error{rerr, perr} {
 			var te *Error
-			if e != nil && (!errors.As(e, &te) || (te.Code != codes.InvalidArgument && te.Code != codes.NotFound)) {
+			if e != nil && (!errors.As(e, &te) || (te.Kind != KindInvalid && te.Kind != KindNotFound)) {
 				t.Fatalf("error %v: want an InvalidArgument or NotFound *tree.Error", e)
 			}
 		}

@@ -12,7 +12,6 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/ygot/ygot"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
@@ -304,7 +303,7 @@ func setState(tb testing.TB, txn *Txn, p Path, v value.Value) {
 }
 
 // wantTreeError checks err is a *Error with the given code and path.
-func wantTreeError(tb testing.TB, err error, code codes.Code, path string) *Error {
+func wantTreeError(tb testing.TB, err error, code Kind, path string) *Error {
 	tb.Helper()
 	if err == nil {
 		tb.Fatalf("got no error, want %s at %s", code, path)
@@ -313,8 +312,8 @@ func wantTreeError(tb testing.TB, err error, code codes.Code, path string) *Erro
 	if !errors.As(err, &te) {
 		tb.Fatalf("error %v (%T) is not a *tree.Error", err, err)
 	}
-	if te.Code != code || te.Path != path {
-		tb.Fatalf("error %q: got code %s path %q, want %s %q", te.Error(), te.Code, te.Path, code, path)
+	if te.Kind != code || te.Path != path {
+		tb.Fatalf("error %q: got code %s path %q, want %s %q", te.Error(), te.Kind, te.Path, code, path)
 	}
 	return te
 }

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/gnmipath"
 )
@@ -38,29 +37,29 @@ const (
 // nothing more, and its message clips what it quotes.
 func CheckPathSize(elems []*gpb.PathElem) error {
 	if len(elems) > MaxPathElems {
-		return errorf(codes.InvalidArgument, clippedPath(elems[:MaxPathElems])+"/...", "path has %d elements, at most %d are allowed", len(elems), MaxPathElems)
+		return errorf(KindInvalid, clippedPath(elems[:MaxPathElems])+"/...", "path has %d elements, at most %d are allowed", len(elems), MaxPathElems)
 	}
 	total := 0
 	for i, e := range elems {
 		at := func() string { return clippedPath(elems[:i+1]) }
 		if n := len(e.GetName()); n > MaxNameLen {
-			return errorf(codes.InvalidArgument, at(), "element name is %d bytes long, at most %d are allowed", n, MaxNameLen)
+			return errorf(KindInvalid, at(), "element name is %d bytes long, at most %d are allowed", n, MaxNameLen)
 		}
 		if n := len(e.GetKey()); n > MaxKeys {
-			return errorf(codes.InvalidArgument, at(), "element has %d keys, at most %d are allowed", n, MaxKeys)
+			return errorf(KindInvalid, at(), "element has %d keys, at most %d are allowed", n, MaxKeys)
 		}
 		total += len(e.GetName())
 		for k, v := range e.GetKey() {
 			if len(k) > MaxNameLen {
-				return errorf(codes.InvalidArgument, at(), "key name is %d bytes long, at most %d are allowed", len(k), MaxNameLen)
+				return errorf(KindInvalid, at(), "key name is %d bytes long, at most %d are allowed", len(k), MaxNameLen)
 			}
 			if len(v) > MaxKeyValueLen {
-				return errorf(codes.InvalidArgument, at(), "value of key %s is %d bytes long, at most %d are allowed", clip(k), len(v), MaxKeyValueLen)
+				return errorf(KindInvalid, at(), "value of key %s is %d bytes long, at most %d are allowed", clip(k), len(v), MaxKeyValueLen)
 			}
 			total += len(k) + len(v)
 		}
 		if total > MaxPathLen {
-			return errorf(codes.InvalidArgument, at(), "path is over %d bytes long (names and keys)", MaxPathLen)
+			return errorf(KindInvalid, at(), "path is over %d bytes long (names and keys)", MaxPathLen)
 		}
 	}
 	return nil
@@ -78,7 +77,7 @@ func checkKeyValueLen(raw any, ps string) error {
 		n = len(v)
 	}
 	if n > MaxKeyValueLen {
-		return errorf(codes.InvalidArgument, ps, "key value is %d bytes long, at most %d are allowed", n, MaxKeyValueLen)
+		return errorf(KindInvalid, ps, "key value is %d bytes long, at most %d are allowed", n, MaxKeyValueLen)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 )
@@ -52,7 +51,7 @@ func TestCheckPathSize(t *testing.T) {
 				return
 			}
 			var te *Error
-			if !errors.As(err, &te) || te.Code != codes.InvalidArgument {
+			if !errors.As(err, &te) || te.Kind != KindInvalid {
 				t.Fatalf("got %v, want a tree.Error with InvalidArgument", err)
 			}
 			if !strings.HasPrefix(te.Path, c.path) || !strings.Contains(te.Msg, c.msg) {

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
@@ -24,11 +23,11 @@ func Resolve(root *schema.Node, elems []*gpb.PathElem) (Path, error) {
 	for i, e := range elems {
 		name := e.GetName()
 		if name == "*" || name == "..." {
-			return nil, errorf(codes.InvalidArgument, ElemsString(elems), "wildcards are not allowed here")
+			return nil, errorf(KindInvalid, ElemsString(elems), "wildcards are not allowed here")
 		}
 		c := s.Child(name)
 		if c == nil {
-			return nil, errorf(codes.NotFound, ElemsString(elems[:i+1]), "no such element in the schema")
+			return nil, errorf(KindNotFound, ElemsString(elems[:i+1]), "no such element in the schema")
 		}
 		el := Elem{Schema: c}
 		switch {
@@ -38,13 +37,13 @@ func Resolve(root *schema.Node, elems []*gpb.PathElem) (Path, error) {
 				return nil, err
 			}
 			if wild {
-				return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "every key of %s is needed here (no wildcards)", c.Name)
+				return nil, errorf(KindInvalid, ElemsString(elems[:i+1]), "every key of %s is needed here (no wildcards)", c.Name)
 			}
 			el.Keys = keys
 		case c.Kind == schema.List && i < len(elems)-1:
-			return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "list %s needs its keys (%s)", c.Name, keyNames(c))
+			return nil, errorf(KindInvalid, ElemsString(elems[:i+1]), "list %s needs its keys (%s)", c.Name, keyNames(c))
 		case len(e.GetKey()) > 0:
-			return nil, errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
+			return nil, errorf(KindInvalid, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
 		}
 		p = append(p, el)
 		s = c
@@ -71,10 +70,10 @@ func parseKeys(s *schema.Node, kv map[string]string, elems []*gpb.PathElem) ([]v
 	for name, raw := range kv {
 		k := s.Child(name)
 		if k == nil || !k.IsKey {
-			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "%s is not a key of list %s (keys: %s)", name, s.Name, keyNames(s))
+			return nil, false, errorf(KindInvalid, ElemsString(elems), "%s is not a key of list %s (keys: %s)", name, s.Name, keyNames(s))
 		}
 		if _, dup := byKey[k]; dup {
-			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "key %s is given more than once", k.Name)
+			return nil, false, errorf(KindInvalid, ElemsString(elems), "key %s is given more than once", k.Name)
 		}
 		byKey[k] = raw
 	}
@@ -86,7 +85,7 @@ func parseKeys(s *schema.Node, kv map[string]string, elems []*gpb.PathElem) ([]v
 		}
 		v, err := value.ParseString(k.ValueType(), raw)
 		if err != nil {
-			return nil, false, errorf(codes.InvalidArgument, ElemsString(elems), "key %s: %v", k.Name, err)
+			return nil, false, errorf(KindInvalid, ElemsString(elems), "key %s: %v", k.Name, err)
 		}
 		keys[i] = v
 	}
@@ -105,11 +104,11 @@ func CheckPattern(root *schema.Node, elems []*gpb.PathElem) error {
 		}
 		c := s.Child(e.GetName())
 		if c == nil {
-			return errorf(codes.NotFound, ElemsString(elems[:i+1]), "no such element in the schema")
+			return errorf(KindNotFound, ElemsString(elems[:i+1]), "no such element in the schema")
 		}
 		if len(e.GetKey()) > 0 {
 			if c.Kind != schema.List {
-				return errorf(codes.InvalidArgument, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
+				return errorf(KindInvalid, ElemsString(elems[:i+1]), "%s is a %s and takes no keys", c.Name, c.Kind)
 			}
 			if _, _, err := parseKeys(c, e.GetKey(), elems[:i+1]); err != nil {
 				return err

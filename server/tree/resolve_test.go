@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema/value"
 )
@@ -18,7 +17,7 @@ func TestResolve(t *testing.T) {
 		in   string
 		want string // canonical path, or "" for an error
 		keys []value.Value
-		code codes.Code
+		code Kind
 		path string // error path
 	}{
 		{in: "/", want: "/"},
@@ -37,29 +36,29 @@ func TestResolve(t *testing.T) {
 		{in: "/top/raw", want: "/top/raw"},
 		{in: "/top/tcp-opts/nodelay", want: "/top/tcp-opts/nodelay"},
 		// Unknown names.
-		{in: "/nope", code: codes.NotFound, path: "/nope"},
-		{in: "/top/nope/x", code: codes.NotFound, path: "/top/nope"},
-		{in: "/u:top", code: codes.NotFound, path: "/u:top"},
-		{in: "/top/t:ext", code: codes.NotFound, path: "/top/t:ext"},
-		{in: "/top/item[id=1]/transport", code: codes.NotFound, path: "/top/item[id=1]/transport"},
-		{in: "/top/tcp", code: codes.NotFound, path: "/top/tcp"},
+		{in: "/nope", code: KindNotFound, path: "/nope"},
+		{in: "/top/nope/x", code: KindNotFound, path: "/top/nope"},
+		{in: "/u:top", code: KindNotFound, path: "/u:top"},
+		{in: "/top/t:ext", code: KindNotFound, path: "/top/t:ext"},
+		{in: "/top/item[id=1]/transport", code: KindNotFound, path: "/top/item[id=1]/transport"},
+		{in: "/top/tcp", code: KindNotFound, path: "/top/tcp"},
 		// Keys.
-		{in: "/top/item[id=x]", code: codes.InvalidArgument, path: "/top/item[id=x]"},
-		{in: `/top/item[id=no\]such]`, code: codes.InvalidArgument, path: `/top/item[id=no\]such]`},
-		{in: "/top/item[id=-1]/val", code: codes.InvalidArgument, path: "/top/item[id=-1]"},
-		{in: "/top/item[id=4294967296]", code: codes.InvalidArgument, path: "/top/item[id=4294967296]"},
-		{in: "/top/item/val", code: codes.InvalidArgument, path: "/top/item"},
-		{in: "/top/item[id=1]/sub[a=x]", code: codes.InvalidArgument, path: "/top/item[id=1]/sub[a=x]"},
-		{in: "/top/item[id=1]/sub[a=x][b=y]", code: codes.InvalidArgument, path: ""},
-		{in: "/top/item[name=1]", code: codes.InvalidArgument, path: "/top/item[name=1]"},
-		{in: "/top/item[val=1]", code: codes.InvalidArgument, path: "/top/item[val=1]"},
-		{in: "/top[name=a]", code: codes.InvalidArgument, path: "/top[name=a]"},
-		{in: "/top/name[x=1]", code: codes.InvalidArgument, path: ""},
-		{in: "/names[u:n=q]", code: codes.InvalidArgument, path: ""},
+		{in: "/top/item[id=x]", code: KindInvalid, path: "/top/item[id=x]"},
+		{in: `/top/item[id=no\]such]`, code: KindInvalid, path: `/top/item[id=no\]such]`},
+		{in: "/top/item[id=-1]/val", code: KindInvalid, path: "/top/item[id=-1]"},
+		{in: "/top/item[id=4294967296]", code: KindInvalid, path: "/top/item[id=4294967296]"},
+		{in: "/top/item/val", code: KindInvalid, path: "/top/item"},
+		{in: "/top/item[id=1]/sub[a=x]", code: KindInvalid, path: "/top/item[id=1]/sub[a=x]"},
+		{in: "/top/item[id=1]/sub[a=x][b=y]", code: KindInvalid, path: ""},
+		{in: "/top/item[name=1]", code: KindInvalid, path: "/top/item[name=1]"},
+		{in: "/top/item[val=1]", code: KindInvalid, path: "/top/item[val=1]"},
+		{in: "/top[name=a]", code: KindInvalid, path: "/top[name=a]"},
+		{in: "/top/name[x=1]", code: KindInvalid, path: ""},
+		{in: "/names[u:n=q]", code: KindInvalid, path: ""},
 		// Wildcards.
-		{in: "/top/item[id=*]", code: codes.InvalidArgument, path: "/top/item[id=*]"},
-		{in: "/*", code: codes.InvalidArgument, path: "/*"},
-		{in: "/top/...", code: codes.InvalidArgument, path: "/top/..."},
+		{in: "/top/item[id=*]", code: KindInvalid, path: "/top/item[id=*]"},
+		{in: "/*", code: KindInvalid, path: "/*"},
+		{in: "/top/...", code: KindInvalid, path: "/top/..."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -105,7 +104,7 @@ func TestCheckPattern(t *testing.T) {
 	sch := tsch(t)
 	tests := []struct {
 		in   string
-		code codes.Code
+		code Kind
 		path string
 	}{
 		{in: "/"},
@@ -119,19 +118,19 @@ func TestCheckPattern(t *testing.T) {
 		{in: "/top/..."},
 		{in: "/t:top/u:ext"},
 		{in: "/names[t:n=*]"},
-		{in: "/nope", code: codes.NotFound, path: "/nope"},
-		{in: "/top/nope/*", code: codes.NotFound, path: "/top/nope"},
-		{in: "/top/item[id=x]", code: codes.InvalidArgument, path: "/top/item[id=x]"},
-		{in: `/top/item[id=no\]such]`, code: codes.InvalidArgument, path: `/top/item[id=no\]such]`},
-		{in: "/top/item[id=1]/sub[b=zz]", code: codes.InvalidArgument, path: "/top/item[id=1]/sub[b=zz]"},
-		{in: "/top/item[foo=1]", code: codes.InvalidArgument, path: "/top/item[foo=1]"},
-		{in: "/top[x=1]/name", code: codes.InvalidArgument, path: "/top[x=1]"},
-		{in: "/top/tags[x=1]", code: codes.InvalidArgument, path: "/top/tags[x=1]"},
+		{in: "/nope", code: KindNotFound, path: "/nope"},
+		{in: "/top/nope/*", code: KindNotFound, path: "/top/nope"},
+		{in: "/top/item[id=x]", code: KindInvalid, path: "/top/item[id=x]"},
+		{in: `/top/item[id=no\]such]`, code: KindInvalid, path: `/top/item[id=no\]such]`},
+		{in: "/top/item[id=1]/sub[b=zz]", code: KindInvalid, path: "/top/item[id=1]/sub[b=zz]"},
+		{in: "/top/item[foo=1]", code: KindInvalid, path: "/top/item[foo=1]"},
+		{in: "/top[x=1]/name", code: KindInvalid, path: "/top[x=1]"},
+		{in: "/top/tags[x=1]", code: KindInvalid, path: "/top/tags[x=1]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
 			err := CheckPattern(sch.Root, elems(t, tc.in))
-			if tc.code == codes.OK {
+			if tc.code == KindUnset {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -237,7 +236,7 @@ func TestMatchErrors(t *testing.T) {
 	}
 	// Bad keys past a wildcard are reported by Match itself.
 	err = Match(root, elems(t, "/*/item[id=x]"), func([]*Node) error { return nil })
-	wantTreeError(t, err, codes.InvalidArgument, "/item[id=x]")
+	wantTreeError(t, err, KindInvalid, "/item[id=x]")
 	// A key of another list under "*" is no match, not an error.
 	var got []string
 	err = Match(root, elems(t, "/*[id=1]"), func(c []*Node) error { got = append(got, ChainString(c)); return nil })

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
@@ -111,7 +109,7 @@ func (t *Txn) LoadRow(key string, data []byte) error {
 		return fmt.Errorf("row %q: %w", key, err)
 	}
 	if len(p) == 0 || !target(p).IsDir() {
-		return &Error{Code: codes.DataLoss, Path: key, Msg: "row does not name an object"}
+		return &Error{Kind: KindCorrupt, Path: key, Msg: "row does not name an object"}
 	}
 	payload, err := DecodeJSON(p, data, false)
 	if err != nil {
@@ -152,7 +150,7 @@ func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
 // data, never as a wildcard ("*"): a bad key is DataLoss.
 func rowPath(root *schema.Node, key string) (Path, error) {
 	bad := func(format string, args ...any) error {
-		return &Error{Code: codes.DataLoss, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
+		return &Error{Kind: KindCorrupt, Path: key, Msg: "bad row key: " + fmt.Sprintf(format, args...)}
 	}
 	if !strings.HasPrefix(key, "/") {
 		return nil, bad("not an absolute path")

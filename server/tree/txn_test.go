@@ -7,8 +7,6 @@ import (
 	"testing"
 	"weak"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/schema/value"
 )
 
@@ -397,7 +395,7 @@ func TestChoiceExclusivity(t *testing.T) {
 	// names whichever of the two it met second.
 	_, err := DecodeJSON(path(t, sch, "/top"), []byte(`{"tcp-port":1,"udp-port":2}`), true)
 	te, ok := err.(*Error)
-	if !ok || te.Code != codes.InvalidArgument || (te.Path != "/top/tcp-port" && te.Path != "/top/udp-port") ||
+	if !ok || te.Kind != KindInvalid || (te.Path != "/top/tcp-port" && te.Path != "/top/udp-port") ||
 		!strings.Contains(te.Msg, "choice transport: cases") {
 		t.Errorf("two cases: got %v, want InvalidArgument at one of the two case leaves", err)
 	}

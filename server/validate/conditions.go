@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/openconfig/goyang/pkg/yang"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -542,18 +541,18 @@ func (c *check) evalCondition(cd *condition, chain []*tree.Node, path string) er
 		in.Index = i
 		ok, err := cd.expr.Bool(in)
 		if err != nil {
-			code := codes.Internal
+			code := tree.KindInternal
 			if errors.Is(err, xpath.ErrTooExpensive) {
-				code = codes.ResourceExhausted
+				code = tree.KindExhausted
 			}
 			kind := "when"
 			if cd.must {
 				kind = "must"
 			}
-			return &tree.Error{Code: code, Path: path, Msg: fmt.Sprintf("cannot evaluate %s %q: %v", kind, cd.expr.String(), err)}
+			return &tree.Error{Kind: code, Path: path, Msg: fmt.Sprintf("cannot evaluate %s %q: %v", kind, cd.expr.String(), err)}
 		}
 		if !ok {
-			return &tree.Error{Code: codes.FailedPrecondition, Path: path, Msg: cd.msg}
+			return &tree.Error{Kind: tree.KindConflict, Path: path, Msg: cd.msg}
 		}
 	}
 	return nil

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	netreadyyang "github.com/netready/netready/yang"
@@ -33,7 +31,7 @@ func mwsch(tb testing.TB) *schema.Schema {
 
 func TestMustWhen(t *testing.T) {
 	s := mwsch(t)
-	fp := codes.FailedPrecondition
+	fp := tree.KindConflict
 	eth := func(name string, extra string) op {
 		return op{"merge", "/iface[name=" + name + "]", `{"type":"mustwhen:eth"` + extra + `}`}
 	}

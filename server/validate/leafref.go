@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
@@ -67,7 +65,7 @@ func (c *check) leafref(chain []*tree.Node, o, n *tree.Node) {
 	}
 	for _, v := range leafValues(n) {
 		if !c.targetExists(src, lr, v) {
-			c.err = &tree.Error{Code: codes.FailedPrecondition, Path: tree.PathString(src),
+			c.err = &tree.Error{Kind: tree.KindConflict, Path: tree.PathString(src),
 				Msg: fmt.Sprintf("%s does not exist (leafref %s)", value.String(v), lr.Path)}
 			return
 		}
@@ -135,7 +133,7 @@ func findValue(n *tree.Node, steps []string, v value.Value) bool {
 func (c *check) checkDeleted() error {
 	for _, d := range c.deleted {
 		if n := c.v.refs[d.path] + c.delta.refs[d.path]; n > 0 {
-			return &tree.Error{Code: codes.FailedPrecondition, Path: d.path,
+			return &tree.Error{Kind: tree.KindConflict, Path: d.path,
 				Msg: fmt.Sprintf("cannot delete: still referenced %d time(s) from %s", n, referrers(c.v.keyed[d.list]))}
 		}
 	}
@@ -172,7 +170,7 @@ func (c *check) rescan1(src *schema.Node) error {
 		p := tree.ChainPath(chain)
 		for _, v := range leafValues(n) {
 			if !c.targetExists(p, src.Leafref, v) {
-				err = &tree.Error{Code: codes.FailedPrecondition, Path: tree.PathString(p),
+				err = &tree.Error{Kind: tree.KindConflict, Path: tree.PathString(p),
 					Msg: fmt.Sprintf("%s no longer exists (leafref %s)", value.String(v), src.Leafref.Path)}
 				return false
 			}

@@ -1,8 +1,6 @@
 package validate
 
 import (
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/xpath"
@@ -71,19 +69,19 @@ func mandatoryNodes(s *schema.Node, n *tree.Node, path string, sizes bool, exemp
 			if exempt != nil && exempt(m) {
 				continue
 			}
-			return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: "mandatory leaf is missing"}
+			return &tree.Error{Kind: tree.KindConflict, Path: path + "/" + m.Name, Msg: "mandatory leaf is missing"}
 		case m.Kind == schema.List || m.Kind == schema.LeafList:
 			if size(k) < int(m.MinElements) {
 				if exempt != nil && exempt(m) {
 					continue
 				}
-				return &tree.Error{Code: codes.FailedPrecondition, Path: path + "/" + m.Name, Msg: sizeMsg(m, size(k))}
+				return &tree.Error{Kind: tree.KindConflict, Path: path + "/" + m.Name, Msg: sizeMsg(m, size(k))}
 			}
 		}
 	}
 	for _, ch := range s.Choices() {
 		if ch.Mandatory && !choiceSet(n, ch) {
-			return &tree.Error{Code: codes.FailedPrecondition, Path: path, Msg: "mandatory choice " + ch.Name + " has no case set"}
+			return &tree.Error{Kind: tree.KindConflict, Path: path, Msg: "mandatory choice " + ch.Name + " has no case set"}
 		}
 	}
 	for _, k := range s.Children {
@@ -154,7 +152,7 @@ func (c *check) leafChange(chain []*tree.Node, o, n *tree.Node) error {
 	s := either(o, n).Schema()
 	switch {
 	case n != nil && s.Kind == schema.LeafList && s.MaxElements > 0 && uint64(len(n.Values())) > s.MaxElements:
-		return &tree.Error{Code: codes.FailedPrecondition, Path: tree.ChainString(chain), Msg: sizeMsg(s, len(n.Values()))}
+		return &tree.Error{Kind: tree.KindConflict, Path: tree.ChainString(chain), Msg: sizeMsg(s, len(n.Values()))}
 	case n == nil && s.IsKey && chain[len(chain)-2].Child(s) == nil:
 		// The chain holds the candidate's entry when the entry stays
 		// (a deleted entry comes with its old version, key included).
@@ -164,7 +162,7 @@ func (c *check) leafChange(chain []*tree.Node, o, n *tree.Node) error {
 				p[len(p)-1].Keys[i] = o.Value()
 			}
 		}
-		return &tree.Error{Code: codes.InvalidArgument, Path: tree.PathString(p) + "/" + s.Name, Msg: "cannot delete key leaf " + s.Name + " of an existing list entry; delete the entry instead"}
+		return &tree.Error{Kind: tree.KindInvalid, Path: tree.PathString(p) + "/" + s.Name, Msg: "cannot delete key leaf " + s.Name + " of an existing list entry; delete the entry instead"}
 	}
 	return nil
 }
@@ -184,7 +182,7 @@ func (c *check) listSize(chain []*tree.Node) error {
 	}
 	n := size(parent.Child(s))
 	if n < int(s.MinElements) || (s.MaxElements > 0 && uint64(n) > s.MaxElements) {
-		return &tree.Error{Code: codes.FailedPrecondition, Path: tree.PathString(p), Msg: sizeMsg(s, n)}
+		return &tree.Error{Kind: tree.KindConflict, Path: tree.PathString(p), Msg: sizeMsg(s, n)}
 	}
 	return nil
 }

@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"sort"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -334,12 +332,12 @@ func guarded(rules []Rule) bool {
 
 func asFailedPrecondition(err error, path string) error {
 	if te, ok := err.(*tree.Error); ok {
-		if te.Code == codes.OK {
-			te.Code = codes.FailedPrecondition
+		if te.Kind == tree.KindUnset {
+			te.Kind = tree.KindConflict
 		}
 		return te
 	}
-	return &tree.Error{Code: codes.FailedPrecondition, Path: path, Msg: err.Error()}
+	return &tree.Error{Kind: tree.KindConflict, Path: path, Msg: err.Error()}
 }
 
 // Chain returns the chain of nodes from the root's child to the node at p

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/openconfig/ygot/ygot"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -169,9 +168,9 @@ const validDev = `{"name":"d1","hostname":"h","auth":{"method":"pw","deep":{"sec
 
 // wantErr checks err against code, path and a message fragment; code OK
 // means no error.
-func wantErr(tb testing.TB, err error, code codes.Code, path, msg string) {
+func wantErr(tb testing.TB, err error, code tree.Kind, path, msg string) {
 	tb.Helper()
-	if code == codes.OK {
+	if code == tree.KindUnset {
 		if err != nil {
 			tb.Fatalf("unexpected error: %v", err)
 		}
@@ -181,8 +180,8 @@ func wantErr(tb testing.TB, err error, code codes.Code, path, msg string) {
 	if !errors.As(err, &te) {
 		tb.Fatalf("got %v (%T), want a *tree.Error %s %s", err, err, code, path)
 	}
-	if te.Code != code || te.Path != path || !containsAll(te.Msg, msg) {
-		tb.Fatalf("got %s %q %q, want %s %q containing %q", te.Code, te.Path, te.Msg, code, path, msg)
+	if te.Kind != code || te.Path != path || !containsAll(te.Msg, msg) {
+		tb.Fatalf("got %s %q %q, want %s %q containing %q", te.Kind, te.Path, te.Msg, code, path, msg)
 	}
 }
 
@@ -203,7 +202,7 @@ type vcase struct {
 	name string
 	base []op // committed before the test (must validate)
 	ops  []op
-	code codes.Code
+	code tree.Kind
 	path string
 	msg  string
 }
@@ -234,7 +233,7 @@ func runCases(t *testing.T, s *schema.Schema, rules []Rule, cases []vcase) {
 
 func TestMandatory(t *testing.T) {
 	s := vsch(t)
-	fp := codes.FailedPrecondition
+	fp := tree.KindConflict
 	runCases(t, s, nil, []vcase{
 		{name: "valid entry", ops: []op{{"merge", "/dev[name=d1]", validDev}}},
 		{name: "missing mandatory leaf",
@@ -294,7 +293,7 @@ func TestMandatory(t *testing.T) {
 
 func TestMinMaxElements(t *testing.T) {
 	s := vsch(t)
-	fp := codes.FailedPrecondition
+	fp := tree.KindConflict
 	runCases(t, s, nil, []vcase{
 		{name: "list within bounds",
 			ops: []op{{"merge", "/grp[name=g]", `{"member":[{"id":1},{"id":2},{"id":3}],"need":["n"]}`}}},
@@ -356,7 +355,7 @@ func TestKeyLeafDelete(t *testing.T) {
 		{name: "deleting a key leaf of an existing entry",
 			base: []op{{"merge", "/targets/target[id=t1]", `{"label":"x"}`}},
 			ops:  []op{{"delete", "/targets/target[id=t1]/id", ""}},
-			code: codes.InvalidArgument, path: "/targets/target[id=t1]/id", msg: "key leaf"},
+			code: tree.KindInvalid, path: "/targets/target[id=t1]/id", msg: "key leaf"},
 		{name: "deleting the entry with its key is fine",
 			base: []op{{"merge", "/targets/target[id=t1]", `{"label":"x"}`}},
 			ops:  []op{{"delete", "/targets/target[id=t1]", ""}}},
@@ -365,7 +364,7 @@ func TestKeyLeafDelete(t *testing.T) {
 
 func TestLeafref(t *testing.T) {
 	s := vsch(t)
-	fp := codes.FailedPrecondition
+	fp := tree.KindConflict
 	targets := op{"merge", "/targets", `{"target":[{"id":"t1","label":"L1"},{"id":"t2","label":"L2"}]}`}
 	runCases(t, s, nil, []vcase{
 		{name: "existing target",
@@ -460,32 +459,32 @@ func TestRefCountsAcrossTransactions(t *testing.T) {
 	root := tree.NewRoot(s)
 	steps := []struct {
 		ops  []op
-		code codes.Code
+		code tree.Kind
 		path string
 		msg  string
 	}{
 		{ops: []op{{"merge", "/targets", `{"target":[{"id":"t1"},{"id":"t2"},{"id":"t3"}]}`}, {"merge", "/ref[name=r1]/to", `"t1"`}}},
 		{ops: []op{{"merge", "/ref[name=r2]", `{"to":"t1","many":["t2","t3"]}`}}},
-		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 2 "},
+		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: tree.KindConflict, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 2 "},
 		{ops: []op{{"delete", "/ref[name=r1]", ""}}},
-		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 1 "},
+		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}, code: tree.KindConflict, path: "/targets/target[id=t1]", msg: "cannot delete|still referenced| 1 "},
 		// A refused transaction changes nothing: r3 is not counted.
-		{ops: []op{{"merge", "/ref[name=r3]", `{"to":"t2","many":["nope"]}`}}, code: codes.FailedPrecondition, path: "/ref[name=r3]/many", msg: "nope does not exist"},
+		{ops: []op{{"merge", "/ref[name=r3]", `{"to":"t2","many":["nope"]}`}}, code: tree.KindConflict, path: "/ref[name=r3]/many", msg: "nope does not exist"},
 		{ops: []op{{"merge", "/ref[name=r2]/to", `"t2"`}}},
 		{ops: []op{{"delete", "/targets/target[id=t1]", ""}}},
-		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 2 "},
+		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: tree.KindConflict, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 2 "},
 		{ops: []op{{"merge", "/ref[name=r2]/many", `["t3"]`}}},
-		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 1 "},
+		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}, code: tree.KindConflict, path: "/targets/target[id=t2]", msg: "cannot delete|still referenced| 1 "},
 		{ops: []op{{"replace", "/ref[name=r2]", `{"many":["t3"]}`}}},
 		{ops: []op{{"delete", "/targets/target[id=t2]", ""}}},
-		{ops: []op{{"delete", "/targets/target[id=t3]", ""}}, code: codes.FailedPrecondition, path: "/targets/target[id=t3]", msg: "cannot delete|still referenced| 1 "},
+		{ops: []op{{"delete", "/targets/target[id=t3]", ""}}, code: tree.KindConflict, path: "/targets/target[id=t3]", msg: "cannot delete|still referenced| 1 "},
 		{ops: []op{{"delete", "/ref", ""}}},
 		{ops: []op{{"delete", "/targets/target[id=t3]", ""}}},
 	}
 	for i, st := range steps {
 		cand := edit(t, s, root, st.ops...)
 		d, err := v.Check(changeset.Compute(root, cand), nil)
-		if st.code != codes.OK {
+		if st.code != tree.KindUnset {
 			if d != nil {
 				t.Fatalf("step %d: refused but returned a delta", i)
 			}
@@ -548,9 +547,9 @@ func TestReset(t *testing.T) {
 		t.Fatalf("refs = %v, want %v", v.refs, want)
 	}
 	_, err := v.Check(changeset.Compute(loaded, del("/targets/target[id=t1]")), nil)
-	wantErr(t, err, codes.FailedPrecondition, "/targets/target[id=t1]", "cannot delete|still referenced| 2 ")
+	wantErr(t, err, tree.KindConflict, "/targets/target[id=t1]", "cannot delete|still referenced| 2 ")
 	_, err = v.Check(changeset.Compute(loaded, del("/ref[name=b]")), nil)
-	wantErr(t, err, codes.FailedPrecondition, "/ref[name=b]", "cannot delete|still referenced| 1 ")
+	wantErr(t, err, tree.KindConflict, "/ref[name=b]", "cannot delete|still referenced| 1 ")
 	if _, err := v.Check(changeset.Compute(loaded, del("/ref")), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -684,12 +683,12 @@ func TestRuleErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		code codes.Code
+		code tree.Kind
 		path string
 	}{
-		{"plain error gets the instance path", errors.New("boom"), codes.FailedPrecondition, "/dev[name=d1]"},
-		{"tree.Error without a code", &tree.Error{Path: "/dev[name=d1]/hostname", Msg: "bad"}, codes.FailedPrecondition, "/dev[name=d1]/hostname"},
-		{"tree.Error keeps its code", &tree.Error{Code: codes.InvalidArgument, Path: "/x", Msg: "bad"}, codes.InvalidArgument, "/x"},
+		{"plain error gets the instance path", errors.New("boom"), tree.KindConflict, "/dev[name=d1]"},
+		{"tree.Error without a code", &tree.Error{Path: "/dev[name=d1]/hostname", Msg: "bad"}, tree.KindConflict, "/dev[name=d1]/hostname"},
+		{"tree.Error keeps its code", &tree.Error{Kind: tree.KindInvalid, Path: "/x", Msg: "bad"}, tree.KindInvalid, "/x"},
 	}
 	for _, tc := range tests {
 		v, err := New(s, []Rule{{Path: "/dev", Name: "r", Check: func(*tree.Node, []*tree.Node) error { return tc.err }}})
@@ -698,14 +697,14 @@ func TestRuleErrors(t *testing.T) {
 		}
 		_, err = v.Check(changeset.Compute(tree.NewRoot(s), cand), nil)
 		var te *tree.Error
-		if !errors.As(err, &te) || te.Code != tc.code || te.Path != tc.path {
+		if !errors.As(err, &te) || te.Kind != tc.code || te.Path != tc.path {
 			t.Errorf("%s: got %v, want %s at %s", tc.name, err, tc.code, tc.path)
 		}
 	}
 	// Structural errors come before rules.
 	v, _ := New(s, []Rule{{Path: "/dev", Name: "r", Check: func(*tree.Node, []*tree.Node) error { t.Error("rule ran"); return nil }}})
 	_, err := v.Check(changeset.Compute(tree.NewRoot(s), edit(t, s, tree.NewRoot(s), op{"merge", "/dev[name=d1]", `{}`})), nil)
-	wantErr(t, err, codes.FailedPrecondition, "/dev[name=d1]/hostname", "mandatory")
+	wantErr(t, err, tree.KindConflict, "/dev[name=d1]/hostname", "mandatory")
 }
 
 func TestNewRejectsBadRulePaths(t *testing.T) {

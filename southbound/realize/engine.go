@@ -35,8 +35,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
@@ -285,7 +283,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	touched, err := e.ix.Update(cur)
 	if err != nil {
 		plan.abort(e.log)
-		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
+		return nil, &tree.Error{Kind: tree.KindConflict, Msg: "cannot read the desired network: " + err.Error()}
 	}
 	model := e.ix.Model()
 	result, diffs, asg := e.inc.Apply(model, touched)
@@ -304,7 +302,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		e.recordFailure(*failed, now)
 		e.send(e.statusEdits(e.root, nil))
 		return nil, &tree.Error{
-			Code: codes.Aborted, Path: backendPath(failed.backend),
+			Kind: tree.KindAborted, Path: backendPath(failed.backend),
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/realizer"
@@ -199,7 +198,7 @@ func backendMsg(name string) string {
 func wantAborted(t *testing.T, err error, backend string) {
 	t.Helper()
 	var te *tree.Error
-	if !errors.As(err, &te) || te.Code != codes.Aborted || te.Path != "/backends/backend[name="+backend+"]" {
+	if !errors.As(err, &te) || te.Kind != tree.KindAborted || te.Path != "/backends/backend[name="+backend+"]" {
 		t.Fatalf("error %v, want Aborted at backend %s", err, backend)
 	}
 }
@@ -782,7 +781,7 @@ func TestUnopenableBackend(t *testing.T) {
 	m := r.net.mark()
 	_, err := r.prepare(n)
 	var te *tree.Error
-	if !errors.As(err, &te) || te.Code != codes.FailedPrecondition || te.Path != "/backends/backend[name=vendor-c]" {
+	if !errors.As(err, &te) || te.Kind != tree.KindConflict || te.Path != "/backends/backend[name=vendor-c]" {
 		t.Fatalf("error %v, want FailedPrecondition at vendor-c", err)
 	}
 	if calls := r.net.since(m, vendorA); len(calls) != 0 || r.net.fwdState(vendorA) != before {

@@ -6,8 +6,6 @@ import (
 	"maps"
 	"slices"
 
-	"google.golang.org/grpc/codes"
-
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/desired"
@@ -58,7 +56,7 @@ func (e *Engine) plan(ctx context.Context, cfgs map[string]desired.Backend) (*pl
 			nd, carries, err := e.open(ctx, cfg)
 			if err != nil {
 				p.abort(e.log)
-				return nil, &tree.Error{Code: codes.FailedPrecondition, Path: backendPath(name), Msg: err.Error()}
+				return nil, &tree.Error{Kind: tree.KindConflict, Path: backendPath(name), Msg: err.Error()}
 			}
 			p.opened = append(p.opened, nd)
 			p.drivers[name] = nd
