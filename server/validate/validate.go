@@ -312,7 +312,7 @@ func (c *check) runRules() error {
 				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
 			}
 			if err != nil {
-				return asFailedPrecondition(err, k)
+				return asConflict(err, k)
 			}
 		}
 	}
@@ -330,7 +330,7 @@ func guarded(rules []Rule) bool {
 	return false
 }
 
-func asFailedPrecondition(err error, path string) error {
+func asConflict(err error, path string) error {
 	if te, ok := err.(*tree.Error); ok {
 		if te.Kind == tree.KindUnset {
 			te.Kind = tree.KindConflict
