@@ -287,10 +287,10 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	model := e.ix.Model()
 	result, diffs, asg := e.inc.Apply(model, touched)
-	state, err := json.Marshal(asg)
+	state, err := e.stateOf(asg)
 	if err != nil {
 		e.backOut(plan, cs)
-		return nil, fmt.Errorf("realize: encode assignments: %w", err)
+		return nil, err
 	}
 	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
@@ -306,7 +306,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
 	}
-	p := &prepared{e: e, before: e.save(), plan: plan, result: result, state: map[string][]byte{StateKey: state}}
+	p := &prepared{e: e, before: e.save(), plan: plan, result: result, state: state}
 	for _, j := range jobs {
 		p.touched = append(p.touched, j.backend)
 	}
@@ -316,6 +316,20 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.recordSuccess(outcomes, diffs, now)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
+}
+
+// stateOf is what to store with the commit: the assignments, when they
+// changed (most transactions keep every RD and label; the store keeps the
+// newest value written, so an unchanged one costs nothing).
+func (e *Engine) stateOf(asg routing.Assignments) (map[string][]byte, error) {
+	if maps.Equal(asg.RDs, e.asg.RDs) && maps.Equal(asg.Labels, e.asg.Labels) && maps.Equal(asg.Released, e.asg.Released) {
+		return nil, nil
+	}
+	b, err := json.Marshal(asg)
+	if err != nil {
+		return nil, fmt.Errorf("realize: encode assignments: %w", err)
+	}
+	return map[string][]byte{StateKey: b}, nil
 }
 
 // backOut forgets a transaction Prepare refused after computing it: the

@@ -248,6 +248,27 @@ func TestPrepareGivesEachBackendItsDiff(t *testing.T) {
 		t.Errorf("binding g3 has no last-attempt in %v", st)
 	}
 
+	// Moving a binding keeps every RD and label: nothing new to store.
+	if encode(asg) != encode(r.asg) || p.State() != nil {
+		t.Errorf("unchanged assignments stored again: %q", p.State())
+	}
+	p.Commit()
+}
+
+// TestPrepareStoresChangedAssignments: a transaction that assigns a new
+// label hands the new assignments to the store.
+func TestPrepareStoresChangedAssignments(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	n, _, asg := r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
+		"bindings": {"binding": [{"interface": "g3", "admin-state": "down"}]}}]}}]}}`)
+	p, err := r.prepare(n)
+	if err != nil || p == nil {
+		t.Fatalf("Prepare: %v, %v", p, err)
+	}
+	defer p.Commit()
+	if encode(asg) == encode(r.asg) {
+		t.Fatal("taking a binding down must release its label")
+	}
 	var stored routing.Assignments
 	if err := json.Unmarshal(p.State()[realize.StateKey], &stored); err != nil {
 		t.Fatal(err)
@@ -255,7 +276,6 @@ func TestPrepareGivesEachBackendItsDiff(t *testing.T) {
 	if len(stored.RDs) == 0 || len(stored.Labels) == 0 || encode(stored) != encode(asg) {
 		t.Errorf("stored assignments %s, want %s", encode(stored), encode(asg))
 	}
-	p.Commit()
 }
 
 // TestPrepareNotConcerned: a transaction realization does not read
