@@ -22,6 +22,7 @@ import (
 	"go/format"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/netready/netready/server/schema"
@@ -60,7 +61,7 @@ func run(yangDir, in, out string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	src, err := format.Source(emit(m, in))
+	src, err := format.Source(emit(m, filepath.Base(in)))
 	if err != nil {
 		return fmt.Errorf("gofmt: %w", err)
 	}
@@ -87,7 +88,7 @@ func parse(r io.Reader, name string) ([]decl, error) {
 			continue
 		}
 		if len(f) < 2 || !strings.HasPrefix(f[1], "/") {
-			return nil, fmt.Errorf("%s:%d: want TYPE /SCHEMA/PATH LEAF...", name, n)
+			return nil, fmt.Errorf("%s: line %d: want TYPE /SCHEMA/PATH LEAF...", name, n)
 		}
 		out = append(out, decl{line: n, typ: f[0], path: f[1], leaves: f[2:]})
 	}
