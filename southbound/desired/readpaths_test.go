@@ -113,7 +113,7 @@ func TestIndexSkipsWhatRealizationDoesNotRead(t *testing.T) {
 			"subnet": [{"prefix": "10.7.0.0/16"}]}]}}]}}`,
 		"vpn description": `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
 			"description": "other"}]}}]}}`,
-		"port mtu": `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "ports": {"port": [{"name": "g1-nic0", "mtu": 1400}]}}]}}`,
+		"port mtu":         `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "ports": {"port": [{"name": "g1-nic0", "mtu": 1400}]}}]}}`,
 		"host description": `{"netready-infrastructure:hosts": {"host": [{"name": "host-a", "description": "other"}]}}`,
 	} {
 		next := merge(t, root, doc)
