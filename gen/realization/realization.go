@@ -368,3 +368,59 @@ func ReadPaths() []string {
 		"/tenants/tenant/vpns/vpn/vrf-policy",
 	}
 }
+
+// IsRead reports whether schema path path is one of ReadPaths.
+func IsRead(path string) bool {
+	switch path {
+	case "/backends/backend",
+		"/backends/backend/admin-state",
+		"/backends/backend/driver",
+		"/backends/backend/endpoint",
+		"/backends/backend/name",
+		"/backends/backend/option",
+		"/backends/backend/option/name",
+		"/backends/backend/option/value",
+		"/backends/backend/reconcile-request",
+		"/backends/backend/timeout",
+		"/hosts/host",
+		"/hosts/host/address",
+		"/hosts/host/backend",
+		"/hosts/host/name",
+		"/tenants/tenant",
+		"/tenants/tenant/interfaces/interface",
+		"/tenants/tenant/interfaces/interface/admin-state",
+		"/tenants/tenant/interfaces/interface/name",
+		"/tenants/tenant/interfaces/interface/parent",
+		"/tenants/tenant/interfaces/interface/port",
+		"/tenants/tenant/name",
+		"/tenants/tenant/ports/port",
+		"/tenants/tenant/ports/port/admin-state",
+		"/tenants/tenant/ports/port/host",
+		"/tenants/tenant/ports/port/name",
+		"/tenants/tenant/vpns/vpn",
+		"/tenants/tenant/vpns/vpn/anycast/enabled",
+		"/tenants/tenant/vpns/vpn/anycast/mode",
+		"/tenants/tenant/vpns/vpn/bindings/binding",
+		"/tenants/tenant/vpns/vpn/bindings/binding/admin-state",
+		"/tenants/tenant/vpns/vpn/bindings/binding/interface",
+		"/tenants/tenant/vpns/vpn/bindings/binding/ip-address",
+		"/tenants/tenant/vpns/vpn/bindings/binding/preference",
+		"/tenants/tenant/vpns/vpn/bindings/binding/role",
+		"/tenants/tenant/vpns/vpn/hub-and-spoke/hub-route-target",
+		"/tenants/tenant/vpns/vpn/hub-and-spoke/spoke-route-target",
+		"/tenants/tenant/vpns/vpn/name",
+		"/tenants/tenant/vpns/vpn/route-distinguisher",
+		"/tenants/tenant/vpns/vpn/route-target",
+		"/tenants/tenant/vpns/vpn/route-target/direction",
+		"/tenants/tenant/vpns/vpn/route-target/value",
+		"/tenants/tenant/vpns/vpn/static-routes/route",
+		"/tenants/tenant/vpns/vpn/static-routes/route/mode",
+		"/tenants/tenant/vpns/vpn/static-routes/route/next-hop",
+		"/tenants/tenant/vpns/vpn/static-routes/route/next-hop/address",
+		"/tenants/tenant/vpns/vpn/static-routes/route/next-hop/preference",
+		"/tenants/tenant/vpns/vpn/static-routes/route/prefix",
+		"/tenants/tenant/vpns/vpn/vrf-policy":
+		return true
+	}
+	return false
+}

@@ -86,7 +86,7 @@ func (ix *Index) Update(root *tree.Node) (routing.Touched, error) {
 			if !inContent(chain, o, n) {
 				return true
 			}
-			t.All = t.All || reads[p]
+			t.All = t.All || rz.IsRead(p)
 		case above(p, rz.TenantPath), above(p, rz.HostPath):
 			return true
 		}
@@ -164,7 +164,7 @@ func diffTenant(o, n *tree.Node) tenantChange {
 		case !chain[len(chain)-1].Schema().Config:
 			return false // status the server writes
 		case under(p, rz.PortPath), under(p, rz.InterfacePath):
-			if inContent(chain, ob, nb) && reads[p] {
+			if inContent(chain, ob, nb) && rz.IsRead(p) {
 				c.placement = true
 			}
 			return !c.placement
@@ -221,7 +221,7 @@ func (c *tenantChange) vpnChange(chain []*tree.Node, o, n *tree.Node) bool {
 		return false
 	case !inContent(chain, o, n):
 		return true
-	case !reads[p]:
+	case !rz.IsRead(p):
 	case under(p, rz.BindingPath):
 		iface := keyOf(chain, rz.BindingPath)
 		if c.bindings[vpn] == nil {

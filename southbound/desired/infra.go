@@ -4,7 +4,6 @@ import (
 	"time"
 
 	rz "github.com/netready/netready/gen/realization"
-	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 )
@@ -79,15 +78,13 @@ func Interfaces(t *tree.Node) []Placement {
 
 // Filter tells whether a transaction changes anything realization reads,
 // so the server can skip the route computation for every other Set (a
-// description, an MTU, a georedundancy site). What realization reads is
-// what its accessors read (realization.ReadPaths). It is not safe for
-// concurrent use.
-type Filter struct {
-	memo map[*schema.Node]bool
-}
+// description, an MTU, a subnet, a georedundancy site). What realization
+// reads is what its accessors read (realization.IsRead), so a Filter
+// holds no state.
+type Filter struct{}
 
-// NewFilter returns an empty filter.
-func NewFilter() *Filter { return &Filter{memo: map[*schema.Node]bool{}} }
+// NewFilter returns a filter.
+func NewFilter() *Filter { return &Filter{} }
 
 // Relevant reports whether a transaction changes any node realization
 // reads: a leaf or leaf-list it reads, or an entry of a list it visits
@@ -103,7 +100,7 @@ func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 		if !s.Config {
 			return false
 		}
-		if inContent(chain, o, n) && f.reads(s) {
+		if inContent(chain, o, n) && rz.IsRead(s.Path) {
 			found = true
 			return false
 		}
@@ -111,21 +108,3 @@ func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 	})
 	return found
 }
-
-func (f *Filter) reads(s *schema.Node) bool {
-	r, ok := f.memo[s]
-	if !ok {
-		r = reads[s.Path]
-		f.memo[s] = r
-	}
-	return r
-}
-
-// reads holds realization.ReadPaths; it is never modified.
-var reads = func() map[string]bool {
-	m := map[string]bool{}
-	for _, p := range rz.ReadPaths() {
-		m[p] = true
-	}
-	return m
-}()

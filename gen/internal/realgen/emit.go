@@ -47,7 +47,16 @@ func emit(m *model, in string) []byte {
 	for _, r := range m.reads {
 		p("%q,\n", r)
 	}
-	p("}\n}\n")
+	p("}\n}\n\n")
+	p("// IsRead reports whether schema path path is one of ReadPaths.\n")
+	p("func IsRead(path string) bool {\nswitch path {\ncase ")
+	for i, r := range m.reads {
+		if i > 0 {
+			p(",\n")
+		}
+		p("%q", r)
+	}
+	p(":\nreturn true\n}\nreturn false\n}\n")
 	return []byte(b.String())
 }
 
