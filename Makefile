@@ -6,6 +6,7 @@ DATA_DIR  ?= data
 LISTEN    ?= 127.0.0.1:9339
 FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
+GENERATED := gen/realization/realization.go
 
 .PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down
 
@@ -39,16 +40,17 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## gen: regenerate gen/ from yang/ with ygot
+## gen: regenerate gen/ (realization's typed accessors) from yang/ and gen/realization/reads.txt
 gen:
-	$(GO) generate ./gen/
+	$(GO) generate ./gen/...
 
-## gen-check: fail if gen/ does not match what yang/ generates
+## gen-check: fail if gen/ does not match what yang/ and its declarations generate
 gen-check:
-	@tmp=$$(mktemp); cp gen/netready.go $$tmp; \
-	$(GO) generate ./gen/; \
-	if ! cmp -s gen/netready.go $$tmp; then echo "gen/ was stale: regenerated it; review and commit gen/netready.go"; rm -f $$tmp; exit 1; fi; \
-	rm -f $$tmp
+	@tmp=$$(mktemp -d); cp $(GENERATED) $$tmp/; \
+	$(GO) generate ./gen/... || { rm -rf $$tmp; exit 1; }; \
+	for f in $(GENERATED); do \
+		if ! cmp -s $$f $$tmp/$$(basename $$f); then echo "$$f was stale: regenerated it; review and commit it"; rm -rf $$tmp; exit 1; fi; \
+	done; rm -rf $$tmp
 
 ## yanglint: the modules and every scenario must pass yanglint without a word
 yanglint: deps

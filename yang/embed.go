@@ -1,6 +1,7 @@
 // Package yang holds NetReady's compiled-in YANG modules. The server loads
-// its schema from these files (embedded in the binary), and `make gen`
-// compiles the same files into Go structs under gen/.
+// its schema from these files (embedded in the binary); `make gen` checks
+// what realization reads of them and writes its typed accessors
+// (gen/realization).
 package yang
 
 import "embed"

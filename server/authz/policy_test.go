@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netready/netready/gen"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	netreadyyang "github.com/netready/netready/yang"
 )
 
 const policyDir = "../../testdata/policy"
@@ -92,9 +94,15 @@ func TestFilesRoundTrip(t *testing.T) {
 	}
 }
 
-// TestFilesConformToGen unmarshals every example file (and a policy with
-// users) into the ygot structs generated from netready-access.yang.
-func TestFilesConformToGen(t *testing.T) {
+// TestFilesConformToTheSchema decodes every example file (and a policy
+// with users) against the built-in modules (netready-access) as the
+// server does when it publishes the policy it enforces: a file the
+// decoder refuses could not be published. A bad action is refused.
+func TestFilesConformToTheSchema(t *testing.T) {
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
 	docs := map[string][]byte{"with users": withUsers(t)}
 	for _, f := range policyFiles(t) {
 		b, err := os.ReadFile(f)
@@ -104,17 +112,18 @@ func TestFilesConformToGen(t *testing.T) {
 		docs[filepath.Base(f)] = b
 	}
 	for name, b := range docs {
-		dev := &gen.Device{}
-		if err := gen.Unmarshal(b, dev); err != nil {
-			t.Errorf("%s: Unmarshal: %v", name, err)
+		p, err := tree.DecodeStateJSON(sch.Root, b)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if err := dev.Validate(); err != nil {
-			t.Errorf("%s: Validate: %v", name, err)
+		if roles := p.ChildByName("access").ChildByName("role"); roles == nil || roles.Len() == 0 {
+			t.Errorf("%s: no roles decoded", name)
 		}
-		if dev.GetAccess() == nil || len(dev.GetAccess().Role) == 0 {
-			t.Errorf("%s: no roles in the generated structs", name)
-		}
+	}
+	bad := bytes.Replace(docs["default.json"], []byte(`"action": "permit"`), []byte(`"action": "allow"`), 1)
+	if _, err := tree.DecodeStateJSON(sch.Root, bad); err == nil {
+		t.Error("action allow is accepted")
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package schema turns YANG modules into the data-node index the rest of the
-// server works from. It loads modules with goyang (the same .yang files that
-// `make gen` compiles into gen/), so compiled modules and modules loaded at
-// run time are described the same way and share one validator, one store
+// server works from. It loads modules with goyang (the built-in .yang files
+// embedded from yang/, and those dropped in at run time), so compiled
+// modules and modules loaded at run time are described the same way and share one validator, one store
 // encoding and one Get/Set/Subscribe path.
 //
 // A Node describes one data node: choice and case statements are flattened

@@ -38,19 +38,7 @@ func loadTenant(name string, rt, n int) string {
 // binding's admin-state flips; Index.Update, Model and Incremental.Apply
 // are measured (the transaction that makes the tree is not).
 func BenchmarkFlip30kIndex(b *testing.B) {
-	sch, err := schema.LoadFS(netreadyyang.Files)
-	if err != nil {
-		b.Fatal(err)
-	}
-	scenario, err := os.ReadFile(filepath.Join("..", "..", "testdata", "scenarios", "any-to-any.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	docs := []string{string(scenario)}
-	for t := range 3 {
-		docs = append(docs, loadTenant(fmt.Sprintf("load%d", t), t+1, 10000))
-	}
-	root := mergeDocs(b, sch, tree.NewRoot(sch), docs...)
+	sch, root := load30k(b)
 	ix, err := desired.NewIndex(root)
 	if err != nil {
 		b.Fatal(err)
@@ -75,6 +63,51 @@ func BenchmarkFlip30kIndex(b *testing.B) {
 	}
 	b.ReportMetric(float64(wall.Microseconds())/1000/float64(n), "ms/op")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/op")
+}
+
+// BenchmarkRead30k: the full read of the same tree, as at start and
+// after a lost commit (NewIndex, then Model), and the placements the
+// status writer reads per tenant (Ports, Interfaces).
+func BenchmarkRead30k(b *testing.B) {
+	_, root := load30k(b)
+	tenants := root.ChildByName("tenants").ChildByName("tenant")
+	var wall, cpu time.Duration
+	n := 0
+	runtime.GC()
+	for b.Loop() {
+		t0, c0 := time.Now(), cpuTime()
+		ix, err := desired.NewIndex(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = ix.Model()
+		tenants.Entries(func(t *tree.Node) bool {
+			_, _ = desired.Ports(t), desired.Interfaces(t)
+			return true
+		})
+		wall, cpu = wall+time.Since(t0), cpu+cpuTime()-c0
+		n++
+	}
+	b.ReportMetric(float64(wall.Microseconds())/1000/float64(n), "ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/op")
+}
+
+// load30k builds the benchmarks' tree: the any-to-any scenario and 3
+// tenants × 10,000 ports, interfaces and bindings.
+func load30k(b *testing.B) (*schema.Schema, *tree.Node) {
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		b.Fatal(err)
+	}
+	scenario, err := os.ReadFile(filepath.Join("..", "..", "testdata", "scenarios", "any-to-any.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs := []string{string(scenario)}
+	for t := range 3 {
+		docs = append(docs, loadTenant(fmt.Sprintf("load%d", t), t+1, 10000))
+	}
+	return sch, mergeDocs(b, sch, tree.NewRoot(sch), docs...)
 }
 
 func mergeDocs(b *testing.B, sch *schema.Schema, root *tree.Node, docs ...string) *tree.Node {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
+	rz "github.com/netready/netready/gen/realization"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/routing"
@@ -65,26 +67,28 @@ func (ix *Index) Update(root *tree.Node) (routing.Touched, error) {
 	if ix.root == nil {
 		t.All = true
 		ix.hosts, ix.tenants = readHosts(root), map[string]*tenantIndex{}
-		err := eachErr(child(root, "tenants"), "tenant", func(n *tree.Node) error {
-			return ix.updateTenant(&t, str(n, "name"), nil, n)
-		})
+		var err error
+		for tn := range (rz.Root{Node: root}).Tenants() {
+			if err = ix.updateTenant(&t, tn.Name(), nil, tn.Node); err != nil {
+				break
+			}
+		}
 		return t, ix.done(root, err)
 	}
 	var err error
 	tree.Diff(ix.root, root, func(chain []*tree.Node, o, n *tree.Node) bool {
-		switch name := chain[0].Schema().Name; {
-		case !chain[len(chain)-1].Schema().Config:
-		case name == "hosts":
+		last := chain[len(chain)-1]
+		switch p := last.Schema().Path; {
+		case !last.Schema().Config || err != nil:
+		case p == rz.TenantPath:
+			err = ix.updateTenant(&t, last.Key(), o, n)
+		case under(p, rz.HostPath):
 			if !inContent(chain, o, n) {
 				return true
 			}
-			last := chain[len(chain)-1].Schema()
-			t.All = t.All || last.Kind == schema.List || hostLeaf[last.Name]
-		case name != "tenants" || err != nil:
-		case len(chain) == 1:
+			t.All = t.All || rz.IsRead(p)
+		case above(p, rz.TenantPath), above(p, rz.HostPath):
 			return true
-		default: // a tenant entry (chain: tenants, the tenant list, the entry)
-			err = ix.updateTenant(&t, chain[2].Key(), o, n)
 		}
 		return false
 	})
@@ -106,7 +110,9 @@ func (ix *Index) done(root *tree.Node, err error) error {
 
 func readHosts(root *tree.Node) []routing.Host {
 	var hosts []routing.Host
-	each(child(root, "hosts"), "host", func(h *tree.Node) { hosts = append(hosts, readHost(h)) })
+	for h := range (rz.Root{Node: root}).Hosts() {
+		hosts = append(hosts, readHost(h))
+	}
 	return hosts
 }
 
@@ -124,12 +130,16 @@ func (ix *Index) updateTenant(t *routing.Touched, name string, o, n *tree.Node) 
 		if n == nil {
 			return nil
 		}
-		ti := &tenantIndex{placement: portHosts(n), vpns: map[string]*routing.VPN{}, users: map[string][]string{}}
+		tn := rz.Tenant{Node: n}
+		ti := &tenantIndex{placement: portHosts(tn), vpns: map[string]*routing.VPN{}, users: map[string][]string{}}
 		ix.tenants[name] = ti
-		return eachErr(child(n, "vpns"), "vpn", func(v *tree.Node) error {
-			t.VPNs = append(t.VPNs, name+"/"+str(v, "name"))
-			return ti.readVPN(name, str(v, "name"), v)
-		})
+		for v := range tn.VPNs() {
+			t.VPNs = append(t.VPNs, name+"/"+v.Name())
+			if err := ti.readVPN(name, v.Name(), v); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	c := diffTenant(o, n)
 	if c.placement {
@@ -146,26 +156,44 @@ type tenantChange struct {
 }
 
 // diffTenant finds what changed between two versions of a tenant entry.
+// Only what realization reads counts (realization.ReadPaths).
 func diffTenant(o, n *tree.Node) tenantChange {
 	c := tenantChange{vpns: map[string]bool{}, bindings: map[string]map[string]bool{}}
 	tree.Diff(o, n, func(chain []*tree.Node, ob, nb *tree.Node) bool {
-		last := chain[len(chain)-1]
-		if !last.Schema().Config {
+		switch p := chain[len(chain)-1].Schema().Path; {
+		case !chain[len(chain)-1].Schema().Config:
 			return false // status the server writes
-		}
-		switch chain[0].Schema().Name {
-		case "ports", "interfaces":
-			// chain: the container, its list, an entry, a leaf.
-			if len(chain) == 4 && placementLeaf[last.Schema().Name] || len(chain) == 3 && (ob == nil || nb == nil) {
+		case under(p, rz.PortPath), under(p, rz.InterfacePath):
+			if inContent(chain, ob, nb) && rz.IsRead(p) {
 				c.placement = true
 			}
 			return !c.placement
-		case "vpns":
+		case under(p, rz.VPNPath):
 			return c.vpnChange(chain, ob, nb)
+		case above(p, rz.PortPath), above(p, rz.InterfacePath), above(p, rz.VPNPath):
+			return true
 		}
 		return false
 	})
 	return c
+}
+
+// under reports whether schema path p is path or below it.
+func under(p, path string) bool {
+	return p == path || strings.HasPrefix(p, path) && p[len(path)] == '/'
+}
+
+// above reports whether schema path p is an ancestor of path.
+func above(p, path string) bool { return under(path, p) && p != path }
+
+// keyOf returns the key of the last entry of list path in chain.
+func keyOf(chain []*tree.Node, path string) string {
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Schema().Path == path {
+			return chain[i].Key()
+		}
+	}
+	return ""
 }
 
 // inContent reports whether a difference Diff reports is one in content: a
@@ -182,45 +210,27 @@ func inContent(chain []*tree.Node, o, n *tree.Node) bool {
 	return false
 }
 
-// hostLeaf names the leaves of a host the model reads.
-var hostLeaf = map[string]bool{"backend": true, "address": true}
-
-// placementLeaf names the leaves of ports and interfaces that placement
-// reads.
-var placementLeaf = map[string]bool{"host": true, "admin-state": true, "port": true, "parent": true}
-
-// vpnChange records one difference under a tenant's vpns container and
-// says whether to look further down.
-//
-// The chain holds lists as well as their entries: vpns, the vpn list, a
-// vpn entry, then one of its children (bindings: then the binding list
-// and a binding entry).
+// vpnChange records one difference under a tenant's VPNs and says
+// whether to look further down: a binding is re-read alone when only
+// what realization reads of it changed, the VPN whole otherwise.
 func (c *tenantChange) vpnChange(chain []*tree.Node, o, n *tree.Node) bool {
-	if len(chain) < 3 {
-		return true
-	}
-	vpn := chain[2].Key()
+	p := chain[len(chain)-1].Schema().Path
+	vpn := keyOf(chain, rz.VPNPath)
 	switch {
-	case len(chain) == 3:
-		if o == nil || n == nil {
-			c.vpns[vpn] = true
-		}
-		return !c.vpns[vpn]
-	case chain[3].Schema().Name != "bindings":
-		if !inContent(chain, o, n) {
-			return true
-		}
-		if chain[len(chain)-1].Schema().Name != "description" {
-			c.vpns[vpn] = true
-		}
+	case c.vpns[vpn]:
 		return false
-	case len(chain) < 6:
+	case !inContent(chain, o, n):
 		return true
+	case !rz.IsRead(p):
+	case under(p, rz.BindingPath):
+		iface := keyOf(chain, rz.BindingPath)
+		if c.bindings[vpn] == nil {
+			c.bindings[vpn] = map[string]bool{}
+		}
+		c.bindings[vpn][iface] = true
+	default:
+		c.vpns[vpn] = true
 	}
-	if c.bindings[vpn] == nil {
-		c.bindings[vpn] = map[string]bool{}
-	}
-	c.bindings[vpn][chain[5].Key()] = true
 	return false
 }
 
@@ -228,7 +238,7 @@ func (c *tenantChange) vpnChange(chain []*tree.Node, o, n *tree.Node) bool {
 // n and adds the bindings of every interface whose placement changed to c.
 func (ix *Index) replace(name string, n *tree.Node, c tenantChange) {
 	ti := ix.tenants[name]
-	now := portHosts(n)
+	now := portHosts(rz.Tenant{Node: n})
 	for iface := range ti.placement {
 		if _, ok := now[iface]; !ok {
 			c.touchUsers(ti, iface)
@@ -254,11 +264,11 @@ func (c *tenantChange) touchUsers(ti *tenantIndex, iface string) {
 
 // apply re-reads what c names from tenant entry n and records it in t.
 func (ti *tenantIndex) apply(t *routing.Touched, tenant string, n *tree.Node, c tenantChange) error {
-	vpns := child(n, "vpns")
+	tn := rz.Tenant{Node: n}
 	for _, vn := range slices.Sorted(maps.Keys(c.vpns)) {
 		t.VPNs = append(t.VPNs, tenant+"/"+vn)
 		ti.dropVPN(vn)
-		if v := entry(vpns, "vpn", vn); v != nil {
+		if v, ok := tn.VPN(vn); ok {
 			if err := ti.readVPN(tenant, vn, v); err != nil {
 				return err
 			}
@@ -269,12 +279,13 @@ func (ti *tenantIndex) apply(t *routing.Touched, tenant string, n *tree.Node, c 
 		if c.vpns[vn] || old == nil {
 			continue
 		}
-		v := entry(vpns, "vpn", vn)
+		v, _ := tn.VPN(vn)
 		cp := *old
 		cp.Bindings = slices.Clone(old.Bindings)
 		for _, iface := range slices.Sorted(maps.Keys(c.bindings[vn])) {
 			t.Bindings = append(t.Bindings, routing.BindingRef{VPN: tenant + "/" + vn, Interface: iface})
-			if err := ti.rebind(&cp, vn, iface, entry(child(v, "bindings"), "binding", iface)); err != nil {
+			b, _ := v.Binding(iface)
+			if err := ti.rebind(&cp, vn, iface, b); err != nil {
 				return err
 			}
 		}
@@ -284,7 +295,7 @@ func (ti *tenantIndex) apply(t *routing.Touched, tenant string, n *tree.Node, c 
 }
 
 // readVPN reads VPN name from entry v and indexes it.
-func (ti *tenantIndex) readVPN(tenant, name string, v *tree.Node) error {
+func (ti *tenantIndex) readVPN(tenant, name string, v rz.VPN) error {
 	vpn, err := readVPN(tenant, v, ti.placement)
 	if err != nil {
 		return err
@@ -318,8 +329,8 @@ func (ti *tenantIndex) unuse(iface, vpn string) {
 }
 
 // rebind replaces, in vpn (named name), the binding on iface with entry b
-// (nil when there is none now), keeping the bindings sorted.
-func (ti *tenantIndex) rebind(vpn *routing.VPN, name, iface string, b *tree.Node) error {
+// (b.Node nil when there is none now), keeping the bindings sorted.
+func (ti *tenantIndex) rebind(vpn *routing.VPN, name, iface string, b rz.Binding) error {
 	i, had := slices.BinarySearchFunc(vpn.Bindings, iface, byInterface)
 	if had {
 		ti.unuse(iface, name)
@@ -327,7 +338,7 @@ func (ti *tenantIndex) rebind(vpn *routing.VPN, name, iface string, b *tree.Node
 			vpn.Bindings = nil // as readVPN leaves it
 		}
 	}
-	if b == nil {
+	if b.Node == nil {
 		return nil
 	}
 	bd, err := readBinding(b, ti.placement)
@@ -337,26 +348,6 @@ func (ti *tenantIndex) rebind(vpn *routing.VPN, name, iface string, b *tree.Node
 	vpn.Bindings = slices.Insert(vpn.Bindings, i, bd)
 	ti.users[iface] = append(ti.users[iface], name)
 	return nil
-}
-
-// entry returns the entry of list name under n with key key, or nil.
-func entry(n *tree.Node, list, key string) *tree.Node {
-	if l := child(n, list); l != nil {
-		return l.Entry(key)
-	}
-	return nil
-}
-
-// eachErr calls fn for every entry of the list called name under n until
-// it fails.
-func eachErr(n *tree.Node, list string, fn func(*tree.Node) error) error {
-	var err error
-	each(n, list, func(e *tree.Node) {
-		if err == nil {
-			err = fn(e)
-		}
-	})
-	return err
 }
 
 func byInterface(b routing.Binding, iface string) int { return cmp.Compare(b.Interface, iface) }

@@ -1,10 +1,9 @@
 package desired
 
 import (
-	"strings"
 	"time"
 
-	"github.com/netready/netready/server/schema"
+	rz "github.com/netready/netready/gen/realization"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 )
@@ -23,20 +22,21 @@ type Backend struct {
 // Backends reads the backend entries of root, by name.
 func Backends(root *tree.Node) map[string]Backend {
 	out := map[string]Backend{}
-	each(child(root, "backends"), "backend", func(b *tree.Node) {
+	for b := range (rz.Root{Node: root}).Backends() {
 		cfg := Backend{
 			Backend: southbound.Backend{
-				Name: str(b, "name"), Driver: str(b, "driver"), Endpoint: str(b, "endpoint"),
+				Name: b.Name(), Driver: b.Driver(), Endpoint: b.Endpoint(),
 				Options: map[string]string{},
+				Timeout: time.Duration(b.Timeout()) * time.Millisecond,
 			},
-			AdminUp: str(b, "admin-state") != "down",
+			AdminUp:          b.AdminState() != rz.AdminStateDown,
+			ReconcileRequest: b.ReconcileRequest(),
 		}
-		each(b, "option", func(o *tree.Node) { cfg.Options[str(o, "name")] = str(o, "value") })
-		ms, _ := leaf(b, "timeout").(uint64)
-		cfg.Timeout = time.Duration(ms) * time.Millisecond
-		cfg.ReconcileRequest, _ = leaf(b, "reconcile-request").(uint64)
+		for o := range b.Options() {
+			cfg.Options[o.Name()] = o.Value()
+		}
 		out[cfg.Name] = cfg
-	})
+	}
 	return out
 }
 
@@ -53,10 +53,11 @@ type Placement struct {
 // entry).
 func Ports(t *tree.Node) []Placement {
 	var out []Placement
-	tenant := str(t, "name")
-	each(child(t, "ports"), "port", func(p *tree.Node) {
-		out = append(out, Placement{Tenant: tenant, Name: str(p, "name"), Host: str(p, "host"), Up: str(p, "admin-state") != "down"})
-	})
+	tn := rz.Tenant{Node: t}
+	tenant := tn.Name()
+	for p := range tn.Ports() {
+		out = append(out, Placement{Tenant: tenant, Name: p.Name(), Host: p.Host(), Up: p.AdminState() != rz.AdminStateDown})
+	}
 	return out
 }
 
@@ -64,30 +65,30 @@ func Ports(t *tree.Node) []Placement {
 // its parent chain to its port (see Model).
 func Interfaces(t *tree.Node) []Placement {
 	var out []Placement
-	tenant := str(t, "name")
-	placed := portHosts(t)
-	each(child(t, "interfaces"), "interface", func(i *tree.Node) {
-		name := str(i, "name")
+	tn := rz.Tenant{Node: t}
+	tenant := tn.Name()
+	placed := portHosts(tn)
+	for i := range tn.Interfaces() {
+		name := i.Name()
 		pl := placed[name]
 		out = append(out, Placement{Tenant: tenant, Name: name, Host: pl.host, Up: pl.up})
-	})
+	}
 	return out
 }
 
 // Filter tells whether a transaction changes anything realization reads,
 // so the server can skip the route computation for every other Set (a
-// description, an MTU, a georedundancy site). It is not safe for
-// concurrent use.
-type Filter struct {
-	memo map[*schema.Node]bool
-}
+// description, an MTU, a subnet, a georedundancy site). What realization
+// reads is what its accessors read (realization.IsRead), so a Filter
+// holds no state.
+type Filter struct{}
 
-// NewFilter returns an empty filter.
-func NewFilter() *Filter { return &Filter{memo: map[*schema.Node]bool{}} }
+// NewFilter returns a filter.
+func NewFilter() *Filter { return &Filter{} }
 
 // Relevant reports whether a transaction changes any node realization
-// reads: the backends, the hosts, and the tenants' ports, interfaces and
-// VPNs (their configuration, not descriptions or state). walk replays the
+// reads: a leaf or leaf-list it reads, or an entry of a list it visits
+// that comes or goes (configuration, not state). walk replays the
 // transaction's differences (a change set, or tree.Diff).
 func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 	found := false
@@ -99,52 +100,11 @@ func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 		if !s.Config {
 			return false
 		}
-		// A list entry counts when it comes or goes; a changed entry or
-		// container is judged by its leaves.
-		counts := s.Kind == schema.Leaf || s.Kind == schema.LeafList || s.Kind == schema.List && (o == nil || n == nil)
-		if counts && f.reads(s) {
+		if inContent(chain, o, n) && rz.IsRead(s.Path) {
 			found = true
 			return false
 		}
 		return true
 	})
 	return found
-}
-
-func (f *Filter) reads(s *schema.Node) bool {
-	r, ok := f.memo[s]
-	if !ok {
-		r = reads(s)
-		f.memo[s] = r
-	}
-	return r
-}
-
-// reads is the list of what Model, Backends, Ports and Interfaces read.
-func reads(s *schema.Node) bool {
-	if s.Name == "description" {
-		return false
-	}
-	p := s.Path
-	under := func(prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
-	switch {
-	case under("/backends/backend"), under("/tenants/tenant/vpns"):
-		return true
-	case p == "/hosts/host", p == "/tenants/tenant", p == "/tenants/tenant/name":
-		return true
-	}
-	leafOf := func(entry string, names ...string) bool {
-		if p == entry {
-			return true
-		}
-		for _, n := range names {
-			if p == entry+"/"+n {
-				return true
-			}
-		}
-		return false
-	}
-	return leafOf("/hosts/host", "name", "backend", "address") ||
-		leafOf("/tenants/tenant/ports/port", "name", "host", "admin-state") ||
-		leafOf("/tenants/tenant/interfaces/interface", "name", "port", "parent", "admin-state")
 }

@@ -85,6 +85,8 @@ func TestFilterRelevant(t *testing.T) {
 		{"host description", `{"netready-infrastructure:hosts": {"host": [{"name": "host-a", "description": "x"}]}}`, false},
 		{"backend timeout", `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-a", "timeout": 5}]}}`, true},
 		{"new tenant", `{"netready-tenants:tenants": {"tenant": [{"name": "green"}]}}`, true},
+		{"vpn subnet", `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue", "subnet": [{"prefix": "10.9.0.0/16"}]}]}}]}}`, false},
+		{"vpn route distinguisher", `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue", "route-distinguisher": ["64512:7"]}]}}]}}`, true},
 	} {
 		if got := f.Relevant(changeset.Compute(base, merge(t, base, c.doc)).Walk); got != c.want {
 			t.Errorf("%s: relevant %v, want %v", c.name, got, c.want)

@@ -1,20 +1,35 @@
-package gen_test
+package yang_test
 
 import (
-	"encoding/json"
 	"math/rand"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/openconfig/ygot/ygot"
-
-	"github.com/netready/netready/gen"
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/rules"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/server/validate"
+	netreadyyang "github.com/netready/netready/yang"
 )
+
+// These tests hold the modules' types and constraints to what they mean,
+// through the server's own loader, value parser, decoder and validator:
+// the code that enforces them on every Set. (yanglint, `make yanglint`,
+// checks the modules and every scenario independently.)
+
+func load(t *testing.T) *schema.Schema {
+	t.Helper()
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
+}
 
 // scenarios returns the scenario payloads under testdata/scenarios.
 func scenarios(t *testing.T) map[string][]byte {
@@ -37,79 +52,33 @@ func scenarios(t *testing.T) map[string][]byte {
 	return out
 }
 
-// TestScenariosConform unmarshals every scenario into a gen.Device and
-// validates it against the schema ygot generated from yang/, then checks
-// that ygot encodes the tree back as the same JSON_IETF document (same
-// members, same module qualification).
-func TestScenariosConform(t *testing.T) {
-	for name, data := range scenarios(t) {
-		t.Run(name, func(t *testing.T) {
-			dev := &gen.Device{}
-			if err := gen.Unmarshal(data, dev); err != nil {
-				t.Fatalf("Unmarshal: %v", err)
-			}
-			if err := dev.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
-			js, err := ygot.EmitJSON(dev, &ygot.EmitJSONConfig{
-				Format: ygot.RFC7951,
-				RFC7951Config: &ygot.RFC7951JSONConfig{
-					AppendModuleName: true,
-				},
-			})
-			if err != nil {
-				t.Fatalf("EmitJSON: %v", err)
-			}
-			got, want := canonicalJSON(t, []byte(js)), canonicalJSON(t, data)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("ygot re-encodes the scenario differently:\n got %s\nwant %s", mustJSON(got), mustJSON(want))
-			}
-		})
-	}
-}
-
-// canonicalJSON decodes a JSON document and sorts every array, so that
-// documents that differ only in list order compare equal.
-func canonicalJSON(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	var canon func(any) any
-	canon = func(v any) any {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, e := range v {
-				v[k] = canon(e)
-			}
-			return v
-		case []any:
-			for i, e := range v {
-				v[i] = canon(e)
-			}
-			sort.Slice(v, func(i, j int) bool { return mustJSON(v[i]) < mustJSON(v[j]) })
-			return v
-		default:
-			return v
-		}
-	}
-	return canon(v)
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
+// check decodes a root document as a Set of / would and validates it as
+// one transaction on an empty datastore.
+func check(sch *schema.Schema, v *validate.Validator, doc []byte) error {
+	p, err := tree.DecodeRootJSON(sch.Root, doc, true)
 	if err != nil {
-		panic(err)
+		return err
 	}
-	return string(b)
+	empty := tree.NewRoot(sch)
+	txn := tree.Begin(empty)
+	if err := txn.Replace(nil, p); err != nil {
+		return err
+	}
+	_, err = v.Check(changeset.Compute(empty, txn.Root()), nil)
+	return err
 }
 
-// TestScenarioMutationsRejected checks that ygot's validation really
-// enforces the schema on these payloads: each edit of a valid scenario
-// breaks one constraint and must be rejected by Unmarshal or Validate.
+// TestScenarioMutationsRejected checks that the server enforces the
+// modules on the scenario payloads: each edit of a valid scenario breaks
+// one constraint and must be refused by the decoder (types, patterns,
+// enumerations) or by validation (leafrefs), as a Set would be.
 func TestScenarioMutationsRejected(t *testing.T) {
 	all := scenarios(t)
+	sch := load(t)
+	v, err := validate.New(sch, rules.All())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		desc, file, from, to string
 	}{
@@ -137,35 +106,39 @@ func TestScenarioMutationsRejected(t *testing.T) {
 			if !strings.Contains(string(src), tc.from) {
 				t.Fatalf("%s does not contain %s", tc.file, tc.from)
 			}
-			data := []byte(strings.Replace(string(src), tc.from, tc.to, 1))
-			dev := &gen.Device{}
-			if err := gen.Unmarshal(data, dev); err != nil {
-				t.Logf("rejected by Unmarshal: %v", err)
-				return
+			if err := check(sch, v, src); err != nil {
+				t.Fatalf("%s as it is: %v", tc.file, err)
 			}
-			err := dev.Validate()
+			err := check(sch, v, []byte(strings.Replace(string(src), tc.from, tc.to, 1)))
 			if err == nil {
 				t.Fatalf("%s with %s -> %s: accepted, want an error", tc.file, tc.from, tc.to)
 			}
-			t.Logf("rejected by Validate: %v", err)
+			t.Logf("refused: %v", err)
 		})
 	}
 }
 
-// validAddress reports whether ygot accepts s as a host address
-// (nrt:ip-address, a union of nrt:ipv4-address and nrt:ipv6-address).
-func validAddress(s string) bool {
-	h := &gen.NetreadyInfrastructure_Hosts_Host{Name: ygot.String("h"), Address: ygot.String(s)}
-	return h.Validate() == nil
-}
+// addressPath is a leaf of type nrt:ip-address (a union of
+// nrt:ipv4-address and nrt:ipv6-address).
+const addressPath = "/hosts/host/address"
 
-// validPrefix reports whether ygot accepts s as an nrt:ip-prefix.
-func validPrefix(s string) bool {
-	sn := &gen.NetreadyTenants_Tenants_Tenant_Vpns_Vpn_Subnet{Prefix: ygot.String(s)}
-	return sn.Validate() == nil
+// checker returns a function that reports whether the server accepts s
+// as a value of the leaf at schema path p.
+func checker(t *testing.T) func(p, s string) bool {
+	sch := load(t)
+	return func(p, s string) bool {
+		t.Helper()
+		n := sch.Find(p)
+		if n == nil {
+			t.Fatalf("no %s in the schema", p)
+		}
+		_, err := value.ParseString(n.ValueType(), s)
+		return err == nil
+	}
 }
 
 func TestAddressPatterns(t *testing.T) {
+	valid := checker(t)
 	tests := []struct {
 		in   string
 		want bool
@@ -201,7 +174,7 @@ func TestAddressPatterns(t *testing.T) {
 		{"", false},
 	}
 	for _, tc := range tests {
-		if got := validAddress(tc.in); got != tc.want {
+		if got := valid(addressPath, tc.in); got != tc.want {
 			t.Errorf("ip-address %q: valid = %v, want %v", tc.in, got, tc.want)
 		}
 	}
@@ -223,7 +196,7 @@ func TestAddressPatterns(t *testing.T) {
 		{"2001:db8::/032", false},
 	}
 	for _, tc := range prefixes {
-		if got := validPrefix(tc.in); got != tc.want {
+		if got := valid("/tenants/tenant/vpns/vpn/subnet/prefix", tc.in); got != tc.want {
 			t.Errorf("ip-prefix %q: valid = %v, want %v", tc.in, got, tc.want)
 		}
 	}
@@ -233,6 +206,7 @@ func TestAddressPatterns(t *testing.T) {
 // net/netip on generated addresses in several textual forms and on
 // random mutations of them.
 func TestAddressPatternsAgainstNetip(t *testing.T) {
+	valid := checker(t)
 	r := rand.New(rand.NewSource(1))
 	n := 3000
 	if testing.Short() {
@@ -253,7 +227,7 @@ func TestAddressPatternsAgainstNetip(t *testing.T) {
 		v4 := netip.AddrFrom4([4]byte{raw[12], raw[13], raw[14], raw[15]})
 		forms = append(forms, embedV4(a.StringExpanded(), v4), v4.String())
 		for _, f := range forms {
-			if !validAddress(f) {
+			if !valid(addressPath, f) {
 				t.Errorf("pattern rejects %q (valid for net/netip)", f)
 			}
 			// Mutate: insert, delete or replace one character.
@@ -274,7 +248,7 @@ func TestAddressPatternsAgainstNetip(t *testing.T) {
 			}
 			ms := string(m)
 			_, err := netip.ParseAddr(ms)
-			if want := err == nil; validAddress(ms) != want {
+			if want := err == nil; valid(addressPath, ms) != want {
 				t.Errorf("%q: pattern says valid=%v, net/netip says %v", ms, !want, want)
 			}
 		}
@@ -306,6 +280,7 @@ func embedV4(expanded string, v4 netip.Addr) string {
 }
 
 func TestRouteTargetPattern(t *testing.T) {
+	valid := checker(t)
 	tests := []struct {
 		in   string
 		want bool
@@ -327,22 +302,17 @@ func TestRouteTargetPattern(t *testing.T) {
 		{"a:1", false},
 	}
 	for _, tc := range tests {
-		rt := &gen.NetreadyTenants_Tenants_Tenant_Vpns_Vpn_RouteTarget{Value: ygot.String(tc.in)}
-		if got := rt.Validate() == nil; got != tc.want {
+		if got := valid("/tenants/tenant/vpns/vpn/route-target/value", tc.in); got != tc.want {
 			t.Errorf("route-target %q: valid = %v, want %v", tc.in, got, tc.want)
 		}
-		vpn := &gen.NetreadyTenants_Tenants_Tenant_Vpns_Vpn{Name: ygot.String("v"), RouteDistinguisher: []string{tc.in}}
-		if got := vpn.Validate() == nil; got != tc.want {
+		if got := valid("/tenants/tenant/vpns/vpn/route-distinguisher", tc.in); got != tc.want {
 			t.Errorf("route-distinguisher %q: valid = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }
 
 func TestOtherPatterns(t *testing.T) {
-	status := func(ts string) error {
-		b := &gen.NetreadyInfrastructure_Backends_Backend_Status_Backend{Name: ygot.String("b"), LastAttempt: ygot.String(ts)}
-		return b.Validate()
-	}
+	valid := checker(t)
 	for ts, want := range map[string]bool{
 		"2026-11-24T09:30:00Z":         true,
 		"2026-11-24T10:30:00.25+01:00": true,
@@ -351,7 +321,7 @@ func TestOtherPatterns(t *testing.T) {
 		"2026-13-24T09:30:00Z":         false,
 		"2026-11-24 09:30:00Z":         false,
 	} {
-		if got := status(ts) == nil; got != want {
+		if got := valid("/backends/backend/status/backend/last-attempt", ts); got != want {
 			t.Errorf("date-and-time %q: valid = %v, want %v", ts, got, want)
 		}
 	}
@@ -362,8 +332,7 @@ func TestOtherPatterns(t *testing.T) {
 		"52:54:00:12:34":    false,
 		"52:54:00:12:34:5g": false,
 	} {
-		p := &gen.NetreadyTenants_Tenants_Tenant_Ports_Port{Name: ygot.String("p"), MacAddress: ygot.String(mac)}
-		if got := p.Validate() == nil; got != want {
+		if got := valid("/tenants/tenant/ports/port/mac-address", mac); got != want {
 			t.Errorf("mac-address %q: valid = %v, want %v", mac, got, want)
 		}
 	}
@@ -377,32 +346,8 @@ func TestOtherPatterns(t *testing.T) {
 		strings.Repeat("a", 64): true,
 		strings.Repeat("a", 65): false,
 	} {
-		tn := &gen.NetreadyTenants_Tenants_Tenant{Name: ygot.String(name)}
-		if got := tn.Validate() == nil; got != want {
+		if got := valid("/tenants/tenant/name", name); got != want {
 			t.Errorf("name %q: valid = %v, want %v", name, got, want)
 		}
-	}
-}
-
-// TestEveryModuleCompiled checks that the generated code was built from
-// every module in yang/, i.e. that `make gen` was run after the last
-// module was added.
-func TestEveryModuleCompiled(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "yang", "*.yang"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for _, m := range gen.ΓModelData {
-		got[m.GetName()] = true
-	}
-	for _, f := range files {
-		mod := strings.TrimSuffix(filepath.Base(f), ".yang")
-		if !got[mod] {
-			t.Errorf("module %s is in yang/ but not in gen (run `make gen`)", mod)
-		}
-	}
-	if len(got) != len(files) {
-		t.Errorf("gen was built from %d modules, yang/ holds %d", len(got), len(files))
 	}
 }
