@@ -58,6 +58,11 @@ type Access interface {
 	// MayWrite reports whether the caller may write anything at or below
 	// a request path; Set refuses paths where it may not, existing or not.
 	MayWrite(ctx context.Context, path []*gpb.PathElem) bool
+	// MayReplace reports whether the caller may delete or replace the
+	// whole subtree at a request path whatever it holds (it may write all
+	// of it or read all of it); Set refuses explicit deletes and replaces
+	// elsewhere, existing or not.
+	MayReplace(ctx context.Context, path []*gpb.PathElem) bool
 	// OpenStream counts a Subscribe against the caller's stream limit
 	// (ResourceExhausted past it); release when the stream ends.
 	OpenStream(ctx context.Context) (release func(), err error)

@@ -24,11 +24,13 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
+		b.mayReplace = func(p []*gpb.PathElem) bool { return s.access.MayReplace(ctx, p) }
 	}
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
 	if s.access != nil {
 		dreq.User, dreq.Roles = s.access.Caller(ctx)
 		dreq.Access = s.access.Writable(ctx)
+		b.user = dreq.User
 	}
 	err := supported(req)
 	if err == nil {
@@ -40,7 +42,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
-		err = grpcError("set", err)
+		err = grpcError("set", s.withinView(ctx, b, err))
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
@@ -93,8 +95,12 @@ type setBuilder struct {
 	ops     []datastore.Op
 	results []*gpb.UpdateResult
 	texts   []string
-	// mayWrite, if set, vets each request path before anything else.
-	mayWrite func([]*gpb.PathElem) bool
+	// mayWrite, if set, vets each request path before anything else;
+	// mayReplace each explicit delete and replace (setaccess.go).
+	mayWrite, mayReplace func([]*gpb.PathElem) bool
+	user                 string
+	// paths are the request paths of ops, in the same order.
+	paths [][]*gpb.PathElem
 }
 
 // permitted refuses a request path the caller may not write at all.
@@ -141,8 +147,11 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
 		}
-		b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Pattern: elems})
+		b.ops, b.paths = append(b.ops, datastore.Op{Kind: datastore.Delete, Pattern: elems}), append(b.paths, elems)
 		return nil
+	}
+	if err := b.replaceable(elems); err != nil {
+		return err
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
 	if err != nil {
@@ -151,7 +160,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	if err := writable(path); err != nil {
 		return err
 	}
-	b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path})
+	b.ops, b.paths = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path}), append(b.paths, elems)
 	return nil
 }
 
@@ -186,6 +195,11 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
+	if kind == datastore.Replace {
+		if err := b.replaceable(elems); err != nil {
+			return err
+		}
+	}
 	if u.GetDuplicates() != 0 {
 		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsString(elems))
 	}
@@ -200,7 +214,7 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	if err != nil {
 		return grpcError("set", err)
 	}
-	b.ops = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload})
+	b.ops, b.paths = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload}), append(b.paths, elems)
 	return nil
 }
 

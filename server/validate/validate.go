@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/server/changeset"
@@ -97,13 +98,18 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	return v, nil
 }
 
-// Authorizer judges one change of a transaction (chain, old and cur as
-// in tree.DiffFunc): every changed leaf, and every object created or
-// deleted. It returns an error (a *tree.Error with PermissionDenied) to
-// refuse the whole transaction. It is a value carried by the request, not
-// a closure over the caller's context.
+// Authorizer is one caller's rights, a value carried by the request (not
+// a closure over the caller's context). MayChange judges one change of a
+// transaction (chain, old and cur as in tree.DiffFunc): every changed
+// leaf, and every object created or deleted. It returns an error (a
+// *tree.Error with PermissionDenied) to refuse the whole transaction.
+// Readable says what the caller may read at a data path or pattern ('*'
+// keys, lists without keys): Visible only when all of it. Errors name and
+// count only what is readable, and wildcard deletes expand only over it,
+// so a refusal never tells what the caller may not see.
 type Authorizer interface {
 	MayChange(chain []*tree.Node, old, cur *tree.Node) error
+	Readable(path []*gpb.PathElem) tree.Visibility
 }
 
 // Delta is what a validated transaction changes in the validator's index;
@@ -163,6 +169,7 @@ type check struct {
 type deletedEntry struct {
 	path string
 	list *schema.Node
+	at   tree.Path // the entry, for a caller who may not read everything
 }
 
 type ruleRun struct {
@@ -289,7 +296,11 @@ func isEntry(chain []*tree.Node, i int) bool {
 func (c *check) entryDeleted(chain []*tree.Node) {
 	s := chain[len(chain)-1].Schema()
 	if len(c.v.keyed[s]) > 0 {
-		c.deleted = append(c.deleted, deletedEntry{path: tree.ChainString(chain), list: s})
+		d := deletedEntry{path: tree.ChainString(chain), list: s}
+		if c.auth != nil {
+			d.at = tree.ChainPath(chain)
+		}
+		c.deleted = append(c.deleted, d)
 	}
 }
 
@@ -314,7 +325,7 @@ func (c *check) runRules() error {
 				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
 			}
 			if err != nil {
-				return asFailedPrecondition(err, k)
+				return c.redactRuleError(asFailedPrecondition(err, k), k)
 			}
 		}
 	}
