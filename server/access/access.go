@@ -70,6 +70,16 @@ func (c *Control) Readable(ctx context.Context, subscribe bool) tree.PathVisible
 	if subscribe {
 		op = authz.Subscribe
 	}
+	return c.scope(ctx, op)
+}
+
+// WriteScope returns what the caller may write: Visible where all of the
+// subtree, nil for everything.
+func (c *Control) WriteScope(ctx context.Context) tree.PathVisibleFunc {
+	return c.scope(ctx, authz.Write)
+}
+
+func (c *Control) scope(ctx context.Context, op authz.Op) tree.PathVisibleFunc {
 	s, ok := subject(ctx)
 	p := c.policy.Load()
 	if !ok {
@@ -146,18 +156,6 @@ func (w writer) MayChange(chain []*tree.Node, _, _ *tree.Node) error {
 func (c *Control) MayWrite(ctx context.Context, path []*gpb.PathElem) bool {
 	s, ok := subject(ctx)
 	return ok && c.policy.Load().Decide(s, authz.Write, path) != authz.Deny
-}
-
-// MayReplace reports whether the caller may delete or replace the whole
-// subtree at path (a request path without wildcards) and be told the
-// outcome: it may write all of it, or read all of it. Otherwise whether
-// such a Set succeeds would depend on, and so tell, whether data it may
-// neither read nor write exists there (alice deleting /tenants would learn
-// whether other tenants exist), so Set refuses it whatever is there.
-func (c *Control) MayReplace(ctx context.Context, path []*gpb.PathElem) bool {
-	s, ok := subject(ctx)
-	p := c.policy.Load()
-	return ok && (p.Decide(s, authz.Write, path) == authz.Permit || p.Decide(s, authz.Read, path) == authz.Permit)
 }
 
 // OpenStream counts a streaming RPC of the caller against its limit. The

@@ -151,3 +151,25 @@ func TestReferenceCountsOnlyWhenReadable(t *testing.T) {
 	wantMessage(t, ts.deleteAs(t, "alice", "/tenants/tenant[name=blue]/ports/port[name=g1-nic0]"), codes.FailedPrecondition,
 		"set: /tenants/tenant[name=blue]/ports/port[name=g1-nic0]: cannot delete: still referenced 1 time(s) from /tenants/tenant/interfaces/interface/port")
 }
+
+// TestUpdatePayloadIsNoValueOracle: an update at a path the caller may
+// partly write, whose payload names another tenant's data, is refused
+// the same way whether it would change that data or not, naming the
+// payload's path.
+func TestUpdatePayloadIsNoValueOracle(t *testing.T) {
+	ts := defaultPolicyServer(t)
+	v, err := ts.get(t, "/tenants/tenant[name=red]/description", gpb.GetRequest_CONFIG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range []string{v.(string), "a guess"} {
+		_, err := ts.as(t, "alice").Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{},
+			Val: jsonIETF(`{"netready-tenants:tenants": {"tenant": [{"name": "red", "description": "` + desc + `"}]}}`)}}})
+		wantMessage(t, err, codes.PermissionDenied, "set: /tenants/tenant[name=red]: permission denied")
+	}
+	// Her own tenant, through the same path, is fine.
+	if _, err := ts.as(t, "alice").Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{},
+		Val: jsonIETF(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "description": "mine"}]}}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+}

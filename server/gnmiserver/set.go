@@ -24,7 +24,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
-		b.mayReplace = func(p []*gpb.PathElem) bool { return s.access.MayReplace(ctx, p) }
+		b.writes, b.reads = s.access.WriteScope(ctx), s.access.Readable(ctx, false)
 	}
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
 	if s.access != nil {
@@ -42,7 +42,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
-		err = grpcError("set", s.withinView(ctx, b, err))
+		err = grpcError("set", withinView(b, err))
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
@@ -95,10 +95,12 @@ type setBuilder struct {
 	ops     []datastore.Op
 	results []*gpb.UpdateResult
 	texts   []string
-	// mayWrite, if set, vets each request path before anything else;
-	// mayReplace each explicit delete and replace (setaccess.go).
-	mayWrite, mayReplace func([]*gpb.PathElem) bool
-	user                 string
+	// mayWrite, if set, vets each request path before anything else.
+	mayWrite func([]*gpb.PathElem) bool
+	// writes and reads (nil: everything) judge explicit deletes, replaces
+	// and payloads (setaccess.go).
+	writes, reads tree.PathVisibleFunc
+	user          string
 	// paths are the request paths of ops, in the same order.
 	paths [][]*gpb.PathElem
 }
@@ -213,6 +215,9 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	payload, err := decodePayload(b.sch, path, u.GetVal())
 	if err != nil {
 		return grpcError("set", err)
+	}
+	if err := b.payloadWritable(path, payload); err != nil {
+		return err
 	}
 	b.ops, b.paths = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload}), append(b.paths, elems)
 	return nil

@@ -1,7 +1,6 @@
 package gnmiserver
 
 import (
-	"context"
 	"errors"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -9,6 +8,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/gnmipath"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -18,25 +19,87 @@ import (
 // a refusal that would name such data names the request path instead.
 
 // replaceable refuses an explicit delete or replace of a subtree the
-// caller may neither write nor read in whole.
+// caller may neither write nor read in whole: whether it succeeded would
+// depend on, and so tell, whether data the caller may not see is there
+// (alice deleting /tenants would learn whether other tenants exist).
 func (b *setBuilder) replaceable(elems []*gpb.PathElem) error {
-	if b.mayReplace != nil && !b.mayReplace(elems) {
-		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied: user %s may not delete or replace all that is there",
-			tree.ElemsString(elems), b.user)
+	if b.writes == nil || b.writes(elems) == tree.Visible || b.reads == nil || b.reads(elems) == tree.Visible {
+		return nil
+	}
+	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied: user %s may not delete or replace all that is there",
+		tree.ElemsString(elems), b.user)
+}
+
+// payloadWritable refuses a payload that names data the caller may not
+// write, whether or not the data is there and whatever it holds. The
+// writer judges only what a transaction changes, so without this an
+// update at / writing another tenant's description with its current
+// value would succeed, and with another value be refused: an oracle for
+// the value. Subtrees the caller may write in whole are not walked.
+func (b *setBuilder) payloadWritable(at tree.Path, payload *tree.Node) error {
+	if b.writes == nil {
+		return nil
+	}
+	elems := tree.GNMIElems(at)
+	if n := len(elems); n > 0 && payload.Schema().Kind == schema.List && elems[n-1].GetKey() == nil {
+		return b.entriesWritable(elems[:n-1], payload) // a whole list
+	}
+	return b.nodeWritable(elems, payload)
+}
+
+func (b *setBuilder) nodeWritable(elems []*gpb.PathElem, n *tree.Node) error {
+	switch b.writes(elems) {
+	case tree.Visible:
+		return nil
+	case tree.Partly:
+		if n.Schema().IsDir() {
+			return b.kidsWritable(elems, n)
+		}
+	}
+	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
+}
+
+func (b *setBuilder) kidsWritable(elems []*gpb.PathElem, n *tree.Node) error {
+	for _, k := range n.Children() {
+		var err error
+		switch s := k.Schema(); {
+		case !s.Config:
+		case s.Kind == schema.List:
+			err = b.entriesWritable(elems, k)
+		default:
+			err = b.nodeWritable(append(elems[:len(elems):len(elems)], &gpb.PathElem{Name: s.Name}), k)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
+// entriesWritable judges each entry of the list node l below elems.
+func (b *setBuilder) entriesWritable(elems []*gpb.PathElem, l *tree.Node) error {
+	var err error
+	l.Entries(func(e *tree.Node) bool {
+		el := &gpb.PathElem{Name: l.Schema().Name, Key: map[string]string{}}
+		keys := e.KeyValues()
+		for i, k := range l.Schema().Keys {
+			el.Key[k.Name] = value.String(keys[i])
+		}
+		err = b.nodeWritable(append(elems[:len(elems):len(elems)], el), e)
+		return err == nil
+	})
+	return err
+}
+
 // withinView keeps a PermissionDenied from the writer from naming a path
 // the caller may not read: it names the request path that led there.
-func (s *Server) withinView(ctx context.Context, b *setBuilder, err error) error {
+func withinView(b *setBuilder, err error) error {
 	var te *tree.Error
-	if s.access == nil || !errors.As(err, &te) || te.Code != codes.PermissionDenied {
+	if !errors.As(err, &te) || te.Code != codes.PermissionDenied {
 		return err
 	}
-	read := s.access.Readable(ctx, false)
 	at, perr := gnmipath.Parse(te.Path)
-	if read == nil || (perr == nil && te.Path != "" && read(at) != tree.Hidden) {
+	if b.reads == nil || (perr == nil && te.Path != "" && b.reads(at) != tree.Hidden) {
 		return err
 	}
 	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied: user %s may not change all that this changes",
