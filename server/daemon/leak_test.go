@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -18,6 +20,13 @@ import (
 // host-b, route targets owned by each.
 func defaultPolicyServer(t *testing.T) *testServer {
 	t.Helper()
+	return policyServer(t, filepath.Join("..", "..", "testdata", "policy", "default.json"))
+}
+
+// policyServer is defaultPolicyServer with another policy file, and a
+// user rt of role rt-admin (which that policy may define).
+func policyServer(t *testing.T, policyFile string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	users := auth.NewUsers()
 	users.Cost = 4
@@ -26,6 +35,7 @@ func defaultPolicyServer(t *testing.T) *testServer {
 		tenants    []string
 	}{
 		{"admin", "admin", nil}, {"net", "network-admin", nil}, {"alice", "tenant-admin", []string{"blue"}},
+		{"rt", "rt-admin", nil},
 	} {
 		if err := users.Add(u.name, u.name+"-secret", []string{u.role}, u.tenants); err != nil {
 			t.Fatal(err)
@@ -36,7 +46,7 @@ func defaultPolicyServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	ts := startWithCreds(t, daemon.Config{DataDir: dir, UsersFile: usersFile, InitEmptyStore: true,
-		PolicyFile: filepath.Join("..", "..", "testdata", "policy", "default.json")}, password{"admin", "admin-secret"})
+		PolicyFile: policyFile}, password{"admin", "admin-secret"})
 	ts.setRoot(t, scenario(t, "any-to-any"))
 	return ts
 }
@@ -172,4 +182,26 @@ func TestUpdatePayloadIsNoValueOracle(t *testing.T) {
 		Val: jsonIETF(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "description": "mine"}]}}`)}}}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRuleMessageHidesUnreadablePaths: a role that administers route
+// targets but may not read tenants is told that a tenant still uses the
+// route target it deletes, but not where; the administrator is told where.
+func TestRuleMessageHidesUnreadablePaths(t *testing.T) {
+	def, err := os.ReadFile(filepath.Join("..", "..", "testdata", "policy", "default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rtAdmin = `{"name": "rt-admin", "rule": [{"sequence": 10, "path": "/route-targets", "operation": ["read", "write"], "action": "permit"}]},`
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(policy, []byte(strings.Replace(string(def), `"role": [`, `"role": [`+rtAdmin, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := policyServer(t, policy)
+	const rt = "/route-targets/route-target[value=64512:200]"
+	wantMessage(t, ts.deleteAs(t, "rt", rt+"/description"), codes.OK, "")
+	wantMessage(t, ts.deleteAs(t, "rt", rt), codes.FailedPrecondition,
+		"set: "+rt+": tenant red still uses route target 64512:200 (both) at (a path you may not read); remove it there first")
+	wantMessage(t, ts.deleteAs(t, "admin", rt), codes.FailedPrecondition,
+		"set: "+rt+": tenant red still uses route target 64512:200 (both) at /tenants/tenant[name=red]/vpns/vpn[name=red]/route-target[value=64512:200]; remove it there first")
 }
