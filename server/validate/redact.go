@@ -61,19 +61,29 @@ func referrerPattern(target tree.Path, src *schema.Node) []*gpb.PathElem {
 // other objects in their messages (the route-target guard names the VPN
 // that still uses a route target); this keeps those of other tenants out.
 func (c *check) redactMessage(msg string) string {
-	if c.auth == nil || !strings.Contains(msg, "/") {
+	if c.auth == nil {
+		return msg
+	}
+	return redactPaths(msg, func(elems []*gpb.PathElem) bool { return c.auth.Readable(elems) == tree.Hidden })
+}
+
+// redactPaths replaces each instance path in msg (a word starting with
+// '/' after a space, '(' or a quote, with keys, that gnmipath parses) for
+// which hidden is true.
+func redactPaths(msg string, hidden func([]*gpb.PathElem) bool) string {
+	if !strings.Contains(msg, "/") {
 		return msg
 	}
 	var b strings.Builder
 	for i := 0; i < len(msg); {
-		if msg[i] != '/' || (i > 0 && msg[i-1] != ' ') {
+		if msg[i] != '/' || (i > 0 && msg[i-1] != ' ' && msg[i-1] != '(' && msg[i-1] != '\'') {
 			b.WriteByte(msg[i])
 			i++
 			continue
 		}
 		end := pathEnd(msg, i)
 		tok := msg[i:end]
-		if elems, err := gnmipath.Parse(tok); err == nil && strings.Contains(tok, "[") && c.auth.Readable(elems) == tree.Hidden {
+		if elems, err := gnmipath.Parse(tok); err == nil && strings.Contains(tok, "[") && hidden(elems) {
 			tok = hiddenPath
 		}
 		b.WriteString(tok)
@@ -102,7 +112,7 @@ func pathEnd(msg string, i int) int {
 }
 
 func trimClause(msg string, start, end int) int {
-	for end > start+1 && strings.IndexByte(";,.:)", msg[end-1]) >= 0 {
+	for end > start+1 && strings.IndexByte(";,.:)'", msg[end-1]) >= 0 {
 		end--
 	}
 	return end
