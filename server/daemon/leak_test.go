@@ -23,20 +23,22 @@ func defaultPolicyServer(t *testing.T) *testServer {
 	return policyServer(t, filepath.Join("..", "..", "testdata", "policy", "default.json"))
 }
 
-// policyServer is defaultPolicyServer with another policy file, and a
-// user rt of role rt-admin (which that policy may define).
-func policyServer(t *testing.T, policyFile string) *testServer {
+// testUser is a user of a policyServer: its password is name + "-secret".
+type testUser struct {
+	name, role string
+	tenants    []string
+}
+
+// policyServer is defaultPolicyServer with another policy file and more
+// users (of roles that policy defines).
+func policyServer(t *testing.T, policyFile string, more ...testUser) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	users := auth.NewUsers()
 	users.Cost = 4
-	for _, u := range []struct {
-		name, role string
-		tenants    []string
-	}{
+	for _, u := range append([]testUser{
 		{"admin", "admin", nil}, {"net", "network-admin", nil}, {"alice", "tenant-admin", []string{"blue"}},
-		{"rt", "rt-admin", nil},
-	} {
+	}, more...) {
 		if err := users.Add(u.name, u.name+"-secret", []string{u.role}, u.tenants); err != nil {
 			t.Fatal(err)
 		}
@@ -184,24 +186,55 @@ func TestUpdatePayloadIsNoValueOracle(t *testing.T) {
 	}
 }
 
-// TestRuleMessageHidesUnreadablePaths: a role that administers route
-// targets but may not read tenants is told that a tenant still uses the
-// route target it deletes, but not where; the administrator is told where.
-func TestRuleMessageHidesUnreadablePaths(t *testing.T) {
+// customPolicy writes the default policy with roles added (JSON
+// objects, each followed by a comma) and more roles in provider-network.
+func customPolicy(t *testing.T, roles, providerRoles string) string {
+	t.Helper()
 	def, err := os.ReadFile(filepath.Join("..", "..", "testdata", "policy", "default.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rtAdmin = `{"name": "rt-admin", "rule": [{"sequence": 10, "path": "/route-targets", "operation": ["read", "write"], "action": "permit"}]},`
+	js := strings.Replace(string(def), `"role": [`, `"role": [`+roles, 1)
+	js = strings.Replace(js, `"role": ["admin", "tenant-admin"`, `"role": ["admin", "tenant-admin"`+providerRoles, 1)
 	policy := filepath.Join(t.TempDir(), "policy.json")
-	if err := os.WriteFile(policy, []byte(strings.Replace(string(def), `"role": [`, `"role": [`+rtAdmin, 1)), 0o600); err != nil {
+	if err := os.WriteFile(policy, []byte(js), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ts := policyServer(t, policy)
+	return policy
+}
+
+// TestRuleMessageHidesUnreadablePaths: a role that administers route
+// targets but may not read tenants is told that a tenant still uses the
+// route target it deletes, but not where; the administrator is told where.
+func TestRuleMessageHidesUnreadablePaths(t *testing.T) {
+	const rtAdmin = `{"name": "rt-admin", "rule": [{"sequence": 10, "path": "/route-targets", "operation": ["read", "write"], "action": "permit"}]},`
+	ts := policyServer(t, customPolicy(t, rtAdmin, ""), testUser{"rt", "rt-admin", nil})
 	const rt = "/route-targets/route-target[value=64512:200]"
 	wantMessage(t, ts.deleteAs(t, "rt", rt+"/description"), codes.OK, "")
 	wantMessage(t, ts.deleteAs(t, "rt", rt), codes.FailedPrecondition,
 		"set: "+rt+": tenant red still uses route target 64512:200 (both) at (a path you may not read); remove it there first")
 	wantMessage(t, ts.deleteAs(t, "admin", rt), codes.FailedPrecondition,
 		"set: "+rt+": tenant red still uses route target 64512:200 (both) at /tenants/tenant[name=red]/vpns/vpn[name=red]/route-target[value=64512:200]; remove it there first")
+}
+
+// TestPayloadKeysAreTheEntrys: a role that may write only the provider
+// attributes of its tenant's L2 networks updates them through the
+// network's entry; the entry's key in the payload is no write of its own.
+func TestPayloadKeysAreTheEntrys(t *testing.T) {
+	const provAdmin = `{"name": "provider-admin", "rule": [
+		{"sequence": 10, "path": "/tenants/tenant[name={tenant}]", "operation": ["read"], "action": "permit"},
+		{"sequence": 20, "path": "/tenants/tenant[name={tenant}]/l2-networks/l2-network/provider", "operation": ["write"], "action": "permit"}]},`
+	ts := policyServer(t, customPolicy(t, provAdmin, `, "provider-admin"`), testUser{"prov", "provider-admin", []string{"blue"}})
+	const n1 = "/tenants/tenant[name=blue]/l2-networks/l2-network[name=n1]"
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, n1, `{"provider": {"physical-network": "physnet1", "network-type": "vlan", "segmentation-id": 100}}`)}})
+	if _, err := ts.as(t, "prov").Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, n1,
+		`{"name": "n1", "provider": {"segmentation-id": 102}}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ts.get(t, n1+"/provider/segmentation-id", gpb.GetRequest_CONFIG); err != nil || v != float64(102) {
+		t.Errorf("segmentation-id %v, %v; want 102", v, err)
+	}
+	// Anything else in the payload is refused, changed or not.
+	_, err := ts.as(t, "prov").Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, n1, `{"name": "n1", "description": "x"}`)}})
+	wantMessage(t, err, codes.PermissionDenied, "set: "+n1+"/description: permission denied")
 }

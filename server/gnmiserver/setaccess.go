@@ -59,11 +59,14 @@ func (b *setBuilder) nodeWritable(elems []*gpb.PathElem, n *tree.Node) error {
 	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
 }
 
+// kidsWritable judges the children of n below elems. The keys of an
+// entry are not written on their own (they are the entry's name, judged
+// with it), nor are defaults the decoder filled in.
 func (b *setBuilder) kidsWritable(elems []*gpb.PathElem, n *tree.Node) error {
 	for _, k := range n.Children() {
 		var err error
 		switch s := k.Schema(); {
-		case !s.Config:
+		case !s.Config, k.IsDefault(), isKey(n.Schema(), s):
 		case s.Kind == schema.List:
 			err = b.entriesWritable(elems, k)
 		default:
@@ -138,4 +141,14 @@ func related(p, at []*gpb.PathElem) bool {
 		}
 	}
 	return true
+}
+
+// isKey reports whether s is a key leaf of the list l.
+func isKey(l, s *schema.Node) bool {
+	for _, k := range l.Keys {
+		if k == s {
+			return true
+		}
+	}
+	return false
 }
