@@ -133,3 +133,14 @@ func (c *check) redactRuleError(err error, instance string) error {
 	te.Msg = c.redactMessage(te.Msg)
 	return te
 }
+
+// schemaPathIfHidden names, in the *tree.Error err about the instance at
+// the end of chain, the instance's schema path if the caller may not read
+// it: a must re-evaluated because what it reads changed may fail on
+// another tenant's object.
+func (c *check) schemaPathIfHidden(err error, chain []*tree.Node) error {
+	if te, ok := err.(*tree.Error); ok && c.auth != nil && !c.mayName(tree.ChainPath(chain)) {
+		te.Path = chain[len(chain)-1].Schema().Path
+	}
+	return err
+}

@@ -32,7 +32,7 @@ func TestRedactPaths(t *testing.T) {
 }
 
 // hideRefs is a caller who may change everything but read nothing under
-// /ref.
+// /ref or /iface.
 type hideRefs struct{}
 
 func (hideRefs) MayChange([]*tree.Node, *tree.Node, *tree.Node) error { return nil }
@@ -41,7 +41,7 @@ func (hideRefs) Readable(path []*gpb.PathElem) tree.Visibility {
 	switch {
 	case len(path) == 0:
 		return tree.Partly
-	case path[0].GetName() == "ref":
+	case path[0].GetName() == "ref", path[0].GetName() == "iface":
 		return tree.Hidden
 	}
 	return tree.Visible
@@ -76,6 +76,32 @@ func TestLeafrefMessagesWithinView(t *testing.T) {
 		_, err := v.Check(changeset.Compute(root, edit(t, s, root, tc.edit)), tc.auth)
 		if err == nil || err.Error() != tc.wantError {
 			t.Errorf("%v (auth %v): %v, want %s", tc.edit, tc.auth, err, tc.wantError)
+		}
+	}
+}
+
+// TestConditionMessagesWithinView: a must that fails on an instance the
+// caller may not read, because what it reads changed, names the schema
+// node, not the instance.
+func TestConditionMessagesWithinView(t *testing.T) {
+	s := mwsch(t)
+	v, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/iface[name=e1]", `{"type":"mustwhen:eth","mtu":1500}`})
+	d, err := v.Check(changeset.Compute(tree.NewRoot(s), root), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	cand := edit(t, s, root, op{"merge", "/sys/max-mtu", `1200`})
+	for auth, want := range map[Authorizer]string{
+		hideRefs{}: "/iface/mtu: mtu out of the system range",
+		nil:        "/iface[name=e1]/mtu: mtu out of the system range",
+	} {
+		if _, err := v.Check(changeset.Compute(root, cand), auth); err == nil || err.Error() != want {
+			t.Errorf("auth %v: %v, want %s", auth, err, want)
 		}
 	}
 }
