@@ -61,27 +61,31 @@ deps:
 
 ## bench: the performance benchmarks (results: docs/performance.md)
 bench:
-	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./server/daemon/
-	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./server/daemon/
+	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='Delivery' -benchtime=200x ./server/telemetry/
-	$(GO) test -run='^$$' -bench='OnChange' -benchtime=100x ./server/daemon/
-	$(GO) test -run='^$$' -bench='InitialSync100k|IdleSubscriberMemory' -benchtime=3x ./server/daemon/
-	$(GO) test -run='^$$' -bench='SetLatencyWithStalledSubscriber' -benchtime=2000x ./server/daemon/
+	$(GO) test -run='^$$' -bench='OnChange' -benchtime=100x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='InitialSync100k|IdleSubscriberMemory' -benchtime=3x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='SetLatencyWithStalledSubscriber' -benchtime=2000x ./cmd/netreadyd/daemon/
 	@# Authorization off/on pairs, each side in its own process so that heap
 	@# growth from one run does not tax the other.
 	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \
-		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./server/daemon/ | grep '^Benchmark'; done; done
-	$(GO) test -run='^$$' -bench='SetOneLeafDropped' -benchtime=3000x ./server/daemon/
+		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./cmd/netreadyd/daemon/ | grep '^Benchmark'; done; done
+	$(GO) test -run='^$$' -bench='SetOneLeafDropped' -benchtime=3000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
 	$(GO) test -run='^$$' -bench='CheckOneLeaf' ./server/validate/
 	$(GO) test -run='^$$' -bench='RouteTarget' ./server/rules/
+	@# Leaf-lists (linear duplicate check, max-elements before parsing) and strict JSON.
+	$(GO) test -run='^$$' -bench='DecodeLeafList' ./server/tree/
+	$(GO) test -run='^$$' -bench='SetLeafList' -benchtime=5x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='Parse' -benchtime=20x ./server/strictjson/
 	@# Realization on real namespaces (needs root): Set -> every forwarder programmed.
-	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./server/daemon/
-	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./server/daemon/
-	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./server/daemon/
-	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./server/daemon/
+	$(GO) test -run='^$$' -bench='RealizeOneBinding' -benchtime=200x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='Realize1000Bindings' -benchtime=3x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)

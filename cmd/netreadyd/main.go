@@ -26,7 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/store"
 )
 
 func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) {
@@ -53,6 +54,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.IntVar(&c.MaxMsgSize, "max-msg-size", 256<<20, "largest gRPC message accepted or sent, in bytes")
 	fs.IntVar(&c.Retention, "commit-log-retention", 10000, "how many commits the commit log keeps")
 	fs.IntVar(&c.AuditRetention, "audit-retention", 10000, "how many entries the audit log keeps")
+	fs.Int64Var(&c.AuditRetentionBytes, "audit-retention-bytes", store.DefaultAuditRetentionBytes, "how many bytes of entries the audit log keeps (oldest dropped first)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for RPCs in flight")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err

@@ -3,7 +3,8 @@
 // Entries are stored durably (an accepted Set's entry in the same store
 // transaction as its commit) and published read-only under /audit
 // (netready-audit.yang), where by default only administrators may read
-// them. Retention bounds both.
+// them. Each entry is bounded in size (Bound), and retention bounds the
+// log in entries and in bytes, both in the store and in the tree.
 package audit
 
 import (
@@ -41,24 +42,39 @@ type Entry struct {
 	CommitID   uint64    `json:"commit-id,omitempty"`
 }
 
-// Log records Set requests.
-type Log struct {
-	st        store.Store
-	ds        *datastore.Datastore
-	retention int
-	list      tree.Path // /audit/entry
-	leaves    map[string]*schema.Node
-	last      atomic.Uint64
-	// ids are the entries in the tree, oldest first. Only the datastore's
-	// writer goroutine touches it (commit hooks and state changes run
-	// there).
-	ids []uint64
+// Retention bounds the log: the oldest entries go while there are more
+// than Entries or they take more than Bytes (as stored, JSON). The newest
+// entry always stays.
+type Retention struct {
+	Entries int
+	Bytes   int64
 }
 
-// New prepares a log over st keeping retention entries.
-func New(sch *schema.Schema, st store.Store, retention int) *Log {
+// Log records Set requests.
+type Log struct {
+	st     store.Store
+	ds     *datastore.Datastore
+	keep   Retention
+	list   tree.Path // /audit/entry
+	leaves map[string]*schema.Node
+	last   atomic.Uint64
+	// held are the entries in the tree, oldest first, and bytes their
+	// stored size. Only the datastore's writer goroutine touches them
+	// (commit hooks and state changes run there).
+	held  []held
+	bytes int64
+}
+
+type held struct {
+	id   uint64
+	size int64
+}
+
+// New prepares a log over st keeping what keep allows; st must be
+// opened with the same bounds so that the tree shows what is stored.
+func New(sch *schema.Schema, st store.Store, keep Retention) *Log {
 	list := tree.MustResolve(sch.Root, "audit", "entry")
-	l := &Log{st: st, retention: retention, list: list, leaves: map[string]*schema.Node{}}
+	l := &Log{st: st, keep: keep, list: list, leaves: map[string]*schema.Node{}}
 	for _, c := range list[1].Schema.Children {
 		l.leaves[c.Name] = c
 	}
@@ -68,13 +84,18 @@ func New(sch *schema.Schema, st store.Store, retention int) *Log {
 // Start publishes the stored entries and starts recording through ds.
 func (l *Log) Start(ctx context.Context, ds *datastore.Datastore) error {
 	l.ds = ds
-	var entries []Entry
+	var (
+		entries []Entry
+		sizes   []int64
+	)
 	err := l.st.Audit(ctx, func(_ uint64, b []byte) error {
 		var e Entry
 		if err := json.Unmarshal(b, &e); err != nil {
 			return fmt.Errorf("audit: stored entry: %w", err)
 		}
-		entries = append(entries, e)
+		// Entries stored before entries were bounded may be huge.
+		Bound(&e)
+		entries, sizes = append(entries, e), append(sizes, int64(len(b)))
 		return nil
 	})
 	if err != nil {
@@ -85,7 +106,7 @@ func (l *Log) Start(ctx context.Context, ds *datastore.Datastore) error {
 	}
 	return ds.UpdateState(ctx, func(t *tree.Txn) error {
 		for i := range entries {
-			l.publish(t, &entries[i])
+			l.publish(t, &entries[i], sizes[i])
 		}
 		return nil
 	})
@@ -98,8 +119,9 @@ func (l *Log) Committing(t *tree.Txn, req *datastore.Request, commitID uint64, a
 		ID: l.last.Add(1), Time: at, User: req.User, Roles: req.Roles, Peer: req.Peer,
 		Operations: req.Operations, Result: Accepted, CommitID: commitID,
 	}
-	l.publish(t, e)
+	Bound(e)
 	b, _ := json.Marshal(e) // a struct of strings and numbers always marshals
+	l.publish(t, e, int64(len(b)))
 	return b
 }
 
@@ -107,8 +129,9 @@ func (l *Log) Committing(t *tree.Txn, req *datastore.Request, commitID uint64, a
 // were not stored, so the ids stay dense.
 func (l *Log) NotStored(n int) {
 	last := l.last.Add(^uint64(n - 1))
-	for len(l.ids) > 0 && l.ids[len(l.ids)-1] > last {
-		l.ids = l.ids[:len(l.ids)-1]
+	for len(l.held) > 0 && l.held[len(l.held)-1].id > last {
+		l.bytes -= l.held[len(l.held)-1].size
+		l.held = l.held[:len(l.held)-1]
 	}
 }
 
@@ -118,6 +141,7 @@ func (l *Log) NotStored(n int) {
 func (l *Log) Refused(ctx context.Context, e Entry) error {
 	return l.ds.UpdateState(ctx, func(t *tree.Txn) error {
 		e.ID, e.Time = l.last.Load()+1, time.Now()
+		Bound(&e)
 		b, err := json.Marshal(&e)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
@@ -126,13 +150,14 @@ func (l *Log) Refused(ctx context.Context, e Entry) error {
 			return err
 		}
 		l.last.Store(e.ID)
-		l.publish(t, &e)
+		l.publish(t, &e, int64(len(b)))
 		return nil
 	})
 }
 
-// publish adds e to the tree and drops entries beyond the retention.
-func (l *Log) publish(t *tree.Txn, e *Entry) {
+// publish adds e, stored in size bytes, to the tree and drops entries
+// beyond the retention.
+func (l *Log) publish(t *tree.Txn, e *Entry, size int64) {
 	entry := append(tree.Path(nil), l.list...)
 	entry[1].Keys = []value.Value{e.ID}
 	leaf := func(name string) tree.Path { return append(entry[:2:2], tree.Elem{Schema: l.leaves[name]}) }
@@ -161,11 +186,13 @@ func (l *Log) publish(t *tree.Txn, e *Entry) {
 	}
 	setStrings("role", e.Roles)
 	setStrings("operation", e.Operations)
-	l.ids = append(l.ids, e.ID)
-	for len(l.ids) > l.retention {
+	l.held = append(l.held, held{e.ID, size})
+	l.bytes += size
+	for len(l.held) > 1 && (len(l.held) > l.keep.Entries || l.bytes > l.keep.Bytes) {
 		old := append(tree.Path(nil), l.list...)
-		old[1].Keys = []value.Value{l.ids[0]}
+		old[1].Keys = []value.Value{l.held[0].id}
 		t.Delete(old)
-		l.ids = l.ids[1:]
+		l.bytes -= l.held[0].size
+		l.held = l.held[1:]
 	}
 }

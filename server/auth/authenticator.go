@@ -79,7 +79,7 @@ func (id *Identity) HasRole(role string) bool {
 // Failure describes a failed authentication, for logging and audit.
 type Failure struct {
 	Peer   string
-	User   string // claimed user name or certificate CN; may be empty or bogus
+	User   string // claimed user name or certificate CN; may be empty or bogus; clipped to maxLoggedLen bytes
 	Method string
 	Reason error
 }
@@ -100,16 +100,23 @@ type Options struct {
 	// MaxCached bounds the cache; default 10000 entries.
 	MaxCached int
 
-	// MaxFailures failures within FailureWindow (defaults 5 and 1 minute)
-	// from one client address, or for one username, block further
-	// attempts for MinBackoff (default 1 s), doubling with every failure
-	// after that up to MaxBackoff (default 5 minutes).
-	MaxFailures   int
-	FailureWindow time.Duration
-	MinBackoff    time.Duration
-	MaxBackoff    time.Duration
-	// MaxTracked bounds each of the two failure trackers (addresses,
-	// usernames); default 10000 keys each.
+	// MaxFailures wrong passwords within FailureWindow (defaults 5 and 1
+	// minute) from one client address for one user name block that
+	// (address, user) pair for MinBackoff (default 1 s), doubling with
+	// every failure after that up to MaxBackoff (default 5 minutes).
+	// MaxAddressFailures (default 4*MaxFailures) does the same for one
+	// address whatever the user names, against one address trying many
+	// users. Nothing is ever blocked per user alone: a guesser elsewhere
+	// must not be able to lock out the right password. MaxFailures
+	// failures for one user from anywhere instead put every pair of that
+	// user on probation (see Authenticator.verify).
+	MaxFailures        int
+	MaxAddressFailures int
+	FailureWindow      time.Duration
+	MinBackoff         time.Duration
+	MaxBackoff         time.Duration
+	// MaxTracked bounds each of the three failure trackers (addresses,
+	// pairs, usernames); default 10000 keys each.
 	MaxTracked int
 
 	// MaxConcurrentHashes bounds how many bcrypt comparisons run at once;
@@ -138,6 +145,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = 5
+	}
+	if o.MaxAddressFailures <= 0 {
+		o.MaxAddressFailures = 4 * o.MaxFailures
 	}
 	if o.FailureWindow <= 0 {
 		o.FailureWindow = time.Minute
@@ -175,8 +185,10 @@ const bcryptMaxPassword = 72
 type Authenticator struct {
 	opts    Options
 	state   atomic.Pointer[authState]
-	byAddr  *limiter
-	byUser  *limiter
+	byAddr  *limiter[string]  // refuses an address that failed too often
+	byPair  *limiter[pairKey] // refuses an (address, user) pair that failed too often
+	byUser  *limiter[string]  // never refuses: puts a user's pairs on probation
+	flights flights
 	hashSem chan struct{}
 	macs    sync.Pool // of *macState
 
@@ -207,8 +219,9 @@ func NewAuthenticator(users *Users, opts Options) *Authenticator {
 	rand.Read(macKey[:]) // never fails (crypto/rand panics instead)
 	a := &Authenticator{
 		opts:    opts,
-		byAddr:  newLimiter(opts),
-		byUser:  newLimiter(opts),
+		byAddr:  newLimiter[string](opts, opts.MaxAddressFailures),
+		byPair:  newLimiter[pairKey](opts, opts.MaxFailures),
+		byUser:  newLimiter[string](opts, opts.MaxFailures),
 		hashSem: make(chan struct{}, opts.MaxConcurrentHashes),
 		cache:   map[cacheKey]cacheEntry{},
 	}
@@ -301,15 +314,31 @@ func (a *Authenticator) certificate(st *authState, leaf *x509.Certificate, peerS
 	return identity(u, MethodCertificate, peerStr), nil
 }
 
-func (a *Authenticator) password(ctx context.Context, st *authState, addr net.Addr, peerStr, username, password string, now time.Time) (*Identity, error) {
-	addrKey, userKey := clientKey(addr), "u:"+username
+// attempt names the failure trackers a password login counts against.
+type attempt struct {
+	addr, user string
+	pair       pairKey
+}
+
+// pairKey is a client address key and a user key. A struct rather than a
+// concatenation, so the check on every RPC allocates no key.
+type pairKey struct{ addr, user string }
+
+func newAttempt(addr net.Addr, username string) attempt {
+	at := attempt{addr: clientKey(addr), user: username}
 	if !ValidName(username) {
-		userKey = "u:" // bogus names share one key instead of one each
+		at.user = "" // bogus names share one key instead of one each
 	}
+	at.pair = pairKey{at.addr, at.user}
+	return at
+}
+
+func (a *Authenticator) password(ctx context.Context, st *authState, addr net.Addr, peerStr, username, password string, now time.Time) (*Identity, error) {
+	at := newAttempt(addr, username)
 	// The limiter is consulted before the cache: otherwise a blocked
 	// attacker who happens to guess a password a legitimate client has
 	// cached would get in despite the block.
-	if a.byAddr.blocked(addrKey, now) || a.byUser.blocked(userKey, now) {
+	if a.byAddr.blocked(at.addr, now) || a.byPair.blocked(at.pair, now) {
 		return nil, a.fail(peerStr, username, MethodPassword, ErrRateLimited)
 	}
 	u, known := st.users.Lookup(username)
@@ -318,12 +347,65 @@ func (a *Authenticator) password(ctx context.Context, st *authState, addr net.Ad
 	if known && a.cached(key, u.PasswordHash, now) {
 		return identity(u, MethodPassword, peerStr), nil
 	}
+	reason := a.flights.do(ctx, flightKey{at.addr, key}, func() error {
+		return a.verify(ctx, st, at, u, known, key, password)
+	})
+	if reason != nil {
+		return nil, a.fail(peerStr, username, MethodPassword, reason)
+	}
+	return identity(u, MethodPassword, peerStr), nil
+}
 
+// verify checks a password with bcrypt within the limits, and returns the
+// reason it is refused or nil. The attempt holds a slot of its (address,
+// user) pair and of its address from before the check until it has been
+// counted, so concurrent guesses cannot overrun the budgets, and it waits
+// (as long as ctx allows) for a place among the MaxConcurrentHashes
+// comparisons the server runs at once.
+//
+// While a user is failing from anywhere more than MaxFailures times a
+// window (the per-user signal is blocked), each of the user's pairs is
+// strict: one attempt at a time, and one wrong password blocks that pair.
+// A guesser spread over many addresses then gets one guess per address
+// and back-off instead of MaxFailures, while the right password still gets
+// in from any address that is not itself blocked.
+func (a *Authenticator) verify(ctx context.Context, st *authState, at attempt, u User, known bool, key cacheKey, password string) error {
+	now := a.opts.Now()
+	strict := a.byUser.blocked(at.user, now)
+	if !a.byPair.acquire(at.pair, now, strict) {
+		return ErrRateLimited
+	}
+	if !a.byAddr.acquire(at.addr, now, false) {
+		a.byPair.release(at.pair, now, false, strict)
+		return ErrRateLimited
+	}
+	err := a.compare(ctx, st, u, known, password)
+	now = a.opts.Now()
+	failed := err != nil && err != ErrHashQueueCancelled
+	a.byPair.release(at.pair, now, failed, strict)
+	a.byAddr.release(at.addr, now, failed, false)
+	switch {
+	case err == ErrHashQueueCancelled:
+		return err // no answer was given: nothing to count
+	case failed:
+		a.byUser.fail(at.user, now)
+		return ErrBadCredentials
+	}
+	a.byPair.reset(at.pair)
+	a.store(st, key, u.PasswordHash, now)
+	return nil
+}
+
+// compare runs bcrypt on password against the user's hash (the dummy hash
+// for an unknown or certificate-only user, so that those cost the same)
+// once one of the MaxConcurrentHashes places is free.
+func (a *Authenticator) compare(ctx context.Context, st *authState, u User, known bool, password string) error {
 	select {
 	case a.hashSem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, a.fail(peerStr, username, MethodPassword, ErrHashQueueCancelled)
+		return ErrHashQueueCancelled
 	}
+	defer func() { <-a.hashSem }()
 	h := st.dummy
 	if known {
 		h = []byte(u.PasswordHash)
@@ -332,16 +414,10 @@ func (a *Authenticator) password(ctx context.Context, st *authState, addr net.Ad
 		a.opts.OnHashCompare()
 	}
 	err := bcrypt.CompareHashAndPassword(h, []byte(password))
-	<-a.hashSem
-
-	if err != nil || !known || len(password) > bcryptMaxPassword {
-		a.byAddr.fail(addrKey, now)
-		a.byUser.fail(userKey, now)
-		return nil, a.fail(peerStr, username, MethodPassword, ErrBadCredentials)
+	if err == nil && (!known || len(password) > bcryptMaxPassword) {
+		err = ErrBadCredentials
 	}
-	a.byUser.reset(userKey)
-	a.store(st, key, u.PasswordHash, now)
-	return identity(u, MethodPassword, peerStr), nil
+	return err
 }
 
 func identity(u User, method, peerStr string) *Identity {
@@ -350,7 +426,7 @@ func identity(u User, method, peerStr string) *Identity {
 
 func (a *Authenticator) fail(peerStr, user, method string, reason error) error {
 	if a.opts.OnFailure != nil {
-		a.opts.OnFailure(Failure{Peer: peerStr, User: user, Method: method, Reason: reason})
+		a.opts.OnFailure(Failure{Peer: peerStr, User: clip(user), Method: method, Reason: reason})
 	}
 	return ErrAuthenticationFailed
 }

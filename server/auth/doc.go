@@ -10,8 +10,12 @@
 //     loaded, edited and saved atomically by `netreadyd user`.
 //   - Authenticator: checks one RPC's credentials. bcrypt is deliberately
 //     slow (~100 ms at cost 12), so verified passwords are cached for a
-//     short TTL, and repeated failures per client address and per username
-//     are refused with a growing back-off before bcrypt is even run.
+//     short TTL, and repeated failures per client address and per (address,
+//     user) pair are refused with a growing back-off before bcrypt is even
+//     run; attempts count while they run, and never is a user refused as
+//     such, so a guesser cannot lock out the right password.
+//   - FailureLog: logs failures at a bounded rate, with client-supplied
+//     names clipped.
 //   - UnaryInterceptor/StreamInterceptor: run the Authenticator on every
 //     RPC and put the Identity into the context (FromContext).
 //   - ServerTLS/Reloader: a TLS 1.2+ server config that verifies client

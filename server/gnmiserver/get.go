@@ -26,17 +26,21 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkModels(req.GetUseModels()); err != nil {
+	models, err := modelView("get", s.ds.Schema(), req.GetUseModels())
+	if err != nil {
 		return nil, err
 	}
-	snap := s.ds.Snapshot()
 	paths := req.GetPath()
 	if len(paths) == 0 {
 		paths = []*gpb.Path{{}}
 	}
+	if err := checkSizes("get", req.GetPrefix(), paths); err != nil {
+		return nil, err
+	}
+	snap := s.ds.Snapshot()
 	now := time.Now().UnixNano()
 	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
-	vis := s.readable(ctx, false)
+	vis := bothVisible(s.readable(ctx, false), models)
 	for _, p := range paths {
 		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter, vis)
 		if err != nil {
@@ -61,22 +65,10 @@ func dataFilter(t gpb.GetRequest_DataType) (tree.Filter, error) {
 	return 0, status.Errorf(codes.InvalidArgument, "get: unknown data type %v", t)
 }
 
-func (s *Server) checkModels(models []*gpb.ModelData) error {
-	for _, m := range models {
-		if _, ok := s.ds.Schema().ModuleByName(m.GetName()); !ok {
-			return status.Errorf(codes.InvalidArgument, "get: use_models names unknown model %q", m.GetName())
-		}
-	}
-	return nil
-}
-
 func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter, vis tree.PathVisibleFunc) (*gpb.Notification, error) {
-	elems, err := fullElems(prefix, p)
+	elems, err := readElems("get", root.Schema(), prefix, p)
 	if err != nil {
 		return nil, err
-	}
-	if err := tree.CheckPattern(root.Schema(), elems); err != nil {
-		return nil, grpcError("get", err)
 	}
 	n := &gpb.Notification{Prefix: prefix}
 	strip := len(prefix.GetElem())
@@ -108,7 +100,7 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 		return nil, grpcError("get", err)
 	}
 	if !matched {
-		return nil, status.Errorf(codes.NotFound, "get: %s: no data", tree.ElemsString(elems))
+		return nil, status.Errorf(codes.NotFound, "get: %s: no data", tree.ElemsText(elems))
 	}
 	return n, nil
 }

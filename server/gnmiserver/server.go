@@ -17,6 +17,7 @@ import (
 
 	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/validate"
@@ -130,8 +131,8 @@ func checkOrigin(origin string) error {
 	return status.Errorf(codes.NotFound, "origin %q is not served (use no origin)", origin)
 }
 
-// fullElems joins prefix and path, checking origins.
-func fullElems(prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
+// fullElems joins prefix and path for operation op, checking origins.
+func fullElems(op string, prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
 	if err := checkOrigin(prefix.GetOrigin()); err != nil {
 		return nil, err
 	}
@@ -140,17 +141,51 @@ func fullElems(prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
 	}
 	//lint:ignore SA1019 the deprecated element field is refused, not used.
 	if len(p.GetElement()) > 0 || len(prefix.GetElement()) > 0 {
-		return nil, status.Error(codes.InvalidArgument, "path uses the deprecated 'element' field; use 'elem'")
+		return nil, status.Errorf(codes.InvalidArgument, "%s: path uses the deprecated 'element' field; use 'elem'", op)
 	}
 	elems := make([]*gpb.PathElem, 0, len(prefix.GetElem())+len(p.GetElem()))
 	elems = append(elems, prefix.GetElem()...)
 	elems = append(elems, p.GetElem()...)
 	for i, e := range elems {
 		if e.GetName() == "" {
-			return nil, status.Errorf(codes.InvalidArgument, "path element %d has no name", i)
+			return nil, status.Errorf(codes.InvalidArgument, "%s: path element %d has no name", op, i)
 		}
 	}
 	return elems, nil
+}
+
+// checkSizes refuses a request whose prefix joined with any of its paths,
+// or alone (a request may have no paths), exceeds the size bounds
+// (tree.CheckPathSize). RPCs run it before any other work, so an
+// oversized path costs its lengths and nothing else.
+func checkSizes(op string, prefix *gpb.Path, paths []*gpb.Path) error {
+	for _, p := range paths {
+		elems := append(prefix.GetElem()[:len(prefix.GetElem()):len(prefix.GetElem())], p.GetElem()...)
+		if err := tree.CheckPathSize(elems); err != nil {
+			return grpcError(op, err)
+		}
+	}
+	return tree.CheckPathSize(prefix.GetElem())
+}
+
+// readElems joins prefix and path for Get and Subscribe and checks them
+// against the schema. A well-formed path the server does not implement
+// (an unknown name or origin) is Unimplemented for reads (gNMI 3.3.4,
+// 3.5.2.4), where NotFound means a schema path without data; Set keeps
+// NotFound for it (3.4.7).
+func readElems(op string, root *schema.Node, prefix, p *gpb.Path) ([]*gpb.PathElem, error) {
+	elems, err := fullElems(op, prefix, p)
+	if err == nil {
+		err = tree.CheckPattern(root, elems)
+	}
+	if err == nil {
+		return elems, nil
+	}
+	err = grpcError(op, err)
+	if st := status.Convert(err); st.Code() == codes.NotFound {
+		return nil, status.Error(codes.Unimplemented, st.Message())
+	}
+	return nil, err
 }
 
 // hasWildcard reports whether elems use "*", "..." or a "*" key.

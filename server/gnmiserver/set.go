@@ -2,8 +2,10 @@ package gnmiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -21,7 +23,7 @@ import (
 // type-checked here, in the caller's goroutine, so the single writer only
 // applies and validates.
 func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
-	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix()}
+	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix(), failed: -1}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
 		b.writes, b.reads = s.access.WriteScope(ctx), s.access.Readable(ctx, false)
@@ -36,21 +38,37 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	if err == nil {
 		err = b.build(req)
 	}
+	if err == nil && len(b.ops) == 0 {
+		// gNMI 3.4: an empty SetRequest MUST NOT be an error. It changes
+		// nothing, so it is neither committed nor audited.
+		return &gpb.SetResponse{Prefix: req.GetPrefix(), Timestamp: time.Now().UnixNano()}, nil
+	}
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
 		var res *datastore.Result
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
+		b.failed = failedOp(req, err)
 		err = grpcError("set", withinView(b, err))
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
-	return nil, err
+	return nil, withResults(req, b.failed, err)
+}
+
+// failedOp is the operation a transaction the datastore refused failed at.
+func failedOp(req *gpb.SetRequest, err error) int {
+	var te *tree.Error
+	if errors.As(err, &te) {
+		return opAt(req, te.Path)
+	}
+	return -1
 }
 
 // supported refuses what the server does not implement, rather than
-// ignoring it: an ignored commit-confirmed would never roll back.
+// ignoring it (an ignored commit-confirmed would never roll back), and
+// paths over the size bounds, before anything else looks at them.
 func supported(req *gpb.SetRequest) error {
 	if len(req.GetUnionReplace()) > 0 {
 		return status.Error(codes.Unimplemented, "set: union_replace is not supported")
@@ -58,7 +76,14 @@ func supported(req *gpb.SetRequest) error {
 	if len(req.GetExtension()) > 0 {
 		return status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
-	return nil
+	paths := append([]*gpb.Path(nil), req.GetDelete()...)
+	for _, u := range req.GetReplace() {
+		paths = append(paths, u.GetPath())
+	}
+	for _, u := range req.GetUpdate() {
+		paths = append(paths, u.GetPath())
+	}
+	return checkSizes("set", req.GetPrefix(), paths)
 }
 
 // auditRefused records a Set that was not committed (accepted ones are
@@ -103,49 +128,56 @@ type setBuilder struct {
 	user          string
 	// paths are the request paths of ops, in the same order.
 	paths [][]*gpb.PathElem
+	// failed is the index of the operation that failed (-1: none, or
+	// not one in particular).
+	failed int
 }
 
 // permitted refuses a request path the caller may not write at all.
 func (b *setBuilder) permitted(elems []*gpb.PathElem) error {
 	if b.mayWrite != nil && !b.mayWrite(elems) {
-		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
+		return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsText(elems))
 	}
 	return nil
 }
 
 func (b *setBuilder) build(req *gpb.SetRequest) error {
+	n := 0 // index of the operation being added, for failed
 	for _, p := range req.GetDelete() {
 		if err := b.addDelete(p); err != nil {
+			b.failed = n
 			return err
 		}
+		n++
 	}
 	for _, u := range req.GetReplace() {
 		if err := b.addWrite(datastore.Replace, gpb.UpdateResult_REPLACE, u); err != nil {
+			b.failed = n
 			return err
 		}
+		n++
 	}
 	for _, u := range req.GetUpdate() {
 		if err := b.addWrite(datastore.Update, gpb.UpdateResult_UPDATE, u); err != nil {
+			b.failed = n
 			return err
 		}
-	}
-	if len(b.ops) == 0 {
-		return status.Error(codes.InvalidArgument, "set: the request has no operation")
+		n++
 	}
 	return nil
 }
 
 func (b *setBuilder) addDelete(p *gpb.Path) error {
-	elems, err := fullElems(b.prefix, p)
+	elems, err := fullElems("set", b.prefix, p)
 	if err != nil {
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: p, Op: gpb.UpdateResult_DELETE})
-	b.texts = append(b.texts, "delete "+tree.ElemsString(elems))
+	b.texts = append(b.texts, "delete "+tree.ElemsText(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
-	if hasWildcard(elems) || partialKeys(b.sch.Root, elems) {
+	if hasWildcard(elems) || missingKeys(b.sch.Root, elems) {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
 		}
@@ -166,14 +198,16 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	return nil
 }
 
-// partialKeys reports a list element with only some of its keys.
-func partialKeys(root *schema.Node, elems []*gpb.PathElem) bool {
+// missingKeys reports a list element with only some of its keys, or with
+// none before the last element: per the path conventions a missing key
+// matches every value, so the delete is a pattern.
+func missingKeys(root *schema.Node, elems []*gpb.PathElem) bool {
 	s := root
-	for _, e := range elems {
+	for i, e := range elems {
 		if s = s.Child(e.GetName()); s == nil {
 			return false
 		}
-		if s.Kind == schema.List && len(e.GetKey()) > 0 && len(e.GetKey()) < len(s.Keys) {
+		if s.Kind == schema.List && len(e.GetKey()) < len(s.Keys) && (len(e.GetKey()) > 0 || i < len(elems)-1) {
 			return true
 		}
 	}
@@ -182,18 +216,18 @@ func partialKeys(root *schema.Node, elems []*gpb.PathElem) bool {
 
 func writable(p tree.Path) error {
 	if len(p) > 0 && !p[len(p)-1].Schema.Config {
-		return status.Errorf(codes.InvalidArgument, "set: %s: read-only (config false) data cannot be changed", tree.PathString(p))
+		return status.Errorf(codes.InvalidArgument, "set: %s: read-only (config false) data cannot be changed", tree.Clip(tree.PathString(p), tree.MaxText))
 	}
 	return nil
 }
 
 func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operation, u *gpb.Update) error {
-	elems, err := fullElems(b.prefix, u.GetPath())
+	elems, err := fullElems("set", b.prefix, u.GetPath())
 	if err != nil {
 		return err
 	}
 	b.results = append(b.results, &gpb.UpdateResult{Path: u.GetPath(), Op: op})
-	b.texts = append(b.texts, kind.String()+" "+tree.ElemsString(elems))
+	b.texts = append(b.texts, kind.String()+" "+tree.ElemsText(elems))
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
@@ -203,13 +237,16 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 		}
 	}
 	if u.GetDuplicates() != 0 {
-		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsString(elems))
+		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsText(elems))
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
 	if err != nil {
 		return grpcError("set", err)
 	}
 	if err := writable(path); err != nil {
+		return err
+	}
+	if err := checkValue(kind, path, u.GetVal()); err != nil {
 		return err
 	}
 	payload, err := decodePayload(b.sch, path, u.GetVal())

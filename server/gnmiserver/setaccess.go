@@ -27,7 +27,7 @@ func (b *setBuilder) replaceable(elems []*gpb.PathElem) error {
 		return nil
 	}
 	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied: user %s may not delete or replace all that is there",
-		tree.ElemsString(elems), b.user)
+		tree.ElemsText(elems), b.user)
 }
 
 // payloadWritable refuses a payload that names data the caller may not
@@ -56,7 +56,7 @@ func (b *setBuilder) nodeWritable(elems []*gpb.PathElem, n *tree.Node) error {
 			return b.kidsWritable(elems, n)
 		}
 	}
-	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsString(elems))
+	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied", tree.ElemsText(elems))
 }
 
 // kidsWritable judges the children of n below elems. The keys of an
@@ -106,7 +106,7 @@ func withinView(b *setBuilder, err error) error {
 		return err
 	}
 	return status.Errorf(codes.PermissionDenied, "set: %s: permission denied: user %s may not change all that this changes",
-		tree.ElemsString(b.requestPathOf(at)), b.user)
+		tree.ElemsText(b.requestPathOf(at)), b.user)
 }
 
 // requestPathOf returns the first request path at, above or below the

@@ -11,7 +11,8 @@ import (
 // The audit log is a bucket of opaque entries keyed by an 8-byte
 // big-endian sequence number that the store assigns. Entries of accepted
 // Sets are written by Apply in the commit's own transaction (no extra
-// fsync per Set); refused Sets are logged with AppendAudit.
+// fsync per Set); refused Sets are logged with AppendAudit. The log is
+// bounded by entries and by bytes (BoltOptions), oldest entries first.
 
 // AppendAudit durably appends entries that belong to no commit.
 func (s *Bolt) AppendAudit(ctx context.Context, entries [][]byte) error {
@@ -27,14 +28,17 @@ func (s *Bolt) AppendAudit(ctx context.Context, entries [][]byte) error {
 	if s.closed.Load() {
 		return fmt.Errorf("store: audit: %w", ErrClosed)
 	}
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return s.putAudit(tx, entries) }); err != nil {
+	total := s.auditBytes
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return s.putAudit(tx, entries, &total) }); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
+	s.auditBytes = total
 	return nil
 }
 
-// putAudit appends entries in tx and prunes beyond the retention.
-func (s *Bolt) putAudit(tx *bbolt.Tx, entries [][]byte) error {
+// putAudit appends entries in tx and prunes beyond the retention; total
+// is the size of the log, kept current.
+func (s *Bolt) putAudit(tx *bbolt.Tx, entries [][]byte, total *uint64) error {
 	b := tx.Bucket(bucketAudit)
 	b.FillPercent = 1.0
 	for _, e := range entries {
@@ -45,8 +49,43 @@ func (s *Bolt) putAudit(tx *bbolt.Tx, entries [][]byte) error {
 		if err := b.Put(u64(seq), e); err != nil {
 			return err
 		}
+		*total += uint64(len(e))
 	}
-	return prune(b, b.Sequence(), s.auditRetention)
+	return s.pruneAudit(b, total)
+}
+
+// measureAudit sets auditBytes from the stored entries and prunes them to
+// the retention; it runs once, in OpenBolt's transaction.
+func (s *Bolt) measureAudit(b *bbolt.Bucket) error {
+	s.auditBytes = 0
+	if err := b.ForEach(func(_, v []byte) error { s.auditBytes += uint64(len(v)); return nil }); err != nil {
+		return err
+	}
+	return s.pruneAudit(b, &s.auditBytes)
+}
+
+// pruneAudit deletes the oldest entries while more than auditRetention
+// are kept or they hold more than auditMaxBytes; the newest entry always
+// stays. Like prune, it re-seeks after each delete.
+func (s *Bolt) pruneAudit(b *bbolt.Bucket, total *uint64) error {
+	newest := b.Sequence()
+	var cutoff uint64 // entries up to this sequence number are beyond the count
+	if newest > s.auditRetention {
+		cutoff = newest - s.auditRetention
+	}
+	c := b.Cursor()
+	for k, v := c.First(); len(k) == 8; k, v = c.First() {
+		seq := binary.BigEndian.Uint64(k)
+		if seq >= newest || (seq > cutoff && *total <= s.auditMaxBytes) {
+			return nil
+		}
+		size := uint64(len(v))
+		if err := c.Delete(); err != nil {
+			return fmt.Errorf("prune audit log: %w", err)
+		}
+		*total -= size
+	}
+	return nil
 }
 
 // Audit calls fn for each retained entry, oldest first.

@@ -65,7 +65,17 @@ type BoltOptions struct {
 	NoSync bool
 	// AuditRetention is how many audit entries to keep (default 10000).
 	AuditRetention int
+	// AuditRetentionBytes bounds the audit entries kept by their total
+	// size in bytes as well (default 16 MiB): entries are pruned oldest
+	// first until both bounds hold, so a burst of large entries cannot
+	// grow the file and the server's memory by the entry count alone.
+	AuditRetentionBytes int64
 }
+
+// DefaultAuditRetentionBytes holds the default 10,000 entries of typical
+// size (about 300 bytes), and over 2,000 of the largest the audit log
+// writes (server/audit bounds each entry).
+const DefaultAuditRetentionBytes = 16 << 20
 
 // Bolt is the bbolt implementation of Store: a single local file, one
 // fsync per Apply.
@@ -74,6 +84,10 @@ type Bolt struct {
 	path           string
 	retention      uint64
 	auditRetention uint64
+	auditMaxBytes  uint64
+	// auditBytes is the size of the audit entries stored; written only
+	// while holding writeSem (or in OpenBolt), after a write commits.
+	auditBytes uint64
 
 	// writeSem (capacity 1) serialises Apply and Close. A channel rather
 	// than a sync.Mutex so a caller queued behind a slow fsync can give up
@@ -101,6 +115,9 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if opts.AuditRetention <= 0 {
 		opts.AuditRetention = defaultRetention
 	}
+	if opts.AuditRetentionBytes <= 0 {
+		opts.AuditRetentionBytes = DefaultAuditRetentionBytes
+	}
 	if opts.OpenTimeout <= 0 {
 		// Never pass 0 to bbolt: it means wait for the lock forever.
 		opts.OpenTimeout = defaultOpenTimeout
@@ -120,6 +137,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		path:           path,
 		retention:      uint64(opts.Retention),
 		auditRetention: uint64(opts.AuditRetention),
+		auditMaxBytes:  uint64(opts.AuditRetentionBytes),
 		writeSem:       make(chan struct{}, 1),
 	}
 	last, err := s.init(checked.New)
@@ -128,6 +146,12 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s.lastID.Store(last)
+	// Audit bounds lowered since the last run (or a file written before
+	// the byte bound) take effect now, not at the next entry.
+	if err := db.Update(func(tx *bbolt.Tx) error { return s.measureAudit(tx.Bucket(bucketAudit)) }); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: audit log: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -310,6 +334,7 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 		}
 	}
 	newLast := last + uint64(len(commits))
+	auditBytes := s.auditBytes
 
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		rows := tx.Bucket(bucketRows)
@@ -336,7 +361,7 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 				return fmt.Errorf("commit %d log record: %w", c.ID, err)
 			}
 			if c.Audit != nil {
-				if err := s.putAudit(tx, [][]byte{c.Audit}); err != nil {
+				if err := s.putAudit(tx, [][]byte{c.Audit}, &auditBytes); err != nil {
 					return fmt.Errorf("commit %d audit entry: %w", c.ID, err)
 				}
 			}
@@ -353,6 +378,7 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, newLast, err)
 	}
 	s.lastID.Store(newLast)
+	s.auditBytes = auditBytes
 	return nil
 }
 

@@ -573,6 +573,62 @@ func TestAudit(t *testing.T) {
 	}
 }
 
+// TestAuditBytes: the audit log keeps the newest entries that fit its byte
+// bound, whether they come with commits or alone, and a reopen with a
+// lower bound prunes at once.
+func TestAuditBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	opts := BoltOptions{NoSync: true, AuditRetention: 1000, AuditRetentionBytes: 1000}
+	s, err := OpenBolt(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	entry := func(i int) []byte { return []byte(fmt.Sprintf("%03d%s", i, strings.Repeat("x", 297))) }
+	for i := 1; i <= 40; i++ {
+		if i%2 == 0 {
+			err = s.Apply(ctx, []*Commit{{ID: uint64(i / 2), Audit: entry(i)}})
+		} else {
+			err = s.AppendAudit(ctx, [][]byte{entry(i)})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func(s *Bolt) (n, size int, first string) {
+		t.Helper()
+		if err := s.Audit(ctx, func(_ uint64, e []byte) error {
+			if n == 0 {
+				first = string(e[:3])
+			}
+			n, size = n+1, size+len(e)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n, size, first
+	}
+	if n, size, first := stored(s); n != 3 || size > 1000 || first != "038" {
+		t.Fatalf("kept %d entries of %d bytes from %s, want the newest 3 (038..040)", n, size, first)
+	}
+	s.Close()
+	opts.AuditRetentionBytes = 500
+	if s, err = OpenBolt(path, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, first := stored(s); n != 1 || first != "040" {
+		t.Fatalf("after reopening with 500 bytes: %d entries from %s, want only 040", n, first)
+	}
+	// An entry larger than the bound is kept alone: the newest always is.
+	if err := s.AppendAudit(ctx, [][]byte{[]byte("041" + strings.Repeat("y", 600))}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, first := stored(s); n != 1 || first != "041" {
+		t.Fatalf("after a large entry: %d entries from %s, want only 041", n, first)
+	}
+	s.Close()
+}
+
 func TestState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s := openTest(t, path, BoltOptions{})

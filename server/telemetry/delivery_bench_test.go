@@ -35,7 +35,7 @@ import (
 // iteration publishes one transaction changing the oper-status of 1,000
 // ports (a state change: no Set parsing, validation or fsync), which the
 // hub diffs and every stream receives as one notification over TLS on
-// loopback. The end-to-end figures with Sets are in server/daemon.
+// loopback. The end-to-end figures with Sets are in cmd/netreadyd/daemon.
 
 const deliveryPorts = 1000
 

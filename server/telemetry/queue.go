@@ -1,7 +1,10 @@
 package telemetry
 
 import (
+	"sort"
 	"sync"
+
+	"github.com/google/btree"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -96,57 +99,81 @@ func (q *queue) take() ([]*gpb.SubscribeResponse, error) {
 // merger folds notifications into one, keeping the latest operation per
 // path in first-seen order. A delete drops pending updates at or below its
 // path, since a notification's deletes are applied before its updates.
+// Paths are kept in key order so that a delete finds what it covers as one
+// range, and nothing is kept for a path that was dropped: the memory held
+// follows size(), however many paths went through.
 type merger struct {
-	order   []string
-	ordered map[string]bool
-	ops     map[string]mergedOp
-	last    *gpb.Notification
+	ops  *btree.BTreeG[*mergedOp]
+	seq  uint64 // first-seen order of the next new path
+	last *gpb.Notification
 }
 
 type mergedOp struct {
+	key    string
+	seq    uint64
 	update *gpb.Update
 	delete *gpb.Path
 }
 
-func newMerger() *merger {
-	return &merger{ops: map[string]mergedOp{}, ordered: map[string]bool{}}
-}
+func opLess(a, b *mergedOp) bool { return a.key < b.key }
 
-func (m *merger) size() int { return len(m.ops) }
+func newMerger() *merger { return &merger{ops: btree.NewG(16, opLess)} }
+
+func (m *merger) size() int { return m.ops.Len() }
 
 func (m *merger) add(n *gpb.Notification) {
 	m.last = n
 	for _, d := range n.GetDelete() {
 		k := pathKey(d.GetElem())
-		for key, op := range m.ops {
-			if op.update != nil && isAtOrBelow(key, k) {
-				delete(m.ops, key)
-			}
-		}
-		m.put(k, mergedOp{delete: d})
+		m.dropUpdates(k)
+		m.put(&mergedOp{key: k, delete: d})
 	}
 	for _, u := range n.GetUpdate() {
-		m.put(pathKey(u.GetPath().GetElem()), mergedOp{update: u})
+		m.put(&mergedOp{key: pathKey(u.GetPath().GetElem()), update: u})
 	}
 }
 
-func (m *merger) put(k string, op mergedOp) {
-	if !m.ordered[k] {
-		m.ordered[k] = true
-		m.order = append(m.order, k)
+// dropUpdates removes the pending updates at k and below it (the keys
+// k+"/..." sort between k+"/" and k+"0").
+func (m *merger) dropUpdates(k string) {
+	if k == "/" { // the root: every pending update goes
+		m.ops.Clear(false)
+		return
 	}
-	m.ops[k] = op
+	var gone []*mergedOp
+	if op, ok := m.ops.Get(&mergedOp{key: k}); ok && op.update != nil {
+		gone = append(gone, op)
+	}
+	m.ops.AscendRange(&mergedOp{key: k + "/"}, &mergedOp{key: k + "0"}, func(op *mergedOp) bool {
+		if op.update != nil {
+			gone = append(gone, op)
+		}
+		return true
+	})
+	for _, op := range gone {
+		m.ops.Delete(op)
+	}
+}
+
+// put records op, keeping the position of a path already pending.
+func (m *merger) put(op *mergedOp) {
+	if old, ok := m.ops.Get(op); ok {
+		op.seq = old.seq
+	} else {
+		op.seq = m.seq
+		m.seq++
+	}
+	m.ops.ReplaceOrInsert(op)
 }
 
 // notification returns the merged notification, stamped with the time and
 // prefix of the newest notification merged.
 func (m *merger) notification() *gpb.Notification {
+	ops := make([]*mergedOp, 0, m.ops.Len())
+	m.ops.Ascend(func(op *mergedOp) bool { ops = append(ops, op); return true })
+	sort.Slice(ops, func(i, j int) bool { return ops[i].seq < ops[j].seq })
 	out := &gpb.Notification{Timestamp: m.last.GetTimestamp(), Prefix: m.last.GetPrefix()}
-	for _, k := range m.order {
-		op, ok := m.ops[k]
-		if !ok {
-			continue
-		}
+	for _, op := range ops {
 		if op.delete != nil {
 			out.Delete = append(out.Delete, op.delete)
 		} else {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math/rand"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -235,6 +237,44 @@ func TestQueueResourceExhausted(t *testing.T) {
 	default:
 		t.Fatal("failure did not signal the sender")
 	}
+}
+
+// TestQueueBacklogMemoryFollowsSize churns a stalled stream's backlog as
+// the audit log does (a new path, then the delete of its parent) so that
+// the backlog always holds one path: the memory it holds must not grow
+// with the number of paths it has ever seen.
+func TestQueueBacklogMemoryFollowsSize(t *testing.T) {
+	q := newQueue(1, 10)
+	q.push(notif(t, 1, "/first=0"))
+	parent := &gpb.Path{Elem: []*gpb.PathElem{{Name: "p"}}}
+	churn := func(from, to int) {
+		for i := from; i < to; i++ {
+			leaf := &gpb.Path{Elem: []*gpb.PathElem{{Name: "p"}, {Name: "e", Key: map[string]string{"id": strconv.Itoa(i)}}, {Name: "v"}}}
+			up := &gpb.Notification{Update: []*gpb.Update{{Path: leaf, Val: &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: uint64(i)}}}}}
+			q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: up}})
+			del := &gpb.Notification{Delete: []*gpb.Path{parent}}
+			if !q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: del}}) {
+				t.Fatalf("push %d refused: the backlog holds one path", i)
+			}
+		}
+	}
+	const warm, n = 1000, 100_000
+	churn(0, warm)
+	before := liveHeap()
+	churn(warm, warm+n)
+	growth := float64(int64(liveHeap())-int64(before)) / n
+	if growth > 8 {
+		t.Fatalf("backlog of 1 path grew the heap by %.0f B per notification pair", growth)
+	}
+	wantItems(t, mustTake(t, q), "/first=0", "-/p")
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 func TestQueueFail(t *testing.T) {

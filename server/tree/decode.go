@@ -1,7 +1,6 @@
 package tree
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
+	"github.com/netready/netready/server/strictjson"
 )
 
 // Error is a data error with the gRPC code it maps to and the data path it
@@ -22,11 +22,14 @@ type Error struct {
 	Msg  string
 }
 
+// Error is the path and the message, each clipped to MaxText: they may
+// quote a request's keys and values, which can be megabytes long.
 func (e *Error) Error() string {
+	msg := Clip(e.Msg, MaxText)
 	if e.Path == "" {
-		return e.Msg
+		return msg
 	}
-	return e.Path + ": " + e.Msg
+	return Clip(e.Path, MaxText) + ": " + msg
 }
 
 func errorf(code codes.Code, path, format string, args ...any) *Error {
@@ -57,17 +60,13 @@ func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
 	return d.decodeAt(p, v)
 }
 
-// parseJSON parses data holding exactly one JSON value. (Decoder.More
-// misses a stray trailing "]" or "}", so the rest is checked directly.)
+// parseJSON parses data holding exactly one JSON value, strictly: invalid
+// UTF-8, lone surrogates and duplicate members are refused with where they
+// are (strictjson), not stored as U+FFFD or the last of the duplicates.
 func parseJSON(data []byte, ps string) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := strictjson.Parse(data)
+	if err != nil {
 		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: %v", err)
-	}
-	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
-		return nil, errorf(codes.InvalidArgument, ps, "invalid JSON: trailing data after the value")
 	}
 	return v, nil
 }
@@ -104,6 +103,9 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 		ll, ok := tv.GetValue().(*gpb.TypedValue_LeaflistVal)
 		if !ok {
 			return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
+		}
+		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), ps); err != nil {
+			return nil, err
 		}
 		vals := make([]value.Value, 0, len(ll.LeaflistVal.GetElement()))
 		for _, el := range ll.LeaflistVal.GetElement() {
@@ -225,6 +227,9 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		if c == nil {
 			return nil, errorf(codes.NotFound, cps, "no such element in the schema under %s", n.schema.PathString())
 		}
+		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
+			return nil, errorf(codes.InvalidArgument, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
+		}
 		if seen[c] {
 			return nil, errorf(codes.InvalidArgument, cps, "member given more than once (qualified and unqualified)")
 		}
@@ -308,6 +313,9 @@ func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Val
 		raw, ok := member(obj, k)
 		switch {
 		case ok:
+			if err := checkKeyValueLen(raw, ps+"/"+k.Name); err != nil {
+				return nil, err
+			}
 			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
 			if err != nil {
 				return nil, errorf(codes.InvalidArgument, ps+"/"+k.Name, "%v", err)
@@ -359,6 +367,9 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	if !ok {
 		return nil, errorf(codes.InvalidArgument, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
 	}
+	if err := checkMaxElements(s, len(arr), ps); err != nil {
+		return nil, err
+	}
 	vals := make([]value.Value, 0, len(arr))
 	for _, el := range arr {
 		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
@@ -370,16 +381,28 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	return d.leafList(s, vals, ps)
 }
 
+// checkMaxElements refuses a leaf-list payload of more values than the
+// model's max-elements before any value is parsed. A payload replaces the
+// whole leaf-list, so validation would refuse the result anyway (with the
+// same message); refusing here spares parsing the values.
+func checkMaxElements(s *schema.Node, n int, ps string) error {
+	if s.MaxElements > 0 && uint64(n) > s.MaxElements {
+		return errorf(codes.FailedPrecondition, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
+	}
+	return nil
+}
+
 func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
 	if !s.Config && !d.state {
 		return nil, errorf(codes.InvalidArgument, ps, "read-only (config false) data cannot be set")
 	}
-	for i := range vals {
-		for j := 0; j < i; j++ {
-			if value.Equal(vals[i], vals[j]) {
-				return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(vals[i]))
-			}
+	seen := make(map[any]struct{}, len(vals))
+	for _, v := range vals {
+		k := value.Key(v)
+		if _, dup := seen[k]; dup {
+			return nil, errorf(codes.InvalidArgument, ps, "duplicate leaf-list value %s", value.String(v))
 		}
+		seen[k] = struct{}{}
 	}
 	return &Node{schema: s, owner: d.own, vals: vals}, nil
 }

@@ -97,7 +97,7 @@ func sameLeaf(o, n *Node) bool {
 }
 
 func diffList(chain []*Node, o, n *Node, fn DiffFunc) {
-	if o != nil && n != nil && n.base == o {
+	if o != nil && n != nil && n.base.Value() == o {
 		keys := make([]string, 0, len(n.touched))
 		for k := range n.touched {
 			keys = append(keys, k)

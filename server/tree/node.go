@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"weak"
 
 	"github.com/google/btree"
 
@@ -42,8 +43,10 @@ type Node struct {
 	entries *btree.BTreeG[*Node]
 	// base is the list this one was copied from in the current transaction,
 	// and touched the keys changed since: Diff uses them to visit only the
-	// changed entries of a large list.
-	base    *Node
+	// changed entries of a large list. base is weak: a strong pointer would
+	// make every version of a list keep the one before it, so a list
+	// edited on every Set (the audit log) would keep all its versions.
+	base    weak.Pointer[Node]
 	touched map[string]struct{}
 
 	// Leaves and leaf-lists.

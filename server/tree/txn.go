@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"strings"
+	"weak"
 
 	"github.com/google/btree"
 
@@ -58,7 +59,7 @@ func (t *Txn) mutable(n *Node) *Node {
 		// never written, so clone a private copy of the header instead.
 		hdr := *n.entries
 		c.entries = hdr.Clone()
-		c.base, c.touched = n, nil
+		c.base, c.touched = weak.Make(n), nil
 	}
 	return &c
 }
@@ -145,7 +146,7 @@ func (t *Txn) setEntry(list, e *Node) {
 }
 
 func (n *Node) touch(key string) {
-	if n.base == nil {
+	if n.base == (weak.Pointer[Node]{}) {
 		return // a list new in this transaction: Diff visits all of it
 	}
 	if n.touched == nil {
@@ -353,7 +354,10 @@ func (t *Txn) merge(dst, src *Node) *Node {
 }
 
 // graftState returns repl with the state children of old carried over
-// wherever the same container or list entry exists in both.
+// wherever the same container or list entry exists in both. A
+// non-presence container exists whether or not repl names it, so the
+// state below one that repl leaves out is kept too (the server's own
+// /system/state survives a replace at the root).
 func (t *Txn) graftState(old, repl *Node) *Node {
 	s := old.schema
 	if s.Kind == schema.Leaf || s.Kind == schema.LeafList || !s.Config {
@@ -368,7 +372,7 @@ func (t *Txn) graftState(old, repl *Node) *Node {
 			return true
 		})
 		// The replaced list drops entries: Diff must compare all of it.
-		out.base, out.touched = nil, nil
+		out.base, out.touched = weak.Pointer[Node]{}, nil
 		return out
 	}
 	for _, ok := range old.kids {
@@ -378,9 +382,37 @@ func (t *Txn) graftState(old, repl *Node) *Node {
 		}
 		if rk := out.Child(ok.schema); rk != nil && rk.schema.IsDir() {
 			out.insertKid(t.graftState(ok, rk))
+		} else if rk == nil && isNonPresence(ok.schema) {
+			if st := t.stateBelow(ok); st != nil {
+				out.insertKid(st)
+			}
 		}
 	}
 	return out
+}
+
+func isNonPresence(s *schema.Node) bool { return s.Kind == schema.Container && !s.Presence }
+
+// stateBelow returns a new instance of the non-presence container old
+// holding only old's state: its state children and the state below its
+// non-presence containers. Nil when there is none.
+func (t *Txn) stateBelow(old *Node) *Node {
+	var n *Node
+	for _, k := range old.kids {
+		if k.schema.Config && isNonPresence(k.schema) {
+			k = t.stateBelow(k)
+		} else if k.schema.Config {
+			k = nil
+		}
+		if k == nil {
+			continue
+		}
+		if n == nil {
+			n = t.newNode(old.schema)
+		}
+		n.insertKid(k)
+	}
+	return n
 }
 
 // keyText is key values as people read them: canonical text, comma-separated.

@@ -1,8 +1,11 @@
 package tree
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"weak"
 
 	"google.golang.org/grpc/codes"
 
@@ -506,3 +509,24 @@ func TestCopyOnWriteConcurrent(t *testing.T) {
 }
 
 func itoa(i int) string { return value.String(int64(i)) }
+
+// TestOldVersionsAreReleased edits a list in many transactions, keeping
+// only the newest tree: the first version of the list must be garbage.
+// A list remembered the version it was copied from (for Diff) by a strong
+// pointer, so every version kept its predecessor, and a server that edits
+// a list on each Set (the audit log does) grew without bound.
+func TestOldVersionsAreReleased(t *testing.T) {
+	sch := tsch(t)
+	cur := apply(t, sch, load(t, sch, baseTop), op{"merge", "/top/item[id=1]/val", `"v0"`})
+	first := weak.Make(Lookup(cur, path(t, sch, "/top/item")))
+	for i := 1; i <= 100; i++ {
+		cur = apply(t, sch, cur, op{"merge", "/top/item[id=1]/val", fmt.Sprintf(`"v%d"`, i)})
+	}
+	runtime.GC()
+	if first.Value() != nil {
+		t.Fatal("the first version of /top/item is still reachable from the 101st")
+	}
+	if got := Lookup(cur, path(t, sch, "/top/item[id=1]/val")).Value(); got != "v100" {
+		t.Fatalf("val = %v, want v100", got)
+	}
+}

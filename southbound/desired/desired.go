@@ -16,10 +16,7 @@ import (
 // Model builds the routing model of root.
 func Model(root *tree.Node) (routing.Model, error) {
 	var m routing.Model
-	each(child(root, "hosts"), "host", func(h *tree.Node) {
-		addr, _ := netip.ParseAddr(str(h, "address")) // zero when absent; the type guarantees the form
-		m.Hosts = append(m.Hosts, routing.Host{Name: str(h, "name"), Backend: str(h, "backend"), Addr: addr})
-	})
+	m.Hosts = readHosts(root)
 	var err error
 	each(child(root, "tenants"), "tenant", func(t *tree.Node) {
 		placement := portHosts(t)
@@ -32,6 +29,11 @@ func Model(root *tree.Node) (routing.Model, error) {
 		})
 	})
 	return m, err
+}
+
+func readHost(h *tree.Node) routing.Host {
+	addr, _ := netip.ParseAddr(str(h, "address")) // zero when absent; the type guarantees the form
+	return routing.Host{Name: str(h, "name"), Backend: str(h, "backend"), Addr: addr}
 }
 
 // ifacePlacement says, per interface of a tenant, on which host its port

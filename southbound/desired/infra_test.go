@@ -26,7 +26,7 @@ func merge(t *testing.T, root *tree.Node, doc string) *tree.Node {
 func TestBackends(t *testing.T) {
 	root := load(t, "any-to-any", `{"netready-infrastructure:backends": {"backend": [
 		{"name": "vendor-b", "admin-state": "down", "timeout": 2500, "endpoint": "10.0.0.9:57400",
-		 "option": [{"name": "netns-prefix", "value": "vb-"}], "reconcile-request": 7}]}}`)
+		 "option": [{"name": "netns-prefix", "value": "vb-"}], "reconcile-request": "7"}]}}`)
 	bs := desired.Backends(root)
 	a, b := bs["vendor-a"], bs["vendor-b"]
 	if len(bs) != 2 || a.Driver != "linux-vforwarder" || !a.AdminUp || a.Timeout != 10*time.Second || len(a.Options) != 0 {

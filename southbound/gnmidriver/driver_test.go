@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/netready/netready/server/certs"
-	"github.com/netready/netready/server/daemon"
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/gnmidriver"

@@ -92,6 +92,10 @@ type Engine struct {
 	model  routing.Model
 	result routing.Result
 	asg    routing.Assignments
+	// ix and inc follow root incrementally: Prepare re-reads and
+	// recomputes only what a transaction touched.
+	ix  *desired.Index
+	inc *routing.Incremental
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -121,6 +125,11 @@ type backend struct {
 	sync          syncState
 	// recon is the outcome of the newest reconciliation.
 	recon *reconciliation
+	// mayHold are hosts the backend may hold without serving them: given
+	// to it by a call that was abandoned or whose commit was lost. Its
+	// reconciliation names them, so it removes what they hold (drivers
+	// reconcile only the hosts they are given).
+	mayHold []string
 }
 
 // syncState is a backend's realization status.
@@ -166,12 +175,10 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error
 			return fmt.Errorf("realize: stored assignments: %w", err)
 		}
 	}
-	model, err := desired.Model(root)
-	if err != nil {
+	e.root = root
+	if err := e.recompute(); err != nil {
 		return fmt.Errorf("realize: %w", err)
 	}
-	e.root, e.model = root, model
-	e.result, e.asg = e.opts.Compute(model, e.asg)
 	for name, cfg := range desired.Backends(root) {
 		b := &backend{cfg: cfg, reconcileReq: cfg.ReconcileRequest, mustReconcile: true, sync: syncState{state: "pending"}}
 		if cfg.AdminUp {
@@ -271,28 +278,29 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := cs.New
-	model, err := desired.Model(cur)
-	if err != nil {
-		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
-	}
-	result, asg := e.opts.Compute(model, e.asg)
-	state, err := json.Marshal(asg)
-	if err != nil {
-		return nil, fmt.Errorf("realize: encode assignments: %w", err)
-	}
 	plan, err := e.plan(ctx, desired.Backends(cur))
 	if err != nil {
 		return nil, err
 	}
-	diffs := routing.Diff(e.result, result)
+	touched, err := e.ix.Update(cur)
+	if err != nil {
+		plan.abort(e.log)
+		return nil, &tree.Error{Code: codes.FailedPrecondition, Msg: "cannot read the desired network: " + err.Error()}
+	}
+	model := e.ix.Model()
+	result, diffs, asg := e.inc.Apply(model, touched)
+	state, err := json.Marshal(asg)
+	if err != nil {
+		e.backOut(plan, cs)
+		return nil, fmt.Errorf("realize: encode assignments: %w", err)
+	}
 	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
 	e.target.Store(&target{root: cur, result: result})
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
 		e.undo(jobs, outcomes, e.result, result, plan, cs)
-		plan.abort(e.log)
-		e.published()
+		e.backOut(plan, cs)
 		e.recordFailure(*failed, now)
 		e.send(e.statusEdits(e.root, nil))
 		return nil, &tree.Error{
@@ -300,7 +308,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
 	}
-	p := &prepared{e: e, before: e.save(), plan: plan, state: map[string][]byte{StateKey: state}}
+	p := &prepared{e: e, before: e.save(), plan: plan, result: result, state: map[string][]byte{StateKey: state}}
 	for _, j := range jobs {
 		p.touched = append(p.touched, j.backend)
 	}
@@ -312,12 +320,37 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	return p, nil
 }
 
+// backOut forgets a transaction Prepare refused after computing it: the
+// incremental state steps back, the drivers it opened are closed.
+func (e *Engine) backOut(plan *plan, cs *changeset.Set) {
+	e.inc.Rollback()
+	if _, err := e.ix.Update(cs.Old); err != nil {
+		e.log.Warn("realize: re-reading the committed network", "err", err)
+	}
+	plan.abort(e.log)
+	e.published()
+}
+
+// recompute rebuilds the desired-network index and the incremental route
+// computation from e.root and e.asg: at start, and after a lost commit
+// (rare: it costs a full computation). The caller holds e.mu.
+func (e *Engine) recompute() error {
+	ix, err := desired.NewIndex(e.root)
+	if err != nil {
+		return err
+	}
+	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
+	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	return nil
+}
+
 // prepared is a transaction the backends hold, awaiting its store write.
 type prepared struct {
 	e       *Engine
 	before  snapshot // the engine before the transaction
 	plan    *plan
-	touched []string // backends that were given work
+	result  routing.Result // what the transaction gave the backends
+	touched []string       // backends that were given work
 	state   map[string][]byte
 	status  realizer.Status
 }
@@ -336,9 +369,12 @@ func (p *prepared) Abort() {
 	e := p.e
 	e.mu.Lock()
 	e.restore(p.before)
+	if err := e.recompute(); err != nil {
+		e.log.Error("realize: recomputing after a lost commit", "err", err)
+	}
 	e.status.valid = false // the status written with the lost commit was never published
 	for _, name := range p.touched {
-		e.mustReconcile(name)
+		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}
 	e.published()
 	e.mu.Unlock()
@@ -361,7 +397,7 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 		case outcomes[i].backend == "": // not started
 			continue
 		case outcomes[i].stuck:
-			e.mustReconcile(j.backend)
+			e.mustReconcile(j.backend, hostsOf(j)...)
 			continue
 		case c != nil && j.reconcile:
 			j.data = c.state(cs.Old)
@@ -377,7 +413,7 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 	for i, o := range runOrdered(context.Background(), back, after, before) {
 		if o.err != nil {
 			e.log.Error("undo failed; the backend will be reconciled", "backend", back[i].backend, "err", o.err)
-			e.mustReconcile(back[i].backend)
+			e.mustReconcile(back[i].backend, hostsOf(back[i])...)
 		}
 	}
 }
@@ -394,9 +430,13 @@ func (e *Engine) dataChanges(cs *changeset.Set) map[string][]southbound.DataChan
 	return out
 }
 
-func (e *Engine) mustReconcile(name string) {
+// mustReconcile marks a backend for reconciliation; hosts are hosts it
+// may hold without serving them (see backend.mayHold).
+func (e *Engine) mustReconcile(name string, hosts ...string) {
 	if b := e.backends[name]; b != nil {
 		b.mustReconcile = true
+		// a new slice (snapshots share the old one), without duplicates
+		b.mayHold = slices.Compact(slices.Sorted(slices.Values(slices.Concat(b.mayHold, hosts))))
 	}
 }
 
@@ -417,7 +457,7 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 			continue
 		}
 		b.sync = syncState{state: "in-sync", at: at}
-		b.mustReconcile = false
+		b.mustReconcile, b.mayHold = false, nil
 		if o.drift != nil {
 			b.recon = &reconciliation{at: at, drift: *o.drift}
 			e.touchBackend(o.backend, at)
@@ -517,13 +557,14 @@ func (e *Engine) reconcileJobs(names []string) []job {
 			continue
 		}
 		j := job{backend: name, drv: b.drv, timeout: b.cfg.Timeout, reconcile: true}
-		c := b.carries
+		c, also := b.carries, b.mayHold
 		j.load = func(j *job) {
 			t := e.target.Load()
+			j.loaded = t.root
 			if c != nil {
 				j.data = c.state(t.root)
 			} else {
-				j.views = viewsOf(t.result, j.backend)
+				j.views = viewsOf(t.result, j.backend, also...)
 			}
 		}
 		jobs = append(jobs, j)
@@ -551,6 +592,12 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 		}
 		drift[o.backend] = *o.drift
 		e.recordSuccess([]outcome{o}, nil, now)
+		if o.loaded != e.root {
+			// The target moved while the job ran: it read a transaction
+			// in progress (perhaps undone since) or one came after it.
+			// What the backend holds is not known.
+			e.mustReconcile(o.backend, o.hosts...)
+		}
 	}
 	return drift, first
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -46,6 +47,8 @@ type job struct {
 	// its driver, so it is the newest target, not the one of when the
 	// job was made.
 	load func(*job)
+	// loaded is the root of the target load read.
+	loaded *tree.Node
 }
 
 // outcome is how a job went.
@@ -57,6 +60,10 @@ type outcome struct {
 	stuck bool
 	// drift is what a reconciliation found (nil for change jobs).
 	drift *[]string
+	// loaded and hosts are, for a job that loaded its target, the
+	// target's root and the hosts the job was given.
+	loaded *tree.Node
+	hosts  []string
 }
 
 // run runs the jobs in parallel, each bounded by its backend's timeout,
@@ -93,10 +100,14 @@ func runJob(ctx context.Context, j job) outcome {
 	done := make(chan outcome, 1)
 	go func() {
 		defer func() { <-j.drv.busy }()
-		if j.load != nil {
-			j.load(&j)
+		if j.load == nil {
+			done <- j.do(ctx)
+			return
 		}
-		done <- j.do(ctx)
+		j.load(&j)
+		r := j.do(ctx)
+		r.loaded, r.hosts = j.loaded, hostsOf(j)
+		done <- r
 	}()
 	select {
 	case r := <-done:

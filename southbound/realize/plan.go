@@ -128,7 +128,11 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 		}
 		switch {
 		case p.reconcile[name], p.pending[name] && len(diffs[name]) > 0:
-			j.reconcile, j.views = true, viewsOf(result, name, hostNames(viewsOf(prev, name))...)
+			also := hostNames(viewsOf(prev, name))
+			if old := p.old[name]; old != nil {
+				also = append(also, old.mayHold...)
+			}
+			j.reconcile, j.views = true, viewsOf(result, name, also...)
 		case len(diffs[name]) > 0:
 			j.changes = diffs[name]
 		default:
@@ -147,7 +151,7 @@ func (p *plan) install(e *Engine) {
 	for name, cfg := range p.cfgs {
 		b := &backend{cfg: cfg, drv: p.drivers[name], carries: p.carries[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
 		if old := p.old[name]; old != nil && old.drv == b.drv {
-			b.sync, b.recon, b.mustReconcile = old.sync, old.recon, old.mustReconcile
+			b.sync, b.recon, b.mustReconcile, b.mayHold = old.sync, old.recon, old.mustReconcile, old.mayHold
 		}
 		if !cfg.AdminUp {
 			b.sync = syncState{state: "pending", msg: "admin-state is down: no changes are sent"}

@@ -100,6 +100,11 @@ type vrfInst struct {
 	advs    []adv // routes this VRF originates
 	stamp   int
 	out     VRF
+
+	// Kept by Incremental only: the routes this VRF originates by
+	// prefix, and the warnings of its route for each prefix.
+	byPrefix map[netip.Prefix][]*adv
+	warned   map[netip.Prefix][]string
 }
 
 // adv is a route a VRF originates: the host route of a local binding's

@@ -93,4 +93,15 @@
 // # Changes
 //
 // Diff turns two Results into ordered per-backend changes; see Diff.
+//
+// # Incremental computation
+//
+// Incremental keeps a computation between runs and takes what changed
+// (Touched): a binding recomputes only the prefixes it advertises, in the
+// VRFs that see them (its own VRFs and those importing a route target
+// they export: imported routes are not exported again, so that is the
+// whole reach of a change); a VPN's own configuration recomputes that VPN;
+// a host change everything. Route distinguishers are still assigned over
+// every VRF ID (they depend on each other). Each run returns exactly what
+// Compute and Diff would.
 package routing

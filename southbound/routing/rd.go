@@ -173,12 +173,20 @@ func (c *computation) assignRDs(reqs []rdRequest, prior Assignments) (map[string
 	for _, rd := range prior.RDs {
 		held[rd] = true
 	}
+	// A VRF that released several takes back the most recent (most runs
+	// left), then the first by RD: never map order.
 	reclaim := make(map[string]string) // VRF ID → its released RD
 	for rd, rel := range prior.Released {
-		if rel.Runs > 0 {
-			held[rd] = true
-			reclaim[rel.VRF] = rd
+		if rel.Runs <= 0 {
+			continue
 		}
+		held[rd] = true
+		if cur, ok := reclaim[rel.VRF]; ok {
+			if c := prior.Released[cur]; c.Runs > rel.Runs || c.Runs == rel.Runs && cur < rd {
+				continue
+			}
+		}
+		reclaim[rel.VRF] = rd
 	}
 
 	// Explicit RDs.

@@ -310,3 +310,21 @@ func TestRDStabilityRandomWalk(t *testing.T) {
 		prior = next
 	}
 }
+
+// A VRF that released several RDs (each time it reappeared the old one
+// was taken or now configured elsewhere) takes back the most recently
+// released one, whatever the map order: Compute stays deterministic.
+func TestRDReclaimDeterministic(t *testing.T) {
+	prior := Assignments{Released: map[string]Release{
+		"64512:2": {VRF: "t/a", Runs: 6},
+		"64512:3": {VRF: "t/a", Runs: 8},
+		"64512:4": {VRF: "t/a", Runs: 8},
+		"64512:5": {VRF: "t/a", Runs: 2},
+	}}
+	for i := range 50 {
+		res, _ := Compute(withVPNs(simpleVPN("t", "a", "host-a")), prior)
+		if got := vpnRDs(res)["t/a"]; got != "64512:3" {
+			t.Fatalf("run %d: t/a took back %s, want 64512:3 (most recent, then lowest)", i, got)
+		}
+	}
+}

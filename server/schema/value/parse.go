@@ -1,17 +1,17 @@
 package value
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/goyang/pkg/yang"
+
+	"github.com/netready/netready/server/strictjson"
 )
 
 // maxTypeDepth bounds recursion through nested unions, so a malformed
@@ -52,9 +52,13 @@ type mode struct {
 	json bool
 	// ietf: RFC 7951 encoding (64-bit numbers and decimal64 as strings).
 	ietf bool
-	// strict: accept only the JSON type the encoding itself produces. Used
-	// for the first pass over union members; single types are lenient.
+	// strict: accept only the JSON type the encoding itself produces:
+	// always for JSON_IETF (RFC 7951), and for the first pass over union
+	// members in plain JSON.
 	strict bool
+	// probe: the errors are discarded (the first pass over union members),
+	// so strict refusals need not say more than errStrictJSONType.
+	probe bool
 }
 
 // ParseJSON parses a leaf value decoded by encoding/json with
@@ -63,19 +67,24 @@ type mode struct {
 // decimal64 as JSON strings, identityref as "module:name"); otherwise the
 // openconfig internal JSON (all numbers as JSON numbers).
 //
-// Both modes are lenient where unambiguous: numbers are accepted as JSON
-// numbers or as strings holding a number, a JSON number with a fraction or
-// exponent is accepted for an integer type when its value is integral,
-// booleans may be "true"/"false" strings, and an empty leaf may be null or
-// true. For unions the strict reading is tried on all members first, so a
-// lenient match never hides an exact one. float64 and int inputs (from a
-// decoder without UseNumber) are accepted as numbers.
+// JSON_IETF is strict: each type takes only the JSON type RFC 7951 gives
+// it (a string for int64, uint64 and decimal64, a number for the other
+// integers, true or false for a boolean, [null] for empty), so a client
+// cannot store something other than what it meant by sending the wrong
+// kind. Plain JSON stays lenient where unambiguous, for clients that mix
+// the two encodings (gnmic's default is JSON): numbers are accepted as
+// JSON numbers or as strings holding a number, and an empty leaf may be
+// null or true; for unions the strict reading is tried on all members
+// first, so a lenient match never hides an exact one. Both take a JSON
+// number with a zero fraction or an exponent for an integer whose value is
+// integral, and neither takes a string for a boolean. float64 and int
+// inputs (from a decoder without UseNumber) are accepted as numbers.
 func ParseJSON(t *yang.YangType, v any, ietf bool) (Value, error) {
 	in, err := jsonInput(v)
 	if err != nil {
 		return nil, err
 	}
-	return parse(t, &in, mode{json: true, ietf: ietf}, 0)
+	return parse(t, &in, mode{json: true, ietf: ietf, strict: ietf}, 0)
 }
 
 // ParseString parses the text form of a value, as found in gNMI path keys
@@ -102,7 +111,7 @@ func ParseTyped(t *yang.YangType, tv *gnmi.TypedValue) (Value, error) {
 		if in, err = decodeJSONScalar(in.raw); err != nil {
 			return nil, err
 		}
-		return parse(t, &in, mode{json: true, ietf: *jsonMode}, 0)
+		return parse(t, &in, mode{json: true, ietf: *jsonMode, strict: *jsonMode}, 0)
 	}
 	return parse(t, &in, mode{}, 0)
 }
@@ -141,16 +150,11 @@ func jsonInput(v any) (input, error) {
 	}
 }
 
-// decodeJSONScalar decodes exactly one JSON value with UseNumber.
+// decodeJSONScalar decodes exactly one JSON value, strictly (strictjson).
 func decodeJSONScalar(b []byte) (input, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := strictjson.Parse(b)
+	if err != nil {
 		return input{}, fmt.Errorf("invalid JSON value: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return input{}, errors.New("invalid JSON value: trailing data after the value")
 	}
 	return jsonInput(v)
 }
@@ -320,12 +324,12 @@ func numericInput(t *yang.YangType, in *input, m mode, scale uint8, textSyntax n
 	switch in.kind {
 	case inText:
 		if m.json && m.strict && !quoted {
-			return false, 0, numOK, errStrictJSONType
+			return false, 0, numOK, strictErr(m, "%s is a JSON string; %s takes a JSON number", describe(in), typeName(t))
 		}
 		neg, mag, e = parseNumber(in.s, scale, textSyntax)
 	case inNumber:
 		if m.strict && quoted {
-			return false, 0, numOK, errStrictJSONType
+			return false, 0, numOK, strictErr(m, "%s is a JSON number; %s takes a JSON string in JSON_IETF (RFC 7951)", describe(in), typeName(t))
 		}
 		neg, mag, e = parseNumber(in.s, scale, anyNum)
 	case inFloat, inDecimal:
@@ -410,8 +414,8 @@ func parseBool(in *input, m mode) (Value, error) {
 	case inBool:
 		return in.b, nil
 	case inText:
-		if m.json && m.strict {
-			return nil, errStrictJSONType
+		if m.json {
+			return nil, strictErr(m, "%s is a JSON string; a boolean takes JSON true or false", describe(in))
 		}
 		switch in.s {
 		case "true":
@@ -508,7 +512,7 @@ func parseUnion(t *yang.YangType, in *input, m mode, depth int) (Value, error) {
 	}
 	if m.json && !m.strict {
 		sm := m
-		sm.strict = true
+		sm.strict, sm.probe = true, true
 		for _, mt := range t.Type {
 			if v, err := parse(mt, in, sm, depth+1); err == nil {
 				return v, nil
@@ -526,10 +530,18 @@ func parseUnion(t *yang.YangType, in *input, m mode, depth int) (Value, error) {
 	return nil, fmt.Errorf("%s matches no member type of the union (%s)", describe(in), strings.Join(errs, "; "))
 }
 
-// errStrictJSONType is a strict-mode refusal: the JSON type is not the one
-// the type's encoding produces. Strict mode only runs in the first pass over
-// union members, whose errors are discarded, so the error is a constant.
+// errStrictJSONType is a strict-mode refusal in the first pass over union
+// members, whose errors are discarded, so the error is a constant.
 var errStrictJSONType = errors.New("JSON type does not match the encoding of the type")
+
+// strictErr is a strict-mode refusal: the JSON type is not the one the
+// type's encoding produces. Only a refusal the client sees is formatted.
+func strictErr(m mode, format string, args ...any) error {
+	if m.probe {
+		return errStrictJSONType
+	}
+	return fmt.Errorf(format, args...)
+}
 
 // typeName names a type for messages: the typedef name, or the built-in.
 func typeName(t *yang.YangType) string {

@@ -129,6 +129,27 @@ func Equal(a, b Value) bool {
 	}
 }
 
+// binaryKey is the map key of a binary value: a string of its bytes that
+// cannot collide with a string value.
+type binaryKey string
+
+// Key returns a comparable stand-in for v, with Key(a) == Key(b) exactly
+// when Equal(a, b): leaf-list duplicates are found with a map in linear
+// time instead of comparing every pair. A value of an unknown type gets a
+// key of its own, as Equal never finds it equal to anything.
+func Key(v Value) any {
+	switch v := v.(type) {
+	case []byte:
+		return binaryKey(v)
+	case Decimal:
+		return normalizeDecimal(v)
+	case string, int64, uint64, bool, Empty, nil:
+		return v
+	default:
+		return new(byte)
+	}
+}
+
 // normalizeDecimal strips trailing zero digits so that 1.50 (Scale 2) and
 // 1.5 (Scale 1) have one representation.
 func normalizeDecimal(d Decimal) Decimal {

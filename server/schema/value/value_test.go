@@ -207,26 +207,25 @@ var textBad = []badCase{
 
 var jsonOK = []okCase{
 	{leaf: "i8", in: `5`, want: int64(5)},
-	{leaf: "i8", in: `"5"`, want: int64(5)},
+	{leaf: "i8", in: `"5"`, mode: intlOnly, want: int64(5)},
 	{leaf: "i8", in: `5.0`, want: int64(5)},
 	{leaf: "i8", in: `-1e2`, want: int64(-100)},
 	{leaf: "i64", in: `"9223372036854775807"`, want: int64(math.MaxInt64)},
-	{leaf: "i64", in: `-9223372036854775808`, want: int64(math.MinInt64)},
+	{leaf: "i64", in: `-9223372036854775808`, mode: intlOnly, want: int64(math.MinInt64)},
 	{leaf: "u64", in: `"18446744073709551615"`, want: uint64(math.MaxUint64)},
-	{leaf: "u64", in: `18446744073709551615`, want: uint64(math.MaxUint64)},
+	{leaf: "u64", in: `18446744073709551615`, mode: intlOnly, want: uint64(math.MaxUint64)},
 	{leaf: "vlan", in: `4094`, want: uint64(4094)},
 	{leaf: "dec", in: `"1.5"`, want: Decimal{150, 2}},
-	{leaf: "dec", in: `1.5`, want: Decimal{150, 2}},
-	{leaf: "dec", in: `1.50`, want: Decimal{150, 2}},
-	{leaf: "dec", in: `15e-1`, want: Decimal{150, 2}},
-	{leaf: "dec", in: `1E2`, want: Decimal{10000, 2}},
-	{leaf: "dec", in: `-0.0`, want: Decimal{0, 2}},
-	{leaf: "dec18", in: `0.000000000000000001`, want: Decimal{1, 18}},
+	{leaf: "dec", in: `1.5`, mode: intlOnly, want: Decimal{150, 2}},
+	{leaf: "dec", in: `1.50`, mode: intlOnly, want: Decimal{150, 2}},
+	{leaf: "dec", in: `15e-1`, mode: intlOnly, want: Decimal{150, 2}},
+	{leaf: "dec", in: `1E2`, mode: intlOnly, want: Decimal{10000, 2}},
+	{leaf: "dec", in: `-0.0`, mode: intlOnly, want: Decimal{0, 2}},
+	{leaf: "dec18", in: `0.000000000000000001`, mode: intlOnly, want: Decimal{1, 18}},
 	{leaf: "flag", in: `true`, want: true},
-	{leaf: "flag", in: `"false"`, want: false},
 	{leaf: "emp", in: `[null]`, want: Empty{}},
-	{leaf: "emp", in: `null`, want: Empty{}},
-	{leaf: "emp", in: `true`, want: Empty{}},
+	{leaf: "emp", in: `null`, mode: intlOnly, want: Empty{}},
+	{leaf: "emp", in: `true`, mode: intlOnly, want: Empty{}},
 	{leaf: "str", in: `"abc"`, want: "abc"},
 	{leaf: "anystr", in: `"\u00e9\n\"\\"`, want: "é\n\"\\"},
 	{leaf: "enm", in: `"down"`, want: "down"},
@@ -236,7 +235,7 @@ var jsonOK = []okCase{
 	{leaf: "bin", in: `"AQID"`, want: []byte{1, 2, 3}},
 	{leaf: "un", in: `5`, want: uint64(5)},
 	{leaf: "un", in: `"abc"`, want: "abc"},
-	{leaf: "un", in: `"5"`, want: uint64(5)}, // no strict match; uint8 accepts leniently
+	{leaf: "un", in: `"5"`, mode: intlOnly, want: uint64(5)}, // no strict match; uint8 accepts leniently
 	{leaf: "un64", in: `"5"`, mode: ietfOnly, want: int64(5)},
 	{leaf: "un64", in: `5`, want: int64(5)},
 	{leaf: "un64", in: `"auto"`, want: "auto"},
@@ -244,17 +243,25 @@ var jsonOK = []okCase{
 	{leaf: "unb", in: `"true"`, want: "true"}, // a JSON string picks the string member
 	{leaf: "unemp", in: `[null]`, want: Empty{}},
 	{leaf: "unemp", in: `3`, want: uint64(3)},
-	{leaf: "unemp", in: `null`, want: Empty{}},
+	{leaf: "unemp", in: `null`, mode: intlOnly, want: Empty{}},
 	{leaf: "unid", in: `7`, want: uint64(7)},
 	{leaf: "unid", in: `"loopback"`, want: "vt-ids:loopback"},
 	{leaf: "lref", in: `"x"`, want: "x"},
-	{leaf: "lref", in: `5`, want: "5"},
+	{leaf: "lref", in: `5`, mode: intlOnly, want: "5"},
 }
 
 var jsonBad = []badCase{
 	{leaf: "i8", in: `5.5`, err: `"5.5" is not an integer`},
-	{leaf: "i8", in: `"abc"`, err: `"abc" is not a valid int8`},
-	{leaf: "i8", in: `"5.0"`, err: `is not a valid int8`}, // strings hold the text form
+	{leaf: "i8", in: `"abc"`, mode: intlOnly, err: `"abc" is not a valid int8`},
+	{leaf: "i8", in: `"5.0"`, mode: intlOnly, err: `is not a valid int8`}, // strings hold the text form
+	{leaf: "i8", in: `"5"`, mode: ietfOnly, err: `"5" is a JSON string; int8 takes a JSON number`},
+	{leaf: "i64", in: `5`, mode: ietfOnly, err: `"5" is a JSON number; int64 takes a JSON string in JSON_IETF`},
+	{leaf: "u64", in: `18446744073709551615`, mode: ietfOnly, err: `uint64 takes a JSON string in JSON_IETF`},
+	{leaf: "dec", in: `1.5`, mode: ietfOnly, err: `decimal64 takes a JSON string in JSON_IETF`},
+	{leaf: "emp", in: `null`, mode: ietfOnly, err: `expected the value of an empty leaf ([null]), got null`},
+	{leaf: "emp", in: `true`, mode: ietfOnly, err: `expected the value of an empty leaf ([null]), got boolean true`},
+	{leaf: "un", in: `"5"`, mode: ietfOnly, err: `matches no member type`},
+	{leaf: "lref", in: `5`, mode: ietfOnly, err: `expected a string for leafref`},
 	{leaf: "i8", in: `true`, err: `expected a number for int8, got boolean true`},
 	{leaf: "i8", in: `[null]`, err: `expected a number for int8, got [null]`},
 	{leaf: "i8", in: `null`, err: `expected a number`},
@@ -263,10 +270,13 @@ var jsonBad = []badCase{
 	{leaf: "i8", in: `1e400`, err: `out of range`},
 	{leaf: "i8", in: `1e-400`, err: `is not an integer`},
 	{leaf: "u8", in: `-5`, err: `value "-5" out of range 0..255`},
-	{leaf: "dec", in: `1.234`, err: `"1.234" has more than 2 fraction digits`},
+	{leaf: "dec", in: `1.234`, mode: intlOnly, err: `"1.234" has more than 2 fraction digits`},
+	{leaf: "dec", in: `"1.234"`, err: `"1.234" has more than 2 fraction digits`},
 	{leaf: "dec", in: `"1e2"`, err: `is not a valid decimal64`},
 	{leaf: "str", in: `5`, err: `expected a string for string, got number "5"`},
-	{leaf: "flag", in: `"yes"`, err: `"yes" is not a valid boolean`},
+	{leaf: "flag", in: `"yes"`, err: `"yes" is a JSON string; a boolean takes JSON true or false`},
+	{leaf: "flag", in: `"true"`, err: `"true" is a JSON string; a boolean takes JSON true or false`},
+	{leaf: "flag", in: `"false"`, err: `a boolean takes JSON true or false`},
 	{leaf: "flag", in: `1`, err: `expected a boolean, got number "1"`},
 	{leaf: "emp", in: `""`, err: `expected the value of an empty leaf ([null]), got string ""`},
 	{leaf: "emp", in: `false`, err: `cannot be false`},
@@ -334,7 +344,12 @@ var typedCases = []typedCase{
 	{leaf: "i8", tv: dv(5), want: int64(5)},
 	{leaf: "i8", tv: decv(50, 1), want: int64(5)},
 	{leaf: "i8", tv: jv(`5`), want: int64(5)},
-	{leaf: "i8", tv: jiv(` "5" `), want: int64(5)},
+	{leaf: "i8", tv: jiv(` 5 `), want: int64(5)},
+	{leaf: "i8", tv: jiv(`"5"`), err: `"5" is a JSON string; int8 takes a JSON number`},
+	{leaf: "u64", tv: jiv(`5`), err: `uint64 takes a JSON string in JSON_IETF`},
+	{leaf: "flag", tv: jv(`"true"`), err: `a boolean takes JSON true or false`},
+	{leaf: "str", tv: jv("\"\xff\""), err: `invalid UTF-8`},
+	{leaf: "str", tv: sv("\xff"), err: `not allowed in a YANG string`},
 	{leaf: "i8", tv: iv(200), err: `value "200" out of range -128..127`},
 	{leaf: "i8", tv: dv(1.5), err: `"1.5" is not an integer`},
 	{leaf: "i8", tv: byv([]byte{1}), err: `expected a number for int8`},
@@ -444,11 +459,16 @@ func TestParseJSON(t *testing.T) {
 }
 
 // Text inputs are also valid JSON strings for the string-like types, and
-// JSON numbers for the numeric ones: run the text table through ParseJSON.
+// for the numeric ones in plain JSON and for the RFC 7951 string-encoded
+// ones in JSON_IETF: run the text table through ParseJSON. Booleans take
+// no strings in JSON.
 func TestParseJSONFromTextTable(t *testing.T) {
 	for _, c := range textOK {
 		yt := typ(t, c.leaf)
 		for _, ietf := range []bool{false, true} {
+			if yt.Kind == yang.Ybool || ietf && !ietfString(yt) {
+				continue
+			}
 			got, err := ParseJSON(yt, c.in, ietf)
 			if _, isEmpty := c.want.(Empty); isEmpty {
 				continue // "" is not an empty leaf in JSON
@@ -462,6 +482,22 @@ func TestParseJSONFromTextTable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ietfString reports whether RFC 7951 encodes every value of t as a JSON
+// string (unions: when all members do).
+func ietfString(t *yang.YangType) bool {
+	switch t.Kind {
+	case yang.Yint8, yang.Yint16, yang.Yint32, yang.Yuint8, yang.Yuint16, yang.Yuint32, yang.Ybool, yang.Yempty:
+		return false
+	case yang.Yunion:
+		for _, m := range t.Type {
+			if !ietfString(m) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RFC 7951 strictness is visible in unions: a JSON string for int64 picks
@@ -660,6 +696,9 @@ func TestStringAndEqual(t *testing.T) {
 	} {
 		if got := Equal(c.a, c.b); got != c.want {
 			t.Errorf("Equal(%#v, %#v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := Key(c.a) == Key(c.b); got != c.want {
+			t.Errorf("Key(%#v) == Key(%#v) is %v, want %v (as Equal)", c.a, c.b, got, c.want)
 		}
 	}
 }

@@ -1,0 +1,362 @@
+package desired
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound/routing"
+)
+
+// Index is the routing model of a configuration tree, kept between
+// transactions so that reading the next tree costs what the transaction
+// changed: the tree is persistent, so Update finds the changed tenants,
+// VPNs and bindings by walking only the subtrees the new root does not
+// share with the one read before (tree.Diff), and re-reads only those. It
+// also says what changed, in the form routing.Incremental takes.
+//
+// The Models it returns are never modified afterwards (a changed VPN is
+// copied). It is not safe for concurrent use.
+type Index struct {
+	root    *tree.Node // nil until a read succeeds: the next Update reads everything
+	hosts   []routing.Host
+	tenants map[string]*tenantIndex
+}
+
+// tenantIndex is what the Index keeps of one tenant.
+type tenantIndex struct {
+	placement map[string]ifacePlacement
+	vpns      map[string]*routing.VPN // by VPN name; bindings sorted by interface
+	// users lists, per interface, the VPNs (names) with a binding on it:
+	// whose bindings a placement change touches.
+	users map[string][]string
+}
+
+// NewIndex reads root in full.
+func NewIndex(root *tree.Node) (*Index, error) {
+	ix := &Index{}
+	if _, err := ix.Update(root); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// Model returns the routing model of the tree last read, as Model(root)
+// would (VPNs by tenant, then name).
+func (ix *Index) Model() routing.Model {
+	m := routing.Model{Hosts: ix.hosts}
+	for _, tn := range slices.Sorted(maps.Keys(ix.tenants)) {
+		t := ix.tenants[tn]
+		for _, vn := range slices.Sorted(maps.Keys(t.vpns)) {
+			m.VPNs = append(m.VPNs, *t.vpns[vn])
+		}
+	}
+	return m
+}
+
+// Update reads root, re-reading only what differs from the tree read
+// before, and returns what changed in the model. After an error the Index
+// reads the next tree in full (and reports All).
+func (ix *Index) Update(root *tree.Node) (routing.Touched, error) {
+	var t routing.Touched
+	if ix.root == nil {
+		t.All = true
+		ix.hosts, ix.tenants = readHosts(root), map[string]*tenantIndex{}
+		err := eachErr(child(root, "tenants"), "tenant", func(n *tree.Node) error {
+			return ix.updateTenant(&t, str(n, "name"), nil, n)
+		})
+		return t, ix.done(root, err)
+	}
+	var err error
+	tree.Diff(ix.root, root, func(chain []*tree.Node, o, n *tree.Node) bool {
+		switch name := chain[0].Schema().Name; {
+		case !chain[len(chain)-1].Schema().Config:
+		case name == "hosts":
+			if !inContent(chain, o, n) {
+				return true
+			}
+			last := chain[len(chain)-1].Schema()
+			t.All = t.All || last.Kind == schema.List || hostLeaf[last.Name]
+		case name != "tenants" || err != nil:
+		case len(chain) == 1:
+			return true
+		default: // a tenant entry (chain: tenants, the tenant list, the entry)
+			err = ix.updateTenant(&t, chain[2].Key(), o, n)
+		}
+		return false
+	})
+	if t.All {
+		ix.hosts = readHosts(root)
+	}
+	return t, ix.done(root, err)
+}
+
+// done records root as read, or forgets the state after an error.
+func (ix *Index) done(root *tree.Node, err error) error {
+	if err != nil {
+		ix.root = nil
+		return err
+	}
+	ix.root = root
+	return nil
+}
+
+func readHosts(root *tree.Node) []routing.Host {
+	var hosts []routing.Host
+	each(child(root, "hosts"), "host", func(h *tree.Node) { hosts = append(hosts, readHost(h)) })
+	return hosts
+}
+
+// updateTenant moves tenant name from entry o to entry n (either nil when
+// the tenant is added or removed) and records what changed in t.
+func (ix *Index) updateTenant(t *routing.Touched, name string, o, n *tree.Node) error {
+	old := ix.tenants[name]
+	if old == nil || n == nil {
+		if old != nil {
+			for vn := range old.vpns {
+				t.VPNs = append(t.VPNs, name+"/"+vn)
+			}
+			delete(ix.tenants, name)
+		}
+		if n == nil {
+			return nil
+		}
+		ti := &tenantIndex{placement: portHosts(n), vpns: map[string]*routing.VPN{}, users: map[string][]string{}}
+		ix.tenants[name] = ti
+		return eachErr(child(n, "vpns"), "vpn", func(v *tree.Node) error {
+			t.VPNs = append(t.VPNs, name+"/"+str(v, "name"))
+			return ti.readVPN(name, str(v, "name"), v)
+		})
+	}
+	c := diffTenant(o, n)
+	if c.placement {
+		ix.replace(name, n, c)
+	}
+	return old.apply(t, name, n, c)
+}
+
+// tenantChange is what changed inside one tenant entry.
+type tenantChange struct {
+	placement bool                       // a port or interface was added, removed, moved or set down
+	vpns      map[string]bool            // VPNs added, removed or changed beyond their bindings
+	bindings  map[string]map[string]bool // VPN name → interfaces of changed bindings
+}
+
+// diffTenant finds what changed between two versions of a tenant entry.
+func diffTenant(o, n *tree.Node) tenantChange {
+	c := tenantChange{vpns: map[string]bool{}, bindings: map[string]map[string]bool{}}
+	tree.Diff(o, n, func(chain []*tree.Node, ob, nb *tree.Node) bool {
+		last := chain[len(chain)-1]
+		if !last.Schema().Config {
+			return false // status the server writes
+		}
+		switch chain[0].Schema().Name {
+		case "ports", "interfaces":
+			// chain: the container, its list, an entry, a leaf.
+			if len(chain) == 4 && placementLeaf[last.Schema().Name] || len(chain) == 3 && (ob == nil || nb == nil) {
+				c.placement = true
+			}
+			return !c.placement
+		case "vpns":
+			return c.vpnChange(chain, ob, nb)
+		}
+		return false
+	})
+	return c
+}
+
+// inContent reports whether a difference Diff reports is one in content: a
+// leaf, or a list entry that comes or goes. A container or an entry on
+// both sides is judged by what is below it (a transaction may copy one
+// without changing anything in it).
+func inContent(chain []*tree.Node, o, n *tree.Node) bool {
+	switch chain[len(chain)-1].Schema().Kind {
+	case schema.Leaf, schema.LeafList:
+		return true
+	case schema.List:
+		return o == nil || n == nil
+	}
+	return false
+}
+
+// hostLeaf names the leaves of a host the model reads.
+var hostLeaf = map[string]bool{"backend": true, "address": true}
+
+// placementLeaf names the leaves of ports and interfaces that placement
+// reads.
+var placementLeaf = map[string]bool{"host": true, "admin-state": true, "port": true, "parent": true}
+
+// vpnChange records one difference under a tenant's vpns container and
+// says whether to look further down.
+//
+// The chain holds lists as well as their entries: vpns, the vpn list, a
+// vpn entry, then one of its children (bindings: then the binding list
+// and a binding entry).
+func (c *tenantChange) vpnChange(chain []*tree.Node, o, n *tree.Node) bool {
+	if len(chain) < 3 {
+		return true
+	}
+	vpn := chain[2].Key()
+	switch {
+	case len(chain) == 3:
+		if o == nil || n == nil {
+			c.vpns[vpn] = true
+		}
+		return !c.vpns[vpn]
+	case chain[3].Schema().Name != "bindings":
+		if !inContent(chain, o, n) {
+			return true
+		}
+		if chain[len(chain)-1].Schema().Name != "description" {
+			c.vpns[vpn] = true
+		}
+		return false
+	case len(chain) < 6:
+		return true
+	}
+	if c.bindings[vpn] == nil {
+		c.bindings[vpn] = map[string]bool{}
+	}
+	c.bindings[vpn][chain[5].Key()] = true
+	return false
+}
+
+// replace recomputes the placement of tenant name's interfaces from entry
+// n and adds the bindings of every interface whose placement changed to c.
+func (ix *Index) replace(name string, n *tree.Node, c tenantChange) {
+	ti := ix.tenants[name]
+	now := portHosts(n)
+	for iface := range ti.placement {
+		if _, ok := now[iface]; !ok {
+			c.touchUsers(ti, iface)
+		}
+	}
+	for iface, pl := range now {
+		if old, ok := ti.placement[iface]; !ok || old != pl {
+			c.touchUsers(ti, iface)
+		}
+	}
+	ti.placement = now
+}
+
+// touchUsers marks the bindings on iface changed.
+func (c *tenantChange) touchUsers(ti *tenantIndex, iface string) {
+	for _, vpn := range ti.users[iface] {
+		if c.bindings[vpn] == nil {
+			c.bindings[vpn] = map[string]bool{}
+		}
+		c.bindings[vpn][iface] = true
+	}
+}
+
+// apply re-reads what c names from tenant entry n and records it in t.
+func (ti *tenantIndex) apply(t *routing.Touched, tenant string, n *tree.Node, c tenantChange) error {
+	vpns := child(n, "vpns")
+	for _, vn := range slices.Sorted(maps.Keys(c.vpns)) {
+		t.VPNs = append(t.VPNs, tenant+"/"+vn)
+		ti.dropVPN(vn)
+		if v := entry(vpns, "vpn", vn); v != nil {
+			if err := ti.readVPN(tenant, vn, v); err != nil {
+				return err
+			}
+		}
+	}
+	for _, vn := range slices.Sorted(maps.Keys(c.bindings)) {
+		old := ti.vpns[vn]
+		if c.vpns[vn] || old == nil {
+			continue
+		}
+		v := entry(vpns, "vpn", vn)
+		cp := *old
+		cp.Bindings = slices.Clone(old.Bindings)
+		for _, iface := range slices.Sorted(maps.Keys(c.bindings[vn])) {
+			t.Bindings = append(t.Bindings, routing.BindingRef{VPN: tenant + "/" + vn, Interface: iface})
+			if err := ti.rebind(&cp, vn, iface, entry(child(v, "bindings"), "binding", iface)); err != nil {
+				return err
+			}
+		}
+		ti.vpns[vn] = &cp
+	}
+	return nil
+}
+
+// readVPN reads VPN name from entry v and indexes it.
+func (ti *tenantIndex) readVPN(tenant, name string, v *tree.Node) error {
+	vpn, err := readVPN(tenant, v, ti.placement)
+	if err != nil {
+		return err
+	}
+	for _, b := range vpn.Bindings {
+		ti.users[b.Interface] = append(ti.users[b.Interface], name)
+	}
+	ti.vpns[name] = &vpn
+	return nil
+}
+
+// dropVPN forgets VPN name.
+func (ti *tenantIndex) dropVPN(name string) {
+	v := ti.vpns[name]
+	if v == nil {
+		return
+	}
+	for _, b := range v.Bindings {
+		ti.unuse(b.Interface, name)
+	}
+	delete(ti.vpns, name)
+}
+
+func (ti *tenantIndex) unuse(iface, vpn string) {
+	us := slices.DeleteFunc(ti.users[iface], func(u string) bool { return u == vpn })
+	if len(us) == 0 {
+		delete(ti.users, iface)
+	} else {
+		ti.users[iface] = us
+	}
+}
+
+// rebind replaces, in vpn (named name), the binding on iface with entry b
+// (nil when there is none now), keeping the bindings sorted.
+func (ti *tenantIndex) rebind(vpn *routing.VPN, name, iface string, b *tree.Node) error {
+	i, had := slices.BinarySearchFunc(vpn.Bindings, iface, byInterface)
+	if had {
+		ti.unuse(iface, name)
+		if vpn.Bindings = slices.Delete(vpn.Bindings, i, i+1); len(vpn.Bindings) == 0 {
+			vpn.Bindings = nil // as readVPN leaves it
+		}
+	}
+	if b == nil {
+		return nil
+	}
+	bd, err := readBinding(b, ti.placement)
+	if err != nil {
+		return fmt.Errorf("vpn %s/%s: %w", vpn.Tenant, name, err)
+	}
+	vpn.Bindings = slices.Insert(vpn.Bindings, i, bd)
+	ti.users[iface] = append(ti.users[iface], name)
+	return nil
+}
+
+// entry returns the entry of list name under n with key key, or nil.
+func entry(n *tree.Node, list, key string) *tree.Node {
+	if l := child(n, list); l != nil {
+		return l.Entry(key)
+	}
+	return nil
+}
+
+// eachErr calls fn for every entry of the list called name under n until
+// it fails.
+func eachErr(n *tree.Node, list string, fn func(*tree.Node) error) error {
+	var err error
+	each(n, list, func(e *tree.Node) {
+		if err == nil {
+			err = fn(e)
+		}
+	})
+	return err
+}
+
+func byInterface(b routing.Binding, iface string) int { return cmp.Compare(b.Interface, iface) }
