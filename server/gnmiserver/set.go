@@ -34,10 +34,13 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		dreq.Access = s.access.Writable(ctx)
 		b.user = dreq.User
 	}
-	err := supported(req)
-	if err == nil {
-		err = b.build(req)
+	if err := supported(req); err != nil {
+		// No per-operation results: they would echo paths over the size
+		// bounds back to the client.
+		s.auditRefused(ctx, dreq, err)
+		return nil, err
 	}
+	err := b.build(req)
 	if err == nil && len(b.ops) == 0 {
 		// gNMI 3.4: an empty SetRequest MUST NOT be an error. It changes
 		// nothing, so it is neither committed nor audited.
