@@ -21,7 +21,7 @@ func TestBound(t *testing.T) {
 	if len(b) > 4096 {
 		t.Fatalf("bounded entry takes %d bytes", len(b))
 	}
-	if !strings.Contains(e.Operations[0], "bytes cut]") || !strings.HasSuffix(e.Message, "permission denied") {
+	if !strings.Contains(e.Operations[0], "bytes cut)") || !strings.HasSuffix(e.Message, "permission denied") {
 		t.Fatalf("clipped texts lost their marker or their end: %.200q, %.200q", e.Operations[0], e.Message)
 	}
 	if last := e.Operations[len(e.Operations)-1]; !strings.HasPrefix(last, "… and ") || !strings.HasSuffix(last, " more operations") {

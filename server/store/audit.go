@@ -54,14 +54,23 @@ func (s *Bolt) putAudit(tx *bbolt.Tx, entries [][]byte, total *uint64) error {
 	return s.pruneAudit(b, total)
 }
 
-// measureAudit sets auditBytes from the stored entries and prunes them to
-// the retention; it runs once, in OpenBolt's transaction.
-func (s *Bolt) measureAudit(b *bbolt.Bucket) error {
-	s.auditBytes = 0
-	if err := b.ForEach(func(_, v []byte) error { s.auditBytes += uint64(len(v)); return nil }); err != nil {
+// measureAudit sets auditBytes from the stored entries and, only if they
+// are over the retention (bounds lowered since the last run), prunes
+// them: an open that needs nothing writes nothing.
+func (s *Bolt) measureAudit() error {
+	var n uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		s.auditBytes = 0
+		return tx.Bucket(bucketAudit).ForEach(func(_, v []byte) error {
+			s.auditBytes += uint64(len(v))
+			n++
+			return nil
+		})
+	})
+	if err != nil || (n <= s.auditRetention && s.auditBytes <= s.auditMaxBytes) {
 		return err
 	}
-	return s.pruneAudit(b, &s.auditBytes)
+	return s.db.Update(func(tx *bbolt.Tx) error { return s.pruneAudit(tx.Bucket(bucketAudit), &s.auditBytes) })
 }
 
 // pruneAudit deletes the oldest entries while more than auditRetention

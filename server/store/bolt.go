@@ -148,7 +148,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	s.lastID.Store(last)
 	// Audit bounds lowered since the last run (or a file written before
 	// the byte bound) take effect now, not at the next entry.
-	if err := db.Update(func(tx *bbolt.Tx) error { return s.measureAudit(tx.Bucket(bucketAudit)) }); err != nil {
+	if err := s.measureAudit(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: audit log: %w", path, err)
 	}

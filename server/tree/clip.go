@@ -15,7 +15,7 @@ const MaxText = 1024
 
 // Clip returns s when it is at most max bytes long; otherwise its
 // beginning and its end around a marker saying how much was cut
-// ("…[8388096 bytes cut]…"). The end is kept because messages put the
+// ("…(8388096 bytes cut)…"). The end is kept because messages put the
 // reason after the value they quote. Cuts fall on UTF-8 boundaries, and
 // the result never shares memory with s, so it does not keep a large
 // request alive.
@@ -30,7 +30,7 @@ func Clip(s string, max int) string {
 	for tail < len(s) && !utf8.RuneStart(s[tail]) {
 		tail++
 	}
-	return s[:head] + fmt.Sprintf("…[%d bytes cut]…", tail-head) + s[tail:]
+	return s[:head] + fmt.Sprintf("…(%d bytes cut)…", tail-head) + s[tail:]
 }
 
 // ElemsText is ElemsString clipped to MaxText, for messages.

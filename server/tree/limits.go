@@ -2,13 +2,12 @@ package tree
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
-	"strings"
-	"unicode/utf8"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
+
+	"github.com/netready/netready/server/gnmipath"
 )
 
 // Size bounds on the paths and keys a client sends. They sit far above
@@ -84,34 +83,23 @@ func checkKeyValueLen(raw any, ps string) error {
 	return nil
 }
 
-// clippedPath is ElemsString with every name and key clipped.
+// clippedPath is ElemsString with every name and key value clipped
+// (Clip), escaped as gnmipath writes them.
 func clippedPath(elems []*gpb.PathElem) string {
-	var b strings.Builder
+	var b []byte
 	for _, e := range elems {
-		b.WriteByte('/')
-		b.WriteString(clip(e.GetName()))
+		b = gnmipath.AppendName(b, clip(e.GetName()))
 		keys := make([]string, 0, len(e.GetKey()))
 		for k := range e.GetKey() {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "[%s=%s]", clip(k), clip(e.GetKey()[k]))
+			b = gnmipath.AppendKey(b, clip(k), clip(e.GetKey()[k]))
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
-// clip shortens s for a message: the first bytes (whole characters) and
-// the length.
-func clip(s string) string {
-	const keep = 32
-	if len(s) <= 2*keep {
-		return s
-	}
-	cut := keep
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s...(%d bytes)", s[:cut], len(s))
-}
+// clip shortens a name or key value for a message (Clip).
+func clip(s string) string { return Clip(s, 64) }

@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/gnmidriver"

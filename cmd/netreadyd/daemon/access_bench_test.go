@@ -8,8 +8,8 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
-	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/auth"
 )
 
 // The authorization cost pairs: the same request by "admin" (the policy

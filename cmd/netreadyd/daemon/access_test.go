@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/auth"
 )
 
 // accessServer runs a server with a users file holding one user per role

@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/certs"
 )
 
 // gnmiBackend is the configuration of a gnmi backend carrying /sites to

@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
-	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/certs"
 	"github.com/netready/netready/server/gnmipath"
 )
 

@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/certs"
-	"github.com/netready/netready/cmd/netreadyd/daemon"
 )
 
 // testCA issues client certificates.
