@@ -70,6 +70,16 @@ func (c *Control) Readable(ctx context.Context, subscribe bool) tree.PathVisible
 	if subscribe {
 		op = authz.Subscribe
 	}
+	return c.scope(ctx, op)
+}
+
+// WriteScope returns what the caller may write: Visible where all of the
+// subtree, nil for everything.
+func (c *Control) WriteScope(ctx context.Context) tree.PathVisibleFunc {
+	return c.scope(ctx, authz.Write)
+}
+
+func (c *Control) scope(ctx context.Context, op authz.Op) tree.PathVisibleFunc {
 	s, ok := subject(ctx)
 	p := c.policy.Load()
 	if !ok {
@@ -78,34 +88,47 @@ func (c *Control) Readable(ctx context.Context, subscribe bool) tree.PathVisible
 	if p.Decide(s, op, root) == authz.Permit {
 		return nil // everything: skip the per-subtree questions
 	}
-	return func(path []*gpb.PathElem) tree.Visibility {
-		switch p.Decide(s, op, path) {
-		case authz.Permit:
-			return tree.Visible
-		case authz.Partial:
-			return tree.Partly
-		}
-		return tree.Hidden
+	return func(path []*gpb.PathElem) tree.Visibility { return visibility(p.Decide(s, op, path)) }
+}
+
+// visibility is what a decision lets the caller see.
+func visibility(d authz.Decision) tree.Visibility {
+	switch d {
+	case authz.Permit:
+		return tree.Visible
+	case authz.Partial:
+		return tree.Partly
 	}
+	return tree.Hidden
 }
 
 // Writable returns the judge of every change of the caller's Sets: each
 // changed leaf and each created or deleted object must be writable as a
-// whole (a partly writable object cannot be deleted). It is nil when the
-// caller may write everything.
+// whole (a partly writable object cannot be deleted). It also tells what
+// the caller may read, so that wildcard deletes expand only over that and
+// refusals name and count nothing else. It is nil when the caller may
+// read and write everything.
 func (c *Control) Writable(ctx context.Context) validate.Authorizer {
 	s, ok := subject(ctx)
 	p := c.policy.Load()
-	if ok && p.Decide(s, authz.Write, root) == authz.Permit {
+	if ok && p.Decide(s, authz.Write, root) == authz.Permit && p.Decide(s, authz.Read, root) == authz.Permit {
 		return nil
 	}
 	return writer{policy: p, subject: s}
 }
 
-// writer is one caller's write rights under one policy.
+// writer is one caller's rights under one policy.
 type writer struct {
 	policy  *authz.Policy
 	subject *authz.Subject // nil: no identity (fails closed)
+}
+
+// Readable implements validate.Authorizer.
+func (w writer) Readable(path []*gpb.PathElem) tree.Visibility {
+	if w.subject == nil {
+		return tree.Hidden
+	}
+	return visibility(w.policy.Decide(w.subject, authz.Read, path))
 }
 
 // MayChange implements validate.Authorizer.

@@ -465,7 +465,7 @@ func (d *Datastore) apply(root *tree.Node, req *Request) (*changeset.Set, *valid
 		var err error
 		switch op.Kind {
 		case Delete:
-			err = deleteOp(txn, op)
+			err = deleteOp(txn, op, req.Access)
 		case Replace:
 			err = txn.Replace(op.Path, op.Payload)
 		case Update:
@@ -484,16 +484,23 @@ func (d *Datastore) apply(root *tree.Node, req *Request) (*changeset.Set, *valid
 }
 
 // deleteOp deletes a path, or every configuration node a pattern matches
-// in the transaction's tree so far.
-func deleteOp(txn *tree.Txn, op Op) error {
+// in the transaction's tree so far that the caller may read (access nil:
+// everything). A wildcard stands for the instances the caller can see, as
+// in a Get: what it may not read is neither deleted nor named in a
+// refusal, so the answer tells nothing about it.
+func deleteOp(txn *tree.Txn, op Op, access validate.Authorizer) error {
 	if op.Pattern == nil {
 		txn.Delete(op.Path)
 		return nil
 	}
 	var paths []tree.Path
 	err := tree.Match(txn.Root(), op.Pattern, func(chain []*tree.Node) error {
-		if len(chain) > 0 && chain[len(chain)-1].Schema().Config {
-			paths = append(paths, tree.ChainPath(chain))
+		if len(chain) == 0 || !chain[len(chain)-1].Schema().Config {
+			return nil
+		}
+		p := tree.ChainPath(chain)
+		if access == nil || access.Readable(tree.GNMIElems(p)) != tree.Hidden {
+			paths = append(paths, p)
 		}
 		return nil
 	})

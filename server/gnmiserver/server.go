@@ -59,6 +59,10 @@ type Access interface {
 	// MayWrite reports whether the caller may write anything at or below
 	// a request path; Set refuses paths where it may not, existing or not.
 	MayWrite(ctx context.Context, path []*gpb.PathElem) bool
+	// WriteScope returns what the caller may write, as Readable does for
+	// reads; nil means everything. Set judges explicit deletes, replaces
+	// and payloads with it before any data is looked at (setaccess.go).
+	WriteScope(ctx context.Context) tree.PathVisibleFunc
 	// OpenStream counts a Subscribe against the caller's stream limit
 	// (ResourceExhausted past it); release when the stream ends.
 	OpenStream(ctx context.Context) (release func(), err error)

@@ -26,11 +26,13 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	b := &setBuilder{sch: s.ds.Schema(), prefix: req.GetPrefix(), failed: -1}
 	if s.access != nil {
 		b.mayWrite = func(p []*gpb.PathElem) bool { return s.access.MayWrite(ctx, p) }
+		b.writes, b.reads = s.access.WriteScope(ctx), s.access.Readable(ctx, false)
 	}
 	dreq := &datastore.Request{Peer: peerAddr(ctx)}
 	if s.access != nil {
 		dreq.User, dreq.Roles = s.access.Caller(ctx)
 		dreq.Access = s.access.Writable(ctx)
+		b.user = dreq.User
 	}
 	if err := supported(req); err != nil {
 		// No per-operation results: they would echo paths over the size
@@ -51,7 +53,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
 		b.failed = failedOp(req, err)
-		err = grpcError("set", err)
+		err = grpcError("set", withinView(b, err))
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
@@ -123,6 +125,12 @@ type setBuilder struct {
 	texts   []string
 	// mayWrite, if set, vets each request path before anything else.
 	mayWrite func([]*gpb.PathElem) bool
+	// writes and reads (nil: everything) judge explicit deletes, replaces
+	// and payloads (setaccess.go).
+	writes, reads tree.PathVisibleFunc
+	user          string
+	// paths are the request paths of ops, in the same order.
+	paths [][]*gpb.PathElem
 	// failed is the index of the operation that failed (-1: none, or
 	// not one in particular).
 	failed int
@@ -176,8 +184,11 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 		if err := tree.CheckPattern(b.sch.Root, elems); err != nil {
 			return grpcError("set", err)
 		}
-		b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Pattern: elems})
+		b.ops, b.paths = append(b.ops, datastore.Op{Kind: datastore.Delete, Pattern: elems}), append(b.paths, elems)
 		return nil
+	}
+	if err := b.replaceable(elems); err != nil {
+		return err
 	}
 	path, err := tree.Resolve(b.sch.Root, elems)
 	if err != nil {
@@ -186,7 +197,7 @@ func (b *setBuilder) addDelete(p *gpb.Path) error {
 	if err := writable(path); err != nil {
 		return err
 	}
-	b.ops = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path})
+	b.ops, b.paths = append(b.ops, datastore.Op{Kind: datastore.Delete, Path: path}), append(b.paths, elems)
 	return nil
 }
 
@@ -223,6 +234,11 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	if err := b.permitted(elems); err != nil {
 		return err
 	}
+	if kind == datastore.Replace {
+		if err := b.replaceable(elems); err != nil {
+			return err
+		}
+	}
 	if u.GetDuplicates() != 0 {
 		return status.Errorf(codes.InvalidArgument, "set: %s: duplicates is only for telemetry", tree.ElemsText(elems))
 	}
@@ -240,7 +256,10 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	if err != nil {
 		return grpcError("set", err)
 	}
-	b.ops = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload})
+	if err := b.payloadWritable(path, payload); err != nil {
+		return err
+	}
+	b.ops, b.paths = append(b.ops, datastore.Op{Kind: kind, Path: path, Payload: payload}), append(b.paths, elems)
 	return nil
 }
 

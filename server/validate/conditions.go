@@ -498,7 +498,7 @@ func (c *check) checkConditions() error {
 		})
 		for _, cd := range j.conds {
 			if err := c.evalCondition(cd, j.chain, k); err != nil {
-				return err
+				return c.schemaPathIfHidden(err, j.chain)
 			}
 		}
 	}

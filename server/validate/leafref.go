@@ -132,10 +132,17 @@ func findValue(n *tree.Node, steps []string, v value.Value) bool {
 // checkDeleted refuses deleting list entries that are still referenced.
 func (c *check) checkDeleted() error {
 	for _, d := range c.deleted {
-		if n := c.v.refs[d.path] + c.delta.refs[d.path]; n > 0 {
-			return &tree.Error{Kind: tree.KindConflict, Path: d.path,
-				Msg: fmt.Sprintf("cannot delete: still referenced %d time(s) from %s", n, referrers(c.v.keyed[d.list]))}
+		n := c.v.refs[d.path] + c.delta.refs[d.path]
+		if n <= 0 {
+			continue
 		}
+		if srcs := c.v.keyed[d.list]; c.referencesReadable(d.at, srcs) {
+			return &tree.Error{Kind: tree.KindConflict, Path: d.path,
+				Msg: fmt.Sprintf("cannot delete: still referenced %d time(s) from %s", n, referrers(srcs))}
+		}
+		// Some references may be where the caller may not read: the
+		// refusal cannot be avoided, but it neither counts nor places them.
+		return &tree.Error{Kind: tree.KindConflict, Path: d.path, Msg: "cannot delete: still referenced"}
 	}
 	return nil
 }
@@ -170,7 +177,11 @@ func (c *check) rescan1(src *schema.Node) error {
 		p := tree.ChainPath(chain)
 		for _, v := range leafValues(n) {
 			if !c.targetExists(p, src.Leafref, v) {
-				err = &tree.Error{Kind: tree.KindConflict, Path: tree.PathString(p),
+				at := src.Path // the schema path, for a reference the caller may not read
+				if c.mayName(p) {
+					at = tree.PathString(p)
+				}
+				err = &tree.Error{Kind: tree.KindConflict, Path: at,
 					Msg: fmt.Sprintf("%s no longer exists (leafref %s)", value.String(v), src.Leafref.Path)}
 				return false
 			}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"sort"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -95,13 +97,18 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	return v, nil
 }
 
-// Authorizer judges one change of a transaction (chain, old and cur as
-// in tree.DiffFunc): every changed leaf, and every object created or
-// deleted. It returns an error (a *tree.Error with PermissionDenied) to
-// refuse the whole transaction. It is a value carried by the request, not
-// a closure over the caller's context.
+// Authorizer is one caller's rights, a value carried by the request (not
+// a closure over the caller's context). MayChange judges one change of a
+// transaction (chain, old and cur as in tree.DiffFunc): every changed
+// leaf, and every object created or deleted. It returns an error (a
+// *tree.Error with PermissionDenied) to refuse the whole transaction.
+// Readable says what the caller may read at a data path or pattern ('*'
+// keys, lists without keys): Visible only when all of it. Errors name and
+// count only what is readable, and wildcard deletes expand only over it,
+// so a refusal never tells what the caller may not see.
 type Authorizer interface {
 	MayChange(chain []*tree.Node, old, cur *tree.Node) error
+	Readable(path []*gpb.PathElem) tree.Visibility
 }
 
 // Delta is what a validated transaction changes in the validator's index;
@@ -161,6 +168,7 @@ type check struct {
 type deletedEntry struct {
 	path string
 	list *schema.Node
+	at   tree.Path // the entry, for a caller who may not read everything
 }
 
 type ruleRun struct {
@@ -287,7 +295,11 @@ func isEntry(chain []*tree.Node, i int) bool {
 func (c *check) entryDeleted(chain []*tree.Node) {
 	s := chain[len(chain)-1].Schema()
 	if len(c.v.keyed[s]) > 0 {
-		c.deleted = append(c.deleted, deletedEntry{path: tree.ChainString(chain), list: s})
+		d := deletedEntry{path: tree.ChainString(chain), list: s}
+		if c.auth != nil {
+			d.at = tree.ChainPath(chain)
+		}
+		c.deleted = append(c.deleted, d)
 	}
 }
 
@@ -312,7 +324,7 @@ func (c *check) runRules() error {
 				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
 			}
 			if err != nil {
-				return asConflict(err, k)
+				return c.redactRuleError(asConflict(err, k), k)
 			}
 		}
 	}
