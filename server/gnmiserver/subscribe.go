@@ -28,11 +28,11 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 	if list == nil {
 		return status.Error(codes.InvalidArgument, "subscribe: the first message must be a SubscriptionList")
 	}
-	if len(first.GetExtension()) > 0 {
-		return status.Error(codes.Unimplemented, "subscribe: extensions are not supported")
-	}
 	req, err := s.subscription(list)
 	if err != nil {
+		return err
+	}
+	if err := s.subscribeExtensions(ss.Context(), first.GetExtension(), req); err != nil {
 		return err
 	}
 	if s.access != nil {

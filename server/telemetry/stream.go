@@ -23,6 +23,11 @@ type Request struct {
 	Strip       int       // leading elements of full paths that Prefix stands for
 	UpdatesOnly bool
 	Subs        []Sub
+	// Filter is what the initial data includes: All, or Config for a
+	// past version (whose state is not kept).
+	Filter tree.Filter
+	// History, if set, answers from the past instead of the live tree.
+	History *History
 	// Visible, if set, is what the subscriber may see; the rest is left
 	// out of every notification, including data created later.
 	Visible tree.PathVisibleFunc
@@ -79,6 +84,9 @@ func (h *Hub) Serve(ss gpb.GNMI_SubscribeServer, req *Request) error {
 	defer h.count(-1)
 	h.running.Add(1)
 	defer h.running.Add(-1)
+	if req.History != nil {
+		return s.history()
+	}
 	switch req.Mode {
 	case gpb.SubscriptionList_ONCE:
 		return s.once()
@@ -234,6 +242,14 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 	if len(s.live) == 0 {
 		return
 	}
+	if n := s.notification(ev, changes); n != nil {
+		s.q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+	}
+}
+
+// notification is the part of one event the live subscriptions cover, nil
+// when they cover none of it.
+func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notification {
 	n := &gpb.Notification{Timestamp: ev.Time.UnixNano(), Prefix: s.req.Prefix}
 	deleted := map[string]bool{}
 	del := func(p []*gpb.PathElem) {
@@ -273,8 +289,9 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 		}
 	}
 	if len(n.Update) > 0 || len(n.Delete) > 0 {
-		s.q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+		return n
 	}
+	return nil
 }
 
 // rel is a full data path relative to the request's prefix.
