@@ -19,6 +19,8 @@ func (s *Server) subscribeExtensions(ctx context.Context, exts []*gnmi_ext.Exten
 		switch x := e.GetExt().(type) {
 		case *gnmi_ext.Extension_History:
 			err = s.history(ctx, x.History, req)
+		case *gnmi_ext.Extension_Depth:
+			req.Depth = x.Depth.GetLevel()
 		default:
 			err = status.Errorf(codes.Unimplemented, "subscribe: extension %T is not supported (History and Depth are)", e.GetExt())
 		}
@@ -27,4 +29,18 @@ func (s *Server) subscribeExtensions(ctx context.Context, exts []*gnmi_ext.Exten
 		}
 	}
 	return nil
+}
+
+// getExtensions reads the extensions of a GetRequest: Depth (its level; 0
+// when absent). Any other is Unimplemented.
+func getExtensions(exts []*gnmi_ext.Extension) (uint32, error) {
+	var depth uint32
+	for _, e := range exts {
+		d, ok := e.GetExt().(*gnmi_ext.Extension_Depth)
+		if !ok {
+			return 0, status.Errorf(codes.Unimplemented, "get: extension %T is not supported (Depth is)", e.GetExt())
+		}
+		depth = d.Depth.GetLevel()
+	}
+	return depth, nil
 }

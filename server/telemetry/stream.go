@@ -28,6 +28,9 @@ type Request struct {
 	Filter tree.Filter
 	// History, if set, answers from the past instead of the live tree.
 	History *History
+	// Depth limits how far below each subscribed path data is sent (the
+	// Depth extension, see tree.Depth); 0 is no limit.
+	Depth uint32
 	// Visible, if set, is what the subscriber may see; the rest is left
 	// out of every notification, including data created later.
 	Visible tree.PathVisibleFunc
@@ -265,7 +268,7 @@ func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notific
 		}
 		if c.leaf != nil {
 			for _, sub := range s.live {
-				if covers(sub.Pattern, c.path) {
+				if covers(sub.Pattern, c.path) && s.withinDepth(sub.Pattern, c.path) {
 					n.Update = append(n.Update, &gpb.Update{Path: s.rel(c.path), Val: tree.TypedValue(c.leaf, s.req.Encoding)})
 					break
 				}
