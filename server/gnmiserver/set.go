@@ -34,13 +34,20 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	if err == nil {
 		err = b.build(req)
 	}
+	dry := req.GetPrefix().GetTarget() == DryRunTarget
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
+		if dry {
+			return s.dryRun(ctx, req, b, dreq)
+		}
 		var res *datastore.Result
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
 		err = grpcError("set", err)
+	}
+	if dry {
+		return nil, err // a dry run changes nothing, so audits nothing
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)
