@@ -25,7 +25,6 @@ import (
 	"github.com/netready/netready/southbound/routing"
 )
 
-
 // dryRun sends set as a dry run and returns its result.
 func (ts *testServer) dryRun(t *testing.T, set *gpb.SetRequest) (*gpb.SetResponse, *gnmiserver.DryRunResult, error) {
 	t.Helper()
