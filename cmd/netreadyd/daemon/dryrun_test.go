@@ -136,10 +136,9 @@ func TestDryRunChangesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			real := watch.configLines(t, time.Second)
-			for _, l := range dryLeaves(t, res) {
-				if !has(real, l) {
-					t.Errorf("dry run lists %s, the Set did not publish it", l)
-				}
+			slices.Sort(real)
+			if dry := dryLeaves(t, res); !slices.Equal(dry, real) {
+				t.Errorf("the dry run listed\n%v\nthe Set published\n%v", dry, real)
 			}
 		})
 	}
@@ -247,9 +246,13 @@ func TestDryRunPlanIsWhatTheSetRealizes(t *testing.T) {
 			doc := scenario(t, name)
 			step := func(what string, set *gpb.SetRequest, work bool) {
 				t.Helper()
+				before := ts.untouched(t)
 				_, res, err := ts.dryRun(t, set)
 				if err != nil {
 					t.Fatalf("%s: dry run: %v", what, err)
+				}
+				if after := ts.untouched(t); !equalJSON(after, before) {
+					t.Fatalf("%s: dry run changed the server:\n%v\n%v", what, before, after)
 				}
 				if opens, calls := rec.take(); opens != 0 || len(calls) != 0 {
 					t.Fatalf("dry run reached the drivers: %d opened, %v", opens, calls)
