@@ -32,9 +32,6 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 	if err != nil {
 		return err
 	}
-	if err := s.subscribeExtensions(ss.Context(), first.GetExtension(), req); err != nil {
-		return err
-	}
 	if s.access != nil {
 		release, err := s.access.OpenStream(ss.Context())
 		if err != nil {
@@ -42,6 +39,11 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 		}
 		defer release()
 		req.Visible = s.access.Readable(ss.Context(), true)
+	}
+	// After the stream limit: rebuilding history is work a client over
+	// its limit must not cause.
+	if err := s.subscribeExtensions(ss.Context(), first.GetExtension(), req); err != nil {
+		return err
 	}
 	return s.hub.Serve(ss, req)
 }

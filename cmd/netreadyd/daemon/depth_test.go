@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/openconfig/gnmi/proto/gnmi_ext"
@@ -181,4 +182,14 @@ func TestDepthSubscribe(t *testing.T) {
 	if dump := flat(t, sc.untilSync(t)...); !has(dump, tenant+`/ports/port[name=g1-nic0]/mtu=9000`) || has(dump, tenant+`/vpns/vpn[name=blue]/bindings/binding[interface=g1]/preference=100`) {
 		t.Fatalf("depth 2 dump: %v", dump)
 	}
+}
+
+func TestUnsupportedExtensionsAreUnimplemented(t *testing.T) {
+	ts := start(t, "")
+	arb := &gnmi_ext.Extension{Ext: &gnmi_ext.Extension_MasterArbitration{MasterArbitration: &gnmi_ext.MasterArbitration{}}}
+	// History is defined for Subscribe only.
+	_, err := ts.client.Get(ctx(t), &gpb.GetRequest{Encoding: gpb.Encoding_JSON_IETF, Extension: []*gnmi_ext.Extension{snapshotExt(time.Now())}})
+	wantCode(t, err, codes.Unimplemented, "not supported (Depth is)")
+	sc := ts.subscribeExt(t, rootList(gpb.SubscriptionList_ONCE), arb)
+	wantCode(t, sc.ended(t), codes.Unimplemented, "not supported (History and Depth are)")
 }
