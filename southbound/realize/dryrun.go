@@ -68,6 +68,12 @@ func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, er
 		bp.Reconcile = true
 		out[name] = bp
 	}
+	for name, bp := range out { // marked by an earlier failure: reconciled when it has work
+		if old := e.backends[name]; old != nil && old.mustReconcile && len(bp.Changes) > 0 {
+			bp.Reconcile = true
+			out[name] = bp
+		}
+	}
 	return out, nil
 }
 
