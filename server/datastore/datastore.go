@@ -127,11 +127,13 @@ type Datastore struct {
 	done  chan struct{}
 }
 
-// pending is a queued request: a Set (req) or a state change (state).
+// pending is a queued request: a Set (req), a state change (state), or
+// work that must see the newest tree in order with the Sets (run).
 type pending struct {
 	ctx   context.Context
 	req   *Request
 	state func(*tree.Txn) error
+	run   func()
 	reply chan reply
 }
 
@@ -291,9 +293,17 @@ func (d *Datastore) collect(first *pending) []*pending {
 func (d *Datastore) commitBatch(batch []*pending) {
 	var sets, states []*pending
 	for _, p := range batch {
-		if p.state != nil {
+		switch {
+		case p.run != nil: // after the Sets queued before it
+			if len(sets) > 0 {
+				d.commitSets(sets)
+				sets = nil
+			}
+			p.run()
+			p.reply <- reply{}
+		case p.state != nil:
 			states = append(states, p)
-		} else {
+		default:
 			sets = append(sets, p)
 		}
 	}

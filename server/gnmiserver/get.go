@@ -15,8 +15,9 @@ import (
 // commit. Each requested path gets one notification; a path that matches
 // no data is NotFound.
 func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse, error) {
-	if len(req.GetExtension()) > 0 {
-		return nil, status.Error(codes.Unimplemented, "get: extensions are not supported")
+	depth, err := getExtensions(req.GetExtension())
+	if err != nil {
+		return nil, err
 	}
 	enc := req.GetEncoding()
 	if enc != gpb.Encoding_JSON && enc != gpb.Encoding_JSON_IETF && enc != gpb.Encoding_PROTO {
@@ -42,7 +43,7 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
 	vis := bothVisible(s.readable(ctx, false), models)
 	for _, p := range paths {
-		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter, vis)
+		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter, vis, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +66,7 @@ func dataFilter(t gpb.GetRequest_DataType) (tree.Filter, error) {
 	return 0, status.Errorf(codes.InvalidArgument, "get: unknown data type %v", t)
 }
 
-func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter, vis tree.PathVisibleFunc) (*gpb.Notification, error) {
+func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding, f tree.Filter, vis tree.PathVisibleFunc, depth uint32) (*gpb.Notification, error) {
 	elems, err := readElems("get", root.Schema(), prefix, p)
 	if err != nil {
 		return nil, err
@@ -92,6 +93,7 @@ func (s *Server) getPath(root *tree.Node, prefix, p *gpb.Path, enc gpb.Encoding,
 		if v == tree.Partly {
 			partly = tree.ByPath(vis)
 		}
+		partly = tree.Both(partly, tree.Depth(len(chain), depth))
 		ups, err := updates(root, chain, strip, enc, f, partly)
 		n.Update = append(n.Update, ups...)
 		return err

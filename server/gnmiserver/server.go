@@ -17,6 +17,7 @@ import (
 
 	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
@@ -34,6 +35,7 @@ type Server struct {
 	audit  *audit.Log
 	access Access
 	log    *slog.Logger
+	hist   *history.Reader
 }
 
 // Options are the server's collaborators besides the datastore.
@@ -42,6 +44,8 @@ type Options struct {
 	Audit  *audit.Log     // records Set requests; nil: no audit log
 	Access Access         // decides what callers may do; nil: everything
 	Log    *slog.Logger
+	// History answers the History extension; nil: it is Unimplemented.
+	History *history.Reader
 }
 
 // Access is what the server asks about the caller of an RPC.
@@ -73,7 +77,7 @@ func New(ds *datastore.Datastore, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, access: opts.Access, log: opts.Log}
+	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, access: opts.Access, log: opts.Log, hist: opts.History}
 }
 
 // Register adds the service to a gRPC server.
@@ -142,6 +146,8 @@ func codeOf(k tree.Kind) codes.Code {
 		return codes.ResourceExhausted
 	case tree.KindCorrupt:
 		return codes.DataLoss
+	case tree.KindOutOfRange:
+		return codes.OutOfRange
 	}
 	return codes.Internal
 }

@@ -46,14 +46,21 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		// nothing, so it is neither committed nor audited.
 		return &gpb.SetResponse{Prefix: req.GetPrefix(), Timestamp: time.Now().UnixNano()}, nil
 	}
+	dry := req.GetPrefix().GetTarget() == DryRunTarget
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
+		if dry {
+			return s.dryRun(ctx, req, b, dreq)
+		}
 		var res *datastore.Result
 		if res, err = s.ds.Apply(ctx, dreq); err == nil {
 			return &gpb.SetResponse{Prefix: req.GetPrefix(), Response: b.results, Timestamp: res.Time.UnixNano()}, nil
 		}
 		b.failed = failedOp(req, err)
 		err = grpcError("set", withinView(b, err))
+	}
+	if dry {
+		return nil, err // a dry run changes nothing, so audits nothing
 	}
 	dreq.Operations = b.texts
 	s.auditRefused(ctx, dreq, err)

@@ -28,9 +28,6 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 	if list == nil {
 		return status.Error(codes.InvalidArgument, "subscribe: the first message must be a SubscriptionList")
 	}
-	if len(first.GetExtension()) > 0 {
-		return status.Error(codes.Unimplemented, "subscribe: extensions are not supported")
-	}
 	req, err := s.subscription(list)
 	if err != nil {
 		return err
@@ -42,6 +39,11 @@ func (s *Server) Subscribe(ss gpb.GNMI_SubscribeServer) error {
 		}
 		defer release()
 		req.Visible = bothVisible(s.access.Readable(ss.Context(), true), req.Visible)
+	}
+	// After the stream limit: rebuilding history is work a client over
+	// its limit must not cause.
+	if err := s.subscribeExtensions(ss.Context(), first.GetExtension(), req); err != nil {
+		return err
 	}
 	return s.hub.Serve(ss, req)
 }

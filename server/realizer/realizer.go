@@ -101,3 +101,25 @@ func sameValues(a, b []value.Value) bool {
 	}
 	return true
 }
+
+// Planner is implemented by a Realizer that can tell what Prepare would
+// do with a transaction without doing it: a dry-run Set shows the plan.
+// Plan must leave the realizer, its drivers and the backends untouched.
+type Planner interface {
+	Plan(ctx context.Context, cs *changeset.Set) (Plan, error)
+}
+
+// Plan is what a transaction would change on each backend it concerns,
+// by backend name.
+type Plan map[string]BackendPlan
+
+// BackendPlan is one backend's part of a Plan: its changes, one line each
+// in the order they would be sent ("create vrf host-a blue/blue",
+// "update /chains/chain[name=c1]"). Reconcile says the backend would be
+// brought to its full state instead (new, reconfigured or re-enabled, or
+// asked to); its lines are then what that changes if the backend holds
+// what the server believes it holds.
+type BackendPlan struct {
+	Reconcile bool     `json:"reconcile,omitempty"`
+	Changes   []string `json:"changes"`
+}

@@ -20,7 +20,7 @@ type leafValues struct {
 // values collects the leaves sub covers in root.
 func (s *stream) values(root *tree.Node, sub *Sub) *leafValues {
 	lv := &leafValues{vals: map[string]string{}, updates: map[string]*gpb.Update{}}
-	eachLeaf(root, sub.Pattern, s.req.Visible, func(p []*gpb.PathElem, leaf *tree.Node) {
+	eachLeaf(root, sub.Pattern, s.req.Filter, s.req.Visible, s.req.Depth, func(p []*gpb.PathElem, leaf *tree.Node) {
 		k := pathKey(p)
 		if _, dup := lv.vals[k]; dup {
 			return
@@ -34,15 +34,16 @@ func (s *stream) values(root *tree.Node, sub *Sub) *leafValues {
 }
 
 // eachLeaf calls fn for every leaf at or below the nodes pattern matches
-// that vis (nil: everything) lets the subscriber see.
-func eachLeaf(root *tree.Node, pattern []*gpb.PathElem, vis tree.PathVisibleFunc, fn func([]*gpb.PathElem, *tree.Node)) {
+// that f keeps, vis (nil: everything) lets the subscriber see, and that
+// are within depth levels of them (0: any).
+func eachLeaf(root *tree.Node, pattern []*gpb.PathElem, f tree.Filter, vis tree.PathVisibleFunc, depth uint32, fn func([]*gpb.PathElem, *tree.Node)) {
 	emit := func(lc []*tree.Node) error {
 		fn(tree.GNMIElems(tree.ChainPath(lc)), lc[len(lc)-1])
 		return nil
 	}
 	byChain := tree.ByPath(vis)
 	tree.Match(root, pattern, func(chain []*tree.Node) error {
-		return tree.LeavesUnder(root, chain, tree.All, byChain, emit)
+		return tree.LeavesUnder(root, chain, f, tree.Both(byChain, tree.Depth(len(chain), depth)), emit)
 	})
 }
 
@@ -78,7 +79,7 @@ func (s *stream) sendDumpOf(snap *datastore.Snapshot, subs []Sub) error {
 		}
 	}
 	for i := range subs {
-		eachLeaf(snap.Root, subs[i].Pattern, s.req.Visible, func(p []*gpb.PathElem, leaf *tree.Node) {
+		eachLeaf(snap.Root, subs[i].Pattern, s.req.Filter, s.req.Visible, s.req.Depth, func(p []*gpb.PathElem, leaf *tree.Node) {
 			if len(subs) > 1 || hasEllipsis(subs[i].Pattern) {
 				k := pathKey(p)
 				if seen[k] {
@@ -107,4 +108,15 @@ func hasEllipsis(p []*gpb.PathElem) bool {
 		}
 	}
 	return false
+}
+
+// withinDepth reports whether a changed leaf is within the request's
+// depth of the subscribed pattern: every element between them is a
+// container or list entry, one level each (see tree.Depth). A pattern
+// with "..." reaches any depth, so the limit is not applied below it.
+func (s *stream) withinDepth(pattern, leaf []*gpb.PathElem) bool {
+	if s.req.Depth == 0 || hasEllipsis(pattern) {
+		return true
+	}
+	return len(leaf)-len(pattern)-1 < int(s.req.Depth)
 }

@@ -23,6 +23,14 @@ type Request struct {
 	Strip       int       // leading elements of full paths that Prefix stands for
 	UpdatesOnly bool
 	Subs        []Sub
+	// Filter is what the initial data includes: All, or Config for a
+	// past version (whose state is not kept).
+	Filter tree.Filter
+	// History, if set, answers from the past instead of the live tree.
+	History *History
+	// Depth limits how far below each subscribed path data is sent (the
+	// Depth extension, see tree.Depth); 0 is no limit.
+	Depth uint32
 	// Visible, if set, is what the subscriber may see; the rest is left
 	// out of every notification, including data created later.
 	Visible tree.PathVisibleFunc
@@ -79,6 +87,9 @@ func (h *Hub) Serve(ss gpb.GNMI_SubscribeServer, req *Request) error {
 	defer h.count(-1)
 	h.running.Add(1)
 	defer h.running.Add(-1)
+	if req.History != nil {
+		return s.history()
+	}
 	switch req.Mode {
 	case gpb.SubscriptionList_ONCE:
 		return s.once()
@@ -234,6 +245,14 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 	if len(s.live) == 0 {
 		return
 	}
+	if n := s.notification(ev, changes); n != nil {
+		s.q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+	}
+}
+
+// notification is the part of one event the live subscriptions cover, nil
+// when they cover none of it.
+func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notification {
 	n := &gpb.Notification{Timestamp: ev.Time.UnixNano(), Prefix: s.req.Prefix}
 	deleted := map[string]bool{}
 	del := func(p []*gpb.PathElem) {
@@ -249,7 +268,7 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 		}
 		if c.leaf != nil {
 			for _, sub := range s.live {
-				if covers(sub.Pattern, c.path) {
+				if covers(sub.Pattern, c.path) && s.withinDepth(sub.Pattern, c.path) {
 					n.Update = append(n.Update, &gpb.Update{Path: s.rel(c.path), Val: tree.TypedValue(c.leaf, s.req.Encoding)})
 					break
 				}
@@ -273,8 +292,9 @@ func (s *stream) deliver(ev datastore.Event, changes []change) {
 		}
 	}
 	if len(n.Update) > 0 || len(n.Delete) > 0 {
-		s.q.push(&gpb.SubscribeResponse{Response: &gpb.SubscribeResponse_Update{Update: n}})
+		return n
 	}
+	return nil
 }
 
 // rel is a full data path relative to the request's prefix.

@@ -31,11 +31,14 @@ const (
 	KindExhausted
 	// KindCorrupt: stored data that cannot be read back (DataLoss).
 	KindCorrupt
+	// KindOutOfRange: a request past what is kept, such as history
+	// older than the commit log (OutOfRange).
+	KindOutOfRange
 	// KindInternal: a server bug (Internal).
 	KindInternal
 )
 
-var kindNames = [...]string{"unset", "invalid", "not found", "conflict", "denied", "aborted", "unavailable", "exhausted", "corrupt", "internal"}
+var kindNames = [...]string{"unset", "invalid", "not found", "conflict", "denied", "aborted", "unavailable", "exhausted", "corrupt", "out of range", "internal"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

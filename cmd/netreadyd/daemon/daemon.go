@@ -26,6 +26,7 @@ import (
 	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
+	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
@@ -196,7 +197,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
 	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
-	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log})
+	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log, History: history.New(d.ds, st)})
 	sysCtx, stop := context.WithCancel(context.Background())
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {
