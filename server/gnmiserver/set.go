@@ -32,7 +32,7 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 	}
 	err := supported(req)
 	if err == nil {
-		err = b.build(req)
+		err = b.buildSet(req, dreq)
 	}
 	if err == nil {
 		dreq.Ops, dreq.Operations, dreq.Summary = b.ops, b.texts, b.summary()
@@ -48,14 +48,11 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 }
 
 // supported refuses what the server does not implement, rather than
-// ignoring it (an ignored commit-confirmed would never roll back), and
-// paths over the size bounds, before anything else looks at them.
+// ignoring it, and paths over the size bounds, before anything else
+// looks at them. Extensions are read by buildSet (commit.go).
 func supported(req *gpb.SetRequest) error {
 	if len(req.GetUnionReplace()) > 0 {
 		return status.Error(codes.Unimplemented, "set: union_replace is not supported")
-	}
-	if len(req.GetExtension()) > 0 {
-		return status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
 	paths := append([]*gpb.Path(nil), req.GetDelete()...)
 	for _, u := range req.GetReplace() {
