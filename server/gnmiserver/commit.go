@@ -113,8 +113,10 @@ func parseCommit(c *gnmi_ext.Commit) (*confirm.Action, error) {
 	var err error
 	switch x := c.GetAction().(type) {
 	case *gnmi_ext.Commit_Commit:
+		// A zero duration reads as none, so the default applies: proto3
+		// clients (gnmic without --rollback-duration) send one.
 		a.Step, a.Duration = confirm.Begin, confirm.DefaultRollback
-		if rd := x.Commit.GetRollbackDuration(); rd != nil {
+		if rd := x.Commit.GetRollbackDuration(); rd != nil && rd.AsDuration() != 0 {
 			a.Duration, err = rollbackDuration(rd)
 		}
 	case *gnmi_ext.Commit_Confirm:

@@ -209,12 +209,25 @@ func TestCommitConfirmedMisuse(t *testing.T) {
 	wantCode(t, ts.step(t, "x", &gnmi_ext.CommitCancel{}), codes.FailedPrecondition, "no commit awaits")
 	wantCode(t, ts.step(t, "x", &gnmi_ext.CommitSetRollbackDuration{RollbackDuration: durationpb.New(time.Second)}), codes.FailedPrecondition, "no commit awaits")
 	wantCode(t, ts.confirmedSet(t, "", "x", time.Second), codes.InvalidArgument, "id is required")
-	wantCode(t, ts.confirmedSet(t, "x", "x", 0), codes.InvalidArgument, "greater than 0")
 	wantCode(t, ts.confirmedSet(t, "x", "x", -time.Second), codes.InvalidArgument, "greater than 0")
 	wantCode(t, ts.step(t, "x", nil), codes.InvalidArgument, "no action")
 	_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Extension: []*gnmi_ext.Extension{{Ext: &gnmi_ext.Extension_History{History: &gnmi_ext.History{}}}}, Update: plain.Update})
 	wantCode(t, err, codes.Unimplemented, "History")
 	before := ts.configBytes(t)
+
+	// A zero rollback_duration, as proto3 clients send for none, takes the
+	// default of 10 minutes.
+	t0 := time.Now()
+	if err := ts.confirmedSet(t, "z", "zero", 0); err != nil {
+		t.Fatal(err)
+	}
+	deadline, err := time.Parse(time.RFC3339Nano, ts.pending(t)["rollback-time"].(string))
+	if err != nil || deadline.Before(t0.Add(10*time.Minute)) || deadline.After(time.Now().Add(10*time.Minute)) {
+		t.Fatalf("rollback time %v (%v), want 10 minutes from the request", deadline, err)
+	}
+	if err := ts.step(t, "z", &gnmi_ext.CommitCancel{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// One pending.
 	if err := ts.confirmedSet(t, "c1", "trial", 300*time.Millisecond); err != nil {
@@ -222,7 +235,7 @@ func TestCommitConfirmedMisuse(t *testing.T) {
 	}
 	trial := ts.configBytes(t)
 	_, err = ts.client.Set(ctx(t), plain)
-	wantCode(t, err, codes.FailedPrecondition, `commit "c1" (commit 2) awaits confirmation`)
+	wantCode(t, err, codes.FailedPrecondition, `commit "c1" (commit 4) awaits confirmation`)
 	wantCode(t, ts.confirmedSet(t, "c2", "other", time.Hour), codes.FailedPrecondition, "already awaits confirmation")
 	wantCode(t, ts.step(t, "c9", &gnmi_ext.CommitConfirm{}), codes.InvalidArgument, `"c9" does not match`)
 	wantCode(t, ts.step(t, "c9", &gnmi_ext.CommitCancel{}), codes.InvalidArgument, `"c9" does not match`)
