@@ -6,11 +6,13 @@
 // The Manager is the datastore's Gate: the writer asks it about every
 // Set, so the rule "one commit pending at a time, and no other Set while
 // it is" holds without a lock against concurrent Sets. The pending commit
-// is stored in the same durable transaction as the commit that starts it,
-// and cleared in the one that confirms or undoes it, so a crash can
-// neither lose it nor undo it twice: at start the Manager resumes the
-// timer, or undoes the commit at once if the time ran out while the server
-// was down.
+// is recorded in the commit log itself: while one is pending, no other
+// Set commits, so it is pending exactly when the newest commit is a
+// commit-confirmed request or a new rollback duration, whose log record
+// (store.Commit.Detail) holds it. The commit that confirms or undoes it
+// ends it in the same durable write, so a crash can neither lose it nor
+// undo it twice: at start the Manager resumes the timer, or undoes the
+// commit at once if the time ran out while the server was down.
 package confirm
 
 import (
@@ -38,9 +40,6 @@ const DefaultRollback = 10 * time.Minute
 // retryEvery is how long a rollback that failed (a backend refused it)
 // waits before it is tried again: the pending commit is never dropped.
 const retryEvery = 5 * time.Second
-
-// stateKey holds the pending commit in the store (store.Commit.State).
-const stateKey = "commit-confirmed"
 
 // Commit kinds in the commit log (store.Commit.Kind), as the
 // netready-system module names them.
@@ -104,20 +103,24 @@ type Manager struct {
 	closed bool
 }
 
-// New reads the pending commit, if any, from st. Pass the Manager to the
-// datastore as its Gate (and CommitHook), then Start it.
+// New reads the pending commit, if any, from st's newest commit. Pass the
+// Manager to the datastore as its Gate (and CommitHook), then Start it.
 func New(ctx context.Context, st store.Store, sch *schema.Schema, log *slog.Logger) (*Manager, error) {
-	b, err := st.State(ctx, stateKey)
-	if err != nil {
-		return nil, fmt.Errorf("confirm: %w", err)
-	}
 	m := &Manager{log: log, paths: resolvePaths(sch)}
-	if b != nil {
+	last := st.LastCommitID()
+	err := st.Commits(ctx, last, last, func(c *store.Commit) error {
+		if c.Kind != KindRequest && c.Kind != KindDuration {
+			return nil
+		}
 		var p Pending
-		if err := json.Unmarshal(b, &p); err != nil {
-			return nil, fmt.Errorf("confirm: stored pending commit: %w", err)
+		if err := json.Unmarshal(c.Detail, &p); err != nil {
+			return fmt.Errorf("commit %d: pending commit-confirmed: %w", c.ID, err)
 		}
 		m.cur, m.durable = &p, &p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("confirm: %w", err)
 	}
 	m.ctx, m.stop = context.WithCancel(context.Background())
 	return m, nil
@@ -207,8 +210,9 @@ func (m *Manager) Admit(req *datastore.Request) error {
 // rollback duration overtook.
 var errStale = status.Error(codes.FailedPrecondition, "the timer's commit is no longer pending as it was")
 
-// Accepted implements datastore.Gate.
-func (m *Manager) Accepted(req *datastore.Request, id uint64, at time.Time) map[string][]byte {
+// Accepted implements datastore.Gate: a request or a new rollback
+// duration records the pending commit in its own log record.
+func (m *Manager) Accepted(req *datastore.Request, id uint64, at time.Time) []byte {
 	a, _ := req.Action.(*Action)
 	if a == nil {
 		return nil
@@ -224,10 +228,10 @@ func (m *Manager) Accepted(req *datastore.Request, id uint64, at time.Time) map[
 		m.cur = nil
 	}
 	if m.cur == nil {
-		return map[string][]byte{stateKey: nil}
+		return nil
 	}
 	b, _ := json.Marshal(m.cur) // strings, a number and a time always marshal
-	return map[string][]byte{stateKey: b}
+	return b
 }
 
 // Done implements datastore.Gate: the timer follows what is stored.

@@ -126,8 +126,9 @@ type Gate interface {
 	Admit(req *Request) error
 	// Accepted says req passed validation and realization and becomes
 	// commit id: the gate moves to its new state and returns what to
-	// store with the commit (store.Commit.State; nil for nothing).
-	Accepted(req *Request, id uint64, at time.Time) map[string][]byte
+	// record with the commit (store.Commit.Detail, kept when req.Kind is
+	// set; nil for nothing).
+	Accepted(req *Request, id uint64, at time.Time) (detail []byte)
 	// Done ends a batch that had accepted requests: stored says whether
 	// the store wrote them; if not, the gate returns to its state before
 	// the batch.
@@ -380,7 +381,9 @@ func (d *Datastore) commitSets(batch []*pending) {
 		if prep != nil {
 			c.State, status = prep.State(), prep.Status()
 		}
-		c.State = d.gateAccepted(c.State, p.req, next, now)
+		if d.gate != nil {
+			c.Detail = d.gate.Accepted(p.req, next, now)
+		}
 		var state *changeset.Set
 		state, c.Audit = d.runHooks(cs.New, status, p.req, next, now)
 		preps, commits = append(preps, prep), append(commits, c)

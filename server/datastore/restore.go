@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -90,25 +89,6 @@ func pruned(to, oldest uint64) error {
 		msg += fmt.Sprintf(" (the oldest it keeps is %d)", oldest)
 	}
 	return &tree.Error{Code: codes.FailedPrecondition, Msg: msg}
-}
-
-// gateAccepted tells the gate a request became a commit and adds what it
-// stores to the commit's state.
-func (d *Datastore) gateAccepted(state map[string][]byte, req *Request, id uint64, at time.Time) map[string][]byte {
-	if d.gate == nil {
-		return state
-	}
-	extra := d.gate.Accepted(req, id, at)
-	if len(extra) == 0 {
-		return state
-	}
-	if state == nil {
-		state = make(map[string][]byte, len(extra))
-	}
-	for k, v := range extra {
-		state[k] = v
-	}
-	return state
 }
 
 func (d *Datastore) gateDone(stored bool) {

@@ -12,8 +12,9 @@ import (
 // Records carry their own version (separate from the file format version in
 // the meta bucket) so the record layout can change while old records remain
 // readable by the same file. Version 2 is version 1 followed by the
-// commit's Kind; a commit without a Kind is still written as version 1, so
-// plain commits stay readable by binaries that know only version 1.
+// commit's Kind and Detail; a commit without a Kind is still written as
+// version 1, so plain commits stay readable by binaries that know only
+// version 1.
 const (
 	commitRecordV1 = 1
 	commitRecordV2 = 2
@@ -37,6 +38,7 @@ var errCorrupt = errors.New("corrupt commit record")
 //	  optbytes Old
 //	  optbytes New
 //	string   Kind (version 2 only)
+//	optbytes Detail (version 2 only)
 //
 // string is uvarint length + bytes. optbytes is uvarint 0 for nil, or
 // uvarint len+1 followed by len bytes, so nil (row absent) and empty (row
@@ -73,6 +75,7 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 	}
 	if c.Kind != "" {
 		dst = appendString(dst, c.Kind)
+		dst = appendOptBytes(dst, c.Detail)
 	}
 	return dst
 }
@@ -81,7 +84,7 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 // output once (large commits carry 100k rows).
 func encodedSize(c *Commit) int {
 	const maxVarint = binary.MaxVarintLen64
-	n := 1 + 3*maxVarint + 3*maxVarint + len(c.User) + len(c.Peer) + len(c.Summary) + 2*maxVarint + len(c.Kind)
+	n := 1 + 3*maxVarint + 3*maxVarint + len(c.User) + len(c.Peer) + len(c.Summary) + 3*maxVarint + len(c.Kind) + len(c.Detail)
 	for i := range c.Changes {
 		ch := &c.Changes[i]
 		n += 3*maxVarint + len(ch.Key) + len(ch.Old) + len(ch.New)
@@ -179,6 +182,9 @@ func decodeCommit(data []byte) (*Commit, error) {
 		}
 		if c.Kind == "" {
 			return nil, fmt.Errorf("%w: version 2 record with an empty kind", errCorrupt)
+		}
+		if c.Detail, err = d.optBytes("detail"); err != nil {
+			return nil, err
 		}
 	}
 	if d.remaining() != 0 {

@@ -159,13 +159,13 @@ func TestCommitKindVersions(t *testing.T) {
 	if plain[0] != commitRecordV1 {
 		t.Fatalf("plain commit written as version %d, want 1", plain[0])
 	}
-	c := &Commit{ID: 2, Summary: "s", Kind: "confirm", Changes: []RowChange{{Key: "k", New: []byte("v")}}}
+	c := &Commit{ID: 2, Summary: "s", Kind: "confirm", Detail: []byte(`{"id":"x"}`), Changes: []RowChange{{Key: "k", New: []byte("v")}}}
 	enc := encodeCommit(nil, c)
 	if enc[0] != commitRecordV2 {
 		t.Fatalf("commit with a kind written as version %d, want 2", enc[0])
 	}
 	got, err := decodeCommit(enc)
-	if err != nil || got.Kind != "confirm" || got.Changes[0].Key != "k" {
+	if err != nil || got.Kind != "confirm" || string(got.Detail) != `{"id":"x"}` || got.Changes[0].Key != "k" {
 		t.Fatalf("decoded %+v, %v", got, err)
 	}
 	if _, err := decodeCommit(enc[:len(enc)-1]); !errors.Is(err, errCorrupt) {
