@@ -155,7 +155,9 @@ func rollbackDuration(rd *durationpb.Duration) (time.Duration, error) {
 // commit log.
 func stepText(a *confirm.Action) string {
 	switch a.Step {
-	case confirm.Begin, confirm.SetDuration:
+	case confirm.Begin:
+		return fmt.Sprintf("commit-confirmed request id=%s rollback-duration=%s", a.ID, a.Duration)
+	case confirm.SetDuration:
 		return fmt.Sprintf("commit-confirmed %s id=%s rollback-duration=%s", a.Kind(), a.ID, a.Duration)
 	}
 	return fmt.Sprintf("commit-confirmed %s id=%s", a.Kind(), a.ID)

@@ -143,14 +143,9 @@ func TestCommitConfirmedRollsBack(t *testing.T) {
 	if k := kinds(ts.commits(t)); k["commit-confirmed"] != 1 || k["rollback"] != 1 {
 		t.Fatalf("commit log %v, want one commit-confirmed and one rollback", ts.commits(t))
 	}
-	var ops []string
-	for _, e := range ts.auditEntries(t) {
-		for _, o := range e["operation"].([]any) {
-			ops = append(ops, o.(string))
-		}
-	}
-	if !strings.Contains(strings.Join(ops, "\n"), "commit-confirmed commit-confirmed id=c1") || !strings.Contains(strings.Join(ops, "\n"), "commit-confirmed rollback id=c1") {
-		t.Fatalf("audit operations %q lack the request or the rollback", ops)
+	ops := auditOps(t, ts)
+	if !strings.Contains(ops, "commit-confirmed request id=c1 rollback-duration=300ms") || !strings.Contains(ops, "commit-confirmed rollback id=c1") {
+		t.Fatalf("audit operations lack the request or the rollback:\n%s", ops)
 	}
 }
 
@@ -191,6 +186,24 @@ func TestCommitConfirmedCancelAndConfirm(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("commit kinds %v, want %v", ts.commits(t), want)
 	}
+	ops := auditOps(t, ts)
+	for _, step := range []string{"commit-confirmed cancel id=c1", "commit-confirmed confirm id=c2"} {
+		if !strings.Contains(ops, step) {
+			t.Errorf("audit log lacks %q:\n%s", step, ops)
+		}
+	}
+}
+
+// auditOps is every operation of the audit log, one a line.
+func auditOps(t *testing.T, ts *testServer) string {
+	t.Helper()
+	var ops []string
+	for _, e := range ts.auditEntries(t) {
+		for _, o := range e["operation"].([]any) {
+			ops = append(ops, o.(string))
+		}
+	}
+	return strings.Join(ops, "\n")
 }
 
 // TestCommitConfirmedMisuse: every misuse the reference names fails with
