@@ -162,14 +162,6 @@ func (m *Manager) Close() {
 	m.wg.Wait()
 }
 
-// Pending returns the commit awaiting confirmation as of the newest
-// stored commit, nil if none.
-func (m *Manager) Pending() *Pending {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.armed
-}
-
 // Admit implements datastore.Gate: it refuses what the reference refuses
 // while (or unless) a commit is pending, and turns a cancel or an expiry
 // into a restore of the configuration from before the pending commit.
