@@ -57,6 +57,9 @@ func (b *setBuilder) rollbackTo(dreq *datastore.Request) error {
 		return nil
 	}
 	for i, op := range b.ops {
+		if err := rollbackInside(op, leaf); err != nil {
+			return err
+		}
 		if len(op.Path) == 0 || op.Path[len(op.Path)-1].Schema != leaf || op.Kind == datastore.Delete {
 			continue
 		}
@@ -68,6 +71,31 @@ func (b *setBuilder) rollbackTo(dreq *datastore.Request) error {
 		b.ops, b.texts = nil, []string{fmt.Sprintf("rollback-to %d", to)}
 	}
 	return nil
+}
+
+// rollbackInside refuses a payload above /system/config/rollback-to that
+// holds it: the request is the leaf itself, never stored configuration.
+func rollbackInside(op datastore.Op, leaf *schema.Node) error {
+	if op.Payload == nil {
+		return nil
+	}
+	var below []*schema.Node // from the op's node down to the leaf
+	for n := leaf; n != nil; n = n.Parent {
+		if len(op.Path) > 0 && n == op.Path[len(op.Path)-1].Schema || len(op.Path) == 0 && n.Parent == nil {
+			break
+		}
+		below = append([]*schema.Node{n}, below...)
+	}
+	if len(below) == 0 || below[0].Parent == nil {
+		return nil
+	}
+	node := op.Payload
+	for _, s := range below {
+		if node = node.Child(s); node == nil {
+			return nil
+		}
+	}
+	return status.Errorf(codes.InvalidArgument, "set: %s is a request, not configuration: update the leaf itself, alone", leaf.PathString())
 }
 
 // rollbackLeaf is /system/config/rollback-to, nil in a schema without it.

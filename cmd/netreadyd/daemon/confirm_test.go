@@ -350,6 +350,10 @@ func TestRollbackTo(t *testing.T) {
 	wantCode(t, rollbackTo(99), codes.InvalidArgument, "commit 99 does not exist")
 	_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/system/config/rollback-to", `"5"`), upd(t, descPath, `"x"`)}})
 	wantCode(t, err, codes.InvalidArgument, "must be the only operation")
+	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/system/config", `{"rollback-to":"5"}`)}})
+	wantCode(t, err, codes.InvalidArgument, "is a request, not configuration")
+	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(`{"netready-system:system":{"config":{"rollback-to":"5"}}}`)}}})
+	wantCode(t, err, codes.InvalidArgument, "is a request, not configuration")
 	lines := ts.commits(t)
 	if k := kinds(lines); k["rollback-to"] != 2 {
 		t.Fatalf("commit log %v, want two rollback-to commits", lines)
