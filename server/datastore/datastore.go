@@ -68,6 +68,21 @@ type Request struct {
 	Summary    string
 	// Access, if set, judges every change the transaction makes.
 	Access validate.Authorizer
+	// Restore, if set, first brings the configuration back to what it was
+	// right after a past commit (rollback), from the commit log; Ops
+	// then apply on top.
+	Restore *Restore
+	// Kind marks the commit in the commit log (store.Commit.Kind); ""
+	// for a plain Set.
+	Kind string
+	// Action is what the Gate reads (a commit-confirmed step); nil for a
+	// plain Set. The datastore does not look into it.
+	Action any
+}
+
+// Restore names the commit whose configuration a request restores.
+type Restore struct {
+	To uint64
 }
 
 // Snapshot is a published version of the tree: CommitID is the newest
@@ -95,6 +110,28 @@ type Options struct {
 	// Realizer, if set, carries every accepted Set out to the network
 	// before it is stored (see package realizer for the contract).
 	Realizer realizer.Realizer
+	// Gate, if set, admits every Set before it is applied.
+	Gate Gate
+}
+
+// Gate keeps server state that must change in the same durable
+// transaction as the commits it concerns (a pending commit-confirmed):
+// the writer asks it about every Set, in commit order, so its answers
+// cannot race with other Sets.
+type Gate interface {
+	// Admit runs before req is applied, against the state the commits
+	// accepted so far leave (those of the batch included). An error
+	// refuses req. Admit may set req.Restore (a rollback the gate owns).
+	Admit(req *Request) error
+	// Accepted says req passed validation and realization and becomes
+	// commit id: the gate moves to its new state and returns what to
+	// record with the commit (store.Commit.Detail, kept when req.Kind is
+	// set; nil for nothing).
+	Accepted(req *Request, id uint64, at time.Time) (detail []byte)
+	// Done ends a batch that had accepted requests: stored says whether
+	// the store wrote them; if not, the gate returns to its state before
+	// the batch.
+	Done(stored bool)
 }
 
 // CommitHook adds the server's own bookkeeping to accepted Sets.
@@ -120,6 +157,7 @@ type Datastore struct {
 	max   int
 	hooks []CommitHook
 	rz    realizer.Realizer
+	gate  Gate
 	snap  atomic.Pointer[Snapshot]
 	feed  atomic.Pointer[Feed]
 	reqs  chan *pending
@@ -155,7 +193,7 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 		opts.Logger = slog.Default()
 	}
 	d := &Datastore{
-		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer,
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer, gate: opts.Gate,
 		reqs: make(chan *pending, opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -333,7 +371,7 @@ func (d *Datastore) commitSets(batch []*pending) {
 			p.reply <- reply{err: err}
 			continue
 		}
-		cs, delta, err := d.apply(root, p.req)
+		cs, delta, err := d.admitAndApply(root, p.req, cur.CommitID, commits)
 		if err != nil {
 			p.reply <- reply{err: err}
 			continue
@@ -346,11 +384,14 @@ func (d *Datastore) commitSets(batch []*pending) {
 		d.val.Commit(delta) // later requests of the batch validate against it
 		c := &store.Commit{
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
-			Summary: p.req.Summary, Changes: storeRows(tree.RowsOf(cs.Walk)),
+			Summary: p.req.Summary, Kind: p.req.Kind, Changes: storeRows(tree.RowsOf(cs.Walk)),
 		}
 		var status realizer.Status
 		if prep != nil {
 			c.State, status = prep.State(), prep.Status()
+		}
+		if d.gate != nil {
+			c.Detail = d.gate.Accepted(p.req, next, now)
 		}
 		var state *changeset.Set
 		state, c.Audit = d.runHooks(cs.New, status, p.req, next, now)
@@ -363,9 +404,11 @@ func (d *Datastore) commitSets(batch []*pending) {
 		return
 	}
 	if err := d.st.Apply(context.Background(), commits); err != nil {
+		d.gateDone(false)
 		d.notStored(err, accepted, deltas, preps)
 		return
 	}
+	d.gateDone(true)
 	for _, prep := range preps {
 		if prep != nil {
 			prep.Commit()
@@ -467,10 +510,15 @@ func (d *Datastore) publish(root *tree.Node, commitID uint64, at time.Time, even
 	}
 }
 
-// apply builds the tree req produces from root and validates what it
-// changed (diffed once, here).
-func (d *Datastore) apply(root *tree.Node, req *Request) (*changeset.Set, *validate.Delta, error) {
+// apply builds the tree req produces from root (restoring rows first)
+// and validates what it changed (diffed once, here).
+func (d *Datastore) apply(root *tree.Node, req *Request, restore []store.RowChange) (*changeset.Set, *validate.Delta, error) {
 	txn := tree.Begin(root)
+	for _, r := range restore {
+		if err := txn.RestoreRow(r.Key, r.New); err != nil {
+			return nil, nil, &tree.Error{Kind: tree.KindInternal, Path: r.Key, Msg: fmt.Sprintf("restoring commit %d: %v", req.Restore.To, err)}
+		}
+	}
 	for i, op := range req.Ops {
 		var err error
 		switch op.Kind {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/realizer"
+	"github.com/netready/netready/server/store"
 )
 
 // DryRun is what a Set would do: the configuration it would change and
@@ -29,8 +30,15 @@ func (d *Datastore) DryRun(ctx context.Context, req *Request) (*DryRun, error) {
 		if err = ctx.Err(); err != nil {
 			return
 		}
+		snap := d.snap.Load()
+		var rows []store.RowChange
+		if req.Restore != nil {
+			if rows, err = d.restoreRows(req.Restore.To, snap.CommitID, nil); err != nil {
+				return
+			}
+		}
 		var cs *changeset.Set
-		if cs, _, err = d.apply(d.snap.Load().Root, req); err != nil {
+		if cs, _, err = d.apply(snap.Root, req, rows); err != nil {
 			return
 		}
 		out = &DryRun{Changes: cs}

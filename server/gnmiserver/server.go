@@ -148,6 +148,8 @@ func codeOf(k tree.Kind) codes.Code {
 		return codes.DataLoss
 	case tree.KindOutOfRange:
 		return codes.OutOfRange
+	case tree.KindUnimplemented:
+		return codes.Unimplemented
 	}
 	return codes.Internal
 }

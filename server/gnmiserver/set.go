@@ -40,8 +40,8 @@ func (s *Server) Set(ctx context.Context, req *gpb.SetRequest) (*gpb.SetResponse
 		s.auditRefused(ctx, dreq, err)
 		return nil, err
 	}
-	err := b.build(req)
-	if err == nil && len(b.ops) == 0 {
+	err := b.buildSet(req, dreq)
+	if err == nil && len(b.ops) == 0 && dreq.Action == nil && dreq.Restore == nil {
 		// gNMI 3.4: an empty SetRequest MUST NOT be an error. It changes
 		// nothing, so it is neither committed nor audited.
 		return &gpb.SetResponse{Prefix: req.GetPrefix(), Timestamp: time.Now().UnixNano()}, nil
@@ -77,14 +77,11 @@ func failedOp(req *gpb.SetRequest, err error) int {
 }
 
 // supported refuses what the server does not implement, rather than
-// ignoring it (an ignored commit-confirmed would never roll back), and
-// paths over the size bounds, before anything else looks at them.
+// ignoring it, and paths over the size bounds, before anything else
+// looks at them. Extensions are read by buildSet (commit.go).
 func supported(req *gpb.SetRequest) error {
 	if len(req.GetUnionReplace()) > 0 {
 		return status.Error(codes.Unimplemented, "set: union_replace is not supported")
-	}
-	if len(req.GetExtension()) > 0 {
-		return status.Error(codes.Unimplemented, "set: extensions are not supported (no commit-confirmed yet)")
 	}
 	paths := append([]*gpb.Path(nil), req.GetDelete()...)
 	for _, u := range req.GetReplace() {

@@ -11,8 +11,14 @@ import (
 // commitRecordV1 is the version byte that starts every encoded commit record.
 // Records carry their own version (separate from the file format version in
 // the meta bucket) so the record layout can change while old records remain
-// readable by the same file.
-const commitRecordV1 = 1
+// readable by the same file. Version 2 is version 1 followed by the
+// commit's Kind and Detail; a commit without a Kind is still written as
+// version 1, so plain commits stay readable by binaries that know only
+// version 1.
+const (
+	commitRecordV1 = 1
+	commitRecordV2 = 2
+)
 
 // errCorrupt is wrapped by every decode error so callers can recognise a bad
 // record with errors.Is.
@@ -31,6 +37,8 @@ var errCorrupt = errors.New("corrupt commit record")
 //	  string   Key
 //	  optbytes Old
 //	  optbytes New
+//	string   Kind (version 2 only)
+//	optbytes Detail (version 2 only)
 //
 // string is uvarint length + bytes. optbytes is uvarint 0 for nil, or
 // uvarint len+1 followed by len bytes, so nil (row absent) and empty (row
@@ -47,7 +55,11 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 		copy(grown, dst)
 		dst = grown
 	}
-	dst = append(dst, commitRecordV1)
+	version := byte(commitRecordV1)
+	if c.Kind != "" {
+		version = commitRecordV2
+	}
+	dst = append(dst, version)
 	dst = binary.AppendUvarint(dst, c.ID)
 	dst = binary.AppendVarint(dst, c.Time.Unix())
 	dst = binary.AppendUvarint(dst, uint64(c.Time.Nanosecond()))
@@ -61,6 +73,10 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 		dst = appendOptBytes(dst, ch.Old)
 		dst = appendOptBytes(dst, ch.New)
 	}
+	if c.Kind != "" {
+		dst = appendString(dst, c.Kind)
+		dst = appendOptBytes(dst, c.Detail)
+	}
 	return dst
 }
 
@@ -68,7 +84,7 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 // output once (large commits carry 100k rows).
 func encodedSize(c *Commit) int {
 	const maxVarint = binary.MaxVarintLen64
-	n := 1 + 3*maxVarint + 3*maxVarint + len(c.User) + len(c.Peer) + len(c.Summary) + maxVarint
+	n := 1 + 3*maxVarint + 3*maxVarint + len(c.User) + len(c.Peer) + len(c.Summary) + 3*maxVarint + len(c.Kind) + len(c.Detail)
 	for i := range c.Changes {
 		ch := &c.Changes[i]
 		n += 3*maxVarint + len(ch.Key) + len(ch.Old) + len(ch.New)
@@ -101,7 +117,7 @@ func decodeCommit(data []byte) (*Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version != commitRecordV1 {
+	if version != commitRecordV1 && version != commitRecordV2 {
 		return nil, fmt.Errorf("%w: unknown record version %d", errCorrupt, version)
 	}
 	// Copy only after the cheap header checks, then keep decoding from the
@@ -157,6 +173,17 @@ func decodeCommit(data []byte) (*Commit, error) {
 			return nil, err
 		}
 		if ch.New, err = d.optBytes("change new value"); err != nil {
+			return nil, err
+		}
+	}
+	if version == commitRecordV2 {
+		if c.Kind, err = d.string("kind"); err != nil {
+			return nil, err
+		}
+		if c.Kind == "" {
+			return nil, fmt.Errorf("%w: version 2 record with an empty kind", errCorrupt)
+		}
+		if c.Detail, err = d.optBytes("detail"); err != nil {
 			return nil, err
 		}
 	}

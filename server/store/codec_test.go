@@ -106,7 +106,7 @@ func TestDecodeCorrupt(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"unknown version", []byte{2, 0, 0, 0, 0, 0, 0, 0}, "unknown record version 2"},
+		{"unknown version", []byte{3, 0, 0, 0, 0, 0, 0, 0}, "unknown record version 3"},
 		{"trailing bytes", append(encodeCommit(nil, &Commit{ID: 1}), 0), "1 trailing bytes"},
 		{"nanos too large", append(nanos, 0, 0, 0, 0), "nanoseconds 1000000000 out of range"},
 		{"varint overflow", []byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, "id overflows"},
@@ -149,4 +149,26 @@ func FuzzDecodeCommit(f *testing.F) {
 			t.Fatalf("re-encode mismatch\n got %#v\nwant %#v", again, c)
 		}
 	})
+}
+
+// TestCommitKindVersions checks a commit with a Kind round-trips as a
+// version 2 record while a plain commit is still written as version 1
+// (readable by binaries that know only version 1).
+func TestCommitKindVersions(t *testing.T) {
+	plain := encodeCommit(nil, &Commit{ID: 1, Summary: "s"})
+	if plain[0] != commitRecordV1 {
+		t.Fatalf("plain commit written as version %d, want 1", plain[0])
+	}
+	c := &Commit{ID: 2, Summary: "s", Kind: "confirm", Detail: []byte(`{"id":"x"}`), Changes: []RowChange{{Key: "k", New: []byte("v")}}}
+	enc := encodeCommit(nil, c)
+	if enc[0] != commitRecordV2 {
+		t.Fatalf("commit with a kind written as version %d, want 2", enc[0])
+	}
+	got, err := decodeCommit(enc)
+	if err != nil || got.Kind != "confirm" || string(got.Detail) != `{"id":"x"}` || got.Changes[0].Key != "k" {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	if _, err := decodeCommit(enc[:len(enc)-1]); !errors.Is(err, errCorrupt) {
+		t.Fatalf("truncated kind: %v, want corrupt", err)
+	}
 }

@@ -53,6 +53,14 @@ type Commit struct {
 	Peer string
 	// Summary is short human text, e.g. "update /tenants/tenant[name=blue]".
 	Summary string
+	// Kind marks a commit that is not a plain Set ("" for one): the
+	// commit-confirmed steps and rollbacks (see package confirm), so the
+	// log tells them apart without parsing Summary.
+	Kind string
+	// Detail is what the owner of Kind records with the commit (opaque;
+	// kept only when Kind is set): the pending commit-confirmed, in the
+	// log record that is written anyway, so it costs no page of its own.
+	Detail []byte
 	// Changes are the rows written by the transaction, applied in order, so
 	// a later change to the same key wins.
 	Changes []RowChange

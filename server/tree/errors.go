@@ -34,11 +34,14 @@ const (
 	// KindOutOfRange: a request past what is kept, such as history
 	// older than the commit log (OutOfRange).
 	KindOutOfRange
+	// KindUnimplemented: a request for something this server does not do
+	// (Unimplemented).
+	KindUnimplemented
 	// KindInternal: a server bug (Internal).
 	KindInternal
 )
 
-var kindNames = [...]string{"unset", "invalid", "not found", "conflict", "denied", "aborted", "unavailable", "exhausted", "corrupt", "out of range", "internal"}
+var kindNames = [...]string{"unset", "invalid", "not found", "conflict", "denied", "aborted", "unavailable", "exhausted", "corrupt", "out of range", "unimplemented", "internal"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

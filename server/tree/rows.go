@@ -1,7 +1,9 @@
 package tree
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/netready/netready/server/gnmipath"
@@ -196,4 +198,45 @@ func rowKeys(s *schema.Node, kv map[string]string) ([]value.Value, error) {
 		keys[i] = v
 	}
 	return keys, nil
+}
+
+// RestoreRow makes the object a row key names hold exactly what the row
+// says (data, as stored; nil: no row), the inverse of what RowsOf records:
+// restoring the old value of every row a run of commits changed rebuilds
+// the configuration from before them (rollback). An absent row deletes a
+// list entry or presence container, and clears the own config leaves of
+// any other container; a row replaces the object's own leaves, keys
+// excepted. Objects below are left alone: they have rows of their own.
+func (t *Txn) RestoreRow(key string, data []byte) error {
+	p, err := rowPath(t.root.schema, key)
+	if err != nil {
+		return fmt.Errorf("row %q: %w", key, err)
+	}
+	s := target(p)
+	if len(p) == 0 || !s.IsDir() {
+		return &Error{Kind: KindCorrupt, Path: key, Msg: "row does not name an object"}
+	}
+	cur := Lookup(t.root, p)
+	if have := rowOf(cur); (have == nil) == (data == nil) && bytes.Equal(have, data) {
+		return nil
+	}
+	if data == nil && (s.Kind == schema.List || s.Presence) {
+		t.Delete(p)
+		return nil
+	}
+	if cur != nil {
+		for _, k := range ownLeaves(cur) {
+			if !slices.Contains(s.Keys, k.schema) {
+				t.Delete(append(p[:len(p):len(p)], Elem{Schema: k.schema}))
+			}
+		}
+	}
+	if data == nil {
+		return nil
+	}
+	payload, err := DecodeJSON(p, data, false)
+	if err != nil {
+		return fmt.Errorf("row %q: %w", key, err)
+	}
+	return t.Merge(p, payload)
 }

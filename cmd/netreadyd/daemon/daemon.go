@@ -24,6 +24,8 @@ import (
 	"github.com/netready/netready/server/access"
 	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/auth"
+	"github.com/netready/netready/server/commits"
+	"github.com/netready/netready/server/confirm"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/history"
@@ -87,6 +89,8 @@ type Daemon struct {
 	ds        *datastore.Datastore
 	sys       *system.State
 	audit     *audit.Log
+	confirm   *confirm.Manager // commit-confirmed
+	commits   *commits.View    // the newest commits as state
 	authn     *auth.Authenticator
 	failLog   *auth.FailureLog // rate-limited log of authentication failures
 	access    *access.Control
@@ -174,8 +178,12 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	}
 	d.st = st
 	d.audit = audit.New(sch, st, audit.Retention{Entries: d.cfg.AuditRetention, Bytes: d.cfg.AuditRetentionBytes})
+	d.commits = commits.New(sch, 0)
+	if d.confirm, err = confirm.New(ctx, st, sch, d.log); err != nil {
+		return err
+	}
 	start := time.Now()
-	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit}}
+	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
 		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log})
 		opts.Realizer = d.realize
@@ -190,6 +198,13 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		return err
 	}
 	if err := d.audit.Start(ctx, d.ds); err != nil {
+		return err
+	}
+	if err := d.commits.Start(ctx, st, d.ds); err != nil {
+		return err
+	}
+	// After the southbound started: a rollback due at start is realized.
+	if err := d.confirm.Start(ctx, d.ds); err != nil {
 		return err
 	}
 	if err := d.publishAccess(ctx); err != nil {
@@ -309,6 +324,10 @@ func (d *Daemon) closeDataWith(reason string) {
 	if d.hub != nil {
 		d.hub.CloseWith(reason)
 		d.hub = nil
+	}
+	if d.confirm != nil {
+		d.confirm.Close()
+		d.confirm = nil
 	}
 	if d.ds != nil {
 		d.ds.Close()
