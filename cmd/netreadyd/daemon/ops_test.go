@@ -296,7 +296,9 @@ func TestMetricsSetStorm(t *testing.T) {
 			}
 		}
 	}
-	delta := func(name string, labels ...string) float64 { return value(after, name, labels...) - value(before, name, labels...) }
+	delta := func(name string, labels ...string) float64 {
+		return value(after, name, labels...) - value(before, name, labels...)
+	}
 	if d := delta("netready_grpc_handled_total", "method=Set"); d != float64(total) {
 		t.Errorf("Sets handled went up by %v, want %d (codes nobody got were counted)", d, total)
 	}
