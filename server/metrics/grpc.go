@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,11 +19,10 @@ import (
 // got. It only observes: it never changes a request or a response.
 func (m *Metrics) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		service, method := splitMethod(info.FullMethod)
-		m.rpcStarted.WithLabelValues(service, method).Inc()
+		m.series(info.FullMethod, codes.OK).started.Inc()
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		m.handled(service, method, err, time.Since(start))
+		m.handled(info.FullMethod, err, time.Since(start))
 		return resp, err
 	}
 }
@@ -31,19 +31,51 @@ func (m *Metrics) UnaryInterceptor() grpc.UnaryServerInterceptor {
 // times the first sync_response.
 func (m *Metrics) StreamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		service, method := splitMethod(info.FullMethod)
-		m.rpcStarted.WithLabelValues(service, method).Inc()
+		m.series(info.FullMethod, codes.OK).started.Inc()
 		start := time.Now()
 		err := handler(srv, &syncStream{ServerStream: ss, m: m, start: start})
-		m.handled(service, method, err, time.Since(start))
+		m.handled(info.FullMethod, err, time.Since(start))
 		return err
 	}
 }
 
-func (m *Metrics) handled(service, method string, err error, took time.Duration) {
-	c := code(err).String()
-	m.rpcHandled.WithLabelValues(service, method, c).Inc()
-	m.rpcSeconds.WithLabelValues(service, method, c).Observe(took.Seconds())
+func (m *Metrics) handled(fullMethod string, err error, took time.Duration) {
+	s := m.series(fullMethod, code(err))
+	s.handled.Inc()
+	s.seconds.Observe(took.Seconds())
+}
+
+// rpcKey names the series of one method and code.
+type rpcKey struct {
+	method string
+	code   codes.Code
+}
+
+// rpcSeries are the series of one method and code, looked up once: a
+// lookup by label values hashes them every time, which costs more than
+// the counting itself.
+type rpcSeries struct {
+	started prometheus.Counter
+	handled prometheus.Counter
+	seconds prometheus.Observer
+}
+
+// series returns the series of a method and code, creating them on first
+// use. The methods are those registered with the gRPC server (it answers
+// others itself), so the cache is bounded.
+func (m *Metrics) series(fullMethod string, c codes.Code) *rpcSeries {
+	k := rpcKey{fullMethod, c}
+	if s, ok := m.rpcCache.Load(k); ok {
+		return s.(*rpcSeries)
+	}
+	service, method := splitMethod(fullMethod)
+	s := &rpcSeries{
+		started: m.rpcStarted.WithLabelValues(service, method),
+		handled: m.rpcHandled.WithLabelValues(service, method, c.String()),
+		seconds: m.rpcSeconds.WithLabelValues(service, method, c.String()),
+	}
+	v, _ := m.rpcCache.LoadOrStore(k, s)
+	return v.(*rpcSeries)
 }
 
 // code is the status code the client receives for err, converted the way

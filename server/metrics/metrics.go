@@ -14,6 +14,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ type Metrics struct {
 	rpcHandled  *prometheus.CounterVec   // service, method, code
 	rpcSeconds  *prometheus.HistogramVec // service, method, code
 	syncSeconds prometheus.Histogram
+	rpcCache    sync.Map // rpcKey -> *rpcSeries
 
 	batchSize     prometheus.Histogram
 	writeSeconds  prometheus.Histogram

@@ -133,10 +133,12 @@ func TestHealthReloadAndStop(t *testing.T) {
 	}
 }
 
-// scrape reads the metrics served at addr.
+// scrape reads the metrics served at addr, on a connection of its own
+// (no idle connection outlives it).
 func scrape(t testing.TB, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
