@@ -129,6 +129,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
+	if cfg.MetricsListen != "" {
+		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
+			return nil, err // before anything is opened
+		}
+	}
 	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), health: newHealthService()}
 	d.metrics = metrics.New(d.metricsState)
 	d.metrics.SetRole(RoleStandalone)

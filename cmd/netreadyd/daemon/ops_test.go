@@ -375,9 +375,22 @@ func TestMetricsRealization(t *testing.T) {
 	}
 }
 
-func TestMetricsOffByDefault(t *testing.T) {
+// TestMetricsListen: no metrics listener unless asked; an address
+// without a host is loopback, not every interface.
+func TestMetricsListen(t *testing.T) {
 	ts := start(t, "")
 	if a := ts.d.MetricsAddr(); a != "" {
 		t.Fatalf("metrics served on %s without --metrics-listen", a)
+	}
+	ts = startWith(t, daemon.Config{MetricsListen: ":0"})
+	if a := ts.d.MetricsAddr(); !strings.HasPrefix(a, "127.0.0.1:") {
+		t.Fatalf("--metrics-listen :0 listens on %s, want loopback", a)
+	}
+	if v := value(scrape(t, ts.d.MetricsAddr()), "netready_serving"); v != 1 {
+		t.Fatalf("netready_serving = %v, want 1", v)
+	}
+	_, err := daemon.Start(context.Background(), daemon.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoSouthbound: true, BcryptCost: 4, MetricsListen: "9464"}, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+		t.Fatalf("a port without a colon: %v, want an error naming --metrics-listen", err)
 	}
 }
