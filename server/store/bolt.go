@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -463,12 +464,18 @@ func (s *Bolt) Sizes() (Sizes, error) {
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		out.CommitLog = span(tx.Bucket(bucketCommits))
 		out.Audit = span(tx.Bucket(bucketAudit))
-		out.FileBytes = tx.Size()
 		return nil
 	})
 	if err != nil {
 		return Sizes{}, fmt.Errorf("store: sizes: %w", err)
 	}
+	// The file, not the pages in use: bbolt grows it ahead of need, and
+	// what the disk holds is what an operator watches.
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return Sizes{}, fmt.Errorf("store: sizes: %w", err)
+	}
+	out.FileBytes = fi.Size()
 	return out, nil
 }
 

@@ -283,10 +283,12 @@ func (d *Daemon) Wait(ctx context.Context) error {
 // drain the writer, close the store, stop serving metrics. Everything
 // acknowledged before Stop is durable.
 func (d *Daemon) Stop() {
+	// Before waiting for a reload in progress: balancers learn at once.
 	d.serving.Store(false)
 	d.health.shutdown()
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	d.serving.Store(false) // a reload that ended meanwhile may have set it
 	d.stopped = true
 	d.admin.close()
 	defer d.closeMetrics()
