@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ import (
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/server/auth"
 	"github.com/netready/netready/server/certs"
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // anonymous connects with TLS and no credentials at all, as a load
@@ -109,17 +112,73 @@ func nextStatus(t *testing.T, ch <-chan healthpb.HealthCheckResponse_ServingStat
 	}
 }
 
+// gate is a driver kind whose opening a test can hold: a models reload
+// reopens the data stack, and with it every backend's driver, so holding
+// the open holds the reload half-way, with the data stack closed.
+type gate struct {
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGate() *gate { return &gate{entered: make(chan struct{}, 1), release: make(chan struct{})} }
+
+// let lets the held driver open (also when a test failed while holding
+// it, so that Stop does not wait for the reload forever).
+func (g *gate) let() { g.once.Do(func() { close(g.release) }) }
+
+func (g *gate) open(context.Context, southbound.Backend) (southbound.Driver, error) {
+	if g.armed.Load() {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return idleForwarder{}, nil
+}
+
+// idleForwarder is a backend with no hosts: nothing to apply.
+type idleForwarder struct{}
+
+func (idleForwarder) Close() error                                  { return nil }
+func (idleForwarder) Apply(context.Context, []routing.Change) error { return nil }
+func (idleForwarder) Reconcile(context.Context, []*routing.HostView) ([]string, error) {
+	return nil, nil
+}
+
 // TestHealthReloadAndStop: a models reload that reopens the data stack
-// says NOT_SERVING while it does; Stop says NOT_SERVING first, and ends
-// the Watch streams instead of waiting the grace period for them.
+// says NOT_SERVING while it does (to Check and to Watch); Stop says
+// NOT_SERVING first, and ends the Watch streams instead of waiting the
+// grace period for them.
 func TestHealthReloadAndStop(t *testing.T) {
-	ts := startWith(t, daemon.Config{ShutdownGrace: time.Minute})
+	g := newGate()
+	drivers := daemon.Drivers()
+	drivers["gate"] = g.open
+	ts := startWith(t, daemon.Config{Drivers: drivers, ShutdownGrace: time.Minute})
+	ts.addBackend(t, "g", `{"driver": "gate"}`)
+	t.Cleanup(g.let) // runs before the server's cleanup stops it
+	h := healthpb.NewHealthClient(anonymous(t, ts))
+	check := func(want healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		resp, err := h.Check(ctx(t), &healthpb.HealthCheckRequest{})
+		if err != nil || resp.GetStatus() != want {
+			t.Fatalf("Check: %v, %v; want %v", resp.GetStatus(), err, want)
+		}
+	}
 	ch := watch(t, ts)
 	nextStatus(t, ch, healthpb.HealthCheckResponse_SERVING)
 
 	dropModel(t, ts, "example-firewall.yang")
-	ts.reloadModels(t)
+	g.armed.Store(true)
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- ts.d.ReloadModels(context.Background()) }()
+	<-g.entered // the data stack is closed, the reload waits for the driver
+	check(healthpb.HealthCheckResponse_NOT_SERVING)
 	nextStatus(t, ch, healthpb.HealthCheckResponse_NOT_SERVING)
+	g.let()
+	if err := <-reloaded; err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	check(healthpb.HealthCheckResponse_SERVING)
 	nextStatus(t, ch, healthpb.HealthCheckResponse_SERVING)
 
 	start := time.Now()
