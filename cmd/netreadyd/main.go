@@ -56,6 +56,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.IntVar(&c.AuditRetention, "audit-retention", 10000, "how many entries the audit log keeps")
 	fs.Int64Var(&c.AuditRetentionBytes, "audit-retention-bytes", store.DefaultAuditRetentionBytes, "how many bytes of entries the audit log keeps (oldest dropped first)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for RPCs in flight")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP at this address, path /metrics (off when empty; \":9464\" is loopback, give a host such as 0.0.0.0:9464 to expose them)")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err
 	}

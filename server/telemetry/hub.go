@@ -187,3 +187,24 @@ func (h *Hub) count(delta int) {
 		h.opts.OnCount(delta)
 	}
 }
+
+// QueueDepths returns, for every STREAM subscription, how much waits to
+// be sent to it (queued responses, merged backlog paths and events held
+// while its initial dump runs), for the server's metrics: a depth that
+// grows is a collector that does not keep up.
+func (h *Hub) QueueDepths() []int {
+	h.mu.Lock()
+	streams := make([]*stream, 0, len(h.streams))
+	for s := range h.streams {
+		streams = append(streams, s)
+	}
+	h.mu.Unlock()
+	out := make([]int, len(streams))
+	for i, s := range streams {
+		s.mu.Lock()
+		out[i] = len(s.buffered)
+		s.mu.Unlock()
+		out[i] += s.q.depth()
+	}
+	return out
+}

@@ -182,3 +182,15 @@ func (m *merger) notification() *gpb.Notification {
 	}
 	return out
 }
+
+// depth is how many responses wait to be sent: those queued as they are
+// plus the paths of the merged backlog.
+func (q *queue) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.items)
+	if q.backlog != nil {
+		n += q.backlog.size()
+	}
+	return n
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/history"
+	"github.com/netready/netready/server/metrics"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
@@ -73,6 +76,10 @@ type Config struct {
 	AuditRetention      int           // audit-log entries kept
 	AuditRetentionBytes int64         // audit-log bytes kept (entries, as stored)
 	ShutdownGrace       time.Duration // how long Stop waits for RPCs in flight
+
+	// MetricsListen is where Prometheus metrics are served over HTTP
+	// (/metrics); empty: not served. A missing host means loopback.
+	MetricsListen string
 }
 
 // DBFile is the database file name inside the data dir.
@@ -104,6 +111,13 @@ type Daemon struct {
 	stopSys   context.CancelFunc
 	sysDone   chan struct{}
 
+	metrics    *metrics.Metrics
+	metricsSrv *http.Server // nil when the metrics are not served
+	metricsLis net.Listener
+	health     *healthService
+	serving    atomic.Bool               // what the health service says
+	live       atomic.Pointer[liveStack] // the open data stack, for scrapes
+
 	front      *front        // the gNMI service, forwarding to the current stack
 	reloadMu   sync.Mutex    // serializes models reloads and Stop
 	models     *models       // the loaded modules; under reloadMu
@@ -125,7 +139,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
-	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1)}
+	if cfg.MetricsListen != "" {
+		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
+			return nil, err // before anything is opened
+		}
+	}
+	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), health: newHealthService()}
+	d.metrics = metrics.New(d.metricsState)
+	d.metrics.SetRole(RoleStandalone)
 	if err := d.guardEmptyStore(); err != nil {
 		return nil, err
 	}
@@ -163,11 +184,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		// Serving matters more than backups: say so loudly and go on.
 		d.log.Error("no admin socket: netreadyd backup will not work", "err", err)
 	}
-	if err := d.serve(); err != nil {
+	if err := d.listenMetrics(); err != nil {
 		d.admin.close()
 		d.closeData()
 		return nil, err
 	}
+	if err := d.serve(); err != nil {
+		d.closeMetrics()
+		d.admin.close()
+		d.closeData()
+		return nil, err
+	}
+	d.setServing(true)
 	return d, nil
 }
 
@@ -185,10 +213,10 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
-		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log})
+		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log})
 		opts.Realizer = d.realize
 	}
-	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
+	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
 		return err
 	}
 	if err := d.checkRouteTargets(); err != nil {
@@ -221,6 +249,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 			d.log.Error("system state", "err", err)
 		}
 	}()
+	d.live.Store(&liveStack{st: st, hub: d.hub})
 	return nil
 }
 
@@ -233,8 +262,11 @@ func (d *Daemon) serve() error {
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(d.cfg.MaxMsgSize),
 		grpc.MaxSendMsgSize(d.cfg.MaxMsgSize),
-		grpc.ChainUnaryInterceptor(gnmiserver.RecoverUnary(d.log), d.authn.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(gnmiserver.RecoverStream(d.log), d.authn.StreamInterceptor()),
+		// Metrics observe first, so refused and failed RPCs are counted
+		// with the code the client got; the health service needs no
+		// credentials.
+		grpc.ChainUnaryInterceptor(d.metrics.UnaryInterceptor(), gnmiserver.RecoverUnary(d.log), d.authn.UnaryInterceptor(auth.HealthMethods()...)),
+		grpc.ChainStreamInterceptor(d.metrics.StreamInterceptor(), gnmiserver.RecoverStream(d.log), d.authn.StreamInterceptor(auth.HealthMethods()...)),
 		grpc.StatsHandler(d.sys.ConnStats()),
 		// Clients may ping every 10 s at most, also between RPCs; faster
 		// pingers are disconnected rather than left to load the server.
@@ -246,6 +278,7 @@ func (d *Daemon) serve() error {
 	// that grpcurl and gnmic can discover the service. It runs behind the
 	// same interceptors: reflection needs an authenticated caller too.
 	reflection.Register(d.grpc)
+	healthpb.RegisterHealthServer(d.grpc, d.health)
 	if d.lis, err = net.Listen("tcp", d.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -275,14 +308,20 @@ func (d *Daemon) Wait(ctx context.Context) error {
 	}
 }
 
-// Stop shuts down in order: stop taking RPCs and let those in flight
-// finish (up to the grace period), drain the writer, close the store.
-// Everything acknowledged before Stop is durable.
+// Stop shuts down in order: tell the health service NOT_SERVING, stop
+// taking RPCs and let those in flight finish (up to the grace period),
+// drain the writer, close the store, stop serving metrics. Everything
+// acknowledged before Stop is durable.
 func (d *Daemon) Stop() {
+	// Before waiting for a reload in progress: balancers learn at once.
+	d.serving.Store(false)
+	d.health.shutdown()
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	d.serving.Store(false) // a reload that ended meanwhile may have set it
 	d.stopped = true
 	d.admin.close()
+	defer d.closeMetrics()
 	defer d.failLog.Close()
 	grace := d.cfg.ShutdownGrace
 	// End the subscriptions first: they would hold GracefulStop. Those
@@ -316,6 +355,7 @@ func (d *Daemon) closeData() { d.closeDataWith("server shutting down") }
 // closeDataWith closes the data stack, ending Subscribe streams with
 // reason; open opens it again.
 func (d *Daemon) closeDataWith(reason string) {
+	d.live.Store(nil)
 	if d.stopSys != nil {
 		d.stopSys()
 		<-d.sysDone

@@ -366,6 +366,7 @@ func (d *Daemon) ReloadModels(ctx context.Context) error {
 	d.front.mu.Lock()
 	defer d.front.mu.Unlock()
 	old := d.models
+	d.setServing(false)
 	d.closeDataWith(reloadReason)
 	d.sys.Rebind(m.sch)
 	if err := d.open(ctx, m.sch); err != nil {
@@ -376,8 +377,10 @@ func (d *Daemon) ReloadModels(ctx context.Context) error {
 			d.errc <- fmt.Errorf("reopen after a failed models reload: %w", err2)
 			return err2
 		}
+		d.setServing(true)
 		return err
 	}
+	d.setServing(true)
 	d.models = m
 	if err := d.saveModels(m); err != nil {
 		d.log.Error("saving the loaded models", "err", err)
