@@ -57,6 +57,8 @@ type Config struct {
 	// Routing tunes the route computation (RD and label ranges).
 	Routing routing.Options
 	Logger  *slog.Logger
+	// Announcer, when set, announces what is realized (the BGP speaker).
+	Announcer Announcer
 }
 
 // Engine is the realization core. Realize is called by the datastore
@@ -66,6 +68,7 @@ type Engine struct {
 	reg    southbound.Registry
 	opts   routing.Options
 	log    *slog.Logger
+	ann    Announcer
 	filter *desired.Filter
 	paths  *statusPaths
 	// updates carries status found outside transactions to the writer;
@@ -150,6 +153,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		reg:      cfg.Registry,
 		opts:     cfg.Routing,
 		log:      cfg.Logger,
+		ann:      cfg.Announcer,
 		filter:   desired.NewFilter(),
 		paths:    newStatusPaths(sch),
 		updates:  make(chan realizer.Status, 1),
@@ -188,6 +192,7 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error
 		e.backends[name] = b
 	}
 	e.published()
+	e.announceCurrent(ctx)
 	return nil
 }
 
@@ -267,7 +272,7 @@ func (e *Engine) restore(s snapshot) {
 // a transaction or a reconciliation in progress.
 func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepared, error) {
 	data := e.dataChanges(cs)
-	if len(data) == 0 && !e.filter.Relevant(cs.Walk) {
+	if len(data) == 0 && !e.filter.Relevant(cs.Walk) && !e.announces(cs) {
 		return nil, nil
 	}
 	e.mu.Lock()
@@ -302,6 +307,12 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 			Code: codes.Aborted, Path: backendPath(failed.backend),
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
+	}
+	if err := e.announce(ctx, cur, result, func(b string) bool { return plan.drivers[b] != nil }); err != nil {
+		e.undo(jobs, outcomes, e.result, result, plan, cs)
+		e.backOut(plan, cs)
+		e.announceCurrent(ctx)
+		return nil, announceFailed(err)
 	}
 	p := &prepared{e: e, before: e.save(), plan: plan, state: map[string][]byte{StateKey: state}}
 	for _, j := range jobs {
@@ -371,6 +382,7 @@ func (p *prepared) Abort() {
 		e.mustReconcile(name)
 	}
 	e.published()
+	e.announceCurrent(context.Background())
 	e.mu.Unlock()
 	p.plan.abort(e.log)
 	if len(p.touched) > 0 {

@@ -31,6 +31,7 @@ import (
 	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/bgp"
 	"github.com/netready/netready/southbound/realize"
 )
 
@@ -92,6 +93,7 @@ type Daemon struct {
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
+	bgp       *bgp.Speaker // announces what realize realized; idle without /bgp
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -175,7 +177,8 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit}}
 	if !d.cfg.NoSouthbound {
-		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log})
+		d.bgp = bgp.New(d.log)
+		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: d.bgp})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, st, rules.All(), opts); err != nil {
@@ -311,6 +314,10 @@ func (d *Daemon) closeDataWith(reason string) {
 	if d.realize != nil {
 		d.realize.Close()
 		d.realize = nil
+	}
+	if d.bgp != nil {
+		d.bgp.Close()
+		d.bgp = nil
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {
