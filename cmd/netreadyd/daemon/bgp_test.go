@@ -6,12 +6,16 @@ package daemon_test
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound/bgp/frrlab"
 )
 
@@ -145,4 +149,74 @@ func (r *realized) checkRealizedLabel(t *testing.T, want exported, vrfLabel stri
 	if hop := fmt.Sprintf("via 169.254.%d.%d ", label/256, label%256); !strings.Contains(out, hop) {
 		t.Errorf("%v: announced label %d, but %s's VRF routes it %q", want, label, other, out)
 	}
+}
+
+// A Set a backend refuses announces nothing: the speaker takes part only
+// once every backend has succeeded.
+func TestBGPRefusedSetAnnouncesNothing(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
+	waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == len(anyToAnyRoutes) })
+
+	version := tableVersion(t, peer)
+	if err := r.lab.DeleteHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	const b = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding"
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, b+"[interface=g2]/ip-address", `["10.3.7.9", "10.3.7.99"]`), // host-a: realized, then undone
+		upd(t, b+"[interface=g3]/ip-address", `["10.1.1.66"]`),             // host-b is gone: refused
+	}})
+	wantCode(t, err, codes.Aborted, "vendor-b")
+	// Once host-b is back, a later Set is announced behind it, in order.
+	if err := r.lab.RestoreHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, b+"[interface=g1]/ip-address", `["10.1.1.5", "10.1.1.55"]`)}})
+	routes := waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool {
+		_, ok := lookupRoute(m, exported{"blue", "host-a", "10.1.1.55/32", "64512:100"})
+		return ok
+	})
+	// The marker is the only change FRR saw: nothing came and went.
+	if v := tableVersion(t, peer); v != version+1 {
+		t.Errorf("FRR's table version went from %d to %d: the refused Set reached it", version, v)
+	}
+	if len(routes) != len(anyToAnyRoutes)+1 {
+		t.Errorf("FRR holds %d routes, want %d: %v", len(routes), len(anyToAnyRoutes)+1, routes)
+	}
+	for _, p := range []string{"10.3.7.99/32", "10.1.1.66/32"} {
+		for _, h := range []string{"host-a", "host-b"} {
+			if _, ok := lookupRoute(routes, exported{"blue", h, p, "64512:100"}); ok {
+				t.Errorf("%s of the refused Set was announced", p)
+			}
+		}
+	}
+}
+
+// A speaker that cannot start (its port is taken) refuses the Set that
+// configures it, naming /bgp; nothing is stored.
+func TestBGPSpeakerFailureAborts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	ts := startWith(t, daemon.Config{Drivers: daemon.Drivers()})
+	_, err = ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/bgp", fmt.Sprintf(
+		`{"local-as": 65000, "router-id": "192.0.2.100", "listen-address": "127.0.0.1", "listen-port": %d}`, port))}})
+	wantCode(t, err, codes.Aborted, "/bgp")
+	if _, err := ts.get(t, "/bgp", gpb.GetRequest_CONFIG); status.Code(err) != codes.NotFound {
+		t.Errorf("get /bgp after the refused Set: %v, want NotFound", err)
+	}
+}
+
+func tableVersion(t *testing.T, peer *frrlab.BGPD) uint64 {
+	t.Helper()
+	v, err := peer.TableVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

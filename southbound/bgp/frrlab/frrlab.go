@@ -180,6 +180,23 @@ func (b *BGPD) Log() string {
 	return string(data)
 }
 
+// TableVersion is the version of bgpd's VPNv4 table: it grows with every
+// route bgpd adds, changes or removes, so it shows changes that came and
+// went between two reads.
+func (b *BGPD) TableVersion() (uint64, error) {
+	out, err := b.show("show bgp ipv4 vpn json")
+	if err != nil {
+		return 0, err
+	}
+	var table struct {
+		TableVersion uint64 `json:"tableVersion"`
+	}
+	if err := json.Unmarshal(out, &table); err != nil {
+		return 0, fmt.Errorf("show bgp ipv4 vpn json: %w: %s", err, out)
+	}
+	return table.TableVersion, nil
+}
+
 // VPNRoute is one VPNv4 path bgpd holds, as `show bgp ipv4 vpn` reports it.
 type VPNRoute struct {
 	RD, Prefix string
