@@ -80,7 +80,7 @@ func TestBGPExportToFRR(t *testing.T) {
 
 // withBGP adds /bgp to a scenario document (a root replace keeps only
 // what the document holds).
-func withBGP(t *testing.T, doc []byte, peer *frrlab.BGPD) []byte {
+func withBGP(t testing.TB, doc []byte, peer *frrlab.BGPD) []byte {
 	t.Helper()
 	s := strings.TrimSpace(string(doc))
 	return []byte(s[:len(s)-1] + `, "netready-bgp:bgp": ` + bgpConfig(peer, "up") + "}")

@@ -97,6 +97,8 @@ func (b *BGPD) link() {
 func (b *BGPD) run(peerAS uint32) {
 	conf := fmt.Sprintf(`hostname %s
 log file %s/bgpd.log
+log timestamp precision 6
+debug bgp updates in
 router bgp %d
  bgp router-id %s
  no bgp default ipv4-unicast
@@ -195,6 +197,33 @@ func (b *BGPD) TableVersion() (uint64, error) {
 		return 0, fmt.Errorf("show bgp ipv4 vpn json: %w: %s", err, out)
 	}
 	return table.TableVersion, nil
+}
+
+// Holds reports whether bgpd's VPNv4 table has prefix (under any RD):
+// one vtysh call, for polling.
+func (b *BGPD) Holds(prefix string) (bool, error) {
+	out, err := b.show("show bgp ipv4 vpn json")
+	if err != nil {
+		return false, err
+	}
+	return strings.Contains(string(out), `"`+prefix+`"`), nil
+}
+
+// ReceivedAt returns when bgpd's log (debug bgp updates in) says the
+// newest announcement of prefix arrived: the moment the route reached the
+// peer, before bgpd's own processing puts it in its table.
+func (b *BGPD) ReceivedAt(prefix string) (time.Time, bool) {
+	var at time.Time
+	found := false
+	for _, line := range strings.Split(b.Log(), "\n") {
+		if !strings.Contains(line, " rcvd RD ") || !strings.Contains(line, " "+prefix+" label ") || len(line) < 26 {
+			continue
+		}
+		if t, err := time.ParseInLocation("2006/01/02 15:04:05.000000", line[:26], time.Local); err == nil {
+			at, found = t, true
+		}
+	}
+	return at, found
 }
 
 // VPNRoute is one VPNv4 path bgpd holds, as `show bgp ipv4 vpn` reports it.
