@@ -63,6 +63,14 @@ func TestBGPExportToFRR(t *testing.T) {
 		t.Errorf("blue and red share RD number %s", vrfLabels["blue"])
 	}
 
+	// The session's status is published under the neighbor.
+	nb := "/bgp/neighbors/neighbor[address=" + peer.Addr.String() + "]/status"
+	waitLeaf(t, r, nb+"/session-state", "established")
+	waitLeaf(t, r, nb+"/prefixes-sent", float64(len(anyToAnyRoutes)))
+	if at, _ := r.leaf(t, nb+"/established-at").(string); at == "" {
+		t.Errorf("established-at not set")
+	}
+
 	// Deleting a binding withdraws its route, and only its route.
 	const g3 = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g3]"
 	r.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, g3)}})

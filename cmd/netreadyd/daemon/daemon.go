@@ -203,9 +203,14 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {
 		defer close(d.sysDone)
+		var wg sync.WaitGroup
+		if d.bgp != nil {
+			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.ds, d.log) })
+		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {
 			d.log.Error("system state", "err", err)
 		}
+		wg.Wait()
 	}()
 	return nil
 }
