@@ -81,6 +81,14 @@ func TestBGPExportToFRR(t *testing.T) {
 		}
 	}
 
+	// A binding taken admin down is withdrawn too.
+	const g4 = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g4]"
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, g4+"/admin-state", `"down"`)}})
+	routes = waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == len(anyToAnyRoutes)-2 })
+	if _, ok := lookupRoute(routes, exported{"blue", "host-b", "10.3.7.10/32", "64512:100"}); ok {
+		t.Error("g4 is admin down but still announced")
+	}
+
 	// A neighbor taken down gets nothing.
 	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/bgp/neighbors/neighbor[address="+peer.Addr.String()+"]/admin-state", `"down"`)}})
 	waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == 0 })
