@@ -236,3 +236,22 @@ func tableVersion(t *testing.T, peer *frrlab.BGPD) uint64 {
 	}
 	return v
 }
+
+// A restarted netreadyd announces the stored state again, with the same
+// RDs and labels (they come from the stored assignments).
+func TestBGPRestart(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
+	before := waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == len(anyToAnyRoutes) })
+
+	r.testServer.stop()
+	waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == 0 })
+	r.testServer = r.restart(t)
+	after := waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == len(anyToAnyRoutes) })
+	for k, b := range before {
+		if a, ok := after[k]; !ok || a.Label != b.Label || a.ExtCommunities != b.ExtCommunities || a.NextHop != b.NextHop {
+			t.Errorf("%s: before the restart %+v, after %+v", k, b, a)
+		}
+	}
+}
