@@ -57,7 +57,7 @@ yanglint: deps
 	@out=$$(yanglint -p yang yang/*.yang 2>&1); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	@for f in $(SCENARIOS); do yanglint -p yang -t config yang/*.yang $$f || exit 1; done
 
-## deps: install test tools that are missing (yanglint)
+## deps: install test tools that are missing (yanglint, iproute2, ping, FRR)
 deps:
 	@.ci/deps
 
@@ -90,6 +90,8 @@ bench:
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
+	@# MP-BGP export to a real FRR bgpd (needs root and FRR: .ci/deps).
+	$(GO) test -run='^$$' -bench='BGPOneBindingToFRR' -benchtime=50x ./cmd/netreadyd/daemon/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

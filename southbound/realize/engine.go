@@ -55,6 +55,8 @@ type Config struct {
 	// Routing tunes the route computation (RD and label ranges).
 	Routing routing.Options
 	Logger  *slog.Logger
+	// Announcer, when set, announces what is realized (the BGP speaker).
+	Announcer Announcer
 }
 
 // Engine is the realization core. Realize is called by the datastore
@@ -64,6 +66,7 @@ type Engine struct {
 	reg    southbound.Registry
 	opts   routing.Options
 	log    *slog.Logger
+	ann    Announcer
 	filter *desired.Filter
 	paths  *statusPaths
 	// updates carries status found outside transactions to the writer;
@@ -153,6 +156,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		reg:      cfg.Registry,
 		opts:     cfg.Routing,
 		log:      cfg.Logger,
+		ann:      cfg.Announcer,
 		filter:   desired.NewFilter(),
 		paths:    newStatusPaths(sch),
 		updates:  make(chan realizer.Status, 1),
@@ -191,6 +195,7 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error
 		e.backends[name] = b
 	}
 	e.published()
+	e.announceCurrent(ctx)
 	return nil
 }
 
@@ -270,7 +275,7 @@ func (e *Engine) restore(s snapshot) {
 // a transaction or a reconciliation in progress.
 func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepared, error) {
 	data := e.dataChanges(cs)
-	if len(data) == 0 && !e.filter.Relevant(cs.Walk) {
+	if len(data) == 0 && !e.filter.Relevant(cs.Walk) && !e.announces(cs) {
 		return nil, nil
 	}
 	e.mu.Lock()
@@ -305,6 +310,12 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 			Kind: tree.KindAborted, Path: backendPath(failed.backend),
 			Msg: fmt.Sprintf("backend %s could not realize the transaction: %v; it was undone on every backend", failed.backend, failed.err),
 		}
+	}
+	if err := e.announce(ctx, cur, result, func(b string) bool { return plan.drivers[b] != nil }); err != nil {
+		e.undo(jobs, outcomes, e.result, result, plan, cs)
+		e.backOut(plan, cs)
+		e.announceCurrent(ctx)
+		return nil, announceFailed(err)
 	}
 	p := &prepared{e: e, before: e.save(), plan: plan, result: result, state: state}
 	for _, j := range jobs {
@@ -389,6 +400,7 @@ func (p *prepared) Abort() {
 		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}
 	e.published()
+	e.announceCurrent(context.Background())
 	e.mu.Unlock()
 	p.plan.abort(e.log)
 	if len(p.touched) > 0 {

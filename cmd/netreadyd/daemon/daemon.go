@@ -38,6 +38,7 @@ import (
 	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/bgp"
 	"github.com/netready/netready/southbound/realize"
 )
 
@@ -105,6 +106,7 @@ type Daemon struct {
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
+	bgp       *bgp.Speaker // announces what realize realized; idle without /bgp
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -213,7 +215,8 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
-		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log})
+		d.bgp = bgp.New(d.log)
+		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
@@ -245,9 +248,14 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {
 		defer close(d.sysDone)
+		var wg sync.WaitGroup
+		if d.bgp != nil {
+			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.ds, d.log) })
+		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {
 			d.log.Error("system state", "err", err)
 		}
+		wg.Wait()
 	}()
 	d.live.Store(&liveStack{st: st, hub: d.hub})
 	return nil
@@ -376,6 +384,10 @@ func (d *Daemon) closeDataWith(reason string) {
 	if d.realize != nil {
 		d.realize.Close()
 		d.realize = nil
+	}
+	if d.bgp != nil {
+		d.bgp.Close()
+		d.bgp = nil
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {

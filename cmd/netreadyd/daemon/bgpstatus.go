@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/gnmipath"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound/bgp"
+)
+
+// bgpStatusEvery is how often the speaker's sessions are read. Status is
+// published only when it changed, so an idle speaker commits nothing.
+const bgpStatusEvery = time.Second
+
+// publishBGPStatus writes the speaker's neighbor status under
+// /bgp/neighbors/neighbor/status until ctx ends. Sessions change on the
+// network's time, not in a Set, so they are polled and written as state
+// (datastore.UpdateState), like /system/state.
+func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, ds *datastore.Datastore, log *slog.Logger) {
+	t := time.NewTicker(bgpStatusEvery)
+	defer t.Stop()
+	var last map[string]bgp.NeighborStatus
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur, err := sp.Neighbors(ctx)
+		if err != nil || maps.Equal(cur, last) {
+			continue
+		}
+		if err := writeBGPStatus(ctx, ds, cur); err != nil {
+			log.Warn("bgp: publishing neighbor status", "err", err)
+			continue
+		}
+		last = cur
+	}
+}
+
+// writeBGPStatus replaces the status of every neighbor in st that is
+// still configured (one that is gone keeps no status).
+func writeBGPStatus(ctx context.Context, ds *datastore.Datastore, st map[string]bgp.NeighborStatus) error {
+	root := ds.Schema().Root
+	edits := map[string]*tree.Node{}
+	paths := map[string]tree.Path{}
+	for _, addr := range slices.Sorted(maps.Keys(st)) {
+		p, node, err := neighborStatusNode(root, addr, st[addr])
+		if err != nil {
+			return err
+		}
+		edits[addr], paths[addr] = node, p
+	}
+	return ds.UpdateState(ctx, func(t *tree.Txn) error {
+		for addr, p := range paths {
+			if tree.Lookup(t.Root(), p[:len(p)-1]) == nil {
+				continue
+			}
+			if err := t.Replace(p, edits[addr]); err != nil {
+				return fmt.Errorf("neighbor %s: %w", addr, err)
+			}
+		}
+		return nil
+	})
+}
+
+// neighborStatusNode is the status container of one neighbor, decoded
+// against the schema like any published state.
+func neighborStatusNode(root *schema.Node, addr string, n bgp.NeighborStatus) (tree.Path, *tree.Node, error) {
+	elems, err := gnmipath.Parse("/bgp/neighbors/neighbor[address=" + addr + "]/status")
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := tree.Resolve(root, elems)
+	if err != nil {
+		return nil, nil, err
+	}
+	status := map[string]any{
+		"session-state":     n.SessionState,
+		"prefixes-sent":     n.PrefixesSent,
+		"prefixes-received": n.PrefixesReceived,
+		"last-error":        n.LastError,
+	}
+	if !n.EstablishedAt.IsZero() {
+		status["established-at"] = n.EstablishedAt.Format(time.RFC3339)
+	}
+	js, err := json.Marshal(map[string]any{"netready-bgp:bgp": map[string]any{"neighbors": map[string]any{
+		"neighbor": []any{map[string]any{"address": addr, "status": status}}}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, err := tree.DecodeStateJSON(root, js)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bgp status of %s: %w", addr, err)
+	}
+	node := tree.Lookup(payload, p)
+	if node == nil {
+		return nil, nil, fmt.Errorf("bgp status of %s: not decoded", addr)
+	}
+	return p, node, nil
+}

@@ -1,0 +1,98 @@
+// Package bgp is netreadyd's embedded BGP speaker (GoBGP v4): it announces
+// the VPNv4 routes of what the southbound engine realized, so WAN
+// gateways and other controllers learn how to reach the guests. It is
+// configured by the netready-bgp model (/bgp) and does not run without it.
+//
+// The speaker is a participant of the engine's transaction
+// (realize.Announcer): the engine calls Announce with the candidate
+// configuration and the realized forwarding state once every backend
+// has succeeded, and again with the previous state when the transaction
+// is refused or lost, so announcements change with the commit only.
+package bgp
+
+import (
+	"net/netip"
+
+	"github.com/netready/netready/server/tree"
+)
+
+// Config is the speaker's configuration, read from /bgp.
+type Config struct {
+	LocalAS    uint32
+	RouterID   netip.Addr
+	ListenAddr string // "" for every address
+	ListenPort uint16
+	Neighbors  map[netip.Addr]Neighbor
+}
+
+// Neighbor is one configured peer.
+type Neighbor struct {
+	Addr        netip.Addr
+	PeerAS      uint32
+	Description string
+	AdminUp     bool
+}
+
+// sameGlobal reports whether two configurations run the same server
+// (everything but the neighbors): any other change restarts it.
+func (c *Config) sameGlobal(o *Config) bool {
+	return c.LocalAS == o.LocalAS && c.RouterID == o.RouterID && c.ListenAddr == o.ListenAddr && c.ListenPort == o.ListenPort
+}
+
+// ReadConfig reads /bgp from root; nil when the speaker is not
+// configured. The schema has checked the types, so values that do not
+// parse cannot occur.
+func ReadConfig(root *tree.Node) *Config {
+	b := child(root, "bgp")
+	if b == nil {
+		return nil
+	}
+	rid, _ := netip.ParseAddr(str(b, "router-id"))
+	c := &Config{
+		LocalAS:    uint32(num(b, "local-as")),
+		RouterID:   rid,
+		ListenAddr: str(b, "listen-address"),
+		ListenPort: uint16(num(b, "listen-port")),
+		Neighbors:  map[netip.Addr]Neighbor{},
+	}
+	if c.ListenPort == 0 {
+		c.ListenPort = 179
+	}
+	if l := child(child(b, "neighbors"), "neighbor"); l != nil {
+		l.Entries(func(n *tree.Node) bool {
+			a, _ := netip.ParseAddr(str(n, "address"))
+			c.Neighbors[a] = Neighbor{Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down"}
+			return true
+		})
+	}
+	return c
+}
+
+func child(n *tree.Node, name string) *tree.Node {
+	if n == nil {
+		return nil
+	}
+	return n.ChildByName(name)
+}
+
+func str(n *tree.Node, name string) string {
+	if c := child(n, name); c != nil {
+		s, _ := c.Value().(string)
+		return s
+	}
+	return ""
+}
+
+func num(n *tree.Node, name string) uint64 {
+	c := child(n, name)
+	if c == nil {
+		return 0
+	}
+	switch v := c.Value().(type) {
+	case uint64:
+		return v
+	case int64:
+		return uint64(v)
+	}
+	return 0
+}

@@ -1,0 +1,95 @@
+package bgp
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+
+	"github.com/netready/netready/southbound/routing"
+)
+
+// Route is one VPNv4 route the speaker announces.
+type Route struct {
+	// RD is "<host underlay>:<VRF label>" (type 1): one per VRF instance
+	// per host, so the copies of an anycast address on several hosts are
+	// distinct routes and all survive path selection.
+	RD      string
+	Prefix  netip.Prefix
+	Label   uint32     // the binding's label: traffic goes straight to its interface
+	NextHop netip.Addr // the underlay address of the binding's host
+	RTs     []string   // the VRF's export route targets
+	MED     uint32     // the binding's preference: lower is preferred, as in BGP
+}
+
+// key identifies a route in the VPNv4 table: an RD and a prefix.
+func (r Route) key() string { return r.RD + " " + r.Prefix.String() }
+
+// same reports whether a and b announce the same attributes.
+func same(a, b Route) bool {
+	return a.RD == b.RD && a.Prefix == b.Prefix && a.Label == b.Label && a.NextHop == b.NextHop && a.MED == b.MED && slices.Equal(a.RTs, b.RTs)
+}
+
+// Export returns the routes to announce for res, keyed by RD and prefix:
+// the host route of every binding realized on a host (each local next
+// hop of its VRF's host routes), with the binding's label. It also
+// returns what it could not export, for the log.
+//
+// Static routes, IPv6 addresses (VPNv6), hosts with an IPv6 underlay and
+// VRF labels above 65,535 (the type 1 RD's number) are not exported.
+// Two bindings with the same address in one VRF on one host share an RD
+// and prefix: the preferred one is announced.
+func Export(res routing.Result) (map[string]Route, []string) {
+	out := map[string]Route{}
+	var skipped []string
+	for _, h := range res.Hosts {
+		for i := range h.VRFs {
+			skipped = exportVRF(out, h, &h.VRFs[i], skipped)
+		}
+	}
+	return out, skipped
+}
+
+func exportVRF(out map[string]Route, h *routing.HostView, v *routing.VRF, skipped []string) []string {
+	for _, r := range v.Routes {
+		for _, hop := range r.NextHops {
+			if hop.Kind != routing.HopLocal || !isHostRoute(r.Prefix, hop) {
+				continue
+			}
+			rt, err := exportHop(h, v, r.Prefix, hop)
+			if err != nil {
+				skipped = append(skipped, err.Error())
+				continue
+			}
+			if _, dup := out[rt.key()]; !dup { // hops are in preference order
+				out[rt.key()] = rt
+			}
+		}
+	}
+	return skipped
+}
+
+// isHostRoute tells a binding's own address from a static route through
+// it: a host route's hop is the address itself.
+func isHostRoute(p netip.Prefix, hop routing.Hop) bool {
+	return p.IsSingleIP() && p.Addr() == hop.Addr
+}
+
+func exportHop(h *routing.HostView, v *routing.VRF, p netip.Prefix, hop routing.Hop) (Route, error) {
+	switch {
+	case !p.Addr().Is4():
+		return Route{}, fmt.Errorf("%s in %s on %s: IPv6 (VPNv6) is not exported", p, v.ID, h.Host)
+	case !h.Addr.Is4():
+		return Route{}, fmt.Errorf("%s in %s on %s: the host has no IPv4 underlay address", p, v.ID, h.Host)
+	case v.Label > math.MaxUint16 || v.Label == 0:
+		return Route{}, fmt.Errorf("%s in %s on %s: VRF label %d does not fit a type 1 route distinguisher", p, v.ID, h.Host, v.Label)
+	}
+	return Route{
+		RD:      fmt.Sprintf("%s:%d", h.Addr, v.Label),
+		Prefix:  p,
+		Label:   hop.Label,
+		NextHop: h.Addr,
+		RTs:     v.ExportRTs,
+		MED:     hop.Preference,
+	}, nil
+}
