@@ -372,23 +372,74 @@ func TestRealizeCommitConfirmedRollback(t *testing.T) {
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
 	reach(t, g1, "10.1.1.6")
-	beforeA, beforeB := r.vrfRoutes(t, "host-a"), r.vrfRoutes(t, "host-b")
+	before := r.kernelState(t)
 	config := r.configBytes(t)
 
 	const binding = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g3]/admin-state"
-	_, err := r.client.Set(ctx(t), &gpb.SetRequest{
-		Update:    []*gpb.Update{upd(t, binding, `"down"`)},
-		Extension: commitExt("lab", request(time.Second)),
+	try := func(id string, window time.Duration, undo func()) {
+		t.Helper()
+		_, err := r.client.Set(ctx(t), &gpb.SetRequest{
+			Update:    []*gpb.Update{upd(t, binding, `"down"`)},
+			Extension: commitExt(id, request(window)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.kernelState(t) == before {
+			t.Fatalf("%s: the commit changed nothing in the kernel", id)
+		}
+		noReach(t, g1, "10.1.1.6")
+		undo()
+		r.waitConfig(t, config, 10*time.Second)
+		if after := r.kernelState(t); after != before {
+			t.Fatalf("%s: kernel state after the rollback:\n%s\nwant\n%s", id, after, before)
+		}
+	}
+	try("timer", time.Second, func() {})
+	try("cancel", time.Minute, func() {
+		if err := r.step(t, "cancel", &gnmi_ext.CommitCancel{}); err != nil {
+			t.Fatal(err)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
+}
+
+// kernelState is what the forwarders hold on both hosts: every VRF
+// namespace's links (name and kind: a recreated veth gets a new index, peer
+// index and MAC, which no configuration names) and routes.
+func (r *realized) kernelState(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, host := range []string{"host-a", "host-b"} {
+		for _, ns := range r.vrfNamespaces(t, host) {
+			out, err := r.lab.IP(ns, "-d", "-o", "link", "show")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s links:\n", strings.TrimPrefix(ns, r.lab.Prefix()))
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				fmt.Fprintf(&b, "  %s\n", linkShape(line))
+			}
+		}
+		b.WriteString(r.vrfRoutes(t, host))
 	}
-	if r.vrfRoutes(t, "host-a") == beforeA {
-		t.Fatal("the commit changed no route on host-a")
+	return b.String()
+}
+
+// linkShape keeps a link's name and kind from `ip -d -o link show`.
+func linkShape(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return line
 	}
-	noReach(t, g1, "10.1.1.6")
-	r.waitConfig(t, config, 10*time.Second)
-	if a, b := r.vrfRoutes(t, "host-a"), r.vrfRoutes(t, "host-b"); a != beforeA || b != beforeB {
-		t.Fatalf("routes after the rollback:\nhost-a\n%s\nwant\n%s\nhost-b\n%s\nwant\n%s", a, beforeA, b, beforeB)
+	kind := ""
+	for _, k := range []string{"veth", "vxlan", "bridge"} {
+		if strings.Contains(line, " "+k+" ") {
+			kind = k
+		}
 	}
+	name := strings.TrimSuffix(f[1], ":")
+	if at := strings.Index(name, "@if"); at >= 0 {
+		name = name[:at] // the peer's index changes with a recreated veth
+	}
+	return name + " " + kind
 }
