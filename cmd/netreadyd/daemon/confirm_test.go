@@ -361,9 +361,9 @@ func TestRollbackTo(t *testing.T) {
 }
 
 // TestRealizeCommitConfirmedRollback (root, lab): a commit-confirmed that
-// takes a binding down is realized at once, and the timer's rollback is
-// realized too: every VRF's kernel routes on both hosts are
-// byte-identical to those before the commit. (Traffic is not checked
+// takes a binding down is realized at once, and the timer's rollback, and
+// then a cancel, are realized too: every VRF's links and kernel routes on
+// both hosts are as before the commit. (Traffic is not checked
 // after it: on main, a binding taken down and brought up again by plain
 // Sets does not carry traffic again either; a southbound matter.)
 func TestRealizeCommitConfirmedRollback(t *testing.T) {
