@@ -491,6 +491,7 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 		for _, c := range changes {
 			for _, k := range touchedKeys(c) {
 				e.attempts[k] = at
+				e.markKey(k)
 			}
 			e.markDirty(c.VRF)
 		}
@@ -505,6 +506,15 @@ func (e *Engine) markDirty(vrf string) {
 		e.status.dirty = map[string]bool{}
 	}
 	e.status.dirty[tenant] = true
+}
+
+// markKey notes an object (statusKey form) whose status must be written
+// again.
+func (e *Engine) markKey(k string) {
+	if e.status.keys == nil {
+		e.status.keys = map[string]bool{}
+	}
+	e.status.keys[k] = true
 }
 
 // touchBackend marks every object realized on a backend as attempted.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 // with what routing says the backends must hold for the committed tree.
 type rig struct {
 	t    *testing.T
+	sch  *schema.Schema
 	net  *fakeNet
 	e    *realize.Engine
 	root *tree.Node // committed
@@ -62,7 +64,7 @@ func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, net: newFakeNet()}
+	r := &rig{t: t, sch: sch, net: newFakeNet()}
 	root := merge(t, tree.NewRoot(sch), append([]string{string(b)}, extra...)...)
 	r.e = realize.New(sch, realize.Config{Registry: r.net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(r.e.Close)
@@ -834,5 +836,70 @@ func TestRemovedBackend(t *testing.T) {
 	p.Commit()
 	if !old.isClosed() {
 		t.Error("the removed backend's driver was not closed by Commit")
+	}
+}
+
+// applyStatus writes st into root, as the datastore's writer does.
+func applyStatus(root *tree.Node, st realizer.Status) *tree.Node {
+	txn := tree.Begin(root)
+	st.Apply(txn)
+	return txn.Root()
+}
+
+// operAndSync lists every object's oper-status and sync-state in root
+// (last-attempt times differ between a transaction and a reconciliation).
+func operAndSync(root *tree.Node) map[string]string {
+	out := map[string]string{}
+	changeset.Compute(tree.NewRoot(&schema.Schema{Root: root.Schema()}), root).Walk(func(chain []*tree.Node, _, n *tree.Node) bool {
+		if n != nil && !n.Schema().IsDir() {
+			if p := tree.ChainString(chain); strings.HasSuffix(p, "/oper-status") || strings.HasSuffix(p, "/sync-state") {
+				out[p] = fmt.Sprint(n.Value())
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// fullStatus is the oper-status and sync-state of every object of root as
+// a fresh engine writes them after reconciling fakes to root.
+func fullStatus(t *testing.T, sch *schema.Schema, root *tree.Node) map[string]string {
+	t.Helper()
+	net := newFakeNet()
+	e := realize.New(sch, realize.Config{Registry: net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer e.Close()
+	if err := e.Start(context.Background(), root, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return operAndSync(applyStatus(root, <-e.Updates()))
+}
+
+// TestStatusPerObjectMatchesFull: the status a transaction writes only for
+// the objects it touched leaves the tree as a full status write would (a
+// fresh engine's), for a binding taken down, brought back and readdressed.
+func TestStatusPerObjectMatchesFull(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	if _, err := r.e.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cur := applyStatus(r.root, <-r.e.Updates())
+	g3 := func(leaf string) string {
+		return `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue", "bindings": {"binding": [{"interface": "g3", ` + leaf + `}]}}]}}]}}`
+	}
+	for i, doc := range []string{g3(`"admin-state": "down"`), g3(`"admin-state": "up"`), g3(`"admin-state": "down"`), moveG3} {
+		n := merge(t, cur, doc)
+		p, err := r.e.Prepare(context.Background(), changeset.Compute(cur, n))
+		if err != nil || p == nil {
+			t.Fatalf("step %d: Prepare: %v, %v", i, p, err)
+		}
+		p.Commit()
+		n = applyStatus(n, p.Status())
+		if got, want := operAndSync(n), fullStatus(t, r.sch, n); len(want) == 0 || !maps.Equal(got, want) {
+			t.Fatalf("step %d: per-object status\n%v\nwant (full write)\n%v", i, got, want)
+		}
+		cur = n
 	}
 }

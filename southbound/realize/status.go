@@ -110,24 +110,83 @@ func (e *Engine) statusEdits(root *tree.Node, cs *changeset.Set) realizer.Status
 	}
 	e.writeInfraStatus(w, root)
 	v := e.statusView()
+	var scopes map[string]*tenantScope
+	if before != nil {
+		scopes = e.scopes(cs)
+	}
 	each(child1(root, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
-		if before != nil && !e.status.dirty[tn.Key()] && before.Entry(tn.Key()) == tn {
+		key := tn.Key()
+		if before == nil || before.Entry(key) == nil {
+			e.writeTenantStatus(w, tn, v, nil) // everything, or a new tenant
 			return
 		}
-		e.writeTenantStatus(w, tn, v)
+		sc := scopes[key]
+		if sc == nil && !e.status.dirty[key] && before.Entry(key) == tn {
+			return // nothing its status depends on moved
+		}
+		if sc == nil {
+			sc = &tenantScope{}
+		}
+		e.writeTenantStatus(w, tn, v, sc)
 	})
 	if cs != nil {
-		e.status = statusMark{valid: true, backends: fp, dirty: map[string]bool{}}
+		e.status = statusMark{valid: true, backends: fp, dirty: map[string]bool{}, keys: map[string]bool{}}
 	}
 	return w.out
+}
+
+// tenantScope is what a transaction changed in one tenant, for its status:
+// the objects whose status may differ from what the tree shows.
+type tenantScope struct {
+	// placement: a port or interface changed (or the tenant itself came
+	// or went): every object's placement may have moved.
+	placement bool
+	vpns      map[string]bool // VPNs changed, by name
+	bindings  map[string]bool // bindings changed, by bindingKey
+}
+
+// scopes reads, from a transaction's changes, what changed in each tenant
+// (by name).
+func (e *Engine) scopes(cs *changeset.Set) map[string]*tenantScope {
+	out := map[string]*tenantScope{}
+	for _, c := range cs.Changes {
+		var sc *tenantScope
+		var tenant, vpn string
+		for i, n := range c.Chain {
+			if i == 0 || c.Chain[i-1].Schema() != n.Schema() {
+				continue // not a list entry
+			}
+			switch n.Schema() {
+			case e.paths.tenant:
+				tenant = n.Key()
+				if sc = out[tenant]; sc == nil {
+					sc = &tenantScope{vpns: map[string]bool{}, bindings: map[string]bool{}}
+					out[tenant] = sc
+				}
+				if i == len(c.Chain)-1 && (c.Old == nil || c.New == nil) {
+					sc.placement = true
+				}
+			case e.paths.port, e.paths.iface:
+				sc.placement = true
+			case e.paths.vpn:
+				vpn = n.Key()
+				sc.vpns[vpn] = true
+			case e.paths.binding:
+				sc.bindings[bindingKey(tenant, vpn, n.Key())] = true
+			}
+		}
+	}
+	return out
 }
 
 // statusMark is what the last status written with a commit was based on.
 type statusMark struct {
 	valid    bool   // false: none yet, or it was never published
 	backends string // backendsFingerprint then
-	// dirty are the tenants with objects attempted since.
+	// dirty are the tenants with objects attempted since, keys those
+	// objects (statusKey form: vpnKey, bindingKey).
 	dirty map[string]bool
+	keys  map[string]bool
 }
 
 // backendsFingerprint changes whenever a backend's status changes.
@@ -179,10 +238,22 @@ func (e *Engine) statusView() statusView {
 }
 
 // writeTenantStatus writes the status of a tenant's ports, interfaces,
-// VPNs and bindings.
-func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView) {
+// VPNs and bindings. With sc (a transaction that moved no placement in
+// the tenant), only the VPNs it changed or whose objects were attempted
+// are written, and in them only the bindings it changed or attempted;
+// the others show their status already.
+func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView, sc *tenantScope) {
 	tenant := tn.Key()
 	tpath := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant)}
+	if sc != nil && !sc.placement {
+		vpns := child1(child1(tn, e.paths.vpns), e.paths.vpn)
+		for _, name := range e.touchedVPNs(tenant, sc) {
+			if vn := vpns.Entry(name); vn != nil {
+				e.writeVPNStatus(w, tpath, vn, v, func(key string) bool { return sc.bindings[key] || e.status.keys[key] })
+			}
+		}
+		return
+	}
 	placed := func(cont, list *schema.Node, nodes statusNodes, ps []desired.Placement) {
 		where := make(map[string]desired.Placement, len(ps))
 		for _, p := range ps {
@@ -197,20 +268,44 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView)
 	placed(e.paths.ports, e.paths.port, e.paths.portSt, desired.Ports(tn))
 	placed(e.paths.ifaces, e.paths.iface, e.paths.ifaceSt, desired.Interfaces(tn))
 	each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
-		vpn := vn.Key()
-		vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
-		var members []objStatus
-		each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
-			key := bindingKey(tenant, vpn, bn.Key())
-			b := v.bindings[key]
-			st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
-			if b.Host != "" && b.AdminUp {
-				members = append(members, st)
-			}
-			w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
-		})
-		w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
+		e.writeVPNStatus(w, tpath, vn, v, nil)
 	})
+}
+
+// touchedVPNs names, sorted, the VPNs of tenant a transaction changed or
+// whose objects were attempted since the last status write.
+func (e *Engine) touchedVPNs(tenant string, sc *tenantScope) []string {
+	names := map[string]bool{}
+	for name := range sc.vpns {
+		names[name] = true
+	}
+	prefix := vpnKey(tenant, "")
+	for k := range e.status.keys {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			names[rest] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(names))
+}
+
+// writeVPNStatus writes a VPN's status and its bindings' (only those
+// write says, when it is set: the summary still reads every binding).
+func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node, v statusView, write func(key string) bool) {
+	tenant, vpn := tpath[1].Keys[0].(string), vn.Key()
+	vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
+	var members []objStatus
+	each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
+		key := bindingKey(tenant, vpn, bn.Key())
+		b := v.bindings[key]
+		st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
+		if b.Host != "" && b.AdminUp {
+			members = append(members, st)
+		}
+		if write == nil || write(key) {
+			w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
+		}
+	})
+	w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
 }
 
 // backendStatus is a backend's own status.
