@@ -29,26 +29,7 @@ type subItem struct {
 
 func (ts *testServer) subscribe(t *testing.T, list *gpb.SubscriptionList) *subClient {
 	t.Helper()
-	c, cancel := context.WithCancel(context.Background())
-	stream, err := ts.client.Subscribe(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := &subClient{stream: stream, items: make(chan subItem, 10000), cancel: cancel}
-	t.Cleanup(cancel)
-	if err := stream.Send(&gpb.SubscribeRequest{Request: &gpb.SubscribeRequest_Subscribe{Subscribe: list}}); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			r, err := stream.Recv()
-			sc.items <- subItem{r, err}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return sc
+	return ts.subscribeExt(t, list)
 }
 
 // next returns the next response, failing the test if the stream ends or
