@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/netready/netready/server/tree"
@@ -23,10 +22,7 @@ type driver struct {
 	southbound.Driver
 	busy      chan struct{}
 	closeOnce sync.Once
-	closed    atomic.Bool
 }
-
-func (d *driver) isClosed() bool { return d.closed.Load() }
 
 func newDriver(d southbound.Driver) *driver {
 	return &driver{Driver: d, busy: make(chan struct{}, 1)}
@@ -213,7 +209,6 @@ func touchedKeys(c routing.Change) []string {
 // close closes the driver once. log may be nil.
 func (d *driver) close(log *slog.Logger) {
 	d.closeOnce.Do(func() {
-		d.closed.Store(true)
 		if err := d.Driver.Close(); err != nil && log != nil {
 			log.Warn("closing a backend driver", "err", err)
 		}

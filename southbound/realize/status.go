@@ -218,23 +218,34 @@ func (e *Engine) writeInfraStatus(w *statusWriter, root *tree.Node) {
 }
 
 // statusView is the engine's model indexed for status: each host's
-// backend, and each binding by statusKey.
+// backend, and each VPN by "tenant/vpn". Bindings are indexed per VPN
+// only when a VPN's status is written (bindingsOf): a transaction writes
+// a few VPNs, not all of them.
 type statusView struct {
 	hostBackend map[string]string
-	bindings    map[string]routing.Binding
+	vpns        map[string]*routing.VPN
 }
 
 func (e *Engine) statusView() statusView {
-	v := statusView{hostBackend: map[string]string{}, bindings: map[string]routing.Binding{}}
+	v := statusView{hostBackend: map[string]string{}, vpns: map[string]*routing.VPN{}}
 	for _, h := range e.model.Hosts {
 		v.hostBackend[h.Name] = h.Backend
 	}
-	for _, vpn := range e.model.VPNs {
-		for _, b := range vpn.Bindings {
-			v.bindings[bindingKey(vpn.Tenant, vpn.Name, b.Interface)] = b
-		}
+	for i := range e.model.VPNs {
+		v.vpns[e.model.VPNs[i].Key()] = &e.model.VPNs[i]
 	}
 	return v
+}
+
+// bindingsOf indexes one VPN's bindings by interface.
+func (v statusView) bindingsOf(tenant, vpn string) map[string]routing.Binding {
+	out := map[string]routing.Binding{}
+	if m := v.vpns[tenant+"/"+vpn]; m != nil {
+		for _, b := range m.Bindings {
+			out[b.Interface] = b
+		}
+	}
+	return out
 }
 
 // writeTenantStatus writes the status of a tenant's ports, interfaces,
@@ -294,9 +305,10 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 	tenant, vpn := tpath[1].Keys[0].(string), vn.Key()
 	vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
 	var members []objStatus
+	byIface := v.bindingsOf(tenant, vpn)
 	each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
 		key := bindingKey(tenant, vpn, bn.Key())
-		b := v.bindings[key]
+		b := byIface[bn.Key()]
 		st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
 		if b.Host != "" && b.AdminUp {
 			members = append(members, st)
