@@ -63,7 +63,7 @@ deps:
 
 ## bench: the performance benchmarks (results: docs/performance.md)
 bench:
-	$(GO) test -run='^$$' -bench='SetOneLeaf|SetConcurrent32' -benchtime=3000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='SetFloor|SetOneLeaf$$|SetConcurrent32' -benchtime=3000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetCommitConfirmed' -benchtime=1000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='Delivery' -benchtime=200x ./server/telemetry/
