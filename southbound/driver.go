@@ -64,16 +64,37 @@ type Backend struct {
 // backend is refused when it is configured, not when it is first used.
 type Factory func(ctx context.Context, b Backend) (Driver, error)
 
-// Registry maps driver kinds (the backend's driver leaf) to factories.
-type Registry map[string]Factory
+// Capabilities is what a driver kind can realize. The realization core
+// refuses, when the change is committed, intent placed on a backend whose
+// driver cannot realize it (FailedPrecondition naming the path and the
+// backend), so nothing is accepted that the network will not hold.
+type Capabilities struct {
+	// Forwarding: the driver is a Forwarder, so hosts may be placed on
+	// its backends. Data drivers carry configuration only.
+	Forwarding bool
+	// VLAN: the forwarder demultiplexes 802.1Q-tagged sub-interfaces of a
+	// vNIC (interface type vlan), not only untagged interfaces.
+	VLAN bool
+	// L2: the forwarder realizes L2 networks (netready-l2network).
+	L2 bool
+}
+
+// Plugin is one driver kind: how to open it and what it can realize.
+type Plugin struct {
+	Open Factory
+	Caps Capabilities
+}
+
+// Registry maps driver kinds (the backend's driver leaf) to plugins.
+type Registry map[string]Plugin
 
 // Open opens the driver b names.
 func (r Registry) Open(ctx context.Context, b Backend) (Driver, error) {
-	f, ok := r[b.Driver]
+	p, ok := r[b.Driver]
 	if !ok {
 		return nil, fmt.Errorf("backend %s: unknown driver %q (this server has %v)", b.Name, b.Driver, r.Kinds())
 	}
-	d, err := f(ctx, b)
+	d, err := p.Open(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: driver %s: %w", b.Name, b.Driver, err)
 	}

@@ -42,9 +42,9 @@ func TestDriversKeepKind(t *testing.T) {
 	m := New(idle)
 	boom := errors.New("boom")
 	reg := m.Drivers(southbound.Registry{
-		"fwd":  func(context.Context, southbound.Backend) (southbound.Driver, error) { return fwd{}, nil },
-		"data": func(context.Context, southbound.Backend) (southbound.Driver, error) { return data{fail: boom}, nil },
-		"bad":  func(context.Context, southbound.Backend) (southbound.Driver, error) { return nil, boom },
+		"fwd":  {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return fwd{}, nil }},
+		"data": {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return data{fail: boom}, nil }},
+		"bad":  {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return nil, boom }},
 	})
 	ctx := context.Background()
 	f, err := reg.Open(ctx, southbound.Backend{Name: "a", Driver: "fwd"})

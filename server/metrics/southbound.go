@@ -16,14 +16,15 @@ import (
 // counters never go back.
 func (m *Metrics) Drivers(r southbound.Registry) southbound.Registry {
 	out := make(southbound.Registry, len(r))
-	for kind, open := range r {
-		out[kind] = func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
+	for kind, p := range r {
+		open := p.Open
+		out[kind] = southbound.Plugin{Caps: p.Caps, Open: func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
 			d, err := open(ctx, b)
 			if err != nil {
 				return nil, err
 			}
 			return m.driver(b.Name, d), nil
-		}
+		}}
 	}
 	return out
 }

@@ -15,7 +15,9 @@ import (
 )
 
 // Register adds the driver to r under Kind.
-func Register(r southbound.Registry) { r[Kind] = Open }
+func Register(r southbound.Registry) {
+	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true}}
+}
 
 // The driver realizes computed forwarding state.
 var _ southbound.Forwarder = (*Driver)(nil)

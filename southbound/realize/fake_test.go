@@ -80,19 +80,19 @@ func newFakeNet() *fakeNet {
 // data drivers under "fake-data".
 func (n *fakeNet) registry() southbound.Registry {
 	return southbound.Registry{
-		"linux-vforwarder": func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+		"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 			d := &fakeForwarder{net: n, name: b.Name}
 			n.opened(b.Name, d)
 			return d, nil
-		},
-		"fake-data": func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+		}},
+		"fake-data": {Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 			if err := southbound.CheckOptions(b, southbound.PathsOption); err != nil {
 				return nil, err
 			}
 			d := &fakeData{net: n, name: b.Name}
 			n.opened(b.Name, d)
 			return d, nil
-		},
+		}},
 	}
 }
 

@@ -71,6 +71,13 @@ type Port struct {
 	// Interface is the interface's name in the namespace of the VRF's
 	// tenant.
 	Interface string
+	// VNIC is the tenant port (vNIC) the interface is a view of, at the
+	// root of its interface hierarchy; "" from producers that do not fill
+	// it, in which case the interface is its own untagged vNIC.
+	VNIC string
+	// VLAN is the 802.1Q VLAN id selecting the interface's frames on the
+	// vNIC (interface type vlan); 0 for untagged interfaces.
+	VLAN uint16
 	// Label identifies the binding in forwarding: hops that name this
 	// interface carry it (see Labels).
 	Label uint32

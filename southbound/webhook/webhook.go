@@ -43,7 +43,9 @@ import (
 const Kind = "webhook"
 
 // Register adds the driver to r.
-func Register(r southbound.Registry) { r[Kind] = Open }
+func Register(r southbound.Registry) {
+	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{}}
+}
 
 // Option names.
 const (

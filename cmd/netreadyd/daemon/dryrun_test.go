@@ -175,12 +175,12 @@ type recorder struct {
 }
 
 func (r *recorder) registry() southbound.Registry {
-	return southbound.Registry{"linux-vforwarder": func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.opens++
 		return &fakeForwarder{r: r, name: b.Name}, nil
-	}}
+	}}}
 }
 
 // take returns and forgets what was recorded.

@@ -152,7 +152,7 @@ func (idleForwarder) Reconcile(context.Context, []*routing.HostView) ([]string, 
 func TestHealthReloadAndStop(t *testing.T) {
 	g := newGate()
 	drivers := daemon.Drivers()
-	drivers["gate"] = g.open
+	drivers["gate"] = southbound.Plugin{Open: g.open}
 	ts := startWith(t, daemon.Config{Drivers: drivers, ShutdownGrace: time.Minute})
 	ts.addBackend(t, "g", `{"driver": "gate"}`)
 	t.Cleanup(g.let) // runs before the server's cleanup stops it

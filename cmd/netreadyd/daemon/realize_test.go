@@ -349,13 +349,13 @@ func (s slowDriver) Apply(ctx context.Context, changes []routing.Change) error {
 func TestRealizeBackendTimeoutAborts(t *testing.T) {
 	drivers := daemon.Drivers()
 	real := drivers["linux-vforwarder"]
-	drivers["slow-vforwarder"] = func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
-		d, err := real(ctx, b)
+	drivers["slow-vforwarder"] = southbound.Plugin{Caps: real.Caps, Open: func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
+		d, err := real.Open(ctx, b)
 		if err != nil {
 			return nil, err
 		}
 		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: time.Second}, nil
-	}
+	}}
 	r := startRealized(t, drivers)
 	r.setRoot(t, r.labScenario(t, "any-to-any"))
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
