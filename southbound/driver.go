@@ -161,3 +161,25 @@ func (o DataOp) String() string {
 	}
 	return "update"
 }
+
+// PortRef names one bound interface on one host: the VRF instance it is
+// attached to (routing.VRF.ID) and the interface (routing.Port.Interface).
+type PortRef struct {
+	Host, VRF, Interface string
+}
+
+// PortCounters are the traffic counters of one bound interface as its
+// forwarder counts them. In is traffic from the instance into the network,
+// Out traffic the network delivered to the instance.
+type PortCounters struct {
+	InPackets, InOctets, OutPackets, OutOctets uint64
+}
+
+// Counter is implemented by forwarders that count traffic per bound
+// interface, so counters are operational state read from the data plane
+// itself, never estimated by the server.
+type Counter interface {
+	// Counters returns the counters of every bound interface the forwarder
+	// holds on the given hosts. An interface it does not count is absent.
+	Counters(ctx context.Context, hosts []string) (map[PortRef]PortCounters, error)
+}
