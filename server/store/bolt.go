@@ -258,23 +258,26 @@ func (s *Bolt) Load(ctx context.Context, fn func(key string, value []byte) error
 	return nil
 }
 
-// State returns the value stored for key by the newest commit that set it,
-// nil if none did.
-func (s *Bolt) State(ctx context.Context, key string) ([]byte, error) {
+// State calls fn for every state key under prefix, in key order, with
+// its newest value. fn must not keep value (it is the page's memory).
+func (s *Bolt) State(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("store: state: %w", err)
+		return fmt.Errorf("store: state: %w", err)
 	}
-	var out []byte
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		if v := tx.Bucket(bucketState).Get([]byte(key)); v != nil {
-			out = bytes.Clone(v)
+		c := tx.Bucket(bucketState).Cursor()
+		p := []byte(prefix)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if err := fn(string(k), v); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: state %q: %w", key, err)
+		return fmt.Errorf("store: state %q: %w", prefix, err)
 	}
-	return out, nil
+	return nil
 }
 
 func putState(b *bbolt.Bucket, state map[string][]byte) error {

@@ -633,16 +633,20 @@ func TestState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s := openTest(t, path, BoltOptions{})
 	ctx := context.Background()
+	// state reads one key through a prefix scan.
 	state := func(key string) string {
 		t.Helper()
-		v, err := s.State(ctx, key)
+		got := "<nil>"
+		err := s.State(ctx, key, func(k string, v []byte) error {
+			if k == key {
+				got = string(v)
+			}
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v == nil {
-			return "<nil>"
-		}
-		return string(v)
+		return got
 	}
 	if got := state("k"); got != "<nil>" {
 		t.Fatalf("new store: %q", got)
@@ -669,5 +673,17 @@ func TestState(t *testing.T) {
 	}
 	if got := state("other"); got != "<nil>" {
 		t.Errorf("deleted key reads %q", got)
+	}
+	// A scan sees exactly the keys under its prefix, in key order.
+	mustApply(t, s, &Commit{ID: 4, State: map[string][]byte{"p/b": []byte("2"), "p/a": []byte("1"), "p": []byte("0"), "q/a": []byte("3")}})
+	var seen []string
+	if err := s.State(ctx, "p/", func(k string, v []byte) error {
+		seen = append(seen, k+"="+string(v))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, " "); got != "p/a=1 p/b=2" {
+		t.Errorf("scan of p/: %s", got)
 	}
 }

@@ -97,8 +97,10 @@ type Store interface {
 	// Audit calls fn for each retained audit entry, oldest first, with its
 	// sequence number.
 	Audit(ctx context.Context, fn func(seq uint64, entry []byte) error) error
-	// State returns the newest value Commit.State stored for key, nil if
-	// there is none.
-	State(ctx context.Context, key string) ([]byte, error)
+	// State calls fn, in key order, for every key Commit.State stored
+	// (and did not delete since) that starts with prefix, with its newest
+	// value. An owner keeps its state as many small keys under one prefix,
+	// so a commit rewrites only the keys it changed.
+	State(ctx context.Context, prefix string, fn func(key string, value []byte) error) error
 	Close() error
 }

@@ -14,7 +14,9 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
@@ -39,13 +41,66 @@ type Rule struct {
 	// taken away, so only its users need re-checking, and nothing when
 	// something is only added.
 	Guard func(old, root *tree.Node, was, is []*tree.Node) error
+	// Reads, when set, are the schema paths below Path that Check reads
+	// (relative, no prefixes: "bindings/binding/ip-address"), so that a
+	// change elsewhere below the object does not run it: taking one of
+	// 10,000 bindings down need not recheck every binding's address. A
+	// change to a read node, below one, or to an ancestor of one (an
+	// entry holding it created or deleted) runs it, as does the object's
+	// own creation. Unset: every change below the object runs it.
+	Reads []string
+}
+
+// boundRule is a Rule with its Reads resolved against the schema.
+type boundRule struct {
+	Rule
+	order int                   // position among the rules given to New
+	read  map[*schema.Node]bool // the nodes Reads names; nil: every change concerns the rule
+	above map[*schema.Node]bool // their ancestors below the rule's node
+}
+
+// concerns reports whether a change at the end of rest (the chain below
+// the rule's object; empty for the object itself) can change what the
+// rule's Check sees.
+func (r *boundRule) concerns(rest []*tree.Node) bool {
+	if r.read == nil || len(rest) == 0 {
+		return true
+	}
+	for _, n := range rest {
+		if r.read[n.Schema()] {
+			return true
+		}
+	}
+	return r.above[rest[len(rest)-1].Schema()]
+}
+
+// bind resolves r's Reads below s.
+func bind(s *schema.Node, r Rule, order int) (*boundRule, error) {
+	b := &boundRule{Rule: r, order: order}
+	if r.Reads == nil {
+		return b, nil
+	}
+	b.read, b.above = map[*schema.Node]bool{}, map[*schema.Node]bool{}
+	for _, p := range r.Reads {
+		n := s
+		for _, name := range strings.Split(p, "/") {
+			if n = n.Child(name); n == nil {
+				return nil, fmt.Errorf("validate: rule %s reads %s, which is not below %s", r.Name, p, r.Path)
+			}
+		}
+		b.read[n] = true
+		for a := n.Parent; a != nil && a != s; a = a.Parent {
+			b.above[a] = true
+		}
+	}
+	return b, nil
 }
 
 // Validator validates transactions against one schema. It is used by the
 // single writer goroutine: not safe for concurrent use.
 type Validator struct {
 	sch   *schema.Schema
-	rules map[*schema.Node][]Rule
+	rules map[*schema.Node][]*boundRule
 	// keyed lists, per target list, the leafrefs that name its entries by key.
 	keyed map[*schema.Node][]*schema.Node
 	// scanned lists, per target leaf, the leafrefs re-checked by scanning.
@@ -65,12 +120,12 @@ type Validator struct {
 func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 	v := &Validator{
 		sch:     sch,
-		rules:   map[*schema.Node][]Rule{},
+		rules:   map[*schema.Node][]*boundRule{},
 		keyed:   map[*schema.Node][]*schema.Node{},
 		scanned: map[*schema.Node][]*schema.Node{},
 		refs:    map[string]int{},
 	}
-	for _, r := range rules {
+	for i, r := range rules {
 		s := sch.Find(r.Path)
 		if s == nil || !s.IsDir() || s.Parent == nil { // the root has no instance rules could run on
 			return nil, fmt.Errorf("validate: rule %s: %s is not a container or list in the schema", r.Name, r.Path)
@@ -78,7 +133,11 @@ func New(sch *schema.Schema, rules []Rule) (*Validator, error) {
 		if r.Check == nil && r.Guard == nil {
 			return nil, fmt.Errorf("validate: rule %s has neither Check nor Guard", r.Name)
 		}
-		v.rules[s] = append(v.rules[s], r)
+		b, err := bind(s, r, i)
+		if err != nil {
+			return nil, err
+		}
+		v.rules[s] = append(v.rules[s], b)
 	}
 	for _, l := range sch.Leafrefs() {
 		if !l.Config || !l.Leafref.Required {
@@ -155,8 +214,8 @@ type check struct {
 	delta    *Delta
 	deleted  []deletedEntry
 	rescan   map[*schema.Node]bool
-	ruleRuns map[string]ruleRun
-	noted    map[*tree.Node]bool
+	ruleRuns map[string]*ruleRun
+	noted    map[*tree.Node]*ruleRun // the run of each object seen, nil when deleted
 	err      error
 	// must/when work: anchor instances to evaluate, by path; and
 	// conditions triggered by what they read, by condition and scope.
@@ -172,8 +231,9 @@ type deletedEntry struct {
 }
 
 type ruleRun struct {
-	chain []*tree.Node
-	rules []Rule
+	chain   []*tree.Node
+	deleted bool // not in the candidate: only Guards run
+	rules   []*boundRule
 }
 
 // Check validates the candidate cs.New against the committed tree cs.Old,
@@ -183,7 +243,7 @@ type ruleRun struct {
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
 func (v *Validator) Check(cs *changeset.Set, auth Authorizer) (*Delta, error) {
-	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]ruleRun{}, noted: map[*tree.Node]bool{}}
+	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
 	cs.Walk(c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
@@ -271,19 +331,38 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 func (c *check) noteRules(chain []*tree.Node) {
 	for i, n := range chain {
 		rules := c.v.rules[n.Schema()]
-		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) || c.noted[n] {
+		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
 			continue
 		}
-		c.noted[n] = true // many changes share an ancestor: derive its path once
-		sub := chain[:i+1]
-		if tree.Lookup(c.root, tree.ChainPath(sub)) == nil && !guarded(rules) {
-			continue // deleted: nothing left to check
-		}
-		key := tree.ChainString(sub)
-		if _, ok := c.ruleRuns[key]; !ok {
-			c.ruleRuns[key] = ruleRun{chain: append([]*tree.Node(nil), sub...), rules: rules}
+		for _, r := range rules {
+			if r.concerns(chain[i+1:]) {
+				c.addRun(chain[:i+1], r)
+			}
 		}
 	}
+}
+
+// addRun notes that rule r must run on the object at the end of sub. Many
+// changes share an object: its path is derived once.
+func (c *check) addRun(sub []*tree.Node, r *boundRule) {
+	n := sub[len(sub)-1]
+	run, seen := c.noted[n]
+	if !seen {
+		key := tree.ChainString(sub) // the old and the new copy of an object share it
+		if run = c.ruleRuns[key]; run == nil {
+			run = &ruleRun{chain: append([]*tree.Node(nil), sub...)}
+			run.deleted = tree.Lookup(c.root, tree.ChainPath(sub)) == nil
+			c.ruleRuns[key] = run
+		}
+		c.noted[n] = run
+	}
+	if (run.deleted && r.Guard == nil) || slices.Contains(run.rules, r) {
+		return // deleted: nothing left to check
+	}
+	// Keep the rules in the order they were given, whichever change
+	// noted them first, so the same transaction reports the same error.
+	i, _ := slices.BinarySearchFunc(run.rules, r.order, func(x *boundRule, o int) int { return x.order - o })
+	run.rules = slices.Insert(run.rules, i, r)
 }
 
 // isEntry reports whether chain[i] is a list entry (a list node is followed
@@ -329,17 +408,6 @@ func (c *check) runRules() error {
 		}
 	}
 	return nil
-}
-
-// guarded reports whether any of rules has a Guard, which must also see
-// deleted instances.
-func guarded(rules []Rule) bool {
-	for _, r := range rules {
-		if r.Guard != nil {
-			return true
-		}
-	}
-	return false
 }
 
 func asConflict(err error, path string) error {

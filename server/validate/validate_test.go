@@ -620,6 +620,63 @@ func TestRulesRunOnlyForChanged(t *testing.T) {
 	}
 }
 
+// TestRuleReads: a rule that declares what it reads runs only for changes
+// to what it reads, below it, or to entries holding it, and for its
+// object's creation; a Reads path the schema lacks is refused.
+func TestRuleReads(t *testing.T) {
+	s := vsch(t)
+	var calls []string
+	count := func(name string) func(*tree.Node, []*tree.Node) error {
+		return func(_ *tree.Node, chain []*tree.Node) error {
+			calls = append(calls, name+" "+tree.ChainString(chain))
+			return nil
+		}
+	}
+	v, err := New(s, []Rule{
+		{Path: "/dev", Name: "dev", Check: count("dev"), Reads: []string{"note", "auth/deep"}},
+		{Path: "/grp", Name: "grp", Check: count("grp"), Reads: []string{"member/id"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	base := edit(t, s, root,
+		op{"merge", "/dev[name=d1]", validDev},
+		op{"merge", "/dev[name=d1]/note", `"n"`},
+		op{"merge", "/grp[name=g1]", `{"member":[{"id":1}],"need":["n"]}`},
+	)
+	d, err := v.Check(changeset.Compute(root, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want []string
+	}{
+		{"a leaf it does not read", []op{{"merge", "/dev[name=d1]/hostname", `"h2"`}}, nil},
+		{"a sibling of what it reads", []op{{"merge", "/dev[name=d1]/auth/method", `"m2"`}}, nil},
+		{"a leaf it reads", []op{{"merge", "/dev[name=d1]/note", `"x"`}}, []string{"dev /dev[name=d1]"}},
+		{"a leaf it reads, deleted", []op{{"delete", "/dev[name=d1]/note", ""}}, []string{"dev /dev[name=d1]"}},
+		{"below what it reads", []op{{"merge", "/dev[name=d1]/auth/deep/secret", `"t"`}}, []string{"dev /dev[name=d1]"}},
+		{"a new object", []op{{"merge", "/dev[name=d3]", strings.Replace(validDev, "d1", "d3", 1)}}, []string{"dev /dev[name=d3]"}},
+		{"an entry holding what it reads", []op{{"merge", "/grp[name=g1]/member[id=2]", `{}`}}, []string{"grp /grp[name=g1]"}},
+		{"a leaf-list it does not read", []op{{"merge", "/grp[name=g1]/need", `["n", "m"]`}}, nil},
+	} {
+		calls = nil
+		if _, err := v.Check(changeset.Compute(base, edit(t, s, base, tc.ops...)), nil); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(calls, tc.want) {
+			t.Errorf("%s: rules ran for %q, want %q", tc.name, calls, tc.want)
+		}
+	}
+	if _, err := New(s, []Rule{{Path: "/dev", Name: "bad", Check: count("bad"), Reads: []string{"auth/nope"}}}); err == nil || !strings.Contains(err.Error(), "auth/nope") {
+		t.Errorf("a Reads path the schema lacks: %v", err)
+	}
+}
+
 // TestRuleGuard: a Guard runs for created, changed and deleted instances
 // (a Check never sees a deleted one), with the instance as committed and
 // as it will be, and its error refuses the transaction.

@@ -25,7 +25,6 @@ package realize
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -43,10 +42,6 @@ import (
 	"github.com/netready/netready/southbound/desired"
 	"github.com/netready/netready/southbound/routing"
 )
-
-// StateKey is the key under which the engine stores its label and route
-// distinguisher assignments with each commit (store.Commit.State).
-const StateKey = "realize/assignments"
 
 // Config configures an Engine.
 type Config struct {
@@ -93,6 +88,9 @@ type Engine struct {
 	model  routing.Model
 	result routing.Result
 	asg    routing.Assignments
+	// legacyState: the store holds the assignments as one legacy
+	// document, which the next stored state replaces (state.go).
+	legacyState bool
 	// ix and inc follow root incrementally: Prepare re-reads and
 	// recomputes only what a transaction touched.
 	ix  *desired.Index
@@ -169,14 +167,14 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 // assignments stored with the newest commit (nil for none). It opens the
 // configured backends' drivers but changes nothing on them: call
 // Reconcile to bring them to root.
-func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error {
+func (e *Engine) Start(ctx context.Context, root *tree.Node, state map[string][]byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if state != nil {
-		if err := json.Unmarshal(state, &e.asg); err != nil {
-			return fmt.Errorf("realize: stored assignments: %w", err)
-		}
+	asg, err := DecodeAssignments(state)
+	if err != nil {
+		return fmt.Errorf("realize: %w", err)
 	}
+	e.asg, e.legacyState = asg, state[legacyStateKey] != nil
 	e.root = root
 	if err := e.recompute(); err != nil {
 		return fmt.Errorf("realize: %w", err)
@@ -255,6 +253,7 @@ type snapshot struct {
 	model  routing.Model
 	result routing.Result
 	asg    routing.Assignments
+	legacy bool
 }
 
 func (e *Engine) save() snapshot {
@@ -263,11 +262,12 @@ func (e *Engine) save() snapshot {
 		c := *b
 		bs[n] = &c
 	}
-	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg}
+	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg, legacy: e.legacyState}
 }
 
 func (e *Engine) restore(s snapshot) {
 	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
+	e.legacyState = s.legacy
 }
 
 // Prepare implements realizer.Realizer. A transaction that concerns no
@@ -292,11 +292,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	model := e.ix.Model()
 	result, diffs, asg := e.inc.Apply(model, touched)
-	state, err := e.stateOf(asg)
-	if err != nil {
-		e.backOut(plan, cs)
-		return nil, err
-	}
+	state := e.stateOf(asg)
 	jobs := plan.jobs(e.result, diffs, result, data, cur)
 	now := time.Now()
 	e.target.Store(&target{root: cur, result: result})
@@ -323,24 +319,18 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	plan.install(e)
 	e.root, e.model, e.result, e.asg = cur, model, result, asg
+	e.legacyState = e.legacyState && state == nil
 	e.published()
 	e.recordSuccess(outcomes, diffs, now)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
 }
 
-// stateOf is what to store with the commit: the assignments, when they
-// changed (most transactions keep every RD and label; the store keeps the
-// newest value written, so an unchanged one costs nothing).
-func (e *Engine) stateOf(asg routing.Assignments) (map[string][]byte, error) {
-	if maps.Equal(asg.RDs, e.asg.RDs) && maps.Equal(asg.Labels, e.asg.Labels) && maps.Equal(asg.Released, e.asg.Released) {
-		return nil, nil
-	}
-	b, err := json.Marshal(asg)
-	if err != nil {
-		return nil, fmt.Errorf("realize: encode assignments: %w", err)
-	}
-	return map[string][]byte{StateKey: b}, nil
+// stateOf is what to store with the commit: the assignments that
+// changed (most transactions keep every RD and label, and store nothing).
+func (e *Engine) stateOf(asg routing.Assignments) map[string][]byte {
+	labels, known := e.inc.ChangedLabels()
+	return stateDelta(e.asg, asg, labels, known, e.legacyState)
 }
 
 // backOut forgets a transaction Prepare refused after computing it: the

@@ -56,6 +56,12 @@ const (
 
 func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	t.Helper()
+	return newRigState(t, scenario, nil, extra...)
+}
+
+// newRigState is newRig with an engine started on stored state.
+func newRigState(t *testing.T, scenario string, state map[string][]byte, extra ...string) *rig {
+	t.Helper()
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +74,7 @@ func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	root := merge(t, tree.NewRoot(sch), append([]string{string(b)}, extra...)...)
 	r.e = realize.New(sch, realize.Config{Registry: r.net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(r.e.Close)
-	if err := r.e.Start(context.Background(), root, nil); err != nil {
+	if err := r.e.Start(context.Background(), root, state); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.e.Reconcile(context.Background()); err != nil {
@@ -257,26 +263,54 @@ func TestPrepareGivesEachBackendItsDiff(t *testing.T) {
 	p.Commit()
 }
 
-// TestPrepareStoresChangedAssignments: a transaction that assigns a new
-// label hands the new assignments to the store.
+// TestPrepareStoresChangedAssignments: a transaction hands the store only
+// the assignments it changed, one key each; a store holding the legacy
+// single document gets every assignment as keys once, and the document
+// deleted. What is stored always reads back as the engine's assignments.
 func TestPrepareStoresChangedAssignments(t *testing.T) {
-	r := newRig(t, "any-to-any")
-	n, _, asg := r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
-		"bindings": {"binding": [{"interface": "g3", "admin-state": "down"}]}}]}}]}}`)
-	p, err := r.prepare(n)
-	if err != nil || p == nil {
-		t.Fatalf("Prepare: %v, %v", p, err)
-	}
-	defer p.Commit()
-	if encode(asg) == encode(r.asg) {
-		t.Fatal("taking a binding down must release its label")
-	}
-	var stored routing.Assignments
-	if err := json.Unmarshal(p.State()[realize.StateKey], &stored); err != nil {
+	_, asg0 := routing.Compute(model(t, newRig(t, "any-to-any").root), routing.Assignments{})
+	legacy, err := json.Marshal(asg0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stored.RDs) == 0 || len(stored.Labels) == 0 || encode(stored) != encode(asg) {
-		t.Errorf("stored assignments %s, want %s", encode(stored), encode(asg))
+	stored := map[string][]byte{"realize/assignments": legacy}
+	r := newRigState(t, "any-to-any", maps.Clone(stored))
+	flip := func(state string) (map[string][]byte, routing.Assignments) {
+		t.Helper()
+		n, _, asg := r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
+		"bindings": {"binding": [{"interface": "g3", "admin-state": "` + state + `"}]}}]}}]}}`)
+		p, err := r.prepare(n)
+		if err != nil || p == nil {
+			t.Fatalf("Prepare: %v, %v", p, err)
+		}
+		p.Commit()
+		r.root, r.asg = n, asg
+		for k, v := range p.State() {
+			if v == nil {
+				delete(stored, k)
+			} else {
+				stored[k] = v
+			}
+		}
+		got, err := realize.DecodeAssignments(stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if encode(got) != encode(asg) {
+			t.Fatalf("stored assignments %s, want %s", encode(got), encode(asg))
+		}
+		return p.State(), asg
+	}
+	first, asg := flip("down")
+	if encode(asg) == encode(asg0) {
+		t.Fatal("taking a binding down must release its label")
+	}
+	if _, ok := first["realize/assignments"]; !ok || first["realize/assignments"] != nil || len(first) < len(asg.Labels)+len(asg.RDs) {
+		t.Fatalf("first write after a legacy store: %d keys, want the document deleted and every assignment", len(first))
+	}
+	second, _ := flip("up")
+	if len(second) != 1 {
+		t.Errorf("bringing one binding back stored %d keys (%v), want its label alone", len(second), slices.Sorted(maps.Keys(second)))
 	}
 }
 

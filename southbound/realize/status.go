@@ -237,15 +237,18 @@ func (e *Engine) statusView() statusView {
 	return v
 }
 
-// bindingsOf indexes one VPN's bindings by interface.
-func (v statusView) bindingsOf(tenant, vpn string) map[string]routing.Binding {
-	out := map[string]routing.Binding{}
-	if m := v.vpns[tenant+"/"+vpn]; m != nil {
-		for _, b := range m.Bindings {
-			out[b.Interface] = b
-		}
+// binding returns a VPN's binding of interface iface (the index keeps
+// them sorted by interface), false when the VPN or the binding is gone.
+func (v statusView) binding(tenant, vpn, iface string) (routing.Binding, bool) {
+	m := v.vpns[tenant+"/"+vpn]
+	if m == nil {
+		return routing.Binding{}, false
 	}
-	return out
+	i, ok := slices.BinarySearchFunc(m.Bindings, iface, func(b routing.Binding, s string) int { return strings.Compare(b.Interface, s) })
+	if !ok {
+		return routing.Binding{}, false
+	}
+	return m.Bindings[i], true
 }
 
 // writeTenantStatus writes the status of a tenant's ports, interfaces,
@@ -260,7 +263,7 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 		vpns := child1(child1(tn, e.paths.vpns), e.paths.vpn)
 		for _, name := range e.touchedVPNs(tenant, sc) {
 			if vn := vpns.Entry(name); vn != nil {
-				e.writeVPNStatus(w, tpath, vn, v, func(key string) bool { return sc.bindings[key] || e.status.keys[key] })
+				e.writeVPNStatus(w, tpath, vn, v, e.touchedBindings(tenant, name, sc))
 			}
 		}
 		return
@@ -283,6 +286,22 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 	})
 }
 
+// touchedBindings names, sorted, the bindings of one VPN a transaction
+// changed or that were attempted since the last status write; never nil.
+func (e *Engine) touchedBindings(tenant, vpn string, sc *tenantScope) []string {
+	prefix := bindingKey(tenant, vpn, "")
+	names := []string{}
+	for _, keys := range []map[string]bool{sc.bindings, e.status.keys} {
+		for k := range keys {
+			if iface, ok := strings.CutPrefix(k, prefix); ok {
+				names = append(names, iface)
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // touchedVPNs names, sorted, the VPNs of tenant a transaction changed or
 // whose objects were attempted since the last status write.
 func (e *Engine) touchedVPNs(tenant string, sc *tenantScope) []string {
@@ -299,25 +318,56 @@ func (e *Engine) touchedVPNs(tenant string, sc *tenantScope) []string {
 	return slices.Sorted(maps.Keys(names))
 }
 
-// writeVPNStatus writes a VPN's status and its bindings' (only those
-// write says, when it is set: the summary still reads every binding).
-func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node, v statusView, write func(key string) bool) {
+// writeVPNStatus writes a VPN's status and its bindings': every binding
+// when only is nil, else only the bindings of those interfaces. The cost
+// is what is written: the VPN's summary is counted from the index, not
+// from each binding's status.
+func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node, v statusView, only []string) {
 	tenant, vpn := tpath[1].Keys[0].(string), vn.Key()
 	vpath := append(tpath[:2:2], tree.Elem{Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn))
-	var members []objStatus
-	byIface := v.bindingsOf(tenant, vpn)
-	each(child1(vn, e.paths.bindings), e.paths.binding, func(bn *tree.Node) {
+	write := func(bn *tree.Node) {
 		key := bindingKey(tenant, vpn, bn.Key())
-		b := byIface[bn.Key()]
+		b, _ := v.binding(tenant, vpn, bn.Key())
 		st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
-		if b.Host != "" && b.AdminUp {
-			members = append(members, st)
+		w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
+	}
+	if only == nil {
+		each(child1(vn, e.paths.bindings), e.paths.binding, write)
+	} else if list := child1(child1(vn, e.paths.bindings), e.paths.binding); list != nil {
+		for _, iface := range only {
+			if bn := list.Entry(iface); bn != nil {
+				write(bn)
+			}
 		}
-		if write == nil || write(key) {
-			w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
+	}
+	w.object(vpath, vn, e.paths.vpnSt, e.vpnSummary(v, tenant, vpn))
+}
+
+// vpnSummary is summarize over a VPN's active bindings, from one status
+// per backend they are on: every active binding on a backend has the
+// same status but for its attempt time, and the summary keeps only the
+// first one's (in interface order) when the VPN has none of its own.
+func (e *Engine) vpnSummary(v statusView, tenant, vpn string) objStatus {
+	var members []objStatus
+	var counts []int
+	at := e.attempts[vpnKey(tenant, vpn)]
+	if m := v.vpns[tenant+"/"+vpn]; m != nil {
+		seen := map[string]int{} // backend → index in members
+		for _, b := range m.Bindings {
+			if b.Host == "" || !b.AdminUp {
+				continue
+			}
+			be := v.hostBackend[b.Host]
+			if i, ok := seen[be]; ok {
+				counts[i]++
+				continue
+			}
+			seen[be] = len(members)
+			members = append(members, e.placedStatus(be, true, e.attempts[bindingKey(tenant, vpn, b.Interface)]))
+			counts = append(counts, 1)
 		}
-	})
-	w.object(vpath, vn, e.paths.vpnSt, summarize(members, e.attempts[vpnKey(tenant, vpn)]))
+	}
+	return summarize(members, counts, at)
 }
 
 // backendStatus is a backend's own status.
@@ -352,16 +402,18 @@ func (e *Engine) placedStatus(backendName string, active bool, at time.Time) obj
 	return st
 }
 
-// summarize is a VPN's status from its active bindings': up when all are
+// summarize is a VPN's status from its active bindings' (members[i]
+// standing for counts[i] bindings of the same status): up when all are
 // up, degraded when some are, down otherwise; the worst sync state; one
 // entry per backend.
-func summarize(members []objStatus, at time.Time) objStatus {
+func summarize(members []objStatus, counts []int, at time.Time) objStatus {
 	st := objStatus{oper: "down", sync: "in-sync"}
-	up := 0
+	up, total := 0, 0
 	byName := map[string]entry{}
-	for _, m := range members {
+	for i, m := range members {
+		total += counts[i]
 		if m.oper == "up" {
-			up++
+			up += counts[i]
 		}
 		if rank(m.sync) > rank(st.sync) {
 			st.sync = m.sync
@@ -376,7 +428,7 @@ func summarize(members []objStatus, at time.Time) objStatus {
 		}
 	}
 	switch {
-	case len(members) > 0 && up == len(members):
+	case total > 0 && up == total:
 		st.oper = "up"
 	case up > 0:
 		st.oper = "degraded"

@@ -7,13 +7,14 @@ import (
 
 // labelState is the label allocation an Incremental keeps: which key holds
 // which label, how many VRF instances or bindings use each key (a per-VPN
-// VRF ID is instantiated on several hosts), and the keys whose use count
-// changed in this run.
+// VRF ID is instantiated on several hosts), the keys whose use count
+// changed in this run, and the keys whose label the last update changed.
 type labelState struct {
 	of      map[string]uint32
 	refs    map[string]int
 	used    []uint64 // bit l set: label l is held
 	touched map[string]struct{}
+	changed []string
 }
 
 func newLabelState() labelState {
@@ -49,6 +50,7 @@ func (s *labelState) update(maxLabel uint32) bool {
 	}
 	clear(s.touched)
 	slices.Sort(keys)
+	s.changed = s.changed[:0]
 	for _, k := range keys {
 		if s.refs[k] != 0 {
 			continue
@@ -57,6 +59,7 @@ func (s *labelState) update(maxLabel uint32) bool {
 		if l, ok := s.of[k]; ok {
 			delete(s.of, k)
 			s.set(l, false)
+			s.changed = append(s.changed, k)
 		}
 	}
 	for _, k := range keys {
@@ -69,6 +72,7 @@ func (s *labelState) update(maxLabel uint32) bool {
 		}
 		s.of[k] = l
 		s.set(l, true)
+		s.changed = append(s.changed, k)
 	}
 	return true
 }

@@ -62,6 +62,9 @@ type Incremental struct {
 
 	res   Result
 	asg   Assignments
+	// labelsKnown: the last run changed exactly labels.changed (false
+	// after a full computation).
+	labelsKnown bool
 	model Model       // the Model of res
 	prior Assignments // the prior asg was computed from
 	back  *checkpoint // the state before the last Apply, for Rollback
@@ -104,6 +107,13 @@ func (x *Incremental) Result() Result { return x.res }
 // Assignments returns the assignments of the current state.
 func (x *Incremental) Assignments() Assignments { return x.asg }
 
+// ChangedLabels returns the keys of Assignments.Labels that the last Apply
+// added, removed or gave another label, so the caller stores only those;
+// ok is false when the run recomputed everything and did not track them.
+func (x *Incremental) ChangedLabels() (keys []string, ok bool) {
+	return x.labels.changed, x.labelsKnown
+}
+
 // Apply moves to Model m, which differs from the previous one only as t
 // says, and returns what Compute(m, prior) would with prior the previous
 // Assignments, and the changes from the previous Result (what Diff would
@@ -138,6 +148,7 @@ func (x *Incremental) Apply(m Model, t Touched) (Result, map[string][]Change, As
 		return x.res, Diff(before, x.res), x.asg
 	}
 	x.setNewLabels()
+	x.labelsKnown = true
 	x.finish(prior)
 	x.res = x.patchResult(before)
 	return x.res, x.diff(before), x.asg
@@ -270,7 +281,11 @@ func (x *Incremental) finish(prior Assignments) {
 			x.mark(k).whole = true
 		}
 	}
-	next.Labels = maps.Clone(x.labels.of)
+	if x.labelsKnown && len(x.labels.changed) == 0 && prior.Labels != nil {
+		next.Labels = prior.Labels // unchanged, and never modified once returned
+	} else {
+		next.Labels = maps.Clone(x.labels.of)
+	}
 	x.asg = next
 	x.refresh()
 }

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -47,6 +48,7 @@ func runIncremental(t *testing.T, seed uint64, steps int) {
 		}
 		next, touched, what := g.mutate(m)
 		back = state{m: m, res: full, asg: asg, inc: x.Result()}
+		held, heldCopy := x.Assignments(), cloneAssignments(x.Assignments())
 		nextFull, nextAsg := opts.Compute(next, asg)
 		got, changes, gotAsg := x.Apply(next, touched)
 		name := fmt.Sprintf("step %d (%s)", step, what)
@@ -56,6 +58,12 @@ func runIncremental(t *testing.T, seed uint64, steps int) {
 		}
 		if !reflect.DeepEqual(back.inc, full) {
 			t.Fatalf("%s: Apply modified the previous Result", name)
+		}
+		if !reflect.DeepEqual(held, heldCopy) {
+			t.Fatalf("%s: Apply modified the previous Assignments", name)
+		}
+		if keys, ok := x.ChangedLabels(); ok {
+			checkChangedLabels(t, name, asg.Labels, gotAsg.Labels, keys)
 		}
 		m, full, asg = next, nextFull, nextAsg
 	}
@@ -289,3 +297,33 @@ func cloneModel(m Model) Model {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
+
+// checkChangedLabels: the keys ChangedLabels names are exactly those whose
+// label differs between before and after.
+func checkChangedLabels(t *testing.T, name string, before, after map[string]uint32, keys []string) {
+	t.Helper()
+	want := map[string]bool{}
+	for k, l := range before {
+		if l2, ok := after[k]; !ok || l2 != l {
+			want[k] = true
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			want[k] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, k := range keys {
+		got[k] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("%s: ChangedLabels %v, want %v", name, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+	}
+}
+
+// cloneAssignments is a deep copy, to tell later whether a run modified
+// the Assignments it was given.
+func cloneAssignments(a Assignments) Assignments {
+	return Assignments{RDs: maps.Clone(a.RDs), Released: maps.Clone(a.Released), Labels: maps.Clone(a.Labels)}
+}

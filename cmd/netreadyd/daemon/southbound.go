@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -34,8 +35,11 @@ func (d *Daemon) startSouthbound(ctx context.Context) error {
 	if d.realize == nil {
 		return nil
 	}
-	state, err := d.st.State(ctx, realize.StateKey)
-	if err != nil {
+	state := map[string][]byte{}
+	if err := d.st.State(ctx, realize.StatePrefix, func(k string, v []byte) error {
+		state[k] = bytes.Clone(v)
+		return nil
+	}); err != nil {
 		return err
 	}
 	if err := d.realize.Start(ctx, d.ds.Snapshot().Root, state); err != nil {
