@@ -60,14 +60,14 @@ type Incremental struct {
 	baseWarn, modelWarn, rdWarn, labelWarn []string
 	boundWarn                              map[string][]string // by "tenant/interface"
 
-	res   Result
-	asg   Assignments
+	res Result
+	asg Assignments
 	// labelsKnown: the last run changed exactly labels.changed (false
 	// after a full computation).
 	labelsKnown bool
-	model Model       // the Model of res
-	prior Assignments // the prior asg was computed from
-	back  *checkpoint // the state before the last Apply, for Rollback
+	model       Model       // the Model of res
+	prior       Assignments // the prior asg was computed from
+	back        *checkpoint // the state before the last Apply, for Rollback
 
 	// Per run: what to recompute, and what was created this run (and so
 	// needs its label).
