@@ -163,7 +163,6 @@ func (x *Incremental) fullResult() Result {
 		h := res.Hosts[k.host]
 		h.VRFs = append(h.VRFs, x.insts[k].out)
 	}
-	res.Warnings = x.warn.list()
 	return res
 }
 
@@ -174,7 +173,7 @@ func compareKeys(a, b instKey) int {
 // patchResult returns before with the dirty instances replaced, sharing
 // every untouched host view.
 func (x *Incremental) patchResult(before Result) Result {
-	res := Result{Hosts: maps.Clone(before.Hosts), Warnings: x.warn.list()}
+	res := Result{Hosts: maps.Clone(before.Hosts)}
 	for host, ids := range x.dirtyByHost() {
 		old := before.Hosts[host]
 		h := *old

@@ -104,6 +104,11 @@ func (o Options) NewIncremental(m Model, prior Assignments) *Incremental {
 // afterwards.
 func (x *Incremental) Result() Result { return x.res }
 
+// Warnings returns the current Result's warnings, as Compute gives them in
+// Result.Warnings: sorted, without duplicates, nil when there are none.
+// The returned list is never modified.
+func (x *Incremental) Warnings() []string { return x.warn.list() }
+
 // Assignments returns the assignments of the current state.
 func (x *Incremental) Assignments() Assignments { return x.asg }
 

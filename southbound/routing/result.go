@@ -14,7 +14,9 @@ type Result struct {
 	Hosts map[string]*HostView
 	// Warnings are the problems found in the Model that Compute worked
 	// around (unresolvable next hops, duplicate addresses, exhausted RD
-	// range...), sorted and without duplicates.
+	// range...), sorted and without duplicates. An Incremental leaves
+	// them to its Warnings method: a network can carry tens of thousands,
+	// and listing them on every run would cost more than the run.
 	Warnings []string
 }
 
