@@ -6,6 +6,7 @@ import (
 
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/gnmidriver"
+	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
 	"github.com/netready/netready/southbound/webhook"
@@ -15,6 +16,7 @@ import (
 func Drivers() southbound.Registry {
 	r := southbound.Registry{}
 	linuxfwd.Register(r)
+	ebpffwd.Register(r)
 	gnmidriver.Register(r)
 	webhook.Register(r)
 	return r

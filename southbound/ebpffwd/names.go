@@ -1,0 +1,125 @@
+package ebpffwd
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/netready/netready/southbound/routing"
+)
+
+// Kind is the driver kind this package registers (a backend's driver leaf).
+const Kind = "ebpf-vforwarder"
+
+// DefaultPrefix is the netns-prefix used when the backend sets none (the
+// same as linux-vforwarder's: a host namespace is named the same way).
+const DefaultPrefix = "nr-"
+
+// DefaultBPFFS is where the driver pins its maps when the backend's bpffs
+// option does not say.
+const DefaultBPFFS = "/sys/fs/bpf"
+
+// MaxLabel is the largest label: a VXLAN network identifier has 24 bits,
+// routing assigns at most 20.
+const MaxLabel = routing.DefaultMaxLabel
+
+// MTU of the vNIC veth pairs: the underlay's 1500 less the VXLAN overhead,
+// as linux-vforwarder's ports.
+const MTU = 1450
+
+// VXLANPort is the UDP port of the tunnel device, linux-vforwarder's.
+const VXLANPort = 4789
+
+// maxHops is MAX_HOPS in fwd.c: the most active next hops of one route.
+const maxHops = 16
+
+// Kinds of entries in the names map (struct name's kind in fwd.c).
+const (
+	nameVRF  = 1
+	namePort = 2
+)
+
+// hostAliasPrefix starts the alias of a vNIC's host end: the rest is the
+// guest end's alias, so the vNIC is known again after its guest end left
+// for a guest's namespace.
+const hostAliasPrefix = "vnic "
+
+var prefixRE = regexp.MustCompile(`^[a-z0-9-]{1,8}$`)
+
+// HostNamespace is the name of the network namespace standing for host.
+func HostNamespace(prefix, host string) string { return prefix + host }
+
+// PinDir is the bpffs directory holding a host's pinned maps.
+func PinDir(bpffs, prefix, host string) string {
+	return filepath.Join(bpffs, "netready", HostNamespace(prefix, host))
+}
+
+// TunnelLink is the name of a host's collect-metadata VXLAN device.
+func TunnelLink(prefix string) string { return prefix + "vx" }
+
+// HostLink and GuestLink name the ends of vNIC n's veth pair: the host end
+// carries the program, the guest end is left in the host namespace for a
+// guest to take (see VNICAlias).
+func HostLink(prefix string, n int) string  { return prefix + "e" + strconv.Itoa(n) }
+func GuestLink(prefix string, n int) string { return prefix + "n" + strconv.Itoa(n) }
+
+// VNICAlias is the interface alias of a vNIC's guest end. A port whose
+// Port.VNIC is empty is its own untagged vNIC and gets linux-vforwarder's
+// port alias, "tenant/vpn/interface", so the same guest tooling finds it
+// on either vendor; a named vNIC is "tenant/vnic", shared by every
+// service bound to it.
+func VNICAlias(tenant, vpn string, p routing.Port) string {
+	if p.VNIC == "" {
+		return tenant + "/" + vpn + "/" + p.Interface
+	}
+	return tenant + "/" + p.VNIC
+}
+
+// LabelMAC is the inner destination MAC of frames tunnelled to a label,
+// linux-vforwarder's (its receiving device has that address).
+func LabelMAC(label uint32) [6]byte {
+	return [6]byte{0x02, 0x4e, 0x52, byte(label >> 16), byte(label >> 8), byte(label)}
+}
+
+// parseIndexed returns n of a name made of prefix and decimal digits.
+func parseIndexed(name, prefix string) (int, bool) {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok || s == "" || len(s) > 6 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+// checkLabel reports a label the driver cannot realize.
+func checkLabel(what string, label uint32) error {
+	if label == 0 {
+		return fmt.Errorf("%s has no label", what)
+	}
+	if label > MaxLabel {
+		return fmt.Errorf("%s has label %d: %s supports labels up to %d", what, label, Kind, MaxLabel)
+	}
+	return nil
+}
+
+// tenantVPN splits a VRF ID ("tenant/vpn" or "tenant/vpn/interface").
+func tenantVPN(id string) (tenant, vpn string) {
+	parts := strings.SplitN(id, "/", 3)
+	if len(parts) < 2 {
+		return id, ""
+	}
+	return parts[0], parts[1]
+}
+
+// be32 is an IPv4 address as fwd.c's __be32 fields hold it in memory.
+func be32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func fromBE32(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)})
+}
