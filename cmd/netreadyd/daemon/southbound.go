@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/netready/netready/southbound"
-	"github.com/netready/netready/southbound/gnmidriver"
 	"github.com/netready/netready/southbound/ebpffwd"
+	"github.com/netready/netready/southbound/gnmidriver"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
 	"github.com/netready/netready/southbound/webhook"
