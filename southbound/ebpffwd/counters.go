@@ -20,6 +20,7 @@ func (d *Driver) Counters(ctx context.Context, hosts []string) (map[southbound.P
 	if d.closed {
 		return nil, errors.New("driver closed")
 	}
+	d.epoch++
 	out := make(map[southbound.PortRef]southbound.PortCounters)
 	per := make([]fwdCounters, ebpf.MustPossibleCPU())
 	for _, name := range hosts {

@@ -45,6 +45,7 @@ type Driver struct {
 	prefix  string
 	bpffs   string
 	hosts   map[string]*host
+	epoch   uint64 // counts Apply, Reconcile and Counters calls
 	closed  bool
 }
 
@@ -94,6 +95,13 @@ func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
 	if d.closed {
 		return errors.New("driver closed")
 	}
+	d.epoch++
+	touched := make(map[*host]bool)
+	defer func() {
+		for h := range touched {
+			h.dropTunnelIfIdle()
+		}
+	}()
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: VRF %s: %w", c.Host, c.VRF, err)
@@ -102,6 +110,7 @@ func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
 		if err != nil {
 			return fmt.Errorf("host %s: %w", c.Host, err)
 		}
+		touched[h] = true
 		if err := h.apply(c); err != nil {
 			h.stale = true // read the kernel again next time
 			return fmt.Errorf("%s: VRF %s: %s %s: %w", c.Host, c.VRF, c.Op, object(c), err)
@@ -121,20 +130,31 @@ func object(c routing.Change) string {
 }
 
 // host returns the named host, opened and with what the driver knows of
-// it read from the kernel.
+// it read from the kernel. Once per call of the driver it checks that the
+// host's namespace is still the one it has open: a host namespace
+// replaced (a host rebuilt) is opened and read again.
 func (d *Driver) host(name string) (*host, error) {
 	h := d.hosts[name]
+	if h != nil && !h.stale && h.checked != d.epoch {
+		same, err := h.sameNamespace()
+		if err != nil {
+			return nil, err
+		}
+		h.stale = !same
+		h.checked = d.epoch
+	}
+	if h != nil && h.stale {
+		h.close()
+		delete(d.hosts, name)
+		h = nil
+	}
 	if h == nil {
 		var err error
 		if h, err = openHost(d.prefix, d.bpffs, name); err != nil {
 			return nil, err
 		}
+		h.checked = d.epoch
 		d.hosts[name] = h
-	} else if h.stale {
-		// The namespace may have been replaced: open it again.
-		h.close()
-		delete(d.hosts, name)
-		return d.host(name)
 	}
 	return h, nil
 }

@@ -20,13 +20,14 @@ import (
 // host is one host namespace with the driver's objects in it, and what
 // the driver knows it holds.
 type host struct {
-	name   string
-	prefix string
-	ns     netns.NsHandle
-	nl     *netlink.Handle
-	objs   *fwdObjects
-	tunnel int // ifindex of the tunnel device
-	stale  bool
+	name    string
+	prefix  string
+	ns      netns.NsHandle
+	nl      *netlink.Handle
+	objs    *fwdObjects
+	tunnel  int // ifindex of the tunnel device; 0 when there is none
+	stale   bool
+	checked uint64 // the driver's epoch when the namespace was last checked
 
 	vrfs    map[string]uint32 // VRF ID → label
 	ports   map[portID]*port
@@ -79,15 +80,57 @@ func openHost(prefix, bpffs, name string) (*host, error) {
 		h.close()
 		return nil, err
 	}
-	if _, err := h.ensureTunnel(); err != nil {
-		h.close()
-		return nil, err
-	}
 	if err := h.load(); err != nil {
 		h.close()
 		return nil, err
 	}
+	if len(h.vrfs) > 0 {
+		if _, err := h.ensureTunnel(); err != nil {
+			h.close()
+			return nil, err
+		}
+	}
 	return h, nil
+}
+
+// sameNamespace reports whether the host's namespace is still the one
+// the driver has open.
+func (h *host) sameNamespace() (bool, error) {
+	cur, err := netns.GetFromName(HostNamespace(h.prefix, h.name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, missingNS(HostNamespace(h.prefix, h.name))
+	}
+	if err != nil {
+		return false, err
+	}
+	defer cur.Close()
+	return cur.Equal(h.ns), nil
+}
+
+// dropTunnelIfIdle deletes the tunnel device of a host without VRFs: its
+// UDP socket would keep another backend's VXLAN devices from the port
+// when the host moves to it.
+func (h *host) dropTunnelIfIdle() {
+	if len(h.vrfs) == 0 && len(h.ports) == 0 && h.tunnel != 0 {
+		h.dropTunnel() // best effort: Reconcile does it again
+	}
+}
+
+func (h *host) dropTunnel() error {
+	l, err := h.nl.LinkByName(TunnelLink(h.prefix))
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		h.tunnel = 0
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.nl.LinkDel(l); err != nil {
+		return fmt.Errorf("delete %s: %w", TunnelLink(h.prefix), err)
+	}
+	h.tunnel = 0
+	return nil
 }
 
 func (h *host) close() {
@@ -316,6 +359,11 @@ func (h *host) setVRF(id string, label uint32) error {
 	old, had := h.vrfs[id]
 	if had && old == label {
 		return nil
+	}
+	if h.tunnel == 0 {
+		if _, err := h.ensureTunnel(); err != nil {
+			return err
+		}
 	}
 	if err := h.objs.Names.Put(label, nv); err != nil {
 		return fmt.Errorf("names map: %w", err)

@@ -24,6 +24,7 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 	if d.closed {
 		return nil, errors.New("driver closed")
 	}
+	d.epoch++
 	var drift []string
 	for _, hv := range hosts {
 		if err := ctx.Err(); err != nil {
@@ -37,6 +38,9 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
 		}
 		lines, err := h.reconcile(hv)
+		if err == nil && len(hv.VRFs) == 0 {
+			err = h.dropTunnel()
+		}
 		for _, l := range lines {
 			drift = append(drift, hv.Host+": "+l)
 		}
@@ -52,9 +56,12 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 // VRFs, vNICs, ports, routes, then whatever entries no desired label
 // explains.
 func (h *host) reconcile(hv *routing.HostView) ([]string, error) {
-	drift, err := h.ensureTunnel()
-	if err != nil {
-		return drift, err
+	var drift []string
+	if len(hv.VRFs) > 0 {
+		var err error
+		if drift, err = h.ensureTunnel(); err != nil {
+			return drift, err
+		}
 	}
 	steps := []func(*routing.HostView) ([]string, error){h.reconcileVRFs, h.reconcileVNICs, h.reconcilePorts, h.reconcileRoutes, h.sweep}
 	for _, step := range steps {
