@@ -91,6 +91,9 @@ bench:
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
+	@# The eBPF forwarder (vendor B) against the same work, and both data planes' latency and throughput.
+	$(GO) test -run='^$$' -bench='Apply1000Bindings' -benchtime=3x ./southbound/ebpffwd/
+	$(GO) test -run='^$$' -bench='Forwarding' -benchtime=2000x ./southbound/ebpffwd/
 	@# MP-BGP export to a real FRR bgpd (needs root and FRR: .ci/deps).
 	$(GO) test -run='^$$' -bench='BGPOneBindingToFRR' -benchtime=50x ./cmd/netreadyd/daemon/
 
