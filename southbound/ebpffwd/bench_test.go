@@ -286,4 +286,3 @@ func benchTCP(b *testing.B, ga, gb netns.NsHandle) {
 	}
 	b.ReportMetric(float64(n)*8/elapsed.Seconds()/1e6, "Mbit/s")
 }
-

@@ -97,11 +97,20 @@ func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
 	}
 	d.epoch++
 	touched := make(map[*host]bool)
-	defer func() {
-		for h := range touched {
-			h.dropTunnelIfIdle()
+	err := d.applyAll(ctx, changes, touched)
+	for h := range touched {
+		if ferr := h.flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", h.name, ferr)
 		}
-	}()
+		if err != nil {
+			h.stale = true // read the kernel again next time
+		}
+		h.dropTunnelIfIdle()
+	}
+	return err
+}
+
+func (d *Driver) applyAll(ctx context.Context, changes []routing.Change, touched map[*host]bool) error {
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: VRF %s: %w", c.Host, c.VRF, err)
@@ -112,7 +121,6 @@ func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
 		}
 		touched[h] = true
 		if err := h.apply(c); err != nil {
-			h.stale = true // read the kernel again next time
 			return fmt.Errorf("%s: VRF %s: %s %s: %w", c.Host, c.VRF, c.Op, object(c), err)
 		}
 	}

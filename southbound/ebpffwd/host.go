@@ -29,6 +29,12 @@ type host struct {
 	stale   bool
 	checked uint64 // the driver's epoch when the namespace was last checked
 
+	// Work batched until the next flush: vNICs created and not yet
+	// attached (host-end ifindexes), vNICs to delete (their numbers, not
+	// to be reused until then).
+	unattached []int
+	doomed     map[int]bool
+
 	vrfs    map[string]uint32 // VRF ID → label
 	ports   map[portID]*port
 	byLabel map[uint32]*port
@@ -549,7 +555,7 @@ func (h *host) dropPort(p *port) error {
 		return nil
 	}
 	delete(h.vnics, p.vnic.alias)
-	return h.deleteVNIC(p.vnic.n)
+	return h.deleteVNIC(p.vnic)
 }
 
 func mapName(m *ebpf.Map) string {
@@ -559,18 +565,34 @@ func mapName(m *ebpf.Map) string {
 	return "a"
 }
 
-// deleteVNIC deletes vNIC n's veth pair (wherever its guest end is).
-func (h *host) deleteVNIC(n int) error {
-	l, err := h.nl.LinkByName(HostLink(h.prefix, n))
+// deleteVNIC deletes a vNIC's veth pair (wherever its guest end is) at
+// the next flush: its host end joins doomGroup.
+func (h *host) deleteVNIC(v *vnic) error {
+	err := h.nl.LinkSetGroup(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Index: v.ifindex}}, doomGroup)
 	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
-		return nil
+	if err != nil && !errors.As(err, &nf) && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("delete %s: %w", HostLink(h.prefix, v.n), err)
 	}
-	if err != nil {
-		return err
+	if h.doomed == nil {
+		h.doomed = make(map[int]bool)
 	}
-	if err := h.nl.LinkDel(l); err != nil {
-		return fmt.Errorf("delete %s: %w", HostLink(h.prefix, n), err)
+	h.doomed[v.n] = true
+	return nil
+}
+
+// flush attaches the programs of new vNICs and deletes the doomed ones.
+func (h *host) flush() error {
+	if len(h.unattached) > 0 {
+		if err := attachNew(h.ns, h.unattached, h.objs.FromVnic); err != nil {
+			return fmt.Errorf("attach from_vnic: %w", err)
+		}
+		h.unattached = nil
+	}
+	if len(h.doomed) > 0 {
+		if err := deleteGroup(h.ns, doomGroup); err != nil {
+			return fmt.Errorf("delete vNICs: %w", err)
+		}
+		clear(h.doomed)
 	}
 	return nil
 }
@@ -582,7 +604,10 @@ func (h *host) useVNIC(alias string) (*vnic, error) {
 		v.users++
 		return v, nil
 	}
-	used := make(map[int]bool, len(h.vnics))
+	used := make(map[int]bool, len(h.vnics)+len(h.doomed))
+	for n := range h.doomed {
+		used[n] = true
+	}
 	for _, v := range h.vnics {
 		used[v.n] = true
 	}
@@ -599,16 +624,22 @@ func (h *host) useVNIC(alias string) (*vnic, error) {
 	return v, nil
 }
 
+// createVNIC creates vNIC n; its program is attached at the next flush.
 func (h *host) createVNIC(alias string, n int) (*vnic, error) {
-	hl, gl, err := addVeth(h.nl, HostLink(h.prefix, n), GuestLink(h.prefix, n), alias)
+	hostMAC, err := randomMAC()
 	if err != nil {
 		return nil, err
 	}
-	v := &vnic{alias: alias, n: n, ifindex: hl.Attrs().Index, hostMAC: hl.Attrs().HardwareAddr, guestMAC: gl.Attrs().HardwareAddr}
-	if _, err := attach(h.ns, v.ifindex, h.objs.FromVnic); err != nil {
-		return nil, fmt.Errorf("attach from_vnic to %s: %w", hl.Attrs().Name, err)
+	guestMAC, err := randomMAC()
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	idx, err := addVeth(h.nl, HostLink(h.prefix, n), GuestLink(h.prefix, n), alias, hostMAC, guestMAC)
+	if err != nil {
+		return nil, err
+	}
+	h.unattached = append(h.unattached, idx)
+	return &vnic{alias: alias, n: n, ifindex: idx, hostMAC: hostMAC, guestMAC: guestMAC}, nil
 }
 
 // routeKey is the routes map key of prefix p in the VRF with label vrf.

@@ -1,6 +1,7 @@
 package ebpffwd
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -141,44 +143,80 @@ func attach(ns netns.NsHandle, ifindex int, prog *ebpf.Program) (added bool, err
 	return added, err
 }
 
-// addVeth creates a vNIC's veth pair in the host namespace, both ends up
-// with MTU MTU, and returns the host end and the guest end.
-func addVeth(h *netlink.Handle, host, guest, alias string) (netlink.Link, netlink.Link, error) {
-	for _, n := range []string{host, guest} {
-		if old, err := h.LinkByName(n); err == nil {
-			if err := h.LinkDel(old); err != nil {
-				return nil, nil, fmt.Errorf("remove old %s: %w", n, err)
+// addVeth creates a vNIC's veth pair in the host namespace in one
+// request (names, MACs, MTU MTU, the host end up) and gives both ends
+// their aliases (the kernel ignores an alias in a creation request);
+// leftovers of the same names are replaced. It returns the host end's
+// ifindex.
+func addVeth(h *netlink.Handle, host, guest, alias string, hostMAC, guestMAC net.HardwareAddr) (int, error) {
+	v := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: host, MTU: MTU, HardwareAddr: hostMAC, Flags: net.FlagUp, TxQLen: -1},
+		PeerName:  guest, PeerHardwareAddr: guestMAC, PeerTxQLen: -1,
+	}
+	err := h.LinkAdd(v)
+	if errors.Is(err, unix.EEXIST) {
+		for _, n := range []string{host, guest} {
+			if old, err := h.LinkByName(n); err == nil {
+				if err := h.LinkDel(old); err != nil {
+					return 0, fmt.Errorf("remove old %s: %w", n, err)
+				}
 			}
 		}
+		err = h.LinkAdd(v)
 	}
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: host, MTU: MTU}, PeerName: guest}
-	if err := h.LinkAdd(v); err != nil {
-		return nil, nil, fmt.Errorf("create veth %s (guest end %s): %w", host, guest, err)
+	if err != nil {
+		return 0, fmt.Errorf("create veth %s (guest end %s): %w", host, guest, err)
+	}
+	if err := h.LinkSetAlias(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: guest}}, alias); err != nil {
+		return 0, fmt.Errorf("alias %s: %w", guest, err)
 	}
 	hl, err := h.LinkByName(host)
 	if err != nil {
-		return nil, nil, err
+		return 0, err
 	}
-	gl, err := h.LinkByName(guest)
-	if err != nil {
-		return nil, nil, err
+	if err := h.LinkSetAlias(hl, hostAliasPrefix+alias); err != nil {
+		return 0, fmt.Errorf("alias %s: %w", host, err)
 	}
-	steps := []struct {
-		what string
-		err  func() error
-	}{
-		{"alias " + host, func() error { return h.LinkSetAlias(hl, hostAliasPrefix+alias) }},
-		{"alias " + guest, func() error { return h.LinkSetAlias(gl, alias) }},
-		{"MTU " + guest, func() error { return h.LinkSetMTU(gl, MTU) }},
-		{"up " + host, func() error { return h.LinkSetUp(hl) }},
-		{"up " + guest, func() error { return h.LinkSetUp(gl) }},
+	return hl.Attrs().Index, nil
+}
+
+// randomMAC returns a random locally administered unicast MAC address.
+func randomMAC() (net.HardwareAddr, error) {
+	m := make(net.HardwareAddr, 6)
+	if _, err := rand.Read(m); err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		if err := s.err(); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", s.what, err)
+	m[0] = m[0]&0xfe | 0x02
+	return m, nil
+}
+
+// attachNew attaches prog to the TCX ingress of devices just created (so
+// nothing is attached to them yet), in one visit of the namespace.
+func attachNew(ns netns.NsHandle, ifindexes []int, prog *ebpf.Program) error {
+	return inNamespace(ns, func() error {
+		for _, i := range ifindexes {
+			if err := link.RawAttachProgram(link.RawAttachProgramOptions{Target: i, Program: prog, Attach: ebpf.AttachTCXIngress}); err != nil {
+				return fmt.Errorf("ifindex %d: %w", i, err)
+			}
 		}
-	}
-	return hl, gl, nil
+		return nil
+	})
+}
+
+// deleteGroup deletes every link of group in ns with one request: the
+// kernel waits for RCU once for all of them, not once per link (a few
+// milliseconds each).
+func deleteGroup(ns netns.NsHandle, group uint32) error {
+	return inNamespace(ns, func() error {
+		req := nl.NewNetlinkRequest(unix.RTM_DELLINK, unix.NLM_F_ACK)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(group)))
+		_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+		if errors.Is(err, unix.ENODEV) {
+			return nil
+		}
+		return err
+	})
 }
 
 // ensureTunnel returns the index of the host's collect-metadata VXLAN

@@ -36,6 +36,10 @@ const VXLANPort = 4789
 // maxHops is MAX_HOPS in fwd.c: the most active next hops of one route.
 const maxHops = 16
 
+// doomGroup is the link group of vNIC host ends to delete at the next
+// flush (see host.flush).
+const doomGroup = 81
+
 // Kinds of entries in the names map (struct name's kind in fwd.c).
 const (
 	nameVRF  = 1

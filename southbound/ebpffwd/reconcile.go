@@ -38,6 +38,9 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
 		}
 		lines, err := h.reconcile(hv)
+		if ferr := h.flush(); err == nil {
+			err = ferr
+		}
 		if err == nil && len(hv.VRFs) == 0 {
 			err = h.dropTunnel()
 		}
@@ -130,7 +133,7 @@ func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 				}
 			}
 			delete(h.vnics, alias)
-			if err := h.deleteVNIC(v.n); err != nil {
+			if err := h.deleteVNIC(v); err != nil {
 				return drift, err
 			}
 			continue
