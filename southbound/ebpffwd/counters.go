@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cilium/ebpf"
 	"github.com/netready/netready/southbound"
@@ -28,6 +29,9 @@ func (d *Driver) Counters(ctx context.Context, hosts []string) (map[southbound.P
 			return nil, err
 		}
 		h, err := d.host(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a host that is not up holds no ports
+		}
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}

@@ -116,6 +116,9 @@ func (d *Driver) applyAll(ctx context.Context, changes []routing.Change, touched
 			return fmt.Errorf("%s: VRF %s: %w", c.Host, c.VRF, err)
 		}
 		h, err := d.host(c.Host)
+		if c.Op == routing.Delete && errors.Is(err, os.ErrNotExist) {
+			continue // nothing to delete on a host that is not there
+		}
 		if err != nil {
 			return fmt.Errorf("host %s: %w", c.Host, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -34,6 +35,9 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 			h.stale = true
 		}
 		h, err := d.host(hv.Host)
+		if len(hv.VRFs) == 0 && errors.Is(err, os.ErrNotExist) {
+			continue // a host that is not up yet and should hold nothing is in sync
+		}
 		if err != nil {
 			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
 		}
