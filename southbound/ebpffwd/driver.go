@@ -149,6 +149,9 @@ func (d *Driver) host(name string) (*host, error) {
 	if h != nil && !h.stale && h.checked != d.epoch {
 		same, err := h.sameNamespace()
 		if err != nil {
+			// Gone: let it go (the handles would keep it alive).
+			h.close()
+			delete(d.hosts, name)
 			return nil, err
 		}
 		h.stale = !same

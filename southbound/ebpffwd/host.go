@@ -20,14 +20,17 @@ import (
 // host is one host namespace with the driver's objects in it, and what
 // the driver knows it holds.
 type host struct {
-	name    string
-	prefix  string
-	ns      netns.NsHandle
-	nl      *netlink.Handle
-	objs    *fwdObjects
-	tunnel  int // ifindex of the tunnel device; 0 when there is none
-	stale   bool
-	checked uint64 // the driver's epoch when the namespace was last checked
+	name   string
+	prefix string
+	ns     netns.NsHandle
+	nl     *netlink.Handle
+	objs   *fwdObjects
+	tunnel int // ifindex of the tunnel device; 0 when there is none
+	stale  bool
+	// repaired is what opening the host corrected (the tunnel device),
+	// for the next Reconcile to report.
+	repaired []string
+	checked  uint64 // the driver's epoch when the namespace was last checked
 
 	// Work batched until the next flush: vNICs created and not yet
 	// attached (host-end ifindexes), vNICs to delete (their numbers, not
@@ -91,7 +94,7 @@ func openHost(prefix, bpffs, name string) (*host, error) {
 		return nil, err
 	}
 	if len(h.vrfs) > 0 {
-		if _, err := h.ensureTunnel(); err != nil {
+		if h.repaired, err = h.ensureTunnel(); err != nil {
 			h.close()
 			return nil, err
 		}

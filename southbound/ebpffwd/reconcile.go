@@ -63,10 +63,12 @@ func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]st
 // VRFs, vNICs, ports, routes, then whatever entries no desired label
 // explains.
 func (h *host) reconcile(hv *routing.HostView) ([]string, error) {
-	var drift []string
+	drift := h.repaired
+	h.repaired = nil
 	if len(hv.VRFs) > 0 {
-		var err error
-		if drift, err = h.ensureTunnel(); err != nil {
+		fixed, err := h.ensureTunnel()
+		drift = append(drift, fixed...)
+		if err != nil {
 			return drift, err
 		}
 	}

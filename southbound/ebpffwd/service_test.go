@@ -1,7 +1,9 @@
 package ebpffwd_test
 
 import (
+	"errors"
 	"net/netip"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -241,5 +243,65 @@ func TestReconcileRepairsMaps(t *testing.T) {
 	var hops [8 + 16*8]byte
 	if err := routes.Lookup(routeKey{64, vrfA.Label, s.peer.As4()}, &hops); err != nil {
 		t.Errorf("the route is not back in the pinned map: %v", err)
+	}
+}
+
+// A restarted driver applies changes to what it finds: VPN b's binding
+// deleted by a fresh driver leaves VLAN 200 unbound and VLAN 100 as it
+// was.
+func TestFreshDriverApplies(t *testing.T) {
+	s := newServiceRig(t)
+	s.ebpf.Close()
+	s.ebpf = ebpfDriver(t, s.lab, "vendor-b")
+	s.drivers["vendor-b"] = s.ebpf
+	m := serviceModel()
+	m.VPNs[1].Bindings = m.VPNs[1].Bindings[1:] // without vm1.200
+	res, asg := routing.Compute(m, s.asg)
+	s.asg = asg
+	s.applyResult(subInterfaces(res))
+
+	s.sendTagged(100, s.peer, 3)
+	s.sendTagged(200, s.peer, 3)
+	lab.WaitUDP(3, 2*time.Second, s.pa)
+	time.Sleep(50 * time.Millisecond)
+	if a, b := s.pa.UDPReceived(), s.pb.UDPReceived(); a != 3 || b != 0 {
+		t.Errorf("VPN a's peer received %d datagrams (want 3), VPN b's %d (want 0: VLAN 200 is unbound)", a, b)
+	}
+	if drift := s.reconcile(s.res); len(drift) != 0 {
+		t.Errorf("drift after apply:\n%v", drift)
+	}
+}
+
+// A host rebuilt (its namespace deleted and made again) is found out at
+// the next call: Reconcile puts back its tunnel device and vNICs, and
+// its maps' entries for the old devices go.
+func TestReconcileRebuiltHost(t *testing.T) {
+	r := newRig(t)
+	r.apply(anyToAnyModel())
+	if err := r.lab.DeleteHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ebpf.Reconcile(ctx(t), views(r.res, "vendor-b")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reconcile without host-b's namespace: %v, want it not found", err)
+	}
+	if err := r.lab.RestoreHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	drift := r.reconcile(r.res)
+	for _, want := range []string{
+		"host-b: tunnel device " + ebpffwd.TunnelLink(r.lab.Prefix()) + " missing or not up",
+		"host-b: VRF blue/blue: port g3 missing",
+		"host-b: VRF red/red: port g7 missing",
+	} {
+		if !slices.Contains(drift, want) {
+			t.Errorf("drift lacks %q:\n%q", want, drift)
+		}
+	}
+	g1 := r.guest("host-a", "blue", "blue", "g1", "10.1.1.5/24")
+	g3 := r.guest("host-b", "blue", "blue", "g3", "10.1.1.6/24")
+	mustPing(t, g1, "10.1.1.6")
+	mustPing(t, g3, "10.1.1.5")
+	if drift := r.reconcile(r.res); len(drift) != 0 {
+		t.Errorf("drift after reconcile:\n%v", drift)
 	}
 }
