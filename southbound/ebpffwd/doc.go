@@ -22,8 +22,8 @@
 //   - A vNIC (the tenant's Port.VNIC, or the interface itself when that is
 //     empty) is a veth pair: the host end <prefix>e<n> runs from_vnic,
 //     the guest end <prefix>n<n> (MTU 1450) is left for the guest to
-//     take, with alias VNICAlias. One vNIC carries every service bound to
-//     one of its VLANs (Port.VLAN; 0 is untagged).
+//     take, with alias GuestAlias. One vNIC (VNICKey) carries every
+//     service bound to one of its VLANs (Port.VLAN; 0 is untagged).
 //   - A port (binding) is an entry in the bindings map ((host-end
 //     ifindex, VLAN) → label) and in the ports map (label → VRF label,
 //     vNIC, VLAN, MACs), with a per-CPU counters entry and a names entry

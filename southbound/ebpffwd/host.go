@@ -41,7 +41,7 @@ type host struct {
 	vrfs    map[string]uint32 // VRF ID → label
 	ports   map[portID]*port
 	byLabel map[uint32]*port
-	vnics   map[string]*vnic // by alias
+	vnics   map[string]*vnic // by VNICKey
 }
 
 type portID struct{ vrf, iface string }
@@ -56,7 +56,7 @@ type port struct {
 
 // vnic is a veth pair: n names its ends, users counts its ports.
 type vnic struct {
-	alias    string
+	key      string // VNICKey
 	n        int
 	ifindex  int
 	hostMAC  net.HardwareAddr
@@ -199,7 +199,7 @@ func (h *host) load() error {
 		return err
 	}
 	for _, v := range byIndex {
-		h.vnics[v.alias] = v
+		h.vnics[v.key] = v
 	}
 	names, err := readNames(h.objs.Names)
 	if err != nil {
@@ -243,11 +243,11 @@ func (h *host) readVNICs() (map[int]*vnic, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		n, ok := parseIndexed(a.Name, h.prefix+"e")
-		alias, ok2 := strings.CutPrefix(a.Alias, hostAliasPrefix)
+		key, ok2 := strings.CutPrefix(a.Alias, hostAliasPrefix)
 		if !ok || !ok2 || l.Type() != "veth" {
 			continue
 		}
-		v := &vnic{alias: alias, n: n, ifindex: a.Index, hostMAC: a.HardwareAddr}
+		v := &vnic{key: key, n: n, ifindex: a.Index, hostMAC: a.HardwareAddr}
 		v.guestMAC = h.peerMAC(l)
 		out[a.Index] = v
 	}
@@ -472,10 +472,10 @@ func (h *host) setPort(vrf string, spec routing.Port) error {
 		return errors.New("VRF not found on host")
 	}
 	tenant, vpn := tenantVPN(vrf)
-	alias := VNICAlias(tenant, vpn, spec)
+	key := VNICKey(tenant, spec)
 	id := portID{vrf, spec.Interface}
 	if p := h.ports[id]; p != nil {
-		if p.label == spec.Label && p.vnic.alias == alias && p.vlan == spec.VLAN {
+		if p.label == spec.Label && p.vnic.key == key && p.vlan == spec.VLAN {
 			return nil // the address is not the data plane's business: delivery is by MAC
 		}
 		if err := h.dropPort(p); err != nil {
@@ -484,13 +484,13 @@ func (h *host) setPort(vrf string, spec routing.Port) error {
 	}
 	// What else holds the label or the (vNIC, VLAN) is stale: the spec wins.
 	for _, o := range h.ports {
-		if o.label == spec.Label || o.vnic.alias == alias && o.vlan == spec.VLAN {
+		if o.label == spec.Label || o.vnic.key == key && o.vlan == spec.VLAN {
 			if err := h.dropPort(o); err != nil {
 				return err
 			}
 		}
 	}
-	v, err := h.useVNIC(alias)
+	v, err := h.useVNIC(key, GuestAlias(tenant, vpn, spec))
 	if err != nil {
 		return err
 	}
@@ -557,7 +557,7 @@ func (h *host) dropPort(p *port) error {
 	if p.vnic.users > 0 {
 		return nil
 	}
-	delete(h.vnics, p.vnic.alias)
+	delete(h.vnics, p.vnic.key)
 	return h.deleteVNIC(p.vnic)
 }
 
@@ -600,10 +600,10 @@ func (h *host) flush() error {
 	return nil
 }
 
-// useVNIC returns the vNIC with the alias, creating its veth pair and
-// attaching the program when it is the first port's.
-func (h *host) useVNIC(alias string) (*vnic, error) {
-	if v := h.vnics[alias]; v != nil {
+// useVNIC returns the vNIC with the key, creating its veth pair (its
+// guest end named guestAlias) when it is the first port's.
+func (h *host) useVNIC(key, guestAlias string) (*vnic, error) {
+	if v := h.vnics[key]; v != nil {
 		v.users++
 		return v, nil
 	}
@@ -618,17 +618,17 @@ func (h *host) useVNIC(alias string) (*vnic, error) {
 	for used[n] {
 		n++
 	}
-	v, err := h.createVNIC(alias, n)
+	v, err := h.createVNIC(key, guestAlias, n)
 	if err != nil {
 		return nil, err
 	}
 	v.users = 1
-	h.vnics[alias] = v
+	h.vnics[key] = v
 	return v, nil
 }
 
 // createVNIC creates vNIC n; its program is attached at the next flush.
-func (h *host) createVNIC(alias string, n int) (*vnic, error) {
+func (h *host) createVNIC(key, guestAlias string, n int) (*vnic, error) {
 	hostMAC, err := randomMAC()
 	if err != nil {
 		return nil, err
@@ -637,12 +637,12 @@ func (h *host) createVNIC(alias string, n int) (*vnic, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := addVeth(h.nl, HostLink(h.prefix, n), GuestLink(h.prefix, n), alias, hostMAC, guestMAC)
+	idx, err := addVeth(h.nl, HostLink(h.prefix, n), GuestLink(h.prefix, n), hostAliasPrefix+key, guestAlias, hostMAC, guestMAC)
 	if err != nil {
 		return nil, err
 	}
 	h.unattached = append(h.unattached, idx)
-	return &vnic{alias: alias, n: n, ifindex: idx, hostMAC: hostMAC, guestMAC: guestMAC}, nil
+	return &vnic{key: key, n: n, ifindex: idx, hostMAC: hostMAC, guestMAC: guestMAC}, nil
 }
 
 // routeKey is the routes map key of prefix p in the VRF with label vrf.

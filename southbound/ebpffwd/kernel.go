@@ -148,7 +148,7 @@ func attach(ns netns.NsHandle, ifindex int, prog *ebpf.Program) (added bool, err
 // their aliases (the kernel ignores an alias in a creation request);
 // leftovers of the same names are replaced. It returns the host end's
 // ifindex.
-func addVeth(h *netlink.Handle, host, guest, alias string, hostMAC, guestMAC net.HardwareAddr) (int, error) {
+func addVeth(h *netlink.Handle, host, guest, hostAlias, guestAlias string, hostMAC, guestMAC net.HardwareAddr) (int, error) {
 	v := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: host, MTU: MTU, HardwareAddr: hostMAC, Flags: net.FlagUp, TxQLen: -1},
 		PeerName:  guest, PeerHardwareAddr: guestMAC, PeerTxQLen: -1,
@@ -167,14 +167,14 @@ func addVeth(h *netlink.Handle, host, guest, alias string, hostMAC, guestMAC net
 	if err != nil {
 		return 0, fmt.Errorf("create veth %s (guest end %s): %w", host, guest, err)
 	}
-	if err := h.LinkSetAlias(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: guest}}, alias); err != nil {
+	if err := h.LinkSetAlias(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: guest}}, guestAlias); err != nil {
 		return 0, fmt.Errorf("alias %s: %w", guest, err)
 	}
 	hl, err := h.LinkByName(host)
 	if err != nil {
 		return 0, err
 	}
-	if err := h.LinkSetAlias(hl, hostAliasPrefix+alias); err != nil {
+	if err := h.LinkSetAlias(hl, hostAlias); err != nil {
 		return 0, fmt.Errorf("alias %s: %w", host, err)
 	}
 	return hl.Attrs().Index, nil

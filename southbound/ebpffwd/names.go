@@ -46,9 +46,8 @@ const (
 	namePort = 2
 )
 
-// hostAliasPrefix starts the alias of a vNIC's host end: the rest is the
-// guest end's alias, so the vNIC is known again after its guest end left
-// for a guest's namespace.
+// hostAliasPrefix starts the alias of a vNIC's host end: the rest is its
+// VNICKey.
 const hostAliasPrefix = "vnic "
 
 var prefixRE = regexp.MustCompile(`^[a-z0-9-]{1,8}$`)
@@ -66,20 +65,31 @@ func TunnelLink(prefix string) string { return prefix + "vx" }
 
 // HostLink and GuestLink name the ends of vNIC n's veth pair: the host end
 // carries the program, the guest end is left in the host namespace for a
-// guest to take (see VNICAlias).
+// guest to take (see GuestAlias).
 func HostLink(prefix string, n int) string  { return prefix + "e" + strconv.Itoa(n) }
 func GuestLink(prefix string, n int) string { return prefix + "n" + strconv.Itoa(n) }
 
-// VNICAlias is the interface alias of a vNIC's guest end. A port whose
-// Port.VNIC is empty is its own untagged vNIC and gets linux-vforwarder's
-// port alias, "tenant/vpn/interface", so the same guest tooling finds it
-// on either vendor; a named vNIC is "tenant/vnic", shared by every
-// service bound to it.
-func VNICAlias(tenant, vpn string, p routing.Port) string {
+// VNICKey names a vNIC on its host: "tenant/vnic", the vNIC being
+// Port.VNIC, or the interface itself when that is empty. Every service
+// bound to one of the vNIC's VLANs shares it. The host end's alias is
+// hostAliasPrefix followed by the key, so the driver knows the vNIC again
+// after its guest end has left for a guest's namespace.
+func VNICKey(tenant string, p routing.Port) string {
 	if p.VNIC == "" {
-		return tenant + "/" + vpn + "/" + p.Interface
+		return tenant + "/" + p.Interface
 	}
 	return tenant + "/" + p.VNIC
+}
+
+// GuestAlias is the interface alias given to a vNIC's guest end when the
+// port p creates it: linux-vforwarder's port alias, "tenant/vpn/interface",
+// when p is untagged, so the same guest tooling takes it on either vendor;
+// the vNIC's key when p is a VLAN of it.
+func GuestAlias(tenant, vpn string, p routing.Port) string {
+	if p.VLAN == 0 {
+		return tenant + "/" + vpn + "/" + p.Interface
+	}
+	return VNICKey(tenant, p)
 }
 
 // LabelMAC is the inner destination MAC of frames tunnelled to a label,

@@ -112,13 +112,13 @@ func (h *host) reconcileVRFs(hv *routing.HostView) ([]string, error) {
 	return drift, nil
 }
 
-// desiredAliases returns the vNIC aliases hv needs.
-func desiredAliases(hv *routing.HostView) map[string]bool {
+// desiredVNICs returns the keys of the vNICs hv needs.
+func desiredVNICs(hv *routing.HostView) map[string]bool {
 	out := make(map[string]bool)
 	for _, v := range hv.VRFs {
-		t, p := tenantVPN(v.ID)
+		t, _ := tenantVPN(v.ID)
 		for _, port := range v.Ports {
-			out[VNICAlias(t, p, port)] = true
+			out[VNICKey(t, port)] = true
 		}
 	}
 	return out
@@ -126,11 +126,11 @@ func desiredAliases(hv *routing.HostView) map[string]bool {
 
 func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 	var drift []string
-	want := desiredAliases(hv)
-	for _, alias := range slices.Sorted(maps.Keys(h.vnics)) {
-		v := h.vnics[alias]
-		if !want[alias] {
-			drift = append(drift, fmt.Sprintf("vNIC %s unexpected", alias))
+	want := desiredVNICs(hv)
+	for _, key := range slices.Sorted(maps.Keys(h.vnics)) {
+		v := h.vnics[key]
+		if !want[key] {
+			drift = append(drift, fmt.Sprintf("vNIC %s unexpected", key))
 			for _, p := range h.ports {
 				if p.vnic == v {
 					if err := h.dropPort(p); err != nil {
@@ -138,7 +138,7 @@ func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 					}
 				}
 			}
-			delete(h.vnics, alias)
+			delete(h.vnics, key)
 			if err := h.deleteVNIC(v); err != nil {
 				return drift, err
 			}
@@ -146,10 +146,10 @@ func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 		}
 		added, err := attach(h.ns, v.ifindex, h.objs.FromVnic)
 		if err != nil {
-			return drift, fmt.Errorf("vNIC %s: %w", alias, err)
+			return drift, fmt.Errorf("vNIC %s: %w", key, err)
 		}
 		if added {
-			drift = append(drift, fmt.Sprintf("vNIC %s: program from_vnic not attached", alias))
+			drift = append(drift, fmt.Sprintf("vNIC %s: program from_vnic not attached", key))
 		}
 	}
 	return drift, nil
@@ -159,7 +159,7 @@ func (h *host) reconcilePorts(hv *routing.HostView) ([]string, error) {
 	var drift []string
 	want := make(map[portID]bool)
 	for _, v := range hv.VRFs {
-		t, vpn := tenantVPN(v.ID)
+		t, _ := tenantVPN(v.ID)
 		for _, spec := range v.Ports {
 			id := portID{v.ID, spec.Interface}
 			want[id] = true
@@ -168,7 +168,7 @@ func (h *host) reconcilePorts(hv *routing.HostView) ([]string, error) {
 			switch {
 			case p == nil:
 				drift = append(drift, what+" missing")
-			case p.label != spec.Label || p.vlan != spec.VLAN || p.vnic.alias != VNICAlias(t, vpn, spec):
+			case p.label != spec.Label || p.vlan != spec.VLAN || p.vnic.key != VNICKey(t, spec):
 				drift = append(drift, what+" differs")
 			}
 			if err := h.setPort(v.ID, spec); err != nil {
