@@ -41,9 +41,21 @@ func anyToAnyModel() routing.Model {
 
 // Any-to-any across vendors: host-a on linux-vforwarder, host-b on
 // ebpf-vforwarder; both VPNs overlap, every datagram stays in its own.
+// Port.VNIC is filled as the engine fills it from the interface
+// hierarchy (each interface on a tenant port of its own): the guests
+// still find their ends by binding.
 func TestMixedAnyToAny(t *testing.T) {
 	r := newRig(t)
-	r.apply(anyToAnyModel())
+	res, asg := routing.Compute(anyToAnyModel(), r.asg)
+	r.asg = asg
+	for _, hv := range res.Hosts {
+		for _, v := range hv.VRFs {
+			for i := range v.Ports {
+				v.Ports[i].VNIC = v.Ports[i].Interface + "-nic0"
+			}
+		}
+	}
+	r.applyResult(res)
 
 	g1 := r.guest("host-a", "blue", "blue", "g1", "10.1.1.5/24")
 	g2 := r.guest("host-a", "blue", "blue", "g2", "10.3.7.9/24")
