@@ -25,8 +25,10 @@ type host struct {
 	tunnel int // ifindex of the tunnel device; 0 when there is none
 	stale  bool
 	// repaired is what opening the host corrected (the tunnel device),
-	// for the next Reconcile to report.
+	// for the next Reconcile to report; strays are links named like vNIC
+	// ends that are not a vNIC's, for it to delete.
 	repaired []string
+	strays   []string
 	checked  uint64 // the driver's epoch when the namespace was last checked
 
 	// Work batched until the next flush: vNICs created and not yet
@@ -123,17 +125,8 @@ func (h *host) dropTunnelIfIdle() {
 }
 
 func (h *host) dropTunnel() error {
-	l, err := h.nl.LinkByName(TunnelLink(h.prefix))
-	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
-		h.tunnel = 0
-		return nil
-	}
-	if err != nil {
+	if err := deleteLink(h.nl, TunnelLink(h.prefix)); err != nil {
 		return err
-	}
-	if err := h.nl.LinkDel(l); err != nil {
-		return fmt.Errorf("delete %s: %w", TunnelLink(h.prefix), err)
 	}
 	h.tunnel = 0
 	return nil
@@ -230,23 +223,41 @@ func (h *host) load() error {
 }
 
 // readVNICs returns the vNICs whose host ends are in the namespace, by
-// the host end's ifindex.
+// the host end's ifindex, and records in h.strays the other links that
+// carry the names of vNIC ends (for Reconcile to delete).
 func (h *host) readVNICs() (map[int]*vnic, error) {
 	links, err := h.nl.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}
 	out := make(map[int]*vnic)
+	hostEnds := make(map[int]bool)
+	var guestEnds []netlink.Link
+	h.strays = nil
 	for _, l := range links {
 		a := l.Attrs()
+		if _, ok := parseIndexed(a.Name, h.prefix+"n"); ok {
+			guestEnds = append(guestEnds, l)
+			continue
+		}
 		n, ok := parseIndexed(a.Name, h.prefix+"e")
-		key, ok2 := strings.CutPrefix(a.Alias, hostAliasPrefix)
-		if !ok || !ok2 || l.Type() != "veth" {
+		if !ok {
+			continue
+		}
+		key, ok := strings.CutPrefix(a.Alias, hostAliasPrefix)
+		if !ok || l.Type() != "veth" {
+			h.strays = append(h.strays, a.Name)
 			continue
 		}
 		v := &vnic{key: key, n: n, ifindex: a.Index, hostMAC: a.HardwareAddr}
 		v.guestMAC = h.peerMAC(l)
 		out[a.Index] = v
+		hostEnds[n] = true
+	}
+	for _, l := range guestEnds {
+		if n, _ := parseIndexed(l.Attrs().Name, h.prefix+"n"); !hostEnds[n] {
+			h.strays = append(h.strays, l.Attrs().Name)
+		}
 	}
 	return out, nil
 }

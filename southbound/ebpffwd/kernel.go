@@ -247,3 +247,19 @@ func ensureTunnel(h *netlink.Handle, name string) (int, bool, error) {
 	}
 	return l.Attrs().Index, true, nil
 }
+
+// deleteLink deletes the link name, if it is there.
+func deleteLink(h *netlink.Handle, name string) error {
+	l, err := h.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.LinkDel(l); err != nil {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}

@@ -126,6 +126,13 @@ func desiredVNICs(hv *routing.HostView) map[string]bool {
 
 func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 	var drift []string
+	for _, name := range h.strays {
+		drift = append(drift, fmt.Sprintf("device %s unexpected", name))
+		if err := deleteLink(h.nl, name); err != nil {
+			return drift, err
+		}
+	}
+	h.strays = nil
 	want := desiredVNICs(hv)
 	for _, key := range slices.Sorted(maps.Keys(h.vnics)) {
 		v := h.vnics[key]

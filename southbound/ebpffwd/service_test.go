@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,5 +304,33 @@ func TestReconcileRebuiltHost(t *testing.T) {
 	mustPing(t, g3, "10.1.1.5")
 	if drift := r.reconcile(r.res); len(drift) != 0 {
 		t.Errorf("drift after reconcile:\n%v", drift)
+	}
+}
+
+// Reconcile deletes links named like the driver's vNIC ends that are not
+// vNICs it holds, and leaves links without its names alone.
+func TestReconcileDeletesStrays(t *testing.T) {
+	r := newRig(t)
+	r.apply(anyToAnyModel())
+	ns, p := r.lab.HostNS("host-b"), r.lab.Prefix()
+	for _, args := range [][]string{
+		{"link", "add", p + "e90", "type", "veth", "peer", "name", p + "n90"}, // no vNIC alias
+		{"link", "add", "other0", "type", "veth", "peer", "name", "other1"},   // not the driver's
+	} {
+		if _, err := r.lab.IP(ns, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drift := r.reconcile(r.res)
+	want := []string{"host-b: device " + p + "e90 unexpected", "host-b: device " + p + "n90 unexpected"}
+	if !slices.Equal(drift, want) {
+		t.Errorf("drift %q, want %q", drift, want)
+	}
+	out, err := r.lab.IP(ns, "-o", "link", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, p+"e90") || strings.Contains(out, p+"n90") || !strings.Contains(out, "other0") {
+		t.Errorf("links after reconcile:\n%s", out)
 	}
 }
