@@ -52,8 +52,9 @@
 //
 // IPv4 only (routes for IPv6 prefixes fail with an error); at most 16
 // active hops per route; no ICMP errors (a packet whose TTL runs out is
-// dropped); a guest's MAC is its guest end's at creation (a guest that
-// changes it must have the vNIC recreated). The BPF object is built for
+// dropped); frames are delivered to the MAC the driver gave the guest end
+// (the host end's with the last bit flipped, so it is known again after a
+// restart): a guest that changes its MAC receives nothing. The BPF object is built for
 // little-endian machines (bpf2go -target bpfel). Counters are those of
 // the ports the driver knows: after a restart, the ports it read back or
 // was given by Reconcile.

@@ -249,8 +249,7 @@ func (h *host) readVNICs() (map[int]*vnic, error) {
 			h.strays = append(h.strays, a.Name)
 			continue
 		}
-		v := &vnic{key: key, n: n, ifindex: a.Index, hostMAC: a.HardwareAddr}
-		v.guestMAC = h.peerMAC(l)
+		v := &vnic{key: key, n: n, ifindex: a.Index, hostMAC: a.HardwareAddr, guestMAC: guestMAC(a.HardwareAddr)}
 		out[a.Index] = v
 		hostEnds[n] = true
 	}
@@ -260,23 +259,6 @@ func (h *host) readVNICs() (map[int]*vnic, error) {
 		}
 	}
 	return out, nil
-}
-
-// peerMAC returns the MAC of a veth's other end: from the ports map when
-// the guest end has left the namespace, else from the device.
-func (h *host) peerMAC(l netlink.Link) net.HardwareAddr {
-	if g, err := h.nl.LinkByName(h.prefix + "n" + strings.TrimPrefix(l.Attrs().Name, h.prefix+"e")); err == nil {
-		return g.Attrs().HardwareAddr
-	}
-	var k uint32
-	var pv fwdPort
-	it := h.objs.Ports.Iterate()
-	for it.Next(&k, &pv) {
-		if int(pv.Ifindex) == l.Attrs().Index {
-			return net.HardwareAddr(pv.GuestMac[:])
-		}
-	}
-	return nil
 }
 
 type nameEntry struct {

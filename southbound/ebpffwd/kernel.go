@@ -190,6 +190,17 @@ func randomMAC() (net.HardwareAddr, error) {
 	return m, nil
 }
 
+// guestMAC is the MAC the driver gives the guest end of the vNIC whose
+// host end has MAC host: the same with the lowest bit of the last byte
+// flipped.
+func guestMAC(host net.HardwareAddr) net.HardwareAddr {
+	g := append(net.HardwareAddr(nil), host...)
+	if len(g) == 6 {
+		g[5] ^= 1
+	}
+	return g
+}
+
 // attachNew attaches prog to the TCX ingress of devices just created (so
 // nothing is attached to them yet), in one visit of the namespace.
 func attachNew(ns netns.NsHandle, ifindexes []int, prog *ebpf.Program) error {

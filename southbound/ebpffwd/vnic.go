@@ -68,15 +68,14 @@ func (h *host) useVNIC(key, guestAlias string) (*vnic, error) {
 }
 
 // createVNIC creates vNIC n; its program is attached at the next flush.
+// The guest end's MAC follows from the host end's (guestMAC), so the
+// driver knows it again after the guest end has left the namespace.
 func (h *host) createVNIC(key, guestAlias string, n int) (*vnic, error) {
 	hostMAC, err := randomMAC()
 	if err != nil {
 		return nil, err
 	}
-	guestMAC, err := randomMAC()
-	if err != nil {
-		return nil, err
-	}
+	guestMAC := guestMAC(hostMAC)
 	idx, err := addVeth(h.nl, HostLink(h.prefix, n), GuestLink(h.prefix, n), hostAliasPrefix+key, guestAlias, hostMAC, guestMAC)
 	if err != nil {
 		return nil, err
