@@ -334,3 +334,39 @@ func TestReconcileDeletesStrays(t *testing.T) {
 		t.Errorf("links after reconcile:\n%s", out)
 	}
 }
+
+// A restarted driver repairs a port's entry deleted by hand even though
+// the guest end has left the host's namespace: it knows the guest's MAC
+// from the host end's.
+func TestRestartedDriverRepairsPort(t *testing.T) {
+	s := newServiceRig(t)
+	var label uint32
+	for _, p := range s.res.Hosts["host-b"].VRF("acme/a").Ports {
+		if p.Interface == "la" {
+			label = p.Label
+		}
+	}
+	ports, err := ebpf.LoadPinnedMap(ebpffwd.PinDir(ebpffwd.DefaultBPFFS, s.lab.Prefix(), "host-b")+"/ports", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ports.Close()
+	if err := ports.Delete(label); err != nil {
+		t.Fatal(err)
+	}
+	s.ebpf.Close()
+	fresh := ebpfDriver(t, s.lab, "vendor-b")
+	drift, err := fresh.Reconcile(ctx(t), views(s.res, "vendor-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"host-b: VRF acme/a: port la missing"}; !slices.Equal(drift, want) {
+		t.Errorf("drift %q, want %q", drift, want)
+	}
+	if err := s.pa.SendUDP(s.local, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got := lab.WaitUDP(5, 2*time.Second, s.la); got != 5 {
+		t.Errorf("la received %d of 5 datagrams after the repair", got)
+	}
+}
