@@ -6,7 +6,7 @@ DATA_DIR  ?= data
 LISTEN    ?= 127.0.0.1:9339
 FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
-GENERATED := gen/realization/realization.go
+GENERATED := gen/realization/realization.go southbound/ebpffwd/fwd_bpfel.go southbound/ebpffwd/fwd_bpfel.o
 
 .PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down
 
@@ -40,14 +40,15 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## gen: regenerate gen/ (realization's typed accessors) from yang/ and gen/realization/reads.txt
+## gen: regenerate gen/ (realization's typed accessors) from yang/ and gen/realization/reads.txt,
+## and the eBPF forwarder's BPF object and bindings from southbound/ebpffwd/fwd.c (clang)
 gen:
-	$(GO) generate ./gen/...
+	$(GO) generate ./gen/... ./southbound/ebpffwd/
 
 ## gen-check: fail if gen/ does not match what yang/ and its declarations generate
 gen-check:
 	@tmp=$$(mktemp -d); cp $(GENERATED) $$tmp/; \
-	$(GO) generate ./gen/... || { rm -rf $$tmp; exit 1; }; \
+	$(GO) generate ./gen/... ./southbound/ebpffwd/ || { rm -rf $$tmp; exit 1; }; \
 	for f in $(GENERATED); do \
 		if ! cmp -s $$f $$tmp/$$(basename $$f); then echo "$$f was stale: regenerated it; review and commit it"; rm -rf $$tmp; exit 1; fi; \
 	done; rm -rf $$tmp
@@ -90,6 +91,9 @@ bench:
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/mtu' -benchtime=2000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetOneLeafRealizing/binding' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./southbound/linuxfwd/
+	@# The eBPF forwarder (vendor B) against the same work, and both data planes' latency and throughput.
+	$(GO) test -run='^$$' -bench='Apply1000Bindings' -benchtime=3x ./southbound/ebpffwd/
+	$(GO) test -run='^$$' -bench='Forwarding' -benchtime=2000x ./southbound/ebpffwd/
 	@# MP-BGP export to a real FRR bgpd (needs root and FRR: .ci/deps).
 	$(GO) test -run='^$$' -bench='BGPOneBindingToFRR' -benchtime=50x ./cmd/netreadyd/daemon/
 

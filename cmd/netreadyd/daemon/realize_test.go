@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -34,6 +36,9 @@ var (
 type realized struct {
 	*testServer
 	lab *lab.Lab
+	// vendorB, when set, is the driver labScenario gives backend
+	// vendor-b (host-b) instead of the scenario's.
+	vendorB string
 }
 
 // startRealized starts a server with the built-in drivers (or drivers)
@@ -41,6 +46,11 @@ type realized struct {
 func startRealized(t *testing.T, drivers southbound.Registry) *realized {
 	t.Helper()
 	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	t.Cleanup(func() { // what ebpf-vforwarder pinned for the lab's hosts
+		for _, h := range []string{"host-a", "host-b"} {
+			os.RemoveAll(ebpffwd.PinDir(ebpffwd.DefaultBPFFS, l.Prefix(), h))
+		}
+	})
 	if drivers == nil {
 		drivers = daemon.Drivers()
 	}
@@ -57,6 +67,9 @@ func (r *realized) labScenario(t testing.TB, name string) []byte {
 	}
 	for _, b := range doc["netready-infrastructure:backends"].(map[string]any)["backend"].([]any) {
 		b.(map[string]any)["option"] = []any{map[string]any{"name": "netns-prefix", "value": r.lab.Prefix()}}
+		if b.(map[string]any)["name"] == "vendor-b" && r.vendorB != "" {
+			b.(map[string]any)["driver"] = r.vendorB
+		}
 	}
 	out, err := json.Marshal(doc)
 	if err != nil {
@@ -95,8 +108,15 @@ func (r *realized) leaf(t *testing.T, p string) any {
 	return v
 }
 
-func TestRealizeAnyToAny(t *testing.T) {
+func TestRealizeAnyToAny(t *testing.T) { realizeAnyToAny(t, "") }
+
+// Vendor B on the eBPF forwarder: one VPN spans host-a on
+// linux-vforwarder and host-b on ebpf-vforwarder.
+func TestRealizeAnyToAnyMixedVendors(t *testing.T) { realizeAnyToAny(t, ebpffwd.Kind) }
+
+func realizeAnyToAny(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
+	r.vendorB = vendorB
 	r.setRoot(t, r.labScenario(t, "any-to-any"))
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	g2 := r.guest("host-a", "blue/blue/g2", "10.3.7.9/24")
@@ -152,8 +172,15 @@ func TestRealizeAnyToAny(t *testing.T) {
 	}
 }
 
-func TestRealizeECMP(t *testing.T) {
+func TestRealizeECMP(t *testing.T) { realizeECMP(t, "") }
+
+// Vendor B on the eBPF forwarder: one VPN spans host-a on
+// linux-vforwarder and host-b on ebpf-vforwarder.
+func TestRealizeECMPMixedVendors(t *testing.T) { realizeECMP(t, ebpffwd.Kind) }
+
+func realizeECMP(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
+	r.vendorB = vendorB
 	r.setRoot(t, r.labScenario(t, "ecmp"))
 	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
 	vnf := []*lab.Guest{
@@ -223,8 +250,15 @@ func TestRealizeECMP(t *testing.T) {
 	}
 }
 
-func TestRealizeHubAndSpoke(t *testing.T) {
+func TestRealizeHubAndSpoke(t *testing.T) { realizeHubAndSpoke(t, "") }
+
+// Vendor B on the eBPF forwarder: one VPN spans host-a on
+// linux-vforwarder and host-b on ebpf-vforwarder.
+func TestRealizeHubAndSpokeMixedVendors(t *testing.T) { realizeHubAndSpoke(t, ebpffwd.Kind) }
+
+func realizeHubAndSpoke(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
+	r.vendorB = vendorB
 	r.setRoot(t, r.labScenario(t, "hub-and-spoke"))
 	hub := r.guest("host-a", "blue/blue/vfw", "10.1.1.5/24")
 	if err := hub.SetForwarding(true); err != nil {

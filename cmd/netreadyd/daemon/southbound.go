@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/gnmidriver"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
@@ -16,6 +17,7 @@ import (
 func Drivers() southbound.Registry {
 	r := southbound.Registry{}
 	linuxfwd.Register(r)
+	ebpffwd.Register(r)
 	gnmidriver.Register(r)
 	webhook.Register(r)
 	return r
