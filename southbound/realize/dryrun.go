@@ -26,6 +26,9 @@ func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, er
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cfgs := desired.Backends(cs.New)
+	if err := e.refuseUnrealizable(cs, cfgs); err != nil {
+		return nil, err
+	}
 	reconcile, err := e.planBackends(cfgs)
 	if err != nil {
 		return nil, err

@@ -281,7 +281,11 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := cs.New
-	plan, err := e.plan(ctx, desired.Backends(cur))
+	cfgs := desired.Backends(cur)
+	if err := e.refuseUnrealizable(cs, cfgs); err != nil {
+		return nil, err
+	}
+	plan, err := e.plan(ctx, cfgs)
 	if err != nil {
 		return nil, err
 	}

@@ -174,8 +174,11 @@ type recorder struct {
 	calls map[string][]string // backend -> changes, as routing.Change.String()
 }
 
+// registry declares every capability: the dry run is compared with what
+// every scenario realizes, the service-binding one (VLAN sub-interfaces,
+// an L2 network) included.
 func (r *recorder) registry() southbound.Registry {
-	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true, VLAN: true, L2: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.opens++

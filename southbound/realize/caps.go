@@ -1,0 +1,119 @@
+package realize
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/desired"
+)
+
+// refuseUnrealizable returns a FailedPrecondition (tree.KindConflict)
+// error for the first intent of the candidate tree that the backend it is
+// placed on cannot realize, so that nothing is accepted that the network
+// will not hold: a host on a backend whose driver does not forward, or a
+// binding whose interface the driver of its host's backend cannot
+// realize (a VLAN sub-interface without Capabilities.VLAN, an L2 network
+// without Capabilities.L2, a kind no driver realizes). Hosts are always
+// checked (they are few); bindings in the tenants the transaction
+// changed, or in every tenant when a host or backend changed (a placement
+// can move under a binding either way). nil when all is realizable.
+func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.Backend) error {
+	hostBackend := map[string]string{}
+	for _, h := range desired.Hosts(cs.New) {
+		hostBackend[h.Name] = h.Backend
+		cfg, ok := cfgs[h.Backend]
+		if !ok || e.reg[cfg.Driver].Caps.Forwarding {
+			continue // an unknown backend is validation's to refuse
+		}
+		path := "/hosts/host[name=" + h.Name + "]/backend"
+		if old := e.backends[h.Backend]; old != nil && old.cfg.Driver != cfg.Driver {
+			path = backendPath(h.Backend) + "/driver" // the backend changed under the host
+		}
+		return &tree.Error{Kind: tree.KindConflict, Path: path, Msg: fmt.Sprintf(
+			"host %s is placed on backend %s, whose driver %s does not forward (it carries configuration data only): place hosts on a backend whose driver forwards (%s)",
+			h.Name, h.Backend, cfg.Driver, strings.Join(e.forwardingKinds(), ", "))}
+	}
+	tenants, all := e.touchedTenants(cs)
+	var err error
+	each(child1(cs.New, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
+		if err != nil || !all && !tenants[tn.Key()] {
+			return
+		}
+		for _, n := range desired.Needs(tn) {
+			if n.Host == "" {
+				continue
+			}
+			cfg, ok := cfgs[hostBackend[n.Host]]
+			if !ok {
+				continue
+			}
+			if why := e.cannot(n, cfg.Driver); why != "" {
+				err = &tree.Error{Kind: tree.KindConflict, Path: n.Path, Msg: fmt.Sprintf(
+					"interface %s (on port %s, host %s) cannot be realized by backend %s (driver %s): %s",
+					n.Interface, n.VNIC, n.Host, cfg.Name, cfg.Driver, why)}
+				return
+			}
+		}
+	})
+	return err
+}
+
+// cannot says why driver kind cannot realize need n, "" when it can.
+func (e *Engine) cannot(n desired.Need, kind string) string {
+	caps := e.reg[kind].Caps
+	switch {
+	case n.NoDriver != "":
+		return n.NoDriver
+	case n.Tagged && !caps.VLAN:
+		return "the driver does not realize VLAN sub-interfaces (" + e.kindsWith(func(c southbound.Capabilities) bool { return c.VLAN }) + ")"
+	case n.L2 && !caps.L2:
+		return "the driver does not realize L2 networks (" + e.kindsWith(func(c southbound.Capabilities) bool { return c.L2 }) + ")"
+	}
+	return ""
+}
+
+// kindsWith names the registered driver kinds with a capability, for the
+// refusal's message.
+func (e *Engine) kindsWith(has func(southbound.Capabilities) bool) string {
+	var out []string
+	for _, k := range e.reg.Kinds() {
+		if has(e.reg[k].Caps) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return "no driver of this server does"
+	}
+	return "drivers that do: " + strings.Join(out, ", ")
+}
+
+// forwardingKinds lists the registered driver kinds that forward.
+func (e *Engine) forwardingKinds() []string {
+	var out []string
+	for _, k := range e.reg.Kinds() {
+		if e.reg[k].Caps.Forwarding {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// touchedTenants names the tenants a transaction changed; all is set when
+// it changed a host or backend, which may move any tenant's placement.
+func (e *Engine) touchedTenants(cs *changeset.Set) (tenants map[string]bool, all bool) {
+	tenants = map[string]bool{}
+	for _, c := range cs.Changes {
+		switch top := c.Chain[0].Schema(); {
+		case top == e.paths.hosts || top == e.paths.backends:
+			if c.Chain[len(c.Chain)-1].Schema().Config {
+				return nil, true
+			}
+		case top == e.paths.tenants && len(c.Chain) > 2 && c.Chain[2].Schema() == e.paths.tenant:
+			tenants[c.Chain[2].Key()] = true
+		}
+	}
+	return tenants, false
+}
