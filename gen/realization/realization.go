@@ -289,11 +289,6 @@ func (x L2Network) L2Binding(key string) (L2Binding, bool) {
 // L2Provider is the container /tenants/tenant/l2-networks/l2-network/provider (nil Node: absent).
 type L2Provider struct{ Node *tree.Node }
 
-// NetworkType returns the leaf network-type.
-func (x L2Provider) NetworkType() L2ProviderNetworkType {
-	return L2ProviderNetworkType(leaf[string](x.Node, "network-type"))
-}
-
 // SegmentationID returns the leaf segmentation-id.
 func (x L2Provider) SegmentationID() uint64 { return leaf[uint64](x.Node, "segmentation-id") }
 
@@ -334,16 +329,6 @@ const (
 	InterfaceTypeVxlan    InterfaceType = "vxlan"
 	InterfaceTypeMpls     InterfaceType = "mpls"
 	InterfaceTypeTrunk    InterfaceType = "trunk"
-)
-
-// L2ProviderNetworkType is a value of the enumeration /tenants/tenant/l2-networks/l2-network/provider/network-type.
-type L2ProviderNetworkType string
-
-// The values of L2ProviderNetworkType.
-const (
-	L2ProviderNetworkTypeFlat  L2ProviderNetworkType = "flat"
-	L2ProviderNetworkTypeVlan  L2ProviderNetworkType = "vlan"
-	L2ProviderNetworkTypeVxlan L2ProviderNetworkType = "vxlan"
 )
 
 // MultipathMode is a value of the enumeration multipath-mode.
@@ -425,7 +410,6 @@ func ReadPaths() []string {
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
 		"/tenants/tenant/l2-networks/l2-network/name",
-		"/tenants/tenant/l2-networks/l2-network/provider/network-type",
 		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",
 		"/tenants/tenant/ports/port",
@@ -488,7 +472,6 @@ func IsRead(path string) bool {
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
 		"/tenants/tenant/l2-networks/l2-network/name",
-		"/tenants/tenant/l2-networks/l2-network/provider/network-type",
 		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",
 		"/tenants/tenant/ports/port",
