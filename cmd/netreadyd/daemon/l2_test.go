@@ -1,0 +1,113 @@
+package daemon_test
+
+// L2 networks realized by the Linux vForwarder: guests (namespaces
+// standing for VMs) on two hosts served by two backends, configured only
+// through gNMI Set.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/southbound/linuxfwd"
+)
+
+// l2Doc is two hosts on two backends and a tenant with two L2 networks,
+// red (provider VXLAN 5000) and blue (no provider: an assigned VNI), each
+// with an untagged interface bound on either host. Both use the same
+// subnet, so only the networks keep their guests apart.
+func l2Doc(prefix string) string {
+	opt := fmt.Sprintf(`"option": [{"name": "netns-prefix", "value": %q}]`, prefix)
+	port := func(name, host string) string { return fmt.Sprintf(`{"name": %q, "host": %q}`, name, host) }
+	iface := func(name, port string) string { return fmt.Sprintf(`{"name": %q, "type": "untagged", "port": %q}`, name, port) }
+	return fmt.Sprintf(`{
+  "netready-infrastructure:backends": {"backend": [
+    {"name": "vendor-a", "driver": "linux-vforwarder", %[1]s},
+    {"name": "vendor-b", "driver": "linux-vforwarder", %[1]s}]},
+  "netready-infrastructure:hosts": {"host": [
+    {"name": "host-a", "backend": "vendor-a", "address": "192.0.2.1"},
+    {"name": "host-b", "backend": "vendor-b", "address": "192.0.2.2"}]},
+  "netready-tenants:tenants": {"tenant": [{"name": "acme",
+    "ports": {"port": [%[2]s, %[3]s, %[4]s, %[5]s]},
+    "interfaces": {"interface": [%[6]s, %[7]s, %[8]s, %[9]s]},
+    "netready-l2network:l2-networks": {"l2-network": [
+      {"name": "red", "provider": {"network-type": "vxlan", "segmentation-id": 5000},
+       "bindings": {"binding": [{"interface": "ra"}, {"interface": "rb"}]}},
+      {"name": "blue", "bindings": {"binding": [{"interface": "ba"}, {"interface": "bb"}]}}]}}]}
+}`, opt, port("pra", "host-a"), port("prb", "host-b"), port("pba", "host-a"), port("pbb", "host-b"),
+		iface("ra", "pra"), iface("rb", "prb"), iface("ba", "pba"), iface("bb", "pbb"))
+}
+
+func TestRealizeL2Networks(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, []byte(l2Doc(r.lab.Prefix())))
+	ra := r.guest("host-a", linuxfwd.L2PortAlias("acme/red", "ra"), "10.9.0.1/24")
+	rb := r.guest("host-b", linuxfwd.L2PortAlias("acme/red", "rb"), "10.9.0.2/24")
+	ba := r.guest("host-a", linuxfwd.L2PortAlias("acme/blue", "ba"), "10.9.0.3/24")
+	bb := r.guest("host-b", linuxfwd.L2PortAlias("acme/blue", "bb"), "10.9.0.4/24")
+
+	reach(t, ra, "10.9.0.2") // across hosts: ARP floods over VXLAN to host-b
+	reach(t, rb, "10.9.0.1")
+	reach(t, ba, "10.9.0.4")
+	noReach(t, ra, "10.9.0.3") // blue, same host
+	noReach(t, ra, "10.9.0.4") // blue, other host
+	noReach(t, bb, "10.9.0.2")
+
+	const red = "/tenants/tenant[name=acme]/l2-networks/l2-network[name=red]"
+	for p, want := range map[string]any{
+		red + "/bindings/binding[interface=rb]/status/oper-status":                 "up",
+		red + "/bindings/binding[interface=rb]/status/sync-state":                  "in-sync",
+		red + "/bindings/binding[interface=rb]/status/backend[name=vendor-b]/name": "vendor-b",
+		red + "/status/oper-status":                                                "up",
+		red + "/status/sync-state":                                                 "in-sync",
+	} {
+		if got := r.leaf(t, p); got != want {
+			t.Errorf("%s = %v, want %v", p, got, want)
+		}
+	}
+
+	// Idempotent: a reconciliation of a backend that holds its segments
+	// finds nothing to correct.
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"1"`)}})
+	if n := r.leaf(t, "/backends/backend[name=vendor-a]/reconciliation/drift-count"); n != float64(0) {
+		t.Errorf("drift-count %v after a reconciliation in sync, want 0 (drift %v)", n,
+			r.leaf(t, "/backends/backend[name=vendor-a]/reconciliation/drift"))
+	}
+
+	// Drift: red's VXLAN device on host-a removed by hand; the
+	// reconciliation puts it back.
+	vx := fmt.Sprintf("%sv%06x", r.lab.Prefix(), 5000)
+	if out, err := r.lab.IP(r.lab.HostNS("host-a"), "link", "del", vx); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	noReach(t, ra, "10.9.0.2")
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"2"`)}})
+	reach(t, ra, "10.9.0.2")
+	if drift := fmt.Sprint(r.leaf(t, "/backends/backend[name=vendor-a]/reconciliation/drift")); !strings.Contains(drift, vx) {
+		t.Errorf("drift %s does not name %s", drift, vx)
+	}
+
+	// A binding taken down leaves its network on that host: rb is
+	// unreachable, its status down, the network's down on no active
+	// binding but ra.
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, red+"/bindings/binding[interface=rb]/admin-state", `"down"`)}})
+	noReach(t, ra, "10.9.0.2")
+	if got := r.leaf(t, red+"/bindings/binding[interface=rb]/status/oper-status"); got != "down" {
+		t.Errorf("binding down: oper-status %v", got)
+	}
+	// Deleting the networks removes every L2 link from both hosts.
+	r.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/tenants/tenant[name=acme]/l2-networks")}})
+	for _, h := range []string{"host-a", "host-b"} {
+		out, err := r.lab.IP(r.lab.HostNS(h), "-o", "link", "show")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, r.lab.Prefix()+"b") || strings.Contains(line, r.lab.Prefix()+"v") || strings.Contains(line, r.lab.Prefix()+"f") {
+				t.Errorf("%s still holds %s", h, line)
+			}
+		}
+	}
+}
