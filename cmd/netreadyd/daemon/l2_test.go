@@ -21,7 +21,9 @@ import (
 func l2Doc(prefix string) string {
 	opt := fmt.Sprintf(`"option": [{"name": "netns-prefix", "value": %q}]`, prefix)
 	port := func(name, host string) string { return fmt.Sprintf(`{"name": %q, "host": %q}`, name, host) }
-	iface := func(name, port string) string { return fmt.Sprintf(`{"name": %q, "type": "untagged", "port": %q}`, name, port) }
+	iface := func(name, port string) string {
+		return fmt.Sprintf(`{"name": %q, "type": "untagged", "port": %q}`, name, port)
+	}
 	return fmt.Sprintf(`{
   "netready-infrastructure:backends": {"backend": [
     {"name": "vendor-a", "driver": "linux-vforwarder", %[1]s},
