@@ -74,23 +74,53 @@ func portHosts(t rz.Tenant) map[string]ifacePlacement {
 	for i := range t.Interfaces() {
 		ifaces[i.Name()] = i
 	}
+	iface := func(n string) rz.Interface { return ifaces[n] }
+	port := func(n string) ifacePlacement { return ports[n] }
 	out := map[string]ifacePlacement{}
-	for name, cur := range ifaces {
-		up, tags := true, 0
-		for hops := 0; cur.Node != nil && hops <= len(ifaces); hops++ { // bounded: cycles are refused by validation anyway
-			up = up && cur.AdminState() != rz.AdminStateDown
-			if k := cur.Type(); k != rz.InterfaceTypeUntagged && k != rz.InterfaceTypeTrunk {
-				tags++
-			}
-			if port := cur.Port(); port != "" {
-				p := ports[port]
-				out[name] = ifacePlacement{host: p.host, up: up && p.up, attachment: attach(ifaces[name], port, tags)}
-				break
-			}
-			cur = ifaces[cur.Parent()]
+	for name, i := range ifaces {
+		if pl, ok := place(i, iface, port); ok {
+			out[name] = pl
 		}
 	}
 	return out
+}
+
+// placeOne places one interface of tenant t (false: no such interface, or
+// not on a port), looking up only its hierarchy.
+func placeOne(t rz.Tenant, name string) (ifacePlacement, bool) {
+	i, ok := t.Interface(name)
+	if !ok {
+		return ifacePlacement{}, false
+	}
+	return place(i,
+		func(n string) rz.Interface { p, _ := t.Interface(n); return p },
+		func(n string) ifacePlacement {
+			p, _ := t.Port(n)
+			return ifacePlacement{host: p.Host(), up: p.Node != nil && p.AdminState() != rz.AdminStateDown}
+		})
+}
+
+// maxHops bounds the walk up an interface hierarchy (validation refuses
+// cycles; this only keeps a walk finite whatever the tree holds).
+const maxHops = 4096
+
+// place walks from interface i up its parents to its port: it sits on
+// that port's host, is up when it, its parents and the port are, and
+// carries the attachment of i.
+func place(i rz.Interface, iface func(string) rz.Interface, port func(string) ifacePlacement) (ifacePlacement, bool) {
+	up, tags := true, 0
+	for cur, hops := i, 0; cur.Node != nil && hops <= maxHops; hops++ {
+		up = up && cur.AdminState() != rz.AdminStateDown
+		if k := cur.Type(); k != rz.InterfaceTypeUntagged && k != rz.InterfaceTypeTrunk {
+			tags++
+		}
+		if name := cur.Port(); name != "" {
+			p := port(name)
+			return ifacePlacement{host: p.host, up: up && p.up, attachment: attach(i, name, tags)}, true
+		}
+		cur = iface(cur.Parent())
+	}
+	return ifacePlacement{}, false
 }
 
 // attach is the attachment of interface i on port, under tags tagged

@@ -2,6 +2,8 @@ package realize
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/netready/netready/server/changeset"
@@ -36,13 +38,22 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 			"host %s is placed on backend %s, whose driver %s does not forward (it carries configuration data only): place hosts on a backend whose driver forwards (%s)",
 			h.Name, h.Backend, cfg.Driver, strings.Join(e.forwardingKinds(), ", "))}
 	}
-	tenants, all := e.touchedTenants(cs)
+	scopes, all := e.capScopes(cs)
 	var err error
 	each(child1(cs.New, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
-		if err != nil || !all && !tenants[tn.Key()] {
+		sc, touched := scopes[tn.Key()]
+		if err != nil || !all && !touched {
 			return
 		}
-		for _, n := range desired.Needs(tn) {
+		var needs []desired.Need
+		if all || sc.placement {
+			needs = desired.Needs(tn)
+		} else {
+			needs = desired.NeedsOf(tn, slices.SortedFunc(maps.Keys(sc.bindings), func(a, b desired.BindingRef) int {
+				return strings.Compare(a.Path(), b.Path())
+			}))
+		}
+		for _, n := range needs {
 			if n.Host == "" {
 				continue
 			}
@@ -51,7 +62,7 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 				continue
 			}
 			if why := e.cannot(n, cfg.Driver); why != "" {
-				err = &tree.Error{Kind: tree.KindConflict, Path: n.Path, Msg: fmt.Sprintf(
+				err = &tree.Error{Kind: tree.KindConflict, Path: n.Path(), Msg: fmt.Sprintf(
 					"interface %s (on port %s, host %s) cannot be realized by backend %s (driver %s): %s",
 					n.Interface, n.VNIC, n.Host, cfg.Name, cfg.Driver, why)}
 				return
@@ -101,19 +112,55 @@ func (e *Engine) forwardingKinds() []string {
 	return out
 }
 
-// touchedTenants names the tenants a transaction changed; all is set when
-// it changed a host or backend, which may move any tenant's placement.
-func (e *Engine) touchedTenants(cs *changeset.Set) (tenants map[string]bool, all bool) {
-	tenants = map[string]bool{}
+// capScope is what a transaction changed in one tenant, for the
+// capability check: its placement (a port or interface: every binding is
+// checked) or only some bindings.
+type capScope struct {
+	placement bool
+	bindings  map[desired.BindingRef]bool
+}
+
+// capScopes reads, from a transaction's changes, what changed in each
+// tenant (by name); all is set when it changed a host or backend, which
+// may move any tenant's placement.
+func (e *Engine) capScopes(cs *changeset.Set) (map[string]*capScope, bool) {
+	out := map[string]*capScope{}
 	for _, c := range cs.Changes {
 		switch top := c.Chain[0].Schema(); {
 		case top == e.paths.hosts || top == e.paths.backends:
 			if c.Chain[len(c.Chain)-1].Schema().Config {
 				return nil, true
 			}
-		case top == e.paths.tenants && len(c.Chain) > 2 && c.Chain[2].Schema() == e.paths.tenant:
-			tenants[c.Chain[2].Key()] = true
+		case top == e.paths.tenants:
+			e.capScope(out, c)
 		}
 	}
-	return tenants, false
+	return out, false
+}
+
+// capScope records one change under /tenants in out.
+func (e *Engine) capScope(out map[string]*capScope, c changeset.Change) {
+	var sc *capScope
+	var tenant, owner string
+	for i, n := range c.Chain {
+		if i == 0 || c.Chain[i-1].Schema() != n.Schema() || !n.Schema().Config {
+			continue // not a list entry
+		}
+		switch n.Schema() {
+		case e.paths.tenant:
+			tenant = n.Key()
+			if sc = out[tenant]; sc == nil {
+				sc = &capScope{bindings: map[desired.BindingRef]bool{}}
+				out[tenant] = sc
+			}
+		case e.paths.port, e.paths.iface:
+			sc.placement = true
+			return
+		case e.paths.vpn, e.paths.l2net:
+			owner = n.Key()
+		case e.paths.binding, e.paths.l2bind:
+			sc.bindings[desired.BindingRef{Tenant: tenant, Owner: owner, Interface: n.Key(), L2: n.Schema() == e.paths.l2bind}] = true
+			return
+		}
+	}
 }
