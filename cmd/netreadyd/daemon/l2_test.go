@@ -5,11 +5,13 @@ package daemon_test
 // through gNMI Set.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/southbound/linuxfwd"
 )
@@ -99,17 +101,76 @@ func TestRealizeL2Networks(t *testing.T) {
 	if got := r.leaf(t, red+"/bindings/binding[interface=rb]/status/oper-status"); got != "down" {
 		t.Errorf("binding down: oper-status %v", got)
 	}
+	// A backend taken admin down is sent nothing: its bindings are
+	// pending, not in sync.
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/admin-state", `"down"`)}})
+	const baStatus = "/tenants/tenant[name=acme]/l2-networks/l2-network[name=blue]/bindings/binding[interface=ba]/status"
+	if got := r.leaf(t, baStatus+"/sync-state"); got != "pending" {
+		t.Errorf("binding on an admin-down backend: sync-state %v, want pending", got)
+	}
+	if got := r.leaf(t, baStatus+"/oper-status"); got != "unknown" {
+		t.Errorf("binding on an admin-down backend: oper-status %v, want unknown", got)
+	}
+	// Back up, the backend is reconciled; the guest keeps its port.
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/admin-state", `"up"`)}})
+	reach(t, ba, "10.9.0.4")
+	if got := r.leaf(t, baStatus+"/sync-state"); got != "in-sync" {
+		t.Errorf("binding back up: sync-state %v, want in-sync", got)
+	}
+
 	// Deleting the networks removes every L2 link from both hosts.
 	r.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, "/tenants/tenant[name=acme]/l2-networks")}})
 	for _, h := range []string{"host-a", "host-b"} {
-		out, err := r.lab.IP(r.lab.HostNS(h), "-o", "link", "show")
-		if err != nil {
-			t.Fatal(err)
+		if links := l2Links(t, r, h); len(links) > 0 {
+			t.Errorf("%s still holds %v", h, links)
 		}
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, r.lab.Prefix()+"b") || strings.Contains(line, r.lab.Prefix()+"v") || strings.Contains(line, r.lab.Prefix()+"f") {
-				t.Errorf("%s still holds %s", h, line)
+	}
+}
+
+// l2Links lists the L2 links (bridges, VXLAN devices, bridge ends) in a
+// host's namespace.
+func l2Links(t *testing.T, r *realized, host string) []string {
+	t.Helper()
+	out, err := r.lab.IP(r.lab.HostNS(host), "-o", "link", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []string
+	for _, line := range strings.Split(out, "\n") {
+		for _, k := range []string{"b", "v", "f"} {
+			if strings.Contains(line, ": "+r.lab.Prefix()+k) {
+				links = append(links, line)
 			}
 		}
+	}
+	return links
+}
+
+// TestL2NetworkUndoneWhenABackendFails: host-b's namespace is gone, so
+// vendor-b cannot realize its half of a new L2 network; the Set fails
+// with Aborted naming vendor-b, and host-a, which had realized its half,
+// holds no L2 link again.
+func TestL2NetworkUndoneWhenABackendFails(t *testing.T) {
+	r := startRealized(t, nil)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(l2Doc(r.lab.Prefix())), &doc); err != nil {
+		t.Fatal(err)
+	}
+	tenant := doc["netready-tenants:tenants"].(map[string]any)["tenant"].([]any)[0].(map[string]any)
+	nets := tenant["netready-l2network:l2-networks"]
+	delete(tenant, "netready-l2network:l2-networks")
+	r.setRoot(t, mustJSON(t, doc))
+	if err := r.lab.DeleteHost("host-b"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, "/tenants/tenant[name=acme]/l2-networks", string(mustJSON(t, nets))),
+	}})
+	wantCode(t, err, codes.Aborted, "vendor-b")
+	if links := l2Links(t, r, "host-a"); len(links) > 0 {
+		t.Errorf("host-a still holds %v after the undo", links)
+	}
+	if _, err := r.get(t, "/tenants/tenant[name=acme]/l2-networks/l2-network", gpb.GetRequest_CONFIG); err == nil {
+		t.Error("the refused L2 networks were stored")
 	}
 }
