@@ -23,21 +23,38 @@ import (
 // changed, or in every tenant when a host or backend changed (a placement
 // can move under a binding either way). nil when all is realizable.
 func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.Backend) error {
+	hostBackend, err := e.refuseHosts(cs.New, cfgs)
+	if err != nil {
+		return err
+	}
+	return e.refuseBindings(cs, cfgs, hostBackend)
+}
+
+// refuseHosts refuses a host placed on a backend whose driver does not
+// forward; it returns every host's backend.
+func (e *Engine) refuseHosts(root *tree.Node, cfgs map[string]desired.Backend) (map[string]string, error) {
 	hostBackend := map[string]string{}
-	for _, h := range desired.Hosts(cs.New) {
+	for _, h := range desired.Hosts(root) {
 		hostBackend[h.Name] = h.Backend
 		cfg, ok := cfgs[h.Backend]
-		if !ok || e.reg[cfg.Driver].Caps.Forwarding {
-			continue // an unknown backend is validation's to refuse
+		if !ok || !e.known(cfg) || e.reg[cfg.Driver].Caps.Forwarding {
+			continue // an unknown backend is validation's to refuse, an unknown driver plan's
 		}
 		path := "/hosts/host[name=" + h.Name + "]/backend"
 		if old := e.backends[h.Backend]; old != nil && old.cfg.Driver != cfg.Driver {
 			path = backendPath(h.Backend) + "/driver" // the backend changed under the host
 		}
-		return &tree.Error{Kind: tree.KindConflict, Path: path, Msg: fmt.Sprintf(
+		return nil, &tree.Error{Kind: tree.KindConflict, Path: path, Msg: fmt.Sprintf(
 			"host %s is placed on backend %s, whose driver %s does not forward (it carries configuration data only): place hosts on a backend whose driver forwards (%s)",
 			h.Name, h.Backend, cfg.Driver, strings.Join(e.forwardingKinds(), ", "))}
 	}
+	return hostBackend, nil
+}
+
+// refuseBindings refuses a binding the driver of its host's backend
+// cannot realize, among the bindings of the tenants cs changed (all of
+// them when it changed a host or backend).
+func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backend, hostBackend map[string]string) error {
 	scopes, all := e.capScopes(cs)
 	var err error
 	each(child1(cs.New, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
@@ -58,7 +75,7 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 				continue
 			}
 			cfg, ok := cfgs[hostBackend[n.Host]]
-			if !ok {
+			if !ok || !e.known(cfg) {
 				continue
 			}
 			if why := e.cannot(n, cfg.Driver); why != "" {
@@ -70,6 +87,14 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 		}
 	})
 	return err
+}
+
+// known reports whether a backend's driver kind is registered: an
+// unknown one is refused by plan (when the backend is up) with its own
+// message, not as lacking capabilities.
+func (e *Engine) known(cfg desired.Backend) bool {
+	_, ok := e.reg[cfg.Driver]
+	return ok
 }
 
 // cannot says why driver kind cannot realize need n, "" when it can.
