@@ -189,3 +189,45 @@ func TestUnboundObjectsNeedNothing(t *testing.T) {
 		t.Fatalf("unbound objects: %v", err)
 	}
 }
+
+// TestRefuseMovingARealizedHostToAWebhook is the case the issue found:
+// a host whose bindings carry traffic, moved to a webhook backend. The
+// move is refused; the data plane and the bindings' status stay as they
+// were.
+func TestRefuseMovingARealizedHostToAWebhook(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(hook.Close)
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=hook]",
+		fmt.Sprintf(`{"driver": "webhook", "endpoint": %q, "option": [{"name": "paths", "value": "/sites"}]}`, hook.URL))}})
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/hosts/host[name=host-a]/backend", `"hook"`)}},
+		"/hosts/host[name=host-a]/backend", "backend hook", "driver webhook")
+	reach(t, g1, "10.1.1.6")
+	const g1Status = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g1]/status"
+	if got := r.leaf(t, g1Status+"/sync-state"); got != "in-sync" {
+		t.Errorf("g1 sync-state %v, want in-sync", got)
+	}
+	if got := r.leaf(t, g1Status+"/backend[name=vendor-a]/name"); got != "vendor-a" {
+		t.Errorf("g1 is reported on %v, want vendor-a", got)
+	}
+}
+
+// TestRefuseServiceBindingScenarioOnLinuxForwarder is the other case the
+// issue found: the service-binding scenario (one vNIC, VLAN 100 bound to
+// an L2 network, VLAN 200 to an L3VPN) on Linux vForwarders, with their
+// host namespaces there, was accepted and realized as untagged veths that
+// frames tagged 100 or 200 never reach. It is refused whole.
+func TestRefuseServiceBindingScenarioOnLinuxForwarder(t *testing.T) {
+	r := startRealized(t, nil)
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(r.labScenario(t, "service-binding")))}}},
+		"/tenants/tenant[name=acme]/vpns/vpn[name=data]/bindings/binding[interface=vnf-vlan200]", "backend vendor-a",
+		"driver linux-vforwarder", "VLAN sub-interfaces")
+	if _, err := r.get(t, "/tenants", gpb.GetRequest_CONFIG); err == nil {
+		t.Error("the refused scenario was stored")
+	}
+}
