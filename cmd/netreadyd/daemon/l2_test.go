@@ -7,6 +7,7 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -172,5 +173,53 @@ func TestL2NetworkUndoneWhenABackendFails(t *testing.T) {
 	}
 	if _, err := r.get(t, "/tenants/tenant[name=acme]/l2-networks/l2-network", gpb.GetRequest_CONFIG); err == nil {
 		t.Error("the refused L2 networks were stored")
+	}
+}
+
+// TestL2FailureUndoesTheL3PartToo: a forwarder's L3 and L2 changes are one
+// transaction. On host-a a VXLAN device made by hand holds VNI 5000 on the
+// L2 port, so red's segment cannot be created there; the Set that adds an
+// L3VPN binding and red on host-a fails with Aborted, and host-a holds
+// neither the VRF nor any L2 link afterwards.
+func TestL2FailureUndoesTheL3PartToo(t *testing.T) {
+	r := startRealized(t, nil)
+	if out, err := r.lab.IP(r.lab.HostNS("host-a"), "link", "add", "squat", "type", "vxlan", "id", "5000", "dstport", "8472"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(l2Doc(r.lab.Prefix())), &doc); err != nil {
+		t.Fatal(err)
+	}
+	tenant := doc["netready-tenants:tenants"].(map[string]any)["tenant"].([]any)[0].(map[string]any)
+	ports := tenant["ports"].(map[string]any)
+	ports["port"] = append(ports["port"].([]any), map[string]any{"name": "pl3", "host": "host-a"})
+	ifaces := tenant["interfaces"].(map[string]any)
+	ifaces["interface"] = append(ifaces["interface"].([]any), map[string]any{"name": "l3", "type": "untagged", "port": "pl3"})
+	tenant["netready-l3vpn:vpns"] = map[string]any{"vpn": []any{map[string]any{"name": "data",
+		"route-target": []any{map[string]any{"value": "64512:1", "direction": "both"}},
+		"bindings":     map[string]any{"binding": []any{map[string]any{"interface": "l3", "ip-address": []any{"10.20.0.1"}}}}}}}
+	doc["netready-l3vpn:route-targets"] = map[string]any{"route-target": []any{map[string]any{"value": "64512:1", "owner": "acme"}}}
+
+	// First the backends, hosts, ports and interfaces alone, so the Set
+	// under test is applied as changes (a new backend is reconciled
+	// instead; that path is undone the same way).
+	services := map[string]any{}
+	for _, k := range []string{"netready-l3vpn:vpns", "netready-l2network:l2-networks"} {
+		services[k] = tenant[k]
+		delete(tenant, k)
+	}
+	r.setRoot(t, mustJSON(t, doc))
+	maps.Copy(tenant, services)
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(mustJSON(t, doc)))}}})
+	wantCode(t, err, codes.Aborted, "backend vendor-a could not realize the transaction: host-a: L2 acme/red: create VXLAN")
+	for _, ns := range r.lab.Namespaces() {
+		if strings.HasPrefix(ns, r.lab.HostNS("host-a")+"@") {
+			t.Errorf("host-a still holds the VRF namespace %s", ns)
+		}
+	}
+	for _, h := range []string{"host-a", "host-b"} {
+		if links := l2Links(t, r, h); len(links) > 0 {
+			t.Errorf("%s still holds %v", h, links)
+		}
 	}
 }
