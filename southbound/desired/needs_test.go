@@ -51,3 +51,31 @@ func TestNeeds(t *testing.T) {
 		t.Errorf("NeedsOf\n%+v\nNeeds\n%+v", got, needs)
 	}
 }
+
+// TestIndexFollowsAVLANChange: a new segmentation-id on a bound VLAN
+// interface is a placement change: the Index re-reads the binding and its
+// port carries the new VLAN.
+func TestIndexFollowsAVLANChange(t *testing.T) {
+	root := load(t, "service-binding")
+	ix, err := desired.NewIndex(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = merge(t, root, `{"netready-tenants:tenants": {"tenant": [{"name": "acme",
+		"interfaces": {"interface": [{"name": "vnf-vlan200", "segmentation-id": 300}]}}]}}`)
+	touched, err := ix.Update(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(touched.Bindings) != 1 || touched.Bindings[0].Interface != "vnf-vlan200" {
+		t.Errorf("touched %+v, want the binding on vnf-vlan200", touched)
+	}
+	m := ix.Model()
+	for _, v := range m.VPNs {
+		for _, b := range v.Bindings {
+			if b.Interface == "vnf-vlan200" && (b.VLAN != 300 || b.VNIC != "vnf-nic0") {
+				t.Errorf("binding %+v, want VLAN 300 on vnf-nic0", b)
+			}
+		}
+	}
+}
