@@ -199,6 +199,9 @@ type segmentSync struct {
 	report bool     // record what was found wrong (a reconciliation)
 	found  []string // what was corrected
 	links  []netlink.Link
+	// created are the links this sync created (their attributes are not
+	// drift).
+	created []string
 }
 
 func (s *segmentSync) fix(format string, args ...any) {
@@ -265,15 +268,18 @@ func (s *segmentSync) bridge() (netlink.Link, error) {
 		if br, err = s.h.LinkByName(name); err != nil {
 			return nil, err
 		}
-	} else if p := linkProblems(br.Attrs(), s.seg.ID, MTU); p != "" {
-		s.fix("bridge %s: %s: fixed", name, p)
+		s.created = append(s.created, name)
 	}
 	return br, s.attrs(br, s.seg.ID)
 }
 
-// attrs sets a link's alias and MTU and brings it up.
+// attrs sets a link's alias and MTU and brings it up, reporting what was
+// wrong with a link it did not just create.
 func (s *segmentSync) attrs(k netlink.Link, alias string) error {
 	a := k.Attrs()
+	if p := linkProblems(a, alias, MTU); p != "" && !slices.Contains(s.created, a.Name) {
+		s.fix("%s: %s: fixed", a.Name, p)
+	}
 	if a.Alias != alias {
 		if err := s.h.LinkSetAlias(k, alias); err != nil {
 			return fmt.Errorf("alias of %s: %w", a.Name, err)
@@ -310,6 +316,7 @@ func (s *segmentSync) vxlan(br netlink.Link) error {
 			return fmt.Errorf("create VXLAN %s: %w", name, err)
 		}
 		s.fix("VXLAN %s missing, created", name)
+		s.created = append(s.created, name)
 		var err error
 		if k, err = s.h.LinkByName(name); err != nil {
 			return err
@@ -419,6 +426,7 @@ func (s *segmentSync) port(br netlink.Link, alias string) error {
 			return fmt.Errorf("create veth %s (guest end %s): %w", f, e, err)
 		}
 		s.fix("port %s missing, created", alias)
+		s.created = append(s.created, f)
 		guest, err := s.h.LinkByName(e)
 		if err != nil {
 			return err

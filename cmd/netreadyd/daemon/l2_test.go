@@ -94,6 +94,18 @@ func TestRealizeL2Networks(t *testing.T) {
 		t.Errorf("drift %s does not name %s", drift, vx)
 	}
 
+	// Red's bridge on host-b set down by hand: reported and brought up.
+	br := fmt.Sprintf("%sb%06x", r.lab.Prefix(), 5000)
+	if out, err := r.lab.IP(r.lab.HostNS("host-b"), "link", "set", br, "down"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	noReach(t, ra, "10.9.0.2")
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-b]/reconcile-request", `"1"`)}})
+	reach(t, ra, "10.9.0.2")
+	if drift := fmt.Sprint(r.leaf(t, "/backends/backend[name=vendor-b]/reconciliation/drift")); !strings.Contains(drift, br+": down: fixed") {
+		t.Errorf("drift %s does not say %s was down", drift, br)
+	}
+
 	// A binding taken down leaves its network on that host: rb is
 	// unreachable, its status down, the network's down on no active
 	// binding but ra.
