@@ -15,6 +15,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -47,6 +48,23 @@ type Forwarder interface {
 	// difference ("host-a: VRF blue/blue: route 10.1.1.6/32 missing"), or
 	// none when the backend was in sync.
 	Reconcile(ctx context.Context, hosts []*routing.HostView) (drift []string, err error)
+}
+
+// L2Forwarder is implemented by the forwarders of the kinds that declare
+// Capabilities.L2: they realize the tenants' L2 networks (southbound/l2)
+// on the hosts they serve. The realization core gives a forwarder its L2
+// changes in the same transaction (and undo, and reconciliation) as its
+// L3 changes, right after them. The same rules hold as for Forwarder:
+// idempotent, one goroutine at a time.
+type L2Forwarder interface {
+	// ApplyL2 applies changes in order (deletes before sets) and
+	// returns when they are in effect, or the error of the first that
+	// failed.
+	ApplyL2(ctx context.Context, changes []l2.Change) error
+	// ReconcileL2 makes the backend hold exactly the L2 segments of
+	// hosts (every host the backend serves, with or without segments)
+	// and returns each difference it corrected, one line each.
+	ReconcileL2(ctx context.Context, hosts []*l2.HostView) (drift []string, err error)
 }
 
 // Backend is the configuration of one backend entry, as a driver sees it.

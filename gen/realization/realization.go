@@ -109,6 +109,16 @@ func (x Tenant) VPNs() iter.Seq[VPN] { return entries[VPN](x.Node, "vpns", "vpn"
 // VPN returns the entry of /tenants/tenant/vpns/vpn with key key.
 func (x Tenant) VPN(key string) (VPN, bool) { return entry[VPN](x.Node, key, "vpns", "vpn") }
 
+// L2Networks yields the entries of /tenants/tenant/l2-networks/l2-network.
+func (x Tenant) L2Networks() iter.Seq[L2Network] {
+	return entries[L2Network](x.Node, "l2-networks", "l2-network")
+}
+
+// L2Network returns the entry of /tenants/tenant/l2-networks/l2-network with key key.
+func (x Tenant) L2Network(key string) (L2Network, bool) {
+	return entry[L2Network](x.Node, key, "l2-networks", "l2-network")
+}
+
 // Port is an entry of the list /tenants/tenant/ports/port (nil Node: absent).
 type Port struct{ Node *tree.Node }
 
@@ -127,11 +137,17 @@ type Interface struct{ Node *tree.Node }
 // Name returns the leaf name.
 func (x Interface) Name() string { return leaf[string](x.Node, "name") }
 
+// Type returns the leaf type.
+func (x Interface) Type() InterfaceType { return InterfaceType(leaf[string](x.Node, "type")) }
+
 // Port returns the leaf port.
 func (x Interface) Port() string { return leaf[string](x.Node, "port") }
 
 // Parent returns the leaf parent.
 func (x Interface) Parent() string { return leaf[string](x.Node, "parent") }
+
+// SegmentationID returns the leaf segmentation-id.
+func (x Interface) SegmentationID() uint64 { return leaf[uint64](x.Node, "segmentation-id") }
 
 // AdminState returns the leaf admin-state.
 func (x Interface) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
@@ -251,6 +267,40 @@ func (x Binding) Preference() uint64 { return leaf[uint64](x.Node, "preference")
 // AdminState returns the leaf admin-state.
 func (x Binding) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
 
+// L2Network is an entry of the list /tenants/tenant/l2-networks/l2-network (nil Node: absent).
+type L2Network struct{ Node *tree.Node }
+
+// Name returns the leaf name.
+func (x L2Network) Name() string { return leaf[string](x.Node, "name") }
+
+// L2Provider returns the container /tenants/tenant/l2-networks/l2-network/provider.
+func (x L2Network) L2Provider() (L2Provider, bool) { return inner[L2Provider](x.Node, "provider") }
+
+// L2Bindings yields the entries of /tenants/tenant/l2-networks/l2-network/bindings/binding.
+func (x L2Network) L2Bindings() iter.Seq[L2Binding] {
+	return entries[L2Binding](x.Node, "bindings", "binding")
+}
+
+// L2Binding returns the entry of /tenants/tenant/l2-networks/l2-network/bindings/binding with key key.
+func (x L2Network) L2Binding(key string) (L2Binding, bool) {
+	return entry[L2Binding](x.Node, key, "bindings", "binding")
+}
+
+// L2Provider is the container /tenants/tenant/l2-networks/l2-network/provider (nil Node: absent).
+type L2Provider struct{ Node *tree.Node }
+
+// SegmentationID returns the leaf segmentation-id.
+func (x L2Provider) SegmentationID() uint64 { return leaf[uint64](x.Node, "segmentation-id") }
+
+// L2Binding is an entry of the list /tenants/tenant/l2-networks/l2-network/bindings/binding (nil Node: absent).
+type L2Binding struct{ Node *tree.Node }
+
+// Interface returns the leaf interface.
+func (x L2Binding) Interface() string { return leaf[string](x.Node, "interface") }
+
+// AdminState returns the leaf admin-state.
+func (x L2Binding) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+
 // AdminState is a value of the enumeration admin-state.
 type AdminState string
 
@@ -267,6 +317,18 @@ type BindingRole string
 const (
 	BindingRoleHub   BindingRole = "hub"
 	BindingRoleSpoke BindingRole = "spoke"
+)
+
+// InterfaceType is a value of the enumeration /tenants/tenant/interfaces/interface/type.
+type InterfaceType string
+
+// The values of InterfaceType.
+const (
+	InterfaceTypeUntagged InterfaceType = "untagged"
+	InterfaceTypeVlan     InterfaceType = "vlan"
+	InterfaceTypeVxlan    InterfaceType = "vxlan"
+	InterfaceTypeMpls     InterfaceType = "mpls"
+	InterfaceTypeTrunk    InterfaceType = "trunk"
 )
 
 // MultipathMode is a value of the enumeration multipath-mode.
@@ -312,6 +374,9 @@ const (
 	RoutePath       = "/tenants/tenant/vpns/vpn/static-routes/route"
 	NextHopPath     = "/tenants/tenant/vpns/vpn/static-routes/route/next-hop"
 	BindingPath     = "/tenants/tenant/vpns/vpn/bindings/binding"
+	L2NetworkPath   = "/tenants/tenant/l2-networks/l2-network"
+	L2ProviderPath  = "/tenants/tenant/l2-networks/l2-network/provider"
+	L2BindingPath   = "/tenants/tenant/l2-networks/l2-network/bindings/binding"
 )
 
 // ReadPaths returns the schema paths the accessors read, sorted: every
@@ -338,6 +403,14 @@ func ReadPaths() []string {
 		"/tenants/tenant/interfaces/interface/name",
 		"/tenants/tenant/interfaces/interface/parent",
 		"/tenants/tenant/interfaces/interface/port",
+		"/tenants/tenant/interfaces/interface/segmentation-id",
+		"/tenants/tenant/interfaces/interface/type",
+		"/tenants/tenant/l2-networks/l2-network",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
+		"/tenants/tenant/l2-networks/l2-network/name",
+		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",
 		"/tenants/tenant/ports/port",
 		"/tenants/tenant/ports/port/admin-state",
@@ -392,6 +465,14 @@ func IsRead(path string) bool {
 		"/tenants/tenant/interfaces/interface/name",
 		"/tenants/tenant/interfaces/interface/parent",
 		"/tenants/tenant/interfaces/interface/port",
+		"/tenants/tenant/interfaces/interface/segmentation-id",
+		"/tenants/tenant/interfaces/interface/type",
+		"/tenants/tenant/l2-networks/l2-network",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
+		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
+		"/tenants/tenant/l2-networks/l2-network/name",
+		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",
 		"/tenants/tenant/ports/port",
 		"/tenants/tenant/ports/port/admin-state",

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -37,7 +38,11 @@ func (m *Metrics) driver(backend string, d southbound.Driver) southbound.Driver 
 	case southbound.DataDriver:
 		return &dataDriver{DataDriver: d, o: o}
 	case southbound.Forwarder:
-		return &forwarder{Forwarder: d, o: o}
+		f := &forwarder{Forwarder: d, o: o}
+		if l, ok := d.(southbound.L2Forwarder); ok {
+			return &l2Forwarder{forwarder: f, l2: l}
+		}
+		return f
 	}
 	return d
 }
@@ -71,6 +76,27 @@ func (f *forwarder) Reconcile(ctx context.Context, hosts []*routing.HostView) ([
 	start := time.Now()
 	drift, err := f.Forwarder.Reconcile(ctx, hosts)
 	f.o.observe("reconcile", start, err)
+	return drift, err
+}
+
+// l2Forwarder is a measured forwarder that also realizes L2 networks: it
+// stays an L2Forwarder, its L2 calls measured under their own operations.
+type l2Forwarder struct {
+	*forwarder
+	l2 southbound.L2Forwarder
+}
+
+func (f *l2Forwarder) ApplyL2(ctx context.Context, changes []l2.Change) error {
+	start := time.Now()
+	err := f.l2.ApplyL2(ctx, changes)
+	f.o.observe("apply-l2", start, err)
+	return err
+}
+
+func (f *l2Forwarder) ReconcileL2(ctx context.Context, hosts []*l2.HostView) ([]string, error) {
+	start := time.Now()
+	drift, err := f.l2.ReconcileL2(ctx, hosts)
+	f.o.observe("reconcile-l2", start, err)
 	return drift, err
 }
 

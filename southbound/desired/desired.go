@@ -41,10 +41,25 @@ func readHost(h rz.Host) routing.Host {
 }
 
 // ifacePlacement says, per interface of a tenant, on which host its port
-// is and whether the interface and everything under it is up.
+// is, whether the interface and everything under it is up, and how its
+// frames are told apart on the port (its attachment).
 type ifacePlacement struct {
 	host string
 	up   bool
+	attachment
+}
+
+// attachment is how an interface reaches its port: the port (vNIC) at the
+// root of its hierarchy, the interface's type, the 802.1Q id selecting it
+// and, when no driver can realize a binding of it, why.
+type attachment struct {
+	vnic string
+	kind rz.InterfaceType
+	vlan uint16
+	// noDriver says why no driver realizes a binding of the interface
+	// (a VXLAN or MPLS sub-interface, a bound trunk, more than one tag);
+	// "" when a driver with the right capabilities can.
+	noDriver string
 }
 
 // portHosts places every interface of tenant t: an interface sits on its
@@ -59,20 +74,70 @@ func portHosts(t rz.Tenant) map[string]ifacePlacement {
 	for i := range t.Interfaces() {
 		ifaces[i.Name()] = i
 	}
+	iface := func(n string) rz.Interface { return ifaces[n] }
+	port := func(n string) ifacePlacement { return ports[n] }
 	out := map[string]ifacePlacement{}
-	for name, cur := range ifaces {
-		up := true
-		for hops := 0; cur.Node != nil && hops <= len(ifaces); hops++ { // bounded: cycles are refused by validation anyway
-			up = up && cur.AdminState() != rz.AdminStateDown
-			if port := cur.Port(); port != "" {
-				p := ports[port]
-				out[name] = ifacePlacement{host: p.host, up: up && p.up}
-				break
-			}
-			cur = ifaces[cur.Parent()]
+	for name, i := range ifaces {
+		if pl, ok := place(i, iface, port); ok {
+			out[name] = pl
 		}
 	}
 	return out
+}
+
+// placeOne places one interface of tenant t (false: no such interface, or
+// not on a port), looking up only its hierarchy.
+func placeOne(t rz.Tenant, name string) (ifacePlacement, bool) {
+	i, ok := t.Interface(name)
+	if !ok {
+		return ifacePlacement{}, false
+	}
+	return place(i,
+		func(n string) rz.Interface { p, _ := t.Interface(n); return p },
+		func(n string) ifacePlacement {
+			p, _ := t.Port(n)
+			return ifacePlacement{host: p.Host(), up: p.Node != nil && p.AdminState() != rz.AdminStateDown}
+		})
+}
+
+// maxHops bounds the walk up an interface hierarchy (validation refuses
+// cycles; this only keeps a walk finite whatever the tree holds).
+const maxHops = 4096
+
+// place walks from interface i up its parents to its port: it sits on
+// that port's host, is up when it, its parents and the port are, and
+// carries the attachment of i.
+func place(i rz.Interface, iface func(string) rz.Interface, port func(string) ifacePlacement) (ifacePlacement, bool) {
+	up, tags := true, 0
+	for cur, hops := i, 0; cur.Node != nil && hops <= maxHops; hops++ {
+		up = up && cur.AdminState() != rz.AdminStateDown
+		if k := cur.Type(); k != rz.InterfaceTypeUntagged && k != rz.InterfaceTypeTrunk {
+			tags++
+		}
+		if name := cur.Port(); name != "" {
+			p := port(name)
+			return ifacePlacement{host: p.host, up: up && p.up, attachment: attach(i, name, tags)}, true
+		}
+		cur = iface(cur.Parent())
+	}
+	return ifacePlacement{}, false
+}
+
+// attach is the attachment of interface i on port, under tags tagged
+// interfaces (i included).
+func attach(i rz.Interface, port string, tags int) attachment {
+	a := attachment{vnic: port, kind: i.Type()}
+	switch {
+	case a.kind == rz.InterfaceTypeVxlan || a.kind == rz.InterfaceTypeMpls:
+		a.noDriver = fmt.Sprintf("interface %s is a %s sub-interface: no driver realizes %s sub-interfaces yet", i.Name(), a.kind, a.kind)
+	case a.kind == rz.InterfaceTypeTrunk:
+		a.noDriver = fmt.Sprintf("interface %s is a trunk: no driver realizes a bound trunk yet; bind its vlan sub-interfaces, or an untagged interface", i.Name())
+	case tags > 1:
+		a.noDriver = fmt.Sprintf("interface %s sits under %d tags (QinQ): no driver realizes more than one tag yet", i.Name(), tags)
+	case a.kind == rz.InterfaceTypeVlan:
+		a.vlan = uint16(i.SegmentationID()) // 1..4094, enforced by validation
+	}
+	return a
 }
 
 func readVPN(tenant string, v rz.VPN, placement map[string]ifacePlacement) (routing.VPN, error) {
@@ -132,6 +197,7 @@ func readBinding(b rz.Binding, placement map[string]ifacePlacement) (routing.Bin
 	bd := routing.Binding{
 		Interface: iface, Host: pl.host, Preference: uint32(b.Preference()),
 		AdminUp: pl.up && b.AdminState() != rz.AdminStateDown,
+		VNIC:    pl.vnic, VLAN: pl.vlan,
 	}
 	switch b.Role() {
 	case rz.BindingRoleHub:

@@ -139,3 +139,25 @@ func TestPlacementFollowsParentsAndAdminState(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsNameTheirVNICAndVLAN: a binding's port is located on its host
+// by the vNIC at the root of its interface hierarchy and the VLAN id of a
+// vlan sub-interface (0 for an untagged interface).
+func TestPortsNameTheirVNICAndVLAN(t *testing.T) {
+	res := compute(t, load(t, "service-binding"))
+	v := res.Hosts["host-a"].VRF("acme/data")
+	if v == nil || len(v.Ports) != 1 {
+		t.Fatalf("host-a VRF acme/data: %+v", v)
+	}
+	if p := v.Ports[0]; p.Interface != "vnf-vlan200" || p.VNIC != "vnf-nic0" || p.VLAN != 200 {
+		t.Errorf("port %+v, want vnf-vlan200 on vNIC vnf-nic0, VLAN 200", p)
+	}
+	res = compute(t, load(t, "any-to-any"))
+	for _, v := range res.Hosts["host-a"].VRFs {
+		for _, p := range v.Ports {
+			if p.VNIC == "" || p.VLAN != 0 {
+				t.Errorf("untagged port %+v: want its vNIC and no VLAN", p)
+			}
+		}
+	}
+}

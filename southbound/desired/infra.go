@@ -6,6 +6,7 @@ import (
 	rz "github.com/netready/netready/gen/realization"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // Backend is a backend entry's configuration and whether it is in use.
@@ -108,3 +109,6 @@ func (f *Filter) Relevant(walk func(tree.DiffFunc)) bool {
 	})
 	return found
 }
+
+// Hosts reads the host entries of root.
+func Hosts(root *tree.Node) []routing.Host { return readHosts(root) }

@@ -8,6 +8,7 @@ import (
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -26,6 +27,9 @@ func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, er
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cfgs := desired.Backends(cs.New)
+	if err := e.refuseUnrealizable(cs, cfgs); err != nil {
+		return nil, err
+	}
 	reconcile, err := e.planBackends(cfgs)
 	if err != nil {
 		return nil, err
@@ -44,6 +48,15 @@ func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, er
 		return old != nil && old.drv != nil
 	}
 	for name, changes := range routing.Diff(e.result, result) {
+		if sends(name) {
+			bp := out[name]
+			for _, c := range changes {
+				bp.Changes = append(bp.Changes, c.String())
+			}
+			out[name] = bp
+		}
+	}
+	for name, changes := range l2.Diff(e.l2, l2.Compute(desired.L2(cs.New))) {
 		if sends(name) {
 			bp := out[name]
 			for _, c := range changes {

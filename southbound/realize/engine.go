@@ -40,6 +40,7 @@ import (
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -91,6 +92,11 @@ type Engine struct {
 	// legacyState: the store holds the assignments as one legacy
 	// document, which the next stored state replaces (state.go).
 	legacyState bool
+	// l2model and l2 are the L2 networks of root and what the forwarders
+	// hold of them (southbound/l2; recomputed in full by each relevant
+	// transaction: there are few).
+	l2model l2.Model
+	l2      l2.Result
 	// ix and inc follow root incrementally: Prepare re-reads and
 	// recomputes only what a transaction touched.
 	ix  *desired.Index
@@ -107,6 +113,7 @@ type Engine struct {
 type target struct {
 	root   *tree.Node
 	result routing.Result
+	l2     l2.Result
 }
 
 // backend is one configured backend and its driver.
@@ -203,7 +210,7 @@ func (e *Engine) Updates() <-chan realizer.Status { return e.updates }
 // published makes the engine's current state the one reconciliations and
 // Prepare's pre-lock check read. The caller holds e.mu.
 func (e *Engine) published() {
-	e.target.Store(&target{root: e.root, result: e.result})
+	e.target.Store(&target{root: e.root, result: e.result, l2: e.l2})
 	cs := map[string]carried{}
 	for name, b := range e.backends {
 		if b.carries != nil {
@@ -249,11 +256,13 @@ type snapshot struct {
 	backends map[string]*backend
 	// root is the configuration the backends hold (data backends get
 	// their part of it), model and result what the forwarders hold.
-	root   *tree.Node
-	model  routing.Model
-	result routing.Result
-	asg    routing.Assignments
-	legacy bool
+	root    *tree.Node
+	model   routing.Model
+	result  routing.Result
+	asg     routing.Assignments
+	legacy  bool
+	l2model l2.Model
+	l2      l2.Result
 }
 
 func (e *Engine) save() snapshot {
@@ -262,12 +271,28 @@ func (e *Engine) save() snapshot {
 		c := *b
 		bs[n] = &c
 	}
-	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg, legacy: e.legacyState}
+	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg, legacy: e.legacyState, l2model: e.l2model, l2: e.l2}
 }
 
 func (e *Engine) restore(s snapshot) {
 	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
 	e.legacyState = s.legacy
+	e.l2model, e.l2 = s.l2model, s.l2
+}
+
+// l2Step is a transaction's L2 part: what the forwarders hold, what they
+// must hold, and the changes per backend.
+type l2Step struct {
+	before, after l2.Result
+	diffs         map[string][]l2.Change
+	model         l2.Model
+}
+
+// l2Of computes the L2 part of moving the forwarders to root.
+func (e *Engine) l2Of(root *tree.Node) l2Step {
+	m := desired.L2(root)
+	after := l2.Compute(m)
+	return l2Step{before: e.l2, after: after, diffs: l2.Diff(e.l2, after), model: m}
 }
 
 // Prepare implements realizer.Realizer. A transaction that concerns no
@@ -281,7 +306,11 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := cs.New
-	plan, err := e.plan(ctx, desired.Backends(cur))
+	cfgs := desired.Backends(cur)
+	if err := e.refuseUnrealizable(cs, cfgs); err != nil {
+		return nil, err
+	}
+	plan, err := e.plan(ctx, cfgs)
 	if err != nil {
 		return nil, err
 	}
@@ -293,12 +322,13 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	model := e.ix.Model()
 	result, diffs, asg := e.inc.Apply(model, touched)
 	state := e.stateOf(asg)
-	jobs := plan.jobs(e.result, diffs, result, data, cur)
+	ls := e.l2Of(cur)
+	jobs := plan.jobs(e.result, diffs, result, ls, data, cur)
 	now := time.Now()
-	e.target.Store(&target{root: cur, result: result})
+	e.target.Store(&target{root: cur, result: result, l2: ls.after})
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
-		e.undo(jobs, outcomes, e.result, result, plan, cs)
+		e.undo(jobs, outcomes, e.result, result, ls, plan, cs)
 		e.backOut(plan, cs)
 		e.recordFailure(*failed, now)
 		e.send(e.statusEdits(e.root, nil))
@@ -308,7 +338,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		}
 	}
 	if err := e.announce(ctx, cur, result, func(b string) bool { return plan.drivers[b] != nil }); err != nil {
-		e.undo(jobs, outcomes, e.result, result, plan, cs)
+		e.undo(jobs, outcomes, e.result, result, ls, plan, cs)
 		e.backOut(plan, cs)
 		e.announceCurrent(ctx)
 		return nil, announceFailed(err)
@@ -320,8 +350,9 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	plan.install(e)
 	e.root, e.model, e.result, e.asg = cur, model, result, asg
 	e.legacyState = e.legacyState && state == nil
+	e.l2model, e.l2 = ls.model, ls.after
 	e.published()
-	e.recordSuccess(outcomes, diffs, now)
+	e.recordSuccess(outcomes, diffs, ls.diffs, now)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
 }
@@ -354,6 +385,8 @@ func (e *Engine) recompute() error {
 	}
 	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
 	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	e.l2model = desired.L2(e.root)
+	e.l2 = l2.Compute(e.l2model)
 	return nil
 }
 
@@ -402,8 +435,9 @@ func (p *prepared) Abort() {
 // reverse of what it was given (idempotent drivers make that safe for the
 // backend that failed half-way); a reconciled backend is reconciled back.
 // A backend the undo cannot reach is marked for reconciliation.
-func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result, p *plan, cs *changeset.Set) {
+func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Result, ls l2Step, p *plan, cs *changeset.Set) {
 	reverse := routing.Diff(after, before)
+	l2reverse := l2.Diff(ls.after, ls.before)
 	var back []job
 	for i, j := range jobs {
 		c := p.carries[j.backend]
@@ -418,9 +452,10 @@ func (e *Engine) undo(jobs []job, outcomes []outcome, before, after routing.Resu
 		case c != nil:
 			j.data = c.changes(diffWalk(cs.New, cs.Old))
 		case j.reconcile:
-			j.views = viewsOf(before, j.backend, hostsOf(j)...)
+			hosts := hostsOf(j)
+			j.views, j.l2views = viewsOf(before, j.backend, hosts...), l2.ViewsOf(ls.before, j.backend, hosts...)
 		default:
-			j.changes = reverse[j.backend]
+			j.changes, j.l2 = reverse[j.backend], l2reverse[j.backend]
 		}
 		back = append(back, j)
 	}
@@ -464,7 +499,7 @@ func (e *Engine) recordFailure(o outcome, at time.Time) {
 // recordSuccess marks every backend that took part as in sync, and the
 // objects they were given as attempted now: those a diff named, or every
 // object of a reconciled backend.
-func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Change, at time.Time) {
+func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Change, l2diffs map[string][]l2.Change, at time.Time) {
 	for _, o := range outcomes {
 		b := e.backends[o.backend]
 		if b == nil { // removed with this transaction
@@ -486,6 +521,20 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 			e.markDirty(c.VRF)
 		}
 	}
+	for _, changes := range l2diffs {
+		for _, c := range changes {
+			e.attemptedL2(c.Segment, at)
+		}
+	}
+}
+
+// attemptedL2 marks an L2 segment, and its ports, as sent now.
+func (e *Engine) attemptedL2(s l2.Segment, at time.Time) {
+	e.attempts[l2NetKey(s.ID)] = at
+	for _, p := range s.Ports {
+		e.attempts[l2BindingKey(s.ID, p.Interface)] = at
+	}
+	e.markDirty(s.ID)
 }
 
 // markDirty notes that the tenant of a VRF ID ("tenant/vpn[/interface]")
@@ -522,6 +571,13 @@ func (e *Engine) touchBackend(name string, at time.Time) {
 			if hosts[b.Host] {
 				e.attempts[bindingKey(v.Tenant, v.Name, b.Interface)] = at
 				e.attempts[vpnKey(v.Tenant, v.Name)] = at
+			}
+		}
+	}
+	for h := range hosts {
+		if hv := e.l2[h]; hv != nil {
+			for _, s := range hv.Networks {
+				e.attemptedL2(s, at)
 			}
 		}
 	}
@@ -588,7 +644,7 @@ func (e *Engine) reconcileJobs(names []string) []job {
 			if c != nil {
 				j.data = c.state(t.root)
 			} else {
-				j.views = viewsOf(t.result, j.backend, also...)
+				j.views, j.l2views = viewsOf(t.result, j.backend, also...), l2.ViewsOf(t.l2, j.backend, also...)
 			}
 		}
 		jobs = append(jobs, j)
@@ -615,7 +671,7 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 			continue
 		}
 		drift[o.backend] = *o.drift
-		e.recordSuccess([]outcome{o}, nil, now)
+		e.recordSuccess([]outcome{o}, nil, nil, now)
 		if o.loaded != e.root {
 			// The target moved while the job ran: it read a transaction
 			// in progress (perhaps undone since) or one came after it.

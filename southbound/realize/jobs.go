@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -39,6 +41,10 @@ type job struct {
 	changes   []routing.Change
 	views     []*routing.HostView
 	data      []southbound.DataChange
+	// l2 and l2views are a forwarder's L2 part: its L2 changes, or the
+	// L2 state of its hosts to reconcile to.
+	l2      []l2.Change
+	l2views []*l2.HostView
 	// load, if set, fills in the state to reconcile to once the job holds
 	// its driver, so it is the newest target, not the one of when the
 	// job was made.
@@ -124,11 +130,7 @@ func (j job) do(ctx context.Context) outcome {
 	var drift []string
 	switch d := j.drv.Driver.(type) {
 	case southbound.Forwarder:
-		if j.reconcile {
-			drift, r.err = d.Reconcile(ctx, j.views)
-		} else {
-			r.err = d.Apply(ctx, j.changes)
-		}
+		drift, r.err = j.forward(ctx, d)
 	case southbound.DataDriver:
 		if j.reconcile {
 			drift, r.err = d.ReconcileData(ctx, j.data)
@@ -142,6 +144,34 @@ func (j job) do(ctx context.Context) outcome {
 		r.drift = &drift
 	}
 	return r
+}
+
+// forward runs a forwarder's job: its L3 part, then its L2 part. A
+// forwarder that is no L2Forwarder holds no L2 network (its kind does not
+// declare Capabilities.L2, so none was accepted on its hosts): it is
+// reconciled without one, and given L2 changes only by mistake.
+func (j job) forward(ctx context.Context, d southbound.Forwarder) ([]string, error) {
+	lf, isL2 := d.(southbound.L2Forwarder)
+	if j.reconcile {
+		drift, err := d.Reconcile(ctx, j.views)
+		if err != nil || !isL2 {
+			return drift, err
+		}
+		more, err := lf.ReconcileL2(ctx, j.l2views)
+		return append(drift, more...), err
+	}
+	if len(j.changes) > 0 {
+		if err := d.Apply(ctx, j.changes); err != nil {
+			return nil, err
+		}
+	}
+	if len(j.l2) == 0 {
+		return nil, nil
+	}
+	if !isL2 {
+		return nil, fmt.Errorf("driver %T does not realize L2 networks", d)
+	}
+	return nil, lf.ApplyL2(ctx, j.l2)
 }
 
 // firstFailure returns the failed outcome of the first backend by name,
@@ -189,7 +219,14 @@ func hostsOf(j job) []string {
 			out = append(out, c.Host)
 		}
 	}
-	return out
+	for _, c := range j.l2 {
+		out = append(out, c.Host)
+	}
+	for _, h := range j.l2views {
+		out = append(out, h.Host)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // touchedKeys returns the status keys of the objects a change is about:

@@ -9,6 +9,7 @@ import (
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -89,8 +90,9 @@ func sameDriverConfig(a, b desired.Backend) bool {
 // the paths it carried before the transaction; a backend whose paths
 // changed is reconciled). A removed backend still gets the deletes of its
 // hosts through its old driver; an admin-down backend gets nothing.
-func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result, data map[string][]southbound.DataChange, curRoot *tree.Node) []job {
+func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, result routing.Result, ls l2Step, data map[string][]southbound.DataChange, curRoot *tree.Node) []job {
 	names := slices.Sorted(maps.Keys(diffs))
+	names = append(names, slices.Collect(maps.Keys(ls.diffs))...)
 	for n := range p.reconcile {
 		names = append(names, n)
 	}
@@ -124,15 +126,16 @@ func (p *plan) jobs(prev routing.Result, diffs map[string][]routing.Change, resu
 			jobs = append(jobs, j)
 			continue
 		}
+		work := len(diffs[name]) > 0 || len(ls.diffs[name]) > 0
 		switch {
-		case p.reconcile[name], p.pending[name] && len(diffs[name]) > 0:
+		case p.reconcile[name], p.pending[name] && work:
 			also := hostNames(viewsOf(prev, name))
 			if old := p.old[name]; old != nil {
 				also = append(also, old.mayHold...)
 			}
-			j.reconcile, j.views = true, viewsOf(result, name, also...)
-		case len(diffs[name]) > 0:
-			j.changes = diffs[name]
+			j.reconcile, j.views, j.l2views = true, viewsOf(result, name, also...), l2.ViewsOf(ls.after, name, also...)
+		case work:
+			j.changes, j.l2 = diffs[name], ls.diffs[name]
 		default:
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -20,6 +21,10 @@ import (
 func hostKey(name string) string         { return "host " + name }
 func vpnKey(tenant, vpn string) string   { return "vpn " + tenant + "/" + vpn }
 func bindingKey(t, vpn, i string) string { return "binding " + t + "/" + vpn + "/" + i }
+
+// L2 networks' keys: id is "tenant/network".
+func l2NetKey(id string) string            { return "l2 " + id }
+func l2BindingKey(id, iface string) string { return "l2binding " + id + "/" + iface }
 
 // maxDrift bounds the drift lines kept in a backend's status.
 const maxDrift = 100
@@ -56,8 +61,10 @@ type statusPaths struct {
 	backends, backend, hosts, host                    *schema.Node
 	tenants, tenant, ports, port, ifaces, iface       *schema.Node
 	vpns, vpn, bindings, binding                      *schema.Node
+	l2nets, l2net, l2binds, l2bind                    *schema.Node
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
+	l2netSt, l2bindSt                                 statusNodes
 }
 
 func newStatusPaths(sch *schema.Schema) *statusPaths {
@@ -78,6 +85,11 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.vpn = child(p.vpns, "vpn")
 	p.bindings = child(p.vpn, "bindings")
 	p.binding = child(p.bindings, "binding")
+	p.l2nets = child(p.tenant, "l2-networks")
+	p.l2net = child(p.l2nets, "l2-network")
+	p.l2binds = child(p.l2net, "bindings")
+	p.l2bind = child(p.l2binds, "binding")
+	p.l2netSt, p.l2bindSt = statusOf(p.l2net), statusOf(p.l2bind)
 	p.backendSt, p.hostSt = statusOf(p.backend), statusOf(p.host)
 	p.portSt, p.ifaceSt = statusOf(p.port), statusOf(p.iface)
 	p.vpnSt, p.bindSt = statusOf(p.vpn), statusOf(p.binding)
@@ -224,6 +236,9 @@ func (e *Engine) writeInfraStatus(w *statusWriter, root *tree.Node) {
 type statusView struct {
 	hostBackend map[string]string
 	vpns        map[string]*routing.VPN
+	// l2Bindings are the L2 networks' bindings, by network ID and
+	// interface.
+	l2Bindings map[string]map[string]l2.Binding
 }
 
 func (e *Engine) statusView() statusView {
@@ -233,6 +248,15 @@ func (e *Engine) statusView() statusView {
 	}
 	for i := range e.model.VPNs {
 		v.vpns[e.model.VPNs[i].Key()] = &e.model.VPNs[i]
+	}
+	v.l2Bindings = map[string]map[string]l2.Binding{}
+	for i := range e.l2model.Networks {
+		n := &e.l2model.Networks[i]
+		bs := map[string]l2.Binding{}
+		for _, b := range n.Bindings {
+			bs[b.Interface] = b
+		}
+		v.l2Bindings[n.ID()] = bs
 	}
 	return v
 }
@@ -266,6 +290,7 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 				e.writeVPNStatus(w, tpath, vn, v, e.touchedBindings(tenant, name, sc))
 			}
 		}
+		e.writeL2Status(w, tpath, tn, v)
 		return
 	}
 	placed := func(cont, list *schema.Node, nodes statusNodes, ps []desired.Placement) {
@@ -283,6 +308,34 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 	placed(e.paths.ifaces, e.paths.iface, e.paths.ifaceSt, desired.Interfaces(tn))
 	each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
 		e.writeVPNStatus(w, tpath, vn, v, nil)
+	})
+	e.writeL2Status(w, tpath, tn, v)
+}
+
+// writeL2Status writes the status of a tenant's L2 networks and their
+// bindings, as for VPNs: a binding is up and in sync when its host's
+// backend holds it (every accepted transaction was realized, and L2
+// bindings are refused on backends whose driver does not realize them),
+// and its network summarizes its active bindings. A tenant has few L2
+// networks: they are written whenever the tenant's status is (objects
+// already showing their status are skipped).
+func (e *Engine) writeL2Status(w *statusWriter, tpath tree.Path, tn *tree.Node, v statusView) {
+	each(child1(tn, e.paths.l2nets), e.paths.l2net, func(nn *tree.Node) {
+		id := tpath[1].Keys[0].(string) + "/" + nn.Key()
+		npath := append(tpath[:2:2], tree.Elem{Schema: e.paths.l2nets}, keyed(e.paths.l2net, nn.Key()))
+		byIface := v.l2Bindings[id]
+		var members []objStatus
+		var counts []int
+		each(child1(nn, e.paths.l2binds), e.paths.l2bind, func(bn *tree.Node) {
+			b := byIface[bn.Key()]
+			active := b.Host != "" && b.AdminUp
+			st := e.placedStatus(v.hostBackend[b.Host], active, e.attempts[l2BindingKey(id, bn.Key())])
+			if active {
+				members, counts = append(members, st), append(counts, 1)
+			}
+			w.object(append(npath[:4:4], tree.Elem{Schema: e.paths.l2binds}, keyed(e.paths.l2bind, bn.Key())), bn, e.paths.l2bindSt, st)
+		})
+		w.object(npath, nn, e.paths.l2netSt, summarize(members, counts, e.attempts[l2NetKey(id)]))
 	})
 }
 

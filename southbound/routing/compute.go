@@ -73,6 +73,8 @@ type vpnState struct {
 type bindState struct {
 	iface string
 	host  string
+	vnic  string
+	vlan  uint16
 	role  Role
 	addrs []netip.Addr
 	pref  uint32
@@ -215,7 +217,7 @@ func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 		} else {
 			boundTo[ti] = v.key
 		}
-		s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference}
+		s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN}
 		if v.cfg.Policy == HubAndSpoke {
 			s.role = b.Role
 			if s.role != RoleHub && s.role != RoleSpoke {
@@ -389,7 +391,7 @@ func (c *computation) table(v *vrfInst, cands map[netip.Prefix][]*adv) map[netip
 		ExportRTs: slices.Clone(v.exports),
 	}
 	for _, b := range v.binds {
-		p := Port{Interface: b.iface, Label: b.label}
+		p := Port{Interface: b.iface, VNIC: b.vnic, VLAN: b.vlan, Label: b.label}
 		if len(b.addrs) > 0 {
 			p.Addr = b.addrs[0]
 		}

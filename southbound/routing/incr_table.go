@@ -55,7 +55,7 @@ func (x *Incremental) fullTable(inst *vrfInst) {
 }
 
 func portOf(b *bindState) Port {
-	p := Port{Interface: b.iface, Label: b.label}
+	p := Port{Interface: b.iface, VNIC: b.vnic, VLAN: b.vlan, Label: b.label}
 	if len(b.addrs) > 0 {
 		p.Addr = b.addrs[0]
 	}

@@ -195,7 +195,7 @@ func (x *Incremental) loadBinding(v *vpnState, b *Binding) *bindState {
 		x.c.warn.add("VPN %s: binding %s is on unknown host %s; ignored", v.key, b.Interface, b.Host)
 		return nil
 	}
-	s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference}
+	s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN}
 	if v.cfg.Policy == HubAndSpoke {
 		s.role = b.Role
 		if s.role != RoleHub && s.role != RoleSpoke {

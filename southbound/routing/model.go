@@ -91,6 +91,11 @@ type Binding struct {
 	Preference uint32
 	// AdminUp is admin-state == up; a binding that is down has no effect.
 	AdminUp bool
+	// VNIC and VLAN locate the interface on its host (Port.VNIC and
+	// Port.VLAN): the port at the root of its hierarchy, and the 802.1Q
+	// id selecting it (0 untagged).
+	VNIC string
+	VLAN uint16
 }
 
 // Policy is the route import/export policy of a VPN (vrf-policy).

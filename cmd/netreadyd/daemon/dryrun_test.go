@@ -7,6 +7,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -174,8 +176,11 @@ type recorder struct {
 	calls map[string][]string // backend -> changes, as routing.Change.String()
 }
 
+// registry declares every capability: the dry run is compared with what
+// every scenario realizes, the service-binding one (VLAN sub-interfaces,
+// an L2 network) included.
 func (r *recorder) registry() southbound.Registry {
-	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true, VLAN: true, L2: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.opens++
@@ -197,7 +202,8 @@ type fakeForwarder struct {
 	name string
 }
 
-func (f *fakeForwarder) record(changes []routing.Change) {
+// record records changes (routing or L2) as their String.
+func record[C fmt.Stringer](f *fakeForwarder, changes []C) {
 	f.r.mu.Lock()
 	defer f.r.mu.Unlock()
 	if f.r.calls == nil {
@@ -208,8 +214,23 @@ func (f *fakeForwarder) record(changes []routing.Change) {
 	}
 }
 
+func (f *fakeForwarder) ApplyL2(_ context.Context, changes []l2.Change) error {
+	record(f, changes)
+	return nil
+}
+
+// ReconcileL2 records, as Reconcile, the sets of every host it is given.
+func (f *fakeForwarder) ReconcileL2(_ context.Context, hosts []*l2.HostView) ([]string, error) {
+	after := l2.Result{}
+	for _, h := range hosts {
+		after[h.Host] = h
+	}
+	record(f, l2.Diff(l2.Result{}, after)[f.name])
+	return nil, nil
+}
+
 func (f *fakeForwarder) Apply(_ context.Context, changes []routing.Change) error {
-	f.record(changes)
+	record(f, changes)
 	return nil
 }
 
@@ -220,7 +241,7 @@ func (f *fakeForwarder) Reconcile(_ context.Context, hosts []*routing.HostView) 
 	for _, h := range hosts {
 		after.Hosts[h.Host] = h
 	}
-	f.record(routing.Diff(routing.Result{}, after)[f.name])
+	record(f, routing.Diff(routing.Result{}, after)[f.name])
 	return nil, nil
 }
 

@@ -1,0 +1,191 @@
+package realize
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/desired"
+)
+
+// refuseUnrealizable returns a FailedPrecondition (tree.KindConflict)
+// error for the first intent of the candidate tree that the backend it is
+// placed on cannot realize, so that nothing is accepted that the network
+// will not hold: a host on a backend whose driver does not forward, or a
+// binding whose interface the driver of its host's backend cannot
+// realize (a VLAN sub-interface without Capabilities.VLAN, an L2 network
+// without Capabilities.L2, a kind no driver realizes). Hosts are always
+// checked (they are few); bindings in the tenants the transaction
+// changed, or in every tenant when a host or backend changed (a placement
+// can move under a binding either way). nil when all is realizable.
+func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.Backend) error {
+	hostBackend, err := e.refuseHosts(cs.New, cfgs)
+	if err != nil {
+		return err
+	}
+	return e.refuseBindings(cs, cfgs, hostBackend)
+}
+
+// refuseHosts refuses a host placed on a backend whose driver does not
+// forward; it returns every host's backend.
+func (e *Engine) refuseHosts(root *tree.Node, cfgs map[string]desired.Backend) (map[string]string, error) {
+	hostBackend := map[string]string{}
+	for _, h := range desired.Hosts(root) {
+		hostBackend[h.Name] = h.Backend
+		cfg, ok := cfgs[h.Backend]
+		if !ok || !e.known(cfg) || e.reg[cfg.Driver].Caps.Forwarding {
+			continue // an unknown backend is validation's to refuse, an unknown driver plan's
+		}
+		path := "/hosts/host[name=" + h.Name + "]/backend"
+		if old := e.backends[h.Backend]; old != nil && old.cfg.Driver != cfg.Driver {
+			path = backendPath(h.Backend) + "/driver" // the backend changed under the host
+		}
+		return nil, &tree.Error{Kind: tree.KindConflict, Path: path, Msg: fmt.Sprintf(
+			"host %s is placed on backend %s, whose driver %s does not forward (it carries configuration data only): place hosts on a backend whose driver forwards (%s)",
+			h.Name, h.Backend, cfg.Driver, strings.Join(e.forwardingKinds(), ", "))}
+	}
+	return hostBackend, nil
+}
+
+// refuseBindings refuses a binding the driver of its host's backend
+// cannot realize, among the bindings of the tenants cs changed (all of
+// them when it changed a host or backend).
+func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backend, hostBackend map[string]string) error {
+	scopes, all := e.capScopes(cs)
+	var err error
+	each(child1(cs.New, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
+		sc, touched := scopes[tn.Key()]
+		if err != nil || !all && !touched {
+			return
+		}
+		var needs []desired.Need
+		if all || sc.placement {
+			needs = desired.Needs(tn)
+		} else {
+			needs = desired.NeedsOf(tn, slices.SortedFunc(maps.Keys(sc.bindings), func(a, b desired.BindingRef) int {
+				return strings.Compare(a.Path(), b.Path())
+			}))
+		}
+		for _, n := range needs {
+			if n.Host == "" {
+				continue
+			}
+			cfg, ok := cfgs[hostBackend[n.Host]]
+			if !ok || !e.known(cfg) {
+				continue
+			}
+			if why := e.cannot(n, cfg.Driver); why != "" {
+				err = &tree.Error{Kind: tree.KindConflict, Path: n.Path(), Msg: fmt.Sprintf(
+					"interface %s (on port %s, host %s) cannot be realized by backend %s (driver %s): %s",
+					n.Interface, n.VNIC, n.Host, cfg.Name, cfg.Driver, why)}
+				return
+			}
+		}
+	})
+	return err
+}
+
+// known reports whether a backend's driver kind is registered: an
+// unknown one is refused by plan (when the backend is up) with its own
+// message, not as lacking capabilities.
+func (e *Engine) known(cfg desired.Backend) bool {
+	_, ok := e.reg[cfg.Driver]
+	return ok
+}
+
+// cannot says why driver kind cannot realize need n, "" when it can.
+func (e *Engine) cannot(n desired.Need, kind string) string {
+	caps := e.reg[kind].Caps
+	switch {
+	case n.NoDriver != "":
+		return n.NoDriver
+	case n.Tagged && !caps.VLAN:
+		return "the driver does not realize VLAN sub-interfaces (" + e.kindsWith(func(c southbound.Capabilities) bool { return c.VLAN }) + ")"
+	case n.L2 && !caps.L2:
+		return "the driver does not realize L2 networks (" + e.kindsWith(func(c southbound.Capabilities) bool { return c.L2 }) + ")"
+	}
+	return ""
+}
+
+// kindsWith names the registered driver kinds with a capability, for the
+// refusal's message.
+func (e *Engine) kindsWith(has func(southbound.Capabilities) bool) string {
+	var out []string
+	for _, k := range e.reg.Kinds() {
+		if has(e.reg[k].Caps) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return "no driver of this server does"
+	}
+	return "drivers that do: " + strings.Join(out, ", ")
+}
+
+// forwardingKinds lists the registered driver kinds that forward.
+func (e *Engine) forwardingKinds() []string {
+	var out []string
+	for _, k := range e.reg.Kinds() {
+		if e.reg[k].Caps.Forwarding {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// capScope is what a transaction changed in one tenant, for the
+// capability check: its placement (a port or interface: every binding is
+// checked) or only some bindings.
+type capScope struct {
+	placement bool
+	bindings  map[desired.BindingRef]bool
+}
+
+// capScopes reads, from a transaction's changes, what changed in each
+// tenant (by name); all is set when it changed a host or backend, which
+// may move any tenant's placement.
+func (e *Engine) capScopes(cs *changeset.Set) (map[string]*capScope, bool) {
+	out := map[string]*capScope{}
+	for _, c := range cs.Changes {
+		switch top := c.Chain[0].Schema(); {
+		case top == e.paths.hosts || top == e.paths.backends:
+			if c.Chain[len(c.Chain)-1].Schema().Config {
+				return nil, true
+			}
+		case top == e.paths.tenants:
+			e.capScope(out, c)
+		}
+	}
+	return out, false
+}
+
+// capScope records one change under /tenants in out.
+func (e *Engine) capScope(out map[string]*capScope, c changeset.Change) {
+	var sc *capScope
+	var tenant, owner string
+	for i, n := range c.Chain {
+		if i == 0 || c.Chain[i-1].Schema() != n.Schema() || !n.Schema().Config {
+			continue // not a list entry
+		}
+		switch n.Schema() {
+		case e.paths.tenant:
+			tenant = n.Key()
+			if sc = out[tenant]; sc == nil {
+				sc = &capScope{bindings: map[desired.BindingRef]bool{}}
+				out[tenant] = sc
+			}
+		case e.paths.port, e.paths.iface:
+			sc.placement = true
+			return
+		case e.paths.vpn, e.paths.l2net:
+			owner = n.Key()
+		case e.paths.binding, e.paths.l2bind:
+			sc.bindings[desired.BindingRef{Tenant: tenant, Owner: owner, Interface: n.Key(), L2: n.Schema() == e.paths.l2bind}] = true
+			return
+		}
+	}
+}
