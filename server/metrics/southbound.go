@@ -37,7 +37,11 @@ func (m *Metrics) driver(backend string, d southbound.Driver) southbound.Driver 
 	case southbound.DataDriver:
 		return &dataDriver{DataDriver: d, o: o}
 	case southbound.Forwarder:
-		return &forwarder{Forwarder: d, o: o}
+		f := &forwarder{Forwarder: d, o: o}
+		if c, ok := d.(southbound.Counter); ok {
+			return &countingForwarder{forwarder: f, c: c}
+		}
+		return f
 	}
 	return d
 }
@@ -72,6 +76,20 @@ func (f *forwarder) Reconcile(ctx context.Context, hosts []*routing.HostView) ([
 	drift, err := f.Forwarder.Reconcile(ctx, hosts)
 	f.o.observe("reconcile", start, err)
 	return drift, err
+}
+
+// countingForwarder is a measured forwarder that also counts traffic,
+// so the engine still finds its southbound.Counter.
+type countingForwarder struct {
+	*forwarder
+	c southbound.Counter
+}
+
+func (f *countingForwarder) Counters(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
+	start := time.Now()
+	m, err := f.c.Counters(ctx, hosts)
+	f.o.observe("counters", start, err)
+	return m, err
 }
 
 type dataDriver struct {

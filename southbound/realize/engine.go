@@ -80,6 +80,8 @@ type Engine struct {
 	// they hold a backend's driver, so a reconciliation never undoes a
 	// transaction that reached the driver before it.
 	target atomic.Pointer[target]
+	// counting are the drivers ReadLive asks, published with target.
+	counting atomic.Pointer[map[string]counting]
 	// bg tracks background reconciliations, for Close.
 	bg sync.WaitGroup
 
@@ -213,6 +215,8 @@ func (e *Engine) published() {
 		}
 	}
 	e.carries.Store(&cs)
+	cds := e.countingDrivers()
+	e.counting.Store(&cds)
 }
 
 // open opens a backend's driver and, for a data driver, resolves the data

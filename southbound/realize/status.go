@@ -58,6 +58,7 @@ type statusPaths struct {
 	vpns, vpn, bindings, binding                      *schema.Node
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
+	vpnCnt, bindCnt                                   counterNodes
 }
 
 func newStatusPaths(sch *schema.Schema) *statusPaths {
@@ -81,6 +82,7 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.backendSt, p.hostSt = statusOf(p.backend), statusOf(p.host)
 	p.portSt, p.ifaceSt = statusOf(p.port), statusOf(p.iface)
 	p.vpnSt, p.bindSt = statusOf(p.vpn), statusOf(p.binding)
+	p.vpnCnt, p.bindCnt = countersOf(p.vpn), countersOf(p.binding)
 	return p
 }
 

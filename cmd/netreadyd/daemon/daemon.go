@@ -31,6 +31,7 @@ import (
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/history"
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/metrics"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
@@ -85,6 +86,11 @@ type Config struct {
 
 // DBFile is the database file name inside the data dir.
 const DBFile = "netready.db"
+
+// liveTimeout bounds each read of live state (counters) for a Get or a
+// sample: a backend that cannot answer by then leaves its objects
+// without counters rather than holding the reader.
+const liveTimeout = 2 * time.Second
 
 // Version is the server's version, published in /system/state.
 const Version = "0.2.0"
@@ -242,8 +248,12 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		return err
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
-	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
-	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log, History: history.New(d.ds, st)})
+	var lr *live.Reader
+	if d.realize != nil {
+		lr = live.New(d.realize, liveTimeout)
+	}
+	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions, Live: lr})
+	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log, History: history.New(d.ds, st), Live: lr})
 	sysCtx, stop := context.WithCancel(context.Background())
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {

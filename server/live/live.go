@@ -1,0 +1,111 @@
+// Package live puts operational state that is read from the network when
+// a client asks (traffic counters) into the snapshot a Get or a
+// subscription answers from.
+//
+// Such state changes with every packet. Written into the tree as
+// transactions it would fill the commit log, load the single writer and
+// wake every ON_CHANGE subscriber for nothing, so it never enters the
+// datastore: a reader whose paths reach it gets a private copy of its
+// snapshot (copy-on-write: only the objects read are copied) with the
+// state just read, and everything downstream — encodings, depth,
+// authorization, use_models — works on that copy as on any snapshot.
+// Readers whose paths do not reach it are answered from the snapshot as
+// it is, without asking anyone.
+package live
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/realizer"
+	"github.com/netready/netready/server/tree"
+)
+
+// Source reads live state (the southbound engine, from its drivers).
+type Source interface {
+	// LivePaths are the schema paths of the containers whose leaves the
+	// source reads: node names from the root, without module prefixes
+	// or keys ({"tenants", "tenant", "vpns", "vpn", "counters"}).
+	LivePaths() [][]string
+	// ReadLive returns the live state of root's objects as edits of a
+	// copy of root. An object it cannot read within ctx gets no edit:
+	// absent, never a made-up value.
+	ReadLive(ctx context.Context, root *tree.Node) realizer.Status
+}
+
+// Reader answers readers from a Source, each read bounded by a timeout.
+// A nil *Reader has no live state.
+type Reader struct {
+	src     Source
+	paths   [][]string
+	timeout time.Duration
+}
+
+// New returns a Reader over src; every read is bounded by timeout.
+func New(src Source, timeout time.Duration) *Reader {
+	return &Reader{src: src, paths: src.LivePaths(), timeout: timeout}
+}
+
+// Overlay returns root with the live state in it when one of patterns
+// (full request paths, with "*", "..." and keys) reaches live state — it
+// names a live container, something above one, or something inside one;
+// otherwise root itself, and the source is not asked.
+func (r *Reader) Overlay(ctx context.Context, root *tree.Node, patterns ...[]*gpb.PathElem) *tree.Node {
+	if r == nil || !r.Wanted(patterns...) {
+		return root
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	st := r.src.ReadLive(ctx, root)
+	if len(st) == 0 {
+		return root
+	}
+	t := tree.Begin(root)
+	st.Apply(t)
+	return t.Root()
+}
+
+// Wanted reports whether one of patterns reaches live state.
+func (r *Reader) Wanted(patterns ...[]*gpb.PathElem) bool {
+	if r == nil {
+		return false
+	}
+	for _, p := range patterns {
+		for _, s := range r.paths {
+			if reaches(p, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reaches reports whether pattern p and schema path s lie on one line:
+// p matches s or one of its ancestors, or s matches a prefix of p. Keys
+// are not looked at (s has none), so a pattern may be judged to reach
+// live state that its keys then select none of: that costs a read,
+// never a value.
+func reaches(p []*gpb.PathElem, s []string) bool {
+	for len(p) > 0 && len(s) > 0 {
+		name := p[0].GetName()
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[i+1:]
+		}
+		if name == "..." {
+			for i := 0; i <= len(s); i++ {
+				if reaches(p[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if name != "*" && name != s[0] {
+			return false
+		}
+		p, s = p[1:], s[1:]
+	}
+	return true
+}

@@ -1,0 +1,201 @@
+package realize
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/netready/netready/server/realizer"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/routing"
+)
+
+// Traffic counters are live state (server/live): the engine reads them
+// from the drivers that count (southbound.Counter) when a reader asks,
+// and never writes them into the tree.
+
+// counterNodes are the schema nodes of one counters container.
+type counterNodes struct {
+	container, inPkts, inOctets, outPkts, outOctets *schema.Node
+}
+
+func countersOf(entry *schema.Node) counterNodes {
+	c := child(entry, "counters")
+	return counterNodes{container: c, inPkts: child(c, "in-pkts"), inOctets: child(c, "in-octets"),
+		outPkts: child(c, "out-pkts"), outOctets: child(c, "out-octets")}
+}
+
+// counting is a driver that counts, with its backend's timeout.
+type counting struct {
+	drv     *driver
+	timeout time.Duration
+}
+
+// countingDrivers returns the open drivers of admin-up backends that
+// count, by backend. The caller holds e.mu.
+func (e *Engine) countingDrivers() map[string]counting {
+	out := map[string]counting{}
+	for name, b := range e.backends {
+		if b.drv == nil || !b.cfg.AdminUp {
+			continue
+		}
+		if _, ok := b.drv.Driver.(southbound.Counter); ok {
+			out[name] = counting{drv: b.drv, timeout: b.cfg.Timeout}
+		}
+	}
+	return out
+}
+
+// LivePaths implements live.Source: the counters of every binding and
+// of every VPN.
+func (e *Engine) LivePaths() [][]string {
+	return [][]string{
+		{"tenants", "tenant", "vpns", "vpn", "counters"},
+		{"tenants", "tenant", "vpns", "vpn", "bindings", "binding", "counters"},
+	}
+}
+
+// ReadLive implements live.Source. It asks every counting backend, in
+// parallel, for the counters of the hosts it serves in the published
+// target, each through its driver's lock (after the transaction or
+// reconciliation holding it) and within ctx and the backend's timeout.
+// It never takes the engine lock, so a Set being realized does not hold
+// up readers of backends it does not touch. A binding whose backend did
+// not answer gets no counters; a VPN with such a binding gets no sum.
+func (e *Engine) ReadLive(ctx context.Context, root *tree.Node) realizer.Status {
+	t, cds := e.target.Load(), e.counting.Load()
+	if t == nil || cds == nil {
+		return nil
+	}
+	hosts := map[string][]string{}
+	for name, h := range t.result.Hosts {
+		if _, ok := (*cds)[h.Backend]; ok {
+			hosts[h.Backend] = append(hosts[h.Backend], name)
+		}
+	}
+	read := e.readCounters(ctx, *cds, hosts)
+	return e.counterEdits(t.result, read)
+}
+
+// readCounters asks each backend for its hosts' counters in parallel and
+// returns what those that answered counted.
+func (e *Engine) readCounters(ctx context.Context, cds map[string]counting, hosts map[string][]string) map[southbound.PortRef]southbound.PortCounters {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	all := map[southbound.PortRef]southbound.PortCounters{}
+	for backend, hs := range hosts {
+		sort.Strings(hs)
+		wg.Go(func() {
+			m, err := callCounters(ctx, cds[backend], hs)
+			if err != nil {
+				e.log.Debug("counters not read", "backend", backend, "err", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for k, v := range m {
+				all[k] = v
+			}
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+// callCounters calls Counters through the driver's lock, within ctx and
+// the backend's timeout. A call that overruns is abandoned; it keeps the
+// lock until the driver returns, as any abandoned call does (runJob).
+func callCounters(ctx context.Context, c counting, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	select {
+	case c.drv.busy <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("driver busy: %w", ctx.Err())
+	}
+	type answer struct {
+		m   map[southbound.PortRef]southbound.PortCounters
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer func() { <-c.drv.busy }()
+		m, err := c.drv.Driver.(southbound.Counter).Counters(ctx, hosts)
+		done <- answer{m, err}
+	}()
+	select {
+	case a := <-done:
+		return a.m, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// counterEdits turns what was read into the counters of the bindings the
+// result places, and of their VPNs: the sum over the VPN's bindings in
+// the result, only when every one of them was read.
+func (e *Engine) counterEdits(res routing.Result, read map[southbound.PortRef]southbound.PortCounters) realizer.Status {
+	type vpnSum struct {
+		path     tree.Path
+		sum      southbound.PortCounters
+		complete bool
+	}
+	p := e.paths
+	var out realizer.Status
+	vpns := map[[2]string]*vpnSum{}
+	var order [][2]string
+	for host, hv := range res.Hosts {
+		for _, v := range hv.VRFs {
+			k := [2]string{v.Tenant, v.VPN}
+			s := vpns[k]
+			if s == nil {
+				s = &vpnSum{complete: true, path: tree.Path{{Schema: p.tenants}, keyed(p.tenant, v.Tenant), {Schema: p.vpns}, keyed(p.vpn, v.VPN)}}
+				vpns[k] = s
+				order = append(order, k)
+			}
+			for _, port := range v.Ports {
+				c, ok := read[southbound.PortRef{Host: host, VRF: v.ID, Interface: port.Interface}]
+				if !ok {
+					s.complete = false
+					continue
+				}
+				s.sum = add(s.sum, c)
+				bpath := append(s.path[:4:4], tree.Elem{Schema: p.bindings}, keyed(p.binding, port.Interface))
+				out = appendCounters(out, bpath, p.bindCnt, c)
+			}
+		}
+	}
+	for _, k := range order {
+		if s := vpns[k]; s.complete {
+			out = appendCounters(out, s.path, p.vpnCnt, s.sum)
+		}
+	}
+	return out
+}
+
+// appendCounters appends the edits setting c under the object at path.
+func appendCounters(out realizer.Status, path tree.Path, n counterNodes, c southbound.PortCounters) realizer.Status {
+	obj := len(path)
+	base := append(path[:obj:obj], tree.Elem{Schema: n.container})
+	for _, l := range []struct {
+		s *schema.Node
+		v uint64
+	}{{n.inPkts, c.InPackets}, {n.inOctets, c.InOctets}, {n.outPkts, c.OutPackets}, {n.outOctets, c.OutOctets}} {
+		out = append(out, realizer.Edit{Path: append(base[:len(base):len(base)], tree.Elem{Schema: l.s}), Object: obj, Value: l.v})
+	}
+	return out
+}
+
+func add(a, b southbound.PortCounters) southbound.PortCounters {
+	return southbound.PortCounters{
+		InPackets: a.InPackets + b.InPackets, InOctets: a.InOctets + b.InOctets,
+		OutPackets: a.OutPackets + b.OutPackets, OutOctets: a.OutOctets + b.OutOctets,
+	}
+}
