@@ -26,9 +26,9 @@ import (
 
 // Source reads live state (the southbound engine, from its drivers).
 type Source interface {
-	// LivePaths are the schema paths of the containers whose leaves the
-	// source reads: node names from the root, without module prefixes
-	// or keys ({"tenants", "tenant", "vpns", "vpn", "counters"}).
+	// LivePaths are the schema paths of the leaves the source reads:
+	// node names from the root, without module prefixes or keys
+	// ({"tenants", "tenant", "vpns", "vpn", "counters", "in-pkts"}).
 	LivePaths() [][]string
 	// ReadLive returns the live state of root's objects as edits of a
 	// copy of root. An object it cannot read within ctx gets no edit:
@@ -51,8 +51,8 @@ func New(src Source, timeout time.Duration) *Reader {
 
 // Overlay returns root with the live state in it when one of patterns
 // (full request paths, with "*", "..." and keys) reaches live state — it
-// names a live container, something above one, or something inside one;
-// otherwise root itself, and the source is not asked.
+// can match a live leaf or something above one; otherwise root itself,
+// and the source is not asked.
 func (r *Reader) Overlay(ctx context.Context, root *tree.Node, patterns ...[]*gpb.PathElem) *tree.Node {
 	if r == nil || !r.Wanted(patterns...) {
 		return root
@@ -83,13 +83,12 @@ func (r *Reader) Wanted(patterns ...[]*gpb.PathElem) bool {
 	return false
 }
 
-// reaches reports whether pattern p and schema path s lie on one line:
-// p matches s or one of its ancestors, or s matches a prefix of p. Keys
-// are not looked at (s has none), so a pattern may be judged to reach
-// live state that its keys then select none of: that costs a read,
-// never a value.
+// reaches reports whether pattern p can match leaf path s or one of its
+// ancestors. Keys are not looked at (s has none), so a pattern may be
+// judged to reach live state that its keys then select none of: that
+// costs a read, never a value.
 func reaches(p []*gpb.PathElem, s []string) bool {
-	for len(p) > 0 && len(s) > 0 {
+	for len(p) > 0 {
 		name := p[0].GetName()
 		if i := strings.IndexByte(name, ':'); i >= 0 {
 			name = name[i+1:]
@@ -102,7 +101,7 @@ func reaches(p []*gpb.PathElem, s []string) bool {
 			}
 			return false
 		}
-		if name != "*" && name != s[0] {
+		if len(s) == 0 || (name != "*" && name != s[0]) {
 			return false
 		}
 		p, s = p[1:], s[1:]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,10 +54,13 @@ func (e *Engine) countingDrivers() map[string]counting {
 // LivePaths implements live.Source: the counters of every binding and
 // of every VPN.
 func (e *Engine) LivePaths() [][]string {
-	return [][]string{
-		{"tenants", "tenant", "vpns", "vpn", "counters"},
-		{"tenants", "tenant", "vpns", "vpn", "bindings", "binding", "counters"},
+	var out [][]string
+	for _, n := range []counterNodes{e.paths.vpnCnt, e.paths.bindCnt} {
+		for _, leaf := range []*schema.Node{n.inPkts, n.inOctets, n.outPkts, n.outOctets} {
+			out = append(out, strings.Split(strings.TrimPrefix(leaf.Path, "/"), "/"))
+		}
 	}
+	return out
 }
 
 // ReadLive implements live.Source. It asks every counting backend, in

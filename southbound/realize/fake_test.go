@@ -541,3 +541,28 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Counters counts, for every port the backend holds on hosts, a value
+// made of its label (in: label packets of 100 octets; out: twice that),
+// so a test can tell every port's counters from its label.
+func (d *fakeForwarder) Counters(ctx context.Context, hosts []string) (out map[southbound.PortRef]southbound.PortCounters, err error) {
+	if !d.mu.TryLock() {
+		return nil, errors.New("fake: concurrent use of a driver")
+	}
+	defer d.mu.Unlock()
+	i, _ := d.net.begin(d.name, "counters", hosts)
+	defer func() { d.net.end(i, err) }()
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	out = map[southbound.PortRef]southbound.PortCounters{}
+	for _, h := range hosts {
+		for id, v := range d.net.fwd[d.name][h] {
+			for _, p := range v.Ports {
+				l := uint64(p.Label)
+				out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = southbound.PortCounters{
+					InPackets: l, InOctets: 100 * l, OutPackets: 2 * l, OutOctets: 200 * l}
+			}
+		}
+	}
+	return out, ctx.Err()
+}
