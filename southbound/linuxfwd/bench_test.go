@@ -153,3 +153,52 @@ func BenchmarkApply1000Bindings(b *testing.B) {
 	b.ReportMetric(float64(ports), "ports")
 	b.ReportMetric(float64(routes), "routes")
 }
+
+// BenchmarkCounters1000Bindings: the counters of 1,000 bindings in 10
+// VPNs over 4 hosts and 2 backends (a driver each, read concurrently, as
+// the realization core does), read from the kernel.
+func BenchmarkCounters1000Bindings(b *testing.B) {
+	m := benchModel(1000, 10, 4)
+	hosts := make(map[string]netip.Addr)
+	perBackend := map[string][]string{}
+	for _, h := range m.Hosts {
+		hosts[h.Name] = h.Addr
+		perBackend[h.Backend] = append(perBackend[h.Backend], h.Name)
+	}
+	l := lab.New(b, lab.RandomPrefix(), hosts)
+	res, _ := routing.Compute(m, routing.Assignments{})
+	drivers := make(map[string]*linuxfwd.Driver)
+	for be, cs := range routing.Diff(routing.Result{}, res) {
+		d, err := linuxfwd.New(l.Backend(be))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		if err := d.Apply(context.Background(), cs); err != nil {
+			b.Fatal(err)
+		}
+		drivers[be] = d
+	}
+	for b.Loop() {
+		var wg sync.WaitGroup
+		counted := make(chan int, len(drivers))
+		for be, d := range drivers {
+			wg.Go(func() {
+				m, err := d.Counters(context.Background(), perBackend[be])
+				if err != nil {
+					b.Error(err)
+				}
+				counted <- len(m)
+			})
+		}
+		wg.Wait()
+		close(counted)
+		n := 0
+		for c := range counted {
+			n += c
+		}
+		if n != 1000 {
+			b.Fatalf("%d ports counted, want 1000", n)
+		}
+	}
+}

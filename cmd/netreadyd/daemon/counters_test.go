@@ -242,3 +242,37 @@ func TestCountersAuthorized(t *testing.T) {
 		t.Errorf("bob read blue's counters: %v, want NotFound", err)
 	}
 }
+
+// ON_CHANGE (and TARGET_DEFINED) on counters: the initial values come
+// with the sync, and then nothing while traffic flows — counters are not
+// change events (they change with every packet); a heartbeat re-reads
+// them.
+func TestCountersOnChange(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	g1, g3 := quietPair(t, r)
+	const p = blueVPN + "/bindings/binding[interface=g1]/counters/in-pkts"
+	for _, mode := range []gpb.SubscriptionMode{gpb.SubscriptionMode_ON_CHANGE, gpb.SubscriptionMode_TARGET_DEFINED} {
+		sc := r.subscribe(t, streamList(mode, p))
+		if got := flat(t, sc.untilSync(t)...); len(got) != 1 {
+			t.Errorf("%v: initial values %v, want in-pkts", mode, got)
+		}
+		sendUDP(t, g1, g3, "10.1.1.6", 5)
+		sc.quiet(t, 300*time.Millisecond)
+	}
+	l := streamList(gpb.SubscriptionMode_ON_CHANGE, p)
+	l.Subscription[0].HeartbeatInterval = uint64(100 * time.Millisecond)
+	sc := r.subscribe(t, l)
+	first := flat(t, sc.untilSync(t)...)
+	sendUDP(t, g1, g3, "10.1.1.6", 5)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := flat(t, sc.notification(t))
+		if len(got) == 1 && len(first) == 1 && got[0] != first[0] {
+			break // the heartbeat read the new value
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("heartbeats still send %v after traffic (first %v)", got, first)
+		}
+	}
+}
