@@ -183,3 +183,18 @@ type Counter interface {
 	// holds on the given hosts. An interface it does not count is absent.
 	Counters(ctx context.Context, hosts []string) (map[PortRef]PortCounters, error)
 }
+
+// Prober is implemented by forwarders that can tell whether the instance
+// behind each bound interface answers (VNF liveness). The realization core
+// asks at an interval and owns the decision: a binding whose instance does
+// not answer leaves every route's next hops (ECMP and fail-over sets) in
+// every VRF, through the same serialized path as a Set, and comes back
+// when it answers again; its port stays, and its status says why.
+type Prober interface {
+	// Probe returns the bound interfaces on the given hosts whose instance
+	// does not answer, each with the reason ("no carrier", "no ARP
+	// reply"). An interface it does not list answers, or is not probed.
+	// Each call is also the probe's tick: a forwarder that probes
+	// actively sends its next probes from it.
+	Probe(ctx context.Context, hosts []string) (map[PortRef]string, error)
+}

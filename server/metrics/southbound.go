@@ -38,8 +38,15 @@ func (m *Metrics) driver(backend string, d southbound.Driver) southbound.Driver 
 		return &dataDriver{DataDriver: d, o: o}
 	case southbound.Forwarder:
 		f := &forwarder{Forwarder: d, o: o}
-		if c, ok := d.(southbound.Counter); ok {
-			return &countingForwarder{forwarder: f, c: c}
+		c, counts := d.(southbound.Counter)
+		p, probes := d.(southbound.Prober)
+		switch {
+		case counts && probes:
+			return &liveForwarder{forwarder: f, c: countingForwarder{f, c}, p: probingForwarder{f, p}}
+		case counts:
+			return &countingForwarder{f, c}
+		case probes:
+			return &probingForwarder{f, p}
 		}
 		return f
 	}
@@ -90,6 +97,35 @@ func (f *countingForwarder) Counters(ctx context.Context, hosts []string) (map[s
 	m, err := f.c.Counters(ctx, hosts)
 	f.o.observe("counters", start, err)
 	return m, err
+}
+
+// probingForwarder is a measured forwarder that probes its instances, so
+// the engine still finds its southbound.Prober.
+type probingForwarder struct {
+	*forwarder
+	p southbound.Prober
+}
+
+func (f *probingForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]string, error) {
+	start := time.Now()
+	m, err := f.p.Probe(ctx, hosts)
+	f.o.observe("probe", start, err)
+	return m, err
+}
+
+// liveForwarder is a measured forwarder that counts and probes.
+type liveForwarder struct {
+	*forwarder
+	c countingForwarder
+	p probingForwarder
+}
+
+func (f *liveForwarder) Counters(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
+	return f.c.Counters(ctx, hosts)
+}
+
+func (f *liveForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]string, error) {
+	return f.p.Probe(ctx, hosts)
 }
 
 type dataDriver struct {

@@ -416,6 +416,8 @@ type portState struct {
 	iface string
 	label uint32
 	addr  netip.Addr
+	// probed: its neighbour timers are set for liveness probing.
+	probed bool
 }
 
 // kRoute is a route as the kernel holds it.

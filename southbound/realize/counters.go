@@ -30,22 +30,23 @@ func countersOf(entry *schema.Node) counterNodes {
 		outPkts: child(c, "out-pkts"), outOctets: child(c, "out-octets")}
 }
 
-// counting is a driver that counts, with its backend's timeout.
-type counting struct {
+// liveDriver is a driver asked for live state or liveness outside
+// transactions, with its backend's timeout.
+type liveDriver struct {
 	drv     *driver
 	timeout time.Duration
 }
 
 // countingDrivers returns the open drivers of admin-up backends that
 // count, by backend. The caller holds e.mu.
-func (e *Engine) countingDrivers() map[string]counting {
-	out := map[string]counting{}
+func (e *Engine) countingDrivers() map[string]liveDriver {
+	out := map[string]liveDriver{}
 	for name, b := range e.backends {
 		if b.drv == nil || !b.cfg.AdminUp {
 			continue
 		}
 		if _, ok := b.drv.Driver.(southbound.Counter); ok {
-			out[name] = counting{drv: b.drv, timeout: b.cfg.Timeout}
+			out[name] = liveDriver{drv: b.drv, timeout: b.cfg.Timeout}
 		}
 	}
 	return out
@@ -87,7 +88,7 @@ func (e *Engine) ReadLive(ctx context.Context, root *tree.Node) realizer.Status 
 
 // readCounters asks each backend for its hosts' counters in parallel and
 // returns what those that answered counted.
-func (e *Engine) readCounters(ctx context.Context, cds map[string]counting, hosts map[string][]string) map[southbound.PortRef]southbound.PortCounters {
+func (e *Engine) readCounters(ctx context.Context, cds map[string]liveDriver, hosts map[string][]string) map[southbound.PortRef]southbound.PortCounters {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	all := map[southbound.PortRef]southbound.PortCounters{}
@@ -110,10 +111,19 @@ func (e *Engine) readCounters(ctx context.Context, cds map[string]counting, host
 	return all
 }
 
-// callCounters calls Counters through the driver's lock, within ctx and
-// the backend's timeout. A call that overruns is abandoned; it keeps the
-// lock until the driver returns, as any abandoned call does (runJob).
-func callCounters(ctx context.Context, c counting, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
+// callCounters calls Counters through the driver's lock.
+func callCounters(ctx context.Context, c liveDriver, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
+	return withDriver(ctx, c, func(ctx context.Context) (map[southbound.PortRef]southbound.PortCounters, error) {
+		return c.drv.Driver.(southbound.Counter).Counters(ctx, hosts)
+	})
+}
+
+// withDriver runs f on c's driver through the driver's lock (a Forwarder
+// is used by one goroutine at a time), within ctx and the backend's
+// timeout. A call that overruns is abandoned; it keeps the lock until
+// the driver returns, as any abandoned call does (runJob).
+func withDriver[T any](ctx context.Context, c liveDriver, f func(context.Context) (T, error)) (T, error) {
+	var zero T
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -122,23 +132,23 @@ func callCounters(ctx context.Context, c counting, hosts []string) (map[southbou
 	select {
 	case c.drv.busy <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("driver busy: %w", ctx.Err())
+		return zero, fmt.Errorf("driver busy: %w", ctx.Err())
 	}
 	type answer struct {
-		m   map[southbound.PortRef]southbound.PortCounters
+		v   T
 		err error
 	}
 	done := make(chan answer, 1)
 	go func() {
 		defer func() { <-c.drv.busy }()
-		m, err := c.drv.Driver.(southbound.Counter).Counters(ctx, hosts)
-		done <- answer{m, err}
+		v, err := f(ctx)
+		done <- answer{v, err}
 	}()
 	select {
 	case a := <-done:
-		return a.m, a.err
+		return a.v, a.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 }
 

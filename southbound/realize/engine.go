@@ -57,6 +57,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Announcer, when set, announces what is realized (the BGP speaker).
 	Announcer Announcer
+	// ProbeEvery is how often the forwarders that probe are asked which
+	// instances stopped answering (VNF liveness, liveness.go); 0: never.
+	ProbeEvery time.Duration
 }
 
 // Engine is the realization core. Realize is called by the datastore
@@ -80,8 +83,14 @@ type Engine struct {
 	// they hold a backend's driver, so a reconciliation never undoes a
 	// transaction that reached the driver before it.
 	target atomic.Pointer[target]
-	// counting are the drivers ReadLive asks, published with target.
-	counting atomic.Pointer[map[string]counting]
+	// counting are the drivers ReadLive asks, probing those the liveness
+	// probe asks, published with target.
+	counting atomic.Pointer[map[string]liveDriver]
+	probing  atomic.Pointer[map[string]liveDriver]
+	// probeEvery is the liveness probe's interval (0: off); stopProbe
+	// ends it.
+	probeEvery time.Duration
+	stopProbe  context.CancelFunc
 	// bg tracks background reconciliations, for Close.
 	bg sync.WaitGroup
 
@@ -104,6 +113,10 @@ type Engine struct {
 	attempts map[string]time.Time
 	// status is what the last status write was based on.
 	status statusMark
+	// dead are the bindings whose instance stopped answering, with the
+	// reason; seen those that answered at least once (liveness.go).
+	dead map[routing.BindingRef]string
+	seen map[routing.BindingRef]bool
 }
 
 // target is the configuration and forwarding state the backends must
@@ -164,6 +177,10 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		updates:  make(chan realizer.Status, 1),
 		backends: map[string]*backend{},
 		attempts: map[string]time.Time{},
+		dead:     map[routing.BindingRef]string{},
+		seen:     map[routing.BindingRef]bool{},
+
+		probeEvery: cfg.ProbeEvery,
 	}
 }
 
@@ -198,6 +215,11 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state []byte) error
 	}
 	e.published()
 	e.announceCurrent(ctx)
+	if e.probeEvery > 0 {
+		pctx, cancel := context.WithCancel(context.Background())
+		e.stopProbe = cancel
+		e.bg.Go(func() { e.watchLiveness(pctx, e.probeEvery) })
+	}
 	return nil
 }
 
@@ -215,8 +237,9 @@ func (e *Engine) published() {
 		}
 	}
 	e.carries.Store(&cs)
-	cds := e.countingDrivers()
+	cds, pds := e.countingDrivers(), e.probingDrivers()
 	e.counting.Store(&cds)
+	e.probing.Store(&pds)
 }
 
 // open opens a backend's driver and, for a data driver, resolves the data
@@ -239,6 +262,9 @@ func (e *Engine) open(ctx context.Context, cfg desired.Backend) (*driver, carrie
 
 // Close waits for background reconciliations and closes every driver.
 func (e *Engine) Close() {
+	if e.stopProbe != nil {
+		e.stopProbe()
+	}
 	e.bg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -294,7 +320,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		plan.abort(e.log)
 		return nil, &tree.Error{Kind: tree.KindConflict, Msg: "cannot read the desired network: " + err.Error()}
 	}
-	model := e.ix.Model()
+	model := e.withLiveness(e.ix.Model())
 	result, diffs, asg := e.inc.Apply(model, touched)
 	state, err := e.stateOf(asg)
 	if err != nil {
@@ -366,8 +392,9 @@ func (e *Engine) recompute() error {
 	if err != nil {
 		return err
 	}
-	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
-	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	model := e.withLiveness(ix.Model())
+	e.ix, e.inc = ix, e.opts.NewIncremental(model, e.asg)
+	e.model, e.result, e.asg = model, e.inc.Result(), e.inc.Assignments()
 	return nil
 }
 

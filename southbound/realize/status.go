@@ -313,6 +313,9 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 		b := byIface[bn.Key()]
 		st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
 		if b.Host != "" && b.AdminUp {
+			if reason := e.deadReason(tenant, vpn, bn.Key()); reason != "" {
+				st = unreachable(st, reason)
+			}
 			members = append(members, st)
 		}
 		if write == nil || write(key) {
@@ -351,6 +354,16 @@ func (e *Engine) placedStatus(backendName string, active bool, at time.Time) obj
 		st.oper = "unknown"
 	}
 	st.entries = []entry{{name: backendName, sync: b.sync.state, msg: b.sync.msg, at: at}}
+	return st
+}
+
+// unreachable is the status of a realized binding whose instance stopped
+// answering: down, with the reason in its backend's entry.
+func unreachable(st objStatus, reason string) objStatus {
+	st.oper = "down"
+	for i := range st.entries {
+		st.entries[i].msg = "instance not answering (VNF liveness): " + reason
+	}
 	return st
 }
 

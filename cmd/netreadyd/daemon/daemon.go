@@ -92,6 +92,10 @@ const DBFile = "netready.db"
 // without counters rather than holding the reader.
 const liveTimeout = 2 * time.Second
 
+// probeEvery is how often the forwarders that probe are asked which
+// instances stopped answering (VNF liveness: docs/southbound.md).
+const probeEvery = time.Second
+
 // Version is the server's version, published in /system/state.
 const Version = "0.2.0"
 
@@ -222,7 +226,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
 		d.bgp = bgp.New(d.log)
-		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp})
+		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp, ProbeEvery: probeEvery})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
