@@ -56,6 +56,12 @@ const (
 
 func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	t.Helper()
+	return newRigWith(t, realize.Config{}, scenario, extra...)
+}
+
+// newRigWith is newRig with cfg (its registry and logger filled in).
+func newRigWith(t *testing.T, cfg realize.Config, scenario string, extra ...string) *rig {
+	t.Helper()
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +72,8 @@ func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	}
 	r := &rig{t: t, sch: sch, net: newFakeNet()}
 	root := merge(t, tree.NewRoot(sch), append([]string{string(b)}, extra...)...)
-	r.e = realize.New(sch, realize.Config{Registry: r.net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Registry, cfg.Logger = r.net.registry(), slog.New(slog.NewTextHandler(io.Discard, nil))
+	r.e = realize.New(sch, cfg)
 	t.Cleanup(r.e.Close)
 	if err := r.e.Start(context.Background(), root, nil); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ type fakeNet struct {
 	// (closing a driver leaves the backend as it is).
 	fwd  map[string]map[string]map[string]*routing.VRF // backend → host → VRF ID
 	data map[string]map[string]string                  // backend → path → JSON
+	// silent are the interfaces whose instance does not answer Probe,
+	// with the reason.
+	silent map[string]string
 }
 
 // fakeDriver is what fakeNet records of an opened driver.
@@ -73,6 +76,7 @@ func newFakeNet() *fakeNet {
 	return &fakeNet{
 		drivers: map[string][]fakeDriver{}, faults: map[string]*fault{},
 		fwd: map[string]map[string]map[string]*routing.VRF{}, data: map[string]map[string]string{},
+		silent: map[string]string{},
 	}
 }
 
@@ -565,4 +569,42 @@ func (d *fakeForwarder) Counters(ctx context.Context, hosts []string) (out map[s
 		}
 	}
 	return out, ctx.Err()
+}
+
+// Probe reports the ports the backend holds on hosts whose interface is
+// silent.
+func (d *fakeForwarder) Probe(ctx context.Context, hosts []string) (out map[southbound.PortRef]string, err error) {
+	if !d.mu.TryLock() {
+		return nil, errors.New("fake: concurrent use of a driver")
+	}
+	defer d.mu.Unlock()
+	i, _ := d.net.begin(d.name, "probe", hosts)
+	defer func() { d.net.end(i, err) }()
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	out = map[southbound.PortRef]string{}
+	for _, h := range hosts {
+		for id, v := range d.net.fwd[d.name][h] {
+			for _, p := range v.Ports {
+				if reason, ok := d.net.silent[p.Interface]; ok {
+					out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = reason
+				}
+			}
+		}
+	}
+	return out, ctx.Err()
+}
+
+// silence makes the instances of ifaces stop answering (reason) or, with
+// reason "", answer again.
+func (n *fakeNet) silence(reason string, ifaces ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, i := range ifaces {
+		if reason == "" {
+			delete(n.silent, i)
+		} else {
+			n.silent[i] = reason
+		}
+	}
 }
