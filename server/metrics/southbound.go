@@ -106,7 +106,7 @@ type probingForwarder struct {
 	p southbound.Prober
 }
 
-func (f *probingForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]string, error) {
+func (f *probingForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.Liveness, error) {
 	start := time.Now()
 	m, err := f.p.Probe(ctx, hosts)
 	f.o.observe("probe", start, err)
@@ -124,7 +124,7 @@ func (f *liveForwarder) Counters(ctx context.Context, hosts []string) (map[south
 	return f.c.Counters(ctx, hosts)
 }
 
-func (f *liveForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]string, error) {
+func (f *liveForwarder) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.Liveness, error) {
 	return f.p.Probe(ctx, hosts)
 }
 

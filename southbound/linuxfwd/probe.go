@@ -16,23 +16,26 @@ import (
 // The driver tells whether each port's instance answers.
 var _ southbound.Prober = (*Driver)(nil)
 
-// Probe judges each port's instance from the port's VRF end: dead when
-// the end has no carrier (the guest's end is down or gone: the kernel
-// then flushes its neighbours) or when the kernel's neighbour entry for
-// the binding's address is FAILED (its ARP probes went unanswered).
+// Probe judges each port's instance from the port's VRF end: it does not
+// answer when the end has no carrier (the guest's end is down or gone:
+// the kernel then flushes its neighbours) or when the kernel's neighbour
+// entry for the binding's address is FAILED (its ARP probes went
+// unanswered); it answers when the entry was resolved (reachable, or
+// stale, delayed or being probed again); otherwise (no entry yet, or
+// its first resolution in flight) nothing is known.
 // Then, as the tick of the probe, it asks the kernel to confirm every
 // live port's neighbour (NTF_USE, as a packet to it would), so a later
 // call sees an instance that stopped answering as FAILED: with the
 // port's timers (setProbeTimers) within about 2 s of its last answer.
 // A port whose binding has no address is not probed.
-func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]string, error) {
+func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.Liveness, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return nil, errors.New("driver closed")
 	}
 	d.epoch++
-	out := make(map[southbound.PortRef]string)
+	out := make(map[southbound.PortRef]southbound.Liveness)
 	for _, name := range hosts {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("host %s: probe: %w", name, err)
@@ -55,7 +58,7 @@ func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.Port
 
 // probeVRF adds v's ports whose instance does not answer to out, and
 // sends the next probes.
-func probeVRF(host string, v *vrfState, out map[southbound.PortRef]string) error {
+func probeVRF(host string, v *vrfState, out map[southbound.PortRef]southbound.Liveness) error {
 	links, err := v.ns.h.LinkList()
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
@@ -100,11 +103,14 @@ func probeVRF(host string, v *vrfState, out map[southbound.PortRef]string) error
 		}
 		ref := southbound.PortRef{Host: host, VRF: v.id, Interface: p.iface}
 		if !up {
-			out[ref] = "no carrier on the instance's interface"
+			out[ref] = southbound.Liveness{Reason: "no carrier on the instance's interface"}
 			continue
 		}
-		if state[key{index, p.addr}]&netlink.NUD_FAILED != 0 {
-			out[ref] = fmt.Sprintf("no ARP reply from %s", p.addr)
+		switch st := state[key{index, p.addr}]; {
+		case st&netlink.NUD_FAILED != 0:
+			out[ref] = southbound.Liveness{Reason: fmt.Sprintf("no ARP reply from %s", p.addr)}
+		case st&(netlink.NUD_REACHABLE|netlink.NUD_STALE|netlink.NUD_DELAY|netlink.NUD_PROBE) != 0:
+			out[ref] = southbound.Liveness{Answers: true} // resolved by an answer
 		}
 		n.Flags = netlink.NTF_USE
 		if err := v.ns.h.NeighSet(n); err != nil {

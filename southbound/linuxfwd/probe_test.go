@@ -19,9 +19,9 @@ func TestProbe(t *testing.T) {
 	g3 := r.guest("host-b", "blue", "blue", "g3", "10.1.1.6/24")
 	g1Ref := southbound.PortRef{Host: "host-a", VRF: "blue/blue", Interface: "g1"}
 	g3Ref := southbound.PortRef{Host: "host-b", VRF: "blue/blue", Interface: "g3"}
-	probe := func() map[southbound.PortRef]string {
+	probe := func() map[southbound.PortRef]southbound.Liveness {
 		t.Helper()
-		out := map[southbound.PortRef]string{}
+		out := map[southbound.PortRef]southbound.Liveness{}
 		for b, hosts := range map[string][]string{"vendor-a": {"host-a"}, "vendor-b": {"host-b"}} {
 			got, err := r.drivers[b].Probe(ctx(t), hosts)
 			if err != nil {
@@ -35,25 +35,24 @@ func TestProbe(t *testing.T) {
 	}
 	// until probes every 200 ms until cond holds of what they find, and
 	// returns how long that took.
-	until := func(what string, cond func(map[southbound.PortRef]string) bool) time.Duration {
+	until := func(what string, cond func(map[southbound.PortRef]southbound.Liveness) bool) time.Duration {
 		t.Helper()
 		start := time.Now()
 		for {
-			dead := probe()
-			if cond(dead) {
+			got := probe()
+			if cond(got) {
 				return time.Since(start)
 			}
 			if time.Since(start) > 10*time.Second {
-				t.Fatalf("%s: still %v after 10 s", what, dead)
+				t.Fatalf("%s: still %v after 10 s", what, got)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	// Ports whose guest was never taken count as without carrier.
-	alive := func(refs ...southbound.PortRef) func(map[southbound.PortRef]string) bool {
-		return func(dead map[southbound.PortRef]string) bool {
+	alive := func(refs ...southbound.PortRef) func(map[southbound.PortRef]southbound.Liveness) bool {
+		return func(got map[southbound.PortRef]southbound.Liveness) bool {
 			for _, r := range refs {
-				if _, ok := dead[r]; ok {
+				if !got[r].Answers {
 					return false
 				}
 			}
@@ -65,8 +64,13 @@ func TestProbe(t *testing.T) {
 	if err := g1.SetLinkUp(false); err != nil {
 		t.Fatal(err)
 	}
-	if dead := probe(); !strings.Contains(dead[g1Ref], "no carrier") {
-		t.Errorf("g1 down: %q, want no carrier", dead[g1Ref])
+	if got := probe(); got[g1Ref].Answers || !strings.Contains(got[g1Ref].Reason, "no carrier") {
+		t.Errorf("g1 down: %+v, want no carrier", got[g1Ref])
+	}
+	// A port without an instance never answers.
+	g2Ref := southbound.PortRef{Host: "host-a", VRF: "blue/blue", Interface: "g2"}
+	if got := probe(); got[g2Ref].Answers {
+		t.Errorf("g2 has no instance, yet answers: %+v", got[g2Ref])
 	}
 	if err := g1.SetLinkUp(true); err != nil {
 		t.Fatal(err)
@@ -76,7 +80,9 @@ func TestProbe(t *testing.T) {
 	if err := g3.SetARP(false); err != nil {
 		t.Fatal(err)
 	}
-	took := until("g3 silent", func(dead map[southbound.PortRef]string) bool { return strings.Contains(dead[g3Ref], "no ARP reply") })
+	took := until("g3 silent", func(got map[southbound.PortRef]southbound.Liveness) bool {
+		return !got[g3Ref].Answers && strings.Contains(got[g3Ref].Reason, "no ARP reply")
+	})
 	t.Logf("a silent instance was found in %v", took)
 	if err := g3.SetARP(true); err != nil {
 		t.Fatal(err)

@@ -355,6 +355,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.root, e.model, e.result, e.asg = cur, model, result, asg
 	e.published()
 	e.recordSuccess(outcomes, diffs, now)
+	e.forgetPorts(diffs)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
 }

@@ -571,9 +571,9 @@ func (d *fakeForwarder) Counters(ctx context.Context, hosts []string) (out map[s
 	return out, ctx.Err()
 }
 
-// Probe reports the ports the backend holds on hosts whose interface is
-// silent.
-func (d *fakeForwarder) Probe(ctx context.Context, hosts []string) (out map[southbound.PortRef]string, err error) {
+// Probe reports every port the backend holds on hosts: silent ones do
+// not answer.
+func (d *fakeForwarder) Probe(ctx context.Context, hosts []string) (out map[southbound.PortRef]southbound.Liveness, err error) {
 	if !d.mu.TryLock() {
 		return nil, errors.New("fake: concurrent use of a driver")
 	}
@@ -582,13 +582,12 @@ func (d *fakeForwarder) Probe(ctx context.Context, hosts []string) (out map[sout
 	defer func() { d.net.end(i, err) }()
 	d.net.mu.Lock()
 	defer d.net.mu.Unlock()
-	out = map[southbound.PortRef]string{}
+	out = map[southbound.PortRef]southbound.Liveness{}
 	for _, h := range hosts {
 		for id, v := range d.net.fwd[d.name][h] {
 			for _, p := range v.Ports {
-				if reason, ok := d.net.silent[p.Interface]; ok {
-					out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = reason
-				}
+				reason, silent := d.net.silent[p.Interface]
+				out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = southbound.Liveness{Answers: !silent, Reason: reason}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	dead := map[southbound.PortRef]string{}
+	found := map[southbound.PortRef]southbound.Liveness{}
 	answered := map[string]bool{}
 	for backend, hs := range hosts {
 		slices.Sort(hs)
@@ -83,19 +84,20 @@ func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 			mu.Lock()
 			defer mu.Unlock()
 			answered[backend] = true
-			maps.Copy(dead, m)
+			maps.Copy(found, m)
 		})
 	}
 	wg.Wait()
-	verdict := map[routing.BindingRef]string{} // "" answers
+	verdict := map[routing.BindingRef]southbound.Liveness{}
 	for host, hv := range t.result.Hosts {
 		if !answered[hv.Backend] {
 			continue
 		}
 		for _, v := range hv.VRFs {
 			for _, p := range v.Ports {
-				ref := routing.BindingRef{VPN: v.Tenant + "/" + v.VPN, Interface: p.Interface}
-				verdict[ref] = dead[southbound.PortRef{Host: host, VRF: v.ID, Interface: p.Interface}]
+				if l, ok := found[southbound.PortRef{Host: host, VRF: v.ID, Interface: p.Interface}]; ok {
+					verdict[routing.BindingRef{VPN: v.Tenant + "/" + v.VPN, Interface: p.Interface}] = l
+				}
 			}
 		}
 	}
@@ -105,25 +107,30 @@ func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 }
 
 // callProbe calls Probe through the driver's lock, as callCounters does.
-func callProbe(ctx context.Context, p liveDriver, hosts []string) (map[southbound.PortRef]string, error) {
-	return withDriver(ctx, p, func(ctx context.Context) (map[southbound.PortRef]string, error) {
+func callProbe(ctx context.Context, p liveDriver, hosts []string) (map[southbound.PortRef]southbound.Liveness, error) {
+	return withDriver(ctx, p, func(ctx context.Context) (map[southbound.PortRef]southbound.Liveness, error) {
 		return p.drv.Driver.(southbound.Prober).Probe(ctx, hosts)
 	})
 }
 
-// judge takes the probes' verdicts: a binding that answered once and now
-// does not is unreachable, one that answers again is not. When that
+// judge takes the probes' verdicts (bindings without one stay as they
+// are): a binding that answered once and now does not is unreachable,
+// one that answers again is not. When that
 // moves any binding, the routes are recomputed and applied to every
 // backend concerned; the status is written whenever a verdict changed.
 // The caller holds e.mu.
-func (e *Engine) judge(ctx context.Context, verdict map[routing.BindingRef]string) {
+func (e *Engine) judge(ctx context.Context, verdict map[routing.BindingRef]southbound.Liveness) {
 	next := maps.Clone(e.dead)
 	var flipped []routing.BindingRef
 	changed := false
-	for ref, reason := range verdict {
+	for ref, l := range verdict {
 		old, was := next[ref]
+		reason := l.Reason
+		if reason == "" {
+			reason = "does not answer"
+		}
 		switch {
-		case reason == "":
+		case l.Answers:
 			e.seen[ref] = true
 			if was {
 				delete(next, ref)
@@ -257,6 +264,24 @@ func (e *Engine) withLiveness(m routing.Model) routing.Model {
 		}
 	}
 	return m
+}
+
+// forgetPorts forgets that the instances of the ports a transaction
+// created or deleted answered: a new port waits for its instance to
+// attach, and one that never answered cannot stop answering. Whether a
+// binding is unreachable stays as it was until its instance answers.
+// The caller holds e.mu.
+func (e *Engine) forgetPorts(diffs map[string][]routing.Change) {
+	for _, changes := range diffs {
+		for _, c := range changes {
+			if c.Kind != routing.KindPort {
+				continue
+			}
+			if parts := strings.SplitN(c.VRF, "/", 3); len(parts) >= 2 {
+				delete(e.seen, routing.BindingRef{VPN: parts[0] + "/" + parts[1], Interface: c.Port})
+			}
+		}
+	}
 }
 
 // deadReason is why a binding's instance is unreachable, "" when it is
