@@ -54,8 +54,9 @@ func (e *Engine) watchLiveness(ctx context.Context, every time.Duration) {
 }
 
 // probeOnce asks every probing backend, each within timeout, and hands
-// the verdicts to the engine. A backend that does not answer leaves its
-// bindings as they were.
+// the verdicts to the engine; the rerouting they cause runs within each
+// backend's own timeout, as a Set's does. A backend that does not answer
+// leaves its bindings as they were.
 func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 	t, pds := e.target.Load(), e.probing.Load()
 	if t == nil || pds == nil || len(*pds) == 0 {
@@ -67,7 +68,7 @@ func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 			hosts[h.Backend] = append(hosts[h.Backend], name)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -76,7 +77,7 @@ func (e *Engine) probeOnce(ctx context.Context, timeout time.Duration) {
 	for backend, hs := range hosts {
 		slices.Sort(hs)
 		wg.Go(func() {
-			m, err := callProbe(ctx, (*pds)[backend], hs)
+			m, err := callProbe(pctx, (*pds)[backend], hs)
 			if err != nil {
 				e.log.Debug("liveness not probed", "backend", backend, "err", err)
 				return
@@ -175,9 +176,7 @@ func (e *Engine) forgetUnplaced(dead map[routing.BindingRef]string) {
 			}
 		}
 	}
-	for _, m := range []map[routing.BindingRef]bool{e.seen} {
-		maps.DeleteFunc(m, func(r routing.BindingRef, _ bool) bool { return !placed[r] })
-	}
+	maps.DeleteFunc(e.seen, func(r routing.BindingRef, _ bool) bool { return !placed[r] })
 	maps.DeleteFunc(dead, func(r routing.BindingRef, _ string) bool { return !placed[r] })
 }
 
