@@ -30,11 +30,16 @@ type Source interface {
 	// node names from the root, without module prefixes or keys
 	// ({"tenants", "tenant", "vpns", "vpn", "counters", "in-pkts"}).
 	LivePaths() [][]string
-	// ReadLive returns the live state of root's objects as edits of a
-	// copy of root. An object it cannot read within ctx gets no edit:
-	// absent, never a made-up value.
-	ReadLive(ctx context.Context, root *tree.Node) realizer.Status
+	// ReadLive returns the live state of root's objects that in asks
+	// for, as edits of a copy of root. An object it cannot read within
+	// ctx gets no edit: absent, never a made-up value.
+	ReadLive(ctx context.Context, root *tree.Node, in Scope) realizer.Status
 }
+
+// Scope reports whether a reader asks for the live state in the
+// container at a data path (with its keys, e.g. a binding's counters),
+// so a Source reads only that.
+type Scope func(container []*gpb.PathElem) bool
 
 // Reader answers readers from a Source, each read bounded by a timeout.
 // A nil *Reader has no live state.
@@ -59,7 +64,14 @@ func (r *Reader) Overlay(ctx context.Context, root *tree.Node, patterns ...[]*gp
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	st := r.src.ReadLive(ctx, root)
+	st := r.src.ReadLive(ctx, root, func(c []*gpb.PathElem) bool {
+		for _, p := range patterns {
+			if within(p, c) {
+				return true
+			}
+		}
+		return false
+	})
 	if len(st) == 0 {
 		return root
 	}
@@ -83,16 +95,48 @@ func (r *Reader) Wanted(patterns ...[]*gpb.PathElem) bool {
 	return false
 }
 
+// within reports whether pattern p can match container path c, one of its
+// ancestors, or something inside it. Key values are compared as written
+// ("*" matches any); a key c does not have matches.
+func within(p, c []*gpb.PathElem) bool {
+	for len(p) > 0 && len(c) > 0 {
+		name := local(p[0].GetName())
+		if name == "..." {
+			for i := 0; i <= len(c); i++ {
+				if within(p[1:], c[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if name != "*" && name != c[0].GetName() {
+			return false
+		}
+		for k, v := range p[0].GetKey() {
+			if cv, ok := c[0].GetKey()[local(k)]; ok && v != "*" && v != cv {
+				return false
+			}
+		}
+		p, c = p[1:], c[1:]
+	}
+	return true
+}
+
+// local is a name without its module prefix.
+func local(name string) string {
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
 // reaches reports whether pattern p can match leaf path s or one of its
 // ancestors. Keys are not looked at (s has none), so a pattern may be
 // judged to reach live state that its keys then select none of: that
 // costs a read, never a value.
 func reaches(p []*gpb.PathElem, s []string) bool {
 	for len(p) > 0 {
-		name := p[0].GetName()
-		if i := strings.IndexByte(name, ':'); i >= 0 {
-			name = name[i+1:]
-		}
+		name := local(p[0].GetName())
 		if name == "..." {
 			for i := 0; i <= len(s); i++ {
 				if reaches(p[1:], s[i:]) {

@@ -36,3 +36,36 @@ func TestReaches(t *testing.T) {
 		}
 	}
 }
+
+// Which request paths ask for the counters of binding g1 of blue's VPN v:
+// keys select, "*" and "..." do not, paths inside the container do.
+func TestWithin(t *testing.T) {
+	c, err := gnmipath.Parse("/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g1]/counters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"/":                          true,
+		"/tenants/tenant[name=blue]": true,
+		"/tenants/tenant[name=*]/vpns/vpn/bindings/binding[interface=g1]/counters/in-pkts": true,
+		"/netready-tenants:tenants/tenant[name=blue]/netready-l3vpn:vpns":                  true,
+		"/tenants/tenant[name=blue]/.../counters":                                          true,
+		"/.../binding[interface=g1]":                                                       true,
+		"/tenants/tenant[name=red]":                                                        false,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g2]":       false,
+		"/.../in-pkts": true,
+		// Without the schema, what follows "..." may lie inside the
+		// container: read, then matched by nothing (a read, never a
+		// value).
+		"/.../binding[interface=g2]/counters":                true,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/status": false,
+	} {
+		elems, err := gnmipath.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := within(elems, c); got != want {
+			t.Errorf("%s asks for g1's counters: %v, want %v", p, got, want)
+		}
+	}
+}

@@ -35,6 +35,8 @@ func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.Port
 		return nil, errors.New("driver closed")
 	}
 	d.epoch++
+	d.probes++
+	rare := d.probes%rareProbe == 0
 	out := make(map[southbound.PortRef]southbound.Liveness)
 	for _, name := range hosts {
 		if err := ctx.Err(); err != nil {
@@ -48,7 +50,7 @@ func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.Port
 			return nil, fmt.Errorf("host %s: %w", name, err)
 		}
 		for id, v := range hs.vrfs {
-			if err := probeVRF(name, v, out); err != nil {
+			if err := probeVRF(name, v, rare, out); err != nil {
 				return nil, fmt.Errorf("host %s: VRF %s: probe: %w", name, id, err)
 			}
 		}
@@ -56,9 +58,15 @@ func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.Port
 	return out, nil
 }
 
-// probeVRF adds v's ports whose instance does not answer to out, and
-// sends the next probes.
-func probeVRF(host string, v *vrfState, out map[southbound.PortRef]southbound.Liveness) error {
+// rareProbe: a port whose instance never answered (no VM attached yet) is
+// probed at every rareProbe-th call only, so a thousand empty ports cost
+// little; its instance is seen within rareProbe calls of attaching.
+const rareProbe = 8
+
+// probeVRF adds what is known of v's ports' instances to out, and sends
+// the next probes: to every port whose entry is not freshly confirmed,
+// and whose instance answered before or rare is set.
+func probeVRF(host string, v *vrfState, rare bool, out map[southbound.PortRef]southbound.Liveness) error {
 	links, err := v.ns.h.LinkList()
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
@@ -106,11 +114,16 @@ func probeVRF(host string, v *vrfState, out map[southbound.PortRef]southbound.Li
 			out[ref] = southbound.Liveness{Reason: "no carrier on the instance's interface"}
 			continue
 		}
-		switch st := state[key{index, p.addr}]; {
+		st := state[key{index, p.addr}]
+		switch {
 		case st&netlink.NUD_FAILED != 0:
 			out[ref] = southbound.Liveness{Reason: fmt.Sprintf("no ARP reply from %s", p.addr)}
 		case st&(netlink.NUD_REACHABLE|netlink.NUD_STALE|netlink.NUD_DELAY|netlink.NUD_PROBE) != 0:
 			out[ref] = southbound.Liveness{Answers: true} // resolved by an answer
+			p.answered = true
+		}
+		if st&netlink.NUD_REACHABLE != 0 || !p.answered && !rare {
+			continue // confirmed just now; or nobody there yet
 		}
 		n.Flags = netlink.NTF_USE
 		if err := v.ns.h.NeighSet(n); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -64,26 +65,76 @@ func (e *Engine) LivePaths() [][]string {
 	return out
 }
 
-// ReadLive implements live.Source. It asks every counting backend, in
-// parallel, for the counters of the hosts it serves in the published
-// target, each through its driver's lock (after the transaction or
-// reconciliation holding it) and within ctx and the backend's timeout.
-// It never takes the engine lock, so a Set being realized does not hold
-// up readers of backends it does not touch. A binding whose backend did
-// not answer gets no counters; a VPN with such a binding gets no sum.
-func (e *Engine) ReadLive(ctx context.Context, root *tree.Node) realizer.Status {
+// ReadLive implements live.Source. It asks every counting backend that
+// serves a host holding a binding in, or a binding of a VPN in, asks for
+// (in the published target), in parallel, each through its driver's lock
+// (after the transaction or reconciliation holding it) and within ctx
+// and the backend's timeout. It never takes the engine lock, so a Set
+// being realized does not hold up readers of backends it does not
+// touch. A binding whose backend did not answer gets no counters; a VPN
+// with such a binding gets no sum.
+func (e *Engine) ReadLive(ctx context.Context, root *tree.Node, in live.Scope) realizer.Status {
 	t, cds := e.target.Load(), e.counting.Load()
 	if t == nil || cds == nil {
 		return nil
 	}
+	w := e.askedFor(t.result, in)
 	hosts := map[string][]string{}
 	for name, h := range t.result.Hosts {
-		if _, ok := (*cds)[h.Backend]; ok {
+		if _, ok := (*cds)[h.Backend]; ok && w.hosts[name] {
 			hosts[h.Backend] = append(hosts[h.Backend], name)
 		}
 	}
 	read := e.readCounters(ctx, *cds, hosts)
-	return e.counterEdits(t.result, read)
+	return e.counterEdits(t.result, read, w)
+}
+
+// asked is what a reader asks for: the counters of which bindings and
+// VPNs (by their counters container's path), and so which hosts to read.
+type asked struct {
+	bindings, vpns map[string]bool // by path
+	hosts          map[string]bool
+}
+
+// askedFor finds, in res, the bindings and VPNs whose counters in asks
+// for, and the hosts holding them (every host of a VPN whose sum is asked
+// for).
+func (e *Engine) askedFor(res routing.Result, in live.Scope) asked {
+	p := e.paths
+	w := asked{bindings: map[string]bool{}, vpns: map[string]bool{}, hosts: map[string]bool{}}
+	vpnAsked := map[[2]string]bool{}
+	for host, hv := range res.Hosts {
+		for _, v := range hv.VRFs {
+			k := [2]string{v.Tenant, v.VPN}
+			vp := vpnCounters(p, v.Tenant, v.VPN)
+			yes, seen := vpnAsked[k]
+			if !seen {
+				yes = in(tree.GNMIElems(vp))
+				vpnAsked[k] = yes
+				w.vpns[tree.PathString(vp)] = yes
+			}
+			for _, port := range v.Ports {
+				bp := bindingCounters(p, v.Tenant, v.VPN, port.Interface)
+				b := in(tree.GNMIElems(bp))
+				w.bindings[tree.PathString(bp)] = b
+				if b || yes {
+					w.hosts[host] = true
+				}
+			}
+		}
+	}
+	return w
+}
+
+// vpnCounters and bindingCounters are the paths of a VPN's and of a
+// binding's counters container.
+func vpnCounters(p *statusPaths, tenant, vpn string) tree.Path {
+	return tree.Path{{Schema: p.tenants}, keyed(p.tenant, tenant), {Schema: p.vpns}, keyed(p.vpn, vpn), {Schema: p.vpnCnt.container}}
+}
+
+func bindingCounters(p *statusPaths, tenant, vpn, iface string) tree.Path {
+	return tree.Path{{Schema: p.tenants}, keyed(p.tenant, tenant), {Schema: p.vpns}, keyed(p.vpn, vpn),
+		{Schema: p.bindings}, keyed(p.binding, iface), {Schema: p.bindCnt.container}}
 }
 
 // readCounters asks each backend for its hosts' counters in parallel and
@@ -152,16 +203,15 @@ func withDriver[T any](ctx context.Context, c liveDriver, f func(context.Context
 	}
 }
 
-// counterEdits turns what was read into the counters of the bindings the
-// result places, and of their VPNs: the sum over the VPN's bindings in
-// the result, only when every one of them was read.
-func (e *Engine) counterEdits(res routing.Result, read map[southbound.PortRef]southbound.PortCounters) realizer.Status {
+// counterEdits turns what was read into the counters asked for: of the
+// bindings the result places, and of their VPNs — the sum over the VPN's
+// bindings in the result, only when every one of them was read.
+func (e *Engine) counterEdits(res routing.Result, read map[southbound.PortRef]southbound.PortCounters, w asked) realizer.Status {
 	type vpnSum struct {
 		path     tree.Path
 		sum      southbound.PortCounters
 		complete bool
 	}
-	p := e.paths
 	var out realizer.Status
 	vpns := map[[2]string]*vpnSum{}
 	var order [][2]string
@@ -170,7 +220,7 @@ func (e *Engine) counterEdits(res routing.Result, read map[southbound.PortRef]so
 			k := [2]string{v.Tenant, v.VPN}
 			s := vpns[k]
 			if s == nil {
-				s = &vpnSum{complete: true, path: tree.Path{{Schema: p.tenants}, keyed(p.tenant, v.Tenant), {Schema: p.vpns}, keyed(p.vpn, v.VPN)}}
+				s = &vpnSum{complete: true, path: vpnCounters(e.paths, v.Tenant, v.VPN)}
 				vpns[k] = s
 				order = append(order, k)
 			}
@@ -181,23 +231,25 @@ func (e *Engine) counterEdits(res routing.Result, read map[southbound.PortRef]so
 					continue
 				}
 				s.sum = add(s.sum, c)
-				bpath := append(s.path[:4:4], tree.Elem{Schema: p.bindings}, keyed(p.binding, port.Interface))
-				out = appendCounters(out, bpath, p.bindCnt, c)
+				if bp := bindingCounters(e.paths, v.Tenant, v.VPN, port.Interface); w.bindings[tree.PathString(bp)] {
+					out = appendCounters(out, bp, e.paths.bindCnt, c)
+				}
 			}
 		}
 	}
 	for _, k := range order {
-		if s := vpns[k]; s.complete {
-			out = appendCounters(out, s.path, p.vpnCnt, s.sum)
+		if s := vpns[k]; s.complete && w.vpns[tree.PathString(s.path)] {
+			out = appendCounters(out, s.path, e.paths.vpnCnt, s.sum)
 		}
 	}
 	return out
 }
 
-// appendCounters appends the edits setting c under the object at path.
+// appendCounters appends the edits setting c in the counters container
+// at path.
 func appendCounters(out realizer.Status, path tree.Path, n counterNodes, c southbound.PortCounters) realizer.Status {
-	obj := len(path)
-	base := append(path[:obj:obj], tree.Elem{Schema: n.container})
+	obj := len(path) - 1 // the object the container is in
+	base := path[:len(path):len(path)]
 	for _, l := range []struct {
 		s *schema.Node
 		v uint64

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/tree"
 )
@@ -22,7 +24,7 @@ const (
 func (r *rig) readLive(ctx context.Context) map[string]string {
 	r.t.Helper()
 	txn := tree.Begin(r.root)
-	r.e.ReadLive(ctx, r.root).Apply(txn)
+	r.e.ReadLive(ctx, r.root, func([]*gpb.PathElem) bool { return true }).Apply(txn)
 	out := map[string]string{}
 	for _, p := range []string{blueVPN, redVPN} {
 		for _, b := range []string{"", "/bindings/binding[interface=g1]", "/bindings/binding[interface=g3]", "/bindings/binding[interface=g5]", "/bindings/binding[interface=g6]"} {
@@ -92,6 +94,21 @@ func TestReadLiveCounters(t *testing.T) {
 	}
 	if got[blueVPN+inPkts] != fmt.Sprint(blueIn) {
 		t.Errorf("blue's in-pkts %s, want the sum of its bindings' %d", got[blueVPN+inPkts], blueIn)
+	}
+
+	// Asked for g1's counters only: only vendor-a (host-a) is read, and
+	// only g1 gets counters.
+	m := r.net.mark()
+	txn := tree.Begin(r.root)
+	st := r.e.ReadLive(context.Background(), r.root, func(c []*gpb.PathElem) bool {
+		return len(c) > 5 && c[5].GetKey()["interface"] == "g1"
+	})
+	st.Apply(txn)
+	if len(st) != 4 || lookup(t, txn.Root(), blueVPN+"/bindings/binding[interface=g1]"+inPkts) == nil {
+		t.Errorf("asked for g1 only, got %d edits", len(st))
+	}
+	if calls := r.net.since(m, vendorB); len(calls) != 0 {
+		t.Errorf("asked for g1 (host-a) only, vendor-b was called: %+v", calls)
 	}
 
 	// vendor-b hangs.
