@@ -116,10 +116,9 @@ func callProbe(ctx context.Context, p liveDriver, hosts []string) (map[southboun
 
 // judge takes the probes' verdicts (bindings without one stay as they
 // are): a binding that answered once and now does not is unreachable,
-// one that answers again is not. When that
-// moves any binding, the routes are recomputed and applied to every
-// backend concerned; the status is written whenever a verdict changed.
-// The caller holds e.mu.
+// one that answers again is not. When that moves any binding, the routes
+// are recomputed and applied to every backend concerned; the status is
+// written whenever a verdict changed. The caller holds e.mu.
 func (e *Engine) judge(ctx context.Context, verdict map[routing.BindingRef]southbound.Liveness) {
 	next := maps.Clone(e.dead)
 	var flipped []routing.BindingRef
