@@ -201,3 +201,27 @@ type Counter interface {
 	// holds on the given hosts. An interface it does not count is absent.
 	Counters(ctx context.Context, hosts []string) (map[PortRef]PortCounters, error)
 }
+
+// Prober is implemented by forwarders that can tell whether the instance
+// behind each bound interface answers (VNF liveness). The realization core
+// asks at an interval and owns the decision: a binding whose instance
+// answered and then stops leaves every route's next hops (ECMP and
+// fail-over sets) in every VRF, through the same serialized path as a
+// Set, and comes back when it answers again; its port stays, and its
+// status says why.
+type Prober interface {
+	// Probe returns what the forwarder knows of the instances behind the
+	// bound interfaces on the given hosts. An interface it has no
+	// evidence for (not probed, no answer or failure seen yet) is
+	// absent. Each call is also the probe's tick: a forwarder that probes
+	// actively sends its next probes from it.
+	Probe(ctx context.Context, hosts []string) (map[PortRef]Liveness, error)
+}
+
+// Liveness is what a probe found of one instance.
+type Liveness struct {
+	// Answers: the instance answered its newest probe.
+	Answers bool
+	// Reason says why not ("no carrier", "no ARP reply from 10.1.1.5").
+	Reason string
+}

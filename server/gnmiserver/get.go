@@ -39,11 +39,12 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 		return nil, err
 	}
 	snap := s.ds.Snapshot()
+	root := s.withLive(ctx, snap.Root, req.GetPrefix(), paths, filter)
 	now := time.Now().UnixNano()
 	resp := &gpb.GetResponse{Notification: make([]*gpb.Notification, 0, len(paths))}
 	vis := bothVisible(s.readable(ctx, false), models)
 	for _, p := range paths {
-		n, err := s.getPath(snap.Root, req.GetPrefix(), p, enc, filter, vis, depth)
+		n, err := s.getPath(root, req.GetPrefix(), p, enc, filter, vis, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -51,6 +52,21 @@ func (s *Server) Get(ctx context.Context, req *gpb.GetRequest) (*gpb.GetResponse
 		resp.Notification = append(resp.Notification, n)
 	}
 	return resp, nil
+}
+
+// withLive returns root with the live state (counters) the request's
+// paths reach, read now (server/live); a configuration Get needs none.
+func (s *Server) withLive(ctx context.Context, root *tree.Node, prefix *gpb.Path, paths []*gpb.Path, f tree.Filter) *tree.Node {
+	if s.live == nil || f == tree.Config {
+		return root
+	}
+	pats := make([][]*gpb.PathElem, 0, len(paths))
+	for _, p := range paths {
+		if elems, err := fullElems("get", prefix, p); err == nil {
+			pats = append(pats, elems)
+		}
+	}
+	return s.live.Overlay(ctx, root, pats...)
 }
 
 func dataFilter(t gpb.GetRequest_DataType) (tree.Filter, error) {

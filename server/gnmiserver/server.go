@@ -18,6 +18,7 @@ import (
 	"github.com/netready/netready/server/audit"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/history"
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/server/tree"
@@ -36,6 +37,7 @@ type Server struct {
 	access Access
 	log    *slog.Logger
 	hist   *history.Reader
+	live   *live.Reader
 }
 
 // Options are the server's collaborators besides the datastore.
@@ -46,6 +48,9 @@ type Options struct {
 	Log    *slog.Logger
 	// History answers the History extension; nil: it is Unimplemented.
 	History *history.Reader
+	// Live reads the state that is never stored (counters) for the Gets
+	// that reach it; nil: there is none.
+	Live *live.Reader
 }
 
 // Access is what the server asks about the caller of an RPC.
@@ -77,7 +82,7 @@ func New(ds *datastore.Datastore, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, access: opts.Access, log: opts.Log, hist: opts.History}
+	return &Server{ds: ds, hub: opts.Hub, audit: opts.Audit, access: opts.Access, log: opts.Log, hist: opts.History, live: opts.Live}
 }
 
 // Register adds the service to a gRPC server.

@@ -5,72 +5,23 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/netready/netready/southbound"
-	"github.com/netready/netready/southbound/routing"
 )
 
 func idle() State { return State{} }
 
-// fwd and data are drivers of each kind that fail when told to.
-type fwd struct{ fail error }
-
-func (fwd) Close() error                                    { return nil }
-func (f fwd) Apply(context.Context, []routing.Change) error { return f.fail }
-func (f fwd) Reconcile(context.Context, []*routing.HostView) ([]string, error) {
-	return nil, f.fail
-}
-
-type data struct{ fail error }
-
-func (data) Close() error                                               { return nil }
-func (d data) ApplyData(context.Context, []southbound.DataChange) error { return d.fail }
-func (d data) ReconcileData(context.Context, []southbound.DataChange) ([]string, error) {
-	return []string{"drift"}, d.fail
-}
-
-// TestDriversKeepKind: a measured driver is of its driver's kind only (the
-// engine picks its calls by kind), its results pass through, and every
-// call is timed and every failure counted under the backend's name.
-func TestDriversKeepKind(t *testing.T) {
+// TestObserveDriver: every driver call is timed and every failure counted
+// under the backend's name and the operation.
+func TestObserveDriver(t *testing.T) {
 	m := New(idle)
-	boom := errors.New("boom")
-	reg := m.Drivers(southbound.Registry{
-		"fwd":  {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return fwd{}, nil }},
-		"data": {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return data{fail: boom}, nil }},
-		"bad":  {Open: func(context.Context, southbound.Backend) (southbound.Driver, error) { return nil, boom }},
-	})
-	ctx := context.Background()
-	f, err := reg.Open(ctx, southbound.Backend{Name: "a", Driver: "fwd"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.(southbound.DataDriver); ok {
-		t.Fatal("a measured forwarder is also a data driver")
-	}
-	if err := f.(southbound.Forwarder).Apply(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	d, err := reg.Open(ctx, southbound.Backend{Name: "b", Driver: "data"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := d.(southbound.Forwarder); ok {
-		t.Fatal("a measured data driver is also a forwarder")
-	}
-	drift, err := d.(southbound.DataDriver).ReconcileData(ctx, nil)
-	if !errors.Is(err, boom) || len(drift) != 1 {
-		t.Fatalf("ReconcileData through the wrapper: %v, %v", drift, err)
-	}
-	if _, err := reg.Open(ctx, southbound.Backend{Name: "c", Driver: "bad"}); !errors.Is(err, boom) {
-		t.Fatalf("a factory's error: %v", err)
-	}
+	m.ObserveDriver("a", "apply", time.Millisecond, nil)
+	m.ObserveDriver("b", "reconcile", 2*time.Millisecond, errors.New("boom"))
 	if n := testutil.CollectAndCount(m.realizeSeconds); n != 2 {
 		t.Errorf("%d timed series, want a/apply and b/reconcile", n)
 	}

@@ -70,6 +70,7 @@ func (s *stream) sendDump(snap *datastore.Snapshot) error {
 // most Chunk updates, each path once.
 func (s *stream) sendDumpOf(snap *datastore.Snapshot, subs []Sub) error {
 	seen := map[string]bool{}
+	root := s.withLive(snap.Root, subs...)
 	n := s.newDumpNotification(snap)
 	var err error
 	flush := func() {
@@ -79,7 +80,7 @@ func (s *stream) sendDumpOf(snap *datastore.Snapshot, subs []Sub) error {
 		}
 	}
 	for i := range subs {
-		eachLeaf(snap.Root, subs[i].Pattern, s.req.Filter, s.req.Visible, s.req.Depth, func(p []*gpb.PathElem, leaf *tree.Node) {
+		eachLeaf(root, subs[i].Pattern, s.req.Filter, s.req.Visible, s.req.Depth, func(p []*gpb.PathElem, leaf *tree.Node) {
 			if len(subs) > 1 || hasEllipsis(subs[i].Pattern) {
 				k := pathKey(p)
 				if seen[k] {
@@ -95,6 +96,20 @@ func (s *stream) sendDumpOf(snap *datastore.Snapshot, subs []Sub) error {
 	}
 	flush()
 	return err
+}
+
+// withLive returns root with the live state (counters) that subs reach,
+// read now (server/live). A configuration-only request (the past) has
+// none.
+func (s *stream) withLive(root *tree.Node, subs ...Sub) *tree.Node {
+	if s.h.opts.Live == nil || s.req.Filter == tree.Config || s.req.History != nil {
+		return root
+	}
+	pats := make([][]*gpb.PathElem, len(subs))
+	for i := range subs {
+		pats[i] = subs[i].Pattern
+	}
+	return s.h.opts.Live.Overlay(s.ss.Context(), root, pats...)
 }
 
 func (s *stream) newDumpNotification(snap *datastore.Snapshot) *gpb.Notification {

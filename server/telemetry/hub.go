@@ -26,6 +26,7 @@ import (
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	Chunk int
 	// OnCount, if set, learns of Subscribe RPCs opening (+1) and closing (-1).
 	OnCount func(delta int)
+	// Live, if set, reads the live state (counters) into the values a
+	// dump, a sample or a heartbeat sends; changes never carry it.
+	Live *live.Reader
 }
 
 func (o *Options) defaults() {

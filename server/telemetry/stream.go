@@ -314,7 +314,7 @@ func (s *stream) tick(ctx context.Context, sub *Sub, snap *datastore.Snapshot) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	last := s.values(snap.Root, sub)
+	last := s.values(s.withLive(snap.Root, *sub), sub)
 	lastFull := time.Now()
 	for {
 		select {
@@ -323,7 +323,7 @@ func (s *stream) tick(ctx context.Context, sub *Sub, snap *datastore.Snapshot) {
 		case <-t.C:
 		}
 		snap := s.h.ds.Snapshot()
-		cur := s.values(snap.Root, sub)
+		cur := s.values(s.withLive(snap.Root, *sub), sub)
 		full := sub.Mode != gpb.SubscriptionMode_SAMPLE || !sub.Suppress ||
 			(sub.Heartbeat > 0 && time.Since(lastFull) >= sub.Heartbeat)
 		n := &gpb.Notification{Timestamp: time.Now().UnixNano(), Prefix: s.req.Prefix}

@@ -49,6 +49,8 @@ type Driver struct {
 	// VRFs to delete (see doomVRF), at the next flush.
 	pending map[*vrfState]bool
 	doomed  []*vrfState
+	// probes counts Probe calls (see probeVRF).
+	probes uint64
 }
 
 // New returns a driver for the backend b. The only option is
@@ -416,6 +418,9 @@ type portState struct {
 	iface string
 	label uint32
 	addr  netip.Addr
+	// probed: its neighbour timers are set for liveness probing;
+	// answered: its instance answered a probe since.
+	probed, answered bool
 }
 
 // kRoute is a route as the kernel holds it.

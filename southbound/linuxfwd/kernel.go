@@ -192,6 +192,10 @@ func (d *Driver) addVeth(hs *hostState, v *vrfState, p *portState) error {
 	if err := setProxyDelay(v.ns.sock, portIndex(p.label)); err != nil {
 		return fmt.Errorf("%s proxy_delay: %w", pl, err)
 	}
+	if err := setProbeTimers(v.ns.sock, portIndex(p.label)); err != nil {
+		return fmt.Errorf("%s neighbour timers: %w", pl, err)
+	}
+	p.probed = true
 	if err := setLink(v.ns.sock, portIndex(p.label), "", alias, 0); err != nil {
 		return fmt.Errorf("set %s: %w", pl, err)
 	}

@@ -53,6 +53,20 @@ type Config struct {
 	Logger  *slog.Logger
 	// Announcer, when set, announces what is realized (the BGP speaker).
 	Announcer Announcer
+	// ProbeEvery is how often the forwarders that probe are asked which
+	// instances stopped answering (VNF liveness, liveness.go); 0: never.
+	ProbeEvery time.Duration
+	// Observer, when set, is told of every driver call (metrics).
+	Observer DriverObserver
+}
+
+// DriverObserver is told of every call the engine makes to a driver: the
+// backend, the operation ("apply", "reconcile", "apply-l2",
+// "reconcile-l2", "counters", "probe"), how long it took and its error.
+// Observing at the engine, not by wrapping drivers, measures every
+// optional interface a driver has without hiding it from the engine.
+type DriverObserver interface {
+	ObserveDriver(backend, op string, took time.Duration, err error)
 }
 
 // Engine is the realization core. Realize is called by the datastore
@@ -63,6 +77,7 @@ type Engine struct {
 	opts   routing.Options
 	log    *slog.Logger
 	ann    Announcer
+	obs    DriverObserver
 	filter *desired.Filter
 	paths  *statusPaths
 	// updates carries status found outside transactions to the writer;
@@ -76,6 +91,14 @@ type Engine struct {
 	// they hold a backend's driver, so a reconciliation never undoes a
 	// transaction that reached the driver before it.
 	target atomic.Pointer[target]
+	// counting are the drivers ReadLive asks, probing those the liveness
+	// probe asks, published with target.
+	counting atomic.Pointer[map[string]liveDriver]
+	probing  atomic.Pointer[map[string]liveDriver]
+	// probeEvery is the liveness probe's interval (0: off); stopProbe
+	// ends it.
+	probeEvery time.Duration
+	stopProbe  context.CancelFunc
 	// bg tracks background reconciliations, for Close.
 	bg sync.WaitGroup
 
@@ -106,6 +129,10 @@ type Engine struct {
 	attempts map[string]time.Time
 	// status is what the last status write was based on.
 	status statusMark
+	// dead are the bindings whose instance stopped answering, with the
+	// reason; seen those that answered at least once (liveness.go).
+	dead map[routing.BindingRef]string
+	seen map[routing.BindingRef]bool
 }
 
 // target is the configuration and forwarding state the backends must
@@ -162,11 +189,16 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		opts:     cfg.Routing,
 		log:      cfg.Logger,
 		ann:      cfg.Announcer,
+		obs:      cfg.Observer,
 		filter:   desired.NewFilter(),
 		paths:    newStatusPaths(sch),
 		updates:  make(chan realizer.Status, 1),
 		backends: map[string]*backend{},
 		attempts: map[string]time.Time{},
+		dead:     map[routing.BindingRef]string{},
+		seen:     map[routing.BindingRef]bool{},
+
+		probeEvery: cfg.ProbeEvery,
 	}
 }
 
@@ -201,6 +233,11 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state map[string][]
 	}
 	e.published()
 	e.announceCurrent(ctx)
+	if e.probeEvery > 0 {
+		pctx, cancel := context.WithCancel(context.Background())
+		e.stopProbe = cancel
+		e.bg.Go(func() { e.watchLiveness(pctx, e.probeEvery) })
+	}
 	return nil
 }
 
@@ -218,6 +255,9 @@ func (e *Engine) published() {
 		}
 	}
 	e.carries.Store(&cs)
+	cds, pds := e.countingDrivers(), e.probingDrivers()
+	e.counting.Store(&cds)
+	e.probing.Store(&pds)
 }
 
 // open opens a backend's driver and, for a data driver, resolves the data
@@ -228,18 +268,21 @@ func (e *Engine) open(ctx context.Context, cfg desired.Backend) (*driver, carrie
 		return nil, nil, err
 	}
 	if _, ok := d.(southbound.DataDriver); !ok {
-		return newDriver(d), nil, nil
+		return newDriver(d, cfg.Name, e.obs), nil, nil
 	}
 	c, err := parseCarried(e.sch, cfg.Options[southbound.PathsOption])
 	if err != nil {
 		_ = d.Close()
 		return nil, nil, fmt.Errorf("backend %s: %w", cfg.Name, err)
 	}
-	return newDriver(d), c, nil
+	return newDriver(d, cfg.Name, e.obs), c, nil
 }
 
 // Close waits for background reconciliations and closes every driver.
 func (e *Engine) Close() {
+	if e.stopProbe != nil {
+		e.stopProbe()
+	}
 	e.bg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -319,7 +362,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		plan.abort(e.log)
 		return nil, &tree.Error{Kind: tree.KindConflict, Msg: "cannot read the desired network: " + err.Error()}
 	}
-	model := e.ix.Model()
+	model := e.withLiveness(e.ix.Model())
 	result, diffs, asg := e.inc.Apply(model, touched)
 	state := e.stateOf(asg)
 	ls := e.l2Of(cur)
@@ -353,6 +396,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.l2model, e.l2 = ls.model, ls.after
 	e.published()
 	e.recordSuccess(outcomes, diffs, ls.diffs, now)
+	e.forgetPorts(diffs)
 	p.status = e.statusEdits(cur, cs)
 	return p, nil
 }
@@ -383,8 +427,9 @@ func (e *Engine) recompute() error {
 	if err != nil {
 		return err
 	}
-	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
-	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	model := e.withLiveness(ix.Model())
+	e.ix, e.inc = ix, e.opts.NewIncremental(model, e.asg)
+	e.model, e.result, e.asg = model, e.inc.Result(), e.inc.Assignments()
 	e.l2model = desired.L2(e.root)
 	e.l2 = l2.Compute(e.l2model)
 	return nil

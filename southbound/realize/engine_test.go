@@ -56,11 +56,18 @@ const (
 
 func newRig(t *testing.T, scenario string, extra ...string) *rig {
 	t.Helper()
-	return newRigState(t, scenario, nil, extra...)
+	return newRigWith(t, realize.Config{}, nil, scenario, extra...)
 }
 
 // newRigState is newRig with an engine started on stored state.
 func newRigState(t *testing.T, scenario string, state map[string][]byte, extra ...string) *rig {
+	t.Helper()
+	return newRigWith(t, realize.Config{}, state, scenario, extra...)
+}
+
+// newRigWith is newRig with cfg (its registry and logger filled in) and
+// the engine started on stored state.
+func newRigWith(t *testing.T, cfg realize.Config, state map[string][]byte, scenario string, extra ...string) *rig {
 	t.Helper()
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
@@ -72,7 +79,8 @@ func newRigState(t *testing.T, scenario string, state map[string][]byte, extra .
 	}
 	r := &rig{t: t, sch: sch, net: newFakeNet()}
 	root := merge(t, tree.NewRoot(sch), append([]string{string(b)}, extra...)...)
-	r.e = realize.New(sch, realize.Config{Registry: r.net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Registry, cfg.Logger = r.net.registry(), slog.New(slog.NewTextHandler(io.Discard, nil))
+	r.e = realize.New(sch, cfg)
 	t.Cleanup(r.e.Close)
 	if err := r.e.Start(context.Background(), root, state); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,9 @@ type fakeNet struct {
 	// (closing a driver leaves the backend as it is).
 	fwd  map[string]map[string]map[string]*routing.VRF // backend → host → VRF ID
 	data map[string]map[string]string                  // backend → path → JSON
+	// silent are the interfaces whose instance does not answer Probe,
+	// with the reason.
+	silent map[string]string
 }
 
 // fakeDriver is what fakeNet records of an opened driver.
@@ -73,6 +76,7 @@ func newFakeNet() *fakeNet {
 	return &fakeNet{
 		drivers: map[string][]fakeDriver{}, faults: map[string]*fault{},
 		fwd: map[string]map[string]map[string]*routing.VRF{}, data: map[string]map[string]string{},
+		silent: map[string]string{},
 	}
 }
 
@@ -539,5 +543,67 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Counters counts, for every port the backend holds on hosts, a value
+// made of its label (in: label packets of 100 octets; out: twice that),
+// so a test can tell every port's counters from its label.
+func (d *fakeForwarder) Counters(ctx context.Context, hosts []string) (out map[southbound.PortRef]southbound.PortCounters, err error) {
+	if !d.mu.TryLock() {
+		return nil, errors.New("fake: concurrent use of a driver")
+	}
+	defer d.mu.Unlock()
+	i, _ := d.net.begin(d.name, "counters", hosts)
+	defer func() { d.net.end(i, err) }()
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	out = map[southbound.PortRef]southbound.PortCounters{}
+	for _, h := range hosts {
+		for id, v := range d.net.fwd[d.name][h] {
+			for _, p := range v.Ports {
+				l := uint64(p.Label)
+				out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = southbound.PortCounters{
+					InPackets: l, InOctets: 100 * l, OutPackets: 2 * l, OutOctets: 200 * l}
+			}
+		}
+	}
+	return out, ctx.Err()
+}
+
+// Probe reports every port the backend holds on hosts: silent ones do
+// not answer.
+func (d *fakeForwarder) Probe(ctx context.Context, hosts []string) (out map[southbound.PortRef]southbound.Liveness, err error) {
+	if !d.mu.TryLock() {
+		return nil, errors.New("fake: concurrent use of a driver")
+	}
+	defer d.mu.Unlock()
+	i, _ := d.net.begin(d.name, "probe", hosts)
+	defer func() { d.net.end(i, err) }()
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	out = map[southbound.PortRef]southbound.Liveness{}
+	for _, h := range hosts {
+		for id, v := range d.net.fwd[d.name][h] {
+			for _, p := range v.Ports {
+				reason, silent := d.net.silent[p.Interface]
+				out[southbound.PortRef{Host: h, VRF: id, Interface: p.Interface}] = southbound.Liveness{Answers: !silent, Reason: reason}
+			}
+		}
+	}
+	return out, ctx.Err()
+}
+
+// silence makes the instances of ifaces stop answering (reason) or, with
+// reason "", answer again.
+func (n *fakeNet) silence(reason string, ifaces ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, i := range ifaces {
+		if reason == "" {
+			delete(n.silent, i)
+		} else {
+			n.silent[i] = reason
+		}
 	}
 }

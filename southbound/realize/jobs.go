@@ -24,10 +24,27 @@ type driver struct {
 	southbound.Driver
 	busy      chan struct{}
 	closeOnce sync.Once
+	backend   string
+	obs       DriverObserver // nil: calls are not observed
 }
 
-func newDriver(d southbound.Driver) *driver {
-	return &driver{Driver: d, busy: make(chan struct{}, 1)}
+func newDriver(d southbound.Driver, backend string, obs DriverObserver) *driver {
+	return &driver{Driver: d, busy: make(chan struct{}, 1), backend: backend, obs: obs}
+}
+
+// observe reports a call of op that started at start and ended with err.
+func (d *driver) observe(op string, start time.Time, err error) {
+	if d.obs != nil {
+		d.obs.ObserveDriver(d.backend, op, time.Since(start), err)
+	}
+}
+
+// call runs one driver call of op and reports it.
+func call[T any](d *driver, op string, f func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := f()
+	d.observe(op, start, err)
+	return v, err
 }
 
 // job is the work one backend gets in a transaction: ordered changes, or
@@ -133,9 +150,9 @@ func (j job) do(ctx context.Context) outcome {
 		drift, r.err = j.forward(ctx, d)
 	case southbound.DataDriver:
 		if j.reconcile {
-			drift, r.err = d.ReconcileData(ctx, j.data)
+			drift, r.err = call(j.drv, "reconcile", func() ([]string, error) { return d.ReconcileData(ctx, j.data) })
 		} else {
-			r.err = d.ApplyData(ctx, j.data)
+			_, r.err = call(j.drv, "apply", func() (any, error) { return nil, d.ApplyData(ctx, j.data) })
 		}
 	default:
 		r.err = fmt.Errorf("driver %T is neither a forwarder nor a data driver", d)
@@ -153,15 +170,15 @@ func (j job) do(ctx context.Context) outcome {
 func (j job) forward(ctx context.Context, d southbound.Forwarder) ([]string, error) {
 	lf, isL2 := d.(southbound.L2Forwarder)
 	if j.reconcile {
-		drift, err := d.Reconcile(ctx, j.views)
+		drift, err := call(j.drv, "reconcile", func() ([]string, error) { return d.Reconcile(ctx, j.views) })
 		if err != nil || !isL2 {
 			return drift, err
 		}
-		more, err := lf.ReconcileL2(ctx, j.l2views)
+		more, err := call(j.drv, "reconcile-l2", func() ([]string, error) { return lf.ReconcileL2(ctx, j.l2views) })
 		return append(drift, more...), err
 	}
 	if len(j.changes) > 0 {
-		if err := d.Apply(ctx, j.changes); err != nil {
+		if _, err := call(j.drv, "apply", func() (any, error) { return nil, d.Apply(ctx, j.changes) }); err != nil {
 			return nil, err
 		}
 	}
@@ -171,7 +188,7 @@ func (j job) forward(ctx context.Context, d southbound.Forwarder) ([]string, err
 	if !isL2 {
 		return nil, fmt.Errorf("driver %T does not realize L2 networks", d)
 	}
-	return nil, lf.ApplyL2(ctx, j.l2)
+	return call(j.drv, "apply-l2", func() ([]string, error) { return nil, lf.ApplyL2(ctx, j.l2) })
 }
 
 // firstFailure returns the failed outcome of the first backend by name,

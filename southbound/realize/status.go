@@ -65,6 +65,7 @@ type statusPaths struct {
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
 	l2netSt, l2bindSt                                 statusNodes
+	vpnCnt, bindCnt                                   counterNodes
 }
 
 func newStatusPaths(sch *schema.Schema) *statusPaths {
@@ -93,6 +94,7 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.backendSt, p.hostSt = statusOf(p.backend), statusOf(p.host)
 	p.portSt, p.ifaceSt = statusOf(p.port), statusOf(p.iface)
 	p.vpnSt, p.bindSt = statusOf(p.vpn), statusOf(p.binding)
+	p.vpnCnt, p.bindCnt = countersOf(p.vpn), countersOf(p.binding)
 	return p
 }
 
@@ -382,6 +384,11 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 		key := bindingKey(tenant, vpn, bn.Key())
 		b, _ := v.binding(tenant, vpn, bn.Key())
 		st := e.placedStatus(v.hostBackend[b.Host], b.Host != "" && b.AdminUp, e.attempts[key])
+		if b.Host != "" && b.AdminUp {
+			if reason := e.deadReason(tenant, vpn, bn.Key()); reason != "" {
+				st = unreachable(st, reason)
+			}
+		}
 		w.object(append(vpath[:4:4], tree.Elem{Schema: e.paths.bindings}, keyed(e.paths.binding, bn.Key())), bn, e.paths.bindSt, st)
 	}
 	if only == nil {
@@ -397,27 +404,39 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 }
 
 // vpnSummary is summarize over a VPN's active bindings, from one status
-// per backend they are on: every active binding on a backend has the
-// same status but for its attempt time, and the summary keeps only the
-// first one's (in interface order) when the VPN has none of its own.
+// per backend they are on and whether their instance answers: every
+// active binding in such a group has the same status but for its attempt
+// time and unreachable reason, and the summary keeps only the first
+// one's (in interface order), as summarize over every binding would.
 func (e *Engine) vpnSummary(v statusView, tenant, vpn string) objStatus {
+	type group struct {
+		backend string
+		dead    bool
+	}
 	var members []objStatus
 	var counts []int
 	at := e.attempts[vpnKey(tenant, vpn)]
 	if m := v.vpns[tenant+"/"+vpn]; m != nil {
-		seen := map[string]int{} // backend → index in members
+		seen := map[group]int{} // → index in members
 		for _, b := range m.Bindings {
 			if b.Host == "" || !b.AdminUp {
 				continue
 			}
-			be := v.hostBackend[b.Host]
-			if i, ok := seen[be]; ok {
+			reason := ""
+			if len(e.dead) > 0 {
+				reason = e.deadReason(tenant, vpn, b.Interface)
+			}
+			g := group{v.hostBackend[b.Host], reason != ""}
+			if i, ok := seen[g]; ok {
 				counts[i]++
 				continue
 			}
-			seen[be] = len(members)
-			members = append(members, e.placedStatus(be, true, e.attempts[bindingKey(tenant, vpn, b.Interface)]))
-			counts = append(counts, 1)
+			seen[g] = len(members)
+			st := e.placedStatus(g.backend, true, e.attempts[bindingKey(tenant, vpn, b.Interface)])
+			if g.dead {
+				st = unreachable(st, reason)
+			}
+			members, counts = append(members, st), append(counts, 1)
 		}
 	}
 	return summarize(members, counts, at)
@@ -452,6 +471,16 @@ func (e *Engine) placedStatus(backendName string, active bool, at time.Time) obj
 		st.oper = "unknown"
 	}
 	st.entries = []entry{{name: backendName, sync: b.sync.state, msg: b.sync.msg, at: at}}
+	return st
+}
+
+// unreachable is the status of a realized binding whose instance stopped
+// answering: down, with the reason in its backend's entry.
+func unreachable(st objStatus, reason string) objStatus {
+	st.oper = "down"
+	for i := range st.entries {
+		st.entries[i].msg = "instance not answering (VNF liveness): " + reason
+	}
 	return st
 }
 

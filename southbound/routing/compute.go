@@ -80,6 +80,18 @@ type bindState struct {
 	pref  uint32
 	vrf   *vrfInst
 	label uint32
+	// unreachable: the binding has its port but originates no route
+	// (Binding.Unreachable).
+	unreachable bool
+}
+
+// owned returns the addresses the binding is a next hop for: none while
+// its instance does not answer.
+func (b *bindState) owned() []netip.Addr {
+	if b.unreachable {
+		return nil
+	}
+	return b.addrs
 }
 
 type staticState struct {
@@ -217,7 +229,7 @@ func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 		} else {
 			boundTo[ti] = v.key
 		}
-		s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN}
+		s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN, unreachable: b.Unreachable}
 		if v.cfg.Policy == HubAndSpoke {
 			s.role = b.Role
 			if s.role != RoleHub && s.role != RoleSpoke {
@@ -237,7 +249,7 @@ func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 			s.addrs = append(s.addrs, a)
 		}
 		slices.SortFunc(s.addrs, netip.Addr.Compare)
-		for _, a := range s.addrs {
+		for _, a := range s.owned() {
 			v.owners[a] = append(v.owners[a], s)
 		}
 		v.binds = append(v.binds, s)
@@ -350,7 +362,7 @@ func (c *computation) instantiate() []rdRequest {
 func (c *computation) originate() {
 	for _, v := range c.vrfs {
 		for _, b := range v.binds {
-			for _, a := range b.addrs {
+			for _, a := range b.owned() {
 				v.advs = append(v.advs, adv{prefix: netip.PrefixFrom(a, a.BitLen()), origin: v, bind: b, addr: a, pref: b.pref})
 			}
 		}

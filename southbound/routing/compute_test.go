@@ -201,6 +201,25 @@ func TestECMP(t *testing.T) {
 	}
 }
 
+// An unreachable binding keeps its port (so it can be seen to answer
+// again) but is the next hop of no route.
+func TestUnreachableKeepsPort(t *testing.T) {
+	m := ecmpModel(LoadBalance)
+	editBinding(&m, "vnf1-1", func(b *Binding) { b.Unreachable = true })
+	res, _ := Compute(m, Assignments{})
+	v := res.Hosts["host-a"].VRF("blue/blue")
+	if !slices.ContainsFunc(v.Ports, func(p Port) bool { return p.Interface == "vnf1-1" && p.Addr.IsValid() }) {
+		t.Errorf("vnf1-1's port is gone or lost its address: %+v", v.Ports)
+	}
+	for _, h := range []string{"host-a", "host-b"} {
+		for _, r := range res.Hosts[h].VRF("blue/blue").Routes {
+			if slices.Contains(ifaces(r.NextHops), "vnf1-1") {
+				t.Errorf("%s: route %s still goes to vnf1-1: %v", h, r.Prefix, ifaces(r.NextHops))
+			}
+		}
+	}
+}
+
 // Fail-over: the binding with the lowest preference is active on every
 // host; removing it (or taking it down) moves traffic to the next one.
 func TestAnycastFailOver(t *testing.T) {
@@ -215,6 +234,7 @@ func TestAnycastFailOver(t *testing.T) {
 		{"preferred removed", func(m *Model) { removeBinding(m, "vnf1-1") }, "vnf1-2", []string{"vnf1-2", "vnf1-3"}},
 		{"preferred down", func(m *Model) { setAdmin(m, "vnf1-1", false) }, "vnf1-2", []string{"vnf1-2", "vnf1-3"}},
 		{"both host-a removed", func(m *Model) { removeBinding(m, "vnf1-1"); removeBinding(m, "vnf1-2") }, "vnf1-3", []string{"vnf1-3"}},
+		{"preferred unreachable", func(m *Model) { editBinding(m, "vnf1-1", func(b *Binding) { b.Unreachable = true }) }, "vnf1-2", []string{"vnf1-2", "vnf1-3"}},
 		{"preferences swapped", func(m *Model) { setPref(m, "vnf1-1", 40) }, "vnf1-2", []string{"vnf1-2", "vnf1-3", "vnf1-1"}},
 		{"tie broken by host not locality", func(m *Model) { setPref(m, "vnf1-1", 30); setPref(m, "vnf1-2", 30) }, "vnf1-1", []string{"vnf1-1", "vnf1-2", "vnf1-3"}},
 	}

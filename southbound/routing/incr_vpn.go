@@ -195,7 +195,7 @@ func (x *Incremental) loadBinding(v *vpnState, b *Binding) *bindState {
 		x.c.warn.add("VPN %s: binding %s is on unknown host %s; ignored", v.key, b.Interface, b.Host)
 		return nil
 	}
-	s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN}
+	s := &bindState{iface: b.Interface, host: b.Host, pref: b.Preference, vnic: b.VNIC, vlan: b.VLAN, unreachable: b.Unreachable}
 	if v.cfg.Policy == HubAndSpoke {
 		s.role = b.Role
 		if s.role != RoleHub && s.role != RoleSpoke {
@@ -227,7 +227,7 @@ func (x *Incremental) addBind(rec *vpnRec, s *bindState) {
 	i, _ := slices.BinarySearchFunc(v.binds, s.iface, byIface)
 	v.binds = slices.Insert(v.binds, i, s)
 	rec.active[s.iface] = s
-	for _, a := range s.addrs {
+	for _, a := range s.owned() {
 		o := v.owners[a]
 		j, _ := slices.BinarySearchFunc(o, s.iface, byIface)
 		v.owners[a] = slices.Insert(o, j, s)
@@ -242,7 +242,7 @@ func (x *Incremental) addBind(rec *vpnRec, s *bindState) {
 	if d := x.part(inst); d != nil {
 		d.ports[s.iface] = struct{}{}
 	}
-	for _, a := range s.addrs {
+	for _, a := range s.owned() {
 		x.addAdv(&adv{prefix: netip.PrefixFrom(a, a.BitLen()), origin: inst, bind: s, addr: a, pref: s.pref})
 	}
 }
@@ -255,7 +255,7 @@ func (x *Incremental) removeBind(rec *vpnRec, s *bindState) {
 		v.binds = slices.Delete(v.binds, i, i+1)
 	}
 	delete(rec.active, s.iface)
-	for _, a := range s.addrs {
+	for _, a := range s.owned() {
 		v.owners[a] = slices.DeleteFunc(v.owners[a], func(o *bindState) bool { return o == s })
 		if len(v.owners[a]) == 0 {
 			delete(v.owners, a)
@@ -270,7 +270,7 @@ func (x *Incremental) removeBind(rec *vpnRec, s *bindState) {
 	if d := x.part(inst); d != nil {
 		d.ports[s.iface] = struct{}{}
 	}
-	for _, a := range s.addrs {
+	for _, a := range s.owned() {
 		x.dropAdvs(inst, netip.PrefixFrom(a, a.BitLen()), func(d *adv) bool { return d.bind == s && d.static == nil })
 	}
 }

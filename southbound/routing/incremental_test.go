@@ -175,7 +175,7 @@ func (g *modelGen) header(v *VPN) {
 }
 
 func (g *modelGen) binding(iface string) Binding {
-	b := Binding{Interface: iface, Host: g.pick(genHosts[:3]), Role: Role(g.r.IntN(3)), Preference: uint32(g.r.IntN(3)), AdminUp: g.r.IntN(5) != 0}
+	b := Binding{Interface: iface, Host: g.pick(genHosts[:3]), Role: Role(g.r.IntN(3)), Preference: uint32(g.r.IntN(3)), AdminUp: g.r.IntN(5) != 0, Unreachable: g.r.IntN(6) == 0}
 	switch g.r.IntN(10) {
 	case 0:
 		b.Host = ""
@@ -264,9 +264,11 @@ func (g *modelGen) changeBinding(v *VPN) string {
 		v.Bindings = slices.Delete(v.Bindings, i, i+1)
 	default:
 		b := &v.Bindings[i]
-		switch g.r.IntN(5) {
+		switch g.r.IntN(6) {
 		case 0:
 			b.AdminUp = !b.AdminUp
+		case 4:
+			b.Unreachable = !b.Unreachable
 		case 1:
 			b.Host = g.pick(genHosts)
 		case 2:

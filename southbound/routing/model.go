@@ -96,6 +96,12 @@ type Binding struct {
 	// id selecting it (0 untagged).
 	VNIC string
 	VLAN uint16
+	// Unreachable says the instance behind the binding does not answer
+	// (VNF liveness: set by the realization core from its forwarders'
+	// probes, never configuration). Its port stays, so it can be seen to
+	// answer again, but its addresses are the next hop of no route: it
+	// leaves every ECMP and fail-over set until it answers.
+	Unreachable bool
 }
 
 // Policy is the route import/export policy of a VPN (vrf-policy).

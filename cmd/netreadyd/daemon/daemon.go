@@ -31,6 +31,7 @@ import (
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/history"
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/metrics"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
@@ -85,6 +86,15 @@ type Config struct {
 
 // DBFile is the database file name inside the data dir.
 const DBFile = "netready.db"
+
+// liveTimeout bounds each read of live state (counters) for a Get or a
+// sample: a backend that cannot answer by then leaves its objects
+// without counters rather than holding the reader.
+const liveTimeout = 2 * time.Second
+
+// probeEvery is how often the forwarders that probe are asked which
+// instances stopped answering (VNF liveness: docs/southbound.md).
+const probeEvery = time.Second
 
 // Version is the server's version, published in /system/state.
 const Version = "0.2.0"
@@ -216,7 +226,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
 		d.bgp = bgp.New(d.log)
-		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp})
+		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: d.bgp, ProbeEvery: probeEvery, Observer: d.metrics})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
@@ -242,8 +252,12 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		return err
 	}
 	d.log.Info("datastore loaded", "commit", st.LastCommitID(), "took", time.Since(start).String())
-	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions})
-	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log, History: history.New(d.ds, st)})
+	var lr *live.Reader
+	if d.realize != nil {
+		lr = live.New(d.realize, liveTimeout)
+	}
+	d.hub = telemetry.NewHub(d.ds, d.log, telemetry.Options{OnCount: d.sys.AddSubscriptions, Live: lr})
+	d.front.cur = gnmiserver.New(d.ds, gnmiserver.Options{Hub: d.hub, Audit: d.audit, Access: d.access, Log: d.log, History: history.New(d.ds, st), Live: lr})
 	sysCtx, stop := context.WithCancel(context.Background())
 	d.stopSys, d.sysDone = stop, make(chan struct{})
 	go func() {

@@ -1,0 +1,71 @@
+package live
+
+import (
+	"testing"
+
+	"github.com/netready/netready/server/gnmipath"
+)
+
+// Which request paths reach the counters of bindings: at, above and
+// inside them, through wildcards, "...", keys and module prefixes; and
+// which do not (another branch, a sibling of the counters).
+func TestReaches(t *testing.T) {
+	inPkts := []string{"tenants", "tenant", "vpns", "vpn", "bindings", "binding", "counters", "in-pkts"}
+	for p, want := range map[string]bool{
+		"/":        true,
+		"/tenants": true,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g1]":          true,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g1]/counters": true,
+		"/tenants/tenant/vpns/vpn/bindings/binding/counters/in-pkts":                          true,
+		"/netready-tenants:tenants/tenant/netready-l3vpn:vpns/vpn":                            true,
+		"/tenants/*/vpns/*/bindings/*/counters":                                               true,
+		"/.../counters":                                                                       true,
+		"/tenants/.../in-pkts":                                                                true,
+		"/hosts/host[name=a]":                                                                 false,
+		"/tenants/tenant/ports":                                                               false,
+		"/tenants/tenant/vpns/vpn/status":                                                     false,
+		"/tenants/tenant/vpns/vpn/bindings/binding/status/oper-status":                        false,
+		"/.../status": false,
+	} {
+		elems, err := gnmipath.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := reaches(elems, inPkts); got != want {
+			t.Errorf("%s reaches the counters: %v, want %v", p, got, want)
+		}
+	}
+}
+
+// Which request paths ask for the counters of binding g1 of blue's VPN v:
+// keys select, "*" and "..." do not, paths inside the container do.
+func TestWithin(t *testing.T) {
+	c, err := gnmipath.Parse("/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g1]/counters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"/":                          true,
+		"/tenants/tenant[name=blue]": true,
+		"/tenants/tenant[name=*]/vpns/vpn/bindings/binding[interface=g1]/counters/in-pkts": true,
+		"/netready-tenants:tenants/tenant[name=blue]/netready-l3vpn:vpns":                  true,
+		"/tenants/tenant[name=blue]/.../counters":                                          true,
+		"/.../binding[interface=g1]":                                                       true,
+		"/tenants/tenant[name=red]":                                                        false,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/bindings/binding[interface=g2]":       false,
+		"/.../in-pkts": true,
+		// Without the schema, what follows "..." may lie inside the
+		// container: read, then matched by nothing (a read, never a
+		// value).
+		"/.../binding[interface=g2]/counters":                true,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/status": false,
+	} {
+		elems, err := gnmipath.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := within(elems, c); got != want {
+			t.Errorf("%s asks for g1's counters: %v, want %v", p, got, want)
+		}
+	}
+}
