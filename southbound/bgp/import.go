@@ -151,7 +151,8 @@ func (s *Speaker) learn(p *apiutil.Path) {
 	}
 	l, err := learnt(k, nlri, p)
 	if err != nil {
-		s.log.Warn("bgp: learnt route ignored", "route", k.RD+" "+k.Prefix.String(), "peer", p.PeerAddress, "err", err)
+		s.log.Warn("bgp: learnt route dropped", "route", k.RD+" "+k.Prefix.String(), "peer", p.PeerAddress, "err", err)
+		s.dropped.add(p.PeerAddress.String())
 		s.in.put(k, nil)
 		return
 	}
@@ -167,6 +168,8 @@ func learnt(k routing.LearntKey, nlri *bgp.LabeledVPNIPAddrPrefix, p *apiutil.Pa
 	}
 	for _, a := range p.Attrs {
 		switch a := a.(type) {
+		case *bgp.PathAttributeUnknown:
+			return nil, fmt.Errorf("unknown attribute type %d", a.GetType())
 		case *bgp.PathAttributeMpReachNLRI:
 			l.NextHop = a.Nexthop
 		case *bgp.PathAttributeExtendedCommunities:

@@ -16,6 +16,7 @@ type NeighborStatus struct {
 	EstablishedAt    time.Time
 	PrefixesSent     uint64
 	PrefixesReceived uint64
+	DroppedRoutes    uint64
 	LastError        string
 }
 
@@ -30,7 +31,9 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 	}
 	out := map[string]NeighborStatus{}
 	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
-		out[p.GetConf().GetNeighborAddress()] = neighborStatus(p)
+		n := neighborStatus(p)
+		n.DroppedRoutes = s.dropped.of(p.GetConf().GetNeighborAddress())
+		out[p.GetConf().GetNeighborAddress()] = n
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bgp: list neighbors: %w", err)
@@ -50,6 +53,9 @@ func neighborStatus(p *api.Peer) NeighborStatus {
 	for _, a := range p.GetAfiSafis() {
 		n.PrefixesSent += a.GetState().GetAdvertised()
 		n.PrefixesReceived += a.GetState().GetReceived()
+		if st.GetAdminState() == api.PeerState_ADMIN_STATE_PFX_CT {
+			n.LastError = fmt.Sprintf("the neighbor announced more than max-prefixes (%d): session closed until the neighbor is configured again", a.GetPrefixLimits().GetMaxPrefixes())
+		}
 	}
 	return n
 }
