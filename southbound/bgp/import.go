@@ -110,11 +110,19 @@ func (s *Speaker) Import(ctx context.Context, l Learner) {
 		case <-s.in.ready:
 		}
 		add, del := s.in.take()
-		if len(add)+len(del) > 0 {
-			l.Learn(ctx, add, del)
+		for len(add)+len(del) > 0 && ctx.Err() == nil {
+			nd := min(len(del), learnChunk)
+			na := min(len(add), learnChunk-nd)
+			l.Learn(ctx, add[:na:na], del[:nd:nd])
+			add, del = add[na:], del[nd:]
 		}
 	}
 }
+
+// learnChunk bounds the routes handed to the learner at once: the
+// engine holds its lock for one call, so a flood of routes is taken in
+// steps with the Sets between them rather than ahead of them all.
+const learnChunk = 2000
 
 // watch subscribes to srv's best paths: a route a peer announces or
 // withdraws, or a peer going down, reaches the inbox. gen tells a

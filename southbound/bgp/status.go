@@ -23,14 +23,17 @@ type NeighborStatus struct {
 // Neighbors returns the status of every configured neighbor, keyed by
 // its address as configured (the list key); nil while the speaker does
 // not run.
+// The speaker's lock is not held while GoBGP answers (slow while a peer
+// floods it), so Announce, in a Set, never waits for a status poll.
 func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv == nil {
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
 		return nil, nil
 	}
 	out := map[string]NeighborStatus{}
-	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+	err := srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
 		n := neighborStatus(p)
 		n.DroppedRoutes = s.dropped.of(p.GetConf().GetNeighborAddress())
 		out[p.GetConf().GetNeighborAddress()] = n
