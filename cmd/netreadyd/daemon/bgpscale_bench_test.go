@@ -151,10 +151,7 @@ func vmRSS(b *testing.B) float64 {
 // imports, until the last of them is installed. It reports each p50
 // and the time the import took.
 func BenchmarkBGPImportFlood100k(b *testing.B) {
-	n := 100_000
-	if s := os.Getenv("NR_FLOOD"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	const n = 100_000
 	port := freeTCPPort(b)
 	ts := startWith(b, daemon.Config{Drivers: nullDrivers()})
 	root := strings.TrimSpace(string(scenario(b, "any-to-any")))
