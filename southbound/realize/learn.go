@@ -56,10 +56,12 @@ func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []ro
 		return e.learntStatus(vpns, keys)
 	}
 	refs := routing.Importers(e.computed, rts)
-	e.undoLearnt(jobs, outcomes, routing.LearntChanges(res, e.result, slices.SortedFunc(maps.Keys(refs), compareRefs)))
+	sorted := slices.SortedFunc(maps.Keys(refs), compareRefs)
+	e.undoLearnt(jobs, outcomes, routing.LearntChanges(res, e.result, sorted))
 	e.log.Warn("realize: learnt routes refused", "backend", failed.backend, "count", len(added), "err", failed.err)
 	e.learnt.Refuse(added, fmt.Sprintf("backend %s: %v", failed.backend, failed.err))
 	pl := e.learnt.Place(e.result, e.computed, refs)
+	pl.Changed = sorted // Learn changed the table's placement of all of them: compare them all
 	jobs = e.learntJobs(routing.LearntChanges(e.result, pl.Result, pl.Changed))
 	if failed := firstFailure(run(ctx, jobs)); failed != nil { // the backend is reconciled by its next transaction
 		e.log.Error("realize: placing learnt routes again", "backend", failed.backend, "err", failed.err)

@@ -141,16 +141,13 @@ func (t *LearntTable) Update(add []Learnt, del []LearntKey) []string {
 }
 
 // Refuse keeps the routes out of every VRF, with why, until they are
-// announced again. It returns their route targets.
-func (t *LearntTable) Refuse(keys []LearntKey, why string) []string {
-	var rts []string
+// announced again.
+func (t *LearntTable) Refuse(keys []LearntKey, why string) {
 	for _, k := range keys {
-		if l := t.routes[k]; l != nil {
+		if t.routes[k] != nil {
 			t.refused[k] = why
-			rts = append(rts, l.RTs...)
 		}
 	}
-	return sortedSet(rts)
 }
 
 // Importers returns the VRF instances of res that import one of rts.
