@@ -31,6 +31,10 @@ type Neighbor struct {
 	PeerAS      uint32
 	Description string
 	AdminUp     bool
+	MaxPrefixes uint32
+	// PasswordFile names the file holding the TCP MD5 password ("" for
+	// none); Password is its content, read when the neighbor is added.
+	PasswordFile string
 }
 
 // sameGlobal reports whether two configurations run the same server
@@ -61,7 +65,10 @@ func ReadConfig(root *tree.Node) *Config {
 	if l := child(child(b, "neighbors"), "neighbor"); l != nil {
 		l.Entries(func(n *tree.Node) bool {
 			a, _ := netip.ParseAddr(str(n, "address"))
-			c.Neighbors[a] = Neighbor{Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down"}
+			c.Neighbors[a] = Neighbor{
+				Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down",
+				MaxPrefixes: uint32(num(n, "max-prefixes")), PasswordFile: str(n, "password-file"),
+			}
 			return true
 		})
 	}

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -31,6 +34,15 @@ type Speaker struct {
 	cfg *Config           // what srv runs: the global settings and the peers added
 	// announced is what srv may hold, keyed by RD and prefix.
 	announced map[string]Route
+	// unwatch ends srv's watch of learnt routes.
+	unwatch context.CancelFunc
+
+	// in collects learnt routes for Import; gen counts the servers
+	// started and stopped, so a stopped one's late events are dropped.
+	in  *inbox
+	gen atomic.Uint64
+	// dropped counts the routes each peer sent that were not learnt.
+	dropped drops
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -39,7 +51,7 @@ func New(log *slog.Logger) *Speaker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{log: log}
+	return &Speaker{log: log, in: newInbox()}
 }
 
 // Relevant reports whether a transaction changes the speaker's
@@ -103,7 +115,8 @@ func (s *Speaker) configure(ctx context.Context, cfg *Config) error {
 }
 
 func (s *Speaker) start(ctx context.Context, cfg *Config) error {
-	srv := server.NewBgpServer(server.LoggerOption(s.log.With("component", "gobgp"), nil))
+	glog := slog.New(&countingHandler{Handler: s.log.Handler(), drops: &s.dropped}).With("component", "gobgp")
+	srv := server.NewBgpServer(server.LoggerOption(glog, nil))
 	go srv.Serve()
 	g := &api.Global{Asn: cfg.LocalAS, RouterId: cfg.RouterID.String(), ListenPort: int32(cfg.ListenPort)}
 	if cfg.ListenAddr != "" {
@@ -113,17 +126,27 @@ func (s *Speaker) start(ctx context.Context, cfg *Config) error {
 		srv.Stop()
 		return fmt.Errorf("bgp: start the speaker (AS %d, %s port %d): %w", cfg.LocalAS, cfg.RouterID, cfg.ListenPort, err)
 	}
+	wctx, unwatch := context.WithCancel(context.Background())
+	if err := s.watch(wctx, srv, s.gen.Add(1)); err != nil {
+		unwatch()
+		srv.Stop()
+		return err
+	}
 	running := *cfg
 	running.Neighbors = map[netip.Addr]Neighbor{}
-	s.srv, s.cfg, s.announced = srv, &running, map[string]Route{}
+	s.srv, s.cfg, s.announced, s.unwatch = srv, &running, map[string]Route{}, unwatch
 	return nil
 }
 
+// stop stops the server; everything learnt from its peers is withdrawn.
 func (s *Speaker) stop() {
 	if s.srv != nil {
+		s.gen.Add(1)
+		s.unwatch()
 		s.srv.Stop()
+		s.in.withdrawAll()
 	}
-	s.srv, s.cfg, s.announced = nil, nil, nil
+	s.srv, s.cfg, s.announced, s.unwatch = nil, nil, nil, nil
 }
 
 // peers removes the peers that are gone or changed and adds the new and
@@ -142,7 +165,11 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 		if _, ok := s.cfg.Neighbors[a]; ok {
 			continue
 		}
-		if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peer(want[a])}); err != nil {
+		peer, err := s.peer(want[a])
+		if err != nil {
+			return err
+		}
+		if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: peer}); err != nil {
 			return fmt.Errorf("bgp: add neighbor %s: %w", a, err)
 		}
 		s.cfg.Neighbors[a] = want[a]
@@ -150,15 +177,43 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 	return nil
 }
 
-// peer is a neighbor's session: VPNv4 only, to the speaker's own port.
-func (s *Speaker) peer(n Neighbor) *api.Peer {
+// peer is a neighbor's session: VPNv4 only, to the speaker's own port,
+// at most MaxPrefixes prefixes, signed with the TCP MD5 password from
+// its file when it names one.
+func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	vpn := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_MPLS_VPN}
+	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, Description: n.Description, AdminDown: !n.AdminUp}
+	if n.PasswordFile != "" {
+		pw, err := readPassword(n.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("bgp: neighbor %s: %w", n.Addr, err)
+		}
+		conf.AuthPassword = pw
+	}
+	af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}
+	if n.MaxPrefixes > 0 {
+		af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
+	}
 	return &api.Peer{
-		Conf:      &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, Description: n.Description, AdminDown: !n.AdminUp},
+		Conf:      conf,
 		Transport: &api.Transport{RemotePort: uint32(s.cfg.ListenPort)},
 		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 5}},
-		AfiSafis:  []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}},
+		AfiSafis:  []*api.AfiSafi{af},
+	}, nil
+}
+
+// readPassword reads a TCP MD5 password file: its content without the
+// trailing newline; TCP_MD5SIG takes at most 80 bytes.
+func readPassword(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("password-file: %w", err)
 	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" || len(pw) > 80 {
+		return "", fmt.Errorf("password-file %s: the password must have 1 to 80 bytes, it has %d", file, len(pw))
+	}
+	return pw, nil
 }
 
 // sync withdraws the announced routes want does not have and announces

@@ -16,21 +16,27 @@ type NeighborStatus struct {
 	EstablishedAt    time.Time
 	PrefixesSent     uint64
 	PrefixesReceived uint64
+	DroppedRoutes    uint64
 	LastError        string
 }
 
 // Neighbors returns the status of every configured neighbor, keyed by
 // its address as configured (the list key); nil while the speaker does
 // not run.
+// The speaker's lock is not held while GoBGP answers (slow while a peer
+// floods it), so Announce, in a Set, never waits for a status poll.
 func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv == nil {
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
 		return nil, nil
 	}
 	out := map[string]NeighborStatus{}
-	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
-		out[p.GetConf().GetNeighborAddress()] = neighborStatus(p)
+	err := srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+		n := neighborStatus(p)
+		n.DroppedRoutes = s.dropped.of(p.GetConf().GetNeighborAddress())
+		out[p.GetConf().GetNeighborAddress()] = n
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bgp: list neighbors: %w", err)
@@ -50,6 +56,9 @@ func neighborStatus(p *api.Peer) NeighborStatus {
 	for _, a := range p.GetAfiSafis() {
 		n.PrefixesSent += a.GetState().GetAdvertised()
 		n.PrefixesReceived += a.GetState().GetReceived()
+		if st.GetAdminState() == api.PeerState_ADMIN_STATE_PFX_CT {
+			n.LastError = fmt.Sprintf("the neighbor announced more than max-prefixes (%d): session closed until the neighbor is configured again", a.GetPrefixLimits().GetMaxPrefixes())
+		}
 	}
 	return n
 }

@@ -124,6 +124,12 @@ type Engine struct {
 	// recomputes only what a transaction touched.
 	ix  *desired.Index
 	inc *routing.Incremental
+	// computed is inc's result; result is it with the learnt routes laid
+	// over it (learn.go), learntShown the learnt-routes state last
+	// written, by VPN key.
+	computed    routing.Result
+	learnt      *routing.LearntTable
+	learntShown map[string]map[routing.LearntKey]routing.LearntStatus
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -199,6 +205,9 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		seen:     map[routing.BindingRef]bool{},
 
 		probeEvery: cfg.ProbeEvery,
+		learnt:     routing.NewLearntTable(),
+
+		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 	}
 }
 
@@ -299,13 +308,14 @@ type snapshot struct {
 	backends map[string]*backend
 	// root is the configuration the backends hold (data backends get
 	// their part of it), model and result what the forwarders hold.
-	root    *tree.Node
-	model   routing.Model
-	result  routing.Result
-	asg     routing.Assignments
-	legacy  bool
-	l2model l2.Model
-	l2      l2.Result
+	root     *tree.Node
+	model    routing.Model
+	computed routing.Result
+	result   routing.Result
+	asg      routing.Assignments
+	legacy   bool
+	l2model  l2.Model
+	l2       l2.Result
 }
 
 func (e *Engine) save() snapshot {
@@ -314,11 +324,11 @@ func (e *Engine) save() snapshot {
 		c := *b
 		bs[n] = &c
 	}
-	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg, legacy: e.legacyState, l2model: e.l2model, l2: e.l2}
+	return snapshot{backends: bs, root: e.root, model: e.model, computed: e.computed, result: e.result, asg: e.asg, legacy: e.legacyState, l2model: e.l2model, l2: e.l2}
 }
 
 func (e *Engine) restore(s snapshot) {
-	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
+	e.backends, e.root, e.model, e.computed, e.result, e.asg = s.backends, s.root, s.model, s.computed, s.result, s.asg
 	e.legacyState = s.legacy
 	e.l2model, e.l2 = s.l2model, s.l2
 }
@@ -363,7 +373,9 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		return nil, &tree.Error{Kind: tree.KindConflict, Msg: "cannot read the desired network: " + err.Error()}
 	}
 	model := e.withLiveness(e.ix.Model())
-	result, diffs, asg := e.inc.Apply(model, touched)
+	computed, diffs, asg := e.inc.Apply(model, touched)
+	placed, diffs := e.overlayLearnt(computed, diffs)
+	result := placed.Result
 	state := e.stateOf(asg)
 	ls := e.l2Of(cur)
 	jobs := plan.jobs(e.result, diffs, result, ls, data, cur)
@@ -391,13 +403,15 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		p.touched = append(p.touched, j.backend)
 	}
 	plan.install(e)
-	e.root, e.model, e.result, e.asg = cur, model, result, asg
+	learntVPNs := routing.PlacedVPNs(e.result, result, placed.Changed)
+	e.learnt.Keep(placed)
+	e.root, e.model, e.computed, e.result, e.asg = cur, model, computed, result, asg
 	e.legacyState = e.legacyState && state == nil
 	e.l2model, e.l2 = ls.model, ls.after
 	e.published()
 	e.recordSuccess(outcomes, diffs, ls.diffs, now)
 	e.forgetPorts(diffs)
-	p.status = e.statusEdits(cur, cs)
+	p.status = append(e.statusEdits(cur, cs), e.learntStatus(learntVPNs, nil)...)
 	return p, nil
 }
 
@@ -429,7 +443,10 @@ func (e *Engine) recompute() error {
 	}
 	model := e.withLiveness(ix.Model())
 	e.ix, e.inc = ix, e.opts.NewIncremental(model, e.asg)
-	e.model, e.result, e.asg = model, e.inc.Result(), e.inc.Assignments()
+	e.model, e.computed, e.asg = model, e.inc.Result(), e.inc.Assignments()
+	pl := e.learnt.Overlay(e.computed)
+	e.learnt.Keep(pl)
+	e.result = pl.Result
 	e.l2model = desired.L2(e.root)
 	e.l2 = l2.Compute(e.l2model)
 	return nil
@@ -464,6 +481,9 @@ func (p *prepared) Abort() {
 		e.log.Error("realize: recomputing after a lost commit", "err", err)
 	}
 	e.status.valid = false // the status written with the lost commit was never published
+	if st := e.learntStatusAgain(); len(st) > 0 {
+		e.send(st)
+	}
 	for _, name := range p.touched {
 		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}
@@ -728,8 +748,9 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 }
 
 // send hands status found outside a transaction to the writer without
-// waiting: such status is complete, so a newer one replaces one the
-// writer has not taken yet.
+// waiting: a status the writer has not taken yet is taken back and sent
+// again followed by st, so edits that only say what changed (learnt
+// routes) are never lost and the newest value of a leaf wins.
 func (e *Engine) send(st realizer.Status) {
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()
@@ -740,7 +761,8 @@ func (e *Engine) send(st realizer.Status) {
 		default:
 		}
 		select {
-		case <-e.updates:
+		case old := <-e.updates:
+			st = append(old[:len(old):len(old)], st...)
 		default:
 		}
 	}

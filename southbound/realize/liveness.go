@@ -187,7 +187,9 @@ func (e *Engine) forgetUnplaced(dead map[routing.BindingRef]string) {
 // nothing, as Prepare does. The caller holds e.mu.
 func (e *Engine) realizeLiveness(ctx context.Context, flipped []routing.BindingRef) error {
 	model := e.withLiveness(e.ix.Model())
-	result, diffs, asg := e.inc.Apply(model, routing.Touched{Bindings: flipped})
+	computed, diffs, asg := e.inc.Apply(model, routing.Touched{Bindings: flipped})
+	placed, diffs := e.overlayLearnt(computed, diffs) // learnt routes stay in the VRFs the reroute touches
+	result := placed.Result
 	var jobs []job
 	for _, name := range slices.Sorted(maps.Keys(diffs)) {
 		b := e.backends[name]
@@ -211,9 +213,12 @@ func (e *Engine) realizeLiveness(ctx context.Context, flipped []routing.BindingR
 		e.published()
 		return fmt.Errorf("backend %s: %w", failed.backend, failed.err)
 	}
-	e.model, e.result, e.asg = model, result, asg
+	learntVPNs := routing.PlacedVPNs(e.result, result, placed.Changed)
+	e.learnt.Keep(placed)
+	e.model, e.computed, e.result, e.asg = model, computed, result, asg
 	e.published()
 	e.recordSuccess(outcomes, diffs, nil, now)
+	e.send(e.learntStatus(learntVPNs, nil))
 	e.announceCurrent(ctx)
 	return nil
 }

@@ -58,10 +58,12 @@ func statusOf(entry *schema.Node) statusNodes {
 
 // statusPaths are the schema nodes the engine writes status under.
 type statusPaths struct {
-	backends, backend, hosts, host                    *schema.Node
-	tenants, tenant, ports, port, ifaces, iface       *schema.Node
-	vpns, vpn, bindings, binding                      *schema.Node
-	l2nets, l2net, l2binds, l2bind                    *schema.Node
+	backends, backend, hosts, host              *schema.Node
+	tenants, tenant, ports, port, ifaces, iface *schema.Node
+	vpns, vpn, bindings, binding                *schema.Node
+	l2nets, l2net, l2binds, l2bind              *schema.Node
+
+	learnt, learntRoute                               *schema.Node
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
 	l2netSt, l2bindSt                                 statusNodes
@@ -85,6 +87,8 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.vpns = child(p.tenant, "vpns")
 	p.vpn = child(p.vpns, "vpn")
 	p.bindings = child(p.vpn, "bindings")
+	p.learnt = child(p.vpn, "learnt-routes")
+	p.learntRoute = child(p.learnt, "route")
 	p.binding = child(p.bindings, "binding")
 	p.l2nets = child(p.tenant, "l2-networks")
 	p.l2net = child(p.l2nets, "l2-network")
