@@ -25,12 +25,20 @@ type Config struct {
 	Neighbors  map[netip.Addr]Neighbor
 }
 
-// Neighbor is one configured peer.
+// Neighbor is one peer: a /bgp neighbor, or the remote end of a
+// connection between sites.
 type Neighbor struct {
 	Addr        netip.Addr
 	PeerAS      uint32
 	Description string
 	AdminUp     bool
+	// Connection names the connection the peer comes from ("" for a /bgp
+	// neighbor); LocalAddr is then the session's source (its local
+	// address) and LocalAS, when not 0, the AS the speaker uses on it
+	// (the local site's, when it is not /bgp local-as).
+	Connection string
+	LocalAddr  netip.Addr
+	LocalAS    uint32
 }
 
 // sameGlobal reports whether two configurations run the same server

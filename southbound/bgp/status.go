@@ -3,6 +3,7 @@ package bgp
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -17,11 +18,14 @@ type NeighborStatus struct {
 	PrefixesSent     uint64
 	PrefixesReceived uint64
 	LastError        string
+	// Connection is the connection between sites the peer comes from, ""
+	// for a /bgp neighbor.
+	Connection string
 }
 
-// Neighbors returns the status of every configured neighbor, keyed by
-// its address as configured (the list key); nil while the speaker does
-// not run.
+// Neighbors returns the status of every peer (the /bgp neighbors and the
+// connections' peers), keyed by its address as configured (the list key);
+// nil while the speaker does not run.
 func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -30,7 +34,11 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 	}
 	out := map[string]NeighborStatus{}
 	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
-		out[p.GetConf().GetNeighborAddress()] = neighborStatus(p)
+		n := neighborStatus(p)
+		if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
+			n.Connection = s.cfg.Neighbors[a].Connection
+		}
+		out[p.GetConf().GetNeighborAddress()] = n
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bgp: list neighbors: %w", err)

@@ -39,6 +39,7 @@ import (
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/bgp"
+	"github.com/netready/netready/southbound/interconnect"
 	"github.com/netready/netready/southbound/realize"
 )
 
@@ -78,6 +79,11 @@ type Config struct {
 	AuditRetentionBytes int64         // audit-log bytes kept (entries, as stored)
 	ShutdownGrace       time.Duration // how long Stop waits for RPCs in flight
 
+	// Gateway is this site's gateway, where the isolated underlay of the
+	// connections between sites is built (southbound/interconnect); zero:
+	// none, and a connection asking for isolation is refused.
+	Gateway interconnect.Gateway
+
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
 	MetricsListen string
@@ -106,7 +112,8 @@ type Daemon struct {
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
-	bgp       *bgp.Speaker // announces what realize realized; idle without /bgp
+	bgp       *bgp.Speaker         // announces what realize realized; idle without /bgp
+	gateway   *interconnect.Linker // the connections' tunnels at the site gateway
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -216,7 +223,10 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
 		d.bgp = bgp.New(d.log)
-		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp})
+		d.gateway = interconnect.New(d.cfg.Gateway, d.log)
+		// The tunnel first: a session over it comes up at once.
+		ann := realize.Announcers{d.gateway, d.bgp}
+		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: ann})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
@@ -250,7 +260,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		defer close(d.sysDone)
 		var wg sync.WaitGroup
 		if d.bgp != nil {
-			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.ds, d.log) })
+			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.gateway, d.ds, d.log) })
 		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {
 			d.log.Error("system state", "err", err)
