@@ -157,8 +157,8 @@ func twoSiteLab(t *testing.T, b, d *geoSite) {
 		{b.gateway(), []string{"link", "add", "wan0", "type", "veth", "peer", "name", "wan0", "netns", d.gateway()}},
 		{b.gateway(), []string{"addr", "add", b.gwAddr.String() + "/24", "dev", "wan0"}},
 		{d.gateway(), []string{"addr", "add", d.gwAddr.String() + "/24", "dev", "wan0"}},
-		{b.gateway(), []string{"link", "set", "wan0", "up"}},
-		{d.gateway(), []string{"link", "set", "wan0", "up"}},
+		{b.gateway(), []string{"link", "set", "wan0", "mtu", "1600", "up"}}, // room for VXLAN around 1500
+		{d.gateway(), []string{"link", "set", "wan0", "mtu", "1600", "up"}},
 		{b.gateway(), []string{"link", "set", "lo", "up"}},
 		{d.gateway(), []string{"link", "set", "lo", "up"}},
 		{b.lab.HostNS(b.host), []string{"route", "add", d.hostAddr.String() + "/32", "dev", "ul0"}},
