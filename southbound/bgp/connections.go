@@ -63,6 +63,9 @@ func connectionPeer(c *tree.Node, cfg *Config, siteAS map[string]uint32) (Neighb
 	if cfg == nil {
 		return Neighbor{}, conflict(name, "protocol", "bgp needs this server's BGP speaker: configure /bgp (local-as, router-id)")
 	}
+	if bfd := child(c, "bfd"); bfd != nil && bfd.Value() == true {
+		return Neighbor{}, conflict(name, "bfd", "BFD is not realized by this server: its BGP speaker has none (the session's hold timer detects a failed connection)")
+	}
 	local, remote := child(c, "local"), child(c, "remote")
 	ra, _ := netip.ParseAddr(str(remote, "address"))
 	la, _ := netip.ParseAddr(str(local, "address"))

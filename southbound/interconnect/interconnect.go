@@ -168,6 +168,10 @@ func tunnels(root *tree.Node) (map[string]Tunnel, error) {
 		name := str(c, "name")
 		switch iso := str(c, "isolation"); iso {
 		case "", "none":
+			if child(c, "mtu") != nil {
+				err = conflict(name, "mtu", "the MTU is realized on the connection's tunnel, and isolation none has none")
+				return false
+			}
 			return true
 		case "vlan":
 			err = conflict(name, "isolation", "vlan is not realized by this server: its kernel has no 802.1Q VLAN devices (realized: none, vxlan)")

@@ -2,6 +2,7 @@ package realize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -34,8 +35,10 @@ type Checker interface {
 }
 
 // Announcers is several announcers taking part in the transaction as one,
-// in order: relevant when any is, checked and announced one after the
-// other (the engine steps every one back when any fails).
+// in order: relevant when any is, checked one after the other, and each
+// announced even when one before it failed, so that one that cannot take
+// the committed state at start does not keep the others from it (in a
+// transaction the engine steps every one back when any fails).
 type Announcers []Announcer
 
 // Relevant implements Announcer.
@@ -45,12 +48,11 @@ func (as Announcers) Relevant(walk func(tree.DiffFunc)) bool {
 
 // Announce implements Announcer.
 func (as Announcers) Announce(ctx context.Context, root *tree.Node, res routing.Result) error {
+	var errs []error
 	for _, a := range as {
-		if err := a.Announce(ctx, root, res); err != nil {
-			return err
-		}
+		errs = append(errs, a.Announce(ctx, root, res))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Check implements Checker.

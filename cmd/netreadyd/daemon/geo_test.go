@@ -172,3 +172,22 @@ func gwLinks(t *testing.T, ns string) string {
 	}
 	return string(out)
 }
+
+// The georedundancy scenario asks for a vxlan tunnel, which a server
+// without a site gateway cannot build: the Set is refused at the
+// connection's isolation, and a dry run says so too, before anything is
+// stored or realized.
+func TestConnectionRefusedWithoutGateway(t *testing.T) {
+	ts := startWith(t, daemon.Config{Drivers: (&recorder{}).registry()})
+	set := func() *gpb.SetRequest {
+		return &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "georedundancy")))}}}
+	}
+	const want = "/connections/connection[name=dc-b-to-dc-d]/isolation: vxlan needs this site's gateway"
+	_, _, err := ts.dryRun(t, set())
+	wantCode(t, err, codes.FailedPrecondition, want)
+	_, err = ts.client.Set(ctx(t), set())
+	wantCode(t, err, codes.FailedPrecondition, want)
+	if _, err := ts.get(t, "/connections", gpb.GetRequest_CONFIG); err == nil {
+		t.Error("the refused connection was stored")
+	}
+}
