@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
@@ -32,6 +33,13 @@ type Speaker struct {
 	cfg *Config           // what srv runs: the global settings and the peers added
 	// announced is what srv may hold, keyed by RD and prefix.
 	announced map[string]Route
+	// unwatch ends srv's watch of learnt routes.
+	unwatch context.CancelFunc
+
+	// in collects learnt routes for Import; gen counts the servers
+	// started and stopped, so a stopped one's late events are dropped.
+	in  *inbox
+	gen atomic.Uint64
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -40,7 +48,7 @@ func New(log *slog.Logger) *Speaker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{log: log}
+	return &Speaker{log: log, in: newInbox()}
 }
 
 // Relevant reports whether a transaction changes the speaker's
@@ -131,17 +139,27 @@ func (s *Speaker) start(ctx context.Context, cfg *Config) error {
 		srv.Stop()
 		return fmt.Errorf("bgp: start the speaker (AS %d, %s port %d): %w", cfg.LocalAS, cfg.RouterID, cfg.ListenPort, err)
 	}
+	wctx, unwatch := context.WithCancel(context.Background())
+	if err := s.watch(wctx, srv, s.gen.Add(1)); err != nil {
+		unwatch()
+		srv.Stop()
+		return err
+	}
 	running := *cfg
 	running.Neighbors = map[netip.Addr]Neighbor{}
-	s.srv, s.cfg, s.announced = srv, &running, map[string]Route{}
+	s.srv, s.cfg, s.announced, s.unwatch = srv, &running, map[string]Route{}, unwatch
 	return nil
 }
 
+// stop stops the server; everything learnt from its peers is withdrawn.
 func (s *Speaker) stop() {
 	if s.srv != nil {
+		s.gen.Add(1)
+		s.unwatch()
 		s.srv.Stop()
+		s.in.withdrawAll()
 	}
-	s.srv, s.cfg, s.announced = nil, nil, nil
+	s.srv, s.cfg, s.announced, s.unwatch = nil, nil, nil, nil
 }
 
 // peers removes the peers that are gone or changed and adds the new and

@@ -41,7 +41,8 @@
 //     hub even though the hub's VRF has a route to the destination spoke.
 //   - routes in the main table, from routing.Route.Active(): a local hop is
 //     "via <member address> dev p<P> onlink"; a hop to a port on another
-//     host (HopRemote) or in another VRF of the same host (HopPort) is
+//     host (HopRemote), in another VRF of the same host (HopPort) or to a
+//     tunnel endpoint learnt from a BGP peer (HopLearnt, P its label) is
 //     "via 169.254.<P/256>.<P%256> dev nrx onlink", with a permanent
 //     neighbour entry (that address → LabelMAC(P)) and a VXLAN FDB entry
 //     (LabelMAC(P) → the hop's underlay address, VNI P) on nrx, deleted when

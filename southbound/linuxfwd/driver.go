@@ -486,7 +486,7 @@ func (d *Driver) kroute(v *vrfState, r *routing.Route) (*kRoute, error) {
 				return nil, fmt.Errorf("hop %s: next-hop address %s is not of the prefix's family", h.Interface, h.Addr)
 			}
 			k = kHop{local: true, label: h.Label, addr: h.Addr.Unmap()}
-		case routing.HopRemote, routing.HopPort:
+		case routing.HopRemote, routing.HopPort, routing.HopLearnt: // learnt: Host is "", Underlay the peer's next hop
 			if !kr.prefix.Addr().Is4() {
 				return nil, fmt.Errorf("hop %s@%s: %s realizes IPv6 routes with local next hops only", h.Interface, h.Host, Kind)
 			}

@@ -46,7 +46,7 @@ func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, er
 		old := e.backends[name] // removed: its old driver gets the deletes
 		return old != nil && old.drv != nil
 	}
-	for name, changes := range routing.Diff(e.result, result) {
+	for name, changes := range routing.Diff(e.computed, result) { // learnt routes stay as they are
 		if sends(name) {
 			bp := out[name]
 			for _, c := range changes {

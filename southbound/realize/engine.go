@@ -97,6 +97,12 @@ type Engine struct {
 	// recomputes only what a transaction touched.
 	ix  *desired.Index
 	inc *routing.Incremental
+	// computed is inc's result; result is it with the learnt routes laid
+	// over it (learn.go), learntShown the learnt-routes state last
+	// written, by VPN key.
+	computed    routing.Result
+	learnt      *routing.LearntTable
+	learntShown map[string]map[routing.LearntKey]routing.LearntStatus
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -162,6 +168,9 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		updates:  make(chan realizer.Status, 1),
 		backends: map[string]*backend{},
 		attempts: map[string]time.Time{},
+		learnt:   routing.NewLearntTable(),
+
+		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 	}
 }
 
@@ -251,10 +260,11 @@ type snapshot struct {
 	backends map[string]*backend
 	// root is the configuration the backends hold (data backends get
 	// their part of it), model and result what the forwarders hold.
-	root   *tree.Node
-	model  routing.Model
-	result routing.Result
-	asg    routing.Assignments
+	root     *tree.Node
+	model    routing.Model
+	computed routing.Result
+	result   routing.Result
+	asg      routing.Assignments
 }
 
 func (e *Engine) save() snapshot {
@@ -263,11 +273,11 @@ func (e *Engine) save() snapshot {
 		c := *b
 		bs[n] = &c
 	}
-	return snapshot{backends: bs, root: e.root, model: e.model, result: e.result, asg: e.asg}
+	return snapshot{backends: bs, root: e.root, model: e.model, computed: e.computed, result: e.result, asg: e.asg}
 }
 
 func (e *Engine) restore(s snapshot) {
-	e.backends, e.root, e.model, e.result, e.asg = s.backends, s.root, s.model, s.result, s.asg
+	e.backends, e.root, e.model, e.computed, e.result, e.asg = s.backends, s.root, s.model, s.computed, s.result, s.asg
 }
 
 // Prepare implements realizer.Realizer. A transaction that concerns no
@@ -294,7 +304,9 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		return nil, &tree.Error{Kind: tree.KindConflict, Msg: "cannot read the desired network: " + err.Error()}
 	}
 	model := e.ix.Model()
-	result, diffs, asg := e.inc.Apply(model, touched)
+	computed, diffs, asg := e.inc.Apply(model, touched)
+	placed, diffs := e.overlayLearnt(computed, diffs)
+	result := placed.Result
 	state, err := e.stateOf(asg)
 	if err != nil {
 		e.backOut(plan, cs)
@@ -325,10 +337,12 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 		p.touched = append(p.touched, j.backend)
 	}
 	plan.install(e)
-	e.root, e.model, e.result, e.asg = cur, model, result, asg
+	learntVPNs := routing.PlacedVPNs(e.result, result, placed.Changed)
+	e.learnt.Keep(placed)
+	e.root, e.model, e.computed, e.result, e.asg = cur, model, computed, result, asg
 	e.published()
 	e.recordSuccess(outcomes, diffs, now)
-	p.status = e.statusEdits(cur, cs)
+	p.status = append(e.statusEdits(cur, cs), e.learntStatus(learntVPNs)...)
 	return p, nil
 }
 
@@ -366,7 +380,10 @@ func (e *Engine) recompute() error {
 		return err
 	}
 	e.ix, e.inc = ix, e.opts.NewIncremental(ix.Model(), e.asg)
-	e.model, e.result, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	e.model, e.computed, e.asg = ix.Model(), e.inc.Result(), e.inc.Assignments()
+	pl := e.learnt.Overlay(e.computed)
+	e.learnt.Keep(pl)
+	e.result = pl.Result
 	return nil
 }
 
@@ -399,6 +416,9 @@ func (p *prepared) Abort() {
 		e.log.Error("realize: recomputing after a lost commit", "err", err)
 	}
 	e.status.valid = false // the status written with the lost commit was never published
+	if st := e.learntStatusAgain(); len(st) > 0 {
+		e.send(st)
+	}
 	for _, name := range p.touched {
 		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}
@@ -640,8 +660,9 @@ func (e *Engine) recordReconciled(jobs []job, outs []outcome) (map[string][]stri
 }
 
 // send hands status found outside a transaction to the writer without
-// waiting: such status is complete, so a newer one replaces one the
-// writer has not taken yet.
+// waiting: a status the writer has not taken yet is taken back and sent
+// again followed by st, so edits that only say what changed (learnt
+// routes) are never lost and the newest value of a leaf wins.
 func (e *Engine) send(st realizer.Status) {
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()
@@ -652,7 +673,8 @@ func (e *Engine) send(st realizer.Status) {
 		default:
 		}
 		select {
-		case <-e.updates:
+		case old := <-e.updates:
+			st = append(old[:len(old):len(old)], st...)
 		default:
 		}
 	}

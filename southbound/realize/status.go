@@ -56,6 +56,7 @@ type statusPaths struct {
 	backends, backend, hosts, host                    *schema.Node
 	tenants, tenant, ports, port, ifaces, iface       *schema.Node
 	vpns, vpn, bindings, binding                      *schema.Node
+	learnt, learntRoute                               *schema.Node
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
 }
@@ -77,6 +78,8 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.vpns = child(p.tenant, "vpns")
 	p.vpn = child(p.vpns, "vpn")
 	p.bindings = child(p.vpn, "bindings")
+	p.learnt = child(p.vpn, "learnt-routes")
+	p.learntRoute = child(p.learnt, "route")
 	p.binding = child(p.bindings, "binding")
 	p.backendSt, p.hostSt = statusOf(p.backend), statusOf(p.host)
 	p.portSt, p.ifaceSt = statusOf(p.port), statusOf(p.iface)

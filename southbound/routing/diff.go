@@ -224,7 +224,13 @@ func diffVRF(p *[6][]Change, host string, b, a *VRF) {
 		}
 	}
 
-	i, j = 0, 0
+	diffRoutes(p, host, id, bRoutes, aRoutes)
+}
+
+// diffRoutes adds the route changes of VRF id on host, from the sorted
+// routes before to after, to their phases.
+func diffRoutes(p *[6][]Change, host, id string, bRoutes, aRoutes []Route) {
+	i, j := 0, 0
 	for i < len(bRoutes) || j < len(aRoutes) {
 		c := 0
 		switch {

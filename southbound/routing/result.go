@@ -166,6 +166,11 @@ const (
 	// between VRFs of the same host, e.g. a spoke VRF reaching the hub's
 	// port): the traffic leaves through that named interface.
 	HopPort
+	// HopLearnt is a tunnel endpoint outside the controller's hosts,
+	// learnt from a BGP peer (see Learnt): the traffic is tunnelled to
+	// Underlay (= Addr) with Label, the route's label, as VNI. Host, VRF
+	// and Interface are empty.
+	HopLearnt
 )
 
 func (k HopKind) String() string {
@@ -176,6 +181,8 @@ func (k HopKind) String() string {
 		return "remote"
 	case HopPort:
 		return "port"
+	case HopLearnt:
+		return "learnt"
 	}
 	return fmt.Sprintf("HopKind(%d)", uint8(k))
 }

@@ -261,6 +261,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		var wg sync.WaitGroup
 		if d.bgp != nil {
 			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.gateway, d.ds, d.log) })
+			wg.Go(func() { d.bgp.Import(sysCtx, d.realize) }) // learnt routes, through the engine's lock
 		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {
 			d.log.Error("system state", "err", err)

@@ -301,3 +301,34 @@ func (b *BGPD) WaitRoutes(timeout time.Duration, done func(map[string]VPNRoute) 
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Configure runs configuration commands in bgpd's "router bgp" block,
+// e.g. "address-family ipv4 vpn", "network ...".
+func (b *BGPD) Configure(cmds ...string) error {
+	args := []string{"--vty_socket", b.dir, "-c", "configure terminal", "-c", fmt.Sprintf("router bgp %d", b.AS)}
+	for _, c := range cmds {
+		args = append(args, "-c", c)
+	}
+	if out, err := exec.Command("vtysh", args...).CombinedOutput(); err != nil || strings.Contains(string(out), "%") {
+		return fmt.Errorf("vtysh %q: %v: %s", cmds, err, out)
+	}
+	return nil
+}
+
+// Originate makes bgpd announce prefix as a VPNv4 route with rd, label
+// and route target rt (a route-map on the network statement sets it).
+// The next hop is bgpd's own address (Addr).
+func (b *BGPD) Originate(prefix, rd string, label uint32, rt string) error {
+	rm := "nr-rt-" + strings.NewReplacer(":", "-", ".", "-").Replace(rt)
+	out, err := exec.Command("vtysh", "--vty_socket", b.dir, "-c", "configure terminal",
+		"-c", "route-map "+rm+" permit 10", "-c", "set extcommunity rt "+rt).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "%") {
+		return fmt.Errorf("route-map %s: %v: %s", rm, err, out)
+	}
+	return b.Configure("address-family ipv4 vpn", fmt.Sprintf("network %s rd %s label %d route-map %s", prefix, rd, label, rm))
+}
+
+// Withdraw stops announcing a route Originate announced.
+func (b *BGPD) Withdraw(prefix, rd string, label uint32) error {
+	return b.Configure("address-family ipv4 vpn", fmt.Sprintf("no network %s rd %s label %d", prefix, rd, label))
+}

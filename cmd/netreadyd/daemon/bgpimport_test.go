@@ -1,0 +1,164 @@
+package daemon_test
+
+// MP-BGP import against a real FRR bgpd: a VPNv4 route FRR originates
+// with VPN Blue's route target is installed in Blue's VRFs on both hosts
+// (and not in Red's), shows in Blue's learnt-routes state, streams over
+// Subscribe, carries guest traffic over VXLAN toward FRR's next hop, and
+// goes away when FRR withdraws it.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/southbound/bgp/frrlab"
+)
+
+const (
+	learntPrefix = "203.0.113.0/24"
+	learntRD     = "65000:7"
+	learntLabel  = 100
+	blueLearnt   = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/learnt-routes"
+	redLearnt    = "/tenants/tenant[name=red]/vpns/vpn[name=red]/learnt-routes"
+)
+
+func TestBGPImportFromFRR(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
+	waitLeaf(t, r, "/bgp/neighbors/neighbor[address="+peer.Addr.String()+"]/status/session-state", "established")
+	sc := r.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, blueLearnt))
+	sc.untilSync(t)
+
+	if err := peer.Originate(learntPrefix, learntRD, learntLabel, "64512:100"); err != nil {
+		t.Fatal(err)
+	}
+	route := blueLearnt + "/route[prefix=" + learntPrefix + "][route-distinguisher=" + learntRD + "]" // keys by name
+	waitLeaf(t, r, route+"/installed", true)
+	for leaf, want := range map[string]any{"next-hop": peer.Addr.String(), "peer": peer.Addr.String(), "label": float64(learntLabel), "reason": ""} {
+		if got := r.leaf(t, route+"/"+leaf); got != want {
+			t.Errorf("%s = %v, want %v", leaf, got, want)
+		}
+	}
+	if !streamed(t, sc, route+"/installed=true") {
+		t.Error("the learnt route did not stream over Subscribe")
+	}
+	if _, err := r.get(t, redLearnt, gpb.GetRequest_STATE); status.Code(err) != codes.NotFound {
+		t.Errorf("Red imports nothing from FRR, but its learnt-routes reads %v", err)
+	}
+	for _, h := range []string{"host-a", "host-b"} {
+		blue := vrfWithRoute(t, r, h, "10.3.7.9") // Blue only
+		if h == "host-b" {
+			blue = vrfWithRoute(t, r, h, "10.3.7.10")
+		}
+		hop := fmt.Sprintf("via 169.254.%d.%d dev nrx", learntLabel/256, learntLabel%256)
+		for _, ns := range r.vrfNamespaces(t, h) {
+			out, _ := r.lab.IP(ns, "route", "show", learntPrefix)
+			if got, want := strings.Contains(out, hop), ns == blue; got != want {
+				t.Errorf("%s (Blue: %v) routes %s: %q", ns, want, learntPrefix, out)
+			}
+		}
+		out, _ := exec.Command("ip", "netns", "exec", blue, "bridge", "fdb", "show", "dev", "nrx").CombinedOutput()
+		fdb := string(out)
+		if !strings.Contains(fdb, "dst "+peer.Addr.String()) || !strings.Contains(fdb, fmt.Sprintf("vni %d", learntLabel)) {
+			t.Errorf("%s: nrx's FDB does not send label %d to %s: %s", blue, learntLabel, peer.Addr, fdb)
+		}
+	}
+
+	// A guest's packets to the learnt prefix leave host-a over VXLAN
+	// toward FRR's next hop: in the host namespace, that address is routed
+	// to a veth (no IPv6, a permanent neighbour: nothing else goes out
+	// on it) whose counter counts them.
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	hostNS := r.lab.HostNS("host-a")
+	for _, args := range [][]string{
+		{"link", "add", "nrfrr", "type", "veth", "peer", "name", "nrfrr1"},
+		{"link", "set", "nrfrr", "addrgenmode", "none"}, {"link", "set", "nrfrr1", "addrgenmode", "none"},
+		{"link", "set", "nrfrr", "up"}, {"link", "set", "nrfrr1", "up"},
+		{"route", "add", peer.Addr.String() + "/32", "dev", "nrfrr"},
+		{"neigh", "add", peer.Addr.String(), "lladdr", "02:00:00:00:00:01", "dev", "nrfrr", "nud", "permanent"},
+	} {
+		if out, err := r.lab.IP(hostNS, args...); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	before := txPackets(t, r, hostNS, "nrfrr")
+	if err := g1.SendUDP(addr("203.0.113.1"), 5); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for txPackets(t, r, hostNS, "nrfrr")-before < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d packets toward %s, want 5", txPackets(t, r, hostNS, "nrfrr")-before, peer.Addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Withdrawn at FRR: gone from both hosts and from the status.
+	if err := peer.Withdraw(learntPrefix, learntRD, learntLabel); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, r, blueLearnt)
+	for _, h := range []string{"host-a", "host-b"} {
+		for _, ns := range r.vrfNamespaces(t, h) {
+			if out, _ := r.lab.IP(ns, "route", "show", learntPrefix); strings.TrimSpace(out) != "" {
+				t.Errorf("%s still routes %s after the withdrawal: %s", ns, learntPrefix, out)
+			}
+		}
+	}
+}
+
+// streamed reads notifications until one has want (a flat line) or 10
+// seconds pass.
+func streamed(t *testing.T, sc *subClient, want string) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if has(flat(t, sc.notification(t)), want) {
+			return true
+		}
+	}
+	return false
+}
+
+func waitGone(t *testing.T, r *realized, p string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := r.get(t, p, gpb.GetRequest_STATE)
+		if status.Code(err) == codes.NotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there (%v)", p, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// txPackets reads a link's transmitted packet counter.
+func txPackets(t *testing.T, r *realized, ns, link string) uint64 {
+	t.Helper()
+	out, err := r.lab.IP(ns, "-j", "-s", "link", "show", "dev", link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []struct {
+		Stats struct {
+			TX struct {
+				Packets uint64 `json:"packets"`
+			} `json:"tx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+		t.Fatalf("ip -j -s link show %s: %v: %s", link, err, out)
+	}
+	return links[0].Stats.TX.Packets
+}
