@@ -41,6 +41,7 @@ import (
 	"github.com/netready/netready/southbound/bgp"
 	"github.com/netready/netready/southbound/interconnect"
 	"github.com/netready/netready/southbound/realize"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // Config is what an operator sets on the command line.
@@ -83,6 +84,12 @@ type Config struct {
 	// connections between sites is built (southbound/interconnect); zero:
 	// none, and a connection asking for isolation is refused.
 	Gateway interconnect.Gateway
+
+	// LabelMin is the smallest label (VXLAN VNI) this server assigns to
+	// a new VRF or binding (0: routing.FirstLabel). The servers of sites
+	// joined by a connection take disjoint ranges, since a forwarder tells
+	// a VRF's tunnels apart by label.
+	LabelMin uint32
 
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
@@ -147,6 +154,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.LabelMin > routing.DefaultMaxLabel {
+		return nil, fmt.Errorf("label-min %d: labels end at %d", cfg.LabelMin, routing.DefaultMaxLabel)
 	}
 	if cfg.MetricsListen != "" {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
@@ -226,7 +236,8 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		d.gateway = interconnect.New(d.cfg.Gateway, d.log)
 		// The tunnel first: a session over it comes up at once.
 		ann := realize.Announcers{d.gateway, d.bgp}
-		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: ann})
+		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: ann,
+			Routing: routing.Options{MinLabel: d.cfg.LabelMin}})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {

@@ -35,6 +35,7 @@ import (
 // geoSite is one site of the two-site lab: its namespaces and its server.
 type geoSite struct {
 	name, other string // dc-b, dc-d
+	labelMin    string // the site's own label range starts here
 	lab         *lab.Lab
 	host        string
 	hostAddr    netip.Addr
@@ -49,8 +50,8 @@ func (s *geoSite) gateway() string { return s.lab.FabricNS() }
 
 func TestTwoSites(t *testing.T) {
 	bin := buildNetreadyd(t)
-	b := &geoSite{name: "dc-b", other: "dc-d", host: "host-b1", hostAddr: hostA, gwAddr: addr("198.51.100.1")}
-	d := &geoSite{name: "dc-d", other: "dc-b", host: "host-d1", hostAddr: hostB, gwAddr: addr("198.51.100.2")}
+	b := &geoSite{name: "dc-b", other: "dc-d", host: "host-b1", hostAddr: hostA, gwAddr: addr("198.51.100.1"), labelMin: "16"}
+	d := &geoSite{name: "dc-d", other: "dc-b", host: "host-d1", hostAddr: hostB, gwAddr: addr("198.51.100.2"), labelMin: "30000"}
 	twoSiteLab(t, b, d)
 	underlay(t, b, d, false) // the sites' underlays meet only over the tunnel
 	for _, s := range []*geoSite{b, d} {
@@ -61,6 +62,31 @@ func TestTwoSites(t *testing.T) {
 		s.waitConnected(t)
 	}
 	underlay(t, b, d, true)
+
+	// Blue and Red at both sites, with the same addresses: dc-b's guests
+	// are 10.1.1.5, dc-d's 10.1.1.6, in each VPN.
+	blueB, redB := b.guest("blue/blue/b1", "10.1.1.5/24"), b.guest("red/red/r1", "10.1.1.5/24")
+	blueD, redD := d.guest("blue/blue/b1", "10.1.1.6/24"), d.guest("red/red/r1", "10.1.1.6/24")
+	traffic := func(want bool) {
+		t.Helper()
+		for _, p := range [][2]*lab.Guest{{blueB, blueD}, {redB, redD}, {blueD, blueB}} {
+			dst := p[1].Addrs[0].Addr()
+			if err := waitPing(p[0], dst, want); err != nil {
+				t.Errorf("%s at %s -> %s: %v", p[0].Alias, p[0].NS, dst, err)
+			}
+		}
+	}
+	traffic(true)
+	// Blue's traffic reaches Blue's guest at dc-d, never Red's.
+	for _, g := range []*lab.Guest{blueB, redB} {
+		if err := g.SendUDP(addr("10.1.1.6"), 20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lab.WaitUDP(40, 5*time.Second, blueD, redD)
+	if nb, nr := blueD.UDPReceivedFrom(addr("10.1.1.5")), redD.UDPReceivedFrom(addr("10.1.1.5")); nb != 20 || nr != 20 {
+		t.Errorf("dc-d's Blue guest received %d, Red's %d datagrams; each VPN sent 20 to its own", nb, nr)
+	}
 
 	// Deleted on either side: the session closes at both ends, the routes
 	// are withdrawn (nothing received), and the tunnel at the side that
@@ -76,11 +102,35 @@ func TestTwoSites(t *testing.T) {
 		}
 		other.waitDisconnected(t)
 		underlay(t, b, d, false)
+		traffic(false)
 
 		del.setRoot(t, del.doc(t)) // configured again
 		b.waitConnected(t)
 		d.waitConnected(t)
 		underlay(t, b, d, true)
+		traffic(true)
+	}
+}
+
+func (s *geoSite) guest(alias, prefix string) *lab.Guest {
+	return s.lab.Guest(s.host, alias, netip.MustParsePrefix(prefix))
+}
+
+// waitPing waits until from reaches dst (want) or stops reaching it
+// (routes learnt over BGP are installed, or withdrawn, a moment after
+// the session says so).
+func waitPing(from *lab.Guest, dst netip.Addr, want bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := from.Ping(dst)
+		switch {
+		case (err == nil) == want:
+			return nil
+		case time.Now().After(deadline) && want:
+			return err
+		case time.Now().After(deadline):
+			return fmt.Errorf("still reaches %s", dst)
+		}
 	}
 }
 
@@ -195,13 +245,16 @@ func buildNetreadyd(t *testing.T) string {
 	return bin
 }
 
-// start runs the site's netreadyd in its gateway's namespace (so its BGP
-// speaker speaks from the gateway's address) and connects to it there.
+// start runs the site's netreadyd in its gateway's network namespace (so
+// its BGP speaker speaks from the gateway's address) and connects to it
+// there. nsenter --net, not "ip netns exec": that one gives the process a
+// mount namespace of its own, where the VRF namespaces its driver makes
+// would be mounted out of everyone else's sight.
 func (s *geoSite) start(t *testing.T, bin string) {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("ip", "netns", "exec", s.gateway(), bin, "--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--gateway-netns", s.gateway(), "--gateway-bridge", "br0", "--log-level", "debug")
+	cmd := exec.Command("nsenter", "--net="+filepath.Join(linuxfwd.NetnsDir, s.gateway()), bin, "--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--gateway-netns", s.gateway(), "--gateway-bridge", "br0", "--label-min", s.labelMin, "--log-level", "debug")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
