@@ -31,7 +31,6 @@ func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, gw *interconnect.Lin
 	defer t.Stop()
 	var last map[string]bgp.NeighborStatus
 	var lastGeo geoStatus
-	var lastCommit uint64
 	for {
 		select {
 		case <-ctx.Done():
@@ -49,18 +48,17 @@ func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, gw *interconnect.Lin
 			}
 			last = cur
 		}
-		// A commit may have created objects whose status is the default:
-		// write again after every commit, else only what changed.
-		snap := ds.Snapshot()
-		geo := computeGeoStatus(snap.Root, cur, gw.Held())
-		if len(geo.conns)+len(geo.sites) == 0 || snap.CommitID == lastCommit && geo.equal(lastGeo) {
+		root := ds.Snapshot().Root
+		geo := computeGeoStatus(root, cur, gw.Held())
+		changed := geo.changedSince(lastGeo, root)
+		if len(changed.conns)+len(changed.sites) == 0 {
 			continue
 		}
-		if err := writeGeoStatus(ctx, ds, geo); err != nil {
+		if err := writeGeoStatus(ctx, ds, changed); err != nil {
 			log.Warn("publishing the status of connections and sites", "err", err)
 			continue
 		}
-		lastGeo, lastCommit = geo, snap.CommitID
+		lastGeo = geo
 	}
 }
 

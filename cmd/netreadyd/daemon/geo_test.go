@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
@@ -61,6 +62,13 @@ func TestConnectionPeersWithRemoteSite(t *testing.T) {
 	if at, _ := r.leaf(t, conn+"/session/established-at").(string); at == "" {
 		t.Error("established-at not set")
 	}
+	// The state streams ON_CHANGE; an established, idle session publishes
+	// nothing.
+	// (FRR sends our own routes back over eBGP: they count as received.)
+	waitLeaf(t, r, conn+"/session/prefixes-received", float64(len(anyToAnyRoutes)))
+	sub := r.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, "/connections", "/sites"))
+	sub.untilSync(t)
+	sub.quiet(t, 3*time.Second)
 
 	// What cannot be realized is refused at the leaf, and reaches nothing.
 	version := tableVersion(t, peer)
@@ -90,6 +98,7 @@ func TestConnectionPeersWithRemoteSite(t *testing.T) {
 
 	// Admin down: the session closes, FRR drops the routes, the status says so.
 	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, conn+"/admin-state", `"down"`)}})
+	waitStreamed(t, sub, "oper-status", `"down"`)
 	waitFRR(t, peer, func(m map[string]frrlab.VPNRoute) bool { return len(m) == 0 })
 	waitLeaf(t, r, conn+"/status/oper-status", "down")
 	waitLeaf(t, r, conn+"/status/sync-state", "pending")
@@ -161,6 +170,21 @@ func TestConnectionTunnelAtGateway(t *testing.T) {
 	r.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, conn)}})
 	if links := gwLinks(t, gw); strings.Contains(links, "nrc") {
 		t.Errorf("after the delete the gateway has %s", links)
+	}
+}
+
+// waitStreamed waits for a notification updating a leaf named leaf to val
+// (JSON_IETF).
+func waitStreamed(t *testing.T, sub *subClient, leaf, val string) {
+	t.Helper()
+	for {
+		n := sub.notification(t)
+		for _, u := range n.GetUpdate() {
+			elems := u.GetPath().GetElem()
+			if len(elems) > 0 && elems[len(elems)-1].GetName() == leaf && string(u.GetVal().GetJsonIetfVal()) == val {
+				return
+			}
+		}
 	}
 }
 

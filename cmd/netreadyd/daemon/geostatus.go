@@ -34,10 +34,41 @@ type connStatus struct {
 // siteStatus summarizes the admin-up connections with an end at the site.
 type siteStatus struct{ oper, sync string }
 
-func (g geoStatus) equal(o geoStatus) bool {
-	return maps.EqualFunc(g.conns, o.conns, func(a, b connStatus) bool {
-		return a.oper == b.oper && a.sync == b.sync && ptrEqual(a.session, b.session) && ptrEqual(a.tunnel, b.tunnel)
-	}) && maps.Equal(g.sites, o.sites)
+// changedSince is the part of g to write: what differs from last (what
+// was written) and the objects whose status in root is not g's, such as
+// those a commit created since, with the default status. g was computed
+// from root, so every object of g is in it.
+func (g geoStatus) changedSince(last geoStatus, root *tree.Node) geoStatus {
+	out := geoStatus{conns: map[string]connStatus{}, sites: map[string]siteStatus{}}
+	conns, sites := byName(root, "connections", "connection"), byName(root, "sites", "site")
+	for name, st := range g.conns {
+		old, ok := last.conns[name]
+		same := ok && old.oper == st.oper && old.sync == st.sync && ptrEqual(old.session, st.session) && ptrEqual(old.tunnel, st.tunnel)
+		n := conns[name]
+		if !same || !holds(n, st.oper, st.sync) || (n.ChildByName("session") != nil) != (st.session != nil) || (n.ChildByName("tunnel") != nil) != (st.tunnel != nil) {
+			out.conns[name] = st
+		}
+	}
+	for name, st := range g.sites {
+		if old, ok := last.sites[name]; !ok || old != st || !holds(sites[name], st.oper, st.sync) {
+			out.sites[name] = st
+		}
+	}
+	return out
+}
+
+// holds reports whether the status of n (a connection or site) says oper
+// and sync.
+func holds(n *tree.Node, oper, sync string) bool {
+	st := n.ChildByName("status")
+	return leafStr(st, "oper-status") == oper && leafStr(st, "sync-state") == sync
+}
+
+// byName indexes the entries of the list top/list under root by name.
+func byName(root *tree.Node, top, list string) map[string]*tree.Node {
+	out := map[string]*tree.Node{}
+	entries(root, top, list, func(n *tree.Node) { out[leafStr(n, "name")] = n })
+	return out
 }
 
 func ptrEqual[T comparable](a, b *T) bool { return a == b || a != nil && b != nil && *a == *b }
