@@ -82,7 +82,10 @@ func connectionPeer(c *tree.Node, cfg *Config, siteAS map[string]uint32) (Neighb
 	if str(c, "admin-state") == "down" {
 		return Neighbor{}, nil
 	}
-	n := Neighbor{Addr: ra, PeerAS: peerAS, Description: str(c, "description"), AdminUp: true, Connection: name, LocalAddr: la}
+	// The description names the connection: editing the connection's own
+	// description must not restart the session (a changed peer is
+	// re-added).
+	n := Neighbor{Addr: ra, PeerAS: peerAS, Description: "connection " + name, AdminUp: true, Connection: name, LocalAddr: la}
 	if as := endAS(local, siteAS); as != 0 && as != cfg.LocalAS {
 		n.LocalAS = as
 	}

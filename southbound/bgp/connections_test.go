@@ -47,9 +47,9 @@ func TestConnectionPeers(t *testing.T) {
 		name, bgp, conns string
 		want             map[string]Neighbor // by remote address
 	}{
-		{"ASes from the sites", speaker, c1 + `}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 64602, LocalAS: 64601, Description: "to D"}}},
-		{"the local site's AS is the speaker's", `{"local-as": 64601, "router-id": "198.51.100.1"}`, c1 + `}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 64602, Description: "to D"}}},
-		{"the ends' own AS numbers", speaker, `{"name": "c1", "description": "to D", "local": {"site": "dc-b", "address": "198.51.100.1", "as-number": 65010}, "remote": {"site": "dc-d", "address": "198.51.100.2", "as-number": 65020}}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 65020, LocalAS: 65010, Description: "to D"}}},
+		{"ASes from the sites", speaker, c1 + `}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 64602, LocalAS: 64601, Description: "connection c1"}}},
+		{"the local site's AS is the speaker's", `{"local-as": 64601, "router-id": "198.51.100.1"}`, c1 + `}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 64602, Description: "connection c1"}}},
+		{"the ends' own AS numbers", speaker, `{"name": "c1", "description": "to D", "local": {"site": "dc-b", "address": "198.51.100.1", "as-number": 65010}, "remote": {"site": "dc-d", "address": "198.51.100.2", "as-number": 65020}}`, map[string]Neighbor{"198.51.100.2": {PeerAS: 65020, LocalAS: 65010, Description: "connection c1"}}},
 		{"admin down: no peer", speaker, c1 + `, "admin-state": "down"}`, map[string]Neighbor{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
