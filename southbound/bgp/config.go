@@ -32,6 +32,10 @@ type Neighbor struct {
 	PeerAS      uint32
 	Description string
 	AdminUp     bool
+	MaxPrefixes uint32
+	// PasswordFile names the file holding the TCP MD5 password ("" for
+	// none); Password is its content, read when the neighbor is added.
+	PasswordFile string
 	// Connection names the connection the peer comes from ("" for a /bgp
 	// neighbor); LocalAddr is then the session's source (its local
 	// address) and LocalAS, when not 0, the AS the speaker uses on it
@@ -69,7 +73,10 @@ func ReadConfig(root *tree.Node) *Config {
 	if l := child(child(b, "neighbors"), "neighbor"); l != nil {
 		l.Entries(func(n *tree.Node) bool {
 			a, _ := netip.ParseAddr(str(n, "address"))
-			c.Neighbors[a] = Neighbor{Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down"}
+			c.Neighbors[a] = Neighbor{
+				Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down",
+				MaxPrefixes: uint32(num(n, "max-prefixes")), PasswordFile: str(n, "password-file"),
+			}
 			return true
 		})
 	}

@@ -16,6 +16,10 @@ import (
 // the ends: the remote address and AS, and the local address as the
 // session's source and the local AS as the speaker's AS on that session.
 
+// connectionMaxPrefixes bounds what a remote site may announce, as the
+// default of a /bgp neighbor's max-prefixes does.
+const connectionMaxPrefixes = 100000
+
 // connectionPath is the data path of a connection, for errors.
 func connectionPath(name string) string { return "/connections/connection[name=" + name + "]" }
 
@@ -85,7 +89,7 @@ func connectionPeer(c *tree.Node, cfg *Config, siteAS map[string]uint32) (Neighb
 	// The description names the connection: editing the connection's own
 	// description must not restart the session (a changed peer is
 	// re-added).
-	n := Neighbor{Addr: ra, PeerAS: peerAS, Description: "connection " + name, AdminUp: true, Connection: name, LocalAddr: la}
+	n := Neighbor{Addr: ra, PeerAS: peerAS, Description: "connection " + name, AdminUp: true, Connection: name, LocalAddr: la, MaxPrefixes: connectionMaxPrefixes}
 	if as := endAS(local, siteAS); as != 0 && as != cfg.LocalAS {
 		n.LocalAS = as
 	}

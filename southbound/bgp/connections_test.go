@@ -68,7 +68,7 @@ func TestConnectionPeers(t *testing.T) {
 				}
 				got++
 				w, ok := c.want[a.String()]
-				w.Addr, w.AdminUp, w.Connection, w.LocalAddr = a, true, "c1", netip.MustParseAddr("198.51.100.1")
+				w.Addr, w.AdminUp, w.Connection, w.LocalAddr, w.MaxPrefixes = a, true, "c1", netip.MustParseAddr("198.51.100.1"), connectionMaxPrefixes
 				if !ok || n != w {
 					t.Errorf("peer %s: %+v, want %+v (listed: %v)", a, n, w, ok)
 				}

@@ -110,11 +110,19 @@ func (s *Speaker) Import(ctx context.Context, l Learner) {
 		case <-s.in.ready:
 		}
 		add, del := s.in.take()
-		if len(add)+len(del) > 0 {
-			l.Learn(ctx, add, del)
+		for len(add)+len(del) > 0 && ctx.Err() == nil {
+			nd := min(len(del), learnChunk)
+			na := min(len(add), learnChunk-nd)
+			l.Learn(ctx, add[:na:na], del[:nd:nd])
+			add, del = add[na:], del[nd:]
 		}
 	}
 }
+
+// learnChunk bounds the routes handed to the learner at once: the
+// engine holds its lock for one call, so a flood of routes is taken in
+// steps with the Sets between them rather than ahead of them all.
+const learnChunk = 2000
 
 // watch subscribes to srv's best paths: a route a peer announces or
 // withdraws, or a peer going down, reaches the inbox. gen tells a
@@ -151,7 +159,8 @@ func (s *Speaker) learn(p *apiutil.Path) {
 	}
 	l, err := learnt(k, nlri, p)
 	if err != nil {
-		s.log.Warn("bgp: learnt route ignored", "route", k.RD+" "+k.Prefix.String(), "peer", p.PeerAddress, "err", err)
+		s.log.Warn("bgp: learnt route dropped", "route", k.RD+" "+k.Prefix.String(), "peer", p.PeerAddress, "err", err)
+		s.dropped.add(p.PeerAddress.String())
 		s.in.put(k, nil)
 		return
 	}
@@ -167,6 +176,8 @@ func learnt(k routing.LearntKey, nlri *bgp.LabeledVPNIPAddrPrefix, p *apiutil.Pa
 	}
 	for _, a := range p.Attrs {
 		switch a := a.(type) {
+		case *bgp.PathAttributeUnknown:
+			return nil, fmt.Errorf("unknown attribute type %d", a.GetType())
 		case *bgp.PathAttributeMpReachNLRI:
 			l.NextHop = a.Nexthop
 		case *bgp.PathAttributeExtendedCommunities:

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -40,6 +42,8 @@ type Speaker struct {
 	// started and stopped, so a stopped one's late events are dropped.
 	in  *inbox
 	gen atomic.Uint64
+	// dropped counts the routes each peer sent that were not learnt.
+	dropped drops
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -129,7 +133,8 @@ func (s *Speaker) configure(ctx context.Context, cfg *Config) error {
 }
 
 func (s *Speaker) start(ctx context.Context, cfg *Config) error {
-	srv := server.NewBgpServer(server.LoggerOption(s.log.With("component", "gobgp"), nil))
+	glog := slog.New(&countingHandler{Handler: s.log.Handler(), drops: &s.dropped}).With("component", "gobgp")
+	srv := server.NewBgpServer(server.LoggerOption(glog, nil))
 	go srv.Serve()
 	g := &api.Global{Asn: cfg.LocalAS, RouterId: cfg.RouterID.String(), ListenPort: int32(cfg.ListenPort)}
 	if cfg.ListenAddr != "" {
@@ -178,7 +183,11 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 		if _, ok := s.cfg.Neighbors[a]; ok {
 			continue
 		}
-		if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.peer(want[a])}); err != nil {
+		peer, err := s.peer(want[a])
+		if err != nil {
+			return err
+		}
+		if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: peer}); err != nil {
 			return fmt.Errorf("bgp: add neighbor %s: %w", a, err)
 		}
 		s.cfg.Neighbors[a] = want[a]
@@ -186,19 +195,47 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 	return nil
 }
 
-// peer is a neighbor's session: VPNv4 only, to the speaker's own port.
-func (s *Speaker) peer(n Neighbor) *api.Peer {
+// peer is a neighbor's session: VPNv4 only, to the speaker's own port,
+// at most MaxPrefixes prefixes, signed with the TCP MD5 password from
+// its file when it names one.
+func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	vpn := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_MPLS_VPN}
+	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, LocalAsn: n.LocalAS, Description: n.Description, AdminDown: !n.AdminUp}
+	if n.PasswordFile != "" {
+		pw, err := readPassword(n.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("bgp: neighbor %s: %w", n.Addr, err)
+		}
+		conf.AuthPassword = pw
+	}
+	af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}
+	if n.MaxPrefixes > 0 {
+		af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
+	}
 	tr := &api.Transport{RemotePort: uint32(s.cfg.ListenPort)}
 	if n.LocalAddr.IsValid() {
 		tr.LocalAddress = n.LocalAddr.String()
 	}
 	return &api.Peer{
-		Conf:      &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, LocalAsn: n.LocalAS, Description: n.Description, AdminDown: !n.AdminUp},
+		Conf:      conf,
 		Transport: tr,
 		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 5}},
-		AfiSafis:  []*api.AfiSafi{{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}},
+		AfiSafis:  []*api.AfiSafi{af},
+	}, nil
+}
+
+// readPassword reads a TCP MD5 password file: its content without the
+// trailing newline; TCP_MD5SIG takes at most 80 bytes.
+func readPassword(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("password-file: %w", err)
 	}
+	pw := strings.TrimRight(string(b), "\r\n")
+	if pw == "" || len(pw) > 80 {
+		return "", fmt.Errorf("password-file %s: the password must have 1 to 80 bytes, it has %d", file, len(pw))
+	}
+	return pw, nil
 }
 
 // sync withdraws the announced routes want does not have and announces

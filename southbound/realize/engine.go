@@ -342,7 +342,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.root, e.model, e.computed, e.result, e.asg = cur, model, computed, result, asg
 	e.published()
 	e.recordSuccess(outcomes, diffs, now)
-	p.status = append(e.statusEdits(cur, cs), e.learntStatus(learntVPNs)...)
+	p.status = append(e.statusEdits(cur, cs), e.learntStatus(learntVPNs, nil)...)
 	return p, nil
 }
 

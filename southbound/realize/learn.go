@@ -1,6 +1,7 @@
 package realize
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -30,33 +31,45 @@ func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.
 	for i := range add {
 		keys[i] = add[i].Key()
 	}
-	if st := e.placeLearnt(ctx, rts, keys); len(st) > 0 {
+	keys = append(keys, del...)
+	if st := e.placeLearnt(ctx, rts, keys, keys[:len(add)]); len(st) > 0 {
 		e.send(st)
 	}
 }
 
-// placeLearnt places the learnt routes of rts again in the VRF instances
-// importing them and gives the backends the difference. If a backend
-// fails, the others are undone, the routes added (added) are refused and
-// the rest is placed again. The caller holds e.mu.
-func (e *Engine) placeLearnt(ctx context.Context, rts []string, added []routing.LearntKey) realizer.Status {
+// placeLearnt places the learnt routes keys (their route targets rts)
+// in the VRF instances importing them and gives the backends the
+// difference, at the cost of what the keys touch. If a backend fails,
+// the others are undone, the routes added (added) are refused and the
+// instances are placed again from scratch. The caller holds e.mu.
+func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []routing.LearntKey) realizer.Status {
 	if len(rts) == 0 {
 		return nil
 	}
-	pl := e.learnt.Place(e.result, e.computed, routing.Importers(e.computed, rts))
-	jobs := e.learntJobs(routing.LearntChanges(e.result, pl.Result, pl.Changed))
+	res, changes, vpns := e.learnt.Learn(e.result, e.computed, rts, keys)
+	jobs := e.learntJobs(changes)
 	outcomes := run(ctx, jobs)
-	if failed := firstFailure(outcomes); failed != nil {
-		e.undoLearnt(jobs, outcomes, routing.LearntChanges(pl.Result, e.result, pl.Changed))
-		e.log.Warn("realize: learnt routes refused", "backend", failed.backend, "count", len(added), "err", failed.err)
-		if len(added) == 0 { // withdrawals only: the backend is reconciled by its next transaction
-			e.mustReconcile(failed.backend)
-			return nil
-		}
-		refused := e.learnt.Refuse(added, fmt.Sprintf("backend %s: %v", failed.backend, failed.err))
-		return e.placeLearnt(ctx, refused, nil)
+	failed := firstFailure(outcomes)
+	if failed == nil {
+		e.result = res
+		e.published()
+		return e.learntStatus(vpns, keys)
+	}
+	refs := routing.Importers(e.computed, rts)
+	e.undoLearnt(jobs, outcomes, routing.LearntChanges(res, e.result, slices.SortedFunc(maps.Keys(refs), compareRefs)))
+	e.log.Warn("realize: learnt routes refused", "backend", failed.backend, "count", len(added), "err", failed.err)
+	e.learnt.Refuse(added, fmt.Sprintf("backend %s: %v", failed.backend, failed.err))
+	pl := e.learnt.Place(e.result, e.computed, refs)
+	jobs = e.learntJobs(routing.LearntChanges(e.result, pl.Result, pl.Changed))
+	if failed := firstFailure(run(ctx, jobs)); failed != nil { // the backend is reconciled by its next transaction
+		e.log.Error("realize: placing learnt routes again", "backend", failed.backend, "err", failed.err)
+		e.mustReconcile(failed.backend)
 	}
 	return e.keepLearnt(pl)
+}
+
+func compareRefs(a, b routing.VRFRef) int {
+	return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.ID, b.ID))
 }
 
 // keepLearnt makes a placement the engine's and returns the learnt-routes
@@ -66,7 +79,7 @@ func (e *Engine) keepLearnt(pl routing.Placement) realizer.Status {
 	e.learnt.Keep(pl)
 	e.result = pl.Result
 	e.published()
-	return e.learntStatus(vpns)
+	return e.learntStatus(vpns, nil)
 }
 
 // learntJobs gives each backend its learnt route changes: deletes, then
@@ -125,15 +138,19 @@ func (e *Engine) overlayLearnt(computed routing.Result, diffs map[string][]routi
 
 // learntStatus returns the edits that bring the learnt-routes state of
 // the named VPNs ("tenant/vpn") to the table's placement, from what was
-// last written. The caller holds e.mu.
-func (e *Engine) learntStatus(vpns []string) realizer.Status {
+// last written: of the routes keys when given (what a Learn changed),
+// else of all. The caller holds e.mu.
+func (e *Engine) learntStatus(vpns []string, keys []routing.LearntKey) realizer.Status {
 	var out realizer.Status
 	for _, key := range vpns {
 		tenant, vpn, _ := strings.Cut(key, "/")
 		shown := e.learntShown[key]
+		if shown == nil {
+			shown = map[routing.LearntKey]routing.LearntStatus{}
+		}
 		now := map[routing.LearntKey]routing.LearntStatus{}
 		base := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}}
-		for _, s := range e.learnt.VPNStatus(tenant, vpn) {
+		for _, s := range e.learnt.VPNStatus(tenant, vpn, keys) {
 			k := s.Key()
 			now[k] = s
 			if old, ok := shown[k]; ok && sameLearnt(old, s) {
@@ -149,18 +166,33 @@ func (e *Engine) learntStatus(vpns []string) realizer.Status {
 			leaf("installed", s.Installed)
 			leaf("reason", s.Reason)
 		}
-		for k := range shown {
+		deleted := false
+		gone := func(k routing.LearntKey) {
 			if _, ok := now[k]; !ok {
-				out = append(out, realizer.Edit{Path: append(base[:5:5], tree.Elem{Schema: e.paths.learntRoute, Keys: []value.Value{k.RD, k.Prefix.String()}}), Object: 4, Delete: true})
+				if _, was := shown[k]; was {
+					deleted = true
+					out = append(out, realizer.Edit{Path: append(base[:5:5], tree.Elem{Schema: e.paths.learntRoute, Keys: []value.Value{k.RD, k.Prefix.String()}}), Object: 4, Delete: true})
+					delete(shown, k)
+				}
 			}
 		}
-		if len(now) == 0 {
-			if len(shown) > 0 { // no empty container left behind
+		if keys == nil {
+			for k := range shown {
+				gone(k)
+			}
+		} else {
+			for _, k := range keys {
+				gone(k)
+			}
+		}
+		maps.Copy(shown, now)
+		if len(shown) == 0 {
+			if deleted { // no empty container left behind
 				out = append(out, realizer.Edit{Path: base, Object: 4, Delete: true})
 			}
 			delete(e.learntShown, key)
 		} else {
-			e.learntShown[key] = now
+			e.learntShown[key] = shown
 		}
 	}
 	return out
@@ -185,5 +217,5 @@ func (e *Engine) learntStatusAgain() realizer.Status {
 		out = append(out, realizer.Edit{Path: tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}}, Object: 4, Delete: true})
 	}
 	clear(e.learntShown)
-	return append(out, e.learntStatus(vpns)...)
+	return append(out, e.learntStatus(vpns, nil)...)
 }

@@ -56,9 +56,36 @@ type LearntTable struct {
 	placed map[VRFRef]*placement
 }
 
+// placement is the learnt routes of one VRF instance: the verdict on
+// each route it imports, and the indexes that let a change of a few
+// routes be placed without visiting the others (LearntTable.Learn).
 type placement struct {
 	tenant, vpn string
 	verdicts    map[LearntKey]string
+	// tunnels are the labels the computed part uses (see VRF.tunnels).
+	tunnels map[uint32]netip.Addr
+	// counted are the routes eligible for a hop (imported, not refused,
+	// not shadowed, their label free in the computed part), with it.
+	counted  map[LearntKey]hopKey
+	byLabel  map[uint32]map[netip.Addr]int // eligible routes per label and next hop
+	byLabelK map[uint32]map[LearntKey]bool
+	byPrefix map[netip.Prefix]map[LearntKey]bool
+	// winner is each label's next hop: the lowest of the eligible
+	// routes', so the outcome does not depend on arrival order.
+	winner map[uint32]netip.Addr
+}
+
+type hopKey struct {
+	label uint32
+	nh    netip.Addr
+}
+
+func newPlacement(v *VRF) *placement {
+	return &placement{
+		tenant: v.Tenant, vpn: v.VPN, verdicts: map[LearntKey]string{}, tunnels: v.tunnels(),
+		counted: map[LearntKey]hopKey{}, byLabel: map[uint32]map[netip.Addr]int{}, byLabelK: map[uint32]map[LearntKey]bool{},
+		byPrefix: map[netip.Prefix]map[LearntKey]bool{}, winner: map[uint32]netip.Addr{},
+	}
 }
 
 // NewLearntTable returns an empty table.
@@ -198,14 +225,14 @@ func (t *LearntTable) place1(prev, res Result, dirty map[VRFRef]bool, placed map
 			_, had := placed[ref]
 			switch {
 			case dirty[ref]:
-				v, verdicts := t.place(&nh.VRFs[i])
+				v, p := t.place(&nh.VRFs[i])
 				nh.VRFs[i] = v
-				if verdicts == nil {
+				if p == nil {
 					delete(placed, ref)
 				} else {
-					placed[ref] = &placement{tenant: v.Tenant, vpn: v.VPN, verdicts: verdicts}
+					placed[ref] = p
 				}
-				if had || verdicts != nil {
+				if had || p != nil {
 					changed = append(changed, ref)
 				}
 			case had && prev.Hosts[name] != nil && prev.Hosts[name].VRF(ref.ID) != nil:
@@ -229,53 +256,183 @@ func compareRefs(a, b VRFRef) int {
 }
 
 // place lays the learnt routes v imports over v's computed routes.
-// verdicts is nil when v imports none.
-func (t *LearntTable) place(v *VRF) (VRF, map[LearntKey]string) {
-	var cands []*Learnt
+// The placement is nil when v imports none.
+func (t *LearntTable) place(v *VRF) (VRF, *placement) {
+	var keys []LearntKey
 	for _, rt := range v.ImportRTs {
-		for _, l := range t.byRT[rt] {
-			cands = append(cands, l)
+		for k := range t.byRT[rt] {
+			keys = append(keys, k)
 		}
 	}
-	if len(cands) == 0 {
+	if len(keys) == 0 {
 		return *v, nil
 	}
-	slices.SortFunc(cands, func(a, b *Learnt) int { return compareLearnt(a.Key(), b.Key()) })
-	cands = slices.Compact(cands) // a route with several imported RTs
-	tunnels := v.tunnels()
-	verdicts := make(map[LearntKey]string, len(cands))
-	hops := map[netip.Prefix][]Hop{}
-	for _, l := range cands {
-		k := l.Key()
-		if why, ok := t.refused[k]; ok {
-			verdicts[k] = why
-			continue
-		}
-		if _, own := slices.BinarySearchFunc(v.Routes, l.Prefix.Masked(), func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) }); own {
-			verdicts[k] = fmt.Sprintf("the VPN's own route for %s wins", l.Prefix)
-			continue
-		}
-		if u, ok := tunnels[l.Label]; ok && u != l.NextHop {
-			verdicts[k] = fmt.Sprintf("label %d already leads to %s in VRF %s", l.Label, tunnelName(u), v.ID)
-			continue
-		}
-		tunnels[l.Label] = l.NextHop
-		verdicts[k] = ""
-		p := l.Prefix.Masked()
-		h := Hop{Kind: HopLearnt, Addr: l.NextHop, Label: l.Label, Underlay: l.NextHop}
-		if !slices.Contains(hops[p], h) {
-			hops[p] = append(hops[p], h)
-		}
-	}
+	p := newPlacement(v)
 	out := *v
-	out.Routes = make([]Route, 0, len(v.Routes)+len(hops))
-	out.Routes = append(out.Routes, v.Routes...)
-	for p, hs := range hops {
-		slices.SortFunc(hs, func(a, b Hop) int { return cmp.Or(a.Underlay.Compare(b.Underlay), cmp.Compare(a.Label, b.Label)) })
-		out.Routes = append(out.Routes, Route{Prefix: p, NextHops: hs, Mode: LoadBalance})
+	out.Routes, _ = t.update(p, v, v.Routes, keys)
+	return out, p
+}
+
+// update places the routes keys (changed since p was last brought up to
+// date, or all of them) in the VRF instance whose computed part is comp
+// and whose routes are now eff. It returns the new routes and the
+// changes to the prefixes it touched, costing what the keys touch, not
+// what the VRF holds (but for the copy of eff).
+func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []LearntKey) ([]Route, []Change) {
+	labels := map[uint32]bool{}
+	again := map[LearntKey]bool{}
+	for _, k := range keys {
+		again[k] = true
+		if hk, ok := p.counted[k]; ok {
+			p.uncount(k, hk)
+			labels[hk.label] = true
+		}
+		delete(p.verdicts, k)
+		l := t.routes[k]
+		if l == nil || !slices.ContainsFunc(l.RTs, func(rt string) bool { _, ok := slices.BinarySearch(comp.ImportRTs, rt); return ok }) {
+			continue
+		}
+		if why, ok := t.refused[k]; ok {
+			p.verdicts[k] = why
+			continue
+		}
+		if hasRoute(comp.Routes, k.Prefix) {
+			p.verdicts[k] = fmt.Sprintf("the VPN's own route for %s wins", k.Prefix)
+			continue
+		}
+		if u, ok := p.tunnels[l.Label]; ok && u != l.NextHop {
+			p.verdicts[k] = fmt.Sprintf("label %d already leads to %s in VRF %s", l.Label, tunnelName(u), comp.ID)
+			continue
+		}
+		p.count(k, hopKey{l.Label, l.NextHop})
+		labels[l.Label] = true
 	}
-	slices.SortFunc(out.Routes, func(a, b Route) int { return a.Prefix.Compare(b.Prefix) })
-	return out, verdicts
+	for label := range labels {
+		if w, ok := p.lowest(label); w != p.winner[label] || !ok {
+			if ok {
+				p.winner[label] = w
+			} else {
+				delete(p.winner, label)
+			}
+			for k := range p.byLabelK[label] {
+				again[k] = true
+			}
+		}
+	}
+	prefixes := map[netip.Prefix]bool{}
+	for k := range again {
+		prefixes[k.Prefix] = true
+		if hk, ok := p.counted[k]; ok {
+			if w := p.winner[hk.label]; w == hk.nh {
+				p.verdicts[k] = ""
+			} else {
+				p.verdicts[k] = fmt.Sprintf("label %d already leads to %s in VRF %s", hk.label, w, comp.ID)
+			}
+		}
+	}
+	return t.rebuild(p, comp, eff, prefixes)
+}
+
+// rebuild replaces the learnt routes of prefixes in eff by what p holds
+// for them now, and returns the new routes and the changes.
+func (t *LearntTable) rebuild(p *placement, comp *VRF, eff []Route, prefixes map[netip.Prefix]bool) ([]Route, []Change) {
+	var fresh []Route
+	for prefix := range prefixes {
+		if hasRoute(comp.Routes, prefix) {
+			continue // the computed route stays
+		}
+		var hops []Hop
+		for k := range p.byPrefix[prefix] {
+			if hk := p.counted[k]; p.verdicts[k] == "" {
+				h := Hop{Kind: HopLearnt, Addr: hk.nh, Label: hk.label, Underlay: hk.nh}
+				if !slices.Contains(hops, h) {
+					hops = append(hops, h)
+				}
+			}
+		}
+		if len(hops) > 0 {
+			slices.SortFunc(hops, func(a, b Hop) int { return cmp.Or(a.Underlay.Compare(b.Underlay), cmp.Compare(a.Label, b.Label)) })
+			fresh = append(fresh, Route{Prefix: prefix, NextHops: hops, Mode: LoadBalance})
+		}
+	}
+	slices.SortFunc(fresh, func(a, b Route) int { return a.Prefix.Compare(b.Prefix) })
+	out := make([]Route, 0, len(eff)+len(fresh))
+	var changes []Change
+	i := 0
+	for _, r := range eff {
+		for ; i < len(fresh) && fresh[i].Prefix.Compare(r.Prefix) < 0; i++ {
+			out = append(out, fresh[i])
+			changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
+		}
+		if !prefixes[r.Prefix] || hasRoute(comp.Routes, r.Prefix) {
+			out = append(out, r)
+			continue
+		}
+		if i < len(fresh) && fresh[i].Prefix == r.Prefix {
+			out = append(out, fresh[i])
+			if !sameRoute(&r, &fresh[i]) {
+				changes = append(changes, routeChange(Update, comp.ID, &fresh[i]))
+			}
+			i++
+			continue
+		}
+		changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: r.Prefix})
+	}
+	for ; i < len(fresh); i++ {
+		out = append(out, fresh[i])
+		changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
+	}
+	return out, changes
+}
+
+func routeChange(op Op, vrf string, r *Route) Change {
+	rc := cloneRoute(*r)
+	return Change{Op: op, Kind: KindRoute, VRF: vrf, Prefix: r.Prefix, Route: &rc}
+}
+
+func hasRoute(rs []Route, p netip.Prefix) bool {
+	_, ok := slices.BinarySearchFunc(rs, p, func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) })
+	return ok
+}
+
+func (p *placement) count(k LearntKey, hk hopKey) {
+	p.counted[k] = hk
+	if p.byLabel[hk.label] == nil {
+		p.byLabel[hk.label], p.byLabelK[hk.label] = map[netip.Addr]int{}, map[LearntKey]bool{}
+	}
+	p.byLabel[hk.label][hk.nh]++
+	p.byLabelK[hk.label][k] = true
+	if p.byPrefix[k.Prefix] == nil {
+		p.byPrefix[k.Prefix] = map[LearntKey]bool{}
+	}
+	p.byPrefix[k.Prefix][k] = true
+}
+
+func (p *placement) uncount(k LearntKey, hk hopKey) {
+	delete(p.counted, k)
+	if p.byLabel[hk.label][hk.nh]--; p.byLabel[hk.label][hk.nh] == 0 {
+		delete(p.byLabel[hk.label], hk.nh)
+	}
+	delete(p.byLabelK[hk.label], k)
+	if len(p.byLabelK[hk.label]) == 0 {
+		delete(p.byLabel, hk.label)
+		delete(p.byLabelK, hk.label)
+	}
+	delete(p.byPrefix[k.Prefix], k)
+	if len(p.byPrefix[k.Prefix]) == 0 {
+		delete(p.byPrefix, k.Prefix)
+	}
+}
+
+// lowest is the lowest next hop of the eligible routes with label.
+func (p *placement) lowest(label uint32) (netip.Addr, bool) {
+	var w netip.Addr
+	for nh := range p.byLabel[label] {
+		if !w.IsValid() || nh.Less(w) {
+			w = nh
+		}
+	}
+	return w, w.IsValid()
 }
 
 // tunnels returns the labels v's computed routes and ports use, with the
@@ -314,8 +471,9 @@ type LearntStatus struct {
 
 // VPNStatus returns the learnt routes the VRF instances of VPN
 // tenant/vpn import, sorted by key: installed when every instance that
-// imports a route holds it.
-func (t *LearntTable) VPNStatus(tenant, vpn string) []LearntStatus {
+// imports a route holds it. With keys, only those routes (the ones a
+// change touched) are looked at.
+func (t *LearntTable) VPNStatus(tenant, vpn string, keys []LearntKey) []LearntStatus {
 	byKey := map[LearntKey]*LearntStatus{}
 	refs := slices.SortedFunc(maps.Keys(t.placed), compareRefs)
 	for _, ref := range refs {
@@ -323,7 +481,7 @@ func (t *LearntTable) VPNStatus(tenant, vpn string) []LearntStatus {
 		if p.tenant != tenant || p.vpn != vpn {
 			continue
 		}
-		for k, why := range p.verdicts {
+		verdict := func(k LearntKey, why string) {
 			s := byKey[k]
 			if s == nil {
 				s = &LearntStatus{Learnt: *t.routes[k], Installed: true}
@@ -333,12 +491,71 @@ func (t *LearntTable) VPNStatus(tenant, vpn string) []LearntStatus {
 				s.Installed, s.Reason = false, fmt.Sprintf("%s (on %s)", why, ref.Host)
 			}
 		}
+		if keys == nil {
+			for k, why := range p.verdicts {
+				verdict(k, why)
+			}
+			continue
+		}
+		for _, k := range keys {
+			if why, ok := p.verdicts[k]; ok {
+				verdict(k, why)
+			}
+		}
 	}
 	out := make([]LearntStatus, 0, len(byKey))
 	for _, k := range slices.SortedFunc(maps.Keys(byKey), compareLearnt) {
 		out = append(out, *byKey[k])
 	}
 	return out
+}
+
+// Learn places the routes keys (just changed by Update or Refuse; rts
+// their route targets, old and new) in the VRF instances of comp that
+// import rts. prev is the Result of the placement kept last, comp its
+// computed part. Unlike Place, it brings the table's placement up to
+// date in place, at the cost of what the keys touch: it returns the new
+// Result, the changes per backend (route deletes, then creates and
+// updates), and the VPNs ("tenant/vpn") whose learnt routes it touched.
+// If the changes cannot be made, Place the instances again from prev.
+func (t *LearntTable) Learn(prev, comp Result, rts []string, keys []LearntKey) (Result, map[string][2][]Change, []string) {
+	out := Result{Hosts: maps.Clone(prev.Hosts), Warnings: prev.Warnings}
+	changes := map[string][2][]Change{}
+	var vpns []string
+	copied := map[string]bool{}
+	for _, ref := range slices.SortedFunc(maps.Keys(Importers(comp, rts)), compareRefs) {
+		cv := comp.Hosts[ref.Host].VRF(ref.ID)
+		hv := out.Hosts[ref.Host]
+		if !copied[ref.Host] {
+			nh := *hv
+			nh.VRFs = slices.Clone(hv.VRFs)
+			hv, out.Hosts[ref.Host], copied[ref.Host] = &nh, &nh, true
+		}
+		ev := hv.VRF(ref.ID)
+		p := t.placed[ref]
+		if p == nil {
+			p = newPlacement(cv)
+			t.placed[ref] = p
+		}
+		routes, cs := t.update(p, cv, ev.Routes, keys)
+		ev.Routes = routes
+		if len(p.verdicts) == 0 {
+			delete(t.placed, ref)
+		}
+		c := changes[hv.Backend]
+		for _, ch := range cs {
+			ch.Host = ref.Host
+			if ch.Op == Delete {
+				c[0] = append(c[0], ch)
+			} else {
+				c[1] = append(c[1], ch)
+			}
+		}
+		changes[hv.Backend] = c
+		vpns = append(vpns, cv.Tenant+"/"+cv.VPN)
+	}
+	slices.Sort(vpns)
+	return out, changes, slices.Compact(vpns)
 }
 
 // PlacedVPNs returns the VPNs ("tenant/vpn") of the given VRF instances

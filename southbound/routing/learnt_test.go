@@ -47,7 +47,7 @@ func TestLearntPlacement(t *testing.T) {
 	if res.Hosts["host-a"].VRF("blue/blue").Route(good.Prefix) != nil {
 		t.Error("Overlay changed the computed Result")
 	}
-	st := tbl.VPNStatus("blue", "blue")
+	st := tbl.VPNStatus("blue", "blue", nil)
 	got := map[string]string{}
 	for _, s := range st {
 		got[s.Prefix.String()] = s.Reason
@@ -58,7 +58,7 @@ func TestLearntPlacement(t *testing.T) {
 	if len(got) != 3 || got["203.0.113.0/24"] != "" || !strings.Contains(got["10.1.1.5/32"], "own route") || !strings.Contains(got["203.0.114.0/24"], "label") {
 		t.Errorf("Blue's learnt routes: %v", got)
 	}
-	if st := tbl.VPNStatus("red", "red"); len(st) != 0 {
+	if st := tbl.VPNStatus("red", "red", nil); len(st) != 0 {
 		t.Errorf("Red's learnt routes: %v", st)
 	}
 }
@@ -104,7 +104,27 @@ func TestLearntIncremental(t *testing.T) {
 		check(step, next, diffs, dirty)
 	}
 	learnStep := func(step string, add []Learnt, del []LearntKey) {
-		check(step, comp, nil, Importers(comp, tbl.Update(add, del)))
+		t.Helper()
+		keys := slices.Clone(del)
+		for _, l := range add {
+			keys = append(keys, l.Key())
+		}
+		next, changes, _ := tbl.Learn(eff, comp, tbl.Update(add, del), keys)
+		if want := tbl.Overlay(comp).Result; !reflect.DeepEqual(next, want) {
+			t.Fatalf("%s: Learn's placement differs from a full one", step)
+		}
+		want := Diff(eff, next)
+		for _, b := range []string{"vendor-a", "vendor-b"} {
+			got := slices.Concat(changes[b][0], changes[b][1])
+			g, w := learntChangeStrings(got), learntChangeStrings(want[b])
+			slices.Sort(g)
+			slices.Sort(w)
+			if !slices.Equal(g, w) {
+				t.Errorf("%s: %s gets\n%v\nwant\n%v", step, b, g, w)
+			}
+			checkPhases(t, step, got)
+		}
+		eff = next
 	}
 
 	a, b := learntAt("203.0.113.0/24", 900, "64512:100"), learntAt("10.9.0.0/16", 901, "64512:100", "64512:200")
@@ -117,6 +137,12 @@ func TestLearntIncremental(t *testing.T) {
 	setStep("Blue back on host-b", m)
 	m.VPNs[1].ImportRTs = nil
 	setStep("Red stops importing", m)
+	low, high := learntAt("203.0.115.0/24", 950, "64512:100"), learntAt("203.0.116.0/24", 950, "64512:100")
+	low.RD, high.RD = "65000:8", "65000:9"
+	low.NextHop = netip.MustParseAddr("198.51.100.0") // lower than high's: takes label 950 from it
+	learnStep("one label, two next hops", []Learnt{high}, nil)
+	learnStep("the lower next hop wins the label", []Learnt{low}, nil)
+	learnStep("the lower one goes", nil, []LearntKey{low.Key()})
 	learnStep("withdraw", nil, []LearntKey{b.Key()})
 	m.VPNs[0].StaticRoutes = nil
 	setStep("the static route goes", m)

@@ -9,7 +9,9 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -161,4 +163,71 @@ func txPackets(t *testing.T, r *realized, ns, link string) uint64 {
 		t.Fatalf("ip -j -s link show %s: %v: %s", link, err, out)
 	}
 	return links[0].Stats.TX.Packets
+}
+
+// A session with a password-file is signed with TCP MD5: FRR with
+// another password never gets a session, with the same one it does. A
+// password file that cannot be read refuses the Set at /bgp.
+func TestBGPPasswordFile(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	pw := filepath.Join(t.TempDir(), "bgp-password")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Configure("neighbor " + peer.Local.String() + " password wrong"); err != nil {
+		t.Fatal(err)
+	}
+	nb := "/bgp/neighbors/neighbor[address=" + peer.Addr.String() + "]"
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/bgp", bgpConfig(peer, "up")), upd(t, nb+"/password-file", `"`+pw+`.missing"`)}})
+	wantCode(t, err, codes.Aborted, "/bgp")
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/bgp", bgpConfig(peer, "up")), upd(t, nb+"/password-file", `"`+pw+`"`)}})
+	time.Sleep(4 * time.Second) // several connect retries (1 s at FRR)
+	if s := r.leaf(t, nb+"/status/session-state"); s == "established" {
+		t.Fatal("established with FRR using another password")
+	}
+	if err := peer.Configure("neighbor " + peer.Local.String() + " password s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	waitLeaf(t, r, nb+"/status/session-state", "established")
+}
+
+// A neighbor that announces more than max-prefixes loses its session,
+// says why, and its routes leave the VRFs.
+func TestBGPMaxPrefixes(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
+	nb := "/bgp/neighbors/neighbor[address=" + peer.Addr.String() + "]"
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, nb+"/max-prefixes", "2")}})
+	waitLeaf(t, r, nb+"/status/session-state", "established")
+	for i, p := range []string{"203.0.113.0/24", "198.51.100.0/24"} {
+		if err := peer.Originate(p, learntRD, uint32(learntLabel+i), "64512:100"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitLeaf(t, r, blueLearnt+"/route[prefix=198.51.100.0/24][route-distinguisher="+learntRD+"]/installed", true)
+	if err := peer.Originate("192.0.2.128/25", learntRD, learntLabel+2, "64512:100"); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, r, blueLearnt)
+	waitLeafContains(t, r, nb+"/status/last-error", "max-prefixes (2)")
+	if s := r.leaf(t, nb+"/status/session-state"); s == "established" {
+		t.Error("the session survived a third prefix")
+	}
+}
+
+func waitLeafContains(t *testing.T, r *realized, p, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, _ := r.get(t, p, gpb.GetRequest_ALL)
+		if s, _ := v.(string); strings.Contains(s, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want it to contain %q", p, v, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

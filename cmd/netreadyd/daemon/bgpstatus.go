@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/netready/netready/server/datastore"
@@ -98,6 +99,7 @@ func sessionJSON(n bgp.NeighborStatus) map[string]any {
 		"session-state":     n.SessionState,
 		"prefixes-sent":     n.PrefixesSent,
 		"prefixes-received": n.PrefixesReceived,
+		"dropped-routes":    strconv.FormatUint(n.DroppedRoutes, 10), // uint64: a JSON string
 		"last-error":        n.LastError,
 	}
 	if !n.EstablishedAt.IsZero() {

@@ -88,31 +88,7 @@ func BenchmarkRealize1000Bindings(b *testing.B) {
 
 // thousandBindings is tenant t with 10 VPNs of 100 bindings, each on its
 // own port, spread over hosts h0..h3.
-func thousandBindings() map[string]any {
-	var ports, ifaces, vpns, rts []any
-	for v := range 10 {
-		var binds []any
-		for i := range 100 {
-			name := fmt.Sprintf("v%d-%d", v, i)
-			ports = append(ports, map[string]any{"name": name, "host": fmt.Sprintf("h%d", i%4)})
-			ifaces = append(ifaces, map[string]any{"name": name, "type": "untagged", "port": name})
-			binds = append(binds, map[string]any{"interface": name, "ip-address": []any{fmt.Sprintf("10.%d.0.%d", v, i+1)}})
-		}
-		vpns = append(vpns, map[string]any{
-			"name": fmt.Sprintf("vpn%d", v), "vrf-policy": "any-to-any",
-			"route-target": []any{map[string]any{"value": fmt.Sprintf("64512:%d", 100+v), "direction": "both"}},
-			"subnet":       []any{map[string]any{"prefix": fmt.Sprintf("10.%d.0.0/16", v)}},
-			"bindings":     map[string]any{"binding": binds},
-		})
-		rts = append(rts, map[string]any{"value": fmt.Sprintf("64512:%d", 100+v), "owner": "t"})
-	}
-	return map[string]any{"netready-tenants:tenants": map[string]any{"tenant": []any{map[string]any{
-		"name":                "t",
-		"ports":               map[string]any{"port": ports},
-		"interfaces":          map[string]any{"interface": ifaces},
-		"netready-l3vpn:vpns": map[string]any{"vpn": vpns},
-	}}}, "netready-l3vpn:route-targets": map[string]any{"route-target": rts}}
-}
+func thousandBindings() map[string]any { return manyBindings(10, 100) }
 
 func mustJSON(b testing.TB, v any) []byte {
 	out, err := json.Marshal(v)

@@ -332,3 +332,21 @@ func (b *BGPD) Originate(prefix, rd string, label uint32, rt string) error {
 func (b *BGPD) Withdraw(prefix, rd string, label uint32) error {
 	return b.Configure("address-family ipv4 vpn", fmt.Sprintf("no network %s rd %s label %d", prefix, rd, label))
 }
+
+// Received returns how many VPNv4 prefixes bgpd accepted from its
+// neighbor (pfxRcd): one vtysh call, cheap at any table size.
+func (b *BGPD) Received() (int, error) {
+	out, err := b.show("show bgp ipv4 vpn summary json")
+	if err != nil {
+		return 0, err
+	}
+	var sum struct {
+		Peers map[string]struct {
+			PfxRcd int `json:"pfxRcd"`
+		} `json:"peers"`
+	}
+	if err := json.Unmarshal(out, &sum); err != nil {
+		return 0, fmt.Errorf("show bgp ipv4 vpn summary json: %w: %s", err, out)
+	}
+	return sum.Peers[b.Local.String()].PfxRcd, nil
+}

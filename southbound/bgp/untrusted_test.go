@@ -1,0 +1,225 @@
+package bgp_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	nbgp "github.com/netready/netready/southbound/bgp"
+	"github.com/netready/netready/southbound/routing"
+	netreadyyang "github.com/netready/netready/yang"
+)
+
+// recorder is a Learner that keeps what it was given.
+type recorder struct {
+	mu     sync.Mutex
+	routes map[routing.LearntKey]routing.Learnt
+}
+
+func (r *recorder) Learn(_ context.Context, add []routing.Learnt, del []routing.LearntKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range add {
+		r.routes[l.Key()] = l
+	}
+	for _, k := range del {
+		delete(r.routes, k)
+	}
+}
+
+func (r *recorder) snapshot() map[routing.LearntKey]routing.Learnt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[routing.LearntKey]routing.Learnt{}
+	for k, v := range r.routes {
+		out[k] = v
+	}
+	return out
+}
+
+// bgpRoot is a configuration tree holding /bgp (JSON_IETF).
+func bgpRoot(t *testing.T, doc string) *tree.Node {
+	t.Helper()
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(sch)
+	p, err := tree.DecodeRootJSON(root.Schema(), []byte(`{"netready-bgp:bgp": `+doc+`}`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := tree.Begin(root)
+	if err := txn.Merge(nil, p); err != nil {
+		t.Fatal(err)
+	}
+	return txn.Root()
+}
+
+// rawPeer is a BGP peer written for this test: it sends UPDATEs no real
+// implementation sends (a malformed attribute list, an attribute nobody
+// knows), which is the fault under test. It speaks to the real GoBGP
+// speaker over TCP on the loopback.
+type rawPeer struct {
+	t    *testing.T
+	conn net.Conn
+}
+
+// acceptRaw listens on addr, takes the speaker's connection and opens
+// the session (OPEN with VPNv4 and four-octet AS, KEEPALIVEs).
+func acceptRaw(t *testing.T, addr string, as uint16) *rawPeer {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.(*net.TCPListener).SetDeadline(time.Now().Add(20 * time.Second))
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	p := &rawPeer{t: t, conn: c}
+	caps := []bgp.ParameterCapabilityInterface{bgp.NewCapMultiProtocol(bgp.RF_IPv4_VPN), bgp.NewCapFourOctetASNumber(uint32(as))}
+	open, err := bgp.NewBGPOpenMessage(as, 90, netip.MustParseAddr("127.0.0.2"), []bgp.OptionParameterInterface{bgp.NewOptionParameterCapability(caps)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.send(open)
+	p.send(bgp.NewBGPKeepAliveMessage())
+	go p.drain()
+	return p
+}
+
+func (p *rawPeer) send(m *bgp.BGPMessage) {
+	b, err := m.Serialize()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.conn.Write(b); err != nil {
+		p.t.Error(err)
+	}
+}
+
+// drain reads the speaker's messages (its OPEN, KEEPALIVEs) and answers
+// nothing more: the hold timer is 90 s.
+func (p *rawPeer) drain() {
+	hdr := make([]byte, 19)
+	for {
+		if _, err := io.ReadFull(p.conn, hdr); err != nil {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, p.conn, int64(binary.BigEndian.Uint16(hdr[16:18]))-19); err != nil {
+			return
+		}
+	}
+}
+
+// vpnUpdate is an UPDATE announcing prefix (RD 65000:7, label 100, RT
+// 64512:100, next hop 127.0.0.2) with attrs changed by edit.
+func vpnUpdate(t *testing.T, prefix string, edit func([]bgp.PathAttributeInterface) []bgp.PathAttributeInterface) *bgp.BGPMessage {
+	t.Helper()
+	nlri, err := bgp.NewLabeledVPNIPAddrPrefix(netip.MustParsePrefix(prefix), *bgp.NewMPLSLabelStack(100), bgp.NewRouteDistinguisherTwoOctetAS(65000, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reach, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv4_VPN, []bgp.PathNLRI{{NLRI: nlri}}, netip.MustParseAddr("127.0.0.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := []bgp.PathAttributeInterface{
+		bgp.NewPathAttributeOrigin(0),
+		bgp.NewPathAttributeAsPath(nil),
+		bgp.NewPathAttributeLocalPref(100),
+		reach,
+		bgp.NewPathAttributeExtendedCommunities([]bgp.ExtendedCommunityInterface{bgp.NewTwoOctetAsSpecificExtended(bgp.EC_SUBTYPE_ROUTE_TARGET, 64512, 100, true)}),
+	}
+	return bgp.NewBGPUpdateMessage(nil, edit(attrs), nil)
+}
+
+// A peer is untrusted input: a route whose UPDATE lacks a mandatory
+// attribute (RFC 7606: treated as withdrawn) and one carrying an
+// attribute the speaker does not know are dropped, not learnt, and
+// counted in the neighbor's dropped-routes; a well-formed one is
+// learnt with its label, next hop and route target.
+func TestMalformedUpdatesCounted(t *testing.T) {
+	port := freePort(t)
+	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer sp.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{routes: map[routing.LearntKey]routing.Learnt{}}
+	go sp.Import(ctx, rec)
+	root := bgpRoot(t, fmt.Sprintf(`{"local-as": 65000, "router-id": "127.0.0.1", "listen-address": "127.0.0.1", "listen-port": %d,
+		"neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000}]}}`, port))
+	if err := sp.Announce(ctx, root, routing.Result{}); err != nil {
+		t.Fatal(err)
+	}
+	peer := acceptRaw(t, fmt.Sprintf("127.0.0.2:%d", port), 65000)
+	waitState(t, sp, "established")
+
+	same := func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface { return a }
+	peer.send(vpnUpdate(t, "203.0.113.0/24", same))
+	peer.send(vpnUpdate(t, "203.0.114.0/24", func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface {
+		return a[1:] // no ORIGIN: a well-known mandatory attribute is missing
+	}))
+	peer.send(vpnUpdate(t, "203.0.115.0/24", func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface {
+		return append(a, bgp.NewPathAttributeUnknown(bgp.BGP_ATTR_FLAG_OPTIONAL|bgp.BGP_ATTR_FLAG_TRANSITIVE, 242, []byte{1, 2, 3}))
+	}))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := sp.Neighbors(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st["127.0.0.2"].DroppedRoutes == 2 && len(rec.snapshot()) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dropped-routes %d, learnt %v; want 2 dropped and 203.0.113.0/24 learnt", st["127.0.0.2"].DroppedRoutes, rec.snapshot())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := rec.snapshot()[routing.LearntKey{RD: "65000:7", Prefix: netip.MustParsePrefix("203.0.113.0/24")}]
+	if got.Label != 100 || got.NextHop != netip.MustParseAddr("127.0.0.2") || len(got.RTs) != 1 || got.RTs[0] != "64512:100" || got.Source != "127.0.0.2" {
+		t.Errorf("learnt %+v", got)
+	}
+}
+
+func waitState(t *testing.T, sp *nbgp.Speaker, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := sp.Neighbors(context.Background())
+		if err == nil && st["127.0.0.2"].SessionState == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session %+v (%v), want %s", st, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
