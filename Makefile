@@ -8,7 +8,7 @@ FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
 GENERATED := gen/realization/realization.go southbound/ebpffwd/fwd_bpfel.go southbound/ebpffwd/fwd_bpfel.o
 
-.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down
+.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down geolab geolab-down
 
 ## run: start netreadyd on the embedded bbolt store in $(DATA_DIR) (TLS, self-signed certificate)
 run:
@@ -21,6 +21,14 @@ lab:
 ## lab-down: (root) remove the lab, its guests and the driver's VRF namespaces
 lab-down:
 	testdata/lab/lab.sh down
+
+## geolab: (root) bin/netreadyd and two sites, dc-b and dc-d, each a gateway and a host (README, georedundancy)
+geolab: build
+	testdata/lab/geolab.sh up
+
+## geolab-down: (root) remove the two sites, their guests and the drivers' VRF namespaces
+geolab-down:
+	testdata/lab/geolab.sh down
 
 ## build: build bin/netreadyd
 build:

@@ -50,6 +50,10 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.BoolVar(&c.NoSouthbound, "no-southbound", false, "store and serve configuration without realizing it on any backend (design, lab and client testing)")
 	fs.BoolVar(&c.AllowRouteTargetViolations, "allow-route-target-violations", false, "start even if stored VPNs use route targets their tenant does not own (logged), to fix them over gNMI")
 	fs.BoolVar(&c.InitEmptyStore, "init-empty-store", false, "start with an empty database although the data dir was used before (its database is missing or 0 bytes)")
+	fs.StringVar(&c.Gateway.Netns, "gateway-netns", "", "network namespace of this site's gateway, where connections between sites with isolation vxlan get their tunnel (none: such connections are refused)")
+	fs.StringVar(&c.Gateway.Bridge, "gateway-bridge", "br0", "the site's underlay bridge in --gateway-netns, which the tunnels join")
+	var labelMin uint
+	fs.UintVar(&labelMin, "label-min", 0, "smallest label (VXLAN VNI) given to a new VRF or binding (default 16); the servers of sites joined by a connection need disjoint ranges")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.MaxMsgSize, "max-msg-size", 256<<20, "largest gRPC message accepted or sent, in bytes")
 	fs.IntVar(&c.Retention, "commit-log-retention", 10000, "how many commits the commit log keeps")
@@ -60,6 +64,10 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	if err := fs.Parse(args); err != nil {
 		return c, "", err
 	}
+	if labelMin > 1<<20-1 {
+		return c, "", fmt.Errorf("--label-min %d: labels end at %d", labelMin, 1<<20-1)
+	}
+	c.LabelMin = uint32(labelMin)
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return c, "", errors.New("--tls-cert and --tls-key go together")
 	}

@@ -25,7 +25,8 @@ type Config struct {
 	Neighbors  map[netip.Addr]Neighbor
 }
 
-// Neighbor is one configured peer.
+// Neighbor is one peer: a /bgp neighbor, or the remote end of a
+// connection between sites.
 type Neighbor struct {
 	Addr        netip.Addr
 	PeerAS      uint32
@@ -35,6 +36,13 @@ type Neighbor struct {
 	// PasswordFile names the file holding the TCP MD5 password ("" for
 	// none); Password is its content, read when the neighbor is added.
 	PasswordFile string
+	// Connection names the connection the peer comes from ("" for a /bgp
+	// neighbor); LocalAddr is then the session's source (its local
+	// address) and LocalAS, when not 0, the AS the speaker uses on it
+	// (the local site's, when it is not /bgp local-as).
+	Connection string
+	LocalAddr  netip.Addr
+	LocalAS    uint32
 }
 
 // sameGlobal reports whether two configurations run the same server

@@ -18,6 +18,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -55,17 +56,30 @@ func New(log *slog.Logger) *Speaker {
 }
 
 // Relevant reports whether a transaction changes the speaker's
-// configuration (anything under /bgp but its status).
+// configuration: anything under /bgp, /connections or /sites (a site's AS
+// number is its connections' default) but their status.
 func (s *Speaker) Relevant(walk func(tree.DiffFunc)) bool {
 	found := false
 	walk(func(chain []*tree.Node, _, _ *tree.Node) bool {
-		sch := chain[0].Schema()
-		if sch.Name == "bgp" && sch.Module == "netready-bgp" && chain[len(chain)-1].Schema().Config {
+		mine := configures(chain[0].Schema())
+		if mine && chain[len(chain)-1].Schema().Config {
 			found = true
 		}
-		return !found && sch.Name == "bgp"
+		return !found && mine
 	})
 	return found
+}
+
+// configures reports whether a top-level node holds configuration the
+// speaker reads.
+func configures(top *schema.Node) bool {
+	switch {
+	case top.Module == "netready-bgp":
+		return top.Name == "bgp"
+	case top.Module == "netready-georedundancy":
+		return top.Name == "connections" || top.Name == "sites"
+	}
+	return false
 }
 
 // Announce makes the speaker run as root's /bgp says (stopped without
@@ -75,7 +89,11 @@ func (s *Speaker) Relevant(walk func(tree.DiffFunc)) bool {
 func (s *Speaker) Announce(ctx context.Context, root *tree.Node, res routing.Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.configure(ctx, ReadConfig(root)); err != nil {
+	cfg, err := withConnections(root, ReadConfig(root))
+	if err != nil {
+		return err
+	}
+	if err := s.configure(ctx, cfg); err != nil {
 		return err
 	}
 	if s.srv == nil {
@@ -182,7 +200,7 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 // its file when it names one.
 func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	vpn := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_MPLS_VPN}
-	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, Description: n.Description, AdminDown: !n.AdminUp}
+	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, LocalAsn: n.LocalAS, Description: n.Description, AdminDown: !n.AdminUp}
 	if n.PasswordFile != "" {
 		pw, err := readPassword(n.PasswordFile)
 		if err != nil {
@@ -194,9 +212,13 @@ func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	if n.MaxPrefixes > 0 {
 		af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
 	}
+	tr := &api.Transport{RemotePort: uint32(s.cfg.ListenPort)}
+	if n.LocalAddr.IsValid() {
+		tr.LocalAddress = n.LocalAddr.String()
+	}
 	return &api.Peer{
 		Conf:      conf,
-		Transport: &api.Transport{RemotePort: uint32(s.cfg.ListenPort)},
+		Transport: tr,
 		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 5}},
 		AfiSafis:  []*api.AfiSafi{af},
 	}, nil

@@ -3,6 +3,7 @@ package bgp
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,16 +19,27 @@ type NeighborStatus struct {
 	PrefixesReceived uint64
 	DroppedRoutes    uint64
 	LastError        string
+	// Connection is the connection between sites the peer comes from, ""
+	// for a /bgp neighbor.
+	Connection string
 }
 
-// Neighbors returns the status of every configured neighbor, keyed by
-// its address as configured (the list key); nil while the speaker does
-// not run.
+// Neighbors returns the status of every peer (the /bgp neighbors and the
+// connections' peers, named), keyed by its address as configured (the
+// list key); nil while the speaker does not run.
 // The speaker's lock is not held while GoBGP answers (slow while a peer
 // floods it), so Announce, in a Set, never waits for a status poll.
 func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, error) {
 	s.mu.Lock()
 	srv := s.srv
+	conns := map[netip.Addr]string{} // the connections' peers, named
+	if s.cfg != nil {
+		for a, n := range s.cfg.Neighbors {
+			if n.Connection != "" {
+				conns[a] = n.Connection
+			}
+		}
+	}
 	s.mu.Unlock()
 	if srv == nil {
 		return nil, nil
@@ -36,6 +48,9 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 	err := srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
 		n := neighborStatus(p)
 		n.DroppedRoutes = s.dropped.of(p.GetConf().GetNeighborAddress())
+		if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
+			n.Connection = conns[a]
+		}
 		out[p.GetConf().GetNeighborAddress()] = n
 	})
 	if err != nil {

@@ -2,7 +2,9 @@ package realize
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/tree"
@@ -21,6 +23,57 @@ type Announcer interface {
 	// the routes of res, which has only the hosts whose backend realized
 	// it. Called again with the previous state to step back.
 	Announce(ctx context.Context, root *tree.Node, res routing.Result) error
+}
+
+// Checker is implemented by announcers that can tell, from the candidate
+// configuration alone, that they cannot realize it (a connection whose
+// isolation the server cannot build): Prepare asks them before any
+// backend is touched, and returns their error (a tree.Error naming the
+// leaf) as the Set's.
+type Checker interface {
+	Check(root *tree.Node) error
+}
+
+// Announcers is several announcers taking part in the transaction as one,
+// in order: relevant when any is, checked one after the other, and each
+// announced even when one before it failed, so that one that cannot take
+// the committed state at start does not keep the others from it (in a
+// transaction the engine steps every one back when any fails).
+type Announcers []Announcer
+
+// Relevant implements Announcer.
+func (as Announcers) Relevant(walk func(tree.DiffFunc)) bool {
+	return slices.ContainsFunc(as, func(a Announcer) bool { return a.Relevant(walk) })
+}
+
+// Announce implements Announcer.
+func (as Announcers) Announce(ctx context.Context, root *tree.Node, res routing.Result) error {
+	var errs []error
+	for _, a := range as {
+		errs = append(errs, a.Announce(ctx, root, res))
+	}
+	return errors.Join(errs...)
+}
+
+// Check implements Checker.
+func (as Announcers) Check(root *tree.Node) error {
+	for _, a := range as {
+		if c, ok := a.(Checker); ok {
+			if err := c.Check(root); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// check asks the announcer whether it can realize root, for a transaction
+// that concerns it.
+func (e *Engine) check(cs *changeset.Set) error {
+	if c, ok := e.ann.(Checker); ok && e.announces(cs) {
+		return c.Check(cs.New)
+	}
+	return nil
 }
 
 // announces reports whether a transaction concerns the announcer.
@@ -53,7 +106,7 @@ func (e *Engine) announceCurrent(ctx context.Context) {
 // announceFailed is the error that refuses a transaction the announcer
 // could not take.
 func announceFailed(err error) error {
-	return &tree.Error{Kind: tree.KindAborted, Path: "/bgp", Msg: fmt.Sprintf("the BGP speaker could not announce the transaction: %v; it was undone on every backend", err)}
+	return &tree.Error{Kind: tree.KindAborted, Path: "/bgp", Msg: fmt.Sprintf("the BGP speaker or the site gateway could not take the transaction: %v; it was undone on every backend", err)}
 }
 
 // realizedPart is res without the hosts of backends that do not hold it

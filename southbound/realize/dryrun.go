@@ -20,6 +20,9 @@ import (
 // it would refuse the Set; a driver that would refuse its options when
 // opened is not found, since nothing is opened.
 func (e *Engine) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan, error) {
+	if err := e.check(cs); err != nil {
+		return nil, err // refused as the Set would be
+	}
 	data := e.dataChanges(cs)
 	if len(data) == 0 && !e.filter.Relevant(cs.Walk) {
 		return realizer.Plan{}, nil

@@ -356,6 +356,9 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	if len(data) == 0 && !e.filter.Relevant(cs.Walk) && !e.announces(cs) {
 		return nil, nil
 	}
+	if err := e.check(cs); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cur := cs.New

@@ -43,7 +43,7 @@ func (s *labelState) reset(of map[string]uint32) {
 // allocation as prior: a key still used keeps its label, a key no longer
 // used frees it at once, and new keys take the lowest free labels in key
 // order. It reports false when the range is exhausted.
-func (s *labelState) update(maxLabel uint32) bool {
+func (s *labelState) update(minLabel, maxLabel uint32) bool {
 	keys := make([]string, 0, len(s.touched))
 	for k := range s.touched {
 		keys = append(keys, k)
@@ -66,7 +66,7 @@ func (s *labelState) update(maxLabel uint32) bool {
 		if _, ok := s.of[k]; ok || s.refs[k] == 0 {
 			continue
 		}
-		l := s.lowestFree()
+		l := s.lowestFree(minLabel)
 		if l > maxLabel {
 			return false
 		}
@@ -89,18 +89,18 @@ func (s *labelState) set(l uint32, on bool) {
 	}
 }
 
-// lowestFree returns the lowest label from FirstLabel up that is not held.
-func (s *labelState) lowestFree() uint32 {
-	for w := FirstLabel / 64; w < len(s.used); w++ {
+// lowestFree returns the lowest label from min up that is not held.
+func (s *labelState) lowestFree(min uint32) uint32 {
+	for w := int(min / 64); w < len(s.used); w++ {
 		free := ^s.used[w]
-		if w == FirstLabel/64 {
-			free &^= 1<<(FirstLabel%64) - 1
+		if w == int(min/64) {
+			free &^= 1<<(min%64) - 1
 		}
 		if free != 0 {
 			return uint32(w*64 + bits.TrailingZeros64(free))
 		}
 	}
-	return uint32(max(len(s.used)*64, FirstLabel))
+	return max(uint32(len(s.used)*64), min)
 }
 
 // warnSet counts the warnings of every unit of an Incremental (a VPN, a

@@ -146,7 +146,7 @@ func (x *Incremental) Apply(m Model, t Touched) (Result, map[string][]Change, As
 	for _, p := range patches {
 		x.patchVPN(x.vpns[p.vpn], cfgs[p.vpn], p.ifaces)
 	}
-	if !x.labels.update(x.c.opt.MaxLabel) {
+	if !x.labels.update(x.c.opt.MinLabel, x.c.opt.MaxLabel) {
 		// Exhausted: Compute's warning names the whole fresh list; let
 		// it do the work.
 		x.rebuild(m, prior)

@@ -28,7 +28,8 @@ func runIncremental(t *testing.T, seed uint64, steps int) {
 	g := &modelGen{r: newRand(seed)}
 	m := g.model()
 	// Small ranges make labels and RDs run out now and then.
-	opts := []Options{{ReleaseHold: 2, MaxLabel: 120}, {MaxLabel: 40, Max: 4}, {}}[seed%3]
+	// A label range that starts above FirstLabel (a site's own range).
+	opts := []Options{{ReleaseHold: 2, MaxLabel: 120}, {MaxLabel: 40, Max: 4}, {}, {MinLabel: 70, MaxLabel: 130}}[seed%4]
 	full, asg := opts.Compute(m, Assignments{})
 	x := opts.NewIncremental(m, Assignments{})
 	checkSame(t, "initial", x, x.Result(), full, x.Assignments(), asg)

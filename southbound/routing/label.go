@@ -23,7 +23,7 @@ func portLabelKey(vpn, iface string) string { return "port " + vpn + "/" + iface
 // Labels are unique across the whole Result (one number space for every
 // host, so a label also names its binding to every other host) and stable:
 // a VRF or binding keeps its label from prior for as long as it is active.
-// New ones take the lowest free labels, in key order. Labels of VRFs and
+// New ones take the lowest free labels from MinLabel up, in key order. Labels of VRFs and
 // bindings that are no longer active are released at once: unlike RDs
 // they are never announced outside the forwarders this run reprograms.
 func (c *computation) assignLabels(prior map[string]uint32) map[string]uint32 {
@@ -48,7 +48,7 @@ func (c *computation) assignLabels(prior map[string]uint32) map[string]uint32 {
 		}
 		fresh = append(fresh, k)
 	}
-	next := uint32(FirstLabel)
+	next := c.opt.MinLabel
 	for _, k := range fresh {
 		for next <= c.opt.MaxLabel && used[next] {
 			next++

@@ -135,6 +135,21 @@ func TestLabelsStable(t *testing.T) {
 	}
 }
 
+// New labels start at MinLabel: a site's own range.
+func TestLabelsFromMin(t *testing.T) {
+	res, asg := Options{MinLabel: 30000}.Compute(anyToAnyModel(), Assignments{})
+	low := uint32(1 << 20)
+	for k, l := range asg.Labels {
+		if l < 30000 {
+			t.Errorf("%s: label %d below the range", k, l)
+		}
+		low = min(low, l)
+	}
+	if low != 30000 || len(res.Warnings) != 0 {
+		t.Errorf("lowest label %d, warnings %q; want 30000, none", low, res.Warnings)
+	}
+}
+
 func TestLabelsExhausted(t *testing.T) {
 	res, asg := Options{MaxLabel: FirstLabel + 2}.Compute(anyToAnyModel(), Assignments{})
 	if !hasWarning(res, "label range exhausted") {

@@ -60,6 +60,11 @@ type Options struct {
 	// MaxLabel is the largest label Compute assigns (labels start at
 	// FirstLabel); 0 means DefaultMaxLabel.
 	MaxLabel uint32
+	// MinLabel is the smallest label Compute assigns to a new VRF or
+	// binding (below FirstLabel: FirstLabel). Servers of sites that import
+	// each other's routes take disjoint ranges: a forwarder tells the
+	// tunnels of a VRF apart by label. Labels assigned before keep theirs.
+	MinLabel uint32
 }
 
 // Assignments is the route distinguisher allocation state. Compute takes
@@ -112,6 +117,7 @@ func (o Options) normalized(w *warnings) Options {
 	if o.MaxLabel == 0 {
 		o.MaxLabel = DefaultMaxLabel
 	}
+	o.MinLabel = max(o.MinLabel, FirstLabel)
 	switch {
 	case o.ReleaseHold == 0:
 		o.ReleaseHold = DefaultReleaseHold

@@ -15,6 +15,7 @@ import (
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/bgp"
+	"github.com/netready/netready/southbound/interconnect"
 )
 
 // bgpStatusEvery is how often the speaker's sessions are read. Status is
@@ -22,13 +23,15 @@ import (
 const bgpStatusEvery = time.Second
 
 // publishBGPStatus writes the speaker's neighbor status under
-// /bgp/neighbors/neighbor/status until ctx ends. Sessions change on the
-// network's time, not in a Set, so they are polled and written as state
-// (datastore.UpdateState), like /system/state.
-func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, ds *datastore.Datastore, log *slog.Logger) {
+// /bgp/neighbors/neighbor/status, and the status of the connections
+// between sites and of the sites (geostatus.go), until ctx ends. Sessions
+// change on the network's time, not in a Set, so they are polled and
+// written as state (datastore.UpdateState), like /system/state.
+func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, gw *interconnect.Linker, ds *datastore.Datastore, log *slog.Logger) {
 	t := time.NewTicker(bgpStatusEvery)
 	defer t.Stop()
 	var last map[string]bgp.NeighborStatus
+	var lastGeo geoStatus
 	for {
 		select {
 		case <-ctx.Done():
@@ -36,14 +39,27 @@ func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, ds *datastore.Datast
 		case <-t.C:
 		}
 		cur, err := sp.Neighbors(ctx)
-		if err != nil || maps.Equal(cur, last) {
+		if err != nil {
 			continue
 		}
-		if err := writeBGPStatus(ctx, ds, cur); err != nil {
-			log.Warn("bgp: publishing neighbor status", "err", err)
+		if !maps.Equal(cur, last) {
+			if err := writeBGPStatus(ctx, ds, cur); err != nil {
+				log.Warn("bgp: publishing neighbor status", "err", err)
+				continue
+			}
+			last = cur
+		}
+		root := ds.Snapshot().Root
+		geo := computeGeoStatus(root, cur, gw.Held())
+		changed := geo.changedSince(lastGeo, root)
+		if len(changed.conns)+len(changed.sites) == 0 {
 			continue
 		}
-		last = cur
+		if err := writeGeoStatus(ctx, ds, changed); err != nil {
+			log.Warn("publishing the status of connections and sites", "err", err)
+			continue
+		}
+		lastGeo = geo
 	}
 }
 
@@ -54,6 +70,9 @@ func writeBGPStatus(ctx context.Context, ds *datastore.Datastore, st map[string]
 	edits := map[string]*tree.Node{}
 	paths := map[string]tree.Path{}
 	for _, addr := range slices.Sorted(maps.Keys(st)) {
+		if st[addr].Connection != "" {
+			continue // a connection's: written under the connection
+		}
 		p, node, err := neighborStatusNode(root, addr, st[addr])
 		if err != nil {
 			return err
@@ -73,6 +92,22 @@ func writeBGPStatus(ctx context.Context, ds *datastore.Datastore, st map[string]
 	})
 }
 
+// sessionJSON is a session's state as the leaves of a neighbor's status
+// and of a connection's session.
+func sessionJSON(n bgp.NeighborStatus) map[string]any {
+	status := map[string]any{
+		"session-state":     n.SessionState,
+		"prefixes-sent":     n.PrefixesSent,
+		"prefixes-received": n.PrefixesReceived,
+		"dropped-routes":    strconv.FormatUint(n.DroppedRoutes, 10), // uint64: a JSON string
+		"last-error":        n.LastError,
+	}
+	if !n.EstablishedAt.IsZero() {
+		status["established-at"] = n.EstablishedAt.Format(time.RFC3339)
+	}
+	return status
+}
+
 // neighborStatusNode is the status container of one neighbor, decoded
 // against the schema like any published state.
 func neighborStatusNode(root *schema.Node, addr string, n bgp.NeighborStatus) (tree.Path, *tree.Node, error) {
@@ -84,18 +119,8 @@ func neighborStatusNode(root *schema.Node, addr string, n bgp.NeighborStatus) (t
 	if err != nil {
 		return nil, nil, err
 	}
-	status := map[string]any{
-		"session-state":     n.SessionState,
-		"prefixes-sent":     n.PrefixesSent,
-		"prefixes-received": n.PrefixesReceived,
-		"dropped-routes":    strconv.FormatUint(n.DroppedRoutes, 10), // uint64: a JSON string
-		"last-error":        n.LastError,
-	}
-	if !n.EstablishedAt.IsZero() {
-		status["established-at"] = n.EstablishedAt.Format(time.RFC3339)
-	}
 	js, err := json.Marshal(map[string]any{"netready-bgp:bgp": map[string]any{"neighbors": map[string]any{
-		"neighbor": []any{map[string]any{"address": addr, "status": status}}}}})
+		"neighbor": []any{map[string]any{"address": addr, "status": sessionJSON(n)}}}}})
 	if err != nil {
 		return nil, nil, err
 	}

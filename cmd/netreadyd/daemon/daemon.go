@@ -40,7 +40,9 @@ import (
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/bgp"
+	"github.com/netready/netready/southbound/interconnect"
 	"github.com/netready/netready/southbound/realize"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // Config is what an operator sets on the command line.
@@ -79,6 +81,17 @@ type Config struct {
 	AuditRetentionBytes int64         // audit-log bytes kept (entries, as stored)
 	ShutdownGrace       time.Duration // how long Stop waits for RPCs in flight
 
+	// Gateway is this site's gateway, where the isolated underlay of the
+	// connections between sites is built (southbound/interconnect); zero:
+	// none, and a connection asking for isolation is refused.
+	Gateway interconnect.Gateway
+
+	// LabelMin is the smallest label (VXLAN VNI) this server assigns to
+	// a new VRF or binding (0: routing.FirstLabel). The servers of sites
+	// joined by a connection take disjoint ranges, since a forwarder tells
+	// a VRF's tunnels apart by label.
+	LabelMin uint32
+
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
 	MetricsListen string
@@ -116,7 +129,8 @@ type Daemon struct {
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
-	bgp       *bgp.Speaker // announces what realize realized; idle without /bgp
+	bgp       *bgp.Speaker         // announces what realize realized; idle without /bgp
+	gateway   *interconnect.Linker // the connections' tunnels at the site gateway
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -150,6 +164,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.LabelMin > routing.DefaultMaxLabel {
+		return nil, fmt.Errorf("label-min %d: labels end at %d", cfg.LabelMin, routing.DefaultMaxLabel)
 	}
 	if cfg.MetricsListen != "" {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
@@ -226,7 +243,11 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
 		d.bgp = bgp.New(d.log)
-		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: d.bgp, ProbeEvery: probeEvery, Observer: d.metrics})
+		d.gateway = interconnect.New(d.cfg.Gateway, d.log)
+		// The tunnel first: a session over it comes up at once.
+		ann := realize.Announcers{d.gateway, d.bgp}
+		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: ann,
+			Routing: routing.Options{MinLabel: d.cfg.LabelMin}, ProbeEvery: probeEvery, Observer: d.metrics})
 		opts.Realizer = d.realize
 	}
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
@@ -264,7 +285,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		defer close(d.sysDone)
 		var wg sync.WaitGroup
 		if d.bgp != nil {
-			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.ds, d.log) })
+			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.gateway, d.ds, d.log) })
 			wg.Go(func() { d.bgp.Import(sysCtx, d.realize) }) // learnt routes, through the engine's lock
 		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {

@@ -264,7 +264,9 @@ func TestDryRunPlanIsWhatTheSetRealizes(t *testing.T) {
 			rec := &recorder{}
 			ts := startWith(t, daemon.Config{Drivers: rec.registry()})
 			rec.take() // start-up
-			doc := scenario(t, name)
+			// A connection between sites needs /bgp and a site gateway, which
+			// this server has not: it is refused (geo_test.go).
+			doc := withoutConnections(t, scenario(t, name))
 			step := func(what string, set *gpb.SetRequest, work bool) {
 				t.Helper()
 				before := ts.untouched(t)
@@ -292,10 +294,26 @@ func TestDryRunPlanIsWhatTheSetRealizes(t *testing.T) {
 				}
 			}
 			step("the scenario on an empty server (new backends: reconciled)", rootSet(doc), true)
-			// (The georedundancy connections are not realized by a forwarder.)
-			step("everything but the backends and hosts removed (a diff)", &gpb.SetRequest{Delete: servicePaths(t, doc)}, name != "georedundancy")
+			if paths := servicePaths(t, doc); len(paths) > 0 { // georedundancy has none left
+				step("everything but the backends and hosts removed (a diff)", &gpb.SetRequest{Delete: paths}, true)
+			}
 		})
 	}
+}
+
+// withoutConnections is a scenario without its connections between sites.
+func withoutConnections(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		t.Fatal(err)
+	}
+	delete(top, "netready-georedundancy:connections")
+	out, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // servicePaths are the top-level containers of a scenario other than the

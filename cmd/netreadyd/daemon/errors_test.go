@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-func upd(t *testing.T, p, js string) *gpb.Update {
+func upd(t testing.TB, p, js string) *gpb.Update {
 	return &gpb.Update{Path: path(t, p), Val: jsonIETF(js)}
 }
 

@@ -32,8 +32,11 @@ func TestCapabilities(t *testing.T) {
 	}
 	for _, want := range []string{"netready-types", "netready-infrastructure", "netready-georedundancy", "netready-tenants", "netready-l3vpn", "netready-l2network"} {
 		rev := "2026-11-24"
-		if want == "netready-l3vpn" {
+		switch want {
+		case "netready-l3vpn":
 			rev = "2026-12-02" // route-target ownership
+		case "netready-georedundancy":
+			rev = "2026-12-02" // connections realized, their session and tunnel as state
 		}
 		if got[want] != rev {
 			t.Errorf("model %s: version %q, want %s", want, got[want], rev)
