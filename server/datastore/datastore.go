@@ -434,8 +434,12 @@ func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate
 	for _, h := range d.hooks {
 		h.NotStored(len(accepted))
 	}
+	kind := tree.KindUnavailable
+	if errors.Is(err, store.ErrTooLarge) {
+		kind = tree.KindExhausted // the same transaction will never fit
+	}
 	for _, p := range accepted {
-		p.reply <- reply{err: &tree.Error{Kind: tree.KindUnavailable, Msg: "could not store the transaction durably: " + err.Error()}}
+		p.reply <- reply{err: &tree.Error{Kind: kind, Msg: "could not store the transaction durably: " + err.Error()}}
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +77,11 @@ type Config struct {
 	AuditRetentionBytes int64         // audit-log bytes kept (entries, as stored)
 	ShutdownGrace       time.Duration // how long Stop waits for RPCs in flight
 
+	// Store is the backend: StoreBolt (default) or StoreEtcd, reached
+	// as Etcd says.
+	Store string
+	Etcd  EtcdConfig
+
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
 	MetricsListen string
@@ -93,7 +97,7 @@ const Version = "0.2.0"
 type Daemon struct {
 	cfg       Config
 	log       *slog.Logger
-	st        *store.Bolt
+	st        backend
 	ds        *datastore.Datastore
 	sys       *system.State
 	audit     *audit.Log
@@ -149,8 +153,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), health: newHealthService()}
 	d.metrics = metrics.New(d.metricsState)
 	d.metrics.SetRole(RoleStandalone)
-	if err := d.guardEmptyStore(); err != nil {
-		return nil, err
+	if d.usesBolt() {
+		if err := d.guardEmptyStore(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -173,9 +179,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
-	if err := d.writeStoreMarker(); err != nil {
-		d.closeData()
-		return nil, err
+	if d.usesBolt() {
+		if err := d.writeStoreMarker(); err != nil {
+			d.closeData()
+			return nil, err
+		}
 	}
 	d.lastReload.Store(d.reloadRequest())
 	if err := d.publishModels(ctx, m); err != nil {
@@ -202,7 +210,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 }
 
 func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
-	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), d.boltOptions())
+	st, err := d.openStore(ctx)
 	if err != nil {
 		return err
 	}

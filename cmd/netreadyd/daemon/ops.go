@@ -15,7 +15,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/netready/netready/server/metrics"
-	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/telemetry"
 )
 
@@ -27,7 +26,7 @@ const RoleStandalone = "standalone"
 // published whole when the stack opens and withdrawn before it closes, so
 // a scrape never sees a half-built stack.
 type liveStack struct {
-	st  *store.Bolt
+	st  backend
 	hub *telemetry.Hub
 }
 
