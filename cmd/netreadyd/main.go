@@ -66,6 +66,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.StringVar(&c.Etcd.KeyFile, "etcd-key", "", "private key for --etcd-cert")
 	fs.StringVar(&c.Etcd.User, "etcd-user", "", "etcd user (password from --etcd-password-file)")
 	fs.StringVar(&c.Etcd.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password")
+	fs.StringVar(&c.Etcd.Name, "replica-name", "", "this replica's name among the replicas (--store etcd; default: its gNMI address)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP at this address, path /metrics (off when empty; \":9464\" is loopback, give a host such as 0.0.0.0:9464 to expose them)")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err

@@ -13,7 +13,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/history"
+	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/store/etcdstore"
 )
@@ -35,6 +37,10 @@ type EtcdConfig struct {
 	// PasswordFile (never a flag: flags show in ps).
 	User         string
 	PasswordFile string
+	// Name is this replica's name among the replicas (default: its gNMI
+	// address); TTL its election lease (default replica.DefaultTTL).
+	Name string
+	TTL  time.Duration
 }
 
 // backend is a store the daemon serves from: the Store itself, the
@@ -73,12 +79,43 @@ func openEtcd(ctx context.Context, cfg Config) (*etcdBackend, error) {
 	st, err := etcdstore.Open(ctx, cli, etcdstore.Options{
 		Prefix: cfg.Etcd.Prefix, Retention: cfg.Retention,
 		AuditRetention: cfg.AuditRetention, AuditRetentionBytes: cfg.AuditRetentionBytes,
+		Guarded: true, // replicas write only once elected
 	})
 	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Etcd.Endpoints, ","), err)
 	}
 	return &etcdBackend{Store: st, cli: cli}, nil
+}
+
+// newReplica makes the etcd store's server a replica: Sets are refused
+// until it is elected, and it follows the commit log. The replica starts
+// once the gNMI address it advertises is known (startReplicaAt).
+func (d *Daemon) newReplica(opts *datastore.Options) {
+	b, ok := d.st.(*etcdBackend)
+	if !ok {
+		return
+	}
+	var changes uint64
+	d.replica = replica.New(b.cli, b.Store, replica.Options{
+		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
+		OnChange: func(st replica.Status) {
+			d.metrics.SetRole(st.Role)
+			for ; changes < st.Changes; changes++ {
+				d.metrics.LeaderChanged()
+			}
+		},
+		OnLag: d.metrics.SetFollowerLag,
+	})
+	d.metrics.SetRole(replica.RoleFollower)
+	opts.Writable = d.replica.Writable
+}
+
+// startReplica starts the replica (if any) advertising the listener.
+func (d *Daemon) startReplica() {
+	if d.replica != nil && d.lis != nil {
+		d.replica.Start(d.ds, d.lis.Addr().String())
+	}
 }
 
 // Sizes reads the store's sizes for a scrape, bounded in time.

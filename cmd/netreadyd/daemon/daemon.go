@@ -31,6 +31,7 @@ import (
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/metrics"
+	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
@@ -110,7 +111,8 @@ type Daemon struct {
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
 	realize   *realize.Engine
-	bgp       *bgp.Speaker // announces what realize realized; idle without /bgp
+	bgp       *bgp.Speaker     // announces what realize realized; idle without /bgp
+	replica   *replica.Replica // with --store etcd: election and follower
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -144,6 +146,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.Store == StoreEtcd && !cfg.NoSouthbound {
+		// Only the leader may realize, and reconciling backends on a
+		// take-over is not built yet: refuse rather than have every
+		// replica write to the network.
+		return nil, errors.New("--store etcd needs --no-southbound: replicas do not realize configuration on backends yet")
 	}
 	if cfg.MetricsListen != "" {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
@@ -205,6 +213,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
+	d.startReplica()
 	d.setServing(true)
 	return d, nil
 }
@@ -227,6 +236,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		d.realize = realize.New(sch, realize.Config{Registry: d.metrics.Drivers(d.drivers()), Logger: d.log, Announcer: d.bgp})
 		opts.Realizer = d.realize
 	}
+	d.newReplica(&opts)
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
 		return err
 	}
@@ -266,6 +276,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		wg.Wait()
 	}()
 	d.live.Store(&liveStack{st: st, hub: d.hub})
+	d.startReplica() // a reopen (models reload): the listener is known
 	return nil
 }
 
@@ -380,6 +391,10 @@ func (d *Daemon) closeDataWith(reason string) {
 	if d.hub != nil {
 		d.hub.CloseWith(reason)
 		d.hub = nil
+	}
+	if d.replica != nil {
+		d.replica.Close() // stop following, resign
+		d.replica = nil
 	}
 	if d.confirm != nil {
 		d.confirm.Close()

@@ -26,7 +26,7 @@ func etcdConfig(t testing.TB, c *etcdtest.Cluster, prefix string) daemon.Config 
 func TestEtcdStore(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	ts := startWith(t, etcdConfig(t, c, "/nr/"))
-	ts.setRoot(t, scenario(t, "hub-and-spoke"))
+	untilLeads(t, ts, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "hub-and-spoke")))}}})
 	want := ts.config(t)
 	if _, err := os.Stat(filepath.Join(ts.dir, daemon.DBFile)); !os.IsNotExist(err) {
 		t.Fatalf("a bbolt file was created: %v", err)

@@ -208,6 +208,9 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	}
 	els := []clientv3.Op{clientv3.OpGet(s.p.last()), clientv3.OpGet(s.p.auditSeq())}
 	g := s.guard.Load()
+	if g == nil && s.opts.Guarded {
+		return fmt.Errorf("%w: not elected; nothing written", ErrNotLeader)
+	}
 	if g != nil {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(g.key), "=", g.rev))
 		els = append(els, clientv3.OpGet(g.key))

@@ -79,6 +79,10 @@ type Options struct {
 	// RequestTimeout bounds every etcd request (default 10 s): an Apply
 	// never hangs on a cluster without quorum.
 	RequestTimeout time.Duration
+	// Guarded stores write only under a guard (see Guard): until one is
+	// set, every write is refused with ErrNotLeader. Replicas open their
+	// store guarded, so no write can precede the election.
+	Guarded bool
 }
 
 // Store is a store.Store in etcd. Reads go to etcd (linearizable); the
@@ -212,12 +216,10 @@ func (s *Store) Resync(ctx context.Context) error {
 }
 
 // Guard makes every later write also require that key still has create
-// revision rev (the writer's election key); rev 0 removes the guard.
+// revision rev: the writer's election key, which etcd deletes when the
+// writer's lease ends, so a deposed writer's Txn fails. A guard is only
+// ever replaced by the next election's, never removed.
 func (s *Store) Guard(key string, rev int64) {
-	if rev == 0 {
-		s.guard.Store(nil)
-		return
-	}
 	s.guard.Store(&guard{key: key, rev: rev})
 }
 
@@ -273,6 +275,8 @@ func (s *Store) LoadAt(ctx context.Context, fn func(key string, value []byte) er
 	if err != nil {
 		return Cut{}, fmt.Errorf("etcdstore: load: %w", err)
 	}
+	s.noteRev(cut.Revision)
+	s.Observed(cut.CommitID)
 	return cut, nil
 }
 
