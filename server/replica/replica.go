@@ -68,6 +68,9 @@ type Status struct {
 	LeaderAddr string // the leader's gNMI address
 	// Changes counts the leaders this replica has seen take over.
 	Changes uint64
+	// Connected says the replica holds a live etcd session: false, it is
+	// cut off from etcd (its copy may be stale; it cannot lead).
+	Connected bool
 }
 
 // leaderValue is what the leader publishes in its election key.
@@ -242,9 +245,11 @@ func (r *Replica) campaign(ctx context.Context, ds *datastore.Datastore, val lea
 		sess, err := concurrency.NewSession(r.cli, concurrency.WithTTL(int(r.opts.TTL/time.Second)), concurrency.WithContext(ctx))
 		if err != nil {
 			r.log.Warn("no etcd session for the election; retrying", "err", err)
+			r.setStatus(func(s *Status) { s.Connected = false })
 			sleep(ctx, time.Second)
 			continue
 		}
+		r.setStatus(func(s *Status) { s.Connected = true })
 		el := concurrency.NewElection(sess, r.st.Prefix()+"election/")
 		sctx, stop := context.WithCancel(ctx)
 		context.AfterFunc(sessionDone(sess), stop)
@@ -258,7 +263,7 @@ func (r *Replica) campaign(ctx context.Context, ds *datastore.Datastore, val lea
 		stop()
 		wg.Wait()
 		r.leading.Store(false)
-		r.setStatus(func(s *Status) { s.Role = RoleFollower })
+		r.setStatus(func(s *Status) { s.Role, s.Connected = RoleFollower, false })
 		// Revoking the lease resigns at once (never blocks for long:
 		// the session's own context ends with ctx).
 		_ = sess.Close()

@@ -100,6 +100,9 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 	d.replica = replica.New(b.cli, b.Store, replica.Options{
 		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
 		OnChange: func(st replica.Status) {
+			// A replica cut off from etcd serves a copy that may be
+			// stale: load balancers should send clients elsewhere.
+			d.setServing(st.Connected)
 			d.metrics.SetRole(st.Role)
 			for ; changes < st.Changes; changes++ {
 				d.metrics.LeaderChanged()

@@ -214,7 +214,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	d.startReplica()
-	d.setServing(true)
+	d.dataUp()
 	return d, nil
 }
 

@@ -376,10 +376,10 @@ func (d *Daemon) ReloadModels(ctx context.Context) error {
 			d.errc <- fmt.Errorf("reopen after a failed models reload: %w", err2)
 			return err2
 		}
-		d.setServing(true)
+		d.dataUp()
 		return err
 	}
-	d.setServing(true)
+	d.dataUp()
 	d.models = m
 	if err := d.saveModels(m); err != nil {
 		d.log.Error("saving the loaded models", "err", err)

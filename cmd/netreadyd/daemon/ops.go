@@ -54,6 +54,14 @@ func (d *Daemon) setServing(serving bool) {
 	d.health.set(serving)
 }
 
+// dataUp says SERVING once the data stack is open; a replica says so
+// itself, while it holds an etcd session (newReplica).
+func (d *Daemon) dataUp() {
+	if d.replica == nil {
+		d.setServing(true)
+	}
+}
+
 // healthService is the standard gRPC health service (grpc.health.v1). It
 // answers without credentials (see auth.HealthMethods) for the server as
 // a whole (service "") and for gNMI (service "gnmi.gNMI"): SERVING while

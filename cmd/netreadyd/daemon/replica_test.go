@@ -10,6 +10,7 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
@@ -81,7 +82,7 @@ func TestReplicas(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	cli := c.Client(t)
 	a := startReplica(t, c, "a")
-	untilLeads(t, a, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "any-to-any")))}}})
+	untilLeads(t, a, mtuSetup(t))
 	b := startReplica(t, c, "b")
 	untilSame(t, b, a.config(t))
 
@@ -119,4 +120,21 @@ func TestReplicas(t *testing.T) {
 	if got := a.config(t); !reflect.DeepEqual(got, want) {
 		t.Fatal("a deposed leader's refused Set changed its configuration")
 	}
+}
+
+// TestReplicaCutOffNotServing: a replica whose etcd cluster goes away
+// says NOT_SERVING (its copy may be stale) within the election TTL.
+func TestReplicaCutOffNotServing(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	a := startReplica(t, c, "a")
+	untilLeads(t, a, mtuSetup(t))
+	health := watch(t, a)
+	nextStatus(t, health, healthpb.HealthCheckResponse_SERVING)
+	c.Close()
+	nextStatus(t, health, healthpb.HealthCheckResponse_NOT_SERVING)
+}
+
+// mtuSetup creates port p1 of tenant blue, which mtuSet changes.
+func mtuSetup(t *testing.T) *gpb.SetRequest {
+	return &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "any-to-any")))}}}
 }

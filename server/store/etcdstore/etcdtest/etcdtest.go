@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ const (
 type Cluster struct {
 	Members   []*embed.Etcd
 	Endpoints []string // client URLs, one per member
+	closeOnce sync.Once
 }
 
 // Start starts an n-member cluster and stops it when the test ends.
@@ -92,11 +94,13 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 	return cli
 }
 
-// Close stops every member.
+// Close stops every member (once: a test may stop the cluster early).
 func (c *Cluster) Close() {
-	for _, e := range c.Members {
-		e.Close()
-	}
+	c.closeOnce.Do(func() {
+		for _, e := range c.Members {
+			e.Close()
+		}
+	})
 }
 
 // freeURLs returns n loopback URLs on ports free right now.
