@@ -17,6 +17,7 @@ import (
 	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/store/etcdstore"
 )
 
@@ -103,6 +104,7 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 			// A replica cut off from etcd serves a copy that may be
 			// stale: load balancers should send clients elsewhere.
 			d.setServing(st.Connected)
+			d.sys.SetReplication(system.Replication{Role: st.Role, Leader: st.Leader, LeaderAddr: st.LeaderAddr})
 			d.metrics.SetRole(st.Role)
 			for ; changes < st.Changes; changes++ {
 				d.metrics.LeaderChanged()
@@ -111,6 +113,7 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 		OnLag: d.metrics.SetFollowerLag,
 	})
 	d.metrics.SetRole(replica.RoleFollower)
+	d.sys.SetReplication(system.Replication{Role: replica.RoleFollower})
 	opts.Writable = d.replica.Writable
 }
 

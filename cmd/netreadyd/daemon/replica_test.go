@@ -62,6 +62,23 @@ func untilSame(t *testing.T, ts *testServer, want any) {
 	}
 }
 
+// untilReplication waits until ts publishes want as its replication
+// state.
+func untilReplication(t *testing.T, ts *testServer, want map[string]any) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := ts.get(t, "/system/state/replication", gpb.GetRequest_STATE)
+		if err == nil && reflect.DeepEqual(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replication state %v (%v), want %v", got, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // lastCommit is the last commit id in etcd.
 func lastCommit(t *testing.T, cli *clientv3.Client) []byte {
 	t.Helper()
@@ -88,6 +105,8 @@ func TestReplicas(t *testing.T) {
 
 	_, err := b.client.Set(ctx(t), mtuSet(t, 1400))
 	wantCode(t, err, codes.Unavailable, "the leader is a at "+a.d.Addr())
+	untilReplication(t, b, map[string]any{"role": "follower", "leader": "a", "leader-address": a.d.Addr()})
+	untilReplication(t, a, map[string]any{"role": "leader", "leader": "a", "leader-address": a.d.Addr()})
 
 	sc := b.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, bluePorts+"/port[name=p1]/mtu"))
 	sc.untilSync(t)
