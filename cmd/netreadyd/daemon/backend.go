@@ -17,8 +17,8 @@ import (
 	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/store"
-	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/store/etcdstore"
+	"github.com/netready/netready/server/system"
 )
 
 // Store backends (--store).
