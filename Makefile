@@ -75,6 +75,8 @@ bench:
 	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \
 		$(GO) test -run='^$$' -bench="Benchmark$$b/$$m" -benchtime=300x ./cmd/netreadyd/daemon/ | grep '^Benchmark'; done; done
 	$(GO) test -run='^$$' -bench='SetOneLeafDropped' -benchtime=3000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='EtcdSetOneLeaf|EtcdSetConcurrent32|EtcdFollowerLag' -benchtime=1000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='Failover' -benchtime=3x ./cmd/netreadyd/
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/

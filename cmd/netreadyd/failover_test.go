@@ -29,7 +29,7 @@ type replicaSet struct {
 	dirs    []string
 }
 
-func startReplicaSet(t *testing.T, bin string, c *etcdtest.Cluster) *replicaSet {
+func startReplicaSet(t testing.TB, bin string, c *etcdtest.Cluster) *replicaSet {
 	t.Helper()
 	rs := &replicaSet{}
 	for i := range 3 {
@@ -359,4 +359,41 @@ func (s *tenantSub) until(t *testing.T, n int) []string {
 	case <-time.After(200 * time.Millisecond):
 	}
 	return out
+}
+
+// BenchmarkFailover: how long after the leader of three replica
+// processes is killed with SIGKILL another one takes a Set (the killed
+// one is restarted between rounds). Bounded by the election TTL (5 s).
+func BenchmarkFailover(b *testing.B) {
+	bin := buildBinary(b)
+	c := etcdtest.Start(b, 3)
+	rs := startReplicaSet(b, bin, c)
+	dead := -1
+	alive := func(i int) bool { return i != dead }
+	ctx := context.Background()
+	setup := &gpb.SetRequest{Update: []*gpb.Update{{Path: mustPath("/tenants/tenant[name=t]"), Val: ietf(`{"name": "t"}`)}}}
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		leader, err := rs.set(ctx, 0, setup, alive)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dead = leader
+		t0 := time.Now()
+		rs.procs[leader].cmd.Process.Signal(syscall.SIGKILL)
+		rs.procs[leader].cmd.Wait()
+		if _, err := rs.set(ctx, (leader+1)%3, setup, alive); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(t0))
+		b.StopTimer()
+		d := startDaemon(b, bin, rs.dirs[leader], "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints, ","),
+			"--etcd-prefix", "/f/", "--replica-name", fmt.Sprint("r", leader))
+		rs.procs[leader], rs.clients[leader] = d, connect(b, d.addr, rs.dirs[leader])
+		dead = -1
+		b.StartTimer()
+	}
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2].Seconds(), "failover-s-p50")
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // startReplica starts a replica named name on the cluster's prefix /r/.
-func startReplica(t *testing.T, c *etcdtest.Cluster, name string) *testServer {
+func startReplica(t testing.TB, c *etcdtest.Cluster, name string) *testServer {
 	t.Helper()
 	cfg := etcdConfig(t, c, "/r/")
 	cfg.Etcd.Name = name
@@ -31,7 +31,7 @@ func mtuSet(t *testing.T, mtu int) *gpb.SetRequest {
 
 // untilLeads retries a Set on ts until it is taken (ts leads) or 30 s
 // have passed.
-func untilLeads(t *testing.T, ts *testServer, req *gpb.SetRequest) {
+func untilLeads(t testing.TB, ts *testServer, req *gpb.SetRequest) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -154,6 +154,6 @@ func TestReplicaCutOffNotServing(t *testing.T) {
 }
 
 // mtuSetup creates port p1 of tenant blue, which mtuSet changes.
-func mtuSetup(t *testing.T) *gpb.SetRequest {
+func mtuSetup(t testing.TB) *gpb.SetRequest {
 	return &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "any-to-any")))}}}
 }
