@@ -19,7 +19,7 @@ import (
 )
 
 // RoleStandalone is the replication role of the single bbolt server (see
-// metrics.SetRole; the etcd replicas will be leaders and followers).
+// metrics.SetRole; replicas on etcd are leaders and followers).
 const RoleStandalone = "standalone"
 
 // liveStack is what a metrics scrape reads of the open data stack. It is
@@ -44,8 +44,8 @@ func (d *Daemon) metricsState() metrics.State {
 }
 
 // setServing tells the health service (and netready_serving) whether the
-// data stack is open. A replica that follows a leader will also wait to
-// have caught up before it says SERVING (issue #15).
+// data stack is open, and for a replica on etcd whether it holds an etcd
+// session (dataUp, newReplica).
 func (d *Daemon) setServing(serving bool) {
 	if serving && d.health.stopping.Err() != nil {
 		return // Stop has begun: NOT_SERVING for good
