@@ -7,6 +7,7 @@
 //	netreadyd user add alice --role tenant-admin --tenant blue < password
 //	netreadyd check --data-dir ./data       # check a stopped server's database
 //	netreadyd backup --data-dir ./data --to backup.db  # copy of a live one
+//	netreadyd migrate --from bbolt:./data --to etcd:http://127.0.0.1:2379
 //
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
@@ -99,6 +100,8 @@ func main() {
 			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "check", "backup":
 			os.Exit(runStoreCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
+		case "migrate":
+			os.Exit(runMigrate(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)
