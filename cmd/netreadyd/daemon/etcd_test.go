@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -40,6 +41,51 @@ func TestEtcdStore(t *testing.T) {
 		t.Fatalf("after restart:\n got %v\nwant %v", got, want)
 	}
 	if _, err := ts.get(t, "/", gpb.GetRequest_STATE); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEtcdTLSAndUser: a replica reaches an etcd cluster that requires
+// TLS with client certificates and authentication as --etcd-cert,
+// --etcd-key, --etcd-ca, --etcd-user and --etcd-password-file say; a
+// wrong password is refused at start with etcd's reason.
+func TestEtcdTLSAndUser(t *testing.T) {
+	c, f := etcdtest.StartTLS(t, 3)
+	ec := daemon.EtcdConfig{Endpoints: c.Endpoints, Prefix: "/sec/", CAFile: f.CA, CertFile: f.ClientCert, KeyFile: f.ClientKey}
+	admin, err := daemon.EtcdClient(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	bg := context.Background()
+	if _, err := admin.UserAdd(bg, "root", "root-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(bg, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(bg); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "etcd-password")
+	if err := os.WriteFile(pw, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ec.User, ec.PasswordFile = "root", pw
+	cfg := daemon.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoSouthbound: true, BcryptCost: 4, Store: daemon.StoreEtcd, Etcd: ec}
+	if d, err := daemon.Start(bg, cfg, quietLog()); err == nil {
+		d.Stop()
+		t.Fatal("started with a wrong etcd password")
+	} else if !strings.Contains(err.Error(), "authentication failed") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := os.WriteFile(pw, []byte("root-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := startWith(t, cfg)
+	untilLeads(t, ts, mtuSetup(t))
+	if _, err := ts.get(t, "/tenants", gpb.GetRequest_CONFIG); err != nil {
 		t.Fatal(err)
 	}
 }

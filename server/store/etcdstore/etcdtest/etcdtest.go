@@ -16,6 +16,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -37,7 +38,24 @@ type Cluster struct {
 // Start starts an n-member cluster and stops it when the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return start(t, n, nil)
+}
+
+// StartTLS starts an n-member cluster whose clients must use TLS with a
+// client certificate signed by the returned CA.
+func StartTLS(t testing.TB, n int) (*Cluster, TLSFiles) {
+	t.Helper()
+	f := newTLSFiles(t, t.TempDir())
+	return start(t, n, &f), f
+}
+
+func start(t testing.TB, n int, tlsFiles *TLSFiles) *Cluster {
 	peers, clients := freeURLs(t, n), freeURLs(t, n)
+	if tlsFiles != nil {
+		for i := range clients {
+			clients[i].Scheme = "https"
+		}
+	}
 	var initial []string
 	for i := range n {
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peers[i].String()))
@@ -63,6 +81,10 @@ func Start(t testing.TB, n int) *Cluster {
 		// The limits docs/architecture.md asks of a cluster that holds
 		// NetReady's datastore.
 		cfg.MaxTxnOps, cfg.MaxRequestBytes = MaxTxnOps, MaxRequestBytes
+		if tlsFiles != nil {
+			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: tlsFiles.serverCert, KeyFile: tlsFiles.serverKey,
+				TrustedCAFile: tlsFiles.CA, ClientCertAuth: true}
+		}
 		e, err := embed.StartEtcd(cfg)
 		if err != nil {
 			t.Fatalf("etcd member %d: %v", i, err)
