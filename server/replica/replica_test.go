@@ -9,8 +9,8 @@ import (
 	"github.com/openconfig/ygot/ygot"
 
 	"github.com/netready/netready/server/datastore"
-	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/replica"
+	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store/etcdstore"
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
