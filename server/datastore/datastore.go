@@ -449,8 +449,10 @@ func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate
 		h.NotStored(len(accepted))
 	}
 	kind := tree.KindUnavailable
-	if errors.Is(err, store.ErrTooLarge) {
-		kind = tree.KindExhausted // the same transaction will never fit
+	if errors.Is(err, store.ErrTooLarge) && len(accepted) == 1 {
+		// The same transaction will never fit; a batch of several may
+		// fit when sent again in smaller ones, so it stays Unavailable.
+		kind = tree.KindExhausted
 	}
 	for _, p := range accepted {
 		p.reply <- reply{err: &tree.Error{Kind: kind, Msg: "could not store the transaction durably: " + err.Error()}}

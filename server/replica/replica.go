@@ -89,9 +89,6 @@ type Replica struct {
 	leading atomic.Bool
 	mu      sync.Mutex
 	status  Status
-	// lagNanos is how long after its commit time the newest commit was
-	// applied here (follower lag).
-	lagNanos atomic.Int64
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
 }
@@ -175,10 +172,6 @@ func (r *Replica) Status() Status {
 	return r.status
 }
 
-// Lag is how long after its commit time the newest commit followed was
-// applied here.
-func (r *Replica) Lag() time.Duration { return time.Duration(r.lagNanos.Load()) }
-
 // setStatus changes the status and tells OnChange, under the lock so
 // that OnChange sees the changes one at a time and in order.
 func (r *Replica) setStatus(fn func(*Status)) {
@@ -204,7 +197,6 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 			}
 			newest := commits[len(commits)-1]
 			r.st.Observed(newest.ID)
-			r.lagNanos.Store(int64(time.Since(newest.Time)))
 			cut.Revision = rev
 			return nil
 		})

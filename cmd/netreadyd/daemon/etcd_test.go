@@ -10,6 +10,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
 
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
@@ -88,4 +89,24 @@ func TestEtcdTLSAndUser(t *testing.T) {
 	if _, err := ts.get(t, "/tenants", gpb.GetRequest_CONFIG); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestEtcdSetTooLarge: a Set whose rows exceed etcd's --max-txn-ops is
+// refused whole with RESOURCE_EXHAUSTED naming the limit; nothing of it
+// is served, and the next Set is taken.
+func TestEtcdSetTooLarge(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	ts := startWith(t, etcdConfig(t, c, "/big/"))
+	untilLeads(t, ts, mtuSetup(t))
+	before := ts.config(t)
+	n := etcdtest.MaxTxnOps/3 + 100 // 3 rows per object triple
+	_, err := ts.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{
+		{Path: path(t, "/tenants/tenant[name=huge]"), Val: jsonIETF(bulkDoc("huge", 7, n))},
+		{Path: path(t, "/route-targets/route-target[value=64512:7]"), Val: jsonIETF(`{"owner":"huge"}`)},
+	}})
+	wantCode(t, err, codes.ResourceExhausted, "max-txn-ops")
+	if got := ts.config(t); !reflect.DeepEqual(got, before) {
+		t.Fatal("a refused Set changed the configuration")
+	}
+	ts.mustSet(t, mtuSet(t, 1234))
 }
