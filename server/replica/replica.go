@@ -89,8 +89,8 @@ type Replica struct {
 	leading atomic.Bool
 	mu      sync.Mutex
 	status  Status
-	cancel   context.CancelFunc
-	done     sync.WaitGroup
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
 }
 
 // New returns a replica writing through st (opened Guarded) with cli.
