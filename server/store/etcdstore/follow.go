@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -34,6 +35,12 @@ func (s *Store) Follow(ctx context.Context, cut Cut, fn func(commits []*store.Co
 		}
 		if errors.Is(err, ErrCompacted) || !errors.Is(err, errWatchBroken) {
 			return err
+		}
+		// A member without a leader ends watches at once: do not spin.
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
