@@ -7,6 +7,7 @@
 //	netreadyd user add alice --role tenant-admin --tenant blue < password
 //	netreadyd check --data-dir ./data       # check a stopped server's database
 //	netreadyd backup --data-dir ./data --to backup.db  # copy of a live one
+//	netreadyd migrate --from bbolt:./data --to etcd:http://127.0.0.1:2379
 //
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
@@ -23,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,6 +62,16 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.IntVar(&c.AuditRetention, "audit-retention", 10000, "how many entries the audit log keeps")
 	fs.Int64Var(&c.AuditRetentionBytes, "audit-retention-bytes", store.DefaultAuditRetentionBytes, "how many bytes of entries the audit log keeps (oldest dropped first)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long shutdown waits for RPCs in flight")
+	fs.StringVar(&c.Store, "store", daemon.StoreBolt, "where the configuration is stored: bbolt (DATA-DIR/netready.db) or etcd (replicas sharing an etcd cluster)")
+	var endpoints string
+	fs.StringVar(&endpoints, "etcd-endpoints", "", "etcd client URLs, comma separated (--store etcd)")
+	fs.StringVar(&c.Etcd.Prefix, "etcd-prefix", "/netready/", "key prefix of the datastore in etcd")
+	fs.StringVar(&c.Etcd.CAFile, "etcd-ca", "", "CA bundle that signs the etcd members' certificates (TLS to etcd)")
+	fs.StringVar(&c.Etcd.CertFile, "etcd-cert", "", "client certificate for etcd")
+	fs.StringVar(&c.Etcd.KeyFile, "etcd-key", "", "private key for --etcd-cert")
+	fs.StringVar(&c.Etcd.User, "etcd-user", "", "etcd user (password from --etcd-password-file)")
+	fs.StringVar(&c.Etcd.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password")
+	fs.StringVar(&c.Etcd.Name, "replica-name", "", "this replica's name among the replicas (--store etcd; default: its gNMI address)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP at this address, path /metrics (off when empty; \":9464\" is loopback, give a host such as 0.0.0.0:9464 to expose them)")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err
@@ -71,6 +83,21 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return c, "", errors.New("--tls-cert and --tls-key go together")
 	}
+	if endpoints != "" {
+		c.Etcd.Endpoints = strings.Split(endpoints, ",")
+	}
+	switch {
+	case c.Store != daemon.StoreBolt && c.Store != daemon.StoreEtcd:
+		return c, "", fmt.Errorf("--store %q: want %s or %s", c.Store, daemon.StoreBolt, daemon.StoreEtcd)
+	case c.Store == daemon.StoreEtcd && len(c.Etcd.Endpoints) == 0:
+		return c, "", errors.New("--store etcd needs --etcd-endpoints")
+	case c.Store != daemon.StoreEtcd && endpoints != "":
+		return c, "", errors.New("--etcd-endpoints is for --store etcd")
+	case (c.Etcd.CertFile == "") != (c.Etcd.KeyFile == ""):
+		return c, "", errors.New("--etcd-cert and --etcd-key go together")
+	case c.Etcd.User != "" && c.Etcd.PasswordFile == "":
+		return c, "", errors.New("--etcd-user needs --etcd-password-file")
+	}
 	return c, logLevel, nil
 }
 
@@ -81,6 +108,8 @@ func main() {
 			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "check", "backup":
 			os.Exit(runStoreCommand(os.Args[1], os.Args[2:], os.Stdout, os.Stderr))
+		case "migrate":
+			os.Exit(runMigrate(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)

@@ -23,7 +23,7 @@ import (
 )
 
 // buildBinary compiles netreadyd once for the crash test.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "netreadyd")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -41,7 +41,7 @@ type daemon struct {
 
 // startDaemon runs the binary on dir (with extra flags) and waits for its
 // "serving gNMI" log line.
-func startDaemon(t *testing.T, bin, dir string, extra ...string) *daemon {
+func startDaemon(t testing.TB, bin, dir string, extra ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--no-southbound"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
@@ -73,7 +73,7 @@ func startDaemon(t *testing.T, bin, dir string, extra ...string) *daemon {
 	return nil
 }
 
-func connect(t *testing.T, addr, dir string) gpb.GNMIClient {
+func connect(t testing.TB, addr, dir string) gpb.GNMIClient {
 	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(dir, "server.crt"))
 	if err != nil {

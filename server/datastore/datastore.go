@@ -112,6 +112,10 @@ type Options struct {
 	Realizer realizer.Realizer
 	// Gate, if set, admits every Set before it is applied.
 	Gate Gate
+	// Writable, if set, is asked before each batch of Sets: an error (a
+	// replica that does not lead) refuses the whole batch before anything
+	// is applied, realized or stored.
+	Writable func() error
 }
 
 // Gate keeps server state that must change in the same durable
@@ -158,11 +162,13 @@ type Datastore struct {
 	hooks []CommitHook
 	rz    realizer.Realizer
 	gate  Gate
-	snap  atomic.Pointer[Snapshot]
-	feed  atomic.Pointer[Feed]
-	reqs  chan *pending
-	quit  chan struct{}
-	done  chan struct{}
+	// writable is Options.Writable (nil: always).
+	writable func() error
+	snap     atomic.Pointer[Snapshot]
+	feed     atomic.Pointer[Feed]
+	reqs     chan *pending
+	quit     chan struct{}
+	done     chan struct{}
 }
 
 // pending is a queued request: a Set (req), a state change (state), or
@@ -193,7 +199,7 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 		opts.Logger = slog.Default()
 	}
 	d := &Datastore{
-		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer, gate: opts.Gate,
+		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer, gate: opts.Gate, writable: opts.Writable,
 		reqs: make(chan *pending, opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
@@ -356,6 +362,14 @@ func (d *Datastore) commitBatch(batch []*pending) {
 // commitSets applies each Set to the newest tree in turn, writes the
 // accepted ones in one store transaction, then publishes and replies.
 func (d *Datastore) commitSets(batch []*pending) {
+	if d.writable != nil {
+		if err := d.writable(); err != nil {
+			for _, p := range batch {
+				p.reply <- reply{err: err}
+			}
+			return
+		}
+	}
 	cur := d.snap.Load()
 	root, next := cur.Root, cur.CommitID+1
 	var (
@@ -434,8 +448,14 @@ func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate
 	for _, h := range d.hooks {
 		h.NotStored(len(accepted))
 	}
+	kind := tree.KindUnavailable
+	if errors.Is(err, store.ErrTooLarge) && len(accepted) == 1 {
+		// The same transaction will never fit; a batch of several may
+		// fit when sent again in smaller ones, so it stays Unavailable.
+		kind = tree.KindExhausted
+	}
 	for _, p := range accepted {
-		p.reply <- reply{err: &tree.Error{Kind: tree.KindUnavailable, Msg: "could not store the transaction durably: " + err.Error()}}
+		p.reply <- reply{err: &tree.Error{Kind: kind, Msg: "could not store the transaction durably: " + err.Error()}}
 	}
 }
 

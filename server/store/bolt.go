@@ -522,3 +522,66 @@ func span(b *bbolt.Bucket) uint64 {
 	}
 	return binary.BigEndian.Uint64(last) - binary.BigEndian.Uint64(first) + 1
 }
+
+// States calls fn for every state key and value, in key order.
+func (s *Bolt) States(ctx context.Context, fn func(key string, value []byte) error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("store: states: %w", ErrClosed)
+	}
+	return s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketState).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(string(k), bytes.Clone(v))
+		})
+	})
+}
+
+// Import writes d into the new store in one transaction: rows, the
+// commit log, the audit log with its sequence numbers, the state and the
+// last commit id.
+func (s *Bolt) Import(ctx context.Context, d *Dump) error {
+	if err := CheckEmpty(ctx, s); err != nil {
+		return err
+	}
+	s.writeSem <- struct{}{}
+	defer func() { <-s.writeSem }()
+	var auditBytes uint64
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		rows, log, audit, state := tx.Bucket(bucketRows), tx.Bucket(bucketCommits), tx.Bucket(bucketAudit), tx.Bucket(bucketState)
+		for _, r := range d.Rows {
+			if err := rows.Put([]byte(r.Key), r.Value); err != nil {
+				return fmt.Errorf("row %q: %w", r.Key, err)
+			}
+		}
+		for _, c := range d.Commits {
+			if err := log.Put(u64(c.ID), encodeCommit(nil, c)); err != nil {
+				return fmt.Errorf("commit %d: %w", c.ID, err)
+			}
+		}
+		for _, a := range d.Audit {
+			if err := audit.Put(u64(a.Seq), a.Entry); err != nil {
+				return fmt.Errorf("audit entry %d: %w", a.Seq, err)
+			}
+			auditBytes += uint64(len(a.Entry))
+		}
+		if n := len(d.Audit); n > 0 {
+			if err := audit.SetSequence(d.Audit[n-1].Seq); err != nil {
+				return err
+			}
+		}
+		for _, kv := range d.State {
+			if err := state.Put([]byte(kv.Key), kv.Value); err != nil {
+				return fmt.Errorf("state %q: %w", kv.Key, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(metaLastCommit, u64(d.Last))
+	})
+	if err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
+	s.lastID.Store(d.Last)
+	s.auditBytes = auditBytes
+	return nil
+}

@@ -275,3 +275,12 @@ func (d *decoder) optBytes(what string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// EncodeCommit is the commit-log record of c. Every backend stores these
+// same records, so a migration between backends copies them as they are
+// and both read what either wrote.
+func EncodeCommit(c *Commit) []byte { return encodeCommit(nil, c) }
+
+// DecodeCommit decodes a record EncodeCommit wrote; a damaged one is an
+// error, never a panic.
+func DecodeCommit(data []byte) (*Commit, error) { return decodeCommit(data) }

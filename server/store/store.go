@@ -104,3 +104,8 @@ type Store interface {
 	State(ctx context.Context, prefix string, fn func(key string, value []byte) error) error
 	Close() error
 }
+
+// ErrTooLarge is wrapped by Apply when a batch exceeds what the backend
+// takes in one transaction (etcd's --max-txn-ops and --max-request-bytes):
+// nothing of it is written, and the same batch will never fit.
+var ErrTooLarge = errors.New("store: transaction too large for the backend")

@@ -33,21 +33,36 @@ type State struct {
 	paths   paths
 	clients atomic.Int64
 	subs    atomic.Int64
+	repl    atomic.Pointer[Replication]
 	changed chan struct{}
+}
+
+// Replication is this server's place among replicas.
+type Replication struct {
+	Role, Leader, LeaderAddr string
 }
 
 type paths struct {
 	version, boot, uptime, commitID, commitTime, clients, subs tree.Path
+	role, leader, leaderAddr                                   tree.Path
 }
 
 // New prepares the state of a server of the given version started at boot.
 func New(sch *schema.Schema, version string, boot time.Time) *State {
-	return &State{
+	s := &State{
 		version: version,
 		boot:    boot,
 		changed: make(chan struct{}, 1),
 		paths:   resolvePaths(sch),
 	}
+	s.repl.Store(&Replication{Role: "standalone"})
+	return s
+}
+
+// SetReplication publishes this server's replication role and leader.
+func (s *State) SetReplication(r Replication) {
+	s.repl.Store(&r)
+	s.poke()
 }
 
 func resolvePaths(sch *schema.Schema) paths {
@@ -56,6 +71,9 @@ func resolvePaths(sch *schema.Schema) paths {
 		version: leaf("version"), boot: leaf("boot-time"), uptime: leaf("uptime"),
 		commitID: leaf("last-commit-id"), commitTime: leaf("last-commit-time"),
 		clients: leaf("clients"), subs: leaf("subscriptions"),
+		role:       tree.MustResolve(sch.Root, "system", "state", "replication", "role"),
+		leader:     tree.MustResolve(sch.Root, "system", "state", "replication", "leader"),
+		leaderAddr: tree.MustResolve(sch.Root, "system", "state", "replication", "leader-address"),
 	}
 }
 
@@ -116,6 +134,12 @@ func (s *State) write(t *tree.Txn) {
 	t.SetLeaf(s.paths.uptime, uint64(time.Since(s.boot)/time.Second))
 	t.SetLeaf(s.paths.clients, uint64(s.clients.Load()))
 	t.SetLeaf(s.paths.subs, uint64(s.subs.Load()))
+	r := s.repl.Load()
+	t.SetLeaf(s.paths.role, r.Role)
+	if r.Leader != "" {
+		t.SetLeaf(s.paths.leader, r.Leader)
+		t.SetLeaf(s.paths.leaderAddr, r.LeaderAddr)
+	}
 }
 
 func (s *State) poke() {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/netready/netready/server/store"
 )
 
 // AdminSocket is the name, in the data dir, of the Unix socket that
@@ -136,8 +138,13 @@ func (d *Daemon) handleAdmin(c *net.UnixConn) {
 // backup streams a consistent copy of the database after its reply line.
 func (d *Daemon) backup(c net.Conn) {
 	d.reloadMu.Lock()
-	st := d.st
+	open := d.st
 	d.reloadMu.Unlock()
+	st, bolt := open.(*store.Bolt)
+	if open != nil && !bolt {
+		replyAdmin(c, AdminReply{Error: "backup copies the bbolt file; this server stores in etcd: take an etcd snapshot (etcdctl snapshot save) or netreadyd migrate --to bbolt:DIR"})
+		return
+	}
 	if st == nil {
 		replyAdmin(c, AdminReply{Error: "the server has no open database (stopping, or a models reload failed)"})
 		return

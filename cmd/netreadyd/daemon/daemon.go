@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/metrics"
+	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
@@ -92,6 +92,11 @@ type Config struct {
 	// a VRF's tunnels apart by label.
 	LabelMin uint32
 
+	// Store is the backend: StoreBolt (default) or StoreEtcd, reached
+	// as Etcd says.
+	Store string
+	Etcd  EtcdConfig
+
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
 	MetricsListen string
@@ -116,7 +121,7 @@ const Version = "0.2.0"
 type Daemon struct {
 	cfg       Config
 	log       *slog.Logger
-	st        *store.Bolt
+	st        backend
 	ds        *datastore.Datastore
 	sys       *system.State
 	audit     *audit.Log
@@ -131,6 +136,7 @@ type Daemon struct {
 	realize   *realize.Engine
 	bgp       *bgp.Speaker         // announces what realize realized; idle without /bgp
 	gateway   *interconnect.Linker // the connections' tunnels at the site gateway
+	replica   *replica.Replica     // with --store etcd: election and follower
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -168,6 +174,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	if cfg.LabelMin > routing.DefaultMaxLabel {
 		return nil, fmt.Errorf("label-min %d: labels end at %d", cfg.LabelMin, routing.DefaultMaxLabel)
 	}
+	if cfg.Store == StoreEtcd && !cfg.NoSouthbound {
+		// Only the leader may realize, and reconciling backends on a
+		// take-over is not built yet: refuse rather than have every
+		// replica write to the network.
+		return nil, errors.New("--store etcd needs --no-southbound: replicas do not realize configuration on backends yet")
+	}
 	if cfg.MetricsListen != "" {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
 			return nil, err // before anything is opened
@@ -176,8 +188,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), health: newHealthService()}
 	d.metrics = metrics.New(d.metricsState)
 	d.metrics.SetRole(RoleStandalone)
-	if err := d.guardEmptyStore(); err != nil {
-		return nil, err
+	if d.usesBolt() {
+		if err := d.guardEmptyStore(); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -200,9 +214,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
-	if err := d.writeStoreMarker(); err != nil {
-		d.closeData()
-		return nil, err
+	if d.usesBolt() {
+		if err := d.writeStoreMarker(); err != nil {
+			d.closeData()
+			return nil, err
+		}
 	}
 	d.lastReload.Store(d.reloadRequest())
 	if err := d.publishModels(ctx, m); err != nil {
@@ -224,12 +240,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		d.closeData()
 		return nil, err
 	}
-	d.setServing(true)
+	d.startReplica()
+	d.dataUp()
 	return d, nil
 }
 
 func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
-	st, err := store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), d.boltOptions())
+	st, err := d.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -250,6 +267,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 			Routing: routing.Options{MinLabel: d.cfg.LabelMin}, ProbeEvery: probeEvery, Observer: d.metrics})
 		opts.Realizer = d.realize
 	}
+	d.newReplica(&opts)
 	if d.ds, err = datastore.Open(ctx, sch, d.metrics.Store(st), rules.All(), opts); err != nil {
 		return err
 	}
@@ -294,6 +312,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 		wg.Wait()
 	}()
 	d.live.Store(&liveStack{st: st, hub: d.hub})
+	d.startReplica() // a reopen (models reload): the listener is known
 	return nil
 }
 
@@ -408,6 +427,10 @@ func (d *Daemon) closeDataWith(reason string) {
 	if d.hub != nil {
 		d.hub.CloseWith(reason)
 		d.hub = nil
+	}
+	if d.replica != nil {
+		d.replica.Close() // stop following, resign
+		d.replica = nil
 	}
 	if d.confirm != nil {
 		d.confirm.Close()

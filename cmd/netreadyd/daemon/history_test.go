@@ -18,7 +18,7 @@ import (
 )
 
 // subscribeExt opens a Subscribe RPC whose request carries exts.
-func (ts *testServer) subscribeExt(t *testing.T, list *gpb.SubscriptionList, exts ...*gnmi_ext.Extension) *subClient {
+func (ts *testServer) subscribeExt(t testing.TB, list *gpb.SubscriptionList, exts ...*gnmi_ext.Extension) *subClient {
 	t.Helper()
 	c, cancel := context.WithCancel(context.Background())
 	stream, err := ts.client.Subscribe(c)

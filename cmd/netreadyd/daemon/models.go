@@ -18,7 +18,6 @@ import (
 	"github.com/netready/netready/server/gnmiserver"
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
-	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/server/validate"
 	netreadyyang "github.com/netready/netready/yang"
@@ -225,7 +224,7 @@ func (d *Daemon) orphans(ctx context.Context, sch *schema.Schema) ([]string, err
 	st := d.st
 	if st == nil {
 		var err error
-		st, err = store.OpenBolt(filepath.Join(d.cfg.DataDir, DBFile), d.boltOptions())
+		st, err = d.openStore(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -377,10 +376,10 @@ func (d *Daemon) ReloadModels(ctx context.Context) error {
 			d.errc <- fmt.Errorf("reopen after a failed models reload: %w", err2)
 			return err2
 		}
-		d.setServing(true)
+		d.dataUp()
 		return err
 	}
-	d.setServing(true)
+	d.dataUp()
 	d.models = m
 	if err := d.saveModels(m); err != nil {
 		d.log.Error("saving the loaded models", "err", err)

@@ -15,19 +15,18 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/netready/netready/server/metrics"
-	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/telemetry"
 )
 
 // RoleStandalone is the replication role of the single bbolt server (see
-// metrics.SetRole; the etcd replicas will be leaders and followers).
+// metrics.SetRole; replicas on etcd are leaders and followers).
 const RoleStandalone = "standalone"
 
 // liveStack is what a metrics scrape reads of the open data stack. It is
 // published whole when the stack opens and withdrawn before it closes, so
 // a scrape never sees a half-built stack.
 type liveStack struct {
-	st  *store.Bolt
+	st  backend
 	hub *telemetry.Hub
 }
 
@@ -45,14 +44,22 @@ func (d *Daemon) metricsState() metrics.State {
 }
 
 // setServing tells the health service (and netready_serving) whether the
-// data stack is open. A replica that follows a leader will also wait to
-// have caught up before it says SERVING (issue #15).
+// data stack is open, and for a replica on etcd whether it holds an etcd
+// session (dataUp, newReplica).
 func (d *Daemon) setServing(serving bool) {
 	if serving && d.health.stopping.Err() != nil {
 		return // Stop has begun: NOT_SERVING for good
 	}
 	d.serving.Store(serving)
 	d.health.set(serving)
+}
+
+// dataUp says SERVING once the data stack is open; a replica says so
+// itself, while it holds an etcd session (newReplica).
+func (d *Daemon) dataUp() {
+	if d.replica == nil {
+		d.setServing(true)
+	}
 }
 
 // healthService is the standard gRPC health service (grpc.health.v1). It

@@ -1,0 +1,323 @@
+// Package replica runs one of several netreadyd replicas that share a
+// datastore in etcd (package etcdstore): they elect one leader, the only
+// one that writes, and every replica — the leader too — keeps its
+// in-memory copy current by following the commit log.
+//
+// The election is etcd's (client/v3/concurrency): a Session holds a lease
+// of TTL seconds that the replica keeps alive; Campaign waits until the
+// replica's election key is the oldest. While leading, every store write
+// also compares that key's create revision (etcdstore.Store.Guard), so a
+// deposed leader — its lease revoked or expired — cannot commit anything
+// even before it learns it was deposed.
+//
+// A Set sent to a follower is refused with Unavailable naming the leader
+// and its address, rather than forwarded: forwarding would make the
+// follower act for the caller (carry its identity and authorization
+// across replicas), and gNMI clients such as gnmic retry on Unavailable.
+package replica
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/store/etcdstore"
+	"github.com/netready/netready/server/tree"
+)
+
+// Roles a replica has.
+const (
+	RoleLeader   = "leader"
+	RoleFollower = "follower"
+)
+
+// DefaultTTL is the election session's lease: a leader that dies (or is
+// cut off from etcd) is replaced within it. Five seconds keeps fail-over
+// short while tolerating a busy machine's scheduling hiccups (the lease is
+// renewed every TTL/3).
+const DefaultTTL = 5 * time.Second
+
+// Options configure a Replica.
+type Options struct {
+	// Name is this replica's name (default: its address).
+	Name string
+	// TTL is the election session's lease (default DefaultTTL, whole
+	// seconds).
+	TTL time.Duration
+	Log *slog.Logger
+	// OnChange, if set, is told every change of the status (role, leader).
+	OnChange func(Status)
+	// OnLag, if set, is told how many commits behind the store this
+	// replica was each time it learned of new ones (0 on the leader).
+	OnLag func(commits uint64)
+}
+
+// Status is what a replica knows of the election.
+type Status struct {
+	Role       string // RoleLeader or RoleFollower
+	Leader     string // the leader's name, "" while none is known
+	LeaderAddr string // the leader's gNMI address
+	// Changes counts the leaders this replica has seen take over.
+	Changes uint64
+	// Connected says the replica holds a live etcd session: false, it is
+	// cut off from etcd (its copy may be stale; it cannot lead).
+	Connected bool
+}
+
+// leaderValue is what the leader publishes in its election key.
+type leaderValue struct {
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+}
+
+// Replica is one replica's election and follower loop.
+type Replica struct {
+	cli  *clientv3.Client
+	st   *etcdstore.Store
+	opts Options
+	log  *slog.Logger
+
+	leading atomic.Bool
+	mu      sync.Mutex
+	status  Status
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+}
+
+// New returns a replica writing through st (opened Guarded) with cli.
+// It does nothing until Start; Writable refuses until it leads.
+func New(cli *clientv3.Client, st *etcdstore.Store, opts Options) *Replica {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultTTL
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Replica{cli: cli, st: st, opts: opts, log: opts.Log, status: Status{Role: RoleFollower}}
+}
+
+// Start follows the commit log into ds from the commit ds loaded (at the
+// store's revision) and campaigns, advertising addr as where to send
+// Sets, until Close.
+func (r *Replica) Start(ds *datastore.Datastore, addr string) {
+	if r.opts.Name == "" {
+		r.opts.Name = addr
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	cut := etcdstore.Cut{Revision: r.st.Revision(), CommitID: ds.Snapshot().CommitID}
+	r.done.Go(func() { r.follow(ctx, ds, cut) })
+	r.done.Go(func() { r.campaign(ctx, ds, leaderValue{Name: r.opts.Name, Addr: addr}) })
+}
+
+// Close stops following and resigns (the session's lease is revoked, so
+// another replica takes over at once rather than after the TTL).
+func (r *Replica) Close() {
+	if r.cancel != nil {
+		r.cancel()
+		r.done.Wait()
+	}
+}
+
+// Writable is the datastore's Writable: nil while this replica leads,
+// else Unavailable naming the leader.
+func (r *Replica) Writable() error {
+	if r.leading.Load() {
+		return nil
+	}
+	st := r.Status()
+	if st.Leader == "" {
+		st.Leader, st.LeaderAddr = r.askLeader()
+	}
+	msg := fmt.Sprintf("replica %s is a follower and takes no Sets", r.opts.Name)
+	if st.Leader == r.opts.Name {
+		msg = fmt.Sprintf("replica %s was elected and is catching up with the store; retry", r.opts.Name)
+	} else if st.Leader != "" {
+		msg += fmt.Sprintf(": the leader is %s at %s", st.Leader, st.LeaderAddr)
+	} else {
+		msg += ": no leader is elected right now; retry"
+	}
+	return &tree.Error{Kind: tree.KindUnavailable, Msg: msg}
+}
+
+// askLeader reads the leader from etcd, for a refusal made before the
+// election was observed ("" if there is none or etcd does not answer).
+func (r *Replica) askLeader() (name, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := r.cli.Get(ctx, r.st.Prefix()+"election/", clientv3.WithFirstCreate()...)
+	if err != nil || len(resp.Kvs) == 0 {
+		return "", ""
+	}
+	var v leaderValue
+	if json.Unmarshal(resp.Kvs[0].Value, &v) != nil {
+		return "", ""
+	}
+	return v.Name, v.Addr
+}
+
+// Status is the replica's view of the election.
+func (r *Replica) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// setStatus changes the status and tells OnChange, under the lock so
+// that OnChange sees the changes one at a time and in order.
+func (r *Replica) setStatus(fn func(*Status)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn(&r.status)
+	if r.opts.OnChange != nil {
+		r.opts.OnChange(r.status)
+	}
+}
+
+// follow applies every transaction of the commit log to ds, in order;
+// after a compaction it loads afresh and goes on from there.
+func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcdstore.Cut) {
+	for ctx.Err() == nil {
+		err := r.st.Follow(ctx, cut, func(commits []*store.Commit, rev int64) error {
+			if r.opts.OnLag != nil {
+				newest, served := commits[len(commits)-1].ID, ds.Snapshot().CommitID
+				r.opts.OnLag(newest - min(newest, served))
+			}
+			if err := ds.ApplyCommitted(ctx, commits); err != nil {
+				return err
+			}
+			newest := commits[len(commits)-1]
+			r.st.Observed(newest.ID)
+			cut.Revision = rev
+			return nil
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("following the commit log failed; loading afresh", "err", err)
+		if cut, err = r.reload(ctx, ds); err != nil {
+			r.log.Error("reloading from etcd failed; retrying", "err", err)
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// reload replaces ds's configuration with a fresh load of the store.
+func (r *Replica) reload(ctx context.Context, ds *datastore.Datastore) (etcdstore.Cut, error) {
+	var cut etcdstore.Cut
+	root, err := ds.LoadRows(func(fn func(string, []byte) error) error {
+		var err error
+		cut, err = r.st.LoadAt(ctx, fn)
+		return err
+	})
+	if err != nil {
+		return cut, err
+	}
+	if err := ds.ReplaceCommitted(ctx, root, cut.CommitID); err != nil {
+		return cut, err
+	}
+	r.st.Observed(cut.CommitID)
+	return cut, nil
+}
+
+// campaign runs elections until ctx ends: campaign, lead until the
+// session ends, campaign again with a new session.
+func (r *Replica) campaign(ctx context.Context, ds *datastore.Datastore, val leaderValue) {
+	value, _ := json.Marshal(val)
+	for ctx.Err() == nil {
+		sess, err := concurrency.NewSession(r.cli, concurrency.WithTTL(int(r.opts.TTL/time.Second)), concurrency.WithContext(ctx))
+		if err != nil {
+			r.log.Warn("no etcd session for the election; retrying", "err", err)
+			r.setStatus(func(s *Status) { s.Connected = false })
+			sleep(ctx, time.Second)
+			continue
+		}
+		r.setStatus(func(s *Status) { s.Connected = true })
+		el := concurrency.NewElection(sess, r.st.Prefix()+"election/")
+		sctx, stop := context.WithCancel(ctx)
+		context.AfterFunc(sessionDone(sess), stop)
+		var wg sync.WaitGroup
+		wg.Go(func() { r.observe(sctx, el) })
+		if err := el.Campaign(sctx, string(value)); err == nil {
+			r.lead(sctx, ds, el)
+		} else if ctx.Err() == nil {
+			r.log.Warn("campaign ended", "err", err)
+		}
+		stop()
+		wg.Wait()
+		r.leading.Store(false)
+		r.setStatus(func(s *Status) { s.Role, s.Connected = RoleFollower, false })
+		// Revoking the lease resigns at once (never blocks for long:
+		// the session's own context ends with ctx).
+		_ = sess.Close()
+	}
+}
+
+// sessionDone is a context that ends with the session.
+func sessionDone(sess *concurrency.Session) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-sess.Done(); cancel() }()
+	return ctx
+}
+
+// lead makes this replica the writer once it serves everything the
+// store holds, and stays so until ctx (the session) ends.
+func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurrency.Election) {
+	if err := r.st.Resync(ctx); err != nil {
+		r.log.Error("elected but cannot read the store; resigning", "err", err)
+		return
+	}
+	for ds.Snapshot().CommitID < r.st.LastCommitID() {
+		if !sleep(ctx, 5*time.Millisecond) {
+			return
+		}
+	}
+	r.st.Guard(el.Key(), el.Rev())
+	r.leading.Store(true)
+	r.setStatus(func(s *Status) { s.Role = RoleLeader })
+	r.log.Info("leading", "name", r.opts.Name, "commit", r.st.LastCommitID())
+	<-ctx.Done()
+	r.leading.Store(false)
+	r.log.Warn("no longer leading", "name", r.opts.Name)
+}
+
+// observe keeps the status's leader current.
+func (r *Replica) observe(ctx context.Context, el *concurrency.Election) {
+	for resp := range el.Observe(ctx) {
+		if len(resp.Kvs) == 0 {
+			continue
+		}
+		var v leaderValue
+		if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
+			r.log.Warn("unreadable leader value", "err", err)
+			continue
+		}
+		r.setStatus(func(s *Status) {
+			if s.Leader != v.Name || s.LeaderAddr != v.Addr {
+				s.Changes++
+			}
+			s.Leader, s.LeaderAddr = v.Name, v.Addr
+		})
+	}
+}
+
+// sleep waits d or until ctx ends; false if ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
