@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,14 +21,20 @@ import (
 
 // floorServer answers every Set with one durable bbolt write and nothing
 // else: the cost a durable Set cannot go below (gRPC over TLS on loopback
-// plus one fsync).
+// plus one fsync). With batch, concurrent Sets share fsyncs (bbolt's
+// Batch: group commit, as the server's writer does).
 type floorServer struct {
 	gpb.UnimplementedGNMIServer
-	db *bbolt.DB
+	db    *bbolt.DB
+	batch bool
 }
 
 func (f *floorServer) Set(_ context.Context, req *gpb.SetRequest) (*gpb.SetResponse, error) {
-	err := f.db.Update(func(tx *bbolt.Tx) error {
+	write := f.db.Update
+	if f.batch {
+		write = f.db.Batch
+	}
+	err := write(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte("rows"))
 		if err != nil {
 			return err
@@ -39,11 +47,56 @@ func (f *floorServer) Set(_ context.Context, req *gpb.SetRequest) (*gpb.SetRespo
 // BenchmarkSetFloor measures that floor in the same run as the server's
 // own one-leaf Set benchmarks (docs/performance.md compares them).
 func BenchmarkSetFloor(b *testing.B) {
+	client := floorClient(b, false)
+	req := &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/hosts/host[name=h1]/description"), Val: jsonIETF(`"x"`)}}}
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := client.Set(ctx(b), req); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	p50, p99 := percentiles(lat)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+}
+
+// BenchmarkSetFloorConcurrent32 is the floor of SetConcurrent32: 32
+// goroutines on one connection, as there, against the floor server with
+// group commit. What a server doing nothing but durable writes reaches on
+// this machine bounds what NetReady's Sets/s can be.
+func BenchmarkSetFloorConcurrent32(b *testing.B) {
+	client := floorClient(b, true)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for c := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, fmt.Sprintf("/hosts/host[name=h%d]/description", c)), Val: jsonIETF(`"x"`)}}}
+			for next.Add(1) <= int64(b.N) {
+				if _, err := client.Set(ctx(b), req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
+}
+
+// floorClient starts a floor server on loopback with TLS and returns a
+// client of it; both end with the benchmark.
+func floorClient(b *testing.B, batch bool) gpb.GNMIClient {
+	b.Helper()
 	db, err := bbolt.Open(filepath.Join(b.TempDir(), "floor.db"), 0o600, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	certPEM, keyPEM, err := certs.SelfSigned([]string{"localhost"}, time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -57,25 +110,13 @@ func BenchmarkSetFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
-	gpb.RegisterGNMIServer(srv, &floorServer{db: db})
+	gpb.RegisterGNMIServer(srv, &floorServer{db: db, batch: batch})
 	go func() { _ = srv.Serve(lis) }()
-	defer srv.Stop()
+	b.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}))) //nolint:gosec // loopback benchmark of our own server
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	client := gpb.NewGNMIClient(conn)
-	req := &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/hosts/host[name=h1]/description"), Val: jsonIETF(`"x"`)}}}
-	lat := make([]time.Duration, 0, b.N)
-	for b.Loop() {
-		t0 := time.Now()
-		if _, err := client.Set(ctx(b), req); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	p50, p99 := percentiles(lat)
-	b.ReportMetric(p50, "p50-ms")
-	b.ReportMetric(p99, "p99-ms")
+	b.Cleanup(func() { conn.Close() })
+	return gpb.NewGNMIClient(conn)
 }
