@@ -31,14 +31,19 @@ func same(a, b Route) bool {
 }
 
 // Export returns the routes to announce for res, keyed by RD and prefix:
-// the host route of every binding realized on a host (each local next
-// hop of its VRF's host routes), with the binding's label. It also
-// returns what it could not export, for the log.
+// every route a VRF instance originates on its host — the host route of
+// each binding realized there and each static route resolved through
+// such a binding (the routes with a next hop bound to the VRF itself on
+// that host) — with the label of the binding behind it, so a receiver's
+// traffic reaches that interface directly. Routes a VRF imported are not
+// exported again. It also returns what it could not export, for the log.
 //
-// Static routes, IPv6 addresses (VPNv6), hosts with an IPv6 underlay and
-// VRF labels above 65,535 (the type 1 RD's number) are not exported.
-// Two bindings with the same address in one VRF on one host share an RD
-// and prefix: the preferred one is announced.
+// IPv6 (VPNv6: the forwarders do not tunnel IPv6), hosts with an IPv6
+// underlay and VRF labels above 65,535 (the type 1 RD's number) are not
+// exported. Routes with the same prefix in one VRF on one host share an
+// RD: the preferred next hop is announced (a static route spread over two
+// bindings of one host is announced through the first; copies on other
+// hosts are routes of their own).
 func Export(res routing.Result) (map[string]Route, []string) {
 	out := map[string]Route{}
 	var skipped []string
@@ -53,7 +58,7 @@ func Export(res routing.Result) (map[string]Route, []string) {
 func exportVRF(out map[string]Route, h *routing.HostView, v *routing.VRF, skipped []string) []string {
 	for _, r := range v.Routes {
 		for _, hop := range r.NextHops {
-			if hop.Kind != routing.HopLocal || !isHostRoute(r.Prefix, hop) {
+			if hop.Kind != routing.HopLocal {
 				continue
 			}
 			rt, err := exportHop(h, v, r.Prefix, hop)
@@ -67,12 +72,6 @@ func exportVRF(out map[string]Route, h *routing.HostView, v *routing.VRF, skippe
 		}
 	}
 	return skipped
-}
-
-// isHostRoute tells a binding's own address from a static route through
-// it: a host route's hop is the address itself.
-func isHostRoute(p netip.Prefix, hop routing.Hop) bool {
-	return p.IsSingleIP() && p.Addr() == hop.Addr
 }
 
 func exportHop(h *routing.HostView, v *routing.VRF, p netip.Prefix, hop routing.Hop) (Route, error) {

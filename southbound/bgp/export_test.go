@@ -25,8 +25,8 @@ func route(prefix string, hops ...routing.Hop) routing.Route {
 
 // Export announces each binding's host route from the host it is bound
 // on, with an RD per VRF instance per host: an anycast address bound on
-// two hosts gives two routes. Remote hops, static routes and IPv6 are
-// not exported.
+// two hosts gives two routes. A static route is announced through its
+// preferred local next hop; remote hops and IPv6 are not exported.
 func TestExport(t *testing.T) {
 	anyA, anyB := hop(routing.HopLocal, "a", "10.0.0.9", 40, 10), hop(routing.HopRemote, "b", "10.0.0.9", 41, 20)
 	res := routing.Result{Hosts: map[string]*routing.HostView{
@@ -45,6 +45,7 @@ func TestExport(t *testing.T) {
 		{RD: "192.0.2.1:30", Prefix: netip.MustParsePrefix("10.0.0.5/32"), Label: 42, NextHop: netip.MustParseAddr("192.0.2.1"), RTs: []string{"64512:1"}, MED: 100},
 		{RD: "192.0.2.1:30", Prefix: netip.MustParsePrefix("10.0.0.9/32"), Label: 40, NextHop: netip.MustParseAddr("192.0.2.1"), RTs: []string{"64512:1"}, MED: 10},
 		{RD: "192.0.2.2:30", Prefix: netip.MustParsePrefix("10.0.0.9/32"), Label: 41, NextHop: netip.MustParseAddr("192.0.2.2"), RTs: []string{"64512:1"}, MED: 20},
+		{RD: "192.0.2.1:30", Prefix: netip.MustParsePrefix("10.9.0.0/16"), Label: 42, NextHop: netip.MustParseAddr("192.0.2.1"), RTs: []string{"64512:1"}, MED: 100},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d routes %v, want %v", len(got), got, want)
