@@ -24,29 +24,40 @@ var _ southbound.Counter = (*Driver)(nil)
 func (d *Driver) Counters(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.PortCounters, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	out := make(map[southbound.PortRef]southbound.PortCounters)
+	err := d.eachVRF(ctx, hosts, "counters", func(host string, v *vrfState) error { return countPorts(host, v, out) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachVRF calls fn for every VRF of the hosts, as the kernel holds them
+// now (a host whose namespace does not exist has none); op names the
+// operation in errors. The caller holds d.mu.
+func (d *Driver) eachVRF(ctx context.Context, hosts []string, op string, fn func(host string, v *vrfState) error) error {
 	if d.closed {
-		return nil, errors.New("driver closed")
+		return errors.New("driver closed")
 	}
 	d.epoch++ // see the namespaces as they are now, as Apply does
-	out := make(map[southbound.PortRef]southbound.PortCounters)
 	for _, name := range hosts {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("host %s: counters: %w", name, err)
+			return fmt.Errorf("host %s: %s: %w", name, op, err)
 		}
 		hs, err := d.host(name)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", name, err)
+			return fmt.Errorf("host %s: %w", name, err)
 		}
 		for id, v := range hs.vrfs {
-			if err := countPorts(name, v, out); err != nil {
-				return nil, fmt.Errorf("host %s: VRF %s: counters: %w", name, id, err)
+			if err := fn(name, v); err != nil {
+				return fmt.Errorf("host %s: VRF %s: %s: %w", name, id, op, err)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // countPorts adds the counters of v's ports, as the kernel holds them

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -31,29 +30,12 @@ var _ southbound.Prober = (*Driver)(nil)
 func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.PortRef]southbound.Liveness, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return nil, errors.New("driver closed")
-	}
-	d.epoch++
 	d.probes++
 	rare := d.probes%rareProbe == 0
 	out := make(map[southbound.PortRef]southbound.Liveness)
-	for _, name := range hosts {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("host %s: probe: %w", name, err)
-		}
-		hs, err := d.host(name)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", name, err)
-		}
-		for id, v := range hs.vrfs {
-			if err := probeVRF(name, v, rare, out); err != nil {
-				return nil, fmt.Errorf("host %s: VRF %s: probe: %w", name, id, err)
-			}
-		}
+	err := d.eachVRF(ctx, hosts, "probe", func(host string, v *vrfState) error { return probeVRF(host, v, rare, out) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
