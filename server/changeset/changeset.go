@@ -26,15 +26,36 @@ type Set struct {
 
 // Compute diffs old and cur once (tree.Diff: shared subtrees are skipped,
 // so the cost follows the change) and records every difference.
+//
+// The changes are gathered in blocks of at most blockSize (the first one
+// grows as needed, so a small change stays small) and copied once into a
+// slice of the exact length: appending to one slice would copy and
+// reallocate it over and over (a bulk Set reports 100,000s of changes).
 func Compute(old, cur *tree.Node) *Set {
-	s := &Set{Old: old, New: cur}
+	var (
+		full  [][]Change
+		block []Change
+	)
 	tree.Diff(old, cur, func(chain []*tree.Node, o, n *tree.Node) bool {
+		if len(block) == blockSize {
+			full, block = append(full, block), make([]Change, 0, blockSize)
+		}
 		// tree.Diff gives every call its own chain array, so it can be kept.
-		s.Changes = append(s.Changes, Change{Chain: chain, Old: o, New: n})
+		block = append(block, Change{Chain: chain, Old: o, New: n})
 		return true
 	})
-	return s
+	if len(full) == 0 {
+		return &Set{Old: old, New: cur, Changes: block}
+	}
+	all := make([]Change, 0, len(full)*blockSize+len(block))
+	for _, b := range full {
+		all = append(all, b...)
+	}
+	return &Set{Old: old, New: cur, Changes: append(all, block...)}
 }
+
+// blockSize is how many changes Compute gathers per block.
+const blockSize = 1024
 
 // Walk replays the changes to fn as tree.Diff would report them: when fn
 // returns false for a container or list entry, nothing below it is
