@@ -79,13 +79,13 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 		if err := checkKeyLeaf(p, val); err != nil {
 			return nil, err
 		}
-		return d.leaf(s, val, ps)
+		return d.leaf(s, val, fixed(ps))
 	case schema.LeafList:
 		ll, ok := tv.GetValue().(*gpb.TypedValue_LeaflistVal)
 		if !ok {
 			return nil, errorf(KindInvalid, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
 		}
-		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), ps); err != nil {
+		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), fixed(ps)); err != nil {
 			return nil, err
 		}
 		vals := make([]value.Value, 0, len(ll.LeaflistVal.GetElement()))
@@ -96,7 +96,7 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 			}
 			vals = append(vals, val)
 		}
-		return d.leafList(s, vals, ps)
+		return d.leafList(s, vals, fixed(ps))
 	}
 	return nil, errorf(KindInvalid, ps, "a %s takes a JSON or JSON_IETF value", s.Kind)
 }
@@ -135,9 +135,9 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 		}
 		return d.dir(d.newDir(s), obj, ps)
 	case s.Kind == schema.LeafList:
-		return d.jsonLeafList(s, v, ps)
+		return d.jsonLeafList(s, v, fixed(ps))
 	default:
-		n, err := d.jsonLeaf(s, v, ps)
+		n, err := d.jsonLeaf(s, v, fixed(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -204,19 +204,21 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 			continue // RFC 7952 metadata: nothing of ours
 		}
 		c := n.schema.Child(name)
-		cps := ps + "/" + unqualified(name)
+		// The member's path is built only for an error or a container:
+		// most members are leaves, and most payloads are valid.
+		cps := func() string { return ps + "/" + unqualified(name) }
 		if c == nil {
-			return nil, errorf(KindNotFound, cps, "no such element in the schema under %s", n.schema.PathString())
+			return nil, errorf(KindNotFound, cps(), "no such element in the schema under %s", n.schema.PathString())
 		}
 		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
-			return nil, errorf(KindInvalid, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
+			return nil, errorf(KindInvalid, cps(), "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
 		}
 		if seen[c] {
-			return nil, errorf(KindInvalid, cps, "member given more than once (qualified and unqualified)")
+			return nil, errorf(KindInvalid, cps(), "member given more than once (qualified and unqualified)")
 		}
 		seen[c] = true
 		if !c.Config && !d.state {
-			return nil, errorf(KindInvalid, cps, "read-only (config false) data cannot be set")
+			return nil, errorf(KindInvalid, cps(), "read-only (config false) data cannot be set")
 		}
 		if c.IsKey && n.isEntry() {
 			continue // checked by entry
@@ -227,7 +229,7 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		}
 		if c.Choice != nil {
 			if other := otherCase(n, c); other != nil {
-				return nil, errorf(KindInvalid, cps, "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
+				return nil, errorf(KindInvalid, cps(), "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
 			}
 		}
 		t.setKid(n, kid)
@@ -245,7 +247,7 @@ func otherCase(n *Node, c *schema.Node) *schema.Node {
 	return nil
 }
 
-func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) {
+func (d *decoder) child(c *schema.Node, raw any, cps func() string, ps string) (*Node, error) {
 	switch c.Kind {
 	case schema.Leaf:
 		return d.jsonLeaf(c, raw, cps)
@@ -256,9 +258,9 @@ func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) 
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, errorf(KindInvalid, cps, "a container takes a JSON object, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, cps(), "a container takes a JSON object, got %s", jsonKind(raw))
 	}
-	return d.dir(d.newDir(c), obj, cps)
+	return d.dir(d.newDir(c), obj, cps())
 }
 
 // list decodes a JSON array of entries. ps is the path of the list's parent.
@@ -328,25 +330,25 @@ func member(obj map[string]any, k *schema.Node) (any, bool) {
 	return v, ok
 }
 
-func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps string) (*Node, error) {
+func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps func() string) (*Node, error) {
 	v, err := value.ParseJSON(s.ValueType(), raw, d.ietf)
 	if err != nil {
-		return nil, errorf(KindInvalid, ps, "%v", err)
+		return nil, errorf(KindInvalid, ps(), "%v", err)
 	}
 	return d.leaf(s, v, ps)
 }
 
-func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) {
+func (d *decoder) leaf(s *schema.Node, v value.Value, ps func() string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps(), "read-only (config false) data cannot be set")
 	}
 	return &Node{schema: s, owner: d.own, val: v}, nil
 }
 
-func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error) {
+func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps func() string) (*Node, error) {
 	arr, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(KindInvalid, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, ps(), "a leaf-list takes a JSON array, got %s", jsonKind(raw))
 	}
 	if err := checkMaxElements(s, len(arr), ps); err != nil {
 		return nil, err
@@ -355,7 +357,7 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	for _, el := range arr {
 		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
 		if err != nil {
-			return nil, errorf(KindInvalid, ps, "%v", err)
+			return nil, errorf(KindInvalid, ps(), "%v", err)
 		}
 		vals = append(vals, v)
 	}
@@ -366,27 +368,30 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 // model's max-elements before any value is parsed. A payload replaces the
 // whole leaf-list, so validation would refuse the result anyway (with the
 // same message); refusing here spares parsing the values.
-func checkMaxElements(s *schema.Node, n int, ps string) error {
+func checkMaxElements(s *schema.Node, n int, ps func() string) error {
 	if s.MaxElements > 0 && uint64(n) > s.MaxElements {
-		return errorf(KindConflict, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
+		return errorf(KindConflict, ps(), "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
 	}
 	return nil
 }
 
-func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
+func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps func() string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps(), "read-only (config false) data cannot be set")
 	}
 	seen := make(map[any]struct{}, len(vals))
 	for _, v := range vals {
 		k := value.Key(v)
 		if _, dup := seen[k]; dup {
-			return nil, errorf(KindInvalid, ps, "duplicate leaf-list value %s", value.String(v))
+			return nil, errorf(KindInvalid, ps(), "duplicate leaf-list value %s", value.String(v))
 		}
 		seen[k] = struct{}{}
 	}
 	return &Node{schema: s, owner: d.own, vals: vals}, nil
 }
+
+// fixed is the path function of a path already built.
+func fixed(ps string) func() string { return func() string { return ps } }
 
 func unqualified(name string) string {
 	if i := strings.IndexByte(name, ':'); i >= 0 {
