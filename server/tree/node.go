@@ -174,13 +174,20 @@ func keyPart(v value.Value) string {
 
 // KeyValues returns a list entry's key values in key order.
 func (n *Node) KeyValues() []value.Value {
-	vals := make([]value.Value, len(n.schema.Keys))
-	for i, k := range n.schema.Keys {
+	return n.appendKeyValues(make([]value.Value, 0, len(n.schema.Keys)))
+}
+
+// appendKeyValues appends a list entry's key values, in key order, to dst
+// (a caller's buffer: building a path needs no allocation for them).
+func (n *Node) appendKeyValues(dst []value.Value) []value.Value {
+	for _, k := range n.schema.Keys {
+		var v value.Value
 		if c := n.Child(k); c != nil {
-			vals[i] = c.val
+			v = c.val
 		}
+		dst = append(dst, v)
 	}
-	return vals
+	return dst
 }
 
 // HasConfig reports whether n holds any configuration: a set config leaf,

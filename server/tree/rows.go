@@ -146,7 +146,7 @@ func (t *Txn) LoadRow(key string, data []byte) error {
 // reads it. Changing it needs a migration of stored rows, or a row written
 // before would never again be overwritten or deleted.
 func rowKey(chain []*Node) string {
-	return chainText(chain, appendRowElem)
+	return chainText(chain, true)
 }
 
 func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
