@@ -125,7 +125,7 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 		if !ok {
 			return nil, errorf(KindInvalid, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
 		}
-		return d.entry(s, obj, last.Keys, ps)
+		return d.entry(s, obj, last.Keys, fixed(ps), "")
 	case s.Kind == schema.List:
 		return d.list(s, v, parentString(p))
 	case s.Kind == schema.Container:
@@ -276,7 +276,7 @@ func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
 		if !ok {
 			return nil, errorf(KindInvalid, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
 		}
-		e, err := d.entry(s, obj, nil, fmt.Sprintf("%s[%d]", lps, i))
+		e, err := d.entry(s, obj, nil, func() string { return fmt.Sprintf("%s[%d]", lps, i) }, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -289,36 +289,39 @@ func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
 }
 
 // entry decodes a list entry. Keys come from the body, or from the path
-// when pathKeys is set (then the body may repeat them, but not differ).
-func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, ps string) (*Node, error) {
+// when pathKeys is set (then the body may repeat them, but not differ). at
+// is the entry's path (for an entry of a JSON array, its index: built only
+// for an error); parent is the path of the list's parent, from which the
+// path of an entry of an array is built once its keys are known.
+func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, at func() string, parent string) (*Node, error) {
 	keys := make([]value.Value, len(s.Keys))
 	for i, k := range s.Keys {
 		raw, ok := member(obj, k)
 		switch {
 		case ok:
-			if err := checkKeyValueLen(raw, ps+"/"+k.Name); err != nil {
+			if err := checkKeyValueLen(raw, func() string { return at() + "/" + k.Name }); err != nil {
 				return nil, err
 			}
 			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
 			if err != nil {
-				return nil, errorf(KindInvalid, ps+"/"+k.Name, "%v", err)
+				return nil, errorf(KindInvalid, at()+"/"+k.Name, "%v", err)
 			}
 			if pathKeys != nil && !value.Equal(v, pathKeys[i]) {
-				return nil, errorf(KindInvalid, ps+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
+				return nil, errorf(KindInvalid, at()+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
 			}
 			keys[i] = v
 		case pathKeys != nil:
 			keys[i] = pathKeys[i]
 		default:
-			return nil, errorf(KindInvalid, ps, "list entry is missing key %s", k.Name)
+			return nil, errorf(KindInvalid, at(), "list entry is missing key %s", k.Name)
 		}
 	}
 	t := &Txn{own: d.own}
 	e := t.newEntry(s, keys)
 	if pathKeys == nil {
-		ps = entryPath(ps[:strings.LastIndexByte(ps, '/')], e)
+		return d.dir(e, obj, entryPath(parent, e))
 	}
-	return d.dir(e, obj, ps)
+	return d.dir(e, obj, at())
 }
 
 // member finds the JSON member for schema node k, qualified or not.
