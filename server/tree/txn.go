@@ -97,9 +97,6 @@ func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
 // maxKidsHint caps the children capacity a new list entry starts with.
 const maxKidsHint = 16
 
-// defaultsBlock is how many default leaves fillDefaults allocates at once.
-const defaultsBlock = 4
-
 // fillDefaults adds the default leaves (and the non-presence containers
 // holding defaults) that an instance of a container or list entry has
 // implicitly. n must be owned by t.
@@ -110,16 +107,20 @@ func (t *Txn) fillDefaults(n *Node) {
 	if !n.schema.HasDefaults {
 		return
 	}
-	var leaves []Node // the default leaves, allocated together
+	missing := func(c *schema.Node) bool { return c.Choice == nil && n.Child(c) == nil }
+	count := 0
 	for _, c := range n.schema.Children {
-		if c.Choice != nil || n.Child(c) != nil {
+		if c.Kind == schema.Leaf && c.DefaultValue != nil && missing(c) {
+			count++
+		}
+	}
+	leaves := make([]Node, 0, count) // the default leaves, allocated together
+	for _, c := range n.schema.Children {
+		if !missing(c) {
 			continue
 		}
 		switch {
 		case c.Kind == schema.Leaf && c.DefaultValue != nil:
-			if len(leaves) == cap(leaves) {
-				leaves = make([]Node, 0, defaultsBlock)
-			}
 			leaves = append(leaves, Node{schema: c, owner: t.own, val: c.DefaultValue, dflt: true})
 			n.insertKid(&leaves[len(leaves)-1])
 		case c.Kind == schema.Container && !c.Presence && c.HasDefaults:
