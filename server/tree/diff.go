@@ -49,7 +49,11 @@ func (d *differ) extend(chain []*Node, x *Node) []*Node {
 	}
 	out := d.slab[:n:n]
 	d.slab = d.slab[n:]
-	copy(out, chain)
+	// A loop, not copy: chains are short, and copy's bulk write barrier
+	// costs more per call than they hold while the GC runs.
+	for i, c := range chain {
+		out[i] = c
+	}
 	out[n-1] = x
 	return out
 }
