@@ -57,3 +57,24 @@ func TestDiffChainsAreOwnAndPooled(t *testing.T) {
 		t.Errorf("Diff of %d changes allocates %.0f times, want under a tenth", len(kept), n)
 	}
 }
+
+// ChainPath gives the key values of all its entries one allocation, each
+// element's keys its own: a path through two lists costs two allocations,
+// not three.
+func TestChainPathSharesKeys(t *testing.T) {
+	sch := tsch(t)
+	root := load(t, sch, `{"t:top":{"item":[{"id":1,"sub":[{"a":"x","b":2,"c":"y"}]}]}}`)
+	p := path(t, sch, "/top/item[id=1]/sub[a=x][b=2]/c")
+	chain := validChain(t, root, p)
+	got := ChainPath(chain)
+	if PathString(got) != PathString(p) {
+		t.Fatalf("ChainPath = %s, want %s", PathString(got), PathString(p))
+	}
+	_ = append(got[1].Keys, nil) // must not overwrite the next element's keys
+	if PathString(got) != PathString(p) {
+		t.Fatalf("appending to one element's keys changed the path to %s", PathString(got))
+	}
+	if n := testing.AllocsPerRun(100, func() { ChainPath(chain) }); n != 2 {
+		t.Errorf("ChainPath through two lists allocates %.0f times, want 2", n)
+	}
+}

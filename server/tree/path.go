@@ -97,7 +97,18 @@ func chainText(chain []*Node, row bool) string {
 }
 
 // ChainPath returns the resolved Path of the last node of chain.
+//
+// The key values of all its entries share one allocation (each element's
+// Keys capacity-limited, so appending to one cannot overwrite the next):
+// validation builds a path for every reference of a bulk Set.
 func ChainPath(chain []*Node) Path {
+	nkeys := 0
+	for _, n := range chain {
+		if n.schema.Kind == schema.List && n.isEntry() {
+			nkeys += len(n.schema.Keys)
+		}
+	}
+	keys := make([]value.Value, 0, nkeys)
 	p := make(Path, 0, len(chain))
 	for i, n := range chain {
 		if n.isEntry() {
@@ -105,7 +116,9 @@ func ChainPath(chain []*Node) Path {
 		}
 		el := Elem{Schema: n.schema}
 		if n.schema.Kind == schema.List && i+1 < len(chain) && chain[i+1].schema == n.schema {
-			el.Keys = chain[i+1].KeyValues()
+			start := len(keys)
+			keys = chain[i+1].appendKeyValues(keys)
+			el.Keys = keys[start:len(keys):len(keys)]
 		}
 		p = append(p, el)
 	}
