@@ -5,7 +5,11 @@
 // changed: they replay this list.
 package changeset
 
-import "github.com/netready/netready/server/tree"
+import (
+	"iter"
+
+	"github.com/netready/netready/server/tree"
+)
 
 // Change is one node that differs between the two versions: Chain runs
 // from the root's child down to the node (the new node, or the old one
@@ -21,31 +25,71 @@ type Change struct {
 // deleted object.
 type Set struct {
 	Old, New *tree.Node
-	Changes  []Change
+	// blocks hold the changes in order. A bulk Set reports 100,000s of
+	// changes: Compute gathers them in blocks and Then joins two sets'
+	// blocks, so no change is ever copied (copying a slice of pointers
+	// that large costs more than the diff itself while the GC runs).
+	blocks [][]Change
 }
+
+// blockSize is how many changes a block holds (the first one grows to it,
+// so a small change stays small).
+const blockSize = 1024
 
 // Compute diffs old and cur once (tree.Diff: shared subtrees are skipped,
 // so the cost follows the change) and records every difference.
 func Compute(old, cur *tree.Node) *Set {
 	s := &Set{Old: old, New: cur}
+	var block []Change
 	tree.Diff(old, cur, func(chain []*tree.Node, o, n *tree.Node) bool {
+		if len(block) == blockSize {
+			s.blocks, block = append(s.blocks, block), make([]Change, 0, blockSize)
+		}
 		// tree.Diff gives every call its own chain array, so it can be kept.
-		s.Changes = append(s.Changes, Change{Chain: chain, Old: o, New: n})
+		block = append(block, Change{Chain: chain, Old: o, New: n})
 		return true
 	})
+	if len(block) > 0 {
+		s.blocks = append(s.blocks, block)
+	}
 	return s
+}
+
+// All returns the changes in order.
+func (s *Set) All() iter.Seq[Change] {
+	return func(yield func(Change) bool) {
+		if s == nil {
+			return
+		}
+		for _, b := range s.blocks {
+			for _, c := range b {
+				if !yield(c) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Len returns the number of changes.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for _, b := range s.blocks {
+		n += len(b)
+	}
+	return n
 }
 
 // Walk replays the changes to fn as tree.Diff would report them: when fn
 // returns false for a container or list entry, nothing below it is
 // reported.
 func (s *Set) Walk(fn tree.DiffFunc) {
-	if s == nil {
-		return
-	}
 	var skipped *tree.Node // the node whose descendants are skipped
 	depth := 0             // its depth
-	for _, c := range s.Changes {
+	for c := range s.All() {
 		if skipped != nil && len(c.Chain) > depth && c.Chain[depth-1] == skipped {
 			continue
 		}
@@ -60,14 +104,15 @@ func (s *Set) Walk(fn tree.DiffFunc) {
 // on top of s.New (the state a commit's hooks write after validation):
 // together they take s.Old to next.New. A node changed in both appears in
 // both parts; its New in the first part may be an intermediate version,
-// but every leaf and deleted subtree reported is final.
+// but every leaf and deleted subtree reported is final. The result shares
+// the changes of both (they are never modified).
 func (s *Set) Then(next *Set) *Set {
-	if next == nil || len(next.Changes) == 0 {
-		return &Set{Old: s.Old, New: next.newOr(s.New), Changes: s.Changes}
+	if next.Empty() {
+		return &Set{Old: s.Old, New: next.newOr(s.New), blocks: s.blocks}
 	}
-	all := make([]Change, 0, len(s.Changes)+len(next.Changes))
-	all = append(append(all, s.Changes...), next.Changes...)
-	return &Set{Old: s.Old, New: next.New, Changes: all}
+	blocks := make([][]Change, 0, len(s.blocks)+len(next.blocks))
+	blocks = append(append(blocks, s.blocks...), next.blocks...)
+	return &Set{Old: s.Old, New: next.New, blocks: blocks}
 }
 
 func (s *Set) newOr(dflt *tree.Node) *tree.Node {
@@ -78,4 +123,4 @@ func (s *Set) newOr(dflt *tree.Node) *tree.Node {
 }
 
 // Empty reports whether nothing changed.
-func (s *Set) Empty() bool { return s == nil || len(s.Changes) == 0 }
+func (s *Set) Empty() bool { return s == nil || len(s.blocks) == 0 }

@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/netready/netready/server/changeset"
@@ -100,4 +102,96 @@ func TestThenResetsPruning(t *testing.T) {
 	if n != want {
 		t.Fatalf("walked %d changes, want %d (each part pruned on its own)", n, want)
 	}
+}
+
+// bulkRoot is scenario any-to-any plus tenant name with n ports: a change
+// set of several blocks.
+func bulkRoot(t *testing.T, sch *schema.Schema, name string, n int) *tree.Node {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"netready-tenants:tenants":{"tenant":[{"name":%q,"ports":{"port":[`, name)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"name":"p%d","host":"host-a","mtu":9000}`, i)
+	}
+	b.WriteString(`]}}]}}`)
+	p, err := tree.DecodeRootJSON(sch.Root, []byte(b.String()), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := tree.Begin(scenarioRoot(t, sch, "any-to-any"))
+	if err := txn.Merge(nil, p); err != nil {
+		t.Fatal(err)
+	}
+	return txn.Root()
+}
+
+// TestLargeSetsKeepOrderAndShare: a change set of thousands of changes
+// (kept in blocks) lists them in tree.Diff's order, and Then joins two
+// such sets without copying their changes (a bulk Set's 100,000s of
+// changes were copied once more for the few its hooks write).
+func TestLargeSetsKeepOrderAndShare(t *testing.T) {
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := scenarioRoot(t, sch, "any-to-any")
+	one := bulkRoot(t, sch, "bulk1", 2000)
+	first := changeset.Compute(base, one)
+	var want []string
+	tree.Diff(base, one, func(chain []*tree.Node, _, _ *tree.Node) bool {
+		want = append(want, tree.ChainString(chain))
+		return true
+	})
+	var got []string
+	for c := range first.All() {
+		got = append(got, tree.ChainString(c.Chain))
+	}
+	if len(want) < 5000 || first.Len() != len(want) || !slices.Equal(got, want) {
+		t.Fatalf("All lists %d changes (Len %d), tree.Diff %d; equal: %v", len(got), first.Len(), len(want), slices.Equal(got, want))
+	}
+	second := changeset.Compute(base, base) // no change
+	if !second.Empty() || first.Then(second).Len() != first.Len() {
+		t.Fatal("Then of an empty set must keep the first's changes")
+	}
+	// A drop of MTU on one port: the next transaction.
+	txn := tree.Begin(one)
+	if err := txn.Merge(nil, mustDecode(t, sch, `{"netready-tenants:tenants":{"tenant":[{"name":"bulk1","ports":{"port":[{"name":"p7","mtu":1500}]}}]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	second = changeset.Compute(one, txn.Root())
+	both := first.Then(second)
+	if both.Len() != first.Len()+second.Len() {
+		t.Fatalf("Then has %d changes, want %d", both.Len(), first.Len()+second.Len())
+	}
+	var joined, parts []string
+	for c := range both.All() {
+		joined = append(joined, tree.ChainString(c.Chain))
+	}
+	for c := range second.All() {
+		parts = append(parts, tree.ChainString(c.Chain))
+	}
+	if !slices.Equal(joined, append(want, parts...)) || !slices.Contains(parts, "/tenants/tenant[name=bulk1]/ports/port[name=p7]/mtu") {
+		t.Fatalf("Then does not list the first set's changes then the second's %v", parts)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		first.Then(second)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 4096 {
+		t.Errorf("Then of %d changes allocates %d bytes, want under 4 KiB (no copy)", first.Len(), per)
+	}
+}
+
+func mustDecode(t *testing.T, sch *schema.Schema, doc string) *tree.Node {
+	t.Helper()
+	p, err := tree.DecodeRootJSON(sch.Root, []byte(doc), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -58,7 +58,18 @@ func Parse(data []byte) (any, error) {
 type parser struct {
 	data []byte
 	i    int
-	path []any // string (member) or int (index)
+	path []step // where the parser is, for an error's pointer
+	// names interns member names: a bulk payload repeats a few names
+	// 100,000s of times, and one string each would be that much garbage.
+	names map[string]string
+}
+
+// step is one element of the parser's path: a member name, or an array
+// index when member is false. (A []any would box every step on the heap.)
+type step struct {
+	name   string
+	index  int
+	member bool
 }
 
 func (p *parser) fail(format string, args ...any) *Error {
@@ -70,11 +81,10 @@ func (p *parser) pointer() string {
 	var b strings.Builder
 	for _, s := range p.path {
 		b.WriteByte('/')
-		switch s := s.(type) {
-		case int:
-			b.WriteString(strconv.Itoa(s))
-		case string:
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+		if s.member {
+			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s.name))
+		} else {
+			b.WriteString(strconv.Itoa(s.index))
 		}
 	}
 	return b.String()
@@ -146,11 +156,11 @@ func (p *parser) object() (any, error) {
 		if p.i >= len(p.data) || p.data[p.i] != '"' {
 			return nil, p.fail("expected a member name")
 		}
-		name, err := p.str()
+		name, err := p.memberName()
 		if err != nil {
 			return nil, err
 		}
-		p.path = append(p.path, name)
+		p.path = append(p.path, step{name: name, member: true})
 		if _, dup := obj[name]; dup {
 			return nil, p.fail("member given more than once")
 		}
@@ -184,7 +194,7 @@ func (p *parser) array() (any, error) {
 		return arr, nil
 	}
 	for {
-		p.path = append(p.path, len(arr))
+		p.path = append(p.path, step{index: len(arr)})
 		v, err := p.value()
 		if err != nil {
 			return nil, err
@@ -217,29 +227,57 @@ func (p *parser) next(closing byte) (bool, error) {
 }
 
 // str parses a string. Text without escapes is sliced out whole.
+// memberName reads a member name, interned in p.names.
+func (p *parser) memberName() (string, error) {
+	raw, s, err := p.strRaw()
+	if raw == nil {
+		return s, err // escaped (or bad): rare, not interned
+	}
+	if s, ok := p.names[string(raw)]; ok { // no allocation for the lookup
+		return s, nil
+	}
+	if p.names == nil {
+		p.names = map[string]string{}
+	}
+	s = string(raw)
+	p.names[s] = s
+	return s, nil
+}
+
 func (p *parser) str() (string, error) {
+	raw, s, err := p.strRaw()
+	if raw != nil {
+		return string(raw), nil
+	}
+	return s, err
+}
+
+// strRaw reads a string: its bytes in the input when it holds no escape
+// (non-nil, even when empty), else the decoded string.
+func (p *parser) strRaw() ([]byte, string, error) {
 	p.i++ // "
 	start := p.i
 	for p.i < len(p.data) {
 		c := p.data[p.i]
 		switch {
 		case c == '"':
-			s := string(p.data[start:p.i])
+			raw := p.data[start:p.i]
 			p.i++
-			return s, nil
+			return raw, "", nil
 		case c == '\\':
-			return p.escaped(start)
+			s, err := p.escaped(start)
+			return nil, s, err
 		case c < 0x20:
-			return "", p.fail("control character %s in a string", quoteByte(c))
+			return nil, "", p.fail("control character %s in a string", quoteByte(c))
 		case c < utf8.RuneSelf:
 			p.i++
 		default:
 			if err := p.rune(); err != nil {
-				return "", err
+				return nil, "", err
 			}
 		}
 	}
-	return "", p.fail("unterminated string")
+	return nil, "", p.fail("unterminated string")
 }
 
 // rune consumes one multi-byte UTF-8 character, refusing invalid UTF-8.

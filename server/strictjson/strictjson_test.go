@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // stdParse is encoding/json's reading of data, with UseNumber.
@@ -146,5 +147,40 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMemberNamesShared: a bulk payload repeats a few member names in
+// every object; they share one string each, and a valid parse allocates
+// no more than the values it returns (no boxed path steps).
+func TestMemberNamesShared(t *testing.T) {
+	const n = 1000
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"name":"x","port":"y"}`)
+	}
+	b.WriteByte(']')
+	doc := []byte(b.String())
+	v, err := Parse(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[*byte]bool{}
+	for _, o := range v.([]any) {
+		for k := range o.(map[string]any) {
+			names[unsafe.StringData(k)] = true
+		}
+	}
+	if len(names) != 2 {
+		t.Errorf("%d objects hold %d distinct member name strings, want 2", n, len(names))
+	}
+	// Per object: its map and its two value strings (and a little slack
+	// for the map's growth); member names and path steps cost nothing.
+	if allocs := testing.AllocsPerRun(5, func() { _, _ = Parse(doc) }); allocs > 5*n {
+		t.Errorf("parsing %d objects allocates %.0f times, want at most %d", n, allocs, 5*n)
 	}
 }

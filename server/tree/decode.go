@@ -79,13 +79,13 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 		if err := checkKeyLeaf(p, val); err != nil {
 			return nil, err
 		}
-		return d.leaf(s, val, ps)
+		return d.leaf(s, val, fixed(ps))
 	case schema.LeafList:
 		ll, ok := tv.GetValue().(*gpb.TypedValue_LeaflistVal)
 		if !ok {
 			return nil, errorf(KindInvalid, ps, "a leaf-list takes leaflist_val or JSON, not %T", tv.GetValue())
 		}
-		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), ps); err != nil {
+		if err := checkMaxElements(s, len(ll.LeaflistVal.GetElement()), fixed(ps)); err != nil {
 			return nil, err
 		}
 		vals := make([]value.Value, 0, len(ll.LeaflistVal.GetElement()))
@@ -96,7 +96,7 @@ func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
 			}
 			vals = append(vals, val)
 		}
-		return d.leafList(s, vals, ps)
+		return d.leafList(s, vals, fixed(ps))
 	}
 	return nil, errorf(KindInvalid, ps, "a %s takes a JSON or JSON_IETF value", s.Kind)
 }
@@ -125,7 +125,7 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 		if !ok {
 			return nil, errorf(KindInvalid, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
 		}
-		return d.entry(s, obj, last.Keys, ps)
+		return d.entry(s, obj, last.Keys, fixed(ps), "")
 	case s.Kind == schema.List:
 		return d.list(s, v, parentString(p))
 	case s.Kind == schema.Container:
@@ -135,9 +135,9 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 		}
 		return d.dir(d.newDir(s), obj, ps)
 	case s.Kind == schema.LeafList:
-		return d.jsonLeafList(s, v, ps)
+		return d.jsonLeafList(s, v, fixed(ps))
 	default:
-		n, err := d.jsonLeaf(s, v, ps)
+		n, err := d.jsonLeaf(s, v, fixed(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -204,19 +204,21 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 			continue // RFC 7952 metadata: nothing of ours
 		}
 		c := n.schema.Child(name)
-		cps := ps + "/" + unqualified(name)
+		// The member's path is built only for an error or a container:
+		// most members are leaves, and most payloads are valid.
+		cps := func() string { return ps + "/" + unqualified(name) }
 		if c == nil {
-			return nil, errorf(KindNotFound, cps, "no such element in the schema under %s", n.schema.PathString())
+			return nil, errorf(KindNotFound, cps(), "no such element in the schema under %s", n.schema.PathString())
 		}
 		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
-			return nil, errorf(KindInvalid, cps, "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
+			return nil, errorf(KindInvalid, cps(), "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
 		}
 		if seen[c] {
-			return nil, errorf(KindInvalid, cps, "member given more than once (qualified and unqualified)")
+			return nil, errorf(KindInvalid, cps(), "member given more than once (qualified and unqualified)")
 		}
 		seen[c] = true
 		if !c.Config && !d.state {
-			return nil, errorf(KindInvalid, cps, "read-only (config false) data cannot be set")
+			return nil, errorf(KindInvalid, cps(), "read-only (config false) data cannot be set")
 		}
 		if c.IsKey && n.isEntry() {
 			continue // checked by entry
@@ -227,7 +229,7 @@ func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 		}
 		if c.Choice != nil {
 			if other := otherCase(n, c); other != nil {
-				return nil, errorf(KindInvalid, cps, "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
+				return nil, errorf(KindInvalid, cps(), "choice %s: cases %s and %s are both present", c.Choice.Name, other.Case, c.Case)
 			}
 		}
 		t.setKid(n, kid)
@@ -245,7 +247,7 @@ func otherCase(n *Node, c *schema.Node) *schema.Node {
 	return nil
 }
 
-func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) {
+func (d *decoder) child(c *schema.Node, raw any, cps func() string, ps string) (*Node, error) {
 	switch c.Kind {
 	case schema.Leaf:
 		return d.jsonLeaf(c, raw, cps)
@@ -256,9 +258,9 @@ func (d *decoder) child(c *schema.Node, raw any, cps, ps string) (*Node, error) 
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, errorf(KindInvalid, cps, "a container takes a JSON object, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, cps(), "a container takes a JSON object, got %s", jsonKind(raw))
 	}
-	return d.dir(d.newDir(c), obj, cps)
+	return d.dir(d.newDir(c), obj, cps())
 }
 
 // list decodes a JSON array of entries. ps is the path of the list's parent.
@@ -274,7 +276,7 @@ func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
 		if !ok {
 			return nil, errorf(KindInvalid, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
 		}
-		e, err := d.entry(s, obj, nil, fmt.Sprintf("%s[%d]", lps, i))
+		e, err := d.entry(s, obj, nil, func() string { return fmt.Sprintf("%s[%d]", lps, i) }, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -287,36 +289,39 @@ func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
 }
 
 // entry decodes a list entry. Keys come from the body, or from the path
-// when pathKeys is set (then the body may repeat them, but not differ).
-func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, ps string) (*Node, error) {
+// when pathKeys is set (then the body may repeat them, but not differ). at
+// is the entry's path (for an entry of a JSON array, its index: built only
+// for an error); parent is the path of the list's parent, from which the
+// path of an entry of an array is built once its keys are known.
+func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, at func() string, parent string) (*Node, error) {
 	keys := make([]value.Value, len(s.Keys))
 	for i, k := range s.Keys {
 		raw, ok := member(obj, k)
 		switch {
 		case ok:
-			if err := checkKeyValueLen(raw, ps+"/"+k.Name); err != nil {
+			if err := checkKeyValueLen(raw, func() string { return at() + "/" + k.Name }); err != nil {
 				return nil, err
 			}
 			v, err := value.ParseJSON(k.ValueType(), raw, d.ietf)
 			if err != nil {
-				return nil, errorf(KindInvalid, ps+"/"+k.Name, "%v", err)
+				return nil, errorf(KindInvalid, at()+"/"+k.Name, "%v", err)
 			}
 			if pathKeys != nil && !value.Equal(v, pathKeys[i]) {
-				return nil, errorf(KindInvalid, ps+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
+				return nil, errorf(KindInvalid, at()+"/"+k.Name, "key %s is %s in the body but %s in the path", k.Name, value.String(v), value.String(pathKeys[i]))
 			}
 			keys[i] = v
 		case pathKeys != nil:
 			keys[i] = pathKeys[i]
 		default:
-			return nil, errorf(KindInvalid, ps, "list entry is missing key %s", k.Name)
+			return nil, errorf(KindInvalid, at(), "list entry is missing key %s", k.Name)
 		}
 	}
 	t := &Txn{own: d.own}
 	e := t.newEntry(s, keys)
 	if pathKeys == nil {
-		ps = entryPath(ps[:strings.LastIndexByte(ps, '/')], e)
+		return d.dir(e, obj, entryPath(parent, e))
 	}
-	return d.dir(e, obj, ps)
+	return d.dir(e, obj, at())
 }
 
 // member finds the JSON member for schema node k, qualified or not.
@@ -328,25 +333,25 @@ func member(obj map[string]any, k *schema.Node) (any, bool) {
 	return v, ok
 }
 
-func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps string) (*Node, error) {
+func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps func() string) (*Node, error) {
 	v, err := value.ParseJSON(s.ValueType(), raw, d.ietf)
 	if err != nil {
-		return nil, errorf(KindInvalid, ps, "%v", err)
+		return nil, errorf(KindInvalid, ps(), "%v", err)
 	}
 	return d.leaf(s, v, ps)
 }
 
-func (d *decoder) leaf(s *schema.Node, v value.Value, ps string) (*Node, error) {
+func (d *decoder) leaf(s *schema.Node, v value.Value, ps func() string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps(), "read-only (config false) data cannot be set")
 	}
 	return &Node{schema: s, owner: d.own, val: v}, nil
 }
 
-func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error) {
+func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps func() string) (*Node, error) {
 	arr, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(KindInvalid, ps, "a leaf-list takes a JSON array, got %s", jsonKind(raw))
+		return nil, errorf(KindInvalid, ps(), "a leaf-list takes a JSON array, got %s", jsonKind(raw))
 	}
 	if err := checkMaxElements(s, len(arr), ps); err != nil {
 		return nil, err
@@ -355,7 +360,7 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 	for _, el := range arr {
 		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
 		if err != nil {
-			return nil, errorf(KindInvalid, ps, "%v", err)
+			return nil, errorf(KindInvalid, ps(), "%v", err)
 		}
 		vals = append(vals, v)
 	}
@@ -366,27 +371,30 @@ func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps string) (*Node, error
 // model's max-elements before any value is parsed. A payload replaces the
 // whole leaf-list, so validation would refuse the result anyway (with the
 // same message); refusing here spares parsing the values.
-func checkMaxElements(s *schema.Node, n int, ps string) error {
+func checkMaxElements(s *schema.Node, n int, ps func() string) error {
 	if s.MaxElements > 0 && uint64(n) > s.MaxElements {
-		return errorf(KindConflict, ps, "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
+		return errorf(KindConflict, ps(), "has %d elements, at most %d allowed (max-elements)", n, s.MaxElements)
 	}
 	return nil
 }
 
-func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps string) (*Node, error) {
+func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps func() string) (*Node, error) {
 	if !s.Config && !d.state {
-		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
+		return nil, errorf(KindInvalid, ps(), "read-only (config false) data cannot be set")
 	}
 	seen := make(map[any]struct{}, len(vals))
 	for _, v := range vals {
 		k := value.Key(v)
 		if _, dup := seen[k]; dup {
-			return nil, errorf(KindInvalid, ps, "duplicate leaf-list value %s", value.String(v))
+			return nil, errorf(KindInvalid, ps(), "duplicate leaf-list value %s", value.String(v))
 		}
 		seen[k] = struct{}{}
 	}
 	return &Node{schema: s, owner: d.own, vals: vals}, nil
 }
+
+// fixed is the path function of a path already built.
+func fixed(ps string) func() string { return func() string { return ps } }
 
 func unqualified(name string) string {
 	if i := strings.IndexByte(name, ':'); i >= 0 {

@@ -22,23 +22,56 @@ func Diff(old, cur *Node, fn DiffFunc) {
 	if old == cur {
 		return
 	}
-	diffKids(nil, old, cur, fn)
+	d := differ{fn: fn}
+	d.kids(nil, old, cur)
 }
 
-func diffKids(chain []*Node, o, n *Node, fn DiffFunc) {
+// differ walks two versions for Diff. It carves the chains it hands to fn
+// out of shared slabs (each chain its own capacity-limited window, so
+// callers may keep or extend it): one allocation per slab rather than
+// per changed node, which a Set of 100,000 objects feels.
+type differ struct {
+	fn   DiffFunc
+	slab []*Node
+	next int // the size of the last slab
+}
+
+// slabSize is how many chain elements the largest slab holds.
+const slabSize = 4096
+
+// extend returns chain followed by x, in fresh storage.
+func (d *differ) extend(chain []*Node, x *Node) []*Node {
+	n := len(chain) + 1
+	if len(d.slab) < n {
+		// Slabs start small and double, so a small diff stays small.
+		d.next = min(max(2*d.next, 64), slabSize)
+		d.slab = make([]*Node, max(d.next, n))
+	}
+	out := d.slab[:n:n]
+	d.slab = d.slab[n:]
+	// A loop, not copy: chains are short, and copy's bulk write barrier
+	// costs more per call than they hold while the GC runs.
+	for i, c := range chain {
+		out[i] = c
+	}
+	out[n-1] = x
+	return out
+}
+
+func (d *differ) kids(chain []*Node, o, n *Node) {
 	ok, nk := kidsOf(o), kidsOf(n)
 	i, j := 0, 0
 	for i < len(ok) || j < len(nk) {
 		switch {
 		case j == len(nk) || (i < len(ok) && ok[i].schema.Index < nk[j].schema.Index):
-			diffNode(chain, ok[i], nil, fn)
+			d.node(chain, ok[i], nil)
 			i++
 		case i == len(ok) || nk[j].schema.Index < ok[i].schema.Index:
-			diffNode(chain, nil, nk[j], fn)
+			d.node(chain, nil, nk[j])
 			j++
 		default:
 			if ok[i] != nk[j] {
-				diffNode(chain, ok[i], nk[j], fn)
+				d.node(chain, ok[i], nk[j])
 			}
 			i++
 			j++
@@ -60,20 +93,20 @@ func either(o, n *Node) *Node {
 	return o
 }
 
-func diffNode(chain []*Node, o, n *Node, fn DiffFunc) {
+func (d *differ) node(chain []*Node, o, n *Node) {
 	x := either(o, n)
-	chain = append(chain[:len(chain):len(chain)], x)
+	chain = d.extend(chain, x)
 	switch x.schema.Kind {
 	case schema.Leaf, schema.LeafList:
 		if o != nil && n != nil && sameLeaf(o, n) {
 			return
 		}
-		fn(chain, o, n)
+		d.fn(chain, o, n)
 	case schema.List:
-		diffList(chain, o, n, fn)
+		d.list(chain, o, n)
 	default:
-		if fn(chain, o, n) {
-			diffKids(chain, o, n, fn)
+		if d.fn(chain, o, n) {
+			d.kids(chain, o, n)
 		}
 	}
 }
@@ -96,7 +129,7 @@ func sameLeaf(o, n *Node) bool {
 	return true
 }
 
-func diffList(chain []*Node, o, n *Node, fn DiffFunc) {
+func (d *differ) list(chain []*Node, o, n *Node) {
 	if o != nil && n != nil && n.base.Value() == o {
 		keys := make([]string, 0, len(n.touched))
 		for k := range n.touched {
@@ -105,7 +138,7 @@ func diffList(chain []*Node, o, n *Node, fn DiffFunc) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			if oe, ne := o.Entry(k), n.Entry(k); oe != ne {
-				diffEntry(chain, oe, ne, fn)
+				d.entry(chain, oe, ne)
 			}
 		}
 		return
@@ -122,14 +155,14 @@ func diffList(chain []*Node, o, n *Node, fn DiffFunc) {
 	for i < len(olds) || j < len(news) {
 		switch {
 		case j == len(news) || (i < len(olds) && olds[i].key < news[j].key):
-			diffEntry(chain, olds[i], nil, fn)
+			d.entry(chain, olds[i], nil)
 			i++
 		case i == len(olds) || news[j].key < olds[i].key:
-			diffEntry(chain, nil, news[j], fn)
+			d.entry(chain, nil, news[j])
 			j++
 		default:
 			if olds[i] != news[j] {
-				diffEntry(chain, olds[i], news[j], fn)
+				d.entry(chain, olds[i], news[j])
 			}
 			i++
 			j++
@@ -137,10 +170,10 @@ func diffList(chain []*Node, o, n *Node, fn DiffFunc) {
 	}
 }
 
-func diffEntry(chain []*Node, o, n *Node, fn DiffFunc) {
-	chain = append(chain[:len(chain):len(chain)], either(o, n))
-	if fn(chain, o, n) {
-		diffKids(chain, o, n, fn)
+func (d *differ) entry(chain []*Node, o, n *Node) {
+	chain = d.extend(chain, either(o, n))
+	if d.fn(chain, o, n) {
+		d.kids(chain, o, n)
 	}
 }
 

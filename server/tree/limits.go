@@ -68,7 +68,7 @@ func CheckPathSize(elems []*gpb.PathElem) error {
 // checkKeyValueLen refuses a list key value in a payload (a decoded JSON
 // value) longer than MaxKeyValueLen, before it is parsed: it would become
 // part of a path, like a key in a request.
-func checkKeyValueLen(raw any, ps string) error {
+func checkKeyValueLen(raw any, ps func() string) error {
 	n := 0
 	switch v := raw.(type) {
 	case string:
@@ -77,7 +77,7 @@ func checkKeyValueLen(raw any, ps string) error {
 		n = len(v)
 	}
 	if n > MaxKeyValueLen {
-		return errorf(KindInvalid, ps, "key value is %d bytes long, at most %d are allowed", n, MaxKeyValueLen)
+		return errorf(KindInvalid, ps(), "key value is %d bytes long, at most %d are allowed", n, MaxKeyValueLen)
 	}
 	return nil
 }

@@ -55,38 +55,60 @@ func appendElem(b []byte, s *schema.Node, keys []value.Value) []byte {
 
 // entryPath is the path of list entry e under the parent path ps.
 func entryPath(ps string, e *Node) string {
-	return string(appendElem([]byte(ps), e.schema, e.KeyValues()))
+	var kbuf [4]value.Value // one per entry decoded: kept off the heap
+	return string(appendElem([]byte(ps), e.schema, e.appendKeyValues(kbuf[:0])))
 }
 
 // ChainString returns the canonical path of the last node of chain, a
 // sequence of nodes from a child of the root downwards in which a list is
 // followed by one of its entries (as Diff and Walk produce).
 func ChainString(chain []*Node) string {
-	return chainText(chain, appendElem)
+	return chainText(chain, false)
 }
 
-// chainText writes the path of the last node of chain with appendElem
-// writing each element.
-func chainText(chain []*Node, appendElem func([]byte, *schema.Node, []value.Value) []byte) string {
+// chainText writes the path of the last node of chain, each element as
+// appendRowElem writes it when row is set, else as appendElem. It is
+// called for every change of a bulk Set, so the text and the key values
+// are built in stack buffers: one allocation, the string returned.
+func chainText(chain []*Node, row bool) string {
 	if len(chain) == 0 {
 		return "/"
 	}
-	b := make([]byte, 0, 16*len(chain))
+	var (
+		buf  [256]byte
+		kbuf [4]value.Value
+	)
+	b := buf[:0]
 	for i, n := range chain {
 		if n.isEntry() {
 			continue // the entry's elem is written when its list is
 		}
-		var keys []value.Value
+		keys := kbuf[:0]
 		if n.schema.Kind == schema.List && i+1 < len(chain) && chain[i+1].schema == n.schema {
-			keys = chain[i+1].KeyValues()
+			keys = chain[i+1].appendKeyValues(keys)
 		}
-		b = appendElem(b, n.schema, keys)
+		if row {
+			b = appendRowElem(b, n.schema, keys)
+		} else {
+			b = appendElem(b, n.schema, keys)
+		}
 	}
 	return string(b)
 }
 
 // ChainPath returns the resolved Path of the last node of chain.
+//
+// The key values of all its entries share one allocation (each element's
+// Keys capacity-limited, so appending to one cannot overwrite the next):
+// validation builds a path for every reference of a bulk Set.
 func ChainPath(chain []*Node) Path {
+	nkeys := 0
+	for _, n := range chain {
+		if n.schema.Kind == schema.List && n.isEntry() {
+			nkeys += len(n.schema.Keys)
+		}
+	}
+	keys := make([]value.Value, 0, nkeys)
 	p := make(Path, 0, len(chain))
 	for i, n := range chain {
 		if n.isEntry() {
@@ -94,7 +116,9 @@ func ChainPath(chain []*Node) Path {
 		}
 		el := Elem{Schema: n.schema}
 		if n.schema.Kind == schema.List && i+1 < len(chain) && chain[i+1].schema == n.schema {
-			el.Keys = chain[i+1].KeyValues()
+			start := len(keys)
+			keys = chain[i+1].appendKeyValues(keys)
+			el.Keys = keys[start:len(keys):len(keys)]
 		}
 		p = append(p, el)
 	}

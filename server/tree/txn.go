@@ -81,13 +81,21 @@ func (t *Txn) newNode(s *schema.Node) *Node {
 // newEntry returns a new list entry with its key leaves set.
 func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
 	e := &Node{schema: list, owner: t.own, key: KeyString(keys)}
+	// The key leaves come from one allocation, and the children slice has
+	// room for the usual few others: a bulk Set creates 10,000s of entries.
+	e.kids = make([]*Node, len(list.Keys), max(len(list.Keys), min(len(list.Children), maxKidsHint)))
+	leaves := make([]Node, len(list.Keys))
 	for i, k := range list.Keys {
-		e.kids = append(e.kids, &Node{schema: k, owner: t.own, val: keys[i]})
+		leaves[i] = Node{schema: k, owner: t.own, val: keys[i]}
+		e.kids[i] = &leaves[i]
 	}
 	sortKids(e)
 	t.fillDefaults(e)
 	return e
 }
+
+// maxKidsHint caps the children capacity a new list entry starts with.
+const maxKidsHint = 16
 
 // fillDefaults adds the default leaves (and the non-presence containers
 // holding defaults) that an instance of a container or list entry has
@@ -99,13 +107,22 @@ func (t *Txn) fillDefaults(n *Node) {
 	if !n.schema.HasDefaults {
 		return
 	}
+	missing := func(c *schema.Node) bool { return c.Choice == nil && n.Child(c) == nil }
+	count := 0
 	for _, c := range n.schema.Children {
-		if c.Choice != nil || n.Child(c) != nil {
+		if c.Kind == schema.Leaf && c.DefaultValue != nil && missing(c) {
+			count++
+		}
+	}
+	leaves := make([]Node, 0, count) // the default leaves, allocated together
+	for _, c := range n.schema.Children {
+		if !missing(c) {
 			continue
 		}
 		switch {
 		case c.Kind == schema.Leaf && c.DefaultValue != nil:
-			n.insertKid(&Node{schema: c, owner: t.own, val: c.DefaultValue, dflt: true})
+			leaves = append(leaves, Node{schema: c, owner: t.own, val: c.DefaultValue, dflt: true})
+			n.insertKid(&leaves[len(leaves)-1])
 		case c.Kind == schema.Container && !c.Presence && c.HasDefaults:
 			n.insertKid(t.newNode(c))
 		}

@@ -289,7 +289,7 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 	// noted through that descendant; noting it here would re-run its rules
 	// for a value written back unchanged.
 	if !s.IsDir() || o == nil || n == nil {
-		c.noteRules(chain)
+		c.noteRules(chain, n != nil)
 		if c.v.nconds > 0 {
 			c.noteConditions(chain)
 		}
@@ -327,8 +327,10 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 }
 
 // noteRules records the rule-bearing ancestors of a changed node (and the
-// node itself) so each instance's rules run once after the walk.
-func (c *check) noteRules(chain []*tree.Node) {
+// node itself) so each instance's rules run once after the walk. exists
+// tells that the changed node is in the new tree, and with it every object
+// of chain (Diff's chains hold the new version of each node that has one).
+func (c *check) noteRules(chain []*tree.Node, exists bool) {
 	for i, n := range chain {
 		rules := c.v.rules[n.Schema()]
 		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
@@ -336,22 +338,23 @@ func (c *check) noteRules(chain []*tree.Node) {
 		}
 		for _, r := range rules {
 			if r.concerns(chain[i+1:]) {
-				c.addRun(chain[:i+1], r)
+				c.addRun(chain[:i+1], r, exists)
 			}
 		}
 	}
 }
 
 // addRun notes that rule r must run on the object at the end of sub. Many
-// changes share an object: its path is derived once.
-func (c *check) addRun(sub []*tree.Node, r *boundRule) {
+// changes share an object: its path is derived once, and it is looked up
+// in the new tree only when the change does not tell that it exists.
+func (c *check) addRun(sub []*tree.Node, r *boundRule, exists bool) {
 	n := sub[len(sub)-1]
 	run, seen := c.noted[n]
 	if !seen {
 		key := tree.ChainString(sub) // the old and the new copy of an object share it
 		if run = c.ruleRuns[key]; run == nil {
 			run = &ruleRun{chain: append([]*tree.Node(nil), sub...)}
-			run.deleted = tree.Lookup(c.root, tree.ChainPath(sub)) == nil
+			run.deleted = !exists && tree.Lookup(c.root, tree.ChainPath(sub)) == nil
 			c.ruleRuns[key] = run
 		}
 		c.noted[n] = run

@@ -150,7 +150,7 @@ type capScope struct {
 // may move any tenant's placement.
 func (e *Engine) capScopes(cs *changeset.Set) (map[string]*capScope, bool) {
 	out := map[string]*capScope{}
-	for _, c := range cs.Changes {
+	for c := range cs.All() {
 		switch top := c.Chain[0].Schema(); {
 		case top == e.paths.hosts || top == e.paths.backends:
 			if c.Chain[len(c.Chain)-1].Schema().Config {

@@ -167,7 +167,7 @@ type tenantScope struct {
 // (by name).
 func (e *Engine) scopes(cs *changeset.Set) map[string]*tenantScope {
 	out := map[string]*tenantScope{}
-	for _, c := range cs.Changes {
+	for c := range cs.All() {
 		var sc *tenantScope
 		var tenant, vpn string
 		for i, n := range c.Chain {

@@ -1,0 +1,80 @@
+package tree
+
+import (
+	"slices"
+	"testing"
+)
+
+// Entry and ChainString run for every change of a bulk Set: they must not
+// allocate beyond their result (a probe node per lookup and a key slice
+// per list element were a large part of the garbage of a 30,000-object
+// Set).
+func TestLookupsAllocateOnlyTheirResult(t *testing.T) {
+	root := bigTree(t, 100)
+	big := root.ChildByName("big")
+	var e *Node
+	big.Entries(func(x *Node) bool { e = x; return false }) // the first
+	if e == nil || big.Entry(e.key) != e {
+		t.Fatal("Entry does not find an entry of the list")
+	}
+	if n := testing.AllocsPerRun(100, func() { big.Entry(e.key) }); n != 0 {
+		t.Errorf("Entry allocates %.0f times, want 0", n)
+	}
+	chain := []*Node{big, e}
+	if got, want := ChainString(chain), "/big[k=0]"; got != want {
+		t.Fatalf("ChainString = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { ChainString(chain) }); n != 1 {
+		t.Errorf("ChainString allocates %.0f times, want 1 (the string)", n)
+	}
+	if got, want := rowKey(chain), "/big[k=0]"; got != want {
+		t.Fatalf("rowKey = %q, want %q", got, want)
+	}
+}
+
+// Diff hands out chains carved from shared slabs: each must stay its own
+// (a callee keeping or extending one must not see it overwritten), and
+// the chains of a large diff must cost far fewer allocations than one each.
+func TestDiffChainsAreOwnAndPooled(t *testing.T) {
+	sch := tsch(t)
+	old, cur := NewRoot(sch), bigTree(t, 2000)
+	var kept, copies [][]*Node
+	Diff(old, cur, func(chain []*Node, _, _ *Node) bool {
+		kept, copies = append(kept, chain), append(copies, append([]*Node(nil), chain...))
+		_ = append(chain, nil) // must not write into another chain
+		return true
+	})
+	if len(kept) < 4000 {
+		t.Fatalf("Diff reported %d changes, want at least 4000", len(kept))
+	}
+	for i, c := range kept {
+		if !slices.Equal(c, copies[i]) {
+			t.Fatalf("chain %d was overwritten: %v, was %v", i, c, copies[i])
+		}
+	}
+	n := testing.AllocsPerRun(5, func() { Diff(old, cur, func([]*Node, *Node, *Node) bool { return true }) })
+	if n > float64(len(kept))/10 {
+		t.Errorf("Diff of %d changes allocates %.0f times, want under a tenth", len(kept), n)
+	}
+}
+
+// ChainPath gives the key values of all its entries one allocation, each
+// element's keys its own: a path through two lists costs two allocations,
+// not three.
+func TestChainPathSharesKeys(t *testing.T) {
+	sch := tsch(t)
+	root := load(t, sch, `{"t:top":{"item":[{"id":1,"sub":[{"a":"x","b":2,"c":"y"}]}]}}`)
+	p := path(t, sch, "/top/item[id=1]/sub[a=x][b=2]/c")
+	chain := validChain(t, root, p)
+	got := ChainPath(chain)
+	if PathString(got) != PathString(p) {
+		t.Fatalf("ChainPath = %s, want %s", PathString(got), PathString(p))
+	}
+	_ = append(got[1].Keys, nil) // must not overwrite the next element's keys
+	if PathString(got) != PathString(p) {
+		t.Fatalf("appending to one element's keys changed the path to %s", PathString(got))
+	}
+	if n := testing.AllocsPerRun(100, func() { ChainPath(chain) }); n != 2 {
+		t.Errorf("ChainPath through two lists allocates %.0f times, want 2", n)
+	}
+}
