@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,43 +364,49 @@ func TestRealizeBackendFailureAborts(t *testing.T) {
 	}
 }
 
-// slowDriver delays every Apply of the real driver it wraps: a backend
-// that stops answering, which a test cannot provoke in the kernel.
+// slowDriver delays every Apply of the real driver it wraps by delay
+// (nanoseconds, 0 at first): a backend that stops answering, which a
+// test cannot provoke in the kernel.
 type slowDriver struct {
 	southbound.Forwarder
-	delay time.Duration
+	delay *atomic.Int64
 }
 
 func (s slowDriver) Apply(ctx context.Context, changes []routing.Change) error {
 	select {
-	case <-time.After(s.delay):
+	case <-time.After(time.Duration(s.delay.Load())):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	return s.Forwarder.Apply(ctx, changes)
 }
 
-// A backend that times out aborts the Set the same way.
+// A backend that stops answering within its timeout aborts the Set: the
+// other backend is reverted. vendor-b runs the real ebpf-vforwarder
+// under slow-vforwarder from the start (a driver kind cannot change in
+// place under hosts), and stops answering once the lab is up.
 func TestRealizeBackendTimeoutAborts(t *testing.T) {
 	drivers := daemon.Drivers()
-	real := drivers["linux-vforwarder"]
+	real := drivers[ebpffwd.Kind]
+	delay := new(atomic.Int64)
 	drivers["slow-vforwarder"] = southbound.Plugin{Caps: real.Caps, Open: func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
 		d, err := real.Open(ctx, b)
 		if err != nil {
 			return nil, err
 		}
-		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: time.Second}, nil
+		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: delay}, nil
 	}}
 	r := startRealized(t, drivers)
+	r.vendorB = "slow-vforwarder"
 	r.setRoot(t, r.labScenario(t, "any-to-any"))
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
 	routesA := r.vrfRoutes(t, "host-a")
 
 	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
-		upd(t, "/backends/backend[name=vendor-b]/driver", `"slow-vforwarder"`),
 		upd(t, "/backends/backend[name=vendor-b]/timeout", `200`),
 	}})
+	delay.Store(int64(time.Second))
 	start := time.Now()
 	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{
 		upd(t, "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g1]/ip-address", `["10.1.1.5", "10.1.1.55"]`),
