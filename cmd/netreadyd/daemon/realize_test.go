@@ -24,6 +24,7 @@ import (
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/ebpffwd"
+	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -109,11 +110,12 @@ func (r *realized) leaf(t *testing.T, p string) any {
 	return v
 }
 
-func TestRealizeAnyToAny(t *testing.T) { realizeAnyToAny(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeAnyToAnyMixedVendors(t *testing.T) { realizeAnyToAny(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeAnyToAnyMixedVendors(t *testing.T) { realizeAnyToAny(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeAnyToAnyLinuxOnly(t *testing.T) { realizeAnyToAny(t, linuxfwd.Kind) }
 
 func realizeAnyToAny(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
@@ -173,11 +175,12 @@ func realizeAnyToAny(t *testing.T, vendorB string) {
 	}
 }
 
-func TestRealizeECMP(t *testing.T) { realizeECMP(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeECMPMixedVendors(t *testing.T) { realizeECMP(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeECMPMixedVendors(t *testing.T) { realizeECMP(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeECMPLinuxOnly(t *testing.T) { realizeECMP(t, linuxfwd.Kind) }
 
 func realizeECMP(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
@@ -251,11 +254,12 @@ func realizeECMP(t *testing.T, vendorB string) {
 	}
 }
 
-func TestRealizeHubAndSpoke(t *testing.T) { realizeHubAndSpoke(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeHubAndSpokeMixedVendors(t *testing.T) { realizeHubAndSpoke(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeHubAndSpokeMixedVendors(t *testing.T) { realizeHubAndSpoke(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeHubAndSpokeLinuxOnly(t *testing.T) { realizeHubAndSpoke(t, linuxfwd.Kind) }
 
 func realizeHubAndSpoke(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
