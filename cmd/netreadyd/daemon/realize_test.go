@@ -426,6 +426,33 @@ func TestRealizeBackendTimeoutAborts(t *testing.T) {
 	reach(t, g1, "10.1.1.6")
 }
 
+// What the refusal of an in-place driver change asks for works: host-b
+// moves from vendor-b (ebpf-vforwarder) to a new backend on
+// linux-vforwarder in one Set; the eBPF driver removes what it held there
+// (its VXLAN device on UDP 4789 among it), so the Linux driver can bind
+// its own, and traffic flows again once the guest takes its new end.
+func TestRealizeHostMovesToAnotherDriver(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, "/backends/backend[name=vendor-c]", fmt.Sprintf(`{"driver": %q, "option": [{"name": "netns-prefix", "value": %q}]}`, linuxfwd.Kind, r.lab.Prefix())),
+		upd(t, "/hosts/host[name=host-b]/backend", `"vendor-c"`),
+	}})
+	r.vrfNamespaces(t, "host-b") // linux-vforwarder's VRFs are there now
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+	const g3 = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g3]/status"
+	for p, want := range map[string]any{g3 + "/oper-status": "up", g3 + "/backend[name=vendor-c]/sync-state": "in-sync"} {
+		if got := r.leaf(t, p); got != want {
+			t.Errorf("%s = %v, want %v", p, got, want)
+		}
+	}
+}
+
 // waitLeaf polls a leaf until it has want (status published outside a
 // Set arrives asynchronously).
 func waitLeaf(t *testing.T, r *realized, p string, want any) {
