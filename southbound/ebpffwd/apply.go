@@ -292,7 +292,7 @@ func (h *host) routeValue(r *routing.Route) (fwdRoute, error) {
 	type hop struct{ label, underlay uint32 }
 	var hops []hop
 	for _, hp := range r.Active() {
-		if err := checkLabel("hop "+hp.Interface+"@"+hp.Host, hp.Label); err != nil {
+		if err := checkLabel(hopName(hp), hp.Label); err != nil {
 			return v, err
 		}
 		switch hp.Kind {
@@ -301,14 +301,16 @@ func (h *host) routeValue(r *routing.Route) (fwdRoute, error) {
 				return v, fmt.Errorf("next hop %s: no port with label %d on this host", hp.Interface, hp.Label)
 			}
 			hops = append(hops, hop{label: hp.Label})
-		case routing.HopRemote:
+		case routing.HopRemote, routing.HopLearnt:
+			// A learnt hop is tunnelled like a remote one, to the BGP
+			// next hop (Underlay) with the route's label as VNI.
 			ul := hp.Underlay.Unmap()
 			if !ul.Is4() {
-				return v, fmt.Errorf("hop %s@%s: host %s has no IPv4 underlay address (%v)", hp.Interface, hp.Host, hp.Host, hp.Underlay)
+				return v, fmt.Errorf("%s: no IPv4 underlay address (%v)", hopName(hp), hp.Underlay)
 			}
 			hops = append(hops, hop{label: hp.Label, underlay: be32(ul)})
 		default:
-			return v, fmt.Errorf("hop %s: unknown kind %v", hp.Interface, hp.Kind)
+			return v, fmt.Errorf("%s: unknown kind %v", hopName(hp), hp.Kind)
 		}
 	}
 	slices.SortFunc(hops, func(a, b hop) int {
@@ -332,3 +334,12 @@ func (h *host) routeValue(r *routing.Route) (fwdRoute, error) {
 }
 
 func (h *host) hasLabel(label uint32) bool { return h.byLabel[label] != nil }
+
+// hopName names a next hop in errors: its interface and host, or for a
+// learnt hop (which has neither) its BGP next hop.
+func hopName(hp routing.Hop) string {
+	if hp.Kind == routing.HopLearnt {
+		return "learnt hop " + hp.Addr.String()
+	}
+	return "hop " + hp.Interface + "@" + hp.Host
+}

@@ -43,7 +43,9 @@
 // A hop on this host is delivered straight to its port (MACs rewritten,
 // the port's tag pushed, redirected to the vNIC); another host's is
 // tunnelled with VNI = the hop's label and inner destination MAC
-// LabelMAC(label), which is what linux-vforwarder sends and expects.
+// LabelMAC(label), which is what linux-vforwarder sends and expects; a
+// route learnt from a BGP peer (routing.HopLearnt) is tunnelled the same
+// way to its next hop, with the route's label as VNI.
 // from_tunnel delivers by VNI alone, without a second lookup, so
 // hub-and-spoke traffic reaches the hub. Nothing reaches the host
 // namespace's own stack.

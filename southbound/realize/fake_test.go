@@ -80,15 +80,17 @@ func newFakeNet() *fakeNet {
 	}
 }
 
-// registry opens fake forwarders under the scenarios' driver kind and fake
-// data drivers under "fake-data".
+// registry opens fake forwarders under the scenarios' two driver kinds
+// and fake data drivers under "fake-data".
 func (n *fakeNet) registry() southbound.Registry {
+	fwd := southbound.Plugin{Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+		d := &fakeForwarder{net: n, name: b.Name}
+		n.opened(b.Name, d)
+		return d, nil
+	}}
 	return southbound.Registry{
-		"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
-			d := &fakeForwarder{net: n, name: b.Name}
-			n.opened(b.Name, d)
-			return d, nil
-		}},
+		"linux-vforwarder": fwd,
+		"ebpf-vforwarder":  fwd,
 		"fake-data": {Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 			if err := southbound.CheckOptions(b, southbound.PathsOption); err != nil {
 				return nil, err

@@ -9,6 +9,7 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/southbound/bgp/frrlab"
+	"github.com/netready/netready/southbound/linuxfwd/lab"
 )
 
 const (
@@ -55,65 +57,84 @@ func TestBGPImportFromFRR(t *testing.T) {
 	if _, err := r.get(t, redLearnt, gpb.GetRequest_STATE); status.Code(err) != codes.NotFound {
 		t.Errorf("Red imports nothing from FRR, but its learnt-routes reads %v", err)
 	}
-	for _, h := range []string{"host-a", "host-b"} {
-		blue := vrfWithRoute(t, r, h, "10.3.7.9") // Blue only
-		if h == "host-b" {
-			blue = vrfWithRoute(t, r, h, "10.3.7.10")
+	// host-a (linux-vforwarder): the learnt route in Blue's VRF only, its
+	// FDB entry toward FRR's next hop with the label as VNI.
+	blue := vrfWithRoute(t, r, "host-a", "10.3.7.9") // Blue only
+	hop := fmt.Sprintf("via 169.254.%d.%d dev nrx", learntLabel/256, learntLabel%256)
+	for _, ns := range r.vrfNamespaces(t, "host-a") {
+		out, _ := r.lab.IP(ns, "route", "show", learntPrefix)
+		if got, want := strings.Contains(out, hop), ns == blue; got != want {
+			t.Errorf("%s (Blue: %v) routes %s: %q", ns, want, learntPrefix, out)
 		}
-		hop := fmt.Sprintf("via 169.254.%d.%d dev nrx", learntLabel/256, learntLabel%256)
-		for _, ns := range r.vrfNamespaces(t, h) {
-			out, _ := r.lab.IP(ns, "route", "show", learntPrefix)
-			if got, want := strings.Contains(out, hop), ns == blue; got != want {
-				t.Errorf("%s (Blue: %v) routes %s: %q", ns, want, learntPrefix, out)
-			}
-		}
-		out, _ := exec.Command("ip", "netns", "exec", blue, "bridge", "fdb", "show", "dev", "nrx").CombinedOutput()
-		fdb := string(out)
-		if !strings.Contains(fdb, "dst "+peer.Addr.String()) || !strings.Contains(fdb, fmt.Sprintf("vni %d", learntLabel)) {
-			t.Errorf("%s: nrx's FDB does not send label %d to %s: %s", blue, learntLabel, peer.Addr, fdb)
-		}
+	}
+	out, _ := exec.Command("ip", "netns", "exec", blue, "bridge", "fdb", "show", "dev", "nrx").CombinedOutput()
+	if fdb := string(out); !strings.Contains(fdb, "dst "+peer.Addr.String()) || !strings.Contains(fdb, fmt.Sprintf("vni %d", learntLabel)) {
+		t.Errorf("%s: nrx's FDB does not send label %d to %s: %s", blue, learntLabel, peer.Addr, fdb)
 	}
 
-	// A guest's packets to the learnt prefix leave host-a over VXLAN
-	// toward FRR's next hop: in the host namespace, that address is routed
-	// to a veth (no IPv6, a permanent neighbour: nothing else goes out
-	// on it) whose counter counts them.
+	// On both vendors, a Blue guest's packets to the learnt prefix leave
+	// its host over VXLAN toward FRR's next hop; Red's do not.
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
-	hostNS := r.lab.HostNS("host-a")
-	for _, args := range [][]string{
-		{"link", "add", "nrfrr", "type", "veth", "peer", "name", "nrfrr1"},
-		{"link", "set", "nrfrr", "addrgenmode", "none"}, {"link", "set", "nrfrr1", "addrgenmode", "none"},
-		{"link", "set", "nrfrr", "up"}, {"link", "set", "nrfrr1", "up"},
-		{"route", "add", peer.Addr.String() + "/32", "dev", "nrfrr"},
-		{"neigh", "add", peer.Addr.String(), "lladdr", "02:00:00:00:00:01", "dev", "nrfrr", "nud", "permanent"},
-	} {
-		if out, err := r.lab.IP(hostNS, args...); err != nil {
-			t.Fatalf("ip %v: %v: %s", args, err, out)
-		}
-	}
-	before := txPackets(t, r, hostNS, "nrfrr")
-	if err := g1.SendUDP(addr("203.0.113.1"), 5); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for txPackets(t, r, hostNS, "nrfrr")-before < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d packets toward %s, want 5", txPackets(t, r, hostNS, "nrfrr")-before, peer.Addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g3 := r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	g6 := r.guest("host-b", "red/red/g6", "10.1.1.6/24")
+	tapA, tapB := peerTap(t, r, "host-a", peer.Addr), peerTap(t, r, "host-b", peer.Addr)
+	sendsToward(t, g1, tapA, peer.Addr, true)
+	sendsToward(t, g3, tapB, peer.Addr, true)
+	sendsToward(t, g6, tapB, peer.Addr, false)
 
 	// Withdrawn at FRR: gone from both hosts and from the status.
 	if err := peer.Withdraw(learntPrefix, learntRD, learntLabel); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, r, blueLearnt)
-	for _, h := range []string{"host-a", "host-b"} {
-		for _, ns := range r.vrfNamespaces(t, h) {
-			if out, _ := r.lab.IP(ns, "route", "show", learntPrefix); strings.TrimSpace(out) != "" {
-				t.Errorf("%s still routes %s after the withdrawal: %s", ns, learntPrefix, out)
-			}
+	for _, ns := range r.vrfNamespaces(t, "host-a") {
+		if out, _ := r.lab.IP(ns, "route", "show", learntPrefix); strings.TrimSpace(out) != "" {
+			t.Errorf("%s still routes %s after the withdrawal: %s", ns, learntPrefix, out)
 		}
+	}
+	sendsToward(t, g1, tapA, peer.Addr, false)
+	sendsToward(t, g3, tapB, peer.Addr, false)
+}
+
+// peerTap routes FRR's address (the learnt routes' next hop) in a host's
+// namespace to a veth of its own (no IPv6, a permanent neighbour: nothing
+// else goes out on it), and returns a function reading how many packets
+// went out on it: what the host tunnels toward the peer, whichever
+// vendor forwards there.
+func peerTap(t *testing.T, r *realized, host string, peer netip.Addr) func() uint64 {
+	t.Helper()
+	hostNS := r.lab.HostNS(host)
+	for _, args := range [][]string{
+		{"link", "add", "nrfrr", "type", "veth", "peer", "name", "nrfrr1"},
+		{"link", "set", "nrfrr", "addrgenmode", "none"}, {"link", "set", "nrfrr1", "addrgenmode", "none"},
+		{"link", "set", "nrfrr", "up"}, {"link", "set", "nrfrr1", "up"},
+		{"route", "add", peer.String() + "/32", "dev", "nrfrr"},
+		{"neigh", "add", peer.String(), "lladdr", "02:00:00:00:00:01", "dev", "nrfrr", "nud", "permanent"},
+	} {
+		if out, err := r.lab.IP(hostNS, args...); err != nil {
+			t.Fatalf("%s: ip %v: %v: %s", host, args, err, out)
+		}
+	}
+	return func() uint64 { return txPackets(t, r, hostNS, "nrfrr") }
+}
+
+// sendsToward sends 5 datagrams from g to the learnt prefix and checks
+// whether they leave g's host toward the peer (tap counts them).
+func sendsToward(t *testing.T, g *lab.Guest, tap func() uint64, peer netip.Addr, want bool) {
+	t.Helper()
+	before := tap()
+	if err := g.SendUDP(addr("203.0.113.1"), 5); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	if !want {
+		deadline = time.Now().Add(500 * time.Millisecond)
+	}
+	for tap()-before < 5 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := tap() - before; (got >= 5) != want {
+		t.Errorf("%s: %d packets to %s toward %s, want them sent: %v", g.Alias, got, learntPrefix, peer, want)
 	}
 }
 

@@ -231,3 +231,27 @@ func TestRefuseServiceBindingScenarioOnLinuxForwarder(t *testing.T) {
 		t.Error("the refused scenario was stored")
 	}
 }
+
+// A forwarding backend's driver kind cannot change in place while hosts
+// are placed on it: the retiring driver would never remove what it holds
+// on them. Moving the hosts away first (their old driver removes it) and
+// then changing the driver is accepted; so is a change on a backend that
+// serves no host.
+func TestRefuseDriverSwapUnderHosts(t *testing.T) {
+	ts := startCaps(t)
+	const drv = "/backends/backend[name=l3]/driver"
+	ts.refused(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, drv, `"vlan-fwd"`)}},
+		drv, "backend l3", "from l3-only to vlan-fwd", "host host-l3", "move the hosts to it")
+	// Moving the host in the same Set does not help: the new driver would
+	// be asked to remove what the old one holds.
+	ts.refused(t, &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, drv, `"vlan-fwd"`),
+		upd(t, "/hosts/host[name=host-l3]/backend", `"vfwd"`),
+	}}, drv, "host host-l3")
+
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/hosts/host[name=host-l3]/backend", `"vfwd"`)}})
+	ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, drv, `"vlan-fwd"`)}})
+	if got := ts.configAt(t, drv); got != "vlan-fwd" {
+		t.Errorf("%s = %v after the hosts moved away, want vlan-fwd", drv, got)
+	}
+}

@@ -64,16 +64,15 @@ func (r *realized) counters(t *testing.T, iface string) counters {
 }
 
 // quietPair takes g1 (host-a) and g3 (host-b) of the any-to-any scenario
-// and quiets their links, so that only the test's datagrams move their
-// counters.
+// and quiets g1's link, so that only the test's datagrams move their
+// counters. g3 needs no quieting: host-b's ebpf-vforwarder sends it no
+// ARP or IPv6 of its own, and counts IPv4 only (its ARP is answered,
+// not counted).
 func quietPair(t *testing.T, r *realized) (g1, g3 *lab.Guest) {
 	t.Helper()
 	g1 = r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	g3 = r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
 	if err := g1.Quiet(addr("10.1.1.6")); err != nil {
-		t.Fatal(err)
-	}
-	if err := g3.Quiet(); err != nil {
 		t.Fatal(err)
 	}
 	return g1, g3

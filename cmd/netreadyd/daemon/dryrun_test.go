@@ -176,16 +176,18 @@ type recorder struct {
 	calls map[string][]string // backend -> changes, as routing.Change.String()
 }
 
-// registry declares every capability: the dry run is compared with what
-// every scenario realizes, the service-binding one (VLAN sub-interfaces,
-// an L2 network) included.
+// registry declares every capability, under both forwarder kinds (the
+// scenarios' two vendors): the dry run is compared with what every
+// scenario realizes, the service-binding one (VLAN sub-interfaces, an L2
+// network) included.
 func (r *recorder) registry() southbound.Registry {
-	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true, VLAN: true, L2: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+	p := southbound.Plugin{Caps: southbound.Capabilities{Forwarding: true, VLAN: true, L2: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.opens++
 		return &fakeForwarder{r: r, name: b.Name}, nil
-	}}}
+	}}
+	return southbound.Registry{"linux-vforwarder": p, "ebpf-vforwarder": p} // the scenarios' two vendors
 }
 
 // take returns and forgets what was recorded.

@@ -12,6 +12,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
+	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 )
 
@@ -26,8 +27,12 @@ const (
 	backBound    = 4 * time.Second
 )
 
+// Both hosts on linux-vforwarder: vnf1-3 on host-b must be probed, and
+// ebpf-vforwarder (the scenario's vendor-b) does not probe yet (it
+// implements no southbound.Prober).
 func TestLivenessECMP(t *testing.T) {
 	r := startRealized(t, nil)
+	r.vendorB = linuxfwd.Kind
 	r.setRoot(t, r.labScenario(t, "ecmp"))
 	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
 	vnf := []*lab.Guest{

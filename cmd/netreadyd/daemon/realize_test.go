@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/ebpffwd"
+	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -108,11 +110,12 @@ func (r *realized) leaf(t *testing.T, p string) any {
 	return v
 }
 
-func TestRealizeAnyToAny(t *testing.T) { realizeAnyToAny(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeAnyToAnyMixedVendors(t *testing.T) { realizeAnyToAny(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeAnyToAnyMixedVendors(t *testing.T) { realizeAnyToAny(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeAnyToAnyLinuxOnly(t *testing.T) { realizeAnyToAny(t, linuxfwd.Kind) }
 
 func realizeAnyToAny(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
@@ -172,11 +175,12 @@ func realizeAnyToAny(t *testing.T, vendorB string) {
 	}
 }
 
-func TestRealizeECMP(t *testing.T) { realizeECMP(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeECMPMixedVendors(t *testing.T) { realizeECMP(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeECMPMixedVendors(t *testing.T) { realizeECMP(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeECMPLinuxOnly(t *testing.T) { realizeECMP(t, linuxfwd.Kind) }
 
 func realizeECMP(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
@@ -250,11 +254,12 @@ func realizeECMP(t *testing.T, vendorB string) {
 	}
 }
 
-func TestRealizeHubAndSpoke(t *testing.T) { realizeHubAndSpoke(t, "") }
+// As the scenario says: one VPN spans host-a on linux-vforwarder
+// (vendor-a) and host-b on ebpf-vforwarder (vendor-b).
+func TestRealizeHubAndSpokeMixedVendors(t *testing.T) { realizeHubAndSpoke(t, "") }
 
-// Vendor B on the eBPF forwarder: one VPN spans host-a on
-// linux-vforwarder and host-b on ebpf-vforwarder.
-func TestRealizeHubAndSpokeMixedVendors(t *testing.T) { realizeHubAndSpoke(t, ebpffwd.Kind) }
+// Both hosts on linux-vforwarder.
+func TestRealizeHubAndSpokeLinuxOnly(t *testing.T) { realizeHubAndSpoke(t, linuxfwd.Kind) }
 
 func realizeHubAndSpoke(t *testing.T, vendorB string) {
 	r := startRealized(t, nil)
@@ -363,43 +368,49 @@ func TestRealizeBackendFailureAborts(t *testing.T) {
 	}
 }
 
-// slowDriver delays every Apply of the real driver it wraps: a backend
-// that stops answering, which a test cannot provoke in the kernel.
+// slowDriver delays every Apply of the real driver it wraps by delay
+// (nanoseconds, 0 at first): a backend that stops answering, which a
+// test cannot provoke in the kernel.
 type slowDriver struct {
 	southbound.Forwarder
-	delay time.Duration
+	delay *atomic.Int64
 }
 
 func (s slowDriver) Apply(ctx context.Context, changes []routing.Change) error {
 	select {
-	case <-time.After(s.delay):
+	case <-time.After(time.Duration(s.delay.Load())):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	return s.Forwarder.Apply(ctx, changes)
 }
 
-// A backend that times out aborts the Set the same way.
+// A backend that stops answering within its timeout aborts the Set: the
+// other backend is reverted. vendor-b runs the real ebpf-vforwarder
+// under slow-vforwarder from the start (a driver kind cannot change in
+// place under hosts), and stops answering once the lab is up.
 func TestRealizeBackendTimeoutAborts(t *testing.T) {
 	drivers := daemon.Drivers()
-	real := drivers["linux-vforwarder"]
+	real := drivers[ebpffwd.Kind]
+	delay := new(atomic.Int64)
 	drivers["slow-vforwarder"] = southbound.Plugin{Caps: real.Caps, Open: func(ctx context.Context, b southbound.Backend) (southbound.Driver, error) {
 		d, err := real.Open(ctx, b)
 		if err != nil {
 			return nil, err
 		}
-		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: time.Second}, nil
+		return slowDriver{Forwarder: d.(southbound.Forwarder), delay: delay}, nil
 	}}
 	r := startRealized(t, drivers)
+	r.vendorB = "slow-vforwarder"
 	r.setRoot(t, r.labScenario(t, "any-to-any"))
 	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
 	routesA := r.vrfRoutes(t, "host-a")
 
 	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
-		upd(t, "/backends/backend[name=vendor-b]/driver", `"slow-vforwarder"`),
 		upd(t, "/backends/backend[name=vendor-b]/timeout", `200`),
 	}})
+	delay.Store(int64(time.Second))
 	start := time.Now()
 	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{
 		upd(t, "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g1]/ip-address", `["10.1.1.5", "10.1.1.55"]`),
@@ -413,6 +424,33 @@ func TestRealizeBackendTimeoutAborts(t *testing.T) {
 		t.Errorf("vendor-a was not reverted:\nbefore:\n%s\nafter:\n%s", routesA, got)
 	}
 	reach(t, g1, "10.1.1.6")
+}
+
+// What the refusal of an in-place driver change asks for works: host-b
+// moves from vendor-b (ebpf-vforwarder) to a new backend on
+// linux-vforwarder in one Set; the eBPF driver removes what it held there
+// (its VXLAN device on UDP 4789 among it), so the Linux driver can bind
+// its own, and traffic flows again once the guest takes its new end.
+func TestRealizeHostMovesToAnotherDriver(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, "/backends/backend[name=vendor-c]", fmt.Sprintf(`{"driver": %q, "option": [{"name": "netns-prefix", "value": %q}]}`, linuxfwd.Kind, r.lab.Prefix())),
+		upd(t, "/hosts/host[name=host-b]/backend", `"vendor-c"`),
+	}})
+	r.vrfNamespaces(t, "host-b") // linux-vforwarder's VRFs are there now
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+	const g3 = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/bindings/binding[interface=g3]/status"
+	for p, want := range map[string]any{g3 + "/oper-status": "up", g3 + "/backend[name=vendor-c]/sync-state": "in-sync"} {
+		if got := r.leaf(t, p); got != want {
+			t.Errorf("%s = %v, want %v", p, got, want)
+		}
+	}
 }
 
 // waitLeaf polls a leaf until it has want (status published outside a
