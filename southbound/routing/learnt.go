@@ -353,44 +353,33 @@ func (t *LearntTable) rebuild(p *placement, comp *VRF, eff []Route, prefixes map
 		}
 	}
 	slices.SortFunc(fresh, func(a, b Route) int { return a.Prefix.Compare(b.Prefix) })
-	// eff is sorted by prefix: the routes between two touched prefixes
-	// are copied as one block, found by binary search, so a step of a
-	// few thousand routes into a VRF of 100,000 costs a copy, not a
-	// visit of each route.
 	out := make([]Route, 0, len(eff)+len(fresh))
 	var changes []Change
-	i, j := 0, 0 // next of fresh, next of eff
-	for _, prefix := range slices.SortedFunc(maps.Keys(prefixes), netip.Prefix.Compare) {
-		k, _ := slices.BinarySearchFunc(eff[j:], prefix, func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) })
-		out = append(out, eff[j:j+k]...)
-		j += k
-		var old *Route
-		if j < len(eff) && eff[j].Prefix == prefix {
-			old = &eff[j]
-			j++
+	i := 0
+	for _, r := range eff {
+		for ; i < len(fresh) && fresh[i].Prefix.Compare(r.Prefix) < 0; i++ {
+			out = append(out, fresh[i])
+			changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
 		}
-		if old != nil && hasRoute(comp.Routes, prefix) {
-			out = append(out, *old) // the computed route stays
+		if !prefixes[r.Prefix] || hasRoute(comp.Routes, r.Prefix) {
+			out = append(out, r)
 			continue
 		}
-		var now *Route
-		if i < len(fresh) && fresh[i].Prefix == prefix {
-			now = &fresh[i]
-			i++
-		}
-		switch {
-		case now != nil:
-			out = append(out, *now)
-			if old == nil {
-				changes = append(changes, routeChange(Create, comp.ID, now))
-			} else if !sameRoute(old, now) {
-				changes = append(changes, routeChange(Update, comp.ID, now))
+		if i < len(fresh) && fresh[i].Prefix == r.Prefix {
+			out = append(out, fresh[i])
+			if !sameRoute(&r, &fresh[i]) {
+				changes = append(changes, routeChange(Update, comp.ID, &fresh[i]))
 			}
-		case old != nil:
-			changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: prefix})
+			i++
+			continue
 		}
+		changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: r.Prefix})
 	}
-	return append(out, eff[j:]...), changes
+	for ; i < len(fresh); i++ {
+		out = append(out, fresh[i])
+		changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
+	}
+	return out, changes
 }
 
 func routeChange(op Op, vrf string, r *Route) Change {
