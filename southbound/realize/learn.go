@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/netready/netready/southbound/routing"
 )
@@ -137,32 +138,34 @@ func (e *Engine) overlayLearnt(computed routing.Result, diffs map[string][]routi
 
 // showLearnt brings the learnt-routes state readers are shown of the
 // named VPNs ("tenant/vpn") to the table's placement: of the routes keys
-// when given (what a Learn changed), else of all. It costs what changed,
-// and holds learntMu only to swap the entries in. The caller holds e.mu.
+// when given (what a Learn changed), else of all. It costs what changed;
+// a reader ranging over a VPN meanwhile sees each route before or after
+// (live state is a read at one moment, not a transaction). The caller
+// holds e.mu.
 func (e *Engine) showLearnt(vpns []string, keys []routing.LearntKey) {
 	for _, key := range vpns {
 		tenant, vpn, _ := strings.Cut(key, "/")
-		now := map[routing.LearntKey]routing.LearntStatus{}
-		for _, s := range e.learnt.VPNStatus(tenant, vpn, keys) {
-			now[s.Key()] = s
-		}
-		e.learntMu.Lock()
+		e.learntMu.RLock()
 		shown := e.learntShown[key]
-		switch {
-		case keys == nil:
-			shown = now
-		case shown == nil:
-			shown = now
-		default:
-			for _, k := range keys {
-				if s, ok := now[k]; ok {
-					shown[k] = s
-				} else {
-					delete(shown, k)
-				}
-			}
+		e.learntMu.RUnlock()
+		if keys == nil || shown == nil {
+			shown = &sync.Map{}
 		}
-		if len(shown) == 0 {
+		gone := map[routing.LearntKey]bool{} // looked at; deleted unless still imported
+		for _, k := range keys {
+			gone[k] = true
+		}
+		for _, s := range e.learnt.VPNStatus(tenant, vpn, keys) {
+			shown.Store(s.Key(), s)
+			delete(gone, s.Key())
+		}
+		for k := range gone {
+			shown.Delete(k)
+		}
+		empty := true
+		shown.Range(func(any, any) bool { empty = false; return false })
+		e.learntMu.Lock()
+		if empty {
 			delete(e.learntShown, key)
 		} else {
 			e.learntShown[key] = shown
