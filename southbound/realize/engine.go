@@ -126,14 +126,12 @@ type Engine struct {
 	inc *routing.Incremental
 	// computed is inc's result; result is it with the learnt routes laid
 	// over it (learn.go), learntShown the learnt-routes state readers
-	// are shown (live state, learntlive.go), by VPN key (the map guarded
-	// by learntMu; each VPN's routes, routing.LearntKey to
-	// routing.LearntStatus, a sync.Map that readers range over without
-	// a lock, so a reader never holds up a Learn, nor a Learn a Set).
+	// are shown (live state, learn.go), by VPN key, guarded by learntMu
+	// so that readers need not wait for the engine lock.
 	computed    routing.Result
 	learnt      *routing.LearntTable
 	learntMu    sync.RWMutex
-	learntShown map[string]*sync.Map
+	learntShown map[string]map[routing.LearntKey]routing.LearntStatus
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
@@ -211,7 +209,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		probeEvery: cfg.ProbeEvery,
 		learnt:     routing.NewLearntTable(),
 
-		learntShown: map[string]*sync.Map{},
+		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 	}
 }
 

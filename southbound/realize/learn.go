@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/netready/netready/southbound/routing"
 )
@@ -138,34 +137,32 @@ func (e *Engine) overlayLearnt(computed routing.Result, diffs map[string][]routi
 
 // showLearnt brings the learnt-routes state readers are shown of the
 // named VPNs ("tenant/vpn") to the table's placement: of the routes keys
-// when given (what a Learn changed), else of all. It costs what changed;
-// a reader ranging over a VPN meanwhile sees each route before or after
-// (live state is a read at one moment, not a transaction). The caller
-// holds e.mu.
+// when given (what a Learn changed), else of all. It costs what changed,
+// and holds learntMu only to swap the entries in. The caller holds e.mu.
 func (e *Engine) showLearnt(vpns []string, keys []routing.LearntKey) {
 	for _, key := range vpns {
 		tenant, vpn, _ := strings.Cut(key, "/")
-		e.learntMu.RLock()
-		shown := e.learntShown[key]
-		e.learntMu.RUnlock()
-		if keys == nil || shown == nil {
-			shown = &sync.Map{}
-		}
-		gone := map[routing.LearntKey]bool{} // looked at; deleted unless still imported
-		for _, k := range keys {
-			gone[k] = true
-		}
+		now := map[routing.LearntKey]routing.LearntStatus{}
 		for _, s := range e.learnt.VPNStatus(tenant, vpn, keys) {
-			shown.Store(s.Key(), s)
-			delete(gone, s.Key())
+			now[s.Key()] = s
 		}
-		for k := range gone {
-			shown.Delete(k)
-		}
-		empty := true
-		shown.Range(func(any, any) bool { empty = false; return false })
 		e.learntMu.Lock()
-		if empty {
+		shown := e.learntShown[key]
+		switch {
+		case keys == nil:
+			shown = now
+		case shown == nil:
+			shown = now
+		default:
+			for _, k := range keys {
+				if s, ok := now[k]; ok {
+					shown[k] = s
+				} else {
+					delete(shown, k)
+				}
+			}
+		}
+		if len(shown) == 0 {
 			delete(e.learntShown, key)
 		} else {
 			e.learntShown[key] = shown

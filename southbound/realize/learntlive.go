@@ -42,27 +42,23 @@ func (e *Engine) readLearnt(in live.Scope) realizer.Status {
 	for key, routes := range e.learntAsked(in) {
 		tenant, vpn, _ := strings.Cut(key, "/")
 		base := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}}
-		slices.SortFunc(routes, func(a, b routing.LearntStatus) int { return compareLearntKey(a.Key(), b.Key()) })
-		for _, s := range routes {
-			out = e.appendLearnt(out, base, s)
+		for _, k := range slices.SortedFunc(maps.Keys(routes), compareLearntKey) {
+			out = e.appendLearnt(out, base, routes[k])
 		}
 	}
 	return out
 }
 
-// learntAsked returns the shown learnt routes in asks for, by VPN. A
-// VPN's routes are all asked for when in reaches an entry with keys no
-// route has (the pattern names none: "*" or no keys); otherwise each
-// entry is asked about, with one path reused (a reader naming one route
-// of 100,000 costs no allocation per route). learntMu is held only to
-// find the VPNs: the routes are ranged over without a lock, so a reader
-// holds up no Learn.
-func (e *Engine) learntAsked(in live.Scope) map[string][]routing.LearntStatus {
+// learntAsked copies, under learntMu, the shown learnt routes in asks
+// for, by VPN. A VPN's routes are all asked for when in reaches an entry
+// with keys no route has (the pattern names none: "*" or no keys);
+// otherwise each entry is asked about, with one path reused (a reader
+// naming one route of 100,000 costs no allocation per route).
+func (e *Engine) learntAsked(in live.Scope) map[string]map[routing.LearntKey]routing.LearntStatus {
 	e.learntMu.RLock()
-	vpns := maps.Clone(e.learntShown)
-	e.learntMu.RUnlock()
-	out := map[string][]routing.LearntStatus{}
-	for key, shown := range vpns {
+	defer e.learntMu.RUnlock()
+	out := map[string]map[routing.LearntKey]routing.LearntStatus{}
+	for key, shown := range e.learntShown {
 		tenant, vpn, _ := strings.Cut(key, "/")
 		base := tree.GNMIElems(tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}})
 		if !in(base) {
@@ -70,18 +66,17 @@ func (e *Engine) learntAsked(in live.Scope) map[string][]routing.LearntStatus {
 		}
 		entry := &gpb.PathElem{Name: e.paths.learntRoute.Name, Key: map[string]string{"route-distinguisher": "\x00", "prefix": "\x00"}}
 		ep := append(base, entry)
-		all := in(ep)
-		var some []routing.LearntStatus
-		shown.Range(func(_, v any) bool {
-			s := v.(routing.LearntStatus)
-			if !all {
-				entry.Key["route-distinguisher"], entry.Key["prefix"] = s.RD, s.Prefix.String()
+		if in(ep) {
+			out[key] = maps.Clone(shown)
+			continue
+		}
+		some := map[routing.LearntKey]routing.LearntStatus{}
+		for k, s := range shown {
+			entry.Key["route-distinguisher"], entry.Key["prefix"] = k.RD, k.Prefix.String()
+			if in(ep) {
+				some[k] = s
 			}
-			if all || in(ep) {
-				some = append(some, s)
-			}
-			return true
-		})
+		}
 		if len(some) > 0 {
 			out[key] = some
 		}
