@@ -23,47 +23,11 @@ import (
 // changed, or in every tenant when a host or backend changed (a placement
 // can move under a binding either way). nil when all is realizable.
 func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.Backend) error {
-	if err := e.refuseDriverSwap(cs, cfgs); err != nil {
-		return err
-	}
 	hostBackend, err := e.refuseHosts(cs.New, cfgs)
 	if err != nil {
 		return err
 	}
 	return e.refuseBindings(cs, cfgs, hostBackend)
-}
-
-// refuseDriverSwap refuses changing the driver kind of a forwarding
-// backend in place while hosts are placed on it (in the running
-// configuration): the retiring driver would never be told to remove what
-// it holds in the hosts' namespaces (<prefix><host>, shared by every
-// forwarder kind), and what it left would stand in the new driver's way
-// (e.g. a VXLAN socket on UDP 4789) and keep forwarding. Moving the hosts
-// to another backend does remove it (their old backend's driver deletes
-// what it holds for them), so that is what the refusal asks for.
-func (e *Engine) refuseDriverSwap(cs *changeset.Set, cfgs map[string]desired.Backend) error {
-	if cs.Old == nil || !slices.ContainsFunc(cs.Changes, func(c changeset.Change) bool { return c.Chain[0].Schema() == e.paths.backends }) {
-		return nil
-	}
-	was := desired.Backends(cs.Old)
-	held := map[string][]string{} // backend -> its hosts in the running configuration
-	for _, h := range desired.Hosts(cs.Old) {
-		held[h.Backend] = append(held[h.Backend], h.Name)
-	}
-	for _, b := range slices.Sorted(maps.Keys(held)) {
-		old, ok := was[b]
-		cur, still := cfgs[b]
-		if !ok || !still || old.Driver == cur.Driver || !e.known(old) || !e.reg[old.Driver].Caps.Forwarding {
-			continue
-		}
-		hosts := held[b]
-		slices.Sort(hosts)
-		return &tree.Error{Kind: tree.KindConflict, Path: backendPath(b) + "/driver", Msg: fmt.Sprintf(
-			"backend %s cannot change its driver from %s to %s while hosts are placed on it (host %s): %s would not remove what it holds on them. "+
-				"Add a backend with driver %s, move the hosts to it, then change or delete %s",
-			b, old.Driver, cur.Driver, strings.Join(hosts, ", host "), old.Driver, cur.Driver, b)}
-	}
-	return nil
 }
 
 // refuseHosts refuses a host placed on a backend whose driver does not
