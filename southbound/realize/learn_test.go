@@ -151,3 +151,27 @@ func TestLearntRoutesReadLive(t *testing.T) {
 		}
 	}
 }
+
+// A lost commit (Abort) places the learnt routes again from scratch:
+// readers are shown them as the backends hold them, not as the lost
+// transaction left them.
+func TestLearntShownAfterAbort(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	blue := learntRoute("203.0.113.0/24", 900, "64512:100")
+	r.e.Learn(context.Background(), []routing.Learnt{blue}, nil)
+	installed := blueLearntPath + "[prefix=203.0.113.0/24][route-distinguisher=65000:7]/installed"
+	n, _, _ := r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
+		"bindings": {"binding": [{"interface": "g1", "admin-state": "down"}, {"interface": "g2", "admin-state": "down"},
+		{"interface": "g3", "admin-state": "down"}, {"interface": "g4", "admin-state": "down"}]}}]}}]}}`)
+	p, err := r.prepare(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := r.learntLive(all); len(st) != 0 { // no binding of Blue left: no VRF imports it
+		t.Fatalf("after Prepare, with no VRF of Blue: %v", st)
+	}
+	p.Abort()
+	if st := r.learntLive(all); st[installed] != "true" {
+		t.Errorf("after Abort: %v, want %s true", st, installed)
+	}
+}
