@@ -41,8 +41,19 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 // (e.g. a VXLAN socket on UDP 4789) and keep forwarding. Moving the hosts
 // to another backend does remove it (their old backend's driver deletes
 // what it holds for them), so that is what the refusal asks for.
+// touchesBackends tells whether a change set changes anything under the
+// backends list.
+func (e *Engine) touchesBackends(cs *changeset.Set) bool {
+	for c := range cs.All() {
+		if c.Chain[0].Schema() == e.paths.backends {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) refuseDriverSwap(cs *changeset.Set, cfgs map[string]desired.Backend) error {
-	if cs.Old == nil || !slices.ContainsFunc(cs.Changes, func(c changeset.Change) bool { return c.Chain[0].Schema() == e.paths.backends }) {
+	if cs.Old == nil || !e.touchesBackends(cs) {
 		return nil
 	}
 	was := desired.Backends(cs.Old)

@@ -54,9 +54,9 @@ func (e *Engine) countingDrivers() map[string]liveDriver {
 }
 
 // LivePaths implements live.Source: the counters of every binding and
-// of every VPN.
+// of every VPN, and the VPNs' learnt routes (learntlive.go).
 func (e *Engine) LivePaths() [][]string {
-	var out [][]string
+	out := e.learntLivePaths()
 	for _, n := range []counterNodes{e.paths.vpnCnt, e.paths.bindCnt} {
 		for _, leaf := range []*schema.Node{n.inPkts, n.inOctets, n.outPkts, n.outOctets} {
 			out = append(out, strings.Split(strings.TrimPrefix(leaf.Path, "/"), "/"))
@@ -72,11 +72,13 @@ func (e *Engine) LivePaths() [][]string {
 // and the backend's timeout. It never takes the engine lock, so a Set
 // being realized does not hold up readers of backends it does not
 // touch. A binding whose backend did not answer gets no counters; a VPN
-// with such a binding gets no sum.
+// with such a binding gets no sum. The learnt routes asked for come from
+// the engine's memory (learntlive.go).
 func (e *Engine) ReadLive(ctx context.Context, root *tree.Node, in live.Scope) realizer.Status {
+	learnt := e.readLearnt(in)
 	t, cds := e.target.Load(), e.counting.Load()
 	if t == nil || cds == nil {
-		return nil
+		return learnt
 	}
 	w := e.askedFor(t.result, in)
 	hosts := map[string][]string{}
@@ -86,7 +88,7 @@ func (e *Engine) ReadLive(ctx context.Context, root *tree.Node, in live.Scope) r
 		}
 	}
 	read := e.readCounters(ctx, *cds, hosts)
-	return e.counterEdits(t.result, read, w)
+	return append(e.counterEdits(t.result, read, w), learnt...)
 }
 
 // asked is what a reader asks for: the counters of which bindings and

@@ -125,10 +125,12 @@ type Engine struct {
 	ix  *desired.Index
 	inc *routing.Incremental
 	// computed is inc's result; result is it with the learnt routes laid
-	// over it (learn.go), learntShown the learnt-routes state last
-	// written, by VPN key.
+	// over it (learn.go), learntShown the learnt-routes state readers
+	// are shown (live state, learn.go), by VPN key, guarded by learntMu
+	// so that readers need not wait for the engine lock.
 	computed    routing.Result
 	learnt      *routing.LearntTable
+	learntMu    sync.RWMutex
 	learntShown map[string]map[routing.LearntKey]routing.LearntStatus
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
@@ -414,7 +416,8 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	e.published()
 	e.recordSuccess(outcomes, diffs, ls.diffs, now)
 	e.forgetPorts(diffs)
-	p.status = append(e.statusEdits(cur, cs), e.learntStatus(learntVPNs, nil)...)
+	e.showLearnt(learntVPNs, nil)
+	p.status = e.statusEdits(cur, cs)
 	return p, nil
 }
 
@@ -484,9 +487,7 @@ func (p *prepared) Abort() {
 		e.log.Error("realize: recomputing after a lost commit", "err", err)
 	}
 	e.status.valid = false // the status written with the lost commit was never published
-	if st := e.learntStatusAgain(); len(st) > 0 {
-		e.send(st)
-	}
+	e.showLearntAgain()
 	for _, name := range p.touched {
 		e.mustReconcile(name, hostNames(viewsOf(p.result, name))...)
 	}

@@ -8,9 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netready/netready/server/realizer"
-	"github.com/netready/netready/server/schema/value"
-	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -19,8 +16,9 @@ import (
 // It runs under the engine's lock, like a transaction, so learnt routes
 // reach the backends in order with the Sets and never two at once; the
 // caller (one goroutine feeding the peers' updates) waits for it. Learnt
-// routes change no configuration: their placement is written as state
-// under each importing VPN's learnt-routes (sent on Updates). A route a
+// routes change no configuration, and their placement is not written
+// into the tree: readers are shown it as live state (ReadLive), under
+// each importing VPN's learnt-routes. A route a
 // backend could not take is left out of every VRF until it is announced
 // again, with the backend's error as the reason.
 func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.LearntKey) {
@@ -32,9 +30,7 @@ func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.
 		keys[i] = add[i].Key()
 	}
 	keys = append(keys, del...)
-	if st := e.placeLearnt(ctx, rts, keys, keys[:len(add)]); len(st) > 0 {
-		e.send(st)
-	}
+	e.placeLearnt(ctx, rts, keys, keys[:len(add)])
 }
 
 // placeLearnt places the learnt routes keys (their route targets rts)
@@ -42,9 +38,9 @@ func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.
 // difference, at the cost of what the keys touch. If a backend fails,
 // the others are undone, the routes added (added) are refused and the
 // instances are placed again from scratch. The caller holds e.mu.
-func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []routing.LearntKey) realizer.Status {
+func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []routing.LearntKey) {
 	if len(rts) == 0 {
-		return nil
+		return
 	}
 	res, changes, vpns := e.learnt.Learn(e.result, e.computed, rts, keys)
 	jobs := e.learntJobs(changes)
@@ -53,7 +49,8 @@ func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []ro
 	if failed == nil {
 		e.result = res
 		e.published()
-		return e.learntStatus(vpns, keys)
+		e.showLearnt(vpns, keys)
+		return
 	}
 	refs := routing.Importers(e.computed, rts)
 	sorted := slices.SortedFunc(maps.Keys(refs), compareRefs)
@@ -67,21 +64,21 @@ func (e *Engine) placeLearnt(ctx context.Context, rts []string, keys, added []ro
 		e.log.Error("realize: placing learnt routes again", "backend", failed.backend, "err", failed.err)
 		e.mustReconcile(failed.backend)
 	}
-	return e.keepLearnt(pl)
+	e.keepLearnt(pl)
 }
 
 func compareRefs(a, b routing.VRFRef) int {
 	return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.ID, b.ID))
 }
 
-// keepLearnt makes a placement the engine's and returns the learnt-routes
-// status of the VPNs it changed. The caller holds e.mu.
-func (e *Engine) keepLearnt(pl routing.Placement) realizer.Status {
+// keepLearnt makes a placement the engine's and shows the learnt routes
+// of the VPNs it changed. The caller holds e.mu.
+func (e *Engine) keepLearnt(pl routing.Placement) {
 	vpns := routing.PlacedVPNs(e.result, pl.Result, pl.Changed)
 	e.learnt.Keep(pl)
 	e.result = pl.Result
 	e.published()
-	return e.learntStatus(vpns, nil)
+	e.showLearnt(vpns, nil)
 }
 
 // learntJobs gives each backend its learnt route changes: deletes, then
@@ -138,86 +135,48 @@ func (e *Engine) overlayLearnt(computed routing.Result, diffs map[string][]routi
 	return pl, routing.Splice(diffs, routing.LearntChanges(e.result, pl.Result, pl.Changed), pl.Changed)
 }
 
-// learntStatus returns the edits that bring the learnt-routes state of
-// the named VPNs ("tenant/vpn") to the table's placement, from what was
-// last written: of the routes keys when given (what a Learn changed),
-// else of all. The caller holds e.mu.
-func (e *Engine) learntStatus(vpns []string, keys []routing.LearntKey) realizer.Status {
-	var out realizer.Status
+// showLearnt brings the learnt-routes state readers are shown of the
+// named VPNs ("tenant/vpn") to the table's placement: of the routes keys
+// when given (what a Learn changed), else of all. It costs what changed,
+// and holds learntMu only to swap the entries in. The caller holds e.mu.
+func (e *Engine) showLearnt(vpns []string, keys []routing.LearntKey) {
 	for _, key := range vpns {
 		tenant, vpn, _ := strings.Cut(key, "/")
-		shown := e.learntShown[key]
-		if shown == nil {
-			shown = map[routing.LearntKey]routing.LearntStatus{}
-		}
 		now := map[routing.LearntKey]routing.LearntStatus{}
-		base := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}}
 		for _, s := range e.learnt.VPNStatus(tenant, vpn, keys) {
-			k := s.Key()
-			now[k] = s
-			if old, ok := shown[k]; ok && sameLearnt(old, s) {
-				continue
-			}
-			ep := append(base[:5:5], tree.Elem{Schema: e.paths.learntRoute, Keys: []value.Value{k.RD, k.Prefix.String()}})
-			leaf := func(name string, v value.Value) {
-				out = append(out, realizer.Edit{Path: append(ep[:6:6], tree.Elem{Schema: child(e.paths.learntRoute, name)}), Object: 4, Value: v})
-			}
-			leaf("next-hop", s.NextHop.String())
-			leaf("label", uint64(s.Label))
-			leaf("peer", s.Source)
-			leaf("installed", s.Installed)
-			leaf("reason", s.Reason)
+			now[s.Key()] = s
 		}
-		deleted := false
-		gone := func(k routing.LearntKey) {
-			if _, ok := now[k]; !ok {
-				if _, was := shown[k]; was {
-					deleted = true
-					out = append(out, realizer.Edit{Path: append(base[:5:5], tree.Elem{Schema: e.paths.learntRoute, Keys: []value.Value{k.RD, k.Prefix.String()}}), Object: 4, Delete: true})
+		e.learntMu.Lock()
+		shown := e.learntShown[key]
+		switch {
+		case keys == nil:
+			shown = now
+		case shown == nil:
+			shown = now
+		default:
+			for _, k := range keys {
+				if s, ok := now[k]; ok {
+					shown[k] = s
+				} else {
 					delete(shown, k)
 				}
 			}
 		}
-		if keys == nil {
-			for k := range shown {
-				gone(k)
-			}
-		} else {
-			for _, k := range keys {
-				gone(k)
-			}
-		}
-		maps.Copy(shown, now)
 		if len(shown) == 0 {
-			if deleted { // no empty container left behind
-				out = append(out, realizer.Edit{Path: base, Object: 4, Delete: true})
-			}
 			delete(e.learntShown, key)
 		} else {
 			e.learntShown[key] = shown
 		}
+		e.learntMu.Unlock()
 	}
-	return out
 }
 
-func sameLearnt(a, b routing.LearntStatus) bool {
-	return a.NextHop == b.NextHop && a.Label == b.Label && a.Source == b.Source && a.Installed == b.Installed && a.Reason == b.Reason
-}
-
-// learntStatusAgain rewrites the learnt-routes state of every VPN that
-// shows or should show some, from nothing (each VPN's container deleted,
-// then filled): after a lost commit, whose status was never published.
+// showLearntAgain shows every VPN's learnt routes from the table anew:
+// after a lost commit, when the engine placed them again from scratch.
 // The caller holds e.mu.
-func (e *Engine) learntStatusAgain() realizer.Status {
-	vpns := slices.Collect(maps.Keys(e.learntShown))
-	vpns = append(vpns, e.learnt.VPNs()...)
-	slices.Sort(vpns)
-	vpns = slices.Compact(vpns)
-	var out realizer.Status
-	for _, key := range vpns {
-		tenant, vpn, _ := strings.Cut(key, "/")
-		out = append(out, realizer.Edit{Path: tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}}, Object: 4, Delete: true})
-	}
+func (e *Engine) showLearntAgain() {
+	e.learntMu.Lock()
 	clear(e.learntShown)
-	return append(out, e.learntStatus(vpns, nil)...)
+	e.learntMu.Unlock()
+	e.showLearnt(e.learnt.VPNs(), nil)
 }

@@ -3,9 +3,16 @@ package realize_test
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/gnmipath"
+	"github.com/netready/netready/server/live"
+	"github.com/netready/netready/southbound/realize"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -26,8 +33,9 @@ const blueLearntPath = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]/learnt-ro
 
 // Learnt routes reach the VRFs that import their route target on every
 // host, stay there across Sets (also when a VRF goes away on one host),
-// are written as the VPN's state, and leave when withdrawn. A route a
-// backend refuses is undone everywhere and shown with the reason.
+// are shown as the VPN's live state (never sent to the datastore's
+// writer), and leave when withdrawn. A route a backend refuses is undone
+// everywhere and shown with the reason.
 func TestLearn(t *testing.T) {
 	r := newRig(t, "any-to-any")
 	ctx := context.Background()
@@ -37,7 +45,8 @@ func TestLearn(t *testing.T) {
 	if !strings.Contains(r.net.fwdState(vendorA), "203.0.113.0/24") || strings.Contains(r.net.fwdState(vendorA), "198.18.0.0/15") {
 		t.Fatalf("vendor-a holds %s", r.net.fwdState(vendorA))
 	}
-	st := statusMap(update(t, r.e))
+	noLearntUpdate(t, r.e)
+	st := r.learntLive(all)
 	if got := st[blueLearntPath+"[prefix=203.0.113.0/24][route-distinguisher=65000:7]/installed"]; got != "true" {
 		t.Errorf("Blue's learnt route: installed %q; status %v", got, st)
 	}
@@ -63,7 +72,8 @@ func TestLearn(t *testing.T) {
 	r.failNext(vendorA, 0)
 	r.e.Learn(ctx, []routing.Learnt{other}, nil)
 	r.holds("after a refused route", overlaid(r.res, []routing.LearntKey{other.Key()}, blue, other), vendorA, vendorB)
-	st = statusMap(update(t, r.e))
+	noLearntUpdate(t, r.e)
+	st = r.learntLive(all)
 	key := blueLearntPath + "[prefix=203.0.114.0/24][route-distinguisher=65000:7]"
 	if st[key+"/installed"] != "false" || !strings.Contains(st[key+"/reason"], "vendor-a") {
 		t.Errorf("refused route: installed %q reason %q", st[key+"/installed"], st[key+"/reason"])
@@ -72,4 +82,96 @@ func TestLearn(t *testing.T) {
 	// Withdrawn: gone.
 	r.e.Learn(ctx, nil, []routing.LearntKey{blue.Key(), other.Key(), unknown.Key()})
 	r.holds("after the withdrawal", r.res, vendorA, vendorB)
+	if st := r.learntLive(all); len(st) != 0 {
+		t.Errorf("learnt routes shown after the withdrawal: %v", st)
+	}
+}
+
+func all([]*gpb.PathElem) bool { return true }
+
+// learntLive returns the learnt-routes leaves ReadLive gives a reader
+// asking for what in selects, by path.
+func (r *rig) learntLive(in live.Scope) map[string]string {
+	r.t.Helper()
+	out := map[string]string{}
+	for p, v := range statusMap(r.e.ReadLive(context.Background(), r.root, in)) {
+		if strings.Contains(p, "/learnt-routes/") {
+			out[p] = v
+		}
+	}
+	return out
+}
+
+// noLearntUpdate checks that the engine sent the datastore's writer no
+// learnt-routes state: it is live state, read when asked for.
+func noLearntUpdate(t *testing.T, e *realize.Engine) {
+	t.Helper()
+	select {
+	case st := <-e.Updates():
+		for p := range statusMap(st) {
+			if strings.Contains(p, "/learnt-routes/") {
+				t.Errorf("learnt-routes state sent to the writer: %s", p)
+			}
+		}
+	default:
+	}
+}
+
+// A reader (through server/live) is shown the learnt routes its paths
+// select: a VPN's, one entry by its keys, none for paths that reach no
+// learnt-routes.
+func TestLearntRoutesReadLive(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	a, b := learntRoute("203.0.113.0/24", 900, "64512:100"), learntRoute("203.0.114.0/24", 901, "64512:100")
+	r.e.Learn(context.Background(), []routing.Learnt{a, b}, nil)
+	reader := live.New(r.e, 2*time.Second)
+	first := blueLearntPath + "[prefix=203.0.113.0/24][route-distinguisher=65000:7]/installed"
+	second := blueLearntPath + "[prefix=203.0.114.0/24][route-distinguisher=65000:7]/installed"
+	for pattern, want := range map[string][]string{
+		"/tenants/tenant[name=blue]/vpns/vpn[name=blue]/learnt-routes":                                                     {first, second},
+		"/tenants/tenant/vpns/vpn/learnt-routes/route/installed":                                                           {first, second},
+		"/tenants/tenant[name=blue]/vpns/vpn[name=blue]/learnt-routes/route[prefix=203.0.114.0/24][route-distinguisher=*]": {second},
+		second: {second},
+		"/tenants/tenant[name=red]/vpns/vpn[name=red]/learnt-routes": nil,
+		"/tenants/tenant[name=blue]/vpns/vpn[name=blue]/counters":    nil,
+	} {
+		elems, err := gnmipath.Parse(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := reader.Overlay(context.Background(), r.root, elems)
+		var got []string
+		for _, p := range []string{first, second} {
+			if n := lookup(t, root, p); n != nil && n.Value() == true {
+				got = append(got, p)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: shown %v, want %v", pattern, got, want)
+		}
+	}
+}
+
+// A lost commit (Abort) places the learnt routes again from scratch:
+// readers are shown them as the backends hold them, not as the lost
+// transaction left them.
+func TestLearntShownAfterAbort(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	blue := learntRoute("203.0.113.0/24", 900, "64512:100")
+	r.e.Learn(context.Background(), []routing.Learnt{blue}, nil)
+	installed := blueLearntPath + "[prefix=203.0.113.0/24][route-distinguisher=65000:7]/installed"
+	n, _, _ := r.next(`{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue",
+		"bindings": {"binding": [{"interface": "g1", "admin-state": "down"}, {"interface": "g2", "admin-state": "down"},
+		{"interface": "g3", "admin-state": "down"}, {"interface": "g4", "admin-state": "down"}]}}]}}]}}`)
+	p, err := r.prepare(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := r.learntLive(all); len(st) != 0 { // no binding of Blue left: no VRF imports it
+		t.Fatalf("after Prepare, with no VRF of Blue: %v", st)
+	}
+	p.Abort()
+	if st := r.learntLive(all); st[installed] != "true" {
+		t.Errorf("after Abort: %v, want %s true", st, installed)
+	}
 }

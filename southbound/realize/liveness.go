@@ -218,7 +218,7 @@ func (e *Engine) realizeLiveness(ctx context.Context, flipped []routing.BindingR
 	e.model, e.computed, e.result, e.asg = model, computed, result, asg
 	e.published()
 	e.recordSuccess(outcomes, diffs, nil, now)
-	e.send(e.learntStatus(learntVPNs, nil))
+	e.showLearnt(learntVPNs, nil)
 	e.announceCurrent(ctx)
 	return nil
 }

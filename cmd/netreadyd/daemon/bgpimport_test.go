@@ -2,8 +2,9 @@ package daemon_test
 
 // MP-BGP import against a real FRR bgpd: a VPNv4 route FRR originates
 // with VPN Blue's route target is installed in Blue's VRFs on both hosts
-// (and not in Red's), shows in Blue's learnt-routes state, streams over
-// Subscribe, carries guest traffic over VXLAN toward FRR's next hop, and
+// (and not in Red's), shows in Blue's learnt-routes state (live state,
+// read from the engine when asked: it streams to a SAMPLE subscription,
+// as traffic counters do), carries guest traffic over VXLAN toward FRR's next hop, and
 // goes away when FRR withdraws it.
 
 import (
@@ -38,7 +39,9 @@ func TestBGPImportFromFRR(t *testing.T) {
 	peer := frrlab.Start(t, testAS, testAS)
 	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
 	waitLeaf(t, r, "/bgp/neighbors/neighbor[address="+peer.Addr.String()+"]/status/session-state", "established")
-	sc := r.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, blueLearnt))
+	l := streamList(gpb.SubscriptionMode_SAMPLE, blueLearnt)
+	l.Subscription[0].SampleInterval = uint64(200 * time.Millisecond)
+	sc := r.subscribe(t, l)
 	sc.untilSync(t)
 
 	if err := peer.Originate(learntPrefix, learntRD, learntLabel, "64512:100"); err != nil {
@@ -52,7 +55,7 @@ func TestBGPImportFromFRR(t *testing.T) {
 		}
 	}
 	if !streamed(t, sc, route+"/installed=true") {
-		t.Error("the learnt route did not stream over Subscribe")
+		t.Error("the learnt route did not stream to a SAMPLE subscription")
 	}
 	if _, err := r.get(t, redLearnt, gpb.GetRequest_STATE); status.Code(err) != codes.NotFound {
 		t.Errorf("Red imports nothing from FRR, but its learnt-routes reads %v", err)
