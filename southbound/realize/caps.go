@@ -33,14 +33,6 @@ func (e *Engine) refuseUnrealizable(cs *changeset.Set, cfgs map[string]desired.B
 	return e.refuseBindings(cs, cfgs, hostBackend)
 }
 
-// refuseDriverSwap refuses changing the driver kind of a forwarding
-// backend in place while hosts are placed on it (in the running
-// configuration): the retiring driver would never be told to remove what
-// it holds in the hosts' namespaces (<prefix><host>, shared by every
-// forwarder kind), and what it left would stand in the new driver's way
-// (e.g. a VXLAN socket on UDP 4789) and keep forwarding. Moving the hosts
-// to another backend does remove it (their old backend's driver deletes
-// what it holds for them), so that is what the refusal asks for.
 // touchesBackends tells whether a change set changes anything under the
 // backends list.
 func (e *Engine) touchesBackends(cs *changeset.Set) bool {
@@ -52,6 +44,14 @@ func (e *Engine) touchesBackends(cs *changeset.Set) bool {
 	return false
 }
 
+// refuseDriverSwap refuses changing the driver kind of a forwarding
+// backend in place while hosts are placed on it (in the running
+// configuration): the retiring driver would never be told to remove what
+// it holds in the hosts' namespaces (<prefix><host>, shared by every
+// forwarder kind), and what it left would stand in the new driver's way
+// (e.g. a VXLAN socket on UDP 4789) and keep forwarding. Moving the hosts
+// to another backend does remove it (their old backend's driver deletes
+// what it holds for them), so that is what the refusal asks for.
 func (e *Engine) refuseDriverSwap(cs *changeset.Set, cfgs map[string]desired.Backend) error {
 	if cs.Old == nil || !e.touchesBackends(cs) {
 		return nil
