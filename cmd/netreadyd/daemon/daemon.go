@@ -417,13 +417,14 @@ func (d *Daemon) closeDataWith(reason string) {
 		d.confirm.Close()
 		d.confirm = nil
 	}
+	if d.realize != nil {
+		// Before the datastore: the term's loops write status into it.
+		d.realize.close()
+		d.realize = nil
+	}
 	if d.ds != nil {
 		d.ds.Close()
 		d.ds = nil
-	}
-	if d.realize != nil {
-		d.realize.close()
-		d.realize = nil
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {

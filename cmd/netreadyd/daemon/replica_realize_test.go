@@ -58,7 +58,7 @@ type realizingReplica struct {
 	drivers *openDrivers
 }
 
-func startRealizingReplica(t *testing.T, c *etcdtest.Cluster, l *lab.Lab, name string) *realizingReplica {
+func startRealizingReplica(t testing.TB, c *etcdtest.Cluster, l *lab.Lab, name string) *realizingReplica {
 	t.Helper()
 	n := &openDrivers{}
 	cfg := etcdConfig(t, c, "/r/")
@@ -67,7 +67,7 @@ func startRealizingReplica(t *testing.T, c *etcdtest.Cluster, l *lab.Lab, name s
 }
 
 // untilOpen waits until rep holds want open drivers.
-func untilOpen(t *testing.T, rep *realizingReplica, want int64) {
+func untilOpen(t testing.TB, rep *realizingReplica, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for rep.drivers.open.Load() != want {
@@ -80,7 +80,7 @@ func untilOpen(t *testing.T, rep *realizingReplica, want int64) {
 
 // untilRoute waits until the VRF namespace ns routes dst again, and
 // says when.
-func untilRoute(t *testing.T, l *lab.Lab, ns, dst string) time.Time {
+func untilRoute(t testing.TB, l *lab.Lab, ns, dst string) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -142,8 +142,30 @@ func TestReplicasRealizeFromLeaderOnly(t *testing.T) {
 		t.Fatalf("follower c opened %d drivers", n)
 	}
 
-	// Depose b behind its back: it closes its drivers without touching
-	// the backends (the route stays), c takes over and reconciles.
+	// Depose b behind its back, the route to g3 removed by hand again: b
+	// closes its drivers without touching the backends, c takes over and
+	// reconciles.
+	if out, err := l.IP(ns, "route", "del", "10.1.1.6/32"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	deposed := time.Now()
+	depose(t, cli)
+	back = untilRoute(t, l, ns, "10.1.1.6")
+	t.Logf("fail-over: leader deposed to backends reconciled by the new leader in %v", back.Sub(deposed))
+	untilOpen(t, b, 0)
+	untilOpen(t, cr, 2)
+	reach(t, g1, "10.1.1.6")
+	_, err := b.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"7"`)}})
+	wantCode(t, err, codes.Unavailable, "")
+	if n := b.drivers.open.Load(); n != 0 {
+		t.Fatalf("deposed leader reopened %d drivers", n)
+	}
+	cr.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"8"`)}})
+}
+
+// depose revokes the election lease of the replica that leads on /r/.
+func depose(t testing.TB, cli *clientv3.Client) {
+	t.Helper()
 	resp, err := cli.Get(context.Background(), "/r/election/", clientv3.WithFirstCreate()...)
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatalf("election key: %v", err)
@@ -151,13 +173,4 @@ func TestReplicasRealizeFromLeaderOnly(t *testing.T) {
 	if _, err := cli.Revoke(context.Background(), clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
 		t.Fatal(err)
 	}
-	untilOpen(t, b, 0)
-	untilOpen(t, cr, 2)
-	reach(t, g1, "10.1.1.6")
-	_, err = b.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"7"`)}})
-	wantCode(t, err, codes.Unavailable, "")
-	if n := b.drivers.open.Load(); n != 0 {
-		t.Fatalf("deposed leader reopened %d drivers", n)
-	}
-	cr.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/reconcile-request", `"8"`)}})
 }
