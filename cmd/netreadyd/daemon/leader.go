@@ -51,6 +51,8 @@ type term struct {
 
 func newRealizing(sch *schema.Schema, log *slog.Logger, newTerm func() *term) *realizing {
 	return &realizing{
+		// The live paths come from the schema alone: an engine never
+		// started, which opens nothing, says them.
 		newTerm: newTerm, log: log, paths: realize.New(sch, realize.Config{}).LivePaths(),
 		updates: make(chan realizer.Status, 1), roles: make(chan bool, 1), quit: make(chan struct{}),
 	}
@@ -59,14 +61,16 @@ func newRealizing(sch *schema.Schema, log *slog.Logger, newTerm func() *term) *r
 // errNotRealizing refuses a transaction while no engine runs here: a
 // replica that was just elected starts its engine, one just deposed has
 // stopped it.
-var errNotRealizing = &tree.Error{Kind: tree.KindUnavailable, Msg: "this server is not realizing configuration right now (a replica taking over or deposed); retry"}
+func errNotRealizing() error {
+	return &tree.Error{Kind: tree.KindUnavailable, Msg: "this server is not realizing configuration right now (a replica taking over or deposed); retry"}
+}
 
 // Prepare implements realizer.Realizer through the running engine.
 func (r *realizing) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepared, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.cur == nil {
-		return nil, errNotRealizing
+		return nil, errNotRealizing()
 	}
 	return r.cur.eng.Prepare(ctx, cs)
 }
@@ -76,7 +80,7 @@ func (r *realizing) Plan(ctx context.Context, cs *changeset.Set) (realizer.Plan,
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.cur == nil {
-		return nil, errNotRealizing
+		return nil, errNotRealizing()
 	}
 	return r.cur.eng.Plan(ctx, cs)
 }
@@ -125,15 +129,17 @@ func (r *realizing) start(ctx context.Context, ds *datastore.Datastore, state ma
 }
 
 // stop ends the term without changing any backend: the loops end, the
-// drivers close, the speaker stops. A Set being realized finishes first.
+// drivers close, the speaker stops. A Set being realized finishes first
+// (the write lock); the closing happens outside the lock, so readers of
+// live state are not held up by a reconciliation finishing.
 func (r *realizing) stop() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	t := r.cur
+	r.cur = nil
+	r.mu.Unlock()
 	if t == nil {
 		return
 	}
-	r.cur = nil
 	t.cancel()
 	t.loops.Wait()
 	t.eng.Close()
