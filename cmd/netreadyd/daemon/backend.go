@@ -98,12 +98,16 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 		return
 	}
 	var changes uint64
+	rz := d.realize
 	d.replica = replica.New(b.cli, b.Store, replica.Options{
 		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
 		OnChange: func(st replica.Status) {
 			// A replica cut off from etcd serves a copy that may be
 			// stale: load balancers should send clients elsewhere.
 			d.setServing(st.Connected)
+			if rz != nil { // only the leader touches the network
+				rz.lead(st.Role == replica.RoleLeader)
+			}
 			d.sys.SetReplication(system.Replication{Role: st.Role, Leader: st.Leader, LeaderAddr: st.LeaderAddr})
 			d.metrics.SetRole(st.Role)
 			for ; changes < st.Changes; changes++ {

@@ -39,9 +39,7 @@ import (
 	"github.com/netready/netready/server/system"
 	"github.com/netready/netready/server/telemetry"
 	"github.com/netready/netready/southbound"
-	"github.com/netready/netready/southbound/bgp"
 	"github.com/netready/netready/southbound/interconnect"
-	"github.com/netready/netready/southbound/realize"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -133,10 +131,8 @@ type Daemon struct {
 	tlsReload *auth.Reloader
 	admin     *admin // the admin socket (backups)
 	hub       *telemetry.Hub
-	realize   *realize.Engine
-	bgp       *bgp.Speaker         // announces what realize realized; idle without /bgp
-	gateway   *interconnect.Linker // the connections' tunnels at the site gateway
-	replica   *replica.Replica     // with --store etcd: election and follower
+	realize   *realizing       // the engine, run while this server may touch the network
+	replica   *replica.Replica // with --store etcd: election and follower
 	grpc      *grpc.Server
 	lis       net.Listener
 	errc      chan error
@@ -173,12 +169,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 	}
 	if cfg.LabelMin > routing.DefaultMaxLabel {
 		return nil, fmt.Errorf("label-min %d: labels end at %d", cfg.LabelMin, routing.DefaultMaxLabel)
-	}
-	if cfg.Store == StoreEtcd && !cfg.NoSouthbound {
-		// Only the leader may realize, and reconciling backends on a
-		// take-over is not built yet: refuse rather than have every
-		// replica write to the network.
-		return nil, errors.New("--store etcd needs --no-southbound: replicas do not realize configuration on backends yet")
 	}
 	if cfg.MetricsListen != "" {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
@@ -259,12 +249,7 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	start := time.Now()
 	opts := datastore.Options{Logger: d.log, Hooks: []datastore.CommitHook{d.sys, d.audit, d.commits, d.confirm}, Gate: d.confirm}
 	if !d.cfg.NoSouthbound {
-		d.bgp = bgp.New(d.log)
-		d.gateway = interconnect.New(d.cfg.Gateway, d.log)
-		// The tunnel first: a session over it comes up at once.
-		ann := realize.Announcers{d.gateway, d.bgp}
-		d.realize = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: ann,
-			Routing: routing.Options{MinLabel: d.cfg.LabelMin}, ProbeEvery: probeEvery, Observer: d.metrics})
+		d.realize = newRealizing(sch, d.log, func() *term { return d.newTerm(sch) })
 		opts.Realizer = d.realize
 	}
 	d.newReplica(&opts)
@@ -302,10 +287,6 @@ func (d *Daemon) open(ctx context.Context, sch *schema.Schema) error {
 	go func() {
 		defer close(d.sysDone)
 		var wg sync.WaitGroup
-		if d.bgp != nil {
-			wg.Go(func() { publishBGPStatus(sysCtx, d.bgp, d.gateway, d.ds, d.log) })
-			wg.Go(func() { d.bgp.Import(sysCtx, d.realize) }) // learnt routes, through the engine's lock
-		}
 		if err := d.sys.Run(sysCtx, d.ds); err != nil {
 			d.log.Error("system state", "err", err)
 		}
@@ -436,17 +417,14 @@ func (d *Daemon) closeDataWith(reason string) {
 		d.confirm.Close()
 		d.confirm = nil
 	}
+	if d.realize != nil {
+		// Before the datastore: the term's loops write status into it.
+		d.realize.close()
+		d.realize = nil
+	}
 	if d.ds != nil {
 		d.ds.Close()
 		d.ds = nil
-	}
-	if d.realize != nil {
-		d.realize.Close()
-		d.realize = nil
-	}
-	if d.bgp != nil {
-		d.bgp.Close()
-		d.bgp = nil
 	}
 	if d.st != nil {
 		if err := d.st.Close(); err != nil {

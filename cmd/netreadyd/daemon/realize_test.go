@@ -304,7 +304,7 @@ func realizeHubAndSpoke(t *testing.T, vendorB string) {
 
 // vrfNamespaces returns the names of the VRF namespaces on host, failing
 // the test when there are none.
-func (r *realized) vrfNamespaces(t *testing.T, host string) []string {
+func (r *realized) vrfNamespaces(t testing.TB, host string) []string {
 	t.Helper()
 	var out []string
 	for _, ns := range r.lab.Namespaces() {
@@ -320,7 +320,7 @@ func (r *realized) vrfNamespaces(t *testing.T, host string) []string {
 
 // vrfRoutes returns the routes of every VRF namespace of a host, one
 // string per namespace.
-func (r *realized) vrfRoutes(t *testing.T, host string) string {
+func (r *realized) vrfRoutes(t testing.TB, host string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, ns := range r.vrfNamespaces(t, host) {
@@ -527,7 +527,7 @@ func waitLeafSet(t *testing.T, r *realized, p string) {
 
 // vrfWithRoute returns the namespace of the VRF on host that has a route
 // to dst.
-func vrfWithRoute(t *testing.T, r *realized, host, dst string) string {
+func vrfWithRoute(t testing.TB, r *realized, host, dst string) string {
 	t.Helper()
 	for _, ns := range r.vrfNamespaces(t, host) {
 		if out, _ := r.lab.IP(ns, "route", "show", dst+"/32"); strings.TrimSpace(out) != "" {

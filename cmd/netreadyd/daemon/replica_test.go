@@ -47,7 +47,7 @@ func untilLeads(t testing.TB, ts *testServer, req *gpb.SetRequest) {
 }
 
 // untilSame waits until ts serves the configuration want.
-func untilSame(t *testing.T, ts *testServer, want any) {
+func untilSame(t testing.TB, ts *testServer, want any) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

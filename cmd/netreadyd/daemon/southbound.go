@@ -5,11 +5,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/bgp"
 	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/gnmidriver"
+	"github.com/netready/netready/southbound/interconnect"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/realize"
+	"github.com/netready/netready/southbound/routing"
 	"github.com/netready/netready/southbound/webhook"
 )
 
@@ -30,23 +34,46 @@ func (d *Daemon) drivers() southbound.Registry {
 	return Drivers()
 }
 
+// newTerm is a fresh realization engine with its BGP speaker and the
+// gateway's interconnects, for one term of realizing.
+func (d *Daemon) newTerm(sch *schema.Schema) *term {
+	t := &term{bgp: bgp.New(d.log), gw: interconnect.New(d.cfg.Gateway, d.log)}
+	// The tunnel first: a session over it comes up at once.
+	ann := realize.Announcers{t.gw, t.bgp}
+	t.eng = realize.New(sch, realize.Config{Registry: d.drivers(), Logger: d.log, Announcer: ann,
+		Routing: routing.Options{MinLabel: d.cfg.LabelMin}, ProbeEvery: probeEvery, Observer: d.metrics})
+	return t
+}
+
 // startSouthbound hands the committed configuration to the realization
 // engine and reconciles every backend in the background: the server
 // serves meanwhile, and a Set waits only for the backends it touches.
+// A replica does so each time it is elected, and stops when deposed
+// (realizing.lead, driven by the replica's role).
 func (d *Daemon) startSouthbound(ctx context.Context) error {
 	if d.realize == nil {
 		return nil
 	}
-	state := map[string][]byte{}
-	if err := d.st.State(ctx, realize.StatePrefix, func(k string, v []byte) error {
-		state[k] = bytes.Clone(v)
+	if d.replica != nil {
+		d.realize.follow(d.ds, d.realizeState)
 		return nil
-	}); err != nil {
+	}
+	state, err := d.realizeState(ctx)
+	if err != nil {
 		return err
 	}
-	if err := d.realize.Start(ctx, d.ds.Snapshot().Root, state); err != nil {
+	if err := d.realize.start(ctx, d.ds, state); err != nil {
 		return fmt.Errorf("southbound: %w", err)
 	}
-	d.realize.ReconcileInBackground()
 	return nil
+}
+
+// realizeState reads the engine's stored assignments.
+func (d *Daemon) realizeState(ctx context.Context) (map[string][]byte, error) {
+	state := map[string][]byte{}
+	err := d.st.State(ctx, realize.StatePrefix, func(k string, v []byte) error {
+		state[k] = bytes.Clone(v)
+		return nil
+	})
+	return state, err
 }
