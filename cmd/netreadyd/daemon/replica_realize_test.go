@@ -63,7 +63,10 @@ func startRealizingReplica(t testing.TB, c *etcdtest.Cluster, l *lab.Lab, name s
 	n := &openDrivers{}
 	cfg := etcdConfig(t, c, "/r/")
 	cfg.Etcd.Name, cfg.Drivers = name, counting(n)
-	return &realizingReplica{realized: &realized{testServer: startWith(t, cfg), lab: l}, drivers: n}
+	// Both vendors on the counted Linux vForwarder: the test is about who
+	// realizes, not about which driver.
+	r := &realized{testServer: startWith(t, cfg), lab: l, vendorB: linuxfwd.Kind}
+	return &realizingReplica{realized: r, drivers: n}
 }
 
 // untilOpen waits until rep holds want open drivers.
