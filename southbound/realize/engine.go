@@ -135,6 +135,8 @@ type Engine struct {
 	// attempts is when each object (see statusKey) was last sent to its
 	// backend, for status last-attempt.
 	attempts map[string]time.Time
+	// attemptsSwept is len(attempts) after the last forgetAttempts sweep.
+	attemptsSwept int
 	// status is what the last status write was based on.
 	status statusMark
 	// dead are the bindings whose instance stopped answering, with the
@@ -595,6 +597,42 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 			e.attemptedL2(c.Segment, at)
 		}
 	}
+	e.forgetAttempts()
+}
+
+// forgetAttempts drops the attempt times of objects the engine no longer
+// realizes, once the map has doubled since the last sweep: deleted
+// objects must not hold memory for ever, and a sweep per transaction
+// would cost what the network costs (this way a sweep is paid for by the
+// insertions before it).
+func (e *Engine) forgetAttempts() {
+	if len(e.attempts) < 2*e.attemptsSwept+1024 {
+		return
+	}
+	live := map[string]bool{}
+	for _, h := range e.model.Hosts {
+		live[hostKey(h.Name)] = true
+	}
+	for _, v := range e.model.VPNs {
+		live[vpnKey(v.Tenant, v.Name)] = true
+		for _, b := range v.Bindings {
+			live[bindingKey(v.Tenant, v.Name, b.Interface)] = true
+		}
+	}
+	for _, hv := range e.l2 {
+		for _, seg := range hv.Networks {
+			live[l2NetKey(seg.ID)] = true
+			for _, p := range seg.Ports {
+				live[l2BindingKey(seg.ID, p.Interface)] = true
+			}
+		}
+	}
+	for k := range e.attempts {
+		if !live[k] {
+			delete(e.attempts, k)
+		}
+	}
+	e.attemptsSwept = len(e.attempts)
 }
 
 // attemptedL2 marks an L2 segment, and its ports, as sent now.
