@@ -300,6 +300,26 @@ func TestVPNAddresses(t *testing.T) {
 	})
 }
 
+func TestOneForwardingService(t *testing.T) {
+	const data, mgmt = acme + "/vpns/vpn[name=data]", acme + "/l2-networks/l2-network[name=mgmt]"
+	run(t, "service-binding.json", []rcase{
+		{"an interface in a second VPN refused", []op{
+			{"merge", acme + "/vpns/vpn[name=other]", `{"bindings":{"binding":[{"interface":"vnf-vlan200","ip-address":["10.20.0.5"]}]}}`}},
+			binding(acme+"/vpns/vpn[name=other]", "vnf-vlan200") + "/interface", "interface vnf-vlan200 is already bound to VPN data"},
+		{"an L3VPN's interface in an L2 network refused", []op{
+			{"merge", mgmt + "/bindings/binding[interface=vnf-vlan200]", `{}`}},
+			mgmt + "/bindings/binding[interface=vnf-vlan200]/interface", "interface vnf-vlan200 is already bound to VPN data; an interface carries one forwarding service"},
+		{"an L2 network's interface in a VPN refused", []op{
+			{"merge", binding(data, "vnf-vlan100"), `{"ip-address":["10.20.0.9"]}`}},
+			mgmt + "/bindings/binding[interface=vnf-vlan100]/interface", "interface vnf-vlan100 is already bound to VPN data"},
+		{"moving a binding between VPNs in one Set", []op{
+			{"delete", binding(data, "vnf-vlan200"), ""},
+			{"merge", acme + "/vpns/vpn[name=other]", `{"bindings":{"binding":[{"interface":"vnf-vlan200","ip-address":["10.20.0.5"]}]}}`}}, "", ""},
+		{"another sub-interface of the same port", []op{
+			{"merge", acme + "/vpns/vpn[name=other]", `{"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["10.20.0.6"]}]}}`}}, "", ""},
+	})
+}
+
 func TestProviderSegmentation(t *testing.T) {
 	const mgmt = acme + "/l2-networks/l2-network[name=mgmt]"
 	run(t, "service-binding.json", []rcase{
@@ -463,4 +483,5 @@ func ExampleAll() {
 	// route-target-ownership /route-targets/route-target
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection
+	// one-forwarding-service /tenants/tenant
 }
