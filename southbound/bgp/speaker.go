@@ -44,6 +44,9 @@ type Speaker struct {
 	gen atomic.Uint64
 	// dropped counts the routes each peer sent that were not learnt.
 	dropped drops
+	// sent are the prefixes sent to each peer, counted now and then
+	// (status.go).
+	sent sentCounts
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -265,6 +268,9 @@ func (s *Speaker) sync(want map[string]Route) error {
 		}
 	}
 	maps.Copy(s.announced, want) // what may be held now, so a step back withdraws it
+	if len(del)+len(add) > 0 {
+		s.sent.invalidate()
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bgp: announce: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	api "github.com/osrg/gobgp/v4/api"
@@ -22,6 +23,78 @@ type NeighborStatus struct {
 	// Connection is the connection between sites the peer comes from, ""
 	// for a /bgp neighbor.
 	Connection string
+}
+
+// sentEvery is how often Neighbors has GoBGP count the prefixes sent to
+// each peer while nothing the speaker announces changed and no session
+// came up. GoBGP counts them by running best-path selection and export
+// over every destination of its RIB, per peer, in its main loop: under a
+// peer's flood of 100,000 routes that was most of a poll's cost, and it
+// holds up the speaker's own announcements. Session state and prefixes
+// received are read at every poll.
+const sentEvery = 10 * time.Second
+
+// sentCounts are the prefixes sent to each peer as GoBGP last counted
+// them, and when they must be counted again.
+type sentCounts struct {
+	mu sync.Mutex
+	at time.Time         // when counted; zero: count at the next poll
+	n  map[string]uint64 // by peer address, established sessions only
+	up map[string]bool   // the peers established at the last poll
+	// gen counts invalidations, so a count that started before one is
+	// not taken as newer than it.
+	gen uint64
+}
+
+// invalidate has the next poll count again: what is announced changed.
+func (c *sentCounts) invalidate() {
+	c.mu.Lock()
+	c.at = time.Time{}
+	c.gen++
+	c.mu.Unlock()
+}
+
+// due reports whether a poll starting at now counts, and the generation
+// to hand to settle.
+func (c *sentCounts) due(now time.Time) (bool, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at.IsZero() || now.Sub(c.at) >= sentEvery, c.gen
+}
+
+// settle records the prefixes sent of a poll that counted them, or fills
+// them in from the last count. A session that came up since the last
+// poll has the next poll count.
+func (c *sentCounts) settle(out map[string]NeighborStatus, counted bool, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	up := map[string]bool{}
+	newlyUp := false
+	for a, n := range out {
+		if n.SessionState == "established" {
+			up[a] = true
+			newlyUp = newlyUp || !c.up[a]
+		}
+	}
+	c.up = up
+	if counted {
+		c.n = map[string]uint64{}
+		for a := range up {
+			c.n[a] = out[a].PrefixesSent
+		}
+		if gen == c.gen {
+			c.at = now
+		}
+		return
+	}
+	for a := range up {
+		n := out[a]
+		n.PrefixesSent = c.n[a]
+		out[a] = n
+	}
+	if newlyUp {
+		c.at = time.Time{}
+	}
 }
 
 // Neighbors returns the status of every peer (the /bgp neighbors and the
@@ -44,8 +117,10 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 	if srv == nil {
 		return nil, nil
 	}
+	now := time.Now()
+	count, gen := s.sent.due(now)
 	out := map[string]NeighborStatus{}
-	err := srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+	err := srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: count}, func(p *api.Peer) {
 		n := neighborStatus(p)
 		n.DroppedRoutes = s.dropped.of(p.GetConf().GetNeighborAddress())
 		if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
@@ -54,8 +129,10 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 		out[p.GetConf().GetNeighborAddress()] = n
 	})
 	if err != nil {
+		s.sent.invalidate()
 		return nil, fmt.Errorf("bgp: list neighbors: %w", err)
 	}
+	s.sent.settle(out, count, gen, now)
 	return out, nil
 }
 
