@@ -257,6 +257,17 @@ func commitsRoundTrip(t *testing.T, open Open) {
 	if !reflect.DeepEqual(got, all) {
 		t.Fatalf("records differ:\n got %+v\nwant %+v", got[6], all[6])
 	}
+	// An error from fn stops the scan and is returned wrapped.
+	stop, n := errors.New("stop"), 0
+	err := s.Commits(context.Background(), 0, 0, func(*store.Commit) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Fatalf("fn error: err=%v after %d calls", err, n)
+	}
 }
 
 func auditOf(t *testing.T, s store.Store) []string {
