@@ -111,7 +111,7 @@ bench:
 	@# MP-BGP export to a real FRR bgpd (needs root and FRR: .ci/deps).
 	$(GO) test -run='^$$' -bench='BGPOneBindingToFRR' -benchtime=50x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='BGPColdStart10k' -benchtime=3x ./cmd/netreadyd/daemon/
-	$(GO) test -run='^$$' -bench='BGPImportFlood100k' -benchtime=1x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='BGPImportFlood100k|BGPPeerFlap' -benchtime=1x ./cmd/netreadyd/daemon/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

@@ -27,6 +27,8 @@ import (
 	"github.com/netready/netready/cmd/netreadyd/daemon"
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/bgp/frrlab"
+	"github.com/netready/netready/southbound/ebpffwd"
+	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -39,10 +41,13 @@ func (nullForwarder) Reconcile(context.Context, []*routing.HostView) ([]string, 
 	return nil, nil
 }
 
+// nullDrivers registers nullForwarder under both forwarder kinds the
+// scenarios use.
 func nullDrivers() southbound.Registry {
-	return southbound.Registry{"linux-vforwarder": {Caps: southbound.Capabilities{Forwarding: true}, Open: func(context.Context, southbound.Backend) (southbound.Driver, error) {
+	null := southbound.Plugin{Caps: southbound.Capabilities{Forwarding: true, VLAN: true}, Open: func(context.Context, southbound.Backend) (southbound.Driver, error) {
 		return nullForwarder{}, nil
-	}}}
+	}}
+	return southbound.Registry{linuxfwd.Kind: null, ebpffwd.Kind: null}
 }
 
 // BenchmarkBGPColdStart10k: 10,000 bindings in 100 VPNs on 4 hosts are
@@ -177,43 +182,85 @@ func BenchmarkBGPImportFlood100k(b *testing.B) {
 	})
 }
 
-// floodBench runs BenchmarkBGPImportFlood100k with the flood's route
-// target rt; done says the flood is in, cleared that it is gone again.
-func floodBench(b *testing.B, n int, rt string, done, cleared func(*testServer) bool) {
+// floodServer starts a server on the any-to-any scenario peering with
+// 127.0.0.2 (see floodPeer) on the port it returns, taking up to 2n
+// prefixes from it.
+func floodServer(b *testing.B, n int) (*testServer, int) {
 	port := freeTCPPort(b)
 	ts := startWith(b, daemon.Config{Drivers: nullDrivers()})
 	root := strings.TrimSpace(string(scenario(b, "any-to-any")))
 	ts.setRoot(b, []byte(root[:len(root)-1]+fmt.Sprintf(`, "netready-bgp:bgp": {"local-as": 65000, "router-id": "127.0.0.1",
 		"listen-address": "127.0.0.1", "listen-port": %d, "neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000, "max-prefixes": %d}]}}}`, port, 2*n)))
-	sets := map[string]func(i int) *gpb.SetRequest{
-		"description": func(i int) *gpb.SetRequest {
-			return &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/tenants/tenant[name=red]/description"), Val: jsonIETF(fmt.Sprintf(`"d%d"`, i))}}}
-		},
-		"red-binding": func(i int) *gpb.SetRequest {
-			return &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/tenants/tenant[name=red]/vpns/vpn[name=red]/bindings/binding[interface=g5]/admin-state"), Val: jsonIETF([2]string{`"down"`, `"up"`}[i%2])}}}
-		},
+	return ts, port
+}
+
+// redOps are the requests of tenant Red a flood must not slow: a Set of
+// its description (nothing realization reads), a Set taking one of its
+// bindings down or up (realized: the engine lock), and a Get of its VPN.
+var redOps = []string{"description", "red-binding", "red-get"}
+
+// redOp runs op number i of kind and says how long it took.
+func redOp(b *testing.B, ts *testServer, kind string, i int) (time.Duration, error) {
+	var req *gpb.SetRequest
+	switch kind {
+	case "description":
+		req = &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/tenants/tenant[name=red]/description"), Val: jsonIETF(fmt.Sprintf(`"d%d"`, i))}}}
+	case "red-binding":
+		req = &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/tenants/tenant[name=red]/vpns/vpn[name=red]/bindings/binding[interface=g5]/admin-state"), Val: jsonIETF([2]string{`"down"`, `"up"`}[i%2])}}}
 	}
-	run := func(kind string, i int) time.Duration {
-		t0 := time.Now()
-		if _, err := ts.client.Set(ctx(b), sets[kind](i)); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
+	t0 := time.Now()
+	var err error
+	if req != nil {
+		_, err = ts.client.Set(ctx(b), req)
+	} else {
+		_, err = ts.client.Get(ctx(b), &gpb.GetRequest{Path: []*gpb.Path{path(b, "/tenants/tenant[name=red]/vpns/vpn[name=red]")}, Encoding: gpb.Encoding_JSON_IETF})
 	}
+	return time.Since(t0), err
+}
+
+// reportRatios reports each op's p50 alone and under load, and their
+// ratio.
+func reportRatios(b *testing.B, quiet, load map[string][]time.Duration, loadName string) {
+	for _, k := range redOps {
+		q, f := median(quiet[k]), median(load[k])
+		b.ReportMetric(q, k+"-ms-p50-quiet")
+		b.ReportMetric(f, k+"-ms-p50-"+loadName)
+		b.ReportMetric(f/q, k+"-ratio")
+	}
+}
+
+// quietOps runs 200 rounds of Red's requests.
+func quietOps(b *testing.B, ts *testServer) map[string][]time.Duration {
 	quiet := map[string][]time.Duration{}
 	for i := range 200 {
-		for _, k := range []string{"description", "red-binding"} {
-			quiet[k] = append(quiet[k], run(k, i))
+		for _, k := range redOps {
+			d, err := redOp(b, ts, k, i)
+			if err != nil {
+				b.Fatal(err)
+			}
+			quiet[k] = append(quiet[k], d)
 		}
 	}
+	return quiet
+}
+
+// floodBench runs BenchmarkBGPImportFlood100k with the flood's route
+// target rt; done says the flood is in, cleared that it is gone again.
+func floodBench(b *testing.B, n int, rt string, done, cleared func(*testServer) bool) {
+	ts, port := floodServer(b, n)
+	quiet := quietOps(b, ts)
 	flood := map[string][]time.Duration{}
 	var took []time.Duration
 	for b.Loop() {
 		start := time.Now()
 		stop := floodPeer(b, port, n, rt)
 		for i := 0; !done(ts); i++ {
-			for _, k := range []string{"description", "red-binding"} {
-				flood[k] = append(flood[k], run(k, i))
+			for _, k := range redOps {
+				d, err := redOp(b, ts, k, i)
+				if err != nil {
+					b.Fatal(err)
+				}
+				flood[k] = append(flood[k], d)
 			}
 			if time.Since(start) > 5*time.Minute {
 				b.Fatal("the flood was not in within 5 minutes")
@@ -229,14 +276,73 @@ func floodBench(b *testing.B, n int, rt string, done, cleared func(*testServer) 
 		}
 		b.StartTimer()
 	}
-	for _, k := range []string{"description", "red-binding"} {
-		q, f := median(quiet[k]), median(flood[k])
-		b.ReportMetric(q, k+"-ms-p50-quiet")
-		b.ReportMetric(f, k+"-ms-p50-flood")
-		b.ReportMetric(f/q, k+"-ratio")
-	}
+	reportRatios(b, quiet, flood, "flood")
 	b.ReportMetric(median(took)/1000, "s-flood-in")
 	b.ReportMetric(vmRSS(b), "MB-rss")
+}
+
+// BenchmarkBGPPeerFlap measures Red's requests (redOps) alone and while
+// a peer flaps: it comes up, announces 10,000 routes Blue imports, and
+// goes away again (which withdraws them), five times per iteration,
+// each time waiting until the last route is installed and then until
+// all are gone.
+func BenchmarkBGPPeerFlap(b *testing.B) {
+	const n = 10_000
+	last := blueLearnt + fmt.Sprintf("/route[prefix=%s][route-distinguisher=65001:1]/installed", floodPrefix(n-1))
+	installed := func(ts *testServer) bool {
+		v, err := ts.get(b, last, gpb.GetRequest_STATE)
+		return err == nil && v == true
+	}
+	ts, port := floodServer(b, n)
+	quiet := quietOps(b, ts)
+	flap := map[string][]time.Duration{}
+	var flaps []time.Duration
+	for b.Loop() {
+		stopOps := make(chan struct{})
+		opsDone := make(chan error, 1)
+		go func() { // Red's requests, while the peer flaps
+			for i := 0; ; i++ {
+				select {
+				case <-stopOps:
+					opsDone <- nil
+					return
+				default:
+				}
+				for _, k := range redOps {
+					d, err := redOp(b, ts, k, i)
+					if err != nil {
+						opsDone <- err
+						return
+					}
+					flap[k] = append(flap[k], d)
+				}
+			}
+		}()
+		for range 5 {
+			start := time.Now()
+			stop := floodPeer(b, port, n, "64512:100")
+			waitUntil(b, func() bool { return installed(ts) })
+			stop()
+			waitUntil(b, func() bool { _, err := ts.get(b, blueLearnt, gpb.GetRequest_STATE); return err != nil })
+			flaps = append(flaps, time.Since(start))
+		}
+		close(stopOps)
+		if err := <-opsDone; err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRatios(b, quiet, flap, "flap")
+	b.ReportMetric(median(flaps)/1000, "s-per-flap")
+}
+
+// waitUntil waits up to 2 minutes for cond.
+func waitUntil(b *testing.B, cond func() bool) {
+	b.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out")
+		}
+	}
 }
 
 func floodPrefix(i int) string {
