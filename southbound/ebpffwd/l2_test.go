@@ -1,21 +1,26 @@
 package ebpffwd_test
 
 import (
+	"encoding/binary"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // l2Rig applies L2 models to the rig's two vendors.
@@ -181,4 +186,222 @@ func TestMixedL2Network(t *testing.T) {
 			t.Errorf("host-b still has %s after the networks were deleted", name)
 		}
 	}
+}
+
+// guestMAC reads the MAC of a guest's eth0.
+func guestMAC(t *testing.T, g *lab.Guest) net.HardwareAddr {
+	t.Helper()
+	ns, err := netns.GetFromName(g.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	eth, err := h.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eth.Attrs().HardwareAddr
+}
+
+// sharedVNICModels: vNIC vm1 on host-b (ebpf-vforwarder) carries VLAN 100
+// bound to L2 network acme/net1 (peer l2peer on host-a, linux-vforwarder)
+// and VLAN 200 bound to L3VPN acme/a (peer pa on host-a).
+func sharedVNICModels() (routing.Model, l2.Model) {
+	rm := routing.Model{Hosts: twoHosts(), VPNs: []routing.VPN{{Tenant: "acme", Name: "a", Policy: routing.AnyToAny,
+		ImportRTs: []string{"64512:1"}, ExportRTs: []string{"64512:1"},
+		Bindings: []routing.Binding{bind("vm1.200", "host-b", 100, "10.1.1.20"), bind("pa", "host-a", 100, "10.1.1.30")}}}}
+	vm1 := l2Bind("vm1.100", "host-b")
+	vm1.VNIC, vm1.VLAN = "vm1", 100
+	lm := l2.Model{Hosts: l2Hosts(), Networks: []l2.Network{{Tenant: "acme", Name: "net1",
+		Bindings: []l2.Binding{vm1, l2Bind("l2peer", "host-a")}}}}
+	return rm, lm
+}
+
+// Acceptance (issue 13): one vNIC, VLAN 100 in an L2 network and VLAN 200
+// in an L3VPN. A frame tagged 100 reaches the L2 network's peer on the
+// other vendor's host and the reply (after the peer's ARP, flooded to
+// vm1 tagged 100 and answered there) comes back tagged 100; traffic on
+// 200 is routed in the L3VPN and comes back tagged 200; nothing crosses
+// between them, and the vNIC outlives the L2 network it shared.
+func TestSharedVNICL2AndL3VPN(t *testing.T) {
+	r := &l2Rig{rig: newRig(t)}
+	rm, lm := sharedVNICModels()
+	res, asg := routing.Compute(rm, r.asg)
+	r.asg = asg
+	for _, v := range res.Hosts["host-b"].VRFs {
+		for i := range v.Ports {
+			if p := &v.Ports[i]; p.Interface == "vm1.200" {
+				p.VNIC, p.VLAN = "vm1", 200
+			}
+		}
+	}
+	r.applyResult(res)
+	r.applyL2(lm)
+
+	vm1g := r.lab.Guest("host-b", "acme/vm1")
+	vm1, err := openRaw(vm1g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(vm1.close)
+	peer := r.l2Guest("host-a", "acme/net1", "l2peer", "10.7.0.2/24")
+	pa := r.guest("host-a", "acme", "a", "pa", "10.1.1.30/24")
+	peerMAC := guestMAC(t, peer)
+	l2Addr, l3Addr := netip.MustParseAddr("10.7.0.1"), netip.MustParseAddr("10.1.1.20")
+	peerAddr, paAddr := netip.MustParseAddr("10.7.0.2"), netip.MustParseAddr("10.1.1.30")
+
+	const n100, n200, nCross = 6, 9, 4
+	sport := uint16(41000)
+	send := func(vlan uint16, dstMAC net.HardwareAddr, src, dst netip.Addr, n int) {
+		t.Helper()
+		for range n {
+			sport++
+			f := udpFrame(vm1.mac, vlan, src, dst, sport, []byte("shared vNIC"))
+			copy(f, dstMAC)
+			if err := vm1.send(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	send(100, peerMAC, l2Addr, peerAddr, n100) // switched to the peer
+	send(200, bcast, l3Addr, paAddr, n200)     // routed to pa
+	send(100, bcast, l2Addr, paAddr, nCross)   // pa's address, but in the L2 network
+	send(200, bcast, l3Addr, peerAddr, nCross) // the peer's address, but in the VPN
+	lab.WaitUDP(n100+n200, 2*time.Second, peer, pa)
+	time.Sleep(100 * time.Millisecond)
+	if got := peer.UDPReceived(); got != n100 {
+		t.Errorf("L2 peer received %d datagrams, want %d (those on VLAN 100 for it only)", got, n100)
+	}
+	if got := pa.UDPReceived(); got != n200 {
+		t.Errorf("L3VPN peer received %d datagrams, want %d (those on VLAN 200 for it only)", got, n200)
+	}
+
+	// Replies. The peer asks for 10.7.0.1 first: vm1 must see the ARP
+	// request tagged 100 and answers it (tagged 100).
+	const rPeer, rPA = 5, 7
+	done := make(chan l2Seen)
+	go func() { done <- serveARP(vm1, 100, l2Addr, 1500*time.Millisecond) }()
+	time.Sleep(50 * time.Millisecond)
+	if err := peer.SendUDP(l2Addr, rPeer); err != nil {
+		t.Fatal(err)
+	}
+	if err := pa.SendUDP(l3Addr, rPA); err != nil {
+		t.Fatal(err)
+	}
+	seen := <-done
+	if seen.arp == 0 {
+		t.Errorf("vm1 saw no ARP request for %s tagged 100", l2Addr)
+	}
+	count := func(vlan uint16, src, dst netip.Addr) int {
+		k := 0
+		for _, d := range seen.udp {
+			if d.vlan == vlan && d.src == src && d.dst == dst && slices.Equal(d.dstMAC, vm1.mac) {
+				k++
+			}
+		}
+		return k
+	}
+	if c100, c200 := count(100, peerAddr, l2Addr), count(200, paAddr, l3Addr); c100 != rPeer || c200 != rPA || len(seen.udp) != rPeer+rPA {
+		t.Errorf("vm1 received %d datagrams: %d from the L2 peer tagged 100 (want %d), %d from pa tagged 200 (want %d); all: %+v",
+			len(seen.udp), c100, rPeer, c200, rPA, seen.udp)
+	}
+
+	if drift := r.reconcile(r.res); len(drift) != 0 {
+		t.Errorf("L3 drift:\n%s", strings.Join(drift, "\n"))
+	}
+	if drift := r.reconcileL2(); len(drift) != 0 {
+		t.Errorf("L2 drift:\n%s", strings.Join(drift, "\n"))
+	}
+
+	// The L2 network goes; the vNIC stays with its L3 binding.
+	r.applyL2(l2.Model{Hosts: l2Hosts()})
+	before := pa.UDPReceived()
+	send(200, bcast, l3Addr, paAddr, n200)
+	lab.WaitUDP(before+n200, 2*time.Second, pa)
+	if got := pa.UDPReceived() - before; got != n200 {
+		t.Errorf("after the L2 network was deleted, pa received %d datagrams on VLAN 200, want %d", got, n200)
+	}
+}
+
+// l2Seen is what serveARP saw: ARP requests answered, UDP datagrams.
+type l2Seen struct {
+	arp int
+	udp []received
+}
+
+// serveARP plays vm1's VLAN sub-interface vlan with address addr for d:
+// it answers ARP requests for addr arriving tagged vlan (with a reply
+// tagged vlan) and collects the UDP datagrams to lab.UDPPort.
+func serveARP(r *rawPort, vlan uint16, addr netip.Addr, d time.Duration) l2Seen {
+	var out l2Seen
+	buf := make([]byte, 2048)
+	oob := make([]byte, 256)
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		n, oobn, _, from, err := unix.Recvmsg(r.fd, buf, oob, 0)
+		if err != nil {
+			continue
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		tag, etype, l3 := frameTag(buf[:n], oob[:oobn])
+		switch {
+		case etype == unix.ETH_P_ARP && tag == vlan && len(l3) >= 28 && binary.BigEndian.Uint16(l3[6:]) == 1 &&
+			netip.AddrFrom4([4]byte(l3[24:28])) == addr:
+			out.arp++
+			if err := r.send(arpReply(r.mac, vlan, addr, l3)); err != nil {
+				return out
+			}
+		case etype == unix.ETH_P_IP && len(l3) >= 28 && l3[9] == unix.IPPROTO_UDP && binary.BigEndian.Uint16(l3[22:]) == lab.UDPPort:
+			out.udp = append(out.udp, received{vlan: tag, src: netip.AddrFrom4([4]byte(l3[12:16])),
+				dst: netip.AddrFrom4([4]byte(l3[16:20])), dstMAC: net.HardwareAddr(slices.Clone(buf[:6]))})
+		}
+	}
+	return out
+}
+
+// frameTag returns a received frame's VLAN (from PACKET_AUXDATA or the
+// frame), EtherType and payload.
+func frameTag(f, oob []byte) (uint16, uint16, []byte) {
+	if len(f) < 14 {
+		return 0, 0, nil
+	}
+	var vlan uint16
+	if cms, err := unix.ParseSocketControlMessage(oob); err == nil {
+		for _, c := range cms {
+			if c.Header.Level == unix.SOL_PACKET && c.Header.Type == unix.PACKET_AUXDATA && len(c.Data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+				if aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&c.Data[0])); aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+					vlan = aux.Vlan_tci & 0xfff
+				}
+			}
+		}
+	}
+	etype, l3 := binary.BigEndian.Uint16(f[12:]), f[14:]
+	if etype == unix.ETH_P_8021Q && len(f) >= 18 {
+		vlan, etype, l3 = binary.BigEndian.Uint16(f[14:])&0xfff, binary.BigEndian.Uint16(f[16:]), f[18:]
+	}
+	return vlan, etype, l3
+}
+
+// arpReply answers the ARP request req (its payload) for addr from mac,
+// tagged vlan.
+func arpReply(mac net.HardwareAddr, vlan uint16, addr netip.Addr, req []byte) []byte {
+	sha, spa := req[8:14], req[14:18]
+	f := append([]byte(nil), sha...)
+	f = append(f, mac...)
+	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_8021Q)
+	f = binary.BigEndian.AppendUint16(f, vlan)
+	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_ARP)
+	f = append(f, 0, 1, 8, 0, 6, 4, 0, 2) // Ethernet, IPv4, reply
+	a := addr.As4()
+	f = append(f, mac...)
+	f = append(f, a[:]...)
+	f = append(f, sha...)
+	return append(f, spa...)
 }
