@@ -1,19 +1,16 @@
 package ebpffwd_test
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/ebpffwd"
@@ -244,11 +241,11 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 	r.applyL2(lm)
 
 	vm1g := r.lab.Guest("host-b", "acme/vm1")
-	vm1, err := openRaw(vm1g)
+	vm1, err := lab.OpenRaw(vm1g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(vm1.close)
+	t.Cleanup(vm1.Close)
 	peer := r.l2Guest("host-a", "acme/net1", "l2peer", "10.7.0.2/24")
 	pa := r.guest("host-a", "acme", "a", "pa", "10.1.1.30/24")
 	peerMAC := guestMAC(t, peer)
@@ -261,9 +258,9 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 		t.Helper()
 		for range n {
 			sport++
-			f := udpFrame(vm1.mac, vlan, src, dst, sport, []byte("shared vNIC"))
+			f := lab.UDPFrame(vm1.MAC, vlan, src, dst, sport, []byte("shared vNIC"))
 			copy(f, dstMAC)
-			if err := vm1.send(f); err != nil {
+			if err := vm1.Send(f); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -285,8 +282,8 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 	// Replies. The peer asks for 10.7.0.1 first: vm1 must see the ARP
 	// request tagged 100 and answers it (tagged 100).
 	const rPeer, rPA = 5, 7
-	done := make(chan l2Seen)
-	go func() { done <- serveARP(vm1, 100, l2Addr, 1500*time.Millisecond) }()
+	done := make(chan lab.Seen)
+	go func() { done <- vm1.ServeARP(100, l2Addr, 1500*time.Millisecond) }()
 	time.Sleep(50 * time.Millisecond)
 	if err := peer.SendUDP(l2Addr, rPeer); err != nil {
 		t.Fatal(err)
@@ -295,21 +292,21 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := <-done
-	if seen.arp == 0 {
+	if seen.ARP == 0 {
 		t.Errorf("vm1 saw no ARP request for %s tagged 100", l2Addr)
 	}
 	count := func(vlan uint16, src, dst netip.Addr) int {
 		k := 0
-		for _, d := range seen.udp {
-			if d.vlan == vlan && d.src == src && d.dst == dst && slices.Equal(d.dstMAC, vm1.mac) {
+		for _, d := range seen.UDP {
+			if d.VLAN == vlan && d.Src == src && d.Dst == dst && slices.Equal(d.DstMAC, vm1.MAC) {
 				k++
 			}
 		}
 		return k
 	}
-	if c100, c200 := count(100, peerAddr, l2Addr), count(200, paAddr, l3Addr); c100 != rPeer || c200 != rPA || len(seen.udp) != rPeer+rPA {
+	if c100, c200 := count(100, peerAddr, l2Addr), count(200, paAddr, l3Addr); c100 != rPeer || c200 != rPA || len(seen.UDP) != rPeer+rPA {
 		t.Errorf("vm1 received %d datagrams: %d from the L2 peer tagged 100 (want %d), %d from pa tagged 200 (want %d); all: %+v",
-			len(seen.udp), c100, rPeer, c200, rPA, seen.udp)
+			len(seen.UDP), c100, rPeer, c200, rPA, seen.UDP)
 	}
 
 	if drift := r.reconcile(r.res); len(drift) != 0 {
@@ -327,81 +324,4 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 	if got := pa.UDPReceived() - before; got != n200 {
 		t.Errorf("after the L2 network was deleted, pa received %d datagrams on VLAN 200, want %d", got, n200)
 	}
-}
-
-// l2Seen is what serveARP saw: ARP requests answered, UDP datagrams.
-type l2Seen struct {
-	arp int
-	udp []received
-}
-
-// serveARP plays vm1's VLAN sub-interface vlan with address addr for d:
-// it answers ARP requests for addr arriving tagged vlan (with a reply
-// tagged vlan) and collects the UDP datagrams to lab.UDPPort.
-func serveARP(r *rawPort, vlan uint16, addr netip.Addr, d time.Duration) l2Seen {
-	var out l2Seen
-	buf := make([]byte, 2048)
-	oob := make([]byte, 256)
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		n, oobn, _, from, err := unix.Recvmsg(r.fd, buf, oob, 0)
-		if err != nil {
-			continue
-		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
-			continue
-		}
-		tag, etype, l3 := frameTag(buf[:n], oob[:oobn])
-		switch {
-		case etype == unix.ETH_P_ARP && tag == vlan && len(l3) >= 28 && binary.BigEndian.Uint16(l3[6:]) == 1 &&
-			netip.AddrFrom4([4]byte(l3[24:28])) == addr:
-			out.arp++
-			if err := r.send(arpReply(r.mac, vlan, addr, l3)); err != nil {
-				return out
-			}
-		case etype == unix.ETH_P_IP && len(l3) >= 28 && l3[9] == unix.IPPROTO_UDP && binary.BigEndian.Uint16(l3[22:]) == lab.UDPPort:
-			out.udp = append(out.udp, received{vlan: tag, src: netip.AddrFrom4([4]byte(l3[12:16])),
-				dst: netip.AddrFrom4([4]byte(l3[16:20])), dstMAC: net.HardwareAddr(slices.Clone(buf[:6]))})
-		}
-	}
-	return out
-}
-
-// frameTag returns a received frame's VLAN (from PACKET_AUXDATA or the
-// frame), EtherType and payload.
-func frameTag(f, oob []byte) (uint16, uint16, []byte) {
-	if len(f) < 14 {
-		return 0, 0, nil
-	}
-	var vlan uint16
-	if cms, err := unix.ParseSocketControlMessage(oob); err == nil {
-		for _, c := range cms {
-			if c.Header.Level == unix.SOL_PACKET && c.Header.Type == unix.PACKET_AUXDATA && len(c.Data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
-				if aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&c.Data[0])); aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
-					vlan = aux.Vlan_tci & 0xfff
-				}
-			}
-		}
-	}
-	etype, l3 := binary.BigEndian.Uint16(f[12:]), f[14:]
-	if etype == unix.ETH_P_8021Q && len(f) >= 18 {
-		vlan, etype, l3 = binary.BigEndian.Uint16(f[14:])&0xfff, binary.BigEndian.Uint16(f[16:]), f[18:]
-	}
-	return vlan, etype, l3
-}
-
-// arpReply answers the ARP request req (its payload) for addr from mac,
-// tagged vlan.
-func arpReply(mac net.HardwareAddr, vlan uint16, addr netip.Addr, req []byte) []byte {
-	sha, spa := req[8:14], req[14:18]
-	f := append([]byte(nil), sha...)
-	f = append(f, mac...)
-	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_8021Q)
-	f = binary.BigEndian.AppendUint16(f, vlan)
-	f = binary.BigEndian.AppendUint16(f, unix.ETH_P_ARP)
-	f = append(f, 0, 1, 8, 0, 6, 4, 0, 2) // Ethernet, IPv4, reply
-	a := addr.As4()
-	f = append(f, mac...)
-	f = append(f, a[:]...)
-	f = append(f, sha...)
-	return append(f, spa...)
 }
