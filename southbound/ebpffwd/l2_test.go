@@ -325,3 +325,59 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 		t.Errorf("after the L2 network was deleted, pa received %d datagrams on VLAN 200, want %d", got, n200)
 	}
 }
+
+// become gives guest g the MAC and address of another (a VM that moved):
+// eth0 down, its MAC and address replaced, up again.
+func become(t *testing.T, g *lab.Guest, mac net.HardwareAddr, from, to string) {
+	t.Helper()
+	ns, err := netns.GetFromName(g.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	eth, err := h.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldA, _ := netlink.ParseAddr(from)
+	newA, _ := netlink.ParseAddr(to)
+	for _, step := range []func() error{
+		func() error { return h.LinkSetDown(eth) },
+		func() error { return h.LinkSetHardwareAddr(eth, mac) },
+		func() error { return h.AddrDel(eth, oldA) },
+		func() error { return h.AddrAdd(eth, newA) },
+		func() error { return g.SetLinkUp(true) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A MAC learnt on the remote host moves to a local port: the first frame
+// from its new place overwrites what host-b learnt, so replies follow it
+// at once (not after the 300 s ageing).
+func TestL2MACMoveFollowed(t *testing.T) {
+	r := &l2Rig{rig: newRig(t)}
+	r.applyL2(l2.Model{Hosts: l2Hosts(), Networks: []l2.Network{{Tenant: "acme", Name: "red",
+		Bindings: []l2.Binding{l2Bind("ra", "host-a"), l2Bind("rb", "host-b"), l2Bind("rc", "host-b")}}}})
+	ra := r.l2Guest("host-a", "acme/red", "ra", "10.5.0.1/24")
+	rb := r.l2Guest("host-b", "acme/red", "rb", "10.5.0.2/24")
+	rc := r.l2Guest("host-b", "acme/red", "rc", "10.5.0.3/24")
+	mustPing(t, rb, "10.5.0.1") // host-b learns ra's MAC behind host-a
+
+	raMAC := guestMAC(t, ra)
+	if err := ra.SetLinkUp(false); err != nil {
+		t.Fatal(err)
+	}
+	become(t, rc, raMAC, "10.5.0.3/24", "10.5.0.1/24")
+	// rb's ARP entry for 10.5.0.1 still names raMAC: its replies reach the
+	// moved VM only if host-b followed the move.
+	mustPing(t, rc, "10.5.0.2")
+	mustPing(t, rb, "10.5.0.1")
+}
