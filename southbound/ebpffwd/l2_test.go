@@ -97,8 +97,8 @@ func hostLinks(t *testing.T, l *lab.Lab, host string) []string {
 // (ebpf-vforwarder). Guests of a network reach each other (ARP flooded
 // over VXLAN 8472 and answered by the guests), on one host and across;
 // datagrams to an address both networks use reach only the sender's
-// network; a reconciliation finds nothing, repairs maps emptied by hand,
-// and deleting the networks leaves no L2 device on host-b.
+// network; a reconciliation finds nothing, repairs the L2 tunnel device
+// and maps emptied by hand, and deleting the networks leaves no L2 device on host-b.
 func TestMixedL2Network(t *testing.T) {
 	r := &l2Rig{rig: newRig(t)}
 	m := l2.Model{Hosts: l2Hosts(), Networks: []l2.Network{
@@ -149,6 +149,17 @@ func TestMixedL2Network(t *testing.T) {
 	if drift := r.reconcile(r.res); len(drift) != 0 {
 		t.Errorf("L3 drift with L2 ports only (L3 must leave their vNICs alone):\n%s", strings.Join(drift, "\n"))
 	}
+
+	// The L2 tunnel device of host-b deleted by hand.
+	vl := ebpffwd.L2TunnelLink(r.lab.Prefix())
+	if out, err := r.lab.IP(r.lab.HostNS("host-b"), "link", "del", vl); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	mustNotPing(t, rb, "10.5.0.1")
+	if drift := r.reconcileL2(); !slices.Contains(drift, "host-b: tunnel device "+vl+" missing or not up") {
+		t.Errorf("deleted %s not reported; drift:\n%s", vl, strings.Join(drift, "\n"))
+	}
+	mustPing(t, rb, "10.5.0.1")
 
 	// Emptied by hand: the flood list and the bindings of host-b.
 	pins := ebpffwd.PinDir(ebpffwd.DefaultBPFFS, r.lab.Prefix(), "host-b")
