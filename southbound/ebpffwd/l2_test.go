@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -391,4 +392,52 @@ func TestL2MACMoveFollowed(t *testing.T) {
 	// moved VM only if host-b followed the move.
 	mustPing(t, rc, "10.5.0.2")
 	mustPing(t, rb, "10.5.0.1")
+}
+
+// What the L2 data plane cannot hold fails ApplyL2 naming the segment and
+// the bound, leaving nothing behind; so does an L3 port and an L2
+// port on one (vNIC, VLAN).
+func TestApplyL2RefusesWhatItCannotRealize(t *testing.T) {
+	r := &l2Rig{rig: newRig(t)}
+	rm, _ := sharedVNICModels()
+	res, asg := routing.Compute(rm, r.asg)
+	r.asg = asg
+	for _, v := range res.Hosts["host-b"].VRFs {
+		for i := range v.Ports {
+			if p := &v.Ports[i]; p.Interface == "vm1.200" {
+				p.VNIC, p.VLAN = "vm1", 200
+			}
+		}
+	}
+	r.applyResult(res)
+
+	seg := l2.Segment{ID: "acme/big", VNI: 77}
+	for i := range ebpffwd.MaxL2Remotes + 1 {
+		seg.Remotes = append(seg.Remotes, netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}))
+	}
+	seg.Ports = []l2.Port{{Interface: "x"}}
+	ports := l2.Segment{ID: "acme/wide", VNI: 78}
+	for i := range ebpffwd.MaxL2Ports + 1 {
+		ports.Ports = append(ports.Ports, l2.Port{Interface: "p" + strconv.Itoa(i)})
+	}
+	clash := l2.Segment{ID: "acme/clash", VNI: 79, Ports: []l2.Port{{Interface: "vm1.200", VNIC: "vm1", VLAN: 200}}}
+	for _, c := range []struct {
+		seg  l2.Segment
+		want string
+	}{
+		{seg, "floods to at most 32"},
+		{ports, "floods to at most 32"},
+		{clash, "is bound to port vm1.200 of VRF acme/a"},
+	} {
+		err := r.ebpf.ApplyL2(ctx(t), []l2.Change{{Op: l2.Set, Host: "host-b", Segment: c.seg}})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.seg.ID) {
+			t.Errorf("segment %s: %v, want an error naming it and %q", c.seg.ID, err, c.want)
+		}
+	}
+	if drift := r.reconcile(r.res); len(drift) != 0 {
+		t.Errorf("refused segments left L3 drift: %v", drift)
+	}
+	if drift := r.reconcileL2(); len(drift) != 0 {
+		t.Errorf("refused segments left L2 drift: %v", drift)
+	}
 }
