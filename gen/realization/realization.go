@@ -273,6 +273,9 @@ type L2Network struct{ Node *tree.Node }
 // Name returns the leaf name.
 func (x L2Network) Name() string { return leaf[string](x.Node, "name") }
 
+// MTU returns the leaf mtu.
+func (x L2Network) MTU() uint64 { return leaf[uint64](x.Node, "mtu") }
+
 // L2Provider returns the container /tenants/tenant/l2-networks/l2-network/provider.
 func (x L2Network) L2Provider() (L2Provider, bool) { return inner[L2Provider](x.Node, "provider") }
 
@@ -409,6 +412,7 @@ func ReadPaths() []string {
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
+		"/tenants/tenant/l2-networks/l2-network/mtu",
 		"/tenants/tenant/l2-networks/l2-network/name",
 		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",
@@ -471,6 +475,7 @@ func IsRead(path string) bool {
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/admin-state",
 		"/tenants/tenant/l2-networks/l2-network/bindings/binding/interface",
+		"/tenants/tenant/l2-networks/l2-network/mtu",
 		"/tenants/tenant/l2-networks/l2-network/name",
 		"/tenants/tenant/l2-networks/l2-network/provider/segmentation-id",
 		"/tenants/tenant/name",

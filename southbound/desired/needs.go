@@ -20,6 +20,13 @@ type Need struct {
 	// NoDriver says why no driver realizes the binding, "" when a driver
 	// with the capabilities its kind asks for can.
 	NoDriver string
+	// MTU is, for an L2 network binding, the network's mtu leaf (0 when
+	// unset): the forwarders realize one MTU only (l2.MTU).
+	MTU uint64
+	// AlsoBound is the binding of the other kind (L3VPN or L2 network) on
+	// the same interface, nil when there is none: one interface carries
+	// one service.
+	AlsoBound *BindingRef
 }
 
 // BindingRef names one binding of a tenant: of the VPN, or (L2) the L2
@@ -48,7 +55,7 @@ func Needs(t *tree.Node) []Need {
 	var out []Need
 	add := func(ref BindingRef) {
 		if pl, ok := placed[ref.Interface]; ok {
-			out = append(out, needOf(ref, pl))
+			out = append(out, needOf(tn, ref, pl))
 		}
 	}
 	for v := range tn.VPNs() {
@@ -83,12 +90,38 @@ func NeedsOf(t *tree.Node, refs []BindingRef) []Need {
 			continue
 		}
 		if pl, placed := placeOne(tn, ref.Interface); placed {
-			out = append(out, needOf(ref, pl))
+			out = append(out, needOf(tn, ref, pl))
 		}
 	}
 	return out
 }
 
-func needOf(ref BindingRef, pl ifacePlacement) Need {
-	return Need{BindingRef: ref, Host: pl.host, VNIC: pl.vnic, Tagged: pl.kind == rz.InterfaceTypeVlan, NoDriver: pl.noDriver}
+func needOf(tn rz.Tenant, ref BindingRef, pl ifacePlacement) Need {
+	n := Need{BindingRef: ref, Host: pl.host, VNIC: pl.vnic, Tagged: pl.kind == rz.InterfaceTypeVlan, NoDriver: pl.noDriver}
+	if ref.L2 {
+		if net, ok := tn.L2Network(ref.Owner); ok {
+			n.MTU = net.MTU()
+		}
+	}
+	n.AlsoBound = otherService(tn, ref)
+	return n
+}
+
+// otherService returns the binding of the other kind on ref's interface:
+// a VPN's for an L2 network binding, an L2 network's for a VPN binding.
+func otherService(tn rz.Tenant, ref BindingRef) *BindingRef {
+	if ref.L2 {
+		for v := range tn.VPNs() {
+			if _, ok := v.Binding(ref.Interface); ok {
+				return &BindingRef{Tenant: ref.Tenant, Owner: v.Name(), Interface: ref.Interface}
+			}
+		}
+		return nil
+	}
+	for n := range tn.L2Networks() {
+		if _, ok := n.L2Binding(ref.Interface); ok {
+			return &BindingRef{Tenant: ref.Tenant, Owner: n.Name(), Interface: ref.Interface, L2: true}
+		}
+	}
+	return nil
 }

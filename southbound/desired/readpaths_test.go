@@ -16,7 +16,8 @@ import (
 
 // everything is every scenario merged into one tree, plus what none of
 // them sets: what realization reads (backend endpoints and options,
-// route distinguishers, route-target directions, next-hop preferences)
+// route distinguishers, route-target directions, next-hop preferences,
+// an L2 network's mtu)
 // and what it does not (a subnet, descriptions).
 func everything(t *testing.T) (*schema.Schema, *tree.Node) {
 	t.Helper()
@@ -45,7 +46,8 @@ func everything(t *testing.T) (*schema.Schema, *tree.Node) {
 			"anycast": {"enabled": true, "mode": "fail-over"},
 			"static-routes": {"route": [{"prefix": "10.8.0.0/16", "mode": "fail-over",
 				"next-hop": [{"address": "10.1.1.1", "preference": 5}]}]},
-			"bindings": {"binding": [{"interface": "g1", "preference": 3, "role": "hub"}]}}]}}]}
+			"bindings": {"binding": [{"interface": "g1", "preference": 3, "role": "hub"}]}}]}},
+			{"name": "acme", "netready-l2network:l2-networks": {"l2-network": [{"name": "mgmt", "mtu": 1450}]}}]}
 	}`)
 }
 

@@ -201,6 +201,14 @@ func (h *host) setPort(vrf string, spec routing.Port) error {
 	if err != nil {
 		return err
 	}
+	// An L2 port there: the interface moves from an L2 network to this VRF
+	// (the transaction's L2 changes, which come after, agree). Released
+	// after the vNIC is taken, so a guest keeps its end.
+	if o := h.l2ports[l2Key{key, spec.VLAN}]; o != nil {
+		if err := h.dropL2Port(o); err != nil {
+			return err
+		}
+	}
 	p := &port{id: id, label: spec.Label, vnic: v, vlan: spec.VLAN}
 	h.ports[id] = p
 	h.byLabel[p.label] = p

@@ -2,8 +2,8 @@
 // independent forwarder ("vendor B") that realizes the VRFs, ports and
 // routes southbound/routing computes with eBPF programs on the hosts'
 // devices instead of the kernel's routing tables. It interoperates on the
-// wire with linux-vforwarder (southbound/linuxfwd): one VPN may span
-// hosts of both. It needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF) and
+// wire with linux-vforwarder (southbound/linuxfwd): one VPN, or one L2
+// network (southbound/l2), may span hosts of both. It needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF) and
 // uses netlink and the BPF syscall only: it runs no commands.
 //
 // # Hosts
@@ -11,7 +11,8 @@
 // A host is an existing network namespace <prefix><host> (option
 // netns-prefix, "nr-" by default), as for linux-vforwarder. In it the
 // driver creates, changes and deletes only links named <prefix>vx (the
-// tunnel device), <prefix>e<n> and <prefix>n<n> (vNIC n's veth ends).
+// tunnel device), <prefix>vl (the L2 tunnel device), <prefix>e<n> and
+// <prefix>n<n> (vNIC n's veth ends).
 // Its maps are pinned in <bpffs>/netready/<prefix><host> (option bpffs,
 // /sys/fs/bpf by default, mounted when it is not a BPF filesystem yet),
 // and its programs are attached with BPF_PROG_ATTACH to TCX ingress: the
@@ -34,6 +35,21 @@
 //     hop's host when it is not this one.
 //   - <prefix>vx is a collect-metadata (external) VXLAN device on UDP
 //     4789 running from_tunnel; it exists while the host has a VRF.
+//   - An L2 port is a (vNIC, VLAN) in the l2_bindings map (→ VNI); a
+//     segment (an L2 network on this host) is its VNI's entry in the
+//     segments map (its local ports and remote hosts), and <prefix>vl, a
+//     collect-metadata VXLAN device on UDP 8472 running from_l2_tunnel,
+//     exists while the host has a segment. L2 and L3 ports share vNICs.
+//
+// # L2 forwarding (l2.h)
+//
+// A frame on a (vNIC, VLAN) no L3 binding claims goes to its segment:
+// tag popped, source MAC learnt (fdb, overwritten when seen elsewhere,
+// ignored after 300 s), a fresh known destination switched to its port
+// or tunnelled to its host (VNI = the segment's), anything else flooded
+// with bpf_clone_redirect to the segment's other local ports and, from a
+// vNIC, to its remote hosts: at most MaxL2Ports and MaxL2Remotes copies.
+// ARP on L2 ports is flooded, never answered by the program.
 //
 // # Forwarding
 //

@@ -13,7 +13,7 @@ import (
 
 // Register adds the driver to r under Kind.
 func Register(r southbound.Registry) {
-	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, VLAN: true}}
+	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, VLAN: true, L2: true}}
 }
 
 // The driver realizes computed forwarding state and counts traffic.

@@ -94,10 +94,11 @@ struct name {
 	__u8 name[248];
 };
 
-// Host-wide settings: the collect-metadata VXLAN device tunnelled
-// traffic leaves by.
+// Host-wide settings: the collect-metadata VXLAN devices tunnelled
+// traffic leaves by (L3 labels on UDP 4789, L2 segments on UDP 8472).
 struct settings {
 	__u32 tunnel_ifindex;
+	__u32 l2_tunnel_ifindex;
 };
 
 struct {
@@ -268,6 +269,8 @@ static __always_inline __u32 vlan_of(struct __sk_buff *skb)
 	return bpf_ntohs(*tci) & VLAN_VID_MASK;
 }
 
+#include "l2.h"
+
 // from_vnic runs on the host end of every vNIC: traffic a guest sends.
 SEC("tcx/ingress")
 int from_vnic(struct __sk_buff *skb)
@@ -276,7 +279,7 @@ int from_vnic(struct __sk_buff *skb)
 	struct vnic_key vk = {.ifindex = skb->ifindex, .vlan = vlan};
 	__u32 *lp = bpf_map_lookup_elem(&bindings, &vk);
 	if (!lp)
-		return TC_ACT_SHOT; // no service bound to this VLAN
+		return l2_from_vnic(skb, vlan); // an L2 network's, or nothing's
 	__u32 label = *lp;
 	struct port *p = bpf_map_lookup_elem(&ports, &label);
 	if (!p)

@@ -21,6 +21,22 @@ type fwdCounters struct {
 	OutOctets  uint64
 }
 
+type fwdFdbEntry struct {
+	_       structs.HostLayout
+	Ifindex uint32
+	Vlan    uint32
+	Remote  uint32
+	Pad     uint32
+	Seen    uint64
+}
+
+type fwdFdbKey struct {
+	_   structs.HostLayout
+	Vni uint32
+	Mac [6]uint8
+	Pad [2]uint8
+}
+
 type fwdName struct {
 	_    structs.HostLayout
 	Kind uint32
@@ -55,9 +71,22 @@ type fwdRouteKey struct {
 	Addr      uint32
 }
 
+type fwdSegment struct {
+	_        structs.HostLayout
+	Nports   uint32
+	Nremotes uint32
+	Ports    [32]struct {
+		_       structs.HostLayout
+		Ifindex uint32
+		Vlan    uint32
+	}
+	Remotes [32]uint32
+}
+
 type fwdSettings struct {
-	_             structs.HostLayout
-	TunnelIfindex uint32
+	_               structs.HostLayout
+	TunnelIfindex   uint32
+	L2TunnelIfindex uint32
 }
 
 type fwdVnicKey struct {
@@ -70,14 +99,18 @@ type fwdVnicKey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	fwdMapBindings    = "bindings"
-	fwdMapCounters    = "counters"
-	fwdMapNames       = "names"
-	fwdMapPorts       = "ports"
-	fwdMapRoutes      = "routes"
-	fwdMapSettings    = "settings"
-	fwdProgFromTunnel = "from_tunnel"
-	fwdProgFromVnic   = "from_vnic"
+	fwdMapBindings      = "bindings"
+	fwdMapCounters      = "counters"
+	fwdMapFdb           = "fdb"
+	fwdMapL2Bindings    = "l2_bindings"
+	fwdMapNames         = "names"
+	fwdMapPorts         = "ports"
+	fwdMapRoutes        = "routes"
+	fwdMapSegments      = "segments"
+	fwdMapSettings      = "settings"
+	fwdProgFromL2Tunnel = "from_l2_tunnel"
+	fwdProgFromTunnel   = "from_tunnel"
+	fwdProgFromVnic     = "from_vnic"
 )
 
 // loadFwd returns the embedded CollectionSpec for fwd.
@@ -122,20 +155,24 @@ type fwdSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fwdProgramSpecs struct {
-	FromTunnel *ebpf.ProgramSpec `ebpf:"from_tunnel"`
-	FromVnic   *ebpf.ProgramSpec `ebpf:"from_vnic"`
+	FromL2Tunnel *ebpf.ProgramSpec `ebpf:"from_l2_tunnel"`
+	FromTunnel   *ebpf.ProgramSpec `ebpf:"from_tunnel"`
+	FromVnic     *ebpf.ProgramSpec `ebpf:"from_vnic"`
 }
 
 // fwdMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fwdMapSpecs struct {
-	Bindings *ebpf.MapSpec `ebpf:"bindings"`
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Names    *ebpf.MapSpec `ebpf:"names"`
-	Ports    *ebpf.MapSpec `ebpf:"ports"`
-	Routes   *ebpf.MapSpec `ebpf:"routes"`
-	Settings *ebpf.MapSpec `ebpf:"settings"`
+	Bindings   *ebpf.MapSpec `ebpf:"bindings"`
+	Counters   *ebpf.MapSpec `ebpf:"counters"`
+	Fdb        *ebpf.MapSpec `ebpf:"fdb"`
+	L2Bindings *ebpf.MapSpec `ebpf:"l2_bindings"`
+	Names      *ebpf.MapSpec `ebpf:"names"`
+	Ports      *ebpf.MapSpec `ebpf:"ports"`
+	Routes     *ebpf.MapSpec `ebpf:"routes"`
+	Segments   *ebpf.MapSpec `ebpf:"segments"`
+	Settings   *ebpf.MapSpec `ebpf:"settings"`
 }
 
 // fwdVariableSpecs contains global variables before they are loaded into the kernel.
@@ -164,21 +201,27 @@ func (o *fwdObjects) Close() error {
 //
 // It can be passed to loadFwdObjects or ebpf.CollectionSpec.LoadAndAssign.
 type fwdMaps struct {
-	Bindings *ebpf.Map `ebpf:"bindings"`
-	Counters *ebpf.Map `ebpf:"counters"`
-	Names    *ebpf.Map `ebpf:"names"`
-	Ports    *ebpf.Map `ebpf:"ports"`
-	Routes   *ebpf.Map `ebpf:"routes"`
-	Settings *ebpf.Map `ebpf:"settings"`
+	Bindings   *ebpf.Map `ebpf:"bindings"`
+	Counters   *ebpf.Map `ebpf:"counters"`
+	Fdb        *ebpf.Map `ebpf:"fdb"`
+	L2Bindings *ebpf.Map `ebpf:"l2_bindings"`
+	Names      *ebpf.Map `ebpf:"names"`
+	Ports      *ebpf.Map `ebpf:"ports"`
+	Routes     *ebpf.Map `ebpf:"routes"`
+	Segments   *ebpf.Map `ebpf:"segments"`
+	Settings   *ebpf.Map `ebpf:"settings"`
 }
 
 func (m *fwdMaps) Close() error {
 	return _FwdClose(
 		m.Bindings,
 		m.Counters,
+		m.Fdb,
+		m.L2Bindings,
 		m.Names,
 		m.Ports,
 		m.Routes,
+		m.Segments,
 		m.Settings,
 	)
 }
@@ -193,12 +236,14 @@ type fwdVariables struct {
 //
 // It can be passed to loadFwdObjects or ebpf.CollectionSpec.LoadAndAssign.
 type fwdPrograms struct {
-	FromTunnel *ebpf.Program `ebpf:"from_tunnel"`
-	FromVnic   *ebpf.Program `ebpf:"from_vnic"`
+	FromL2Tunnel *ebpf.Program `ebpf:"from_l2_tunnel"`
+	FromTunnel   *ebpf.Program `ebpf:"from_tunnel"`
+	FromVnic     *ebpf.Program `ebpf:"from_vnic"`
 }
 
 func (p *fwdPrograms) Close() error {
 	return _FwdClose(
+		p.FromL2Tunnel,
 		p.FromTunnel,
 		p.FromVnic,
 	)

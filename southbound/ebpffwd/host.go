@@ -23,7 +23,11 @@ type host struct {
 	nl     *netlink.Handle
 	objs   *fwdObjects
 	tunnel int // ifindex of the tunnel device; 0 when there is none
-	stale  bool
+	// l2tunnel is the ifindex of the L2 segments' tunnel device (0: none),
+	// l2ports the L2 ports by (vNIC, VLAN); see l2.go.
+	l2tunnel int
+	l2ports  map[l2Key]*l2Port
+	stale    bool
 	// repaired is what opening the host corrected (the tunnel device),
 	// for the next Reconcile to report; strays are links named like vNIC
 	// ends that are not a vNIC's, for it to delete.
@@ -98,6 +102,9 @@ func openHost(prefix, bpffs, name string) (_ *host, err error) {
 			return nil, err
 		}
 	}
+	if err := h.loadL2(); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -145,35 +152,45 @@ func (h *host) close() {
 // ensureTunnel makes sure of the tunnel device, its program and its entry
 // in the settings map, and says what it had to fix.
 func (h *host) ensureTunnel() ([]string, error) {
+	idx, fixed, err := h.ensureTunnelDev(TunnelLink(h.prefix), VXLANPort, h.objs.FromTunnel, "from_tunnel",
+		func(s *fwdSettings) *uint32 { return &s.TunnelIfindex })
+	if err == nil {
+		h.tunnel = idx
+	}
+	return fixed, err
+}
+
+// ensureTunnelDev makes sure of a collect-metadata VXLAN device on UDP
+// port, its program (prog, named progName) and its ifindex in the
+// settings map (the field slot points at), and says what it had to fix.
+func (h *host) ensureTunnelDev(name string, port int, prog *ebpf.Program, progName string, slot func(*fwdSettings) *uint32) (int, []string, error) {
 	var fixed []string
-	name := TunnelLink(h.prefix)
-	idx, made, err := ensureTunnel(h.nl, name)
+	idx, made, err := ensureTunnel(h.nl, name, port)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if made {
 		fixed = append(fixed, "tunnel device "+name+" missing or not up")
 	}
-	added, err := attach(h.ns, idx, h.objs.FromTunnel)
+	added, err := attach(h.ns, idx, prog)
 	if err != nil {
-		return nil, fmt.Errorf("attach from_tunnel to %s: %w", name, err)
+		return 0, nil, fmt.Errorf("attach %s to %s: %w", progName, name, err)
 	}
 	if added && !made {
-		fixed = append(fixed, "program from_tunnel not attached to "+name)
+		fixed = append(fixed, "program "+progName+" not attached to "+name)
 	}
 	var s fwdSettings
 	zero := uint32(0)
-	if err := h.objs.Settings.Lookup(zero, &s); err != nil || s.TunnelIfindex != uint32(idx) {
+	if err := h.objs.Settings.Lookup(zero, &s); err != nil || *slot(&s) != uint32(idx) {
 		if !made {
-			fixed = append(fixed, "settings map: tunnel device index wrong")
+			fixed = append(fixed, "settings map: index of "+name+" wrong")
 		}
-		s.TunnelIfindex = uint32(idx)
+		*slot(&s) = uint32(idx)
 		if err := h.objs.Settings.Put(zero, s); err != nil {
-			return nil, fmt.Errorf("settings map: %w", err)
+			return 0, nil, fmt.Errorf("settings map: %w", err)
 		}
 	}
-	h.tunnel = idx
-	return fixed, nil
+	return idx, fixed, nil
 }
 
 // load reads the vNICs from the devices and the VRFs and ports from the

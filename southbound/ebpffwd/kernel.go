@@ -230,12 +230,12 @@ func deleteGroup(ns netns.NsHandle, group uint32) error {
 	})
 }
 
-// ensureTunnel returns the index of the host's collect-metadata VXLAN
-// device on VXLANPort, creating it when it is missing or not what it
-// must be, and whether it had to.
-func ensureTunnel(h *netlink.Handle, name string) (int, bool, error) {
+// ensureTunnel returns the index of a collect-metadata VXLAN device on
+// UDP port, creating it when it is missing or not what it must be, and
+// whether it had to.
+func ensureTunnel(h *netlink.Handle, name string, port int) (int, bool, error) {
 	if l, err := h.LinkByName(name); err == nil {
-		if vx, ok := l.(*netlink.Vxlan); ok && vx.FlowBased && vx.Port == VXLANPort && !vx.Learning {
+		if vx, ok := l.(*netlink.Vxlan); ok && vx.FlowBased && vx.Port == port && !vx.Learning {
 			if l.Attrs().Flags&net.FlagUp == 0 {
 				return l.Attrs().Index, true, h.LinkSetUp(l)
 			}
@@ -245,9 +245,9 @@ func ensureTunnel(h *netlink.Handle, name string) (int, bool, error) {
 			return 0, false, fmt.Errorf("remove %s: %w", name, err)
 		}
 	}
-	vx := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: name}, FlowBased: true, Port: VXLANPort, Learning: false}
+	vx := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: name}, FlowBased: true, Port: port, Learning: false}
 	if err := h.LinkAdd(vx); err != nil {
-		return 0, false, fmt.Errorf("create %s (VXLAN, external, port %d): %w", name, VXLANPort, err)
+		return 0, false, fmt.Errorf("create %s (VXLAN, external, port %d): %w", name, port, err)
 	}
 	l, err := h.LinkByName(name)
 	if err != nil {

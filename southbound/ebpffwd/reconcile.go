@@ -136,7 +136,7 @@ func (h *host) reconcileVNICs(hv *routing.HostView) ([]string, error) {
 	want := desiredVNICs(hv)
 	for _, key := range slices.Sorted(maps.Keys(h.vnics)) {
 		v := h.vnics[key]
-		if !want[key] {
+		if !want[key] && !h.l2Users(v) { // an L2 port's is ReconcileL2's
 			drift = append(drift, fmt.Sprintf("vNIC %s unexpected", key))
 			for _, p := range h.ports {
 				if p.vnic == v {

@@ -52,7 +52,7 @@ func subInterfaces(res routing.Result) routing.Result {
 
 type serviceRig struct {
 	*rig
-	vm1         *rawPort
+	vm1         *lab.RawPort
 	pa, pb, la  *lab.Guest
 	addr, peer  netip.Addr
 	local       netip.Addr
@@ -72,10 +72,10 @@ func newServiceRig(t *testing.T) *serviceRig {
 	s.frameOctets = uint64(14 + 20 + 8 + len(s.payload))
 	guest := r.lab.Guest("host-b", "acme/vm1") // the vNIC itself: no address, tags by hand
 	var err error
-	if s.vm1, err = openRaw(guest); err != nil {
+	if s.vm1, err = lab.OpenRaw(guest); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.vm1.close)
+	t.Cleanup(s.vm1.Close)
 	s.pa = r.guest("host-a", "acme", "a", "pa", "10.1.1.30/24")
 	s.pb = r.guest("host-a", "acme", "b", "pb", "10.1.1.30/24")
 	s.la = r.guest("host-b", "acme", "a", "la", "10.1.1.40/24")
@@ -87,7 +87,7 @@ func (s *serviceRig) sendTagged(vlan uint16, dst netip.Addr, n int) {
 	s.t.Helper()
 	for range n {
 		s.sport++
-		if err := s.vm1.send(udpFrame(s.vm1.mac, vlan, s.addr, dst, s.sport, s.payload)); err != nil {
+		if err := s.vm1.Send(lab.UDPFrame(s.vm1.MAC, vlan, s.addr, dst, s.sport, s.payload)); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -122,11 +122,11 @@ func TestServiceBindingVLANs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := s.vm1.receive(time.Second)
+	got := s.vm1.Receive(time.Second)
 	count := func(vlan uint16, src netip.Addr) int {
 		k := 0
 		for _, r := range got {
-			if r.vlan == vlan && r.src == src && r.dst == s.addr && slices.Equal(r.dstMAC, s.vm1.mac) {
+			if r.VLAN == vlan && r.Src == src && r.Dst == s.addr && slices.Equal(r.DstMAC, s.vm1.MAC) {
 				k++
 			}
 		}

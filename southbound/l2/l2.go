@@ -91,6 +91,12 @@ func (s *Segment) Equal(o *Segment) bool {
 	return s.ID == o.ID && s.VNI == o.VNI && slices.Equal(s.Ports, o.Ports) && slices.Equal(s.Remotes, o.Remotes)
 }
 
+// MTU is the MTU of every segment on every forwarder: the underlay's
+// 1500 octets less the 50 of VXLAN encapsulation. It is the only one the
+// forwarders realize, so a network's mtu leaf is refused at commit unless
+// unset or equal to it.
+const MTU = 1450
+
 // MinAutoVNI and MaxVNI bound the VNIs assigned to networks without a
 // provider segmentation-id: the upper half of the 24-bit VNI space.
 const (
