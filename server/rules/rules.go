@@ -30,7 +30,7 @@ func All() []validate.Rule {
 		{Path: "/route-targets/route-target", Name: "route-target-ownership", Check: ownershipGrants, Guard: ownershipInUse},
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
-		{Path: "/tenants/tenant", Name: "one-forwarding-service", Check: oneForwardingService,
+		{Path: "/tenants/tenant", Name: "one-forwarding-service", Guard: oneForwardingService,
 			Reads: []string{"vpns/vpn/bindings/binding/interface", "l2-networks/l2-network/bindings/binding/interface"}},
 	}
 }

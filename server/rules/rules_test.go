@@ -311,7 +311,7 @@ func TestOneForwardingService(t *testing.T) {
 			mgmt + "/bindings/binding[interface=vnf-vlan200]/interface", "interface vnf-vlan200 is already bound to VPN data; an interface carries one forwarding service"},
 		{"an L2 network's interface in a VPN refused", []op{
 			{"merge", binding(data, "vnf-vlan100"), `{"ip-address":["10.20.0.9"]}`}},
-			mgmt + "/bindings/binding[interface=vnf-vlan100]/interface", "interface vnf-vlan100 is already bound to VPN data"},
+			binding(data, "vnf-vlan100") + "/interface", "interface vnf-vlan100 is already bound to L2 network mgmt"},
 		{"moving a binding between VPNs in one Set", []op{
 			{"delete", binding(data, "vnf-vlan200"), ""},
 			{"merge", acme + "/vpns/vpn[name=other]", `{"bindings":{"binding":[{"interface":"vnf-vlan200","ip-address":["10.20.0.5"]}]}}`}}, "", ""},

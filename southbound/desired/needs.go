@@ -23,10 +23,6 @@ type Need struct {
 	// MTU is, for an L2 network binding, the network's mtu leaf (0 when
 	// unset): the forwarders realize one MTU only (l2.MTU).
 	MTU uint64
-	// AlsoBound is the binding of the other kind (L3VPN or L2 network) on
-	// the same interface, nil when there is none: one interface carries
-	// one service.
-	AlsoBound *BindingRef
 }
 
 // BindingRef names one binding of a tenant: of the VPN, or (L2) the L2
@@ -103,25 +99,5 @@ func needOf(tn rz.Tenant, ref BindingRef, pl ifacePlacement) Need {
 			n.MTU = net.MTU()
 		}
 	}
-	n.AlsoBound = otherService(tn, ref)
 	return n
-}
-
-// otherService returns the binding of the other kind on ref's interface:
-// a VPN's for an L2 network binding, an L2 network's for a VPN binding.
-func otherService(tn rz.Tenant, ref BindingRef) *BindingRef {
-	if ref.L2 {
-		for v := range tn.VPNs() {
-			if _, ok := v.Binding(ref.Interface); ok {
-				return &BindingRef{Tenant: ref.Tenant, Owner: v.Name(), Interface: ref.Interface}
-			}
-		}
-		return nil
-	}
-	for n := range tn.L2Networks() {
-		if _, ok := n.L2Binding(ref.Interface); ok {
-			return &BindingRef{Tenant: ref.Tenant, Owner: n.Name(), Interface: ref.Interface, L2: true}
-		}
-	}
-	return nil
 }

@@ -132,7 +132,7 @@ func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backe
 					n.Interface, n.VNIC, n.Host, cfg.Name, cfg.Driver, why)}
 				return
 			}
-			if err = refuseOneInterface(n, cfg); err != nil {
+			if err = refuseL2MTU(n, cfg); err != nil {
 				return
 			}
 		}
@@ -140,31 +140,16 @@ func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backe
 	return err
 }
 
-// refuseOneInterface refuses what no forwarder realizes on an interface
-// placed on one of its hosts: the interface bound to an L3VPN and an L2
-// network at once (each forwarder gives a (vNIC, VLAN) one service:
-// linux-vforwarder would make two unrelated veths of it, ebpf-vforwarder
-// could tell its frames apart by nothing), and an L2 network's mtu other
-// than l2.MTU (never applied otherwise).
-func refuseOneInterface(n desired.Need, cfg desired.Backend) error {
-	if o := n.AlsoBound; o != nil {
-		return &tree.Error{Kind: tree.KindConflict, Path: n.Path(), Msg: fmt.Sprintf(
-			"interface %s (on port %s, host %s) is bound to %s and to %s: backend %s (driver %s) carries one service per interface; bind each service to a VLAN sub-interface of its own",
-			n.Interface, n.VNIC, n.Host, serviceName(n.BindingRef), serviceName(*o), cfg.Name, cfg.Driver)}
-	}
+// refuseL2MTU refuses an L2 network's mtu other than l2.MTU, the one MTU
+// every forwarder realizes (never applied otherwise), once a binding of
+// the network is placed on one of their hosts.
+func refuseL2MTU(n desired.Need, cfg desired.Backend) error {
 	if n.L2 && n.MTU != 0 && n.MTU != l2.MTU {
 		return &tree.Error{Kind: tree.KindConflict, Path: "/tenants/tenant[name=" + n.Tenant + "]/l2-networks/l2-network[name=" + n.Owner + "]/mtu", Msg: fmt.Sprintf(
 			"L2 network %s has mtu %d, but backend %s (driver %s, host %s) realizes L2 networks with MTU %d only (a 1500-octet underlay less 50 of VXLAN): leave mtu unset or set it to %d",
 			n.Owner, n.MTU, cfg.Name, cfg.Driver, n.Host, l2.MTU, l2.MTU)}
 	}
 	return nil
-}
-
-func serviceName(b desired.BindingRef) string {
-	if b.L2 {
-		return "L2 network " + b.Owner
-	}
-	return "L3VPN " + b.Owner
 }
 
 // known reports whether a backend's driver kind is registered: an

@@ -1,10 +1,11 @@
 package daemon_test
 
 // What no forwarder realizes of L2 networks is refused at commit
-// (FailedPrecondition, the path, the backend), on linux-vforwarder and
+// (FailedPrecondition and the path), on linux-vforwarder and
 // ebpf-vforwarder alike: one interface bound to an L3VPN and to an L2
-// network, and an L2 network's mtu other than the one the forwarders
-// give every segment.
+// network (by validation, wherever it is placed: server/rules), and an L2
+// network's mtu other than the one the forwarders give every segment
+// (naming the backend).
 
 import (
 	"fmt"
@@ -30,9 +31,9 @@ func withEBPFHost(t *testing.T, ts *testServer) {
 func TestRefuseOneInterfaceInL3VPNAndL2Network(t *testing.T) {
 	ts := startCaps(t)
 	withEBPFHost(t, ts)
-	for _, c := range []struct{ iface, backend, driver, ip string }{
-		{"u0", "backend fwd", "driver linux-vforwarder", "10.0.0.7"},
-		{"v500", "backend ebpf", "driver ebpf-vforwarder", "10.0.0.8"},
+	for _, c := range []struct{ iface, ip string }{
+		{"u0", "10.0.0.7"},
+		{"v500", "10.0.0.8"},
 	} {
 		t.Run(c.iface, func(t *testing.T) {
 			vpn, l2 := capsVPN+"[interface="+c.iface+"]", capsL2+"[interface="+c.iface+"]"
@@ -43,11 +44,11 @@ func TestRefuseOneInterfaceInL3VPNAndL2Network(t *testing.T) {
 			ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, vpn, `{"ip-address": ["`+c.ip+`"], "admin-state": "down"}`)}})
 			// Both: refused at the binding the Set adds, whichever it is.
 			ts.refused(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, l2, down)}},
-				l2, c.backend, c.driver, "L3VPN data", "L2 network mgmt", "one service per interface")
+				l2+"/interface", "already bound to VPN data", "one forwarding service")
 			ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, vpn)}})
 			ts.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, l2, down)}})
 			ts.refused(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, vpn, `{"ip-address": ["`+c.ip+`"], "admin-state": "down"}`)}},
-				vpn, c.backend, "L2 network mgmt", "one service per interface")
+				vpn+"/interface", "already bound to L2 network mgmt", "one forwarding service")
 			ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, l2)}})
 		})
 	}
