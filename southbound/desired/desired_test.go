@@ -126,7 +126,7 @@ func TestPlacementFollowsParentsAndAdminState(t *testing.T) {
 			data = v
 		}
 	}
-	if len(data.Bindings) != 1 || data.Bindings[0].Host != "host-a" || !data.Bindings[0].AdminUp {
+	if len(data.Bindings) != 1 || data.Bindings[0].Host != "host-b" || !data.Bindings[0].AdminUp {
 		t.Fatalf("binding on a VLAN sub-interface %+v", data.Bindings)
 	}
 	down := `{"netready-tenants:tenants": {"tenant": [{"name": "acme", "ports": {"port": [{"name": "vnf-nic0", "admin-state": "down"}]}}]}}`
@@ -145,9 +145,9 @@ func TestPlacementFollowsParentsAndAdminState(t *testing.T) {
 // vlan sub-interface (0 for an untagged interface).
 func TestPortsNameTheirVNICAndVLAN(t *testing.T) {
 	res := compute(t, load(t, "service-binding"))
-	v := res.Hosts["host-a"].VRF("acme/data")
+	v := res.Hosts["host-b"].VRF("acme/data")
 	if v == nil || len(v.Ports) != 1 {
-		t.Fatalf("host-a VRF acme/data: %+v", v)
+		t.Fatalf("host-b VRF acme/data: %+v", v)
 	}
 	if p := v.Ports[0]; p.Interface != "vnf-vlan200" || p.VNIC != "vnf-nic0" || p.VLAN != 200 {
 		t.Errorf("port %+v, want vnf-vlan200 on vNIC vnf-nic0, VLAN 200", p)

@@ -40,7 +40,7 @@ func TestNeeds(t *testing.T) {
 			t.Errorf("no need for %s", path)
 			continue
 		}
-		if n.Host != "host-a" || n.VNIC != "vnf-nic0" || n.Tagged != want.tagged || n.L2 != want.l2 || (n.NoDriver != "") != want.noDriver {
+		if n.Host != "host-b" || n.VNIC != "vnf-nic0" || n.Tagged != want.tagged || n.L2 != want.l2 || (n.NoDriver != "") != want.noDriver {
 			t.Errorf("%s: %+v, want tagged %v, L2 %v, refused by every driver %v", path, n, want.tagged, want.l2, want.noDriver)
 		}
 	}
