@@ -224,11 +224,32 @@ func TestRefuseMovingARealizedHostToAWebhook(t *testing.T) {
 // frames tagged 100 or 200 never reach. It is refused whole.
 func TestRefuseServiceBindingScenarioOnLinuxForwarder(t *testing.T) {
 	r := startRealized(t, nil)
+	r.vendorB = linuxfwd.Kind
 	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(r.labScenario(t, "service-binding")))}}},
-		"/tenants/tenant[name=acme]/vpns/vpn[name=data]/bindings/binding[interface=vnf-vlan200]", "backend vendor-a",
+		"/tenants/tenant[name=acme]/vpns/vpn[name=data]/bindings/binding[interface=vnf-vlan200]", "backend vendor-b",
 		"driver linux-vforwarder", "VLAN sub-interfaces")
 	if _, err := r.get(t, "/tenants", gpb.GetRequest_CONFIG); err == nil {
 		t.Error("the refused scenario was stored")
+	}
+}
+
+// TestRealizeServiceBindingScenario: the scenario as written, its vNIC on
+// vendor B's host (ebpf-vforwarder), is accepted and both of the vNIC's
+// services are realized and in sync (their packets:
+// TestRealizeSharedVNICL2AndL3VPNMixedVendors).
+func TestRealizeServiceBindingScenario(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "service-binding"))
+	for _, b := range []string{
+		"/tenants/tenant[name=acme]/vpns/vpn[name=data]/bindings/binding[interface=vnf-vlan200]/status",
+		"/tenants/tenant[name=acme]/l2-networks/l2-network[name=mgmt]/bindings/binding[interface=vnf-vlan100]/status",
+	} {
+		if got := r.leaf(t, b+"/sync-state"); got != "in-sync" {
+			t.Errorf("%s: sync-state %v, want in-sync", b, got)
+		}
+		if got := r.leaf(t, b+"/oper-status"); got != "up" {
+			t.Errorf("%s: oper-status %v, want up", b, got)
+		}
 	}
 }
 
