@@ -127,17 +127,7 @@ func (r *rawPort) receive(d time.Duration) []received {
 			continue // what this socket sent
 		}
 		f := buf[:n]
-		var vlan uint16
-		if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, c := range cms {
-				if c.Header.Level == unix.SOL_PACKET && c.Header.Type == unix.PACKET_AUXDATA && len(c.Data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
-					aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&c.Data[0]))
-					if aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
-						vlan = aux.Vlan_tci & 0xfff
-					}
-				}
-			}
-		}
+		vlan := auxVLAN(oob[:oobn])
 		if len(f) < 14 {
 			continue
 		}
@@ -152,4 +142,22 @@ func (r *rawPort) receive(d time.Duration) []received {
 		out = append(out, received{vlan: vlan, src: netip.AddrFrom4([4]byte(l3[12:16])), dst: netip.AddrFrom4([4]byte(l3[16:20])), dstMAC: dstMAC})
 	}
 	return out
+}
+
+// auxVLAN returns the VLAN id a PACKET_AUXDATA control message carries,
+// 0 when none.
+func auxVLAN(oob []byte) uint16 {
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, c := range cms {
+		if c.Header.Level == unix.SOL_PACKET && c.Header.Type == unix.PACKET_AUXDATA && len(c.Data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+			aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&c.Data[0]))
+			if aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+				return aux.Vlan_tci & 0xfff
+			}
+		}
+	}
+	return 0
 }

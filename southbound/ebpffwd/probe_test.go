@@ -1,0 +1,201 @@
+package ebpffwd_test
+
+import (
+	"encoding/binary"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/ebpffwd"
+)
+
+type verdicts = map[southbound.PortRef]southbound.Liveness
+
+// prober probes host-b with d every 200 ms until a condition holds.
+type prober struct {
+	t *testing.T
+	d *ebpffwd.Driver
+}
+
+func (p prober) probe() verdicts {
+	p.t.Helper()
+	got, err := p.d.Probe(ctx(p.t), []string{"host-b"})
+	if err != nil {
+		p.t.Fatalf("probe: %v", err)
+	}
+	return got
+}
+
+// until returns how long it took until cond held of what the probes
+// found; it fails the test after 10 s.
+func (p prober) until(what string, cond func(verdicts) bool) time.Duration {
+	p.t.Helper()
+	start := time.Now()
+	for {
+		got := p.probe()
+		if cond(got) {
+			return time.Since(start)
+		}
+		if time.Since(start) > 10*time.Second {
+			p.t.Fatalf("%s: still %v after 10 s", what, got)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func alive(refs ...southbound.PortRef) func(verdicts) bool {
+	return func(got verdicts) bool {
+		for _, r := range refs {
+			if !got[r].Answers {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func silent(ref southbound.PortRef, reason string) func(verdicts) bool {
+	return func(got verdicts) bool {
+		return !got[ref].Answers && strings.Contains(got[ref].Reason, reason)
+	}
+}
+
+// Probe on ebpf-vforwarder finds an instance whose interface went down at
+// once, one that stopped answering ARP within a few seconds (the other
+// instance with the same address on another vNIC still answering), and
+// both again once they are back; a restarted driver probes the ports it
+// was given by Reconcile.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	res := r.apply(anyToAnyModel())
+	g3 := r.guest("host-b", "blue", "blue", "g3", "10.1.1.6/24")
+	g6 := r.guest("host-b", "red", "red", "g6", "10.1.1.6/24") // the same address, another VPN
+	g3Ref := southbound.PortRef{Host: "host-b", VRF: "blue/blue", Interface: "g3"}
+	g4Ref := southbound.PortRef{Host: "host-b", VRF: "blue/blue", Interface: "g4"}
+	g6Ref := southbound.PortRef{Host: "host-b", VRF: "red/red", Interface: "g6"}
+	p := prober{t, r.ebpf}
+	p.until("both answer", alive(g3Ref, g6Ref))
+	if got := p.probe(); got[g4Ref].Answers {
+		t.Errorf("g4 has no instance, yet answers: %+v", got[g4Ref])
+	}
+
+	if err := g3.SetLinkUp(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.probe(); !silent(g3Ref, "no carrier")(got) {
+		t.Errorf("g3 down: %+v, want no carrier at once", got[g3Ref])
+	}
+	p.until("g6 still answers", alive(g6Ref))
+	if err := g3.SetLinkUp(true); err != nil {
+		t.Fatal(err)
+	}
+	p.until("g3 back", alive(g3Ref))
+
+	if err := g6.SetARP(false); err != nil {
+		t.Fatal(err)
+	}
+	took := p.until("g6 silent", silent(g6Ref, "no ARP reply from 10.1.1.6"))
+	t.Logf("a silent instance was found in %v", took)
+	if got := p.probe(); !got[g3Ref].Answers {
+		t.Errorf("g3 (same address as g6, another vNIC) %+v, want answers", got[g3Ref])
+	}
+	if err := g6.SetARP(true); err != nil {
+		t.Fatal(err)
+	}
+	p.until("g6 back", alive(g6Ref))
+
+	// A restarted driver reads the ports back from the maps, which do
+	// not hold their addresses: Reconcile gives them.
+	d := ebpfDriver(t, r.lab, "vendor-b")
+	if drift, err := d.Reconcile(ctx(t), views(res, "vendor-b")); err != nil || len(drift) != 0 {
+		t.Fatalf("reconcile after restart: %v, drift %q", err, drift)
+	}
+	prober{t, d}.until("probed after a restart", alive(g3Ref, g6Ref))
+}
+
+// Tagged bindings are probed on their VLAN: vm1.100 and vm1.200 share a
+// vNIC and an address; the guest's sub-interfaces (played by hand on a
+// raw socket, as this kernel has no 802.1Q devices) answer per VLAN, and
+// only the VLAN that stops answering is found silent.
+func TestProbeVLANs(t *testing.T) {
+	t.Parallel()
+	s := newServiceRig(t)
+	var answer [2]atomic.Bool // VLAN 100, VLAN 200
+	answer[0].Store(true)
+	answer[1].Store(true)
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go respondARP(s.vm1, done, func(vlan uint16) bool {
+		return vlan == 100 && answer[0].Load() || vlan == 200 && answer[1].Load()
+	})
+	r100 := southbound.PortRef{Host: "host-b", VRF: "acme/a", Interface: "vm1.100"}
+	r200 := southbound.PortRef{Host: "host-b", VRF: "acme/b", Interface: "vm1.200"}
+	p := prober{t, s.ebpf}
+	p.until("both VLANs answer", alive(r100, r200))
+	answer[1].Store(false)
+	p.until("VLAN 200 silent", silent(r200, "no ARP reply from 10.1.1.20"))
+	if got := p.probe(); !got[r100].Answers {
+		t.Errorf("vm1.100 %+v, want answers", got[r100])
+	}
+	answer[1].Store(true)
+	p.until("VLAN 200 back", alive(r100, r200))
+}
+
+// respondARP answers, on the raw port, the ARP requests that arrive on a
+// VLAN for which ok holds, as that VLAN's sub-interface would, until
+// done is closed.
+func respondARP(rp *rawPort, done <-chan struct{}, ok func(vlan uint16) bool) {
+	buf := make([]byte, 2048)
+	oob := make([]byte, 256)
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		n, oobn, _, from, err := unix.Recvmsg(rp.fd, buf, oob, 0)
+		if err != nil {
+			continue // timeout
+		}
+		if ll, isLL := from.(*unix.SockaddrLinklayer); isLL && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		vlan, arp := frameVLAN(buf[:n], oob[:oobn])
+		if len(arp) < 28 || binary.BigEndian.Uint16(arp[6:]) != 1 || !ok(vlan) {
+			continue
+		}
+		// The reply: to the asker, from this port's MAC, for the asked address.
+		f := append([]byte(nil), arp[8:14]...)
+		f = append(f, rp.mac...)
+		f = binary.BigEndian.AppendUint16(f, unix.ETH_P_8021Q)
+		f = binary.BigEndian.AppendUint16(f, vlan)
+		f = binary.BigEndian.AppendUint16(f, unix.ETH_P_ARP)
+		f = append(f, 0, 1, 8, 0, 6, 4, 0, 2)
+		f = append(f, rp.mac...)
+		f = append(f, arp[24:28]...)
+		f = append(f, arp[8:18]...)
+		rp.send(f)
+	}
+}
+
+// frameVLAN returns a received frame's VLAN (from the frame or its
+// PACKET_AUXDATA) and its payload after the Ethernet header, when it is
+// ARP.
+func frameVLAN(f, oob []byte) (uint16, []byte) {
+	if len(f) < 14 {
+		return 0, nil
+	}
+	vlan, etype, l3 := auxVLAN(oob), binary.BigEndian.Uint16(f[12:]), f[14:]
+	if etype == unix.ETH_P_8021Q && len(f) >= 18 {
+		vlan, etype, l3 = binary.BigEndian.Uint16(f[14:])&0xfff, binary.BigEndian.Uint16(f[16:]), f[18:]
+	}
+	if etype != unix.ETH_P_ARP {
+		return 0, nil
+	}
+	return vlan, l3
+}
