@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/netready/netready/southbound"
@@ -139,13 +141,9 @@ func (p *hostProbe) close() {
 // requests: reads the vNICs' carrier (one link dump) and the replies
 // that came since the last call, then sends.
 func (p *hostProbe) round(h *host, now time.Time, out map[southbound.PortRef]southbound.Liveness) error {
-	links, err := h.nl.LinkList()
+	carrier, err := carriers(h.ns)
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
-	}
-	carrier := make(map[int]bool, len(links))
-	for _, l := range links {
-		carrier[l.Attrs().Index] = l.Attrs().RawFlags&unix.IFF_LOWER_UP != 0
 	}
 	if err := p.openSockets(h, carrier); err != nil {
 		return err
@@ -258,4 +256,35 @@ func (p *hostProbe) drain() (map[replyKey]bool, error) {
 		}
 	}
 	return replies, nil
+}
+
+// rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS (linux/rtnetlink.h).
+const rtextFilterSkipStats = 1 << 3
+
+// carriers returns, by ifindex, whether each link in ns has carrier:
+// one link dump without statistics, of which only each link's flags are
+// read (decoding every attribute of a few thousand links would be most
+// of the probe's time).
+func carriers(ns netns.NsHandle) (map[int]bool, error) {
+	var msgs [][]byte
+	err := inNamespace(ns, func() error {
+		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+		var err error
+		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]bool, len(msgs))
+	for _, m := range msgs {
+		if len(m) < unix.SizeofIfInfomsg {
+			continue
+		}
+		ifi := nl.DeserializeIfInfomsg(m)
+		out[int(ifi.Index)] = ifi.Flags&unix.IFF_LOWER_UP != 0
+	}
+	return out, nil
 }
