@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
@@ -85,6 +86,11 @@ func (d *Driver) Probe(ctx context.Context, hosts []string) (map[southbound.Port
 		return nil, errors.New("driver closed")
 	}
 	d.epoch++
+	for name := range d.probes {
+		if !slices.Contains(hosts, name) {
+			d.dropProbe(name) // no longer the backend's: its sockets go
+		}
+	}
 	out := make(map[southbound.PortRef]southbound.Liveness)
 	now := time.Now()
 	for _, name := range hosts {
