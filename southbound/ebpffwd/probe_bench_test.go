@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
 	"github.com/netready/netready/southbound/routing"
@@ -165,4 +166,81 @@ func guestEndsUp(b *testing.B, ns string, addrs map[string]netip.Addr, answering
 	if n == 0 {
 		b.Fatalf("no guest ends in %s", ns)
 	}
+}
+
+// BenchmarkForwardingProbed: BenchmarkForwarding's rr and tcp on
+// ebpf-vforwarder (both hosts), without and with the liveness probe
+// running (a socket with its filter on each vNIC, a probe every second):
+// what the probe's packet taps cost the data plane.
+func BenchmarkForwardingProbed(b *testing.B) {
+	for _, probed := range []bool{false, true} {
+		name := "unprobed"
+		if probed {
+			name = "probed"
+		}
+		b.Run(name+"/rr", func(b *testing.B) {
+			ga, gb := probedLab(b, probed)
+			benchRR(b, ga, gb)
+		})
+		b.Run(name+"/tcp", func(b *testing.B) {
+			ga, gb := probedLab(b, probed)
+			benchTCP(b, ga, gb)
+		})
+	}
+}
+
+// probedLab is forwardingLab on ebpf-vforwarder; when probed, a second
+// driver per backend (given the bindings by Reconcile) probes both hosts
+// every second until the benchmark ends, once both guests answered.
+func probedLab(b *testing.B, probed bool) (netns.NsHandle, netns.NsHandle) {
+	ga, gb, l := forwardingLab(b, [2]string{ebpffwd.Kind, ebpffwd.Kind})
+	if !probed {
+		return ga, gb
+	}
+	res, _ := routing.Compute(forwardingModel(), routing.Assignments{})
+	drivers := map[string]*ebpffwd.Driver{}
+	for be, host := range map[string]string{"vendor-a": "host-a", "vendor-b": "host-b"} {
+		d := ebpfDriver(b, l, be)
+		if _, err := d.Reconcile(context.Background(), views(res, be)); err != nil {
+			b.Fatal(err)
+		}
+		drivers[host] = d
+	}
+	probe := func() int {
+		answers := 0
+		for host, d := range drivers {
+			got, err := d.Probe(context.Background(), []string{host})
+			if err != nil {
+				b.Error(err)
+			}
+			for _, lv := range got {
+				if lv.Answers {
+					answers++
+				}
+			}
+		}
+		return answers
+	}
+	for start := time.Now(); probe() < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			b.Fatal("the guests never answered the probe")
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				probe()
+			}
+		}
+	}()
+	b.Cleanup(func() { close(done); <-stopped })
+	return ga, gb
 }
