@@ -173,23 +173,15 @@ func (p *hostProbe) round(h *host, now time.Time, out map[southbound.PortRef]sou
 			p.ports[label] = st
 		}
 		ref := southbound.PortRef{Host: h.name, VRF: pt.id.vrf, Interface: pt.id.iface}
-		up, exists := carrier[st.ifindex]
-		switch {
-		case !exists:
-			out[ref] = southbound.Liveness{Reason: "the instance's vNIC is gone"}
-			st.unanswered = 0
-			continue
-		case !up:
-			out[ref] = southbound.Liveness{Reason: "no carrier on the instance's interface"}
-			st.unanswered = 0
-			continue
-		case replies[replyKey{st.ifindex, st.vlan, st.addr}]:
-			out[ref] = southbound.Liveness{Answers: true}
-			st.unanswered = 0
-		case st.unanswered >= missRounds && now.Sub(st.since) >= missAfter:
-			out[ref] = southbound.Liveness{Reason: fmt.Sprintf("no ARP reply from %s", st.addr)}
+		l, known := st.judge(carrier, replies, now)
+		if known {
+			out[ref] = l
 		}
-		sent, err := sendRequest(p.socks[st.ifindex], pt.vnic, st.vlan, st.addr)
+		fd, ok := p.socks[st.ifindex]
+		if !ok {
+			continue // no carrier, or its vNIC is gone: nobody to ask
+		}
+		sent, err := sendRequest(fd, pt.vnic, st.vlan, st.addr)
 		if err != nil {
 			return fmt.Errorf("port %s: ARP request for %s: %w", pt.id.iface, st.addr, err)
 		}
@@ -203,9 +195,32 @@ func (p *hostProbe) round(h *host, now time.Time, out map[southbound.PortRef]sou
 	return nil
 }
 
+// judge returns what is known of the port's instance (see the verdicts
+// above); known is false when nothing is yet. Without carrier the
+// requests still unanswered are forgotten: the instance starts afresh
+// when its link comes back.
+func (st *portProbe) judge(carrier map[int]bool, replies map[replyKey]bool, now time.Time) (l southbound.Liveness, known bool) {
+	up, exists := carrier[st.ifindex]
+	switch {
+	case !exists:
+		st.unanswered = 0
+		return southbound.Liveness{Reason: "the instance's vNIC is gone"}, true
+	case !up:
+		st.unanswered = 0
+		return southbound.Liveness{Reason: "no carrier on the instance's interface"}, true
+	case replies[replyKey{st.ifindex, st.vlan, st.addr}]:
+		st.unanswered = 0
+		return southbound.Liveness{Answers: true}, true
+	case st.unanswered >= missRounds && now.Sub(st.since) >= missAfter:
+		return southbound.Liveness{Reason: fmt.Sprintf("no ARP reply from %s", st.addr)}, true
+	}
+	return southbound.Liveness{}, false
+}
+
 // openSockets makes sure every vNIC with carrier and a port to probe has
 // its socket (opened in the host's namespace, all in one visit), and
-// closes those of vNICs that are gone.
+// closes the others' (vNICs gone, without carrier or without a port to
+// probe).
 func (p *hostProbe) openSockets(h *host, carrier map[int]bool) error {
 	want := make(map[int]bool)
 	for _, pt := range h.ports {
@@ -213,12 +228,8 @@ func (p *hostProbe) openSockets(h *host, carrier map[int]bool) error {
 			want[pt.vnic.ifindex] = true
 		}
 	}
-	vnics := make(map[int]bool, len(h.vnics))
-	for _, v := range h.vnics {
-		vnics[v.ifindex] = true
-	}
 	for ifindex, fd := range p.socks {
-		if !vnics[ifindex] || !want[ifindex] {
+		if !want[ifindex] {
 			unix.Close(fd)
 			delete(p.socks, ifindex)
 		}
