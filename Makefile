@@ -108,6 +108,7 @@ bench:
 	@# The eBPF forwarder (vendor B) against the same work, and both data planes' latency and throughput.
 	$(GO) test -run='^$$' -bench='Apply1000Bindings' -benchtime=3x ./southbound/ebpffwd/
 	$(GO) test -run='^$$' -bench='Forwarding' -benchtime=2000x ./southbound/ebpffwd/
+	$(GO) test -run='^$$' -bench='Probe1000Bindings' -benchtime=3x ./southbound/ebpffwd/
 	@# MP-BGP export to a real FRR bgpd (needs root and FRR: .ci/deps).
 	$(GO) test -run='^$$' -bench='BGPOneBindingToFRR' -benchtime=50x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='BGPColdStart10k' -benchtime=3x ./cmd/netreadyd/daemon/

@@ -183,7 +183,8 @@ func (h *host) setPort(vrf string, spec routing.Port) error {
 	id := portID{vrf, spec.Interface}
 	if p := h.ports[id]; p != nil {
 		if p.label == spec.Label && p.vnic.key == key && p.vlan == spec.VLAN {
-			return nil // the address is not the data plane's business: delivery is by MAC
+			p.addr = spec.Addr // the probe's business only: delivery is by MAC
+			return nil
 		}
 		if err := h.dropPort(p); err != nil {
 			return err
@@ -209,7 +210,7 @@ func (h *host) setPort(vrf string, spec routing.Port) error {
 			return err
 		}
 	}
-	p := &port{id: id, label: spec.Label, vnic: v, vlan: spec.VLAN}
+	p := &port{id: id, label: spec.Label, vnic: v, vlan: spec.VLAN, addr: spec.Addr}
 	h.ports[id] = p
 	h.byLabel[p.label] = p
 	if err := h.writePort(p); err != nil {

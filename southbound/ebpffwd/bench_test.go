@@ -154,26 +154,31 @@ func BenchmarkForwarding(b *testing.B) {
 			name = "mixed"
 		}
 		b.Run(name+"/rr", func(b *testing.B) {
-			ga, gb := forwardingLab(b, vendors)
+			ga, gb, _ := forwardingLab(b, vendors)
 			benchRR(b, ga, gb)
 		})
 		b.Run(name+"/tcp", func(b *testing.B) {
-			ga, gb := forwardingLab(b, vendors)
+			ga, gb, _ := forwardingLab(b, vendors)
 			benchTCP(b, ga, gb)
 		})
 	}
 }
 
-// forwardingLab builds the two-guest VPN on the vendors of host-a and
-// host-b and returns the guests' namespaces.
-func forwardingLab(b *testing.B, vendors [2]string) (netns.NsHandle, netns.NsHandle) {
-	l := lab.New(b, lab.RandomPrefix(), map[string]netip.Addr{"host-a": ulA, "host-b": ulB})
-	m := routing.Model{Hosts: twoHosts(), VPNs: []routing.VPN{{
+// forwardingModel is the forwarding benchmarks' VPN: guest ga on host-a,
+// gb on host-b.
+func forwardingModel() routing.Model {
+	return routing.Model{Hosts: twoHosts(), VPNs: []routing.VPN{{
 		Tenant: "blue", Name: "blue", Policy: routing.AnyToAny,
 		ImportRTs: []string{"64512:100"}, ExportRTs: []string{"64512:100"},
 		Bindings: []routing.Binding{bind("ga", "host-a", 100, "10.1.1.5"), bind("gb", "host-b", 100, "10.1.1.6")},
 	}}}
-	res, _ := routing.Compute(m, routing.Assignments{})
+}
+
+// forwardingLab builds the two-guest VPN on the vendors of host-a and
+// host-b and returns the guests' namespaces and the lab.
+func forwardingLab(b *testing.B, vendors [2]string) (netns.NsHandle, netns.NsHandle, *lab.Lab) {
+	l := lab.New(b, lab.RandomPrefix(), map[string]netip.Addr{"host-a": ulA, "host-b": ulB})
+	res, _ := routing.Compute(forwardingModel(), routing.Assignments{})
 	for i, be := range []string{"vendor-a", "vendor-b"} {
 		var d southbound.Forwarder
 		if vendors[i] == linuxfwd.Kind {
@@ -203,7 +208,7 @@ func forwardingLab(b *testing.B, vendors [2]string) (netns.NsHandle, netns.NsHan
 		b.Cleanup(func() { ns.Close() })
 		return ns
 	}
-	return open(ga), open(gb)
+	return open(ga), open(gb), l
 }
 
 // listen opens a listener of network on port in ns.

@@ -66,6 +66,15 @@
 // hub-and-spoke traffic reaches the hub. Nothing reaches the host
 // namespace's own stack.
 //
+// # Liveness
+//
+// The driver is a southbound.Prober (probe.go): a vNIC without carrier
+// is dead at once; per bound IPv4 address it sends an ARP request to the
+// guest from an AF_PACKET socket on the vNIC's host end every call, and
+// reads the reply from the same socket, whose tap sees it before
+// from_vnic drops it. Two requests in a row unanswered, the first at
+// least a second old: dead. The data plane is not changed for it.
+//
 // # Limits
 //
 // IPv4 only (routes for IPv6 prefixes fail with an error); at most 16

@@ -38,15 +38,16 @@ var options = []string{"netns-prefix", "bpffs"}
 // host between calls; Close releases its handles and leaves the data
 // plane as it is (programs attached, maps pinned).
 type Driver struct {
-	// mu serializes Apply and Reconcile with Counters, which a sampler
-	// may call from another goroutine.
+	// mu serializes Apply and Reconcile with Counters and Probe, which a
+	// sampler and the liveness watch call from other goroutines.
 	mu      sync.Mutex
 	backend string
 	prefix  string
 	bpffs   string
 	hosts   map[string]*host
-	epoch   uint64 // counts Apply, Reconcile and Counters calls
+	epoch   uint64 // counts Apply, Reconcile, Counters and Probe calls
 	closed  bool
+	probes  map[string]*hostProbe // VNF liveness, by host (probe.go)
 }
 
 // New returns a driver for the backend b. Options: netns-prefix, the
@@ -79,6 +80,9 @@ func (d *Driver) Close() error {
 	defer d.mu.Unlock()
 	for _, h := range d.hosts {
 		h.close()
+	}
+	for name := range d.probes {
+		d.dropProbe(name)
 	}
 	d.hosts = nil
 	d.closed = true
@@ -157,16 +161,18 @@ func (d *Driver) host(name string) (*host, error) {
 		h.stale = !same
 		h.checked = d.epoch
 	}
+	var was *host // read again: what the maps do not hold comes from it
 	if h != nil && h.stale {
 		h.close()
 		delete(d.hosts, name)
-		h = nil
+		was, h = h, nil
 	}
 	if h == nil {
 		var err error
 		if h, err = openHost(d.prefix, d.bpffs, name); err != nil {
 			return nil, err
 		}
+		h.keepAddrs(was)
 		h.checked = d.epoch
 		d.hosts[name] = h
 	}

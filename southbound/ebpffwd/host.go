@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -49,12 +50,15 @@ type host struct {
 
 type portID struct{ vrf, iface string }
 
-// port is a bound interface: its label, on which vNIC and VLAN.
+// port is a bound interface: its label, on which vNIC and VLAN, and
+// the binding's address, which only the liveness probe uses (zero when
+// the driver read the port back from the maps and was not told yet).
 type port struct {
 	id    portID
 	label uint32
 	vnic  *vnic
 	vlan  uint16
+	addr  netip.Addr
 }
 
 // vnic is a veth pair: n names its ends, users counts its ports.

@@ -6,6 +6,7 @@ package daemon_test
 // comes back when it answers again. Root only.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,12 +28,22 @@ const (
 	backBound    = 4 * time.Second
 )
 
-// Both hosts on linux-vforwarder: vnf1-3 on host-b must be probed, and
-// ebpf-vforwarder (the scenario's vendor-b) does not probe yet (it
-// implements no southbound.Prober).
-func TestLivenessECMP(t *testing.T) {
+// As the scenario says: host-a on linux-vforwarder, host-b (vnf1-3, g5)
+// on ebpf-vforwarder. vnf1-3, probed by ebpf-vforwarder, goes down and
+// then stops answering ARP.
+func TestLivenessECMP(t *testing.T) { livenessECMP(t, "", 2, 2) }
+
+// Both hosts on linux-vforwarder: vnf1-1 (host-a) goes down, vnf1-3
+// (host-b) stops answering ARP.
+func TestLivenessECMPLinuxOnly(t *testing.T) { livenessECMP(t, linuxfwd.Kind, 0, 2) }
+
+// livenessECMP runs the ECMP scenario with vendor-b on vendorB (the
+// scenario's driver when empty), takes vnf1-<down+1>'s interface down
+// and then vnf1-<silent+1>'s ARP off, and checks that each leaves the
+// ECMP set within the bound, says why, and comes back.
+func livenessECMP(t *testing.T, vendorB string, down, silent int) {
 	r := startRealized(t, nil)
-	r.vendorB = linuxfwd.Kind
+	r.vendorB = vendorB
 	r.setRoot(t, r.labScenario(t, "ecmp"))
 	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
 	vnf := []*lab.Guest{
@@ -43,6 +54,8 @@ func TestLivenessECMP(t *testing.T) {
 	r.guest("host-a", "blue/blue/vnf2", "10.1.1.6/24")
 	r.guest("host-b", "blue/blue/vnf3", "10.1.1.3/24")
 	g5 := r.guest("host-b", "blue/blue/g5", "10.1.1.7/24")
+	backendOf := map[string]string{"host-a": "vendor-a", "host-b": "vendor-b"}
+	name := func(i int) string { return fmt.Sprintf("vnf1-%d", i+1) }
 	config := r.config(t)
 
 	// spread sends 300 flows from g5 to the anycast address and returns
@@ -83,6 +96,9 @@ func TestLivenessECMP(t *testing.T) {
 			}
 			if time.Since(start) > 4*bound {
 				for _, h := range []string{"host-a", "host-b"} {
+					if backendOf[h] == "vendor-b" && vendorB == "" {
+						continue // ebpf-vforwarder: no VRF namespaces
+					}
 					for _, ns := range r.vrfNamespaces(t, h) {
 						out, _ := r.lab.IP(ns, "-s", "neigh")
 						links, _ := r.lab.IP(ns, "-br", "link")
@@ -108,40 +124,46 @@ func TestLivenessECMP(t *testing.T) {
 	// an instance that stopped answering.
 	time.Sleep(2 * time.Second)
 
-	// vnf1-1's interface goes down.
-	if err := vnf[0].SetLinkUp(false); err != nil {
+	// vnf1-<down+1>'s interface goes down.
+	if err := vnf[down].SetLinkUp(false); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("vnf1-1 down: out of the ECMP set after %v", until("vnf1-1", "down", carrierBound))
-	msg := r.leaf(t, vpn+"/bindings/binding[interface=vnf1-1]/status/backend[name=vendor-a]/message")
+	t.Logf("%s down: out of the ECMP set after %v", name(down), until(name(down), "down", carrierBound))
+	msg := r.leaf(t, vpn+"/bindings/binding[interface="+name(down)+"]/status/backend[name="+backendOf[vnf[down].Host]+"]/message")
 	if s, _ := msg.(string); !strings.Contains(s, "not answering") || !strings.Contains(s, "no carrier") {
-		t.Errorf("vnf1-1's status message %q does not say why", msg)
+		t.Errorf("%s's status message %q does not say why", name(down), msg)
 	}
 	if got := r.leaf(t, vpn+"/status/oper-status"); got != "degraded" {
 		t.Errorf("VPN oper-status %v with one VNF down, want degraded", got)
 	}
-	wantShare("vnf1-1 down", spread(), 0)
+	wantShare(name(down)+" down", spread(), down)
 	if !equalJSON(r.config(t), config) {
 		t.Error("the configuration changed")
 	}
 
 	// It comes back.
-	if err := vnf[0].SetLinkUp(true); err != nil {
+	if err := vnf[down].SetLinkUp(true); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("vnf1-1 up: back after %v", until("vnf1-1", "up", backBound))
-	wantShare("vnf1-1 back", spread(), -1)
+	t.Logf("%s up: back after %v", name(down), until(name(down), "up", backBound))
+	wantShare(name(down)+" back", spread(), -1)
 
-	// vnf1-3 (on the other host) keeps its link but answers no ARP.
-	if err := vnf[2].SetARP(false); err != nil {
+	// vnf1-<silent+1> keeps its link but answers no ARP (its process
+	// gone, the configuration untouched).
+	if err := vnf[silent].SetARP(false); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("vnf1-3 silent: out after %v", until("vnf1-3", "down", silentBound))
-	wantShare("vnf1-3 silent", spread(), 2)
-	if err := vnf[2].SetARP(true); err != nil {
+	t.Logf("%s silent: out after %v", name(silent), until(name(silent), "down", silentBound))
+	msg = r.leaf(t, vpn+"/bindings/binding[interface="+name(silent)+"]/status/backend[name="+backendOf[vnf[silent].Host]+"]/message")
+	if s, _ := msg.(string); !strings.Contains(s, "not answering") || !strings.Contains(s, "no ARP reply from 10.1.1.5") {
+		t.Errorf("%s's status message %q does not say why", name(silent), msg)
+	}
+	wantShare(name(silent)+" silent", spread(), silent)
+	if err := vnf[silent].SetARP(true); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("vnf1-3 answers: back after %v", until("vnf1-3", "up", backBound))
+	t.Logf("%s answers: back after %v", name(silent), until(name(silent), "up", backBound))
+	wantShare(name(silent)+" answers", spread(), -1)
 	if got := r.leaf(t, vpn+"/status/oper-status"); got != "up" {
 		t.Errorf("VPN oper-status %v with every VNF back, want up", got)
 	}

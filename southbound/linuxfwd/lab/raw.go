@@ -158,6 +158,36 @@ func (r *RawPort) ServeARP(vlan uint16, addr netip.Addr, d time.Duration) Seen {
 	return out
 }
 
+// AnswerARP plays the guest's VLAN sub-interfaces (tag 0: untagged)
+// for which ok holds, whatever address is asked for: it answers every ARP
+// request arriving with such a tag (the reply with the same), until done
+// is closed.
+func (r *RawPort) AnswerARP(done <-chan struct{}, ok func(vlan uint16) bool) {
+	buf := make([]byte, 2048)
+	oob := make([]byte, 256)
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		n, oobn, _, from, err := unix.Recvmsg(r.fd, buf, oob, 0)
+		if err != nil {
+			continue // the receive timeout: look at done again
+		}
+		if ll, isLL := from.(*unix.SockaddrLinklayer); isLL && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue
+		}
+		tag, etype, l3 := frameTag(buf[:n], oob[:oobn])
+		if etype != unix.ETH_P_ARP || len(l3) < 28 || binary.BigEndian.Uint16(l3[6:]) != 1 || !ok(tag) {
+			continue
+		}
+		if err := r.Send(arpReply(r.MAC, tag, netip.AddrFrom4([4]byte(l3[24:28])), l3)); err != nil {
+			return
+		}
+	}
+}
+
 // frameTag returns a received frame's VLAN (from PACKET_AUXDATA or the
 // frame), EtherType and payload.
 func frameTag(f, oob []byte) (uint16, uint16, []byte) {
