@@ -16,7 +16,7 @@ import (
 
 // Register adds the driver to r under Kind.
 func Register(r southbound.Registry) {
-	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, L2: true}}
+	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, L2: true, IPv6: true}}
 }
 
 // The driver realizes computed forwarding state.
