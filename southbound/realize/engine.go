@@ -191,7 +191,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Engine{
+	e := &Engine{
 		sch:      sch,
 		reg:      cfg.Registry,
 		opts:     cfg.Routing,
@@ -211,6 +211,16 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 
 		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 	}
+	e.learnt.SetIPv6(e.realizesIPv6)
+	return e
+}
+
+// realizesIPv6 reports whether backend's driver realizes IPv6 routes
+// (learnt VPNv6 routes go only to VRF instances on such backends). The
+// caller holds e.mu, as every placement of learnt routes does.
+func (e *Engine) realizesIPv6(backend string) bool {
+	b := e.backends[backend]
+	return b != nil && e.reg[b.cfg.Driver].Caps.IPv6
 }
 
 // Start loads the committed state: the configuration root and the
