@@ -119,3 +119,39 @@ func waitV6(t *testing.T, peer *frrlab.BGPD, done func(map[string]frrlab.VPNRout
 	}
 	return routes
 }
+
+// With host-b on ebpf-vforwarder (no IPv6), a VPNv6 route FRR originates
+// for Blue is installed on host-a only: Blue's status says it is not
+// installed everywhere and why, and the batch that brought it is not
+// refused (host-b keeps Blue's IPv4 routes and the learnt IPv4 route).
+func TestBGPVPNv6ImportMixedVendors(t *testing.T) {
+	r := startRealized(t, nil)
+	peer := frrlab.Start(t, testAS, testAS)
+	r.setRoot(t, withBGP(t, r.labScenario(t, "any-to-any"), peer))
+	waitLeaf(t, r, "/bgp/neighbors/neighbor[address="+peer.Addr.String()+"]/status/session-state", "established")
+
+	const prefix6 = "2001:db8:203::/48"
+	if err := peer.Originate(prefix6, learntRD, learntLabel, "64512:100"); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Originate(learntPrefix, "65000:8", learntLabel+1, "64512:100"); err != nil {
+		t.Fatal(err)
+	}
+	v4 := blueLearnt + "/route[prefix=" + learntPrefix + "][route-distinguisher=65000:8]"
+	v6 := blueLearnt + "/route[prefix=" + prefix6 + "][route-distinguisher=" + learntRD + "]"
+	waitLeaf(t, r, v4+"/installed", true)
+	waitLeafSet(t, r, v6+"/reason")
+	if got := r.leaf(t, v6+"/installed"); got != false {
+		t.Errorf("%s installed = %v, want false (host-b cannot hold it)", v6, got)
+	}
+	if why, _ := r.leaf(t, v6+"/reason").(string); !strings.Contains(why, "vendor-b") || !strings.Contains(why, "IPv6") {
+		t.Errorf("reason %q, want one naming backend vendor-b and IPv6", why)
+	}
+	blueA := vrfWithRoute(t, r, "host-a", "10.1.1.5")
+	if out, _ := r.lab.IP(blueA, "-6", "route", "show", prefix6); !strings.Contains(out, fmt.Sprintf("via fe80::a9fe:%x dev nrx", learntLabel)) {
+		t.Errorf("host-a's Blue VRF routes %s: %q", prefix6, out)
+	}
+	r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	g3 := r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g3, "10.1.1.5") // host-b's Blue VRF still holds its IPv4 routes
+}
