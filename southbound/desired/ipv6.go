@@ -57,3 +57,16 @@ func VPNNames(t *tree.Node) []string {
 	}
 	return out
 }
+
+// DriverOf returns the driver kind of backend in root (false when root
+// has no such backend).
+func DriverOf(root *tree.Node, backend string) (string, bool) {
+	if root == nil {
+		return "", false
+	}
+	b, ok := (rz.Root{Node: root}).Backend(backend)
+	if !ok {
+		return "", false
+	}
+	return b.Driver(), true
+}

@@ -216,11 +216,17 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 }
 
 // realizesIPv6 reports whether backend's driver realizes IPv6 routes
-// (learnt VPNv6 routes go only to VRF instances on such backends). The
+// (learnt VPNv6 routes go only to VRF instances on such backends), as
+// the configuration being realized says: the index's tree, which a
+// Prepare updates before it places learnt routes (so a backend added in
+// the same transaction counts) and steps back when it refuses. The
 // caller holds e.mu, as every placement of learnt routes does.
 func (e *Engine) realizesIPv6(backend string) bool {
-	b := e.backends[backend]
-	return b != nil && e.reg[b.cfg.Driver].Caps.IPv6
+	if e.ix == nil {
+		return false
+	}
+	kind, ok := desired.DriverOf(e.ix.Root(), backend)
+	return ok && e.reg[kind].Caps.IPv6
 }
 
 // Start loads the committed state: the configuration root and the
