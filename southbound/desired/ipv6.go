@@ -1,7 +1,7 @@
 package desired
 
 import (
-	"net/netip"
+	"strings"
 
 	rz "github.com/netready/netready/gen/realization"
 	"github.com/netready/netready/server/tree"
@@ -22,13 +22,15 @@ func VPNIPv6(t *tree.Node, vpn string) (path, value string, ok bool) {
 	base := "/tenants/tenant[name=" + tn.Name() + "]/vpns/vpn[name=" + vpn + "]"
 	for b := range v.Bindings() {
 		for _, a := range b.IPAddress() {
-			if ip, err := netip.ParseAddr(a); err == nil && !ip.Unmap().Is4() {
+			// The schema has checked the address: an IPv6 one has a
+			// colon, an IPv4 one none (no parse per binding).
+			if strings.Contains(a, ":") {
 				return base + "/bindings/binding[interface=" + b.Interface() + "]/ip-address", a, true
 			}
 		}
 	}
 	for r := range v.Routes() {
-		if p, err := netip.ParsePrefix(r.Prefix()); err == nil && !p.Addr().Unmap().Is4() {
+		if strings.Contains(r.Prefix(), ":") {
 			return base + "/static-routes/route[prefix=" + r.Prefix() + "]", r.Prefix(), true
 		}
 	}
