@@ -1,7 +1,9 @@
 package linuxfwd_test
 
 import (
+	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,8 @@ import (
 
 // ipv6Model: tenants blue and red with overlapping IPv6 guest addresses on
 // both hosts, and an IPv6 anycast address of two VNFs (one per host) in
-// blue, load balanced.
+// blue, load balanced (dual-stack bindings: IPv6 is their second
+// address).
 func ipv6Model() routing.Model {
 	return routing.Model{
 		Hosts: twoHosts(),
@@ -25,8 +28,8 @@ func ipv6Model() routing.Model {
 					bind("g1", "host-a", 100, "2001:db8:1::5"),
 					bind("g3", "host-b", 100, "2001:db8:1::6"),
 					bind("g4", "host-b", 100, "10.1.1.7", "2001:db8:1::7"),
-					bind("vnf-a", "host-a", 10, "2001:db8:5::5"),
-					bind("vnf-b", "host-b", 10, "2001:db8:5::5"),
+					bind("vnf-a", "host-a", 10, "10.1.5.5", "2001:db8:5::5"),
+					bind("vnf-b", "host-b", 10, "10.1.5.5", "2001:db8:5::5"),
 				},
 			},
 			{
@@ -90,8 +93,8 @@ func TestIPv6AcrossHosts(t *testing.T) {
 
 	// ECMP over the two hosts' VNFs.
 	vnfs := []*lab.Guest{
-		r.guest("host-a", "blue", "blue", "vnf-a", "2001:db8:5::5/64"),
-		r.guest("host-b", "blue", "blue", "vnf-b", "2001:db8:5::5/64"),
+		r.guest("host-a", "blue", "blue", "vnf-a", "10.1.5.5/24", "2001:db8:5::5/64"),
+		r.guest("host-b", "blue", "blue", "vnf-b", "10.1.5.5/24", "2001:db8:5::5/64"),
 	}
 	const flows = 200
 	if err := g1.SendUDP(netip.MustParseAddr("2001:db8:5::5"), flows); err != nil {
@@ -102,6 +105,20 @@ func TestIPv6AcrossHosts(t *testing.T) {
 	a, b := vnfs[0].UDPReceived(), vnfs[1].UDPReceived()
 	if a+b != flows || a < flows/10 || b < flows/10 {
 		t.Errorf("IPv6 anycast: vnf-a received %d, vnf-b %d of %d flows; want all, spread", a, b, flows)
+	}
+
+	// A dual-stack port's table delivers its IPv6 traffic on the link, so
+	// what arrives for it never falls through to the VRF's routes (which
+	// would send an anycast address's traffic on to the other host).
+	var vnfB uint32
+	for _, p := range res.Hosts["host-b"].VRF("blue/blue").Ports {
+		if p.Interface == "vnf-b" {
+			vnfB = p.Label
+		}
+	}
+	out, err = r.lab.IP(r.lab.VRFNS("host-b", label(t, res, "host-b", "blue/blue")), "-6", "route", "show", "table", strconv.Itoa(1000+int(vnfB)))
+	if want := fmt.Sprintf("default dev p%d", vnfB); err != nil || !strings.Contains(out, want) {
+		t.Errorf("vnf-b's delivery table: %v %q, want %q", err, out, want)
 	}
 
 	if drift := r.reconcile(res); len(drift) != 0 {

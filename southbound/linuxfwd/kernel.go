@@ -262,20 +262,23 @@ func defaultPrefix(v6 bool) *net.IPNet {
 	return &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
 }
 
-// setDelivery sets the only route of the port's table: default via the
-// port's address.
+// setDelivery sets the routes of the port's table: default via the
+// port's address, and, for the other family, a default route on the
+// port's link (the kernel asks the instance for each destination's
+// link-layer address): a dual-stack binding's port carries the routing
+// address of its first address only, and traffic of the other family
+// must not fall through to the VRF's main table, which may send an
+// anycast address's traffic on to another host. Without an address, the
+// table is emptied.
 func setDelivery(v *vrfState, label uint32, addr netip.Addr) error {
 	addr = addr.Unmap()
-	for _, v6 := range []bool{false, true} {
-		if addr.IsValid() && addr.Is6() == v6 {
-			continue
-		}
-		err := v.ns.h.RouteDel(&netlink.Route{Dst: defaultPrefix(v6), Table: portTable(label)})
-		if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("table %d: %w", portTable(label), err)
-		}
-	}
 	if !addr.IsValid() {
+		for _, v6 := range []bool{false, true} {
+			err := v.ns.h.RouteDel(&netlink.Route{Dst: defaultPrefix(v6), Table: portTable(label)})
+			if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("table %d: %w", portTable(label), err)
+			}
+		}
 		return nil
 	}
 	err := v.ns.h.RouteReplace(&netlink.Route{
@@ -284,6 +287,13 @@ func setDelivery(v *vrfState, label uint32, addr netip.Addr) error {
 	})
 	if err != nil {
 		return fmt.Errorf("table %d: default via %s dev %s: %w", portTable(label), addr, portLink(label), err)
+	}
+	err = v.ns.h.RouteReplace(&netlink.Route{
+		Dst: defaultPrefix(!addr.Is6()), LinkIndex: portIndex(label), Scope: netlink.SCOPE_LINK,
+		Table: portTable(label), Protocol: routeProto,
+	})
+	if err != nil {
+		return fmt.Errorf("table %d: default dev %s: %w", portTable(label), portLink(label), err)
 	}
 	return nil
 }

@@ -506,10 +506,11 @@ func isDeliveryRule(r *netlink.Rule, label uint32) bool {
 		r.Table == portTable(label) && r.OifName == "" && r.Src == nil && r.Dst == nil && !r.Invert && r.Mark == 0
 }
 
-// delivery makes the port's table hold its default route only.
+// delivery makes the port's table hold its default routes only (see
+// setDelivery).
 func (s *vrfSync) delivery(p *portState) error {
 	var probs []string
-	ok := false
+	okVia, okDev := false, false
 	for i := range s.o.routes {
 		rt := &s.o.routes[i]
 		if rt.Table != portTable(p.label) {
@@ -517,9 +518,13 @@ func (s *vrfSync) delivery(p *portState) error {
 		}
 		pfx, _ := routePrefix(rt)
 		gw, _ := netip.AddrFromSlice(rt.Gw)
-		if p.addr.IsValid() && !ok && pfx.Bits() == 0 && pfx.Addr().Is4() == p.addr.Is4() &&
-			gw.Unmap() == p.addr && rt.LinkIndex == portIndex(p.label) && len(rt.MultiPath) == 0 {
-			ok = true
+		mine := p.addr.IsValid() && pfx.Bits() == 0 && rt.LinkIndex == portIndex(p.label) && len(rt.MultiPath) == 0
+		switch {
+		case mine && !okVia && pfx.Addr().Is4() == p.addr.Is4() && gw.Unmap() == p.addr:
+			okVia = true
+			continue
+		case mine && !okDev && pfx.Addr().Is4() != p.addr.Is4() && rt.Gw == nil:
+			okDev = true
 			continue
 		}
 		if err := s.v.ns.h.RouteDel(rt); err != nil && !errors.Is(err, unix.ESRCH) {
@@ -527,11 +532,16 @@ func (s *vrfSync) delivery(p *portState) error {
 		}
 		probs = append(probs, fmt.Sprintf("extra route %s via %s removed", pfx, rt.Gw))
 	}
-	if !ok && p.addr.IsValid() {
+	if !(okVia && okDev) && p.addr.IsValid() {
 		if err := setDelivery(s.v, p.label, p.addr); err != nil {
 			return err
 		}
-		probs = append(probs, fmt.Sprintf("default via %s missing: added", p.addr))
+		if !okVia {
+			probs = append(probs, fmt.Sprintf("default via %s missing: added", p.addr))
+		}
+		if !okDev {
+			probs = append(probs, fmt.Sprintf("default dev %s (other family) missing: added", portLink(p.label)))
+		}
 	}
 	if len(probs) > 0 {
 		s.report("port %s: table %d: %s", p.iface, portTable(p.label), strings.Join(probs, ", "))
