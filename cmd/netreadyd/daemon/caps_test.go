@@ -295,3 +295,21 @@ func TestRefuseIPv6WithoutIPv6Driver(t *testing.T) {
 	_, _, err := ts.dryRun(t, move)
 	wantCode(t, err, codes.FailedPrecondition, u0)
 }
+
+// TestRefuseIPv6OnEBPFForwarder: the scenario's mixed vendors, Blue on
+// host-a (linux-vforwarder) and host-b (ebpf-vforwarder, no IPv6). An
+// IPv6 address for g1 on host-a is refused too: Blue's VRF on host-b
+// would hold its route. Nothing changes in the network.
+func TestRefuseIPv6OnEBPFForwarder(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	const blue = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
+	subnet := upd(t, blue+"/subnet[prefix=2001:db8:1::/64]", `{}`)
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{subnet, upd(t, blue+"/bindings/binding[interface=g3]/ip-address", `["10.1.1.6", "2001:db8:1::6"]`)}},
+		blue+"/bindings/binding[interface=g3]", "backend vendor-b", "driver ebpf-vforwarder", "2001:db8:1::6")
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{subnet, upd(t, blue+"/bindings/binding[interface=g1]/ip-address", `["10.1.1.5", "2001:db8:1::5"]`)}},
+		"host host-b", "backend vendor-b", "driver ebpf-vforwarder", "2001:db8:1::5", blue+"/bindings/binding[interface=g1]/ip-address")
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+}
