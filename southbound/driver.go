@@ -95,6 +95,10 @@ type Capabilities struct {
 	VLAN bool
 	// L2: the forwarder realizes L2 networks (netready-l2network).
 	L2 bool
+	// IPv6: the forwarder realizes IPv6 routes (bindings with IPv6
+	// addresses, IPv6 static routes, VPNv6 routes learnt from peers), in
+	// every VRF instance of a VPN that has them, tunnelled included.
+	IPv6 bool
 }
 
 // Plugin is one driver kind: how to open it and what it can realize.

@@ -6,10 +6,12 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+
 	"github.com/netready/netready/southbound/routing"
 )
 
-// Route is one VPNv4 route the speaker announces.
+// Route is one VPNv4 or (IPv6 prefix) VPNv6 route the speaker announces.
 type Route struct {
 	// RD is "<host underlay>:<VRF label>" (type 1): one per VRF instance
 	// per host, so the copies of an anycast address on several hosts are
@@ -17,12 +19,12 @@ type Route struct {
 	RD      string
 	Prefix  netip.Prefix
 	Label   uint32     // the binding's label: traffic goes straight to its interface
-	NextHop netip.Addr // the underlay address of the binding's host
+	NextHop netip.Addr // the underlay address of the binding's host; IPv4-mapped for VPNv6 (RFC 4659, 3.2.1.2)
 	RTs     []string   // the VRF's export route targets
 	MED     uint32     // the binding's preference: lower is preferred, as in BGP
 }
 
-// key identifies a route in the VPNv4 table: an RD and a prefix.
+// key identifies a route in the VPN tables: an RD and a prefix.
 func (r Route) key() string { return r.RD + " " + r.Prefix.String() }
 
 // same reports whether a and b announce the same attributes.
@@ -38,9 +40,13 @@ func same(a, b Route) bool {
 // traffic reaches that interface directly. Routes a VRF imported are not
 // exported again. It also returns what it could not export, for the log.
 //
-// IPv6 (VPNv6: the forwarders do not tunnel IPv6), hosts with an IPv6
-// underlay and VRF labels above 65,535 (the type 1 RD's number) are not
-// exported. Routes with the same prefix in one VRF on one host share an
+// An IPv6 prefix is exported as VPNv6 (RFC 4659) with the same RD,
+// label and communities, its next hop the host's IPv4 underlay address
+// mapped into IPv6 (::ffff:a.b.c.d), since the tunnels run over IPv4; a
+// VRF instance holds IPv6 routes only on a forwarder that realizes them
+// (realize refuses the others), so what is exported is realized. Hosts
+// with an IPv6 underlay and VRF labels above 65,535 (the type 1 RD's
+// number) are not exported. Routes with the same prefix in one VRF on one host share an
 // RD: the preferred next hop is announced (a static route spread over two
 // bindings of one host is announced through the first; copies on other
 // hosts are routes of their own).
@@ -76,19 +82,30 @@ func exportVRF(out map[string]Route, h *routing.HostView, v *routing.VRF, skippe
 
 func exportHop(h *routing.HostView, v *routing.VRF, p netip.Prefix, hop routing.Hop) (Route, error) {
 	switch {
-	case !p.Addr().Is4():
-		return Route{}, fmt.Errorf("%s in %s on %s: IPv6 (VPNv6) is not exported", p, v.ID, h.Host)
 	case !h.Addr.Is4():
 		return Route{}, fmt.Errorf("%s in %s on %s: the host has no IPv4 underlay address", p, v.ID, h.Host)
 	case v.Label > math.MaxUint16 || v.Label == 0:
 		return Route{}, fmt.Errorf("%s in %s on %s: VRF label %d does not fit a type 1 route distinguisher", p, v.ID, h.Host, v.Label)
 	}
+	nh := h.Addr
+	if !p.Addr().Is4() {
+		nh = netip.AddrFrom16(h.Addr.As16())
+	}
 	return Route{
 		RD:      fmt.Sprintf("%s:%d", h.Addr, v.Label),
 		Prefix:  p,
 		Label:   hop.Label,
-		NextHop: h.Addr,
+		NextHop: nh,
 		RTs:     v.ExportRTs,
 		MED:     hop.Preference,
 	}, nil
+}
+
+// family is the route's address family: VPNv4, or VPNv6 for an IPv6
+// prefix.
+func (r Route) family() bgp.Family {
+	if r.Prefix.Addr().Is4() {
+		return bgp.RF_IPv4_VPN
+	}
+	return bgp.RF_IPv6_VPN
 }

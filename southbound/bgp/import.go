@@ -145,7 +145,7 @@ func (s *Speaker) watch(ctx context.Context, srv *server.BgpServer, gen uint64) 
 // learn turns one best path into an inbox entry. Paths the speaker
 // originated itself are not learnt.
 func (s *Speaker) learn(p *apiutil.Path) {
-	if p.Family != bgp.RF_IPv4_VPN || !p.PeerAddress.IsValid() {
+	if p.Family != bgp.RF_IPv4_VPN && p.Family != bgp.RF_IPv6_VPN || !p.PeerAddress.IsValid() {
 		return
 	}
 	nlri, ok := p.Nlri.(*bgp.LabeledVPNIPAddrPrefix)
@@ -167,8 +167,10 @@ func (s *Speaker) learn(p *apiutil.Path) {
 	s.in.put(k, l)
 }
 
-// learnt reads a VPNv4 path: its label (the bottom of the stack), next
-// hop and route targets.
+// learnt reads a VPNv4 or VPNv6 path: its label (the bottom of the
+// stack), next hop and route targets. The tunnels run over IPv4, so a
+// VPNv6 route's next hop must be an IPv4-mapped IPv6 address (RFC 4659,
+// 3.2.1.2), which is learnt as the IPv4 address it maps.
 func learnt(k routing.LearntKey, nlri *bgp.LabeledVPNIPAddrPrefix, p *apiutil.Path) (*routing.Learnt, error) {
 	l := &routing.Learnt{RD: k.RD, Prefix: k.Prefix, Source: p.PeerAddress.String()}
 	if n := len(nlri.Labels.Labels); n > 0 {
@@ -188,9 +190,12 @@ func learnt(k routing.LearntKey, nlri *bgp.LabeledVPNIPAddrPrefix, p *apiutil.Pa
 			}
 		}
 	}
+	if !k.Prefix.Addr().Is4() && l.NextHop.Is4In6() {
+		l.NextHop = l.NextHop.Unmap()
+	}
 	switch {
 	case !l.NextHop.Is4():
-		return nil, fmt.Errorf("next hop %v is not an IPv4 address", l.NextHop)
+		return nil, fmt.Errorf("next hop %v is not an IPv4 address (nor, for VPNv6, an IPv4-mapped one)", l.NextHop)
 	case l.Label == 0:
 		return nil, fmt.Errorf("no label")
 	case len(l.RTs) == 0:

@@ -24,7 +24,7 @@ import (
 )
 
 // Speaker runs a GoBGP server as configured under /bgp and keeps its
-// VPNv4 announcements equal to the routes of the realized state it is
+// VPNv4 and VPNv6 announcements equal to the routes of the realized state it is
 // given. Its methods are safe for concurrent use: the engine calls them
 // from the datastore writer and from a lost commit's Abort.
 type Speaker struct {
@@ -198,11 +198,11 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 	return nil
 }
 
-// peer is a neighbor's session: VPNv4 only, to the speaker's own port,
-// at most MaxPrefixes prefixes, signed with the TCP MD5 password from
-// its file when it names one.
+// peer is a neighbor's session: VPNv4 and VPNv6, to the speaker's own
+// port, at most MaxPrefixes prefixes in each family, signed with the TCP
+// MD5 password from its file when it names one. A peer that does not
+// negotiate VPNv6 gets VPNv4 alone.
 func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
-	vpn := &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_MPLS_VPN}
 	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, LocalAsn: n.LocalAS, Description: n.Description, AdminDown: !n.AdminUp}
 	if n.PasswordFile != "" {
 		pw, err := readPassword(n.PasswordFile)
@@ -211,9 +211,14 @@ func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 		}
 		conf.AuthPassword = pw
 	}
-	af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}
-	if n.MaxPrefixes > 0 {
-		af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
+	var afs []*api.AfiSafi
+	for _, afi := range []api.Family_Afi{api.Family_AFI_IP, api.Family_AFI_IP6} {
+		vpn := &api.Family{Afi: afi, Safi: api.Family_SAFI_MPLS_VPN}
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}
+		if n.MaxPrefixes > 0 {
+			af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
+		}
+		afs = append(afs, af)
 	}
 	tr := &api.Transport{RemotePort: uint32(s.cfg.ListenPort)}
 	if n.LocalAddr.IsValid() {
@@ -223,7 +228,7 @@ func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 		Conf:      conf,
 		Transport: tr,
 		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 5}},
-		AfiSafis:  []*api.AfiSafi{af},
+		AfiSafis:  afs,
 	}, nil
 }
 
@@ -286,7 +291,7 @@ func appendPath(ps []*apiutil.Path, r Route, errs *[]error) []*apiutil.Path {
 	return append(ps, p)
 }
 
-// vpnPath is r as a GoBGP path: the labeled VPNv4 NLRI, next hop, MED,
+// vpnPath is r as a GoBGP path: the labeled VPNv4 or VPNv6 NLRI, next hop, MED,
 // the export RTs and the RFC 9012 encapsulation community (VXLAN).
 func vpnPath(r Route) (*apiutil.Path, error) {
 	rd, err := bgp.ParseRouteDistinguisher(r.RD)
@@ -297,7 +302,7 @@ func vpnPath(r Route) (*apiutil.Path, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %s rd %s: %w", r.Prefix, r.RD, err)
 	}
-	reach, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv4_VPN, []bgp.PathNLRI{{NLRI: nlri}}, r.NextHop)
+	reach, err := bgp.NewPathAttributeMpReachNLRI(r.family(), []bgp.PathNLRI{{NLRI: nlri}}, r.NextHop)
 	if err != nil {
 		return nil, fmt.Errorf("route %s rd %s: %w", r.Prefix, r.RD, err)
 	}
@@ -316,5 +321,5 @@ func vpnPath(r Route) (*apiutil.Path, error) {
 		bgp.NewPathAttributeMultiExitDisc(r.MED),
 		bgp.NewPathAttributeExtendedCommunities(comms),
 	}
-	return &apiutil.Path{Family: bgp.RF_IPv4_VPN, Nlri: nlri, Attrs: attrs}, nil
+	return &apiutil.Path{Family: r.family(), Nlri: nlri, Attrs: attrs}, nil
 }

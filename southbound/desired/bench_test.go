@@ -133,3 +133,28 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkVPNIPv6Walk10k: the capability check's walk over a VPN a Set
+// changed (realize's refuseIPv6, when some host is on a backend without
+// IPv6): VPNIPv6 on load0's VPN of 10,000 IPv4 bindings, the worst case
+// (no IPv6 address, so every binding is read).
+func BenchmarkVPNIPv6Walk10k(b *testing.B) {
+	_, root := load30k(b)
+	var tn *tree.Node
+	root.ChildByName("tenants").ChildByName("tenant").Entries(func(t *tree.Node) bool {
+		if t.Key() == "load0" {
+			tn = t
+		}
+		return tn == nil
+	})
+	runtime.GC()
+	n := 0
+	t0 := time.Now()
+	for b.Loop() {
+		if _, _, ok := desired.VPNIPv6(tn, "v"); ok {
+			b.Fatal("load0's VPN has no IPv6 address")
+		}
+		n++
+	}
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000/float64(n), "ms/op")
+}

@@ -46,6 +46,9 @@ func NewIndex(root *tree.Node) (*Index, error) {
 	return ix, nil
 }
 
+// Root returns the tree last read (nil before the first read succeeds).
+func (ix *Index) Root() *tree.Node { return ix.root }
+
 // Model returns the routing model of the tree last read, as Model(root)
 // would (VPNs by tenant, then name).
 func (ix *Index) Model() routing.Model {

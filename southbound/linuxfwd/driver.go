@@ -16,7 +16,7 @@ import (
 
 // Register adds the driver to r under Kind.
 func Register(r southbound.Registry) {
-	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, L2: true}}
+	r[Kind] = southbound.Plugin{Open: Open, Caps: southbound.Capabilities{Forwarding: true, L2: true, IPv6: true}}
 }
 
 // The driver realizes computed forwarding state.
@@ -492,9 +492,6 @@ func (d *Driver) kroute(v *vrfState, r *routing.Route) (*kRoute, error) {
 			}
 			k = kHop{local: true, label: h.Label, addr: h.Addr.Unmap()}
 		case routing.HopRemote, routing.HopPort, routing.HopLearnt: // learnt: Host is "", Underlay the peer's next hop
-			if !kr.prefix.Addr().Is4() {
-				return nil, fmt.Errorf("hop %s@%s: %s realizes IPv6 routes with local next hops only", h.Interface, h.Host, Kind)
-			}
 			if err := checkLabel("hop "+h.Interface+"@"+h.Host, h.Label); err != nil {
 				return nil, err
 			}

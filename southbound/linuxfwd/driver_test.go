@@ -345,13 +345,18 @@ func TestIPv6AndLimits(t *testing.T) {
 		t.Errorf("IPv6 routes: %v\n%s", err, out)
 	}
 
-	// Tunnelled ones are refused, clearly.
+	// Tunnelled ones too, through the label's IPv6 gateway on nrx.
 	m.VPNs[0].Bindings = append(m.VPNs[0].Bindings, bind("g3", "host-b", 100, "10.1.1.6"))
 	more := r.compute(m)
-	err = r.drivers["vendor-b"].Apply(ctx(t), routing.Diff(res, more)["vendor-b"])
-	t.Log(err)
-	if err == nil || !strings.Contains(err.Error(), "IPv6") || !strings.Contains(err.Error(), "2001:db8::5/128") {
-		t.Errorf("tunnelled IPv6 route: error %v, want one about IPv6 and the route", err)
+	if err := r.drivers["vendor-b"].Apply(ctx(t), routing.Diff(res, more)["vendor-b"]); err != nil {
+		t.Fatalf("tunnelled IPv6 route: %v", err)
+	}
+	out, err = r.lab.IP(r.lab.VRFNS("host-b", label(t, more, "host-b", "blue/blue")), "-6", "route", "show", "2001:db8::5")
+	if err != nil || !strings.Contains(out, "2001:db8::5 via fe80::a9fe:") || !strings.Contains(out, "dev nrx") {
+		t.Errorf("tunnelled IPv6 route: %v\n%s", err, out)
+	}
+	if drift, err := r.drivers["vendor-b"].Reconcile(ctx(t), views(more, "vendor-b")); err != nil || len(drift) != 0 {
+		t.Errorf("drift: %v\n%s", err, strings.Join(drift, "\n"))
 	}
 
 	// So are labels the driver cannot encode.

@@ -166,8 +166,10 @@ func (d *Driver) createPort(hs *hostState, v *vrfState, p *portState) error {
 	if err := d.addRecvLink(hs, v, p.label); err != nil {
 		return err
 	}
-	if err := addRule(v, p.label); err != nil {
-		return err
+	for _, f := range families {
+		if err := addRule(v, p.label, f); err != nil {
+			return err
+		}
 	}
 	return setDelivery(v, p.label, p.addr)
 }
@@ -202,6 +204,16 @@ func (d *Driver) addVeth(hs *hostState, v *vrfState, p *portState) error {
 	if err := setLink(hs.ns.sock, 0, gl, alias, 0); err != nil {
 		return fmt.Errorf("set %s: %w", gl, err)
 	}
+	return setPortGateway6(v, p.label)
+}
+
+// setPortGateway6 gives the port's VRF end PortGateway6.
+func setPortGateway6(v *vrfState, label uint32) error {
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: portGateway6().AsSlice(), Mask: net.CIDRMask(64, 128)}, Flags: unix.IFA_F_NODAD}
+	l := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: portIndex(label)}}
+	if err := v.ns.h.AddrReplace(l, a); err != nil {
+		return fmt.Errorf("%s address %s: %w", portLink(label), PortGateway6, err)
+	}
 	return nil
 }
 
@@ -223,19 +235,22 @@ func (d *Driver) addRecvLink(hs *hostState, v *vrfState, label uint32) error {
 	return nil
 }
 
-func deliveryRule(label uint32) *netlink.Rule {
+// families are the address families a port delivers (a rule each).
+var families = [...]int{unix.AF_INET, unix.AF_INET6}
+
+func deliveryRule(label uint32, family int) *netlink.Rule {
 	r := netlink.NewRule()
-	r.Family = unix.AF_INET
+	r.Family = family
 	r.IifName = recvLink(label)
 	r.Table = portTable(label)
 	r.Priority = rulePriority
 	return r
 }
 
-func addRule(v *vrfState, label uint32) error {
-	err := v.ns.h.RuleAdd(deliveryRule(label))
+func addRule(v *vrfState, label uint32, family int) error {
+	err := v.ns.h.RuleAdd(deliveryRule(label, family))
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("rule iif %s: %w", recvLink(label), err)
+		return fmt.Errorf("rule iif %s (family %d): %w", recvLink(label), family, err)
 	}
 	return nil
 }
@@ -247,20 +262,23 @@ func defaultPrefix(v6 bool) *net.IPNet {
 	return &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
 }
 
-// setDelivery sets the only route of the port's table: default via the
-// port's address.
+// setDelivery sets the routes of the port's table: default via the
+// port's address, and, for the other family, a default route on the
+// port's link (the kernel asks the instance for each destination's
+// link-layer address): a dual-stack binding's port carries the routing
+// address of its first address only, and traffic of the other family
+// must not fall through to the VRF's main table, which may send an
+// anycast address's traffic on to another host. Without an address, the
+// table is emptied.
 func setDelivery(v *vrfState, label uint32, addr netip.Addr) error {
 	addr = addr.Unmap()
-	for _, v6 := range []bool{false, true} {
-		if addr.IsValid() && addr.Is6() == v6 {
-			continue
-		}
-		err := v.ns.h.RouteDel(&netlink.Route{Dst: defaultPrefix(v6), Table: portTable(label)})
-		if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("table %d: %w", portTable(label), err)
-		}
-	}
 	if !addr.IsValid() {
+		for _, v6 := range []bool{false, true} {
+			err := v.ns.h.RouteDel(&netlink.Route{Dst: defaultPrefix(v6), Table: portTable(label)})
+			if err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("table %d: %w", portTable(label), err)
+			}
+		}
 		return nil
 	}
 	err := v.ns.h.RouteReplace(&netlink.Route{
@@ -269,6 +287,13 @@ func setDelivery(v *vrfState, label uint32, addr netip.Addr) error {
 	})
 	if err != nil {
 		return fmt.Errorf("table %d: default via %s dev %s: %w", portTable(label), addr, portLink(label), err)
+	}
+	err = v.ns.h.RouteReplace(&netlink.Route{
+		Dst: defaultPrefix(!addr.Is6()), LinkIndex: portIndex(label), Scope: netlink.SCOPE_LINK,
+		Table: portTable(label), Protocol: routeProto,
+	})
+	if err != nil {
+		return fmt.Errorf("table %d: default dev %s: %w", portTable(label), portLink(label), err)
 	}
 	return nil
 }
@@ -291,8 +316,10 @@ func (d *Driver) doomPort(v *vrfState, p *portState) error {
 		}
 	}
 	d.pending[v] = true
-	if err := v.ns.h.RuleDel(deliveryRule(p.label)); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("delete rule iif %s: %w", recvLink(p.label), err)
+	for _, f := range families {
+		if err := v.ns.h.RuleDel(deliveryRule(p.label, f)); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("delete rule iif %s: %w", recvLink(p.label), err)
+		}
 	}
 	delete(v.ports, p.iface)
 	for pfx, kr := range v.routes {
@@ -459,7 +486,7 @@ func netRoute(kr *kRoute) *netlink.Route {
 		if h.local {
 			return portIndex(h.label), h.addr.AsSlice()
 		}
-		return sendIndex, labelGateway(h.label).AsSlice()
+		return sendIndex, labelGatewayFor(kr.prefix, h.label).AsSlice()
 	}
 	if len(kr.hops) == 1 {
 		r.LinkIndex, r.Gw = nh(kr.hops[0])
@@ -494,8 +521,10 @@ func delRoute(v *vrfState, p netip.Prefix) error {
 // setRemote installs the neighbour and FDB entries on nrx that take
 // traffic for a label to underlay.
 func setRemote(v *vrfState, label uint32, underlay netip.Addr) error {
-	if err := v.ns.h.NeighSet(remoteNeigh(label)); err != nil {
-		return fmt.Errorf("neighbour %s for label %d: %w", labelGateway(label), label, err)
+	for _, n := range remoteNeighs(label) {
+		if err := v.ns.h.NeighSet(n); err != nil {
+			return fmt.Errorf("neighbour %s for label %d: %w", n.IP, label, err)
+		}
 	}
 	if err := v.ns.h.NeighSet(remoteFDB(label, underlay)); err != nil {
 		return fmt.Errorf("FDB entry %s dst %s vni %d: %w", LabelMAC(label), underlay, label, err)
@@ -505,8 +534,10 @@ func setRemote(v *vrfState, label uint32, underlay netip.Addr) error {
 }
 
 func dropRemote(v *vrfState, label uint32) error {
-	if err := v.ns.h.NeighDel(remoteNeigh(label)); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("delete neighbour %s: %w", labelGateway(label), err)
+	for _, n := range remoteNeighs(label) {
+		if err := v.ns.h.NeighDel(n); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("delete neighbour %s: %w", n.IP, err)
+		}
 	}
 	// Without a destination the kernel would look for an IPv6 one.
 	f := remoteFDB(label, v.remotes[label])
@@ -517,11 +548,22 @@ func dropRemote(v *vrfState, label uint32) error {
 	return nil
 }
 
-func remoteNeigh(label uint32) *netlink.Neigh {
-	return &netlink.Neigh{
-		LinkIndex: sendIndex, Family: unix.AF_INET, State: netlink.NUD_PERMANENT,
-		IP: labelGateway(label).AsSlice(), HardwareAddr: LabelMAC(label),
+// remoteNeighs are the permanent neighbour entries of a label on nrx,
+// one per family (labelGateway, labelGateway6), both LabelMAC(label):
+// every remote serves IPv4 and IPv6 routes alike.
+func remoteNeighs(label uint32) []*netlink.Neigh {
+	out := make([]*netlink.Neigh, 0, 2)
+	for _, gw := range []netip.Addr{labelGateway(label), labelGateway6(label)} {
+		f := unix.AF_INET
+		if gw.Is6() {
+			f = unix.AF_INET6
+		}
+		out = append(out, &netlink.Neigh{
+			LinkIndex: sendIndex, Family: f, State: netlink.NUD_PERMANENT,
+			IP: gw.AsSlice(), HardwareAddr: LabelMAC(label),
+		})
 	}
+	return out
 }
 
 func remoteFDB(label uint32, underlay netip.Addr) *netlink.Neigh {
@@ -542,8 +584,9 @@ type observed struct {
 	links  map[string]netlink.Link
 	rules  []netlink.Rule
 	routes []netlink.Route // every table, both families
-	neighs []netlink.Neigh // on nrx, IPv4
+	neighs []netlink.Neigh // on nrx, IPv4 and IPv6
 	fdb    []netlink.Neigh // on nrx
+	gw6    map[int]bool    // links holding PortGateway6
 }
 
 func observe(r *nsRef) (*observed, error) {
@@ -562,14 +605,28 @@ func observe(r *nsRef) (*observed, error) {
 		}
 		o.rules = append(o.rules, rules...)
 	}
+	addrs, err := r.h.AddrList(nil, unix.AF_INET6)
+	if err != nil {
+		return nil, fmt.Errorf("addresses: %w", err)
+	}
+	o.gw6 = make(map[int]bool)
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip == portGateway6() {
+			o.gw6[a.LinkIndex] = true
+		}
+	}
 	o.routes, err = r.h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}
 	if l := o.links[sendLink]; l != nil {
 		idx := l.Attrs().Index
-		if o.neighs, err = r.h.NeighList(idx, unix.AF_INET); err != nil {
-			return nil, fmt.Errorf("neighbours: %w", err)
+		for _, f := range families {
+			ns, err := r.h.NeighList(idx, f)
+			if err != nil {
+				return nil, fmt.Errorf("neighbours: %w", err)
+			}
+			o.neighs = append(o.neighs, ns...)
 		}
 		fdb, err := r.h.NeighList(idx, unix.AF_BRIDGE)
 		if err != nil {

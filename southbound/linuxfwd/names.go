@@ -71,8 +71,33 @@ func labelGateway(label uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{169, 254, byte(label >> 8), byte(label)})
 }
 
-// gatewayLabel is the inverse of labelGateway.
+// labelGateway6 is the next hop standing for a label in IPv6 routes on
+// nrx: fe80::a9fe:<label> (a9fe being 169.254). This kernel refuses an
+// IPv4 gateway in an IPv6 route ("IPv6 does not support RTA_VIA
+// attribute"), so IPv6 routes name a link-local IPv6 gateway whose
+// permanent neighbour entry is LabelMAC(label), like labelGateway's: the
+// inner frame is the same whatever its family.
+func labelGateway6(label uint32) netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 12: 0xa9, 13: 0xfe, 14: byte(label >> 8), 15: byte(label)})
+}
+
+// labelGatewayFor returns the gateway standing for label in a route to p.
+func labelGatewayFor(p netip.Prefix, label uint32) netip.Addr {
+	if p.Addr().Is4() {
+		return labelGateway(label)
+	}
+	return labelGateway6(label)
+}
+
+// gatewayLabel is the inverse of labelGateway and labelGateway6.
 func gatewayLabel(a netip.Addr) (uint32, bool) {
+	if a.Is6() {
+		b := a.As16()
+		if labelGateway6(uint32(b[14])<<8|uint32(b[15])) != a.WithZone("") {
+			return 0, false
+		}
+		return uint32(b[14])<<8 | uint32(b[15]), true
+	}
 	if !a.Is4() {
 		return 0, false
 	}
@@ -82,6 +107,16 @@ func gatewayLabel(a netip.Addr) (uint32, bool) {
 	}
 	return uint32(b[2])<<8 | uint32(b[3]), true
 }
+
+// PortGateway6 is the IPv6 address every port's VRF end holds (no DAD):
+// the next hop a guest gives its IPv6 routes (`default via fe80::1 dev
+// eth0`). IPv4 needs none: the VRF end answers ARP for every address by
+// proxy, and Linux has no such proxy for neighbour discovery short of an
+// entry per address.
+const PortGateway6 = "fe80::1"
+
+// portGateway6 is PortGateway6 as an address.
+func portGateway6() netip.Addr { return netip.MustParseAddr(PortGateway6) }
 
 func portLink(label uint32) string { return "p" + strconv.FormatUint(uint64(label), 10) }
 func recvLink(label uint32) string { return "x" + strconv.FormatUint(uint64(label), 10) }

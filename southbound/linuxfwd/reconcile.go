@@ -475,11 +475,24 @@ func (s *vrfSync) ports() error {
 			}
 			s.report("port %s: %s down: fixed", p.Interface, recvLink(p.Label))
 		}
-		if !slices.ContainsFunc(s.o.rules, func(r netlink.Rule) bool { return isDeliveryRule(&r, p.Label) }) {
-			if err := addRule(v, p.Label); err != nil {
+		for _, f := range families {
+			if slices.ContainsFunc(s.o.rules, func(r netlink.Rule) bool { return r.Family == f && isDeliveryRule(&r, p.Label) }) {
+				continue
+			}
+			if err := addRule(v, p.Label, f); err != nil {
 				return fmt.Errorf("port %s: %w", p.Interface, err)
 			}
-			s.report("port %s: rule iif %s lookup %d missing: added", p.Interface, recvLink(p.Label), portTable(p.Label))
+			v6 := ""
+			if f == unix.AF_INET6 {
+				v6 = "-6 "
+			}
+			s.report("port %s: rule %siif %s lookup %d missing: added", p.Interface, v6, recvLink(p.Label), portTable(p.Label))
+		}
+		if !s.o.gw6[portIndex(p.Label)] {
+			if err := setPortGateway6(v, p.Label); err != nil {
+				return fmt.Errorf("port %s: %w", p.Interface, err)
+			}
+			s.report("port %s: %s address %s missing: added", p.Interface, portLink(p.Label), PortGateway6)
 		}
 		if err := s.delivery(ps); err != nil {
 			return fmt.Errorf("port %s: %w", p.Interface, err)
@@ -489,14 +502,15 @@ func (s *vrfSync) ports() error {
 }
 
 func isDeliveryRule(r *netlink.Rule, label uint32) bool {
-	return r.Family == unix.AF_INET && r.Priority == rulePriority && r.IifName == recvLink(label) &&
+	return (r.Family == unix.AF_INET || r.Family == unix.AF_INET6) && r.Priority == rulePriority && r.IifName == recvLink(label) &&
 		r.Table == portTable(label) && r.OifName == "" && r.Src == nil && r.Dst == nil && !r.Invert && r.Mark == 0
 }
 
-// delivery makes the port's table hold its default route only.
+// delivery makes the port's table hold its default routes only (see
+// setDelivery).
 func (s *vrfSync) delivery(p *portState) error {
 	var probs []string
-	ok := false
+	okVia, okDev := false, false
 	for i := range s.o.routes {
 		rt := &s.o.routes[i]
 		if rt.Table != portTable(p.label) {
@@ -504,9 +518,13 @@ func (s *vrfSync) delivery(p *portState) error {
 		}
 		pfx, _ := routePrefix(rt)
 		gw, _ := netip.AddrFromSlice(rt.Gw)
-		if p.addr.IsValid() && !ok && pfx.Bits() == 0 && pfx.Addr().Is4() == p.addr.Is4() &&
-			gw.Unmap() == p.addr && rt.LinkIndex == portIndex(p.label) && len(rt.MultiPath) == 0 {
-			ok = true
+		mine := p.addr.IsValid() && pfx.Bits() == 0 && rt.LinkIndex == portIndex(p.label) && len(rt.MultiPath) == 0
+		switch {
+		case mine && !okVia && pfx.Addr().Is4() == p.addr.Is4() && gw.Unmap() == p.addr:
+			okVia = true
+			continue
+		case mine && !okDev && pfx.Addr().Is4() != p.addr.Is4() && rt.Gw == nil:
+			okDev = true
 			continue
 		}
 		if err := s.v.ns.h.RouteDel(rt); err != nil && !errors.Is(err, unix.ESRCH) {
@@ -514,11 +532,16 @@ func (s *vrfSync) delivery(p *portState) error {
 		}
 		probs = append(probs, fmt.Sprintf("extra route %s via %s removed", pfx, rt.Gw))
 	}
-	if !ok && p.addr.IsValid() {
+	if !(okVia && okDev) && p.addr.IsValid() {
 		if err := setDelivery(s.v, p.label, p.addr); err != nil {
 			return err
 		}
-		probs = append(probs, fmt.Sprintf("default via %s missing: added", p.addr))
+		if !okVia {
+			probs = append(probs, fmt.Sprintf("default via %s missing: added", p.addr))
+		}
+		if !okDev {
+			probs = append(probs, fmt.Sprintf("default dev %s (other family) missing: added", portLink(p.label)))
+		}
 	}
 	if len(probs) > 0 {
 		s.report("port %s: table %d: %s", p.iface, portTable(p.label), strings.Join(probs, ", "))
@@ -634,14 +657,17 @@ func (s *vrfSync) routes() error {
 	if !s.sendNew {
 		obsNeigh, obsFDB = s.o.neighs, s.o.fdb
 	}
-	okNeigh := make(map[uint32]bool)
+	okNeigh := make(map[netip.Addr]bool) // by gateway: a label has one per family
 	for _, n := range obsNeigh {
 		a, _ := netip.AddrFromSlice(n.IP)
-		l, isGw := gatewayLabel(a.Unmap())
+		if n.Family != unix.AF_INET6 {
+			a = a.Unmap()
+		}
+		l, isGw := gatewayLabel(a)
 		_, wanted := remotes[l]
 		switch {
-		case isGw && wanted && n.State&netlink.NUD_PERMANENT != 0 && n.HardwareAddr.String() == LabelMAC(l).String() && !okNeigh[l]:
-			okNeigh[l] = true
+		case isGw && wanted && n.State&netlink.NUD_PERMANENT != 0 && n.HardwareAddr.String() == LabelMAC(l).String() && !okNeigh[a]:
+			okNeigh[a] = true
 		case n.State&netlink.NUD_PERMANENT != 0 || isGw:
 			n.LinkIndex = sendIndex
 			if err := v.ns.h.NeighDel(&n); err != nil && !errors.Is(err, unix.ENOENT) {
@@ -683,7 +709,7 @@ func (s *vrfSync) routes() error {
 		if badFDB[l] {
 			okFDB[l] = false // replaced by setRemote
 		}
-		if okNeigh[l] && okFDB[l] {
+		if okNeigh[labelGateway(l)] && okNeigh[labelGateway6(l)] && okFDB[l] {
 			v.remotes[l] = remotes[l]
 			continue
 		}
@@ -692,8 +718,10 @@ func (s *vrfSync) routes() error {
 		}
 		if !s.sendNew {
 			var what []string
-			if !okNeigh[l] {
-				what = append(what, "neighbour "+labelGateway(l).String())
+			for _, gw := range []netip.Addr{labelGateway(l), labelGateway6(l)} {
+				if !okNeigh[gw] {
+					what = append(what, "neighbour "+gw.String())
+				}
 			}
 			if !okFDB[l] {
 				if badFDB[l] {

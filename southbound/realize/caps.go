@@ -104,6 +104,7 @@ func (e *Engine) refuseHosts(root *tree.Node, cfgs map[string]desired.Backend) (
 // them when it changed a host or backend).
 func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backend, hostBackend map[string]string) error {
 	scopes, all := e.capScopes(cs)
+	noV6 := e.hostsWithoutIPv6(cfgs, hostBackend)
 	var err error
 	each(child1(cs.New, e.paths.tenants), e.paths.tenant, func(tn *tree.Node) {
 		sc, touched := scopes[tn.Key()]
@@ -136,6 +137,9 @@ func (e *Engine) refuseBindings(cs *changeset.Set, cfgs map[string]desired.Backe
 				return
 			}
 		}
+		if len(noV6) > 0 {
+			err = e.refuseIPv6(tn, ipv6Scope(tn, sc, all), noV6)
+		}
 	})
 	return err
 }
@@ -148,6 +152,54 @@ func refuseL2MTU(n desired.Need, cfg desired.Backend) error {
 		return &tree.Error{Kind: tree.KindConflict, Path: "/tenants/tenant[name=" + n.Tenant + "]/l2-networks/l2-network[name=" + n.Owner + "]/mtu", Msg: fmt.Sprintf(
 			"L2 network %s has mtu %d, but backend %s (driver %s, host %s) realizes L2 networks with MTU %d only (a 1500-octet underlay less 50 of VXLAN): leave mtu unset or set it to %d",
 			n.Owner, n.MTU, cfg.Name, cfg.Driver, n.Host, l2.MTU, l2.MTU)}
+	}
+	return nil
+}
+
+// hostsWithoutIPv6 returns the hosts placed on a forwarding backend whose
+// driver does not realize IPv6, with that backend.
+func (e *Engine) hostsWithoutIPv6(cfgs map[string]desired.Backend, hostBackend map[string]string) map[string]desired.Backend {
+	out := map[string]desired.Backend{}
+	for h, b := range hostBackend {
+		cfg, ok := cfgs[b]
+		if ok && e.known(cfg) && e.reg[cfg.Driver].Caps.Forwarding && !e.reg[cfg.Driver].Caps.IPv6 {
+			out[h] = cfg
+		}
+	}
+	return out
+}
+
+// ipv6Scope names the VPNs of tenant tn whose IPv6 placement a
+// transaction may have changed: those it changed anything in, or every
+// one when it moved a placement.
+func ipv6Scope(tn *tree.Node, sc *capScope, all bool) []string {
+	if !all && sc != nil && !sc.placement {
+		return slices.Sorted(maps.Keys(sc.vpns))
+	}
+	return desired.VPNNames(tn)
+}
+
+// refuseIPv6 refuses a VPN that routes IPv6 (desired.VPNIPv6) with a
+// binding on a host in noV6: every VRF instance of the VPN holds its
+// IPv6 routes, which that host's driver cannot realize (it would fail at
+// apply time, or hold the VPN's IPv4 routes only). The path is the
+// binding on that host; the message names the IPv6 address or prefix.
+// Cost: one walk over each named VPN's bindings.
+func (e *Engine) refuseIPv6(tn *tree.Node, vpns []string, noV6 map[string]desired.Backend) error {
+	for _, vpn := range vpns {
+		at, value, ok := desired.VPNIPv6(tn, vpn)
+		if !ok {
+			continue
+		}
+		for _, n := range desired.VPNNeeds(tn, vpn) {
+			cfg, lacks := noV6[n.Host]
+			if !lacks {
+				continue
+			}
+			return &tree.Error{Kind: tree.KindConflict, Path: n.Path(), Msg: fmt.Sprintf(
+				"VPN %s routes IPv6 (%s at %s), so its VRF on host %s would hold IPv6 routes, and backend %s (driver %s) does not realize IPv6 (%s)",
+				vpn, value, at, n.Host, cfg.Name, cfg.Driver, e.kindsWith(func(c southbound.Capabilities) bool { return c.IPv6 }))}
+		}
 	}
 	return nil
 }
@@ -206,6 +258,7 @@ func (e *Engine) forwardingKinds() []string {
 type capScope struct {
 	placement bool
 	bindings  map[desired.BindingRef]bool
+	vpns      map[string]bool // VPNs with any change (IPv6 check)
 }
 
 // capScopes reads, from a transaction's changes, what changed in each
@@ -239,13 +292,16 @@ func (e *Engine) capScope(out map[string]*capScope, c changeset.Change) {
 		case e.paths.tenant:
 			tenant = n.Key()
 			if sc = out[tenant]; sc == nil {
-				sc = &capScope{bindings: map[desired.BindingRef]bool{}}
+				sc = &capScope{bindings: map[desired.BindingRef]bool{}, vpns: map[string]bool{}}
 				out[tenant] = sc
 			}
 		case e.paths.port, e.paths.iface:
 			sc.placement = true
 			return
-		case e.paths.vpn, e.paths.l2net:
+		case e.paths.vpn:
+			owner = n.Key()
+			sc.vpns[owner] = true
+		case e.paths.l2net:
 			owner = n.Key()
 			// The network's own leaf (its mtu), not a container of it.
 			l2net = n.Schema() == e.paths.l2net && i == len(c.Chain)-2 && !c.Chain[i+1].Schema().IsDir()

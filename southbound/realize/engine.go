@@ -193,7 +193,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Engine{
+	e := &Engine{
 		sch:      sch,
 		reg:      cfg.Registry,
 		opts:     cfg.Routing,
@@ -213,6 +213,22 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 
 		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 	}
+	e.learnt.SetIPv6(e.realizesIPv6)
+	return e
+}
+
+// realizesIPv6 reports whether backend's driver realizes IPv6 routes
+// (learnt VPNv6 routes go only to VRF instances on such backends), as
+// the configuration being realized says: the index's tree, which a
+// Prepare updates before it places learnt routes (so a backend added in
+// the same transaction counts) and steps back when it refuses. The
+// caller holds e.mu, as every placement of learnt routes does.
+func (e *Engine) realizesIPv6(backend string) bool {
+	if e.ix == nil {
+		return false
+	}
+	kind, ok := desired.DriverOf(e.ix.Root(), backend)
+	return ok && e.reg[kind].Caps.IPv6
 }
 
 // Start loads the committed state: the configuration root and the

@@ -54,13 +54,27 @@ type LearntTable struct {
 	// placed has every VRF instance that imports learnt routes, with the
 	// verdict on each: "" installed, otherwise why not.
 	placed map[VRFRef]*placement
+	// ipv6 tells whether a backend's forwarder realizes IPv6 routes
+	// (nil: every one does); see SetIPv6.
+	ipv6 func(backend string) bool
 }
+
+// SetIPv6 tells the table which backends realize IPv6 routes: an IPv6
+// route is not placed in a VRF instance of a host on another backend,
+// and says why, rather than being handed to a forwarder that would
+// refuse it (and with it the batch it came in).
+func (t *LearntTable) SetIPv6(realizes func(backend string) bool) { t.ipv6 = realizes }
+
+// takesIPv6 reports whether the VRF instances of backend's hosts take
+// IPv6 routes.
+func (t *LearntTable) takesIPv6(backend string) bool { return t.ipv6 == nil || t.ipv6(backend) }
 
 // placement is the learnt routes of one VRF instance: the verdict on
 // each route it imports, and the indexes that let a change of a few
 // routes be placed without visiting the others (LearntTable.Learn).
 type placement struct {
 	tenant, vpn string
+	noIPv6      string // why the instance takes no IPv6 route; "" when it does
 	verdicts    map[LearntKey]string
 	// tunnels are the labels the computed part uses (see VRF.tunnels).
 	tunnels map[uint32]netip.Addr
@@ -80,9 +94,13 @@ type hopKey struct {
 	nh    netip.Addr
 }
 
-func newPlacement(v *VRF) *placement {
+func newPlacement(v *VRF, backend string, ipv6 bool) *placement {
+	noIPv6 := ""
+	if !ipv6 {
+		noIPv6 = fmt.Sprintf("backend %s of this VRF's host does not realize IPv6 routes", backend)
+	}
 	return &placement{
-		tenant: v.Tenant, vpn: v.VPN, verdicts: map[LearntKey]string{}, tunnels: v.tunnels(),
+		tenant: v.Tenant, vpn: v.VPN, noIPv6: noIPv6, verdicts: map[LearntKey]string{}, tunnels: v.tunnels(),
 		counted: map[LearntKey]hopKey{}, byLabel: map[uint32]map[netip.Addr]int{}, byLabelK: map[uint32]map[LearntKey]bool{},
 		byPrefix: map[netip.Prefix]map[LearntKey]bool{}, winner: map[uint32]netip.Addr{},
 	}
@@ -222,7 +240,7 @@ func (t *LearntTable) place1(prev, res Result, dirty map[VRFRef]bool, placed map
 			_, had := placed[ref]
 			switch {
 			case dirty[ref]:
-				v, p := t.place(&nh.VRFs[i])
+				v, p := t.place(&nh.VRFs[i], hv.Backend)
 				nh.VRFs[i] = v
 				if p == nil {
 					delete(placed, ref)
@@ -254,7 +272,7 @@ func compareRefs(a, b VRFRef) int {
 
 // place lays the learnt routes v imports over v's computed routes.
 // The placement is nil when v imports none.
-func (t *LearntTable) place(v *VRF) (VRF, *placement) {
+func (t *LearntTable) place(v *VRF, backend string) (VRF, *placement) {
 	var keys []LearntKey
 	for _, rt := range v.ImportRTs {
 		for k := range t.byRT[rt] {
@@ -264,7 +282,7 @@ func (t *LearntTable) place(v *VRF) (VRF, *placement) {
 	if len(keys) == 0 {
 		return *v, nil
 	}
-	p := newPlacement(v)
+	p := newPlacement(v, backend, t.takesIPv6(backend))
 	out := *v
 	out.Routes, _ = t.update(p, v, v.Routes, keys)
 	return out, p
@@ -291,6 +309,10 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []Learnt
 		}
 		if why, ok := t.refused[k]; ok {
 			p.verdicts[k] = why
+			continue
+		}
+		if p.noIPv6 != "" && !k.Prefix.Addr().Is4() {
+			p.verdicts[k] = p.noIPv6
 			continue
 		}
 		if hasRoute(comp.Routes, k.Prefix) {
@@ -531,7 +553,7 @@ func (t *LearntTable) Learn(prev, comp Result, rts []string, keys []LearntKey) (
 		ev := hv.VRF(ref.ID)
 		p := t.placed[ref]
 		if p == nil {
-			p = newPlacement(cv)
+			p = newPlacement(cv, hv.Backend, t.takesIPv6(hv.Backend))
 			t.placed[ref] = p
 		}
 		routes, cs := t.update(p, cv, ev.Routes, keys)

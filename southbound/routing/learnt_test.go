@@ -196,3 +196,41 @@ func checkPhases(t *testing.T, step string, cs []Change) {
 		}
 	}
 }
+
+// A learnt IPv6 route is placed only in VRF instances of hosts whose
+// backend realizes IPv6; elsewhere it is not installed, and says why.
+// IPv4 routes go everywhere as before, through both entry points
+// (Overlay, Learn).
+func TestLearntIPv6OnlyWhereRealized(t *testing.T) {
+	res, _ := Compute(anyToAnyModel(), Assignments{})
+	noV6 := res.Hosts["host-b"].Backend
+	v6, v4 := learntAt("2001:db8:203::/48", 900, "64512:100"), learntAt("203.0.113.0/24", 901, "64512:100")
+	for _, how := range []string{"overlay", "learn"} {
+		tbl := NewLearntTable()
+		tbl.SetIPv6(func(b string) bool { return b != noV6 })
+		tbl.Update([]Learnt{v6, v4}, nil)
+		var out Result
+		if how == "overlay" {
+			out = tbl.Overlay(res).Result
+		} else {
+			out, _, _ = tbl.Learn(res, res, []string{"64512:100"}, []LearntKey{v6.Key(), v4.Key()})
+		}
+		for h, wantV6 := range map[string]bool{"host-a": true, "host-b": false} {
+			v := out.Hosts[h].VRF("blue/blue")
+			if got := v.Route(v6.Prefix) != nil; got != wantV6 {
+				t.Errorf("%s: %s in Blue: %v, want %v", how, h, got, wantV6)
+			}
+			if v.Route(v4.Prefix) == nil {
+				t.Errorf("%s: %s: Blue lacks the IPv4 route", how, h)
+			}
+		}
+		for _, s := range tbl.VPNStatus("blue", "blue", nil) {
+			if s.Prefix == v6.Prefix && (s.Installed || !strings.Contains(s.Reason, "does not realize IPv6") || !strings.Contains(s.Reason, noV6)) {
+				t.Errorf("%s: IPv6 route status %+v, want not installed, naming backend %s", how, s, noV6)
+			}
+			if s.Prefix == v4.Prefix && !s.Installed {
+				t.Errorf("%s: IPv4 route status %+v", how, s)
+			}
+		}
+	}
+}

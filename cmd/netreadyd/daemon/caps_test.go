@@ -276,3 +276,61 @@ func TestRefuseDriverSwapUnderHosts(t *testing.T) {
 		t.Errorf("%s = %v after the hosts moved away, want vlan-fwd", drv, got)
 	}
 }
+
+// TestRefuseIPv6WithoutIPv6Driver: a VPN that routes IPv6 (a binding's
+// IPv6 address, an IPv6 static route) holds those routes in its VRF on
+// every host where it has a binding, so each such host must be on a
+// backend whose driver realizes IPv6 ("l3-only" declares no IPv6, as
+// ebpf-vforwarder does not). Refused at the binding on that host, naming
+// the backend, its driver and where the VPN asks for IPv6.
+func TestRefuseIPv6WithoutIPv6Driver(t *testing.T) {
+	ts := startCaps(t)
+	const down = `"admin-state": "down"` // judged whatever the admin state; no namespace needed
+	setOne := func(p, js string) *gpb.SetRequest { return &gpb.SetRequest{Update: []*gpb.Update{upd(t, p, js)}} }
+	ul3, u0 := capsVPN+"[interface=ul3]", capsVPN+"[interface=u0]"
+
+	// An IPv6 address on the host without IPv6.
+	ts.refused(t, setOne(ul3, `{"ip-address": ["2001:db8::3"], `+down+`}`),
+		ul3, "backend l3", "driver l3-only", "does not realize IPv6", "2001:db8::3", "drivers that do: linux-vforwarder")
+
+	// On the Linux vForwarder it is accepted; an IPv4 binding of the same
+	// VPN on the host without IPv6 is then refused: its VRF would hold
+	// u0's IPv6 route.
+	ts.mustSet(t, setOne(u0, `{"ip-address": ["2001:db8::1"], `+down+`}`))
+	ts.refused(t, setOne(ul3, `{"ip-address": ["10.0.0.3"], `+down+`}`),
+		ul3, "backend l3", "2001:db8::1", u0+"/ip-address")
+
+	// Without IPv6 bindings, the IPv4 one is accepted; an IPv6 static
+	// route is then refused at it.
+	ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, u0)}})
+	ts.mustSet(t, setOne(ul3, `{"ip-address": ["10.0.0.3"], `+down+`}`))
+	const static = capsT + "/vpns/vpn[name=data]/static-routes/route[prefix=2001:db8:99::/48]"
+	ts.refused(t, setOne(static, `{"next-hop": [{"address": "2001:db8::3"}]}`),
+		ul3, "backend l3", "2001:db8:99::/48", static)
+
+	// A host moving under an IPv6 binding: refused, and so is the dry run.
+	ts.mustSet(t, &gpb.SetRequest{Delete: []*gpb.Path{path(t, ul3)}})
+	ts.mustSet(t, setOne(u0, `{"ip-address": ["2001:db8::1"], `+down+`}`))
+	move := setOne("/hosts/host[name=host-a]/backend", `"l3"`)
+	ts.refused(t, move, u0, "backend l3", "IPv6")
+	_, _, err := ts.dryRun(t, move)
+	wantCode(t, err, codes.FailedPrecondition, u0)
+}
+
+// TestRefuseIPv6OnEBPFForwarder: the scenario's mixed vendors, Blue on
+// host-a (linux-vforwarder) and host-b (ebpf-vforwarder, no IPv6). An
+// IPv6 address for g1 on host-a is refused too: Blue's VRF on host-b
+// would hold its route. Nothing changes in the network.
+func TestRefuseIPv6OnEBPFForwarder(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	const blue = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
+	subnet := upd(t, blue+"/subnet[prefix=2001:db8:1::/64]", `{}`)
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{subnet, upd(t, blue+"/bindings/binding[interface=g3]/ip-address", `["10.1.1.6", "2001:db8:1::6"]`)}},
+		blue+"/bindings/binding[interface=g3]", "backend vendor-b", "driver ebpf-vforwarder", "2001:db8:1::6")
+	r.refused(t, &gpb.SetRequest{Update: []*gpb.Update{subnet, upd(t, blue+"/bindings/binding[interface=g1]/ip-address", `["10.1.1.5", "2001:db8:1::5"]`)}},
+		"host host-b", "backend vendor-b", "driver ebpf-vforwarder", "2001:db8:1::5", blue+"/bindings/binding[interface=g1]/ip-address")
+	g1 := r.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
+	r.guest("host-b", "blue/blue/g3", "10.1.1.6/24")
+	reach(t, g1, "10.1.1.6")
+}

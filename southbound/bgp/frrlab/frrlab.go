@@ -35,8 +35,8 @@ type BGPD struct {
 }
 
 // Start creates the namespace and link and starts bgpd with AS as, one
-// neighbor (Local, AS peerAS, port Port) activated in address-family
-// ipv4 vpn. It skips the test unless it runs as root; bgpd missing is a
+// neighbor (Local, AS peerAS, port Port) activated in address-families
+// ipv4 vpn and ipv6 vpn. It skips the test unless it runs as root; bgpd missing is a
 // failure (.ci/deps installs FRR).
 func Start(t testing.TB, as, peerAS uint32) *BGPD {
 	t.Helper()
@@ -109,7 +109,10 @@ router bgp %d
  address-family ipv4 vpn
   neighbor %s activate
  exit-address-family
-`, b.ns, b.dir, b.AS, b.Addr, b.Local, peerAS, b.Local, b.Port, b.Local, b.Local)
+ address-family ipv6 vpn
+  neighbor %s activate
+ exit-address-family
+`, b.ns, b.dir, b.AS, b.Addr, b.Local, peerAS, b.Local, b.Port, b.Local, b.Local, b.Local)
 	cf := filepath.Join(b.dir, "bgpd.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o640); err != nil {
 		b.t.Fatal(err)
@@ -237,8 +240,14 @@ type VPNRoute struct {
 }
 
 // VPNRoutes returns every VPNv4 path bgpd holds, keyed by "RD prefix".
-func (b *BGPD) VPNRoutes() (map[string]VPNRoute, error) {
-	out, err := b.show("show bgp ipv4 vpn json")
+func (b *BGPD) VPNRoutes() (map[string]VPNRoute, error) { return b.vpnRoutes("ipv4") }
+
+// VPNv6Routes returns every VPNv6 path bgpd holds, keyed by "RD prefix".
+func (b *BGPD) VPNv6Routes() (map[string]VPNRoute, error) { return b.vpnRoutes("ipv6") }
+
+// vpnRoutes reads the VPN table of afi ("ipv4" or "ipv6").
+func (b *BGPD) vpnRoutes(afi string) (map[string]VPNRoute, error) {
+	out, err := b.show("show bgp " + afi + " vpn json")
 	if err != nil {
 		return nil, err
 	}
@@ -248,12 +257,12 @@ func (b *BGPD) VPNRoutes() (map[string]VPNRoute, error) {
 		} `json:"routes"`
 	}
 	if err := json.Unmarshal(out, &table); err != nil {
-		return nil, fmt.Errorf("show bgp ipv4 vpn json: %w: %s", err, out)
+		return nil, fmt.Errorf("show bgp %s vpn json: %w: %s", afi, err, out)
 	}
 	routes := map[string]VPNRoute{}
 	for rd, prefixes := range table.Routes.RDs {
 		for prefix := range prefixes {
-			r, err := b.detail(rd, prefix)
+			r, err := b.detail(afi, rd, prefix)
 			if err != nil {
 				return nil, err
 			}
@@ -264,8 +273,8 @@ func (b *BGPD) VPNRoutes() (map[string]VPNRoute, error) {
 }
 
 // detail reads one path's label, next hop and communities.
-func (b *BGPD) detail(rd, prefix string) (VPNRoute, error) {
-	cmd := fmt.Sprintf("show bgp ipv4 vpn rd %s %s json", rd, prefix)
+func (b *BGPD) detail(afi, rd, prefix string) (VPNRoute, error) {
+	cmd := fmt.Sprintf("show bgp %s vpn rd %s %s json", afi, rd, prefix)
 	out, err := b.show(cmd)
 	if err != nil {
 		return VPNRoute{}, err
@@ -292,9 +301,18 @@ func (b *BGPD) detail(rd, prefix string) (VPNRoute, error) {
 // WaitRoutes polls until done accepts bgpd's VPNv4 table or timeout
 // passes; it returns the last table either way.
 func (b *BGPD) WaitRoutes(timeout time.Duration, done func(map[string]VPNRoute) bool) (map[string]VPNRoute, error) {
+	return b.wait(b.VPNRoutes, timeout, done)
+}
+
+// WaitVPNv6Routes is WaitRoutes for the VPNv6 table.
+func (b *BGPD) WaitVPNv6Routes(timeout time.Duration, done func(map[string]VPNRoute) bool) (map[string]VPNRoute, error) {
+	return b.wait(b.VPNv6Routes, timeout, done)
+}
+
+func (b *BGPD) wait(read func() (map[string]VPNRoute, error), timeout time.Duration, done func(map[string]VPNRoute) bool) (map[string]VPNRoute, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		routes, err := b.VPNRoutes()
+		routes, err := read()
 		if err == nil && done(routes) || time.Now().After(deadline) {
 			return routes, err
 		}
@@ -315,9 +333,10 @@ func (b *BGPD) Configure(cmds ...string) error {
 	return nil
 }
 
-// Originate makes bgpd announce prefix as a VPNv4 route with rd, label
-// and route target rt (a route-map on the network statement sets it).
-// The next hop is bgpd's own address (Addr).
+// Originate makes bgpd announce prefix as a VPNv4 route (VPNv6 for an
+// IPv6 prefix) with rd, label and route target rt (a route-map on the
+// network statement sets it). The next hop is bgpd's own address (Addr;
+// IPv4-mapped for VPNv6).
 func (b *BGPD) Originate(prefix, rd string, label uint32, rt string) error {
 	rm := "nr-rt-" + strings.NewReplacer(":", "-", ".", "-").Replace(rt)
 	out, err := exec.Command("vtysh", "--vty_socket", b.dir, "-c", "configure terminal",
@@ -325,12 +344,20 @@ func (b *BGPD) Originate(prefix, rd string, label uint32, rt string) error {
 	if err != nil || strings.Contains(string(out), "%") {
 		return fmt.Errorf("route-map %s: %v: %s", rm, err, out)
 	}
-	return b.Configure("address-family ipv4 vpn", fmt.Sprintf("network %s rd %s label %d route-map %s", prefix, rd, label, rm))
+	return b.Configure(vpnFamily(prefix), fmt.Sprintf("network %s rd %s label %d route-map %s", prefix, rd, label, rm))
+}
+
+// vpnFamily is the address-family block a prefix is configured in.
+func vpnFamily(prefix string) string {
+	if strings.Contains(prefix, ":") {
+		return "address-family ipv6 vpn"
+	}
+	return "address-family ipv4 vpn"
 }
 
 // Withdraw stops announcing a route Originate announced.
 func (b *BGPD) Withdraw(prefix, rd string, label uint32) error {
-	return b.Configure("address-family ipv4 vpn", fmt.Sprintf("no network %s rd %s label %d", prefix, rd, label))
+	return b.Configure(vpnFamily(prefix), fmt.Sprintf("no network %s rd %s label %d", prefix, rd, label))
 }
 
 // Received returns how many VPNv4 prefixes bgpd accepted from its

@@ -398,7 +398,10 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 	for _, a := range addrs {
 		nl := &netlink.Addr{IPNet: &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Bits(), a.Addr().BitLen())}}
 		if a.Addr().Is6() {
-			nl.Flags = unix.IFA_F_NODAD
+			// No on-link prefix route: the VRF end answers no neighbour
+			// solicitation for the subnet's other addresses, so
+			// everything goes via linuxfwd.PortGateway6.
+			nl.Flags = unix.IFA_F_NODAD | unix.IFA_F_NOPREFIXROUTE
 		}
 		if err := g.h.AddrAdd(eth, nl); err != nil {
 			return nil, fmt.Errorf("address %s: %w", a, err)
@@ -426,11 +429,12 @@ func (l *Lab) guest(host, alias string, addrs []netip.Prefix) (*Guest, error) {
 		if !slices.ContainsFunc(addrs, func(a netip.Prefix) bool { return a.Addr().Is6() == v6 }) {
 			continue
 		}
-		dst := &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
-		if v6 {
-			dst = &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
+		rt := &netlink.Route{Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}, LinkIndex: eth.Attrs().Index, Scope: netlink.SCOPE_LINK}
+		if v6 { // via the port's gateway: the VRF end answers no neighbour solicitation by proxy
+			rt = &netlink.Route{Dst: &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}, LinkIndex: eth.Attrs().Index,
+				Gw: net.ParseIP(linuxfwd.PortGateway6)}
 		}
-		if err := g.h.RouteAdd(&netlink.Route{Dst: dst, LinkIndex: eth.Attrs().Index, Scope: netlink.SCOPE_LINK}); err != nil {
+		if err := g.h.RouteAdd(rt); err != nil {
 			return nil, fmt.Errorf("default route: %w", err)
 		}
 	}
