@@ -19,12 +19,14 @@ package replica
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -256,10 +258,26 @@ func (r *Replica) campaign(ctx context.Context, ds *datastore.Datastore, val lea
 		wg.Wait()
 		r.leading.Store(false)
 		r.setStatus(func(s *Status) { s.Role, s.Connected = RoleFollower, false })
-		// Revoking the lease resigns at once (never blocks for long:
-		// the session's own context ends with ctx).
-		_ = sess.Close()
+		r.resign(sess)
 	}
+}
+
+// resignTimeout bounds the revocation of the lease when a session ends:
+// a replica cut off from etcd must not hang its stop on it.
+const resignTimeout = time.Second
+
+// resign revokes the session's lease, which deletes the election key: a
+// successor is elected at once rather than after the TTL. It uses a
+// context of its own, since on a clean stop ctx (and with it the
+// session's context, which Session.Close would use) is already
+// cancelled. A lease already expired or revoked is refused harmlessly.
+func (r *Replica) resign(sess *concurrency.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), resignTimeout)
+	defer cancel()
+	if _, err := r.cli.Revoke(ctx, sess.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		r.log.Warn("resigning: the election lease was not revoked; it expires with its TTL", "err", err)
+	}
+	sess.Orphan() // stop renewing it
 }
 
 // sessionDone is a context that ends with the session.
