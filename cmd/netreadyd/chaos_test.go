@@ -268,3 +268,38 @@ func TestFailoverTenKills(t *testing.T) {
 	ch.finish(t, c.Client(t))
 	t.Logf("fail-over times %v", strings.Trim(fmt.Sprint(took), "[]"))
 }
+
+// TestEtcdMemberTenKills: eight writers through three replicas; one
+// etcd member, chosen at random, is stopped abruptly at a random moment
+// and restarted a random while later, ten times (the members run in the
+// test process: a kill is etcd's HardStop, no leadership transfer, then
+// its listeners close). A Set during the member's loss either commits
+// once or fails with a retryable code: every acknowledged Set is on
+// every replica, none by half, none twice (no replica dies, so no
+// answer is lost but to a deadline), and the replicas' `/` is identical.
+func TestEtcdMemberTenKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and forks the binary")
+	}
+	c := etcdtest.StartKillable(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	ch := startChaos(t, ctx, c)
+	r := seeded(t)
+	for round := range 10 {
+		wait, down, m := between(r, 300*time.Millisecond, 1500*time.Millisecond), between(r, 300*time.Millisecond, 1500*time.Millisecond), r.IntN(3)
+		time.Sleep(wait)
+		ch.mu.Lock()
+		before := len(ch.acked)
+		ch.mu.Unlock()
+		c.Kill(m)
+		time.Sleep(down)
+		ch.mu.Lock()
+		during := len(ch.acked) - before
+		ch.mu.Unlock()
+		c.Restart(t, m)
+		t.Logf("round %d: killed member m%d after %v for %v; %d Sets acknowledged meanwhile", round, m, wait.Round(time.Millisecond), down.Round(time.Millisecond), during)
+	}
+	time.Sleep(500 * time.Millisecond)
+	ch.finish(t, c.Client(t))
+}
