@@ -39,6 +39,9 @@ func (s *Store) Apply(ctx context.Context, commits []*store.Commit) error {
 	if len(commits) == 0 {
 		return nil
 	}
+	if err := s.settle(ctx); err != nil {
+		return fmt.Errorf("etcdstore: apply: %w", err)
+	}
 	last := s.lastID.Load()
 	if err := checkBatch(commits, last); err != nil {
 		return err
@@ -77,6 +80,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries [][]byte) error {
 	defer func() { <-s.writeSem }()
 	if s.closed.Load() {
 		return fmt.Errorf("etcdstore: audit: %w", store.ErrClosed)
+	}
+	if err := s.settle(ctx); err != nil {
+		return fmt.Errorf("etcdstore: audit: %w", err)
 	}
 	w := s.newWrite()
 	w.auditEntries(entries)
@@ -244,6 +250,7 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	cancel()
 	if err != nil && answerLost(err) {
 		resp, err = s.resolve(ctx, cmps, w, els, err)
+		s.unsure = err != nil && answerLost(err)
 	}
 	if err != nil {
 		return txnError(err)
@@ -253,6 +260,21 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	}
 	s.audit = w.audit
 	s.noteRev(resp.Header.Revision)
+	return nil
+}
+
+// settle reads the last commit id and the audit index from etcd again
+// after a write whose outcome stayed unknown (under writeSem): the next
+// batch then continues what etcd holds, or is refused for ids the caller
+// has not caught up with yet, rather than every write failing the If.
+func (s *Store) settle(ctx context.Context) error {
+	if !s.unsure {
+		return nil
+	}
+	if err := s.resync(ctx); err != nil {
+		return err
+	}
+	s.unsure = false
 	return nil
 }
 

@@ -100,6 +100,10 @@ type Store struct {
 	// audit is the writer's view of the audit log; under writeSem.
 	audit auditIndex
 	guard atomic.Pointer[guard]
+	// unsure says a write's outcome stayed unknown (its answer lost, etcd
+	// silent while resolving it): the cached last commit id and audit
+	// index may be behind etcd, so the next write reads them first.
+	unsure bool
 	// rev is the etcd revision of the newest write this store made or
 	// read its state at (followers watch from it).
 	rev    atomic.Int64
@@ -183,6 +187,11 @@ func (s *Store) Resync(ctx context.Context) error {
 		return fmt.Errorf("etcdstore: resync: %w", ctx.Err())
 	}
 	defer func() { <-s.writeSem }()
+	return s.resync(ctx)
+}
+
+// resync is Resync under writeSem.
+func (s *Store) resync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(s.p.last()), clientv3.OpGet(s.p.auditSeq())).Commit()

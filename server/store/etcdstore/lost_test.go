@@ -2,6 +2,7 @@ package etcdstore_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,5 +72,29 @@ func TestLostAnswerResolved(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
 		t.Fatalf("commit log %v, want [1 2]", ids)
+	}
+}
+
+// TestUnknownOutcomeSettled: a Txn whose answer is lost and that etcd
+// does not answer again within the request timeout stays unknown (an
+// error that says so) — but the writer does not stay behind etcd: its
+// next write reads where etcd is and continues from there.
+func TestUnknownOutcomeSettled(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	var lost atomic.Int32
+	s := open(t, loseAnswers(t, c, &lost), etcdstore.Options{Prefix: "/unknown/", RequestTimeout: 500 * time.Millisecond})
+	ctx := context.Background()
+	lost.Store(1000)
+	c1 := commit(1, "/a", "1")
+	c1.Audit = []byte("audit 1")
+	err := s.Apply(ctx, []*store.Commit{c1})
+	if err == nil || !strings.Contains(err.Error(), "may or may not have committed") {
+		t.Fatalf("Apply with every answer lost: %v, want an unknown outcome", err)
+	}
+	lost.Store(0)
+	c2 := commit(2, "/a", "2")
+	c2.Audit = []byte("audit 2")
+	if err := s.Apply(ctx, []*store.Commit{c2}); err != nil {
+		t.Fatalf("after an unknown outcome (etcd holds commit 1) the writer could not continue: %v", err)
 	}
 }
