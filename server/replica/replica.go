@@ -61,6 +61,11 @@ type Options struct {
 	// OnLag, if set, is told how many commits behind the store this
 	// replica was each time it learned of new ones (0 on the leader).
 	OnLag func(commits uint64)
+	// OnLead, if set, runs once the replica is elected and has caught up
+	// with the store, before it takes Sets (ctx ends with the term): what
+	// only the leader keeps (the commit-confirmed timer) is read from the
+	// store there. An error resigns.
+	OnLead func(ctx context.Context) error
 }
 
 // Status is what a replica knows of the election.
@@ -296,6 +301,12 @@ func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurr
 	}
 	for ds.Snapshot().CommitID < r.st.LastCommitID() {
 		if !sleep(ctx, 5*time.Millisecond) {
+			return
+		}
+	}
+	if r.opts.OnLead != nil {
+		if err := r.opts.OnLead(ctx); err != nil {
+			r.log.Error("elected but could not take over; resigning", "err", err)
 			return
 		}
 	}

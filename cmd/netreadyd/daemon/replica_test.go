@@ -180,3 +180,39 @@ func TestCleanStopResigns(t *testing.T) {
 		t.Fatalf("the successor took a Set %v after a clean stop: the leader did not resign (limit %v)", took, limit)
 	}
 }
+
+// TestReplicaCommitConfirmedFailsOver: a commit-confirmed pending on a
+// leader that stops is still pending on its successor, which learnt of
+// it only through the commit log: the successor refuses other Sets as
+// the leader did and rolls the commit back when its time runs out. A
+// follower runs no timer of its own.
+func TestReplicaCommitConfirmedFailsOver(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	a := startReplica(t, c, "a")
+	untilLeads(t, a, mtuSetup(t))
+	b := startReplica(t, c, "b")
+	before := a.configBytes(t)
+	const window = 4 * time.Second
+	if err := a.confirmedSet(t, "trial", "on trial", window); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(window)
+	untilSame(t, b, a.config(t))
+	a.stop()
+
+	var err error
+	for {
+		_, err = b.client.Set(ctx(t), mtuSet(t, 1400))
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantCode(t, err, codes.FailedPrecondition, `commit "trial"`)
+	for b.configBytes(t) != before {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("the successor never rolled back the unconfirmed commit")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
