@@ -310,11 +310,22 @@ func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurr
 			return
 		}
 	}
+	select {
+	case <-r.st.Unknown(): // a previous term's
+	default:
+	}
 	r.st.Guard(el.Key(), el.Rev())
 	r.leading.Store(true)
 	r.setStatus(func(s *Status) { s.Role = RoleLeader })
 	r.log.Info("leading", "name", r.opts.Name, "commit", r.st.LastCommitID())
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-r.st.Unknown():
+		// A refused Set may be in etcd after all, its realization
+		// undone: the next term (maybe this replica's again) starts
+		// afresh and reconciles the backends with what etcd holds.
+		r.log.Error("a store write's outcome is unknown; resigning so that the next leader reconciles", "name", r.opts.Name)
+	}
 	r.leading.Store(false)
 	r.log.Warn("no longer leading", "name", r.opts.Name)
 }

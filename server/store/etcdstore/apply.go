@@ -250,7 +250,12 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	cancel()
 	if err != nil && answerLost(err) {
 		resp, err = s.resolve(ctx, cmps, w, els, err)
-		s.unsure = err != nil && answerLost(err)
+		if s.unsure = err != nil && answerLost(err); s.unsure {
+			select {
+			case s.unknown <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if err != nil {
 		return txnError(err)
