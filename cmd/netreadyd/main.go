@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/store"
 )
 
@@ -71,6 +72,7 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.StringVar(&c.Etcd.KeyFile, "etcd-key", "", "private key for --etcd-cert")
 	fs.StringVar(&c.Etcd.User, "etcd-user", "", "etcd user (password from --etcd-password-file)")
 	fs.StringVar(&c.Etcd.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password")
+	fs.DurationVar(&c.Etcd.TTL, "election-ttl", replica.DefaultTTL, "the replicas' election lease, whole seconds (--store etcd): a dead leader is replaced within it; shorter fails over sooner but a stalled leader loses its lease sooner (etcd raises leases below 1.5 election timeouts)")
 	fs.StringVar(&c.Etcd.Name, "replica-name", "", "this replica's name among the replicas (--store etcd; default: its gNMI address)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP at this address, path /metrics (off when empty; \":9464\" is loopback, give a host such as 0.0.0.0:9464 to expose them)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +99,8 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 		return c, "", errors.New("--etcd-cert and --etcd-key go together")
 	case c.Etcd.User != "" && c.Etcd.PasswordFile == "":
 		return c, "", errors.New("--etcd-user needs --etcd-password-file")
+	case c.Etcd.TTL < time.Second || c.Etcd.TTL%time.Second != 0:
+		return c, "", fmt.Errorf("--election-ttl %v: want whole seconds, at least 1s", c.Etcd.TTL)
 	}
 	return c, logLevel, nil
 }

@@ -98,12 +98,27 @@ type Manager struct {
 	stop   context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
+	// following: a replica's that does not lead (Follow); no timer.
+	following bool
 }
 
 // New reads the pending commit, if any, from st's newest commit. Pass the
 // Manager to the datastore as its Gate (and CommitHook), then Start it.
 func New(ctx context.Context, st store.Store, sch *schema.Schema, log *slog.Logger) (*Manager, error) {
 	m := &Manager{log: log, paths: resolvePaths(sch)}
+	p, err := pendingIn(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	m.cur, m.durable = p, p
+	m.ctx, m.stop = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// pendingIn reads the pending commit (nil: none) from st's newest
+// commit, which records it while it is pending.
+func pendingIn(ctx context.Context, st store.Store) (*Pending, error) {
+	var pending *Pending
 	last := st.LastCommitID()
 	err := st.Commits(ctx, last, last, func(c *store.Commit) error {
 		if c.Kind != KindRequest && c.Kind != KindDuration {
@@ -113,14 +128,50 @@ func New(ctx context.Context, st store.Store, sch *schema.Schema, log *slog.Logg
 		if err := json.Unmarshal(c.Detail, &p); err != nil {
 			return fmt.Errorf("commit %d: pending commit-confirmed: %w", c.ID, err)
 		}
-		m.cur, m.durable = &p, &p
+		pending = &p
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("confirm: %w", err)
 	}
-	m.ctx, m.stop = context.WithCancel(context.Background())
-	return m, nil
+	return pending, nil
+}
+
+// Follow makes the manager a follower's: no timer runs and no rollback
+// is tried. A replica that does not lead learns of the leader's commits
+// through the commit log, not through its gate, so what it knows of the
+// pending commit is stale; its rollback would be refused, or worse,
+// undo a commit confirmed since once it leads. Lead ends it.
+func (m *Manager) Follow() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.following = true
+	m.armed = nil
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+}
+
+// Lead re-reads the pending commit from st, publishes it and sets its
+// timer (a commit whose time ran out is rolled back at once): a replica
+// calls it once elected and caught up with st, before it takes Sets, so
+// its gate refuses and its timer rolls back as the old leader's would.
+func (m *Manager) Lead(ctx context.Context, st store.Store) error {
+	p, err := pendingIn(ctx, st)
+	if err != nil {
+		return err
+	}
+	m.cur, m.durable = p, p // the writer takes no Set until this replica leads
+	m.mu.Lock()
+	m.following = false
+	ds := m.ds
+	m.mu.Unlock()
+	if err := ds.UpdateState(ctx, func(t *tree.Txn) error { m.write(t, p); return nil }); err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	m.arm(p)
+	return nil
 }
 
 // Start publishes the pending commit and sets its timer; a commit whose
@@ -242,7 +293,7 @@ func (m *Manager) arm(p *Pending) {
 		m.timer.Stop()
 		m.timer = nil
 	}
-	if p == nil || m.closed {
+	if p == nil || m.closed || m.following {
 		return
 	}
 	m.timer = time.AfterFunc(time.Until(p.Deadline), func() { m.rollback(p) })
@@ -252,7 +303,7 @@ func (m *Manager) arm(p *Pending) {
 // than being overtaken is retried, so the pending commit is never lost.
 func (m *Manager) rollback(p *Pending) {
 	m.mu.Lock()
-	if m.closed {
+	if m.closed || m.following {
 		m.mu.Unlock()
 		return
 	}
@@ -273,7 +324,7 @@ func (m *Manager) rollback(p *Pending) {
 	default:
 		m.log.Error("commit-confirmed rollback failed; retrying", "id", p.ID, "commit", p.Commit, "err", err, "retry_in", retryEvery.String())
 		m.mu.Lock()
-		if !m.closed && m.armed == p {
+		if !m.closed && !m.following && m.armed == p {
 			m.timer = time.AfterFunc(retryEvery, func() { m.rollback(p) })
 		}
 		m.mu.Unlock()

@@ -19,12 +19,14 @@ package replica
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -59,6 +61,11 @@ type Options struct {
 	// OnLag, if set, is told how many commits behind the store this
 	// replica was each time it learned of new ones (0 on the leader).
 	OnLag func(commits uint64)
+	// OnLead, if set, runs once the replica is elected and has caught up
+	// with the store, before it takes Sets (ctx ends with the term): what
+	// only the leader keeps (the commit-confirmed timer) is read from the
+	// store there. An error resigns.
+	OnLead func(ctx context.Context) error
 }
 
 // Status is what a replica knows of the election.
@@ -256,10 +263,26 @@ func (r *Replica) campaign(ctx context.Context, ds *datastore.Datastore, val lea
 		wg.Wait()
 		r.leading.Store(false)
 		r.setStatus(func(s *Status) { s.Role, s.Connected = RoleFollower, false })
-		// Revoking the lease resigns at once (never blocks for long:
-		// the session's own context ends with ctx).
-		_ = sess.Close()
+		r.resign(sess)
 	}
+}
+
+// resignTimeout bounds the revocation of the lease when a session ends:
+// a replica cut off from etcd must not hang its stop on it.
+const resignTimeout = time.Second
+
+// resign revokes the session's lease, which deletes the election key: a
+// successor is elected at once rather than after the TTL. It uses a
+// context of its own, since on a clean stop ctx (and with it the
+// session's context, which Session.Close would use) is already
+// cancelled. A lease already expired or revoked is refused harmlessly.
+func (r *Replica) resign(sess *concurrency.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), resignTimeout)
+	defer cancel()
+	if _, err := r.cli.Revoke(ctx, sess.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		r.log.Warn("resigning: the election lease was not revoked; it expires with its TTL", "err", err)
+	}
+	sess.Orphan() // stop renewing it
 }
 
 // sessionDone is a context that ends with the session.
@@ -281,11 +304,28 @@ func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurr
 			return
 		}
 	}
+	if r.opts.OnLead != nil {
+		if err := r.opts.OnLead(ctx); err != nil {
+			r.log.Error("elected but could not take over; resigning", "err", err)
+			return
+		}
+	}
+	select {
+	case <-r.st.Unknown(): // a previous term's
+	default:
+	}
 	r.st.Guard(el.Key(), el.Rev())
 	r.leading.Store(true)
 	r.setStatus(func(s *Status) { s.Role = RoleLeader })
 	r.log.Info("leading", "name", r.opts.Name, "commit", r.st.LastCommitID())
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-r.st.Unknown():
+		// A refused Set may be in etcd after all, its realization
+		// undone: the next term (maybe this replica's again) starts
+		// afresh and reconciles the backends with what etcd holds.
+		r.log.Error("a store write's outcome is unknown; resigning so that the next leader reconciles", "name", r.opts.Name)
+	}
 	r.leading.Store(false)
 	r.log.Warn("no longer leading", "name", r.opts.Name)
 }

@@ -98,10 +98,15 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 		return
 	}
 	var changes uint64
-	rz := d.realize
+	rz, cm := d.realize, d.confirm
+	cm.Follow() // until elected: the leader's timer is the only one
 	d.replica = replica.New(b.cli, b.Store, replica.Options{
 		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
+		OnLead: func(ctx context.Context) error { return cm.Lead(ctx, b.Store) },
 		OnChange: func(st replica.Status) {
+			if st.Role != replica.RoleLeader {
+				cm.Follow()
+			}
 			// A replica cut off from etcd serves a copy that may be
 			// stale: load balancers should send clients elsewhere.
 			d.setServing(st.Connected)

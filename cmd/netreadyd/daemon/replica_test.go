@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/netready/netready/server/replica"
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
 )
 
@@ -156,4 +157,62 @@ func TestReplicaCutOffNotServing(t *testing.T) {
 // mtuSetup creates port p1 of tenant blue, which mtuSet changes.
 func mtuSetup(t testing.TB) *gpb.SetRequest {
 	return &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(scenario(t, "any-to-any")))}}}
+}
+
+// TestCleanStopResigns: a leader stopped cleanly resigns (its election
+// lease is revoked as it stops), so another replica takes Sets well
+// within the lease's TTL instead of waiting for it to expire. The lease
+// is renewed every TTL/3, so an abandoned one outlives the stop by at
+// least two thirds of the TTL; the successor must lead in under half.
+func TestCleanStopResigns(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	a := startReplica(t, c, "a")
+	untilLeads(t, a, mtuSetup(t))
+	b := startReplica(t, c, "b")
+	untilSame(t, b, a.config(t))
+
+	stopped := time.Now()
+	a.stop()
+	untilLeads(t, b, mtuSet(t, 1400))
+	took := time.Since(stopped)
+	t.Logf("the successor took a Set %v after the leader stopped", took.Round(time.Millisecond))
+	if limit := replica.DefaultTTL / 2; took >= limit {
+		t.Fatalf("the successor took a Set %v after a clean stop: the leader did not resign (limit %v)", took, limit)
+	}
+}
+
+// TestReplicaCommitConfirmedFailsOver: a commit-confirmed pending on a
+// leader that stops is still pending on its successor, which learnt of
+// it only through the commit log: the successor refuses other Sets as
+// the leader did and rolls the commit back when its time runs out. A
+// follower runs no timer of its own.
+func TestReplicaCommitConfirmedFailsOver(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	a := startReplica(t, c, "a")
+	untilLeads(t, a, mtuSetup(t))
+	b := startReplica(t, c, "b")
+	before := a.configBytes(t)
+	const window = 4 * time.Second
+	if err := a.confirmedSet(t, "trial", "on trial", window); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(window)
+	untilSame(t, b, a.config(t))
+	a.stop()
+
+	var err error
+	for {
+		_, err = b.client.Set(ctx(t), mtuSet(t, 1400))
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantCode(t, err, codes.FailedPrecondition, `commit "trial"`)
+	for b.configBytes(t) != before {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatal("the successor never rolled back the unconfirmed commit")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -1,11 +1,17 @@
 package etcdstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/netready/netready/server/store"
 )
@@ -33,6 +39,9 @@ func (s *Store) Apply(ctx context.Context, commits []*store.Commit) error {
 	if len(commits) == 0 {
 		return nil
 	}
+	if err := s.settle(ctx); err != nil {
+		return fmt.Errorf("etcdstore: apply: %w", err)
+	}
 	last := s.lastID.Load()
 	if err := checkBatch(commits, last); err != nil {
 		return err
@@ -49,6 +58,7 @@ func (s *Store) Apply(ctx context.Context, commits []*store.Commit) error {
 	}
 	w.auditEntries(entries)
 	w.ops = append(w.ops, clientv3.OpPut(s.p.last(), string(u64(newLast))))
+	w.witness(s.p.logKey(newLast), store.EncodeCommit(commits[len(commits)-1]))
 	if err := s.commit(ctx, w, last); err != nil {
 		return fmt.Errorf("etcdstore: apply commits %d..%d: %w", last+1, newLast, err)
 	}
@@ -70,6 +80,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries [][]byte) error {
 	defer func() { <-s.writeSem }()
 	if s.closed.Load() {
 		return fmt.Errorf("etcdstore: audit: %w", store.ErrClosed)
+	}
+	if err := s.settle(ctx); err != nil {
+		return fmt.Errorf("etcdstore: audit: %w", err)
 	}
 	w := s.newWrite()
 	w.auditEntries(entries)
@@ -107,6 +120,11 @@ type write struct {
 	p     keys
 	ops   []clientv3.Op
 	audit auditIndex
+	// mark is a key the Txn puts with a value no other write has (the
+	// newest log record or audit entry): finding it in etcd proves the
+	// Txn committed when its answer was lost.
+	mark      string
+	markValue []byte
 	// auditRetention and auditMaxBytes bound audit.
 	auditRetention uint64
 	auditMaxBytes  int64
@@ -189,6 +207,7 @@ func (w *write) auditEntries(entries [][]byte) {
 	for i, e := range entries {
 		if seq := old.newest + 1 + uint64(i); seq >= idx.first {
 			w.ops = append(w.ops, clientv3.OpPut(w.p.auditKey(seq), string(e)))
+			w.witness(w.p.auditKey(seq), e)
 		}
 	}
 	if len(old.sizes) > 0 && idx.first > old.first {
@@ -199,8 +218,16 @@ func (w *write) auditEntries(entries [][]byte) {
 	w.audit = idx
 }
 
+// witness makes key (put with value) the write's mark.
+func (w *write) witness(key string, value []byte) { w.mark, w.markValue = key, value }
+
 // commit runs w as one Txn guarded by the last commit id the writer
-// continues, the audit sequence and the election key.
+// continues, the audit sequence and the election key. When the answer
+// is lost (the member died, the connection broke, a deadline passed) the
+// Txn may or may not have committed: commit finds out before it answers
+// (resolve), since a write reported failed that etcd holds would be
+// undone here, applied by every follower, committed again by the client's
+// retry, and would leave this writer behind etcd for good.
 func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	cmps := []clientv3.Cmp{
 		clientv3.Compare(clientv3.Value(s.p.last()), "=", string(u64(last))),
@@ -215,18 +242,111 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(g.key), "=", g.rev))
 		els = append(els, clientv3.OpGet(g.key))
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
+	if w.mark != "" {
+		els = append(els, clientv3.OpGet(w.mark))
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.timeout)
+	resp, err := s.cli.Txn(tctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
+	cancel()
+	if err != nil && answerLost(err) {
+		resp, err = s.resolve(ctx, cmps, w, els, err)
+		if s.unsure = err != nil && answerLost(err); s.unsure {
+			select {
+			case s.unknown <- struct{}{}:
+			default:
+			}
+		}
+	}
 	if err != nil {
 		return txnError(err)
 	}
-	if !resp.Succeeded {
+	if !resp.Succeeded && !w.landed(resp) {
 		return refusal(resp, g, last)
 	}
 	s.audit = w.audit
 	s.noteRev(resp.Header.Revision)
 	return nil
+}
+
+// settle reads the last commit id and the audit index from etcd again
+// after a write whose outcome stayed unknown (under writeSem): the next
+// batch then continues what etcd holds, or is refused for ids the caller
+// has not caught up with yet, rather than every write failing the If.
+func (s *Store) settle(ctx context.Context) error {
+	if !s.unsure {
+		return nil
+	}
+	if err := s.resync(ctx); err != nil {
+		return err
+	}
+	s.unsure = false
+	return nil
+}
+
+// resolveRetry is how often resolve sends the Txn again.
+const resolveRetry = 100 * time.Millisecond
+
+// resolve sends the Txn whose answer was lost again until etcd answers,
+// for up to the request timeout. That is safe: its If holds only while
+// nothing was written since, so the Txn commits at most once. Either it
+// commits now (the first never did), or it is refused and its mark
+// (w.landed) says whether the first did. If etcd never answers, the
+// outcome stays unknown and the error says so.
+func (s *Store) resolve(ctx context.Context, cmps []clientv3.Cmp, w *write, els []clientv3.Op, lost error) (*clientv3.TxnResponse, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	last := lost
+	for {
+		if !sleep(ctx, resolveRetry) {
+			return nil, fmt.Errorf("%w (the answer was lost and etcd did not answer again within %v, last: %v; the write may or may not have committed)", lost, s.timeout, last)
+		}
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
+		if err == nil || !answerLost(err) {
+			return resp, err
+		}
+		last = err
+	}
+}
+
+// landed says a refused Txn's mark holds what w puts: an earlier send of
+// the same Txn committed.
+func (w *write) landed(resp *clientv3.TxnResponse) bool {
+	if w.mark == "" {
+		return false
+	}
+	kvs := resp.Responses[len(resp.Responses)-1].GetResponseRange().Kvs
+	return len(kvs) == 1 && bytes.Equal(kvs[0].Value, w.markValue)
+}
+
+// answerLost says a Txn's error leaves its outcome unknown: the request
+// may have reached etcd. A refusal by etcd (too large, not permitted)
+// is certain and not lost.
+func answerLost(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	code := status.Code(err)
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		code = ee.Code()
+	}
+	switch code {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Unknown, codes.Internal, codes.Aborted, codes.Canceled:
+		return true
+	}
+	return false
+}
+
+// sleep waits d or until ctx ends; false if ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // refusal says why a guarded Txn did not commit, from its Else reads.

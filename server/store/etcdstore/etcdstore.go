@@ -100,6 +100,13 @@ type Store struct {
 	// audit is the writer's view of the audit log; under writeSem.
 	audit auditIndex
 	guard atomic.Pointer[guard]
+	// unsure says a write's outcome stayed unknown (its answer lost, etcd
+	// silent while resolving it): the cached last commit id and audit
+	// index may be behind etcd, so the next write reads them first.
+	unsure bool
+	// unknown is signalled (never blocking) each time a write's outcome
+	// stays unknown; see Unknown.
+	unknown chan struct{}
 	// rev is the etcd revision of the newest write this store made or
 	// read its state at (followers watch from it).
 	rev    atomic.Int64
@@ -137,7 +144,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = defaultRequestTimeout
 	}
-	s := &Store{cli: cli, p: keys(opts.Prefix), opts: opts, timeout: opts.RequestTimeout, writeSem: make(chan struct{}, 1)}
+	s := &Store{cli: cli, p: keys(opts.Prefix), opts: opts, timeout: opts.RequestTimeout, writeSem: make(chan struct{}, 1), unknown: make(chan struct{}, 1)}
 	if err := s.init(ctx); err != nil {
 		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
 	}
@@ -183,6 +190,11 @@ func (s *Store) Resync(ctx context.Context) error {
 		return fmt.Errorf("etcdstore: resync: %w", ctx.Err())
 	}
 	defer func() { <-s.writeSem }()
+	return s.resync(ctx)
+}
+
+// resync is Resync under writeSem.
+func (s *Store) resync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(s.p.last()), clientv3.OpGet(s.p.auditSeq())).Commit()
@@ -215,6 +227,12 @@ func (s *Store) Resync(ctx context.Context) error {
 	s.noteRev(rev)
 	return nil
 }
+
+// Unknown receives when a write's outcome stayed unknown: etcd may hold
+// a transaction the writer refused and whose realization it undid, so
+// the writer should resign and let the next term reconcile the
+// backends with what etcd holds.
+func (s *Store) Unknown() <-chan struct{} { return s.unknown }
 
 // Guard makes every later write also require that key still has create
 // revision rev: the writer's election key, which etcd deletes when the

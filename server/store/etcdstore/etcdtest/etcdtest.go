@@ -33,42 +33,22 @@ type Cluster struct {
 	Members   []*embed.Etcd
 	Endpoints []string // client URLs, one per member
 	closeOnce sync.Once
+	// configs make each member's configuration afresh, for a restart.
+	configs []func() *embed.Config
+	proxies []*proxy // StartKillable's, one per member
 }
 
-// Start starts an n-member cluster and stops it when the test ends.
-func Start(t testing.TB, n int) *Cluster {
-	t.Helper()
-	return start(t, n, nil)
-}
-
-// StartTLS starts an n-member cluster whose clients must use TLS with a
-// client certificate signed by the returned CA.
-func StartTLS(t testing.TB, n int) (*Cluster, TLSFiles) {
-	t.Helper()
-	f := newTLSFiles(t, t.TempDir())
-	return start(t, n, &f), f
-}
-
-func start(t testing.TB, n int, tlsFiles *TLSFiles) *Cluster {
-	peers, clients := freeURLs(t, n), freeURLs(t, n)
-	if tlsFiles != nil {
-		for i := range clients {
-			clients[i].Scheme = "https"
-		}
-	}
-	var initial []string
-	for i := range n {
-		initial = append(initial, fmt.Sprintf("m%d=%s", i, peers[i].String()))
-	}
-	c := &Cluster{}
-	dir := t.TempDir()
-	for i := range n {
+// memberConfig makes the configuration of member i of a new cluster
+// (initial: every member's peer URL) with its data under dir, listening
+// for clients at listen and telling them client.
+func memberConfig(i int, dir string, peer, listen, client url.URL, initial string, tlsFiles *TLSFiles) func() *embed.Config {
+	return func() *embed.Config {
 		cfg := embed.NewConfig()
 		cfg.Name = fmt.Sprintf("m%d", i)
 		cfg.Dir = filepath.Join(dir, cfg.Name)
-		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peers[i]}, []url.URL{peers[i]}
-		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{clients[i]}, []url.URL{clients[i]}
-		cfg.InitialCluster = strings.Join(initial, ",")
+		cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{listen}, []url.URL{client}
+		cfg.InitialCluster = initial
 		cfg.InitialClusterToken = "netready-test"
 		cfg.ClusterState = embed.ClusterStateFlagNew
 		cfg.LogLevel = "error"
@@ -85,7 +65,55 @@ func start(t testing.TB, n int, tlsFiles *TLSFiles) *Cluster {
 			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: tlsFiles.serverCert, KeyFile: tlsFiles.serverKey,
 				TrustedCAFile: tlsFiles.CA, ClientCertAuth: true}
 		}
-		e, err := embed.StartEtcd(cfg)
+		return cfg
+	}
+}
+
+// Start starts an n-member cluster and stops it when the test ends.
+func Start(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return start(t, n, nil, false)
+}
+
+// StartKillable starts an n-member cluster whose members Kill and
+// Restart: clients reach each member through a TCP proxy that a kill
+// cuts, ending every connection at once as a crash would.
+func StartKillable(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return start(t, n, nil, true)
+}
+
+// StartTLS starts an n-member cluster whose clients must use TLS with a
+// client certificate signed by the returned CA.
+func StartTLS(t testing.TB, n int) (*Cluster, TLSFiles) {
+	t.Helper()
+	f := newTLSFiles(t, t.TempDir())
+	return start(t, n, &f, false), f
+}
+
+func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied bool) *Cluster {
+	peers, clients := freeURLs(t, n), freeURLs(t, n)
+	listen := clients // where the members listen for clients
+	if proxied {
+		listen = freeURLs(t, n)
+	}
+	if tlsFiles != nil {
+		for i := range clients {
+			clients[i].Scheme = "https"
+		}
+	}
+	var initial []string
+	for i := range n {
+		initial = append(initial, fmt.Sprintf("m%d=%s", i, peers[i].String()))
+	}
+	c := &Cluster{}
+	dir := t.TempDir()
+	for i := range n {
+		c.configs = append(c.configs, memberConfig(i, dir, peers[i], listen[i], clients[i], strings.Join(initial, ","), tlsFiles))
+		if proxied {
+			c.proxies = append(c.proxies, newProxy(t, clients[i].Host, listen[i].Host))
+		}
+		e, err := embed.StartEtcd(c.configs[i]())
 		if err != nil {
 			t.Fatalf("etcd member %d: %v", i, err)
 		}
@@ -94,15 +122,51 @@ func start(t testing.TB, n int, tlsFiles *TLSFiles) *Cluster {
 	}
 	t.Cleanup(c.Close)
 	for i, e := range c.Members {
-		select {
-		case <-e.Server.ReadyNotify():
-		case err := <-e.Err():
-			t.Fatalf("etcd member %d: %v", i, err)
-		case <-time.After(60 * time.Second):
-			t.Fatalf("etcd member %d not ready after 60 s", i)
-		}
+		ready(t, i, e)
 	}
 	return c
+}
+
+// ready waits until member i serves clients.
+func ready(t testing.TB, i int, e *embed.Etcd) {
+	t.Helper()
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		t.Fatalf("etcd member %d: %v", i, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("etcd member %d not ready after 60 s", i)
+	}
+}
+
+// Kill stops member i abruptly, as a crash would: on a StartKillable
+// cluster every client connection to it ends at once; its raft node
+// stops (no leadership transfer, requests in flight fail), then it
+// closes. The member runs in the test process, so this is the closest
+// to kill -9 short of ending the process.
+func (c *Cluster) Kill(i int) {
+	if c.proxies != nil {
+		c.proxies[i].cut(true)
+	}
+	c.Members[i].Server.HardStop()
+	c.Members[i].Close()
+}
+
+// Restart starts killed member i again on its data dir, rejoining the
+// cluster, and waits until it serves clients.
+func (c *Cluster) Restart(t testing.TB, i int) {
+	t.Helper()
+	cfg := c.configs[i]()
+	cfg.ClusterState = embed.ClusterStateFlagExisting
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatalf("restarting etcd member %d: %v", i, err)
+	}
+	c.Members[i] = e
+	ready(t, i, e)
+	if c.proxies != nil {
+		c.proxies[i].cut(false)
+	}
 }
 
 // Client returns a client of the whole cluster, closed when the test ends.
