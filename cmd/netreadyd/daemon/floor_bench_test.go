@@ -50,6 +50,7 @@ func BenchmarkSetFloor(b *testing.B) {
 	client := floorClient(b, false)
 	req := &gpb.SetRequest{Update: []*gpb.Update{{Path: path(b, "/hosts/host[name=h1]/description"), Val: jsonIETF(`"x"`)}}}
 	lat := make([]time.Duration, 0, b.N)
+	cpu := cpuTime(b)
 	for b.Loop() {
 		t0 := time.Now()
 		if _, err := client.Set(ctx(b), req); err != nil {
@@ -57,6 +58,7 @@ func BenchmarkSetFloor(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
+	reportCPU(b, cpu, b.N)
 	p50, p99 := percentiles(lat)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p99, "p99-ms")
@@ -70,7 +72,7 @@ func BenchmarkSetFloorConcurrent32(b *testing.B) {
 	client := floorClient(b, true)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	t0 := time.Now()
+	t0, cpu := time.Now(), cpuTime(b)
 	for c := range 32 {
 		wg.Add(1)
 		go func() {
@@ -86,6 +88,7 @@ func BenchmarkSetFloorConcurrent32(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
+	reportCPU(b, cpu, b.N)
 }
 
 // floorClient starts a floor server on loopback with TLS and returns a
