@@ -92,6 +92,7 @@ bench:
 	$(GO) test -run='^$$' -bench='Failover' -benchtime=10x ./cmd/netreadyd/
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/
+	$(GO) test -run='^$$' -bench='Committing' ./server/audit/
 	$(GO) test -run='^$$' -bench='LoadDroppedModule' -benchtime=50x ./server/schema/
 	$(GO) test -run='^$$' -bench='CheckOneLeaf' ./server/validate/
 	$(GO) test -run='^$$' -bench='RouteTarget' ./server/rules/

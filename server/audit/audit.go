@@ -160,20 +160,21 @@ func (l *Log) Refused(ctx context.Context, e Entry) error {
 func (l *Log) publish(t *tree.Txn, e *Entry, size int64) {
 	entry := append(tree.Path(nil), l.list...)
 	entry[1].Keys = []value.Value{e.ID}
-	leaf := func(name string) tree.Path { return append(entry[:2:2], tree.Elem{Schema: l.leaves[name]}) }
-	t.SetLeaf(leaf("id"), e.ID)
-	t.SetLeaf(leaf("time"), e.Time.UTC().Format(time.RFC3339Nano))
-	t.SetLeaf(leaf("result"), e.Result)
+	leaves := make([]tree.Leaf, 0, 9)
+	leaf := func(name string, v value.Value) { leaves = append(leaves, tree.Leaf{Schema: l.leaves[name], Value: v}) }
+	leaf("id", e.ID)
+	leaf("time", e.Time.UTC().Format(time.RFC3339Nano))
+	leaf("result", e.Result)
 	setString := func(name, v string) {
 		if v != "" {
-			t.SetLeaf(leaf(name), v)
+			leaf(name, v)
 		}
 	}
 	setString("user", e.User)
 	setString("peer", e.Peer)
 	setString("message", e.Message)
 	if e.CommitID != 0 {
-		t.SetLeaf(leaf("commit-id"), e.CommitID)
+		leaf("commit-id", e.CommitID)
 	}
 	setStrings := func(name string, vs []string) {
 		if len(vs) > 0 {
@@ -181,11 +182,12 @@ func (l *Log) publish(t *tree.Txn, e *Entry, size int64) {
 			for i, v := range vs {
 				vals[i] = v
 			}
-			t.SetLeafList(leaf(name), vals)
+			leaves = append(leaves, tree.Leaf{Schema: l.leaves[name], Values: vals})
 		}
 	}
 	setStrings("role", e.Roles)
 	setStrings("operation", e.Operations)
+	t.SetLeaves(entry, leaves...)
 	l.held = append(l.held, held{e.ID, size})
 	l.bytes += size
 	for len(l.held) > 1 && (len(l.held) > l.keep.Entries || l.bytes > l.keep.Bytes) {

@@ -82,20 +82,15 @@ func (v *View) NotStored(n int) {
 }
 
 func (v *View) publish(t *tree.Txn, id uint64, at time.Time, user, kind, summary string) {
-	entry := v.entry(id)
-	leaf := func(name string) tree.Path {
-		return append(entry[:len(entry):len(entry)], tree.Elem{Schema: v.leaves[name]})
-	}
 	if kind == "" {
 		kind = kindSet
 	}
-	t.SetLeaf(leaf("id"), id)
-	t.SetLeaf(leaf("time"), at.UTC().Format(time.RFC3339Nano))
-	t.SetLeaf(leaf("kind"), kind)
-	t.SetLeaf(leaf("summary"), summary)
+	leaf := func(name string, val value.Value) tree.Leaf { return tree.Leaf{Schema: v.leaves[name], Value: val} }
+	leaves := []tree.Leaf{leaf("id", id), leaf("time", at.UTC().Format(time.RFC3339Nano)), leaf("kind", kind), leaf("summary", summary)}
 	if user != "" {
-		t.SetLeaf(leaf("user"), user)
+		leaves = append(leaves, leaf("user", user))
 	}
+	t.SetLeaves(v.entry(id), leaves...)
 	v.ids = append(v.ids, id)
 	for len(v.ids) > v.size {
 		t.Delete(v.entry(v.ids[0]))

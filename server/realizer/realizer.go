@@ -16,6 +16,7 @@ import (
 	"context"
 
 	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 )
@@ -66,28 +67,120 @@ type Edit struct {
 
 // Apply writes s into t, skipping edits whose object is gone and leaves
 // that already hold their value (so an unchanged status publishes
-// nothing).
+// nothing). Consecutive leaf edits of one container or entry (an
+// object's several status leaves) are written together: their object
+// and parent are looked up once and the parent is walked to once, where
+// each edit used to walk from the root three times.
 func (s Status) Apply(t *tree.Txn) {
-	for _, e := range s {
-		if e.Object > 0 && tree.Lookup(t.Root(), e.Path[:e.Object]) == nil {
+	for i := 0; i < len(s); {
+		n := s[i:].siblings()
+		if n == 0 {
+			s[i].apply(t)
+			i++
 			continue
 		}
-		cur := tree.Lookup(t.Root(), e.Path)
-		switch {
-		case e.Delete:
-			if cur != nil {
-				t.Delete(e.Path)
-			}
-		case e.Values != nil:
+		s[i : i+n].applyLeaves(t)
+		i += n
+	}
+}
+
+// siblings returns how many edits from the first set leaves of the same
+// parent and object, each leaf once; 0 when the first is a delete.
+func (s Status) siblings() int {
+	first := s[0]
+	if first.Delete {
+		return 0
+	}
+	parent := first.Path[:len(first.Path)-1]
+	if first.Object > len(parent) {
+		return 1 // the object is the leaf itself
+	}
+	n := 1
+	for ; n < len(s); n++ {
+		e := s[n]
+		if e.Delete || e.Object != first.Object || len(e.Path) != len(first.Path) || !samePath(e.Path[:len(parent)], parent) {
+			break
+		}
+		if s[:n].setsLeaf(e.Path[len(parent)].Schema) {
+			break // a later value of the same leaf is judged against the earlier one
+		}
+	}
+	return n
+}
+
+// setsLeaf reports whether an edit of s sets the leaf of schema node l.
+func (s Status) setsLeaf(l *schema.Node) bool {
+	for _, e := range s {
+		if e.Path[len(e.Path)-1].Schema == l {
+			return true
+		}
+	}
+	return false
+}
+
+// applyLeaves writes edits that set leaves of one parent (see siblings).
+func (s Status) applyLeaves(t *tree.Txn) {
+	first := s[0]
+	if first.Object > 0 && tree.Lookup(t.Root(), first.Path[:first.Object]) == nil {
+		return
+	}
+	parentPath := first.Path[:len(first.Path)-1]
+	parent := tree.Lookup(t.Root(), parentPath)
+	leaves := make([]tree.Leaf, 0, len(s))
+	for _, e := range s {
+		l := e.Path[len(e.Path)-1].Schema
+		var cur *tree.Node
+		if parent != nil {
+			cur = parent.Child(l)
+		}
+		if e.Values != nil {
 			if cur == nil || !sameValues(cur.Values(), e.Values) {
-				t.SetLeafList(e.Path, e.Values)
+				leaves = append(leaves, tree.Leaf{Schema: l, Values: e.Values})
 			}
-		default:
-			if cur == nil || cur.IsDefault() || !value.Equal(cur.Value(), e.Value) {
-				t.SetLeaf(e.Path, e.Value)
+		} else if cur == nil || cur.IsDefault() || !value.Equal(cur.Value(), e.Value) {
+			leaves = append(leaves, tree.Leaf{Schema: l, Value: e.Value})
+		}
+	}
+	if len(leaves) > 0 {
+		t.SetLeaves(parentPath, leaves...)
+	}
+}
+
+// apply writes one edit.
+func (e Edit) apply(t *tree.Txn) {
+	if e.Object > 0 && tree.Lookup(t.Root(), e.Path[:e.Object]) == nil {
+		return
+	}
+	cur := tree.Lookup(t.Root(), e.Path)
+	switch {
+	case e.Delete:
+		if cur != nil {
+			t.Delete(e.Path)
+		}
+	case e.Values != nil:
+		if cur == nil || !sameValues(cur.Values(), e.Values) {
+			t.SetLeafList(e.Path, e.Values)
+		}
+	default:
+		if cur == nil || cur.IsDefault() || !value.Equal(cur.Value(), e.Value) {
+			t.SetLeaf(e.Path, e.Value)
+		}
+	}
+}
+
+// samePath reports whether two resolved paths name the same node.
+func samePath(a, b tree.Path) bool {
+	for i := range a {
+		if a[i].Schema != b[i].Schema || len(a[i].Keys) != len(b[i].Keys) {
+			return false
+		}
+		for k := range a[i].Keys {
+			if !value.Equal(a[i].Keys[k], b[i].Keys[k]) {
+				return false
 			}
 		}
 	}
+	return true
 }
 
 func sameValues(a, b []value.Value) bool {

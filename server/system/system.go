@@ -91,8 +91,9 @@ func (s *State) NotStored(int) {}
 // Committing records a commit in the transaction that commits it; it is
 // a datastore.CommitHook.
 func (s *State) Committing(t *tree.Txn, _ *datastore.Request, commitID uint64, at time.Time) []byte {
-	t.SetLeaf(s.paths.commitID, commitID)
-	t.SetLeaf(s.paths.commitTime, timestamp(at))
+	state := s.paths.commitID[:len(s.paths.commitID)-1] // /system/state, the parent of both leaves
+	t.SetLeaves(state, tree.Leaf{Schema: s.paths.commitID[len(state)].Schema, Value: commitID},
+		tree.Leaf{Schema: s.paths.commitTime[len(state)].Schema, Value: timestamp(at)})
 	return nil
 }
 

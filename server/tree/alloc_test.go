@@ -78,3 +78,27 @@ func TestChainPathSharesKeys(t *testing.T) {
 		t.Errorf("ChainPath through two lists allocates %.0f times, want 2", n)
 	}
 }
+
+// Deleting a list entry copies nothing of the entry: the commit hooks
+// prune the oldest audit entry and commit-list entry on every Set.
+func TestDeleteEntryCopiesNotTheEntry(t *testing.T) {
+	sch := tsch(t)
+	root := bigTree(t, 1000)
+	p := path(t, sch, "/big[k=500]")
+	var got *Node
+	n := testing.AllocsPerRun(100, func() {
+		txn := Begin(root)
+		txn.Delete(p)
+		got = txn.Root()
+	})
+	if Lookup(got, p) != nil || got.ChildByName("big").Len() != 999 {
+		t.Fatal("Delete did not remove exactly the entry")
+	}
+	if Lookup(root, p) == nil {
+		t.Fatal("Delete changed the published tree")
+	}
+	// 23 when the entry was copied and put back before its deletion.
+	if n > 20 {
+		t.Errorf("deleting an entry allocates %.0f times, want at most 20", n)
+	}
+}

@@ -11,12 +11,38 @@ import (
 // server writes operational state, which no client payload may carry;
 // callers pass values of the leaf's type.
 func (t *Txn) SetLeaf(p Path, v value.Value) {
-	chain := t.walk(p[:len(p)-1], true)
-	parent := chain[len(chain)-1]
-	if old := parent.Child(p[len(p)-1].Schema); old != nil && !old.dflt && value.Equal(old.val, v) {
-		return // unchanged: keep sharing the node
+	t.SetLeaves(p[:len(p)-1], Leaf{Schema: p[len(p)-1].Schema, Value: v})
+}
+
+// Leaf is one leaf SetLeaves writes: Value for a leaf, Values for a
+// leaf-list.
+type Leaf struct {
+	Schema *schema.Node
+	Value  value.Value
+	Values []value.Value
+}
+
+// SetLeaves sets leaves of the container or list entry at parent,
+// creating it and its ancestors. The commit hooks write several leaves of
+// one entry for every Set; SetLeaf for each walked from the root again,
+// looking the entry up in its list and re-inserting it every time. A leaf
+// whose value is unchanged keeps sharing its node.
+func (t *Txn) SetLeaves(parent Path, leaves ...Leaf) {
+	chain := t.walk(parent, true)
+	dir := chain[len(chain)-1]
+	var nodes []Node // the new leaf nodes, allocated together
+	for _, l := range leaves {
+		if l.Schema.Kind != schema.LeafList {
+			if old := dir.Child(l.Schema); old != nil && !old.dflt && value.Equal(old.val, l.Value) {
+				continue // unchanged: keep sharing the node
+			}
+		}
+		if nodes == nil {
+			nodes = make([]Node, 0, len(leaves))
+		}
+		nodes = append(nodes, Node{schema: l.Schema, owner: t.own, val: l.Value, vals: l.Values})
+		t.setKid(dir, &nodes[len(nodes)-1])
 	}
-	t.setKid(parent, &Node{schema: p[len(p)-1].Schema, owner: t.own, val: v})
 }
 
 // TypedValue encodes a leaf or leaf-list for a gNMI update: a JSON or
@@ -59,8 +85,7 @@ func MustResolve(root *schema.Node, names ...string) Path {
 // SetLeafList sets the leaf-list at p to vals (in this order), creating
 // its ancestors; like SetLeaf, for server-written state.
 func (t *Txn) SetLeafList(p Path, vals []value.Value) {
-	chain := t.walk(p[:len(p)-1], true)
-	t.setKid(chain[len(chain)-1], &Node{schema: p[len(p)-1].Schema, owner: t.own, vals: vals})
+	t.SetLeaves(p[:len(p)-1], Leaf{Schema: p[len(p)-1].Schema, Values: vals})
 }
 
 // PathVisibleFunc decides the visibility of the node at a data path (gNMI

@@ -236,30 +236,26 @@ func (t *Txn) Delete(p Path) {
 		t.root = t.newNode(t.root.schema)
 		return
 	}
-	chain := t.walkExisting(p)
-	if chain == nil {
+	if !exists(t.root, p) {
 		return
 	}
 	last := p[len(p)-1]
 	if last.Schema.Kind == schema.List && last.Keys != nil {
-		list := chain[len(chain)-2]
+		// Walk to the list only: walking to the entry would copy it and
+		// put the copy back into the list, just to delete it.
+		chain := t.walk(p[:len(p)-1], false)
+		parent := chain[len(chain)-1]
+		list := t.mutable(parent.Child(last.Schema))
+		parent.insertKid(list)
 		key := KeyString(last.Keys)
 		list.entries.Delete(&Node{key: key})
 		list.touch(key)
 		return
 	}
+	chain := t.walk(p, false)
 	parent := chain[len(chain)-2]
 	parent.removeKid(last.Schema)
 	t.fillDefaults(parent)
-}
-
-// walkExisting returns the owned chain to the node at p, or nil if it does
-// not exist (nothing is copied then).
-func (t *Txn) walkExisting(p Path) []*Node {
-	if !exists(t.root, p) {
-		return nil
-	}
-	return t.walk(p, false)
 }
 
 // Lookup returns the node at p in root, or nil.

@@ -100,7 +100,7 @@ func loadOnChange(b *testing.B, subs int) {
 	}
 	runtime.GC()
 	b.ResetTimer()
-	t0 := time.Now()
+	t0, cpu := time.Now(), cpuTime(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := ts.client.Set(ctx(b), set(uint64(2000+i%60000))); err != nil {
 			b.Fatal(err)
@@ -120,6 +120,7 @@ func loadOnChange(b *testing.B, subs int) {
 		}
 	}
 	elapsed := time.Since(t0)
+	reportCPU(b, cpu, b.N)
 	b.StopTimer()
 	var got int64
 	for _, c := range counters {
