@@ -197,26 +197,6 @@ func TestMixedL2Network(t *testing.T) {
 	}
 }
 
-// guestMAC reads the MAC of a guest's eth0.
-func guestMAC(t *testing.T, g *lab.Guest) net.HardwareAddr {
-	t.Helper()
-	ns, err := netns.GetFromName(g.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	eth, err := h.LinkByName("eth0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eth.Attrs().HardwareAddr
-}
-
 // sharedVNICModels: vNIC vm1 on host-b (ebpf-vforwarder) carries VLAN 100
 // bound to L2 network acme/net1 (peer l2peer on host-a, linux-vforwarder)
 // and VLAN 200 bound to L3VPN acme/a (peer pa on host-a).
@@ -258,68 +238,14 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(vm1.Close)
-	peer := r.l2Guest("host-a", "acme/net1", "l2peer", "10.7.0.2/24")
 	pa := r.guest("host-a", "acme", "a", "pa", "10.1.1.30/24")
-	peerMAC := guestMAC(t, peer)
-	l2Addr, l3Addr := netip.MustParseAddr("10.7.0.1"), netip.MustParseAddr("10.1.1.20")
-	peerAddr, paAddr := netip.MustParseAddr("10.7.0.2"), netip.MustParseAddr("10.1.1.30")
-
-	const n100, n200, nCross = 6, 9, 4
-	sport := uint16(41000)
-	send := func(vlan uint16, dstMAC net.HardwareAddr, src, dst netip.Addr, n int) {
-		t.Helper()
-		for range n {
-			sport++
-			f := lab.UDPFrame(vm1.MAC, vlan, src, dst, sport, []byte("shared vNIC"))
-			copy(f, dstMAC)
-			if err := vm1.Send(f); err != nil {
-				t.Fatal(err)
-			}
-		}
+	sv := &lab.SharedVNIC{
+		VNIC:   vm1,
+		L2Peer: r.l2Guest("host-a", "acme/net1", "l2peer", "10.7.0.2/24"),
+		L3Peer: pa,
+		L2Addr: netip.MustParseAddr("10.7.0.1"), L3Addr: netip.MustParseAddr("10.1.1.20"),
 	}
-	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	send(100, peerMAC, l2Addr, peerAddr, n100) // switched to the peer
-	send(200, bcast, l3Addr, paAddr, n200)     // routed to pa
-	send(100, bcast, l2Addr, paAddr, nCross)   // pa's address, but in the L2 network
-	send(200, bcast, l3Addr, peerAddr, nCross) // the peer's address, but in the VPN
-	lab.WaitUDP(n100+n200, 2*time.Second, peer, pa)
-	time.Sleep(100 * time.Millisecond)
-	if got := peer.UDPReceived(); got != n100 {
-		t.Errorf("L2 peer received %d datagrams, want %d (those on VLAN 100 for it only)", got, n100)
-	}
-	if got := pa.UDPReceived(); got != n200 {
-		t.Errorf("L3VPN peer received %d datagrams, want %d (those on VLAN 200 for it only)", got, n200)
-	}
-
-	// Replies. The peer asks for 10.7.0.1 first: vm1 must see the ARP
-	// request tagged 100 and answers it (tagged 100).
-	const rPeer, rPA = 5, 7
-	done := make(chan lab.Seen)
-	go func() { done <- vm1.ServeARP(100, l2Addr, 1500*time.Millisecond) }()
-	time.Sleep(50 * time.Millisecond)
-	if err := peer.SendUDP(l2Addr, rPeer); err != nil {
-		t.Fatal(err)
-	}
-	if err := pa.SendUDP(l3Addr, rPA); err != nil {
-		t.Fatal(err)
-	}
-	seen := <-done
-	if seen.ARP == 0 {
-		t.Errorf("vm1 saw no ARP request for %s tagged 100", l2Addr)
-	}
-	count := func(vlan uint16, src, dst netip.Addr) int {
-		k := 0
-		for _, d := range seen.UDP {
-			if d.VLAN == vlan && d.Src == src && d.Dst == dst && slices.Equal(d.DstMAC, vm1.MAC) {
-				k++
-			}
-		}
-		return k
-	}
-	if c100, c200 := count(100, peerAddr, l2Addr), count(200, paAddr, l3Addr); c100 != rPeer || c200 != rPA || len(seen.UDP) != rPeer+rPA {
-		t.Errorf("vm1 received %d datagrams: %d from the L2 peer tagged 100 (want %d), %d from pa tagged 200 (want %d); all: %+v",
-			len(seen.UDP), c100, rPeer, c200, rPA, seen.UDP)
-	}
+	sv.Check(t)
 
 	if drift := r.reconcile(r.res); len(drift) != 0 {
 		t.Errorf("L3 drift:\n%s", strings.Join(drift, "\n"))
@@ -330,11 +256,12 @@ func TestSharedVNICL2AndL3VPN(t *testing.T) {
 
 	// The L2 network goes; the vNIC stays with its L3 binding.
 	r.applyL2(l2.Model{Hosts: l2Hosts()})
+	const n = 9
 	before := pa.UDPReceived()
-	send(200, bcast, l3Addr, paAddr, n200)
-	lab.WaitUDP(before+n200, 2*time.Second, pa)
-	if got := pa.UDPReceived() - before; got != n200 {
-		t.Errorf("after the L2 network was deleted, pa received %d datagrams on VLAN 200, want %d", got, n200)
+	sv.Send(t, 200, net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, sv.L3Addr, pa.Addrs[0].Addr(), n)
+	lab.WaitUDP(before+n, 2*time.Second, pa)
+	if got := pa.UDPReceived() - before; got != n {
+		t.Errorf("after the L2 network was deleted, pa received %d datagrams on VLAN 200, want %d", got, n)
 	}
 }
 
@@ -383,7 +310,10 @@ func TestL2MACMoveFollowed(t *testing.T) {
 	rc := r.l2Guest("host-b", "acme/red", "rc", "10.5.0.3/24")
 	mustPing(t, rb, "10.5.0.1") // host-b learns ra's MAC behind host-a
 
-	raMAC := guestMAC(t, ra)
+	raMAC, err := ra.MAC()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ra.SetLinkUp(false); err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,10 @@ package daemon_test
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/netready/netready/southbound/linuxfwd"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
@@ -50,26 +45,6 @@ func sharedVNICDoc(prefix string) string {
 }`, opt)
 }
 
-// macOf reads the MAC of a guest's eth0.
-func macOf(t *testing.T, g *lab.Guest) net.HardwareAddr {
-	t.Helper()
-	ns, err := netns.GetFromName(g.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	eth, err := h.LinkByName("eth0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eth.Attrs().HardwareAddr
-}
-
 // Acceptance (issue 13): one vNIC on vendor B, VLAN 100 in an L2 network
 // and VLAN 200 in an L3VPN. Frames tagged 100 reach the L2 peer on
 // vendor A, whose ARP request reaches the vNIC tagged 100 and whose reply
@@ -85,65 +60,13 @@ func TestRealizeSharedVNICL2AndL3VPNMixedVendors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(vnf.Close)
-	peer := r.guest("host-a", linuxfwd.L2PortAlias("acme/mgmt", "l2peer"), "10.30.0.2/24")
-	pa := r.guest("host-a", "acme/data/pa", "10.20.0.6/24")
-	l2Addr, l3Addr := addr("10.30.0.1"), addr("10.20.0.5")
-	peerAddr, paAddr := addr("10.30.0.2"), addr("10.20.0.6")
-	peerMAC, bcast := macOf(t, peer), net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-
-	sport := uint16(42000)
-	send := func(vlan uint16, dstMAC net.HardwareAddr, src, dst netip.Addr, n int) {
-		t.Helper()
-		for range n {
-			sport++
-			f := lab.UDPFrame(vnf.MAC, vlan, src, dst, sport, []byte("one vNIC, two services"))
-			copy(f, dstMAC)
-			if err := vnf.Send(f); err != nil {
-				t.Fatal(err)
-			}
-		}
+	sv := &lab.SharedVNIC{
+		VNIC:   vnf,
+		L2Peer: r.guest("host-a", linuxfwd.L2PortAlias("acme/mgmt", "l2peer"), "10.30.0.2/24"),
+		L3Peer: r.guest("host-a", "acme/data/pa", "10.20.0.6/24"),
+		L2Addr: addr("10.30.0.1"), L3Addr: addr("10.20.0.5"),
 	}
-	const n100, n200, nCross = 6, 9, 4
-	send(100, peerMAC, l2Addr, peerAddr, n100)
-	send(200, bcast, l3Addr, paAddr, n200)
-	send(100, bcast, l2Addr, paAddr, nCross)   // the L3 peer's address, in the L2 network
-	send(200, bcast, l3Addr, peerAddr, nCross) // the L2 peer's address, in the VPN
-	lab.WaitUDP(n100+n200, 2*time.Second, peer, pa)
-	time.Sleep(100 * time.Millisecond)
-	if got := peer.UDPReceived(); got != n100 {
-		t.Errorf("L2 peer received %d datagrams, want %d", got, n100)
-	}
-	if got := pa.UDPReceived(); got != n200 {
-		t.Errorf("L3VPN peer received %d datagrams, want %d", got, n200)
-	}
-
-	const rPeer, rPA = 5, 7
-	done := make(chan lab.Seen)
-	go func() { done <- vnf.ServeARP(100, l2Addr, 1500*time.Millisecond) }()
-	time.Sleep(50 * time.Millisecond)
-	if err := peer.SendUDP(l2Addr, rPeer); err != nil {
-		t.Fatal(err)
-	}
-	if err := pa.SendUDP(l3Addr, rPA); err != nil {
-		t.Fatal(err)
-	}
-	seen := <-done
-	if seen.ARP == 0 {
-		t.Errorf("the vNIC saw no ARP request for %s tagged 100", l2Addr)
-	}
-	count := func(vlan uint16, src, dst netip.Addr) int {
-		k := 0
-		for _, d := range seen.UDP {
-			if d.VLAN == vlan && d.Src == src && d.Dst == dst && slices.Equal(d.DstMAC, vnf.MAC) {
-				k++
-			}
-		}
-		return k
-	}
-	if c100, c200 := count(100, peerAddr, l2Addr), count(200, paAddr, l3Addr); c100 != rPeer || c200 != rPA || len(seen.UDP) != rPeer+rPA {
-		t.Errorf("the vNIC received %d datagrams: %d from the L2 peer tagged 100 (want %d), %d from the L3VPN peer tagged 200 (want %d)",
-			len(seen.UDP), c100, rPeer, c200, rPA)
-	}
+	sv.Check(t)
 
 	const (
 		l2b = "/tenants/tenant[name=acme]/l2-networks/l2-network[name=mgmt]/bindings/binding[interface=vnf-vlan100]/status"
@@ -171,10 +94,15 @@ func TestRealizeSharedVNICL2AndL3VPNMixedVendors(t *testing.T) {
 	status("unknown", "pending")
 	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-b]/admin-state", `"up"`)}})
 	status("up", "in-sync")
-	before := peer.UDPReceived()
-	send(100, peerMAC, l2Addr, peerAddr, n100)
-	lab.WaitUDP(before+n100, 2*time.Second, peer)
-	if got := peer.UDPReceived() - before; got != n100 {
-		t.Errorf("after vendor-b came back, the L2 peer received %d datagrams, want %d", got, n100)
+	const n = 6
+	before := sv.L2Peer.UDPReceived()
+	peerMAC, err := sv.L2Peer.MAC()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.Send(t, 100, peerMAC, sv.L2Addr, sv.L2Peer.Addrs[0].Addr(), n)
+	lab.WaitUDP(before+n, 2*time.Second, sv.L2Peer)
+	if got := sv.L2Peer.UDPReceived() - before; got != n {
+		t.Errorf("after vendor-b came back, the L2 peer received %d datagrams, want %d", got, n)
 	}
 }
