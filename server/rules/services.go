@@ -11,11 +11,34 @@ var forwardingServices = [...]struct{ list, entry, kind string }{
 	{"l2-networks", "l2-network", "L2 network"},
 }
 
-// binding is one binding of a forwarding service, as found in a tenant.
+// binding is one binding of a forwarding service, as found in a tenant:
+// the nodes from the tenant's service container down to the binding
+// entry, so that its path is built only for a refusal.
 type binding struct {
-	service string       // "VPN blue"
-	chain   []*tree.Node // from the root to the binding entry
-	before  bool         // the committed tree holds it too
+	service string // "VPN blue"
+	nodes   [6]*tree.Node
+}
+
+// chain is the binding's chain from the root, under tenant's chain.
+func (b binding) chain(tenant []*tree.Node) []*tree.Node {
+	return append(append([]*tree.Node(nil), tenant...), b.nodes[:]...)
+}
+
+// in reports whether the tenant entry committed holds the binding (same
+// service, same interface).
+func (b binding) in(committed *tree.Node) bool {
+	n := committed
+	for _, step := range b.nodes {
+		if n == nil {
+			return false
+		}
+		if step.Key() != "" {
+			n = n.Entry(step.Key())
+		} else {
+			n = n.ChildByName(step.Schema().Name)
+		}
+	}
+	return n != nil
 }
 
 // oneForwardingService is the rule on tenants: an interface is bound to
@@ -26,7 +49,8 @@ type binding struct {
 // pattern's answer is one VLAN sub-interface of the port per service. It
 // is a Guard, run once per tenant whose bindings' interfaces changed, so
 // that the refusal names the binding the transaction adds, not the one
-// already committed.
+// already committed. Cost: one pass over the tenant's bindings, a map
+// entry each.
 func oneForwardingService(_, _ *tree.Node, was, is []*tree.Node) error {
 	if is == nil {
 		return nil
@@ -37,27 +61,26 @@ func oneForwardingService(_, _ *tree.Node, was, is []*tree.Node) error {
 	}
 	owner := map[string]binding{} // by interface
 	var err error
-	eachServiceBinding(is, func(b binding, iface string) bool {
-		b.before = hasBinding(committed, b.chain)
+	eachServiceBinding(is[len(is)-1], func(b binding) bool {
+		iface := b.nodes[5].Key()
 		prev, taken := owner[iface]
 		if !taken {
 			owner[iface] = b
 			return true
 		}
 		at, other := b, prev
-		if b.before && !prev.before {
+		if b.in(committed) && !prev.in(committed) {
 			at, other = prev, b
 		}
-		err = fail(at.chain, "interface", "interface %s is already bound to %s; an interface carries one forwarding service: bind a VLAN sub-interface of its port to %s instead", iface, other.service, at.service)
+		err = fail(at.chain(is), "interface", "interface %s is already bound to %s; an interface carries one forwarding service: bind a VLAN sub-interface of its port to %s instead", iface, other.service, at.service)
 		return false
 	})
 	return err
 }
 
-// eachServiceBinding calls fn with every binding of the tenant at the end
-// of chain and its interface, until fn returns false.
-func eachServiceBinding(chain []*tree.Node, fn func(binding, string) bool) {
-	tenant := chain[len(chain)-1]
+// eachServiceBinding calls fn with every binding of tenant until fn
+// returns false.
+func eachServiceBinding(tenant *tree.Node, fn func(binding) bool) {
 	for _, s := range forwardingServices {
 		c := tenant.ChildByName(s.list)
 		if c == nil {
@@ -73,9 +96,10 @@ func eachServiceBinding(chain []*tree.Node, fn func(binding, string) bool) {
 			if bc == nil {
 				return true
 			}
-			at := append(append([]*tree.Node(nil), chain...), c, list, svc, bc, bc.ChildByName("binding"))
+			bl := bc.ChildByName("binding")
+			name := s.kind + " " + svc.Key()
 			eachBinding(svc, func(b *tree.Node) bool {
-				more = fn(binding{service: s.kind + " " + svc.Key(), chain: append(at[:len(at):len(at)], b)}, b.Key())
+				more = fn(binding{service: name, nodes: [6]*tree.Node{c, list, svc, bc, bl, b}})
 				return more
 			})
 			return more
@@ -84,23 +108,4 @@ func eachServiceBinding(chain []*tree.Node, fn func(binding, string) bool) {
 			return
 		}
 	}
-}
-
-// hasBinding reports whether the tenant entry committed holds the binding
-// at the end of chain (same service, same interface).
-func hasBinding(committed *tree.Node, chain []*tree.Node) bool {
-	n := committed
-	// The six steps below the tenant: services, service list, service,
-	// bindings, binding list, binding.
-	for _, step := range chain[len(chain)-6:] {
-		if n == nil {
-			return false
-		}
-		if step.Key() != "" {
-			n = n.Entry(step.Key())
-		} else {
-			n = n.ChildByName(step.Schema().Name)
-		}
-	}
-	return n != nil
 }
