@@ -6,14 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
-
 	"github.com/netready/netready/southbound"
 	"github.com/netready/netready/southbound/ebpffwd"
 	"github.com/netready/netready/southbound/l2"
-	"github.com/netready/netready/southbound/linuxfwd/lab"
 )
 
 type verdicts = map[southbound.PortRef]southbound.Liveness
@@ -146,33 +141,13 @@ func TestProbe(t *testing.T) {
 
 	// g3's NIC destroyed (its end deleted in the guest): the vNIC goes
 	// with it, and nothing is left to answer.
-	deleteEth0(t, g3)
+	if err := g3.DeleteNIC(); err != nil {
+		t.Fatal(err)
+	}
 	if got := pd.probe(); !silent(g3Ref, "vNIC is gone")(got) {
 		t.Errorf("g3's NIC deleted: %+v, want its vNIC gone", got[g3Ref])
 	}
 	pd.stillAlive("g6 (g3 gone)", g6Ref)
-}
-
-// deleteEth0 deletes the guest's eth0, and with it the veth pair.
-func deleteEth0(t *testing.T, g *lab.Guest) {
-	t.Helper()
-	ns, err := netns.GetFromName(g.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	eth, err := h.LinkByName("eth0")
-	if err == nil {
-		err = h.LinkDel(eth)
-	}
-	if err != nil {
-		t.Fatalf("guest %s: delete eth0: %v", g.Alias, err)
-	}
 }
 
 // Tagged bindings are probed on their VLAN: vm1.100 and vm1.200 share a

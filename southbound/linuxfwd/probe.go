@@ -74,8 +74,15 @@ func probeVRF(host string, v *vrfState, rare bool, out map[southbound.PortRef]so
 	for _, p := range v.ports {
 		index := portIndex(p.label)
 		up, exists := carrier[index]
-		if !exists || !p.addr.Is4() {
-			continue // a missing link is reconciliation's business; IPv6: not probed
+		ref := southbound.PortRef{Host: host, VRF: v.id, Interface: p.iface}
+		switch {
+		case !p.addr.Is4():
+			continue // IPv6: not probed
+		case !exists:
+			// The veth pair went with the guest's end (a VM destroyed):
+			// nobody is there until reconciliation makes it again.
+			out[ref] = southbound.Liveness{Reason: "the instance's vNIC is gone"}
+			continue
 		}
 		n := &netlink.Neigh{LinkIndex: index, Family: unix.AF_INET, IP: p.addr.AsSlice()}
 		if !p.probed {
@@ -91,7 +98,6 @@ func probeVRF(host string, v *vrfState, rare bool, out map[southbound.PortRef]so
 			p.probed = true
 			delete(state, key{index, p.addr})
 		}
-		ref := southbound.PortRef{Host: host, VRF: v.id, Interface: p.iface}
 		if !up {
 			out[ref] = southbound.Liveness{Reason: "no carrier on the instance's interface"}
 			continue

@@ -9,8 +9,8 @@ import (
 )
 
 // Probe finds an instance whose interface went down at once, one that
-// stopped answering ARP within a few seconds, and both again once they
-// are back.
+// stopped answering ARP within a few seconds, both again once they are
+// back, and one whose NIC was destroyed at once.
 func TestProbe(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -88,4 +88,13 @@ func TestProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	until("g3 back", alive(g3Ref))
+
+	// g3's NIC destroyed with its VM: the veth pair is gone, and nobody
+	// answers until reconciliation makes the port again.
+	if err := g3.DeleteNIC(); err != nil {
+		t.Fatal(err)
+	}
+	if got := probe(); got[g3Ref].Answers || !strings.Contains(got[g3Ref].Reason, "vNIC is gone") {
+		t.Errorf("g3's NIC deleted: %+v, want its vNIC gone", got[g3Ref])
+	}
 }

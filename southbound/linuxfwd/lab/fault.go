@@ -43,3 +43,16 @@ func (g *Guest) SetARP(on bool) error {
 	}
 	return nil
 }
+
+// DeleteNIC deletes the guest's eth0, and with it the veth pair: a VM
+// destroyed, or its NIC hot-unplugged.
+func (g *Guest) DeleteNIC() error {
+	eth, err := g.h.LinkByName("eth0")
+	if err == nil {
+		err = g.h.LinkDel(eth)
+	}
+	if err != nil {
+		return fmt.Errorf("guest %s: delete eth0: %w", g.Alias, err)
+	}
+	return nil
+}
