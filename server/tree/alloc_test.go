@@ -3,6 +3,7 @@ package tree
 import (
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // Entry and ChainString run for every change of a bulk Set: they must not
@@ -100,5 +101,13 @@ func TestDeleteEntryCopiesNotTheEntry(t *testing.T) {
 	// 23 when the entry was copied and put back before its deletion.
 	if n > 20 {
 		t.Errorf("deleting an entry allocates %.0f times, want at most 20", n)
+	}
+}
+
+// A bulk Set creates 100,000s of nodes: a Node must stay in the 96-byte
+// size class (it was 128 with the list and leaf-list fields inline).
+func TestNodeIs96Bytes(t *testing.T) {
+	if n := unsafe.Sizeof(Node{}); n > 96 {
+		t.Errorf("a Node is %d bytes, want <= 96", n)
 	}
 }

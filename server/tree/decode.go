@@ -390,7 +390,7 @@ func (d *decoder) leafList(s *schema.Node, vals []value.Value, ps func() string)
 		}
 		seen[k] = struct{}{}
 	}
-	return &Node{schema: s, owner: d.own, vals: vals}, nil
+	return leafListNode(s, d.own, vals), nil
 }
 
 // fixed is the path function of a path already built.

@@ -118,11 +118,12 @@ func sameLeaf(o, n *Node) bool {
 	if o.schema.Kind == schema.Leaf {
 		return value.Equal(o.val, n.val)
 	}
-	if len(o.vals) != len(n.vals) {
+	ov, nv := o.Values(), n.Values()
+	if len(ov) != len(nv) {
 		return false
 	}
-	for i := range o.vals {
-		if !value.Equal(o.vals[i], n.vals[i]) {
+	for i := range ov {
+		if !value.Equal(ov[i], nv[i]) {
 			return false
 		}
 	}
@@ -130,9 +131,9 @@ func sameLeaf(o, n *Node) bool {
 }
 
 func (d *differ) list(chain []*Node, o, n *Node) {
-	if o != nil && n != nil && n.base.Value() == o {
-		keys := make([]string, 0, len(n.touched))
-		for k := range n.touched {
+	if o != nil && n != nil && n.aux != nil && n.aux.base.Value() == o {
+		keys := make([]string, 0, len(n.aux.touched))
+		for k := range n.aux.touched {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)

@@ -112,7 +112,7 @@ func (e *encoder) node(dst []byte, n *Node) ([]byte, bool) {
 		return value.AppendJSON(dst, s.ValueType(), n.val, e.ietf), true
 	case schema.LeafList:
 		dst = append(dst, '[')
-		for i, v := range n.vals {
+		for i, v := range n.Values() {
 			if i > 0 {
 				dst = append(dst, ',')
 			}

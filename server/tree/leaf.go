@@ -40,7 +40,10 @@ func (t *Txn) SetLeaves(parent Path, leaves ...Leaf) {
 		if nodes == nil {
 			nodes = make([]Node, 0, len(leaves))
 		}
-		nodes = append(nodes, Node{schema: l.Schema, owner: t.own, val: l.Value, vals: l.Values})
+		nodes = append(nodes, Node{schema: l.Schema, owner: t.own, val: l.Value})
+		if l.Schema.Kind == schema.LeafList {
+			nodes[len(nodes)-1].aux = &nodeAux{vals: l.Values}
+		}
 		t.setKid(dir, &nodes[len(nodes)-1])
 	}
 }
@@ -52,8 +55,9 @@ func TypedValue(n *Node, enc gpb.Encoding) *gpb.TypedValue {
 	switch enc {
 	case gpb.Encoding_PROTO:
 		if s.Kind == schema.LeafList {
-			elems := make([]*gpb.TypedValue, len(n.vals))
-			for i, v := range n.vals {
+			vals := n.Values()
+			elems := make([]*gpb.TypedValue, len(vals))
+			for i, v := range vals {
 				elems[i] = value.Typed(s.ValueType(), v)
 			}
 			return &gpb.TypedValue{Value: &gpb.TypedValue_LeaflistVal{LeaflistVal: &gpb.ScalarArray{Element: elems}}}

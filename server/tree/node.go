@@ -42,6 +42,22 @@ type Node struct {
 
 	// Lists.
 	entries *btree.BTreeG[*Node]
+	// aux holds what only lists being edited and leaf-lists need. Kept
+	// out of line so that a Node is 96 bytes, not 128: a bulk Set creates
+	// 100,000s of leaves and entries, and their bytes (fresh memory to
+	// fault in and zero, then to scan) were a large part of its CPU.
+	aux *nodeAux
+
+	// Leaves.
+	val value.Value
+	// dflt marks a leaf that holds its schema default rather than a value
+	// that was set.
+	dflt bool
+}
+
+// nodeAux is the rarely used part of a Node. It is never changed once
+// the node is published; a transaction gives a list it copies its own.
+type nodeAux struct {
 	// base is the list this one was copied from in the current transaction,
 	// and touched the keys changed since: Diff uses them to visit only the
 	// changed entries of a large list. base is weak: a strong pointer would
@@ -50,12 +66,13 @@ type Node struct {
 	base    weak.Pointer[Node]
 	touched map[string]struct{}
 
-	// Leaves and leaf-lists.
-	val  value.Value
+	// vals are a leaf-list's values.
 	vals []value.Value
-	// dflt marks a leaf that holds its schema default rather than a value
-	// that was set.
-	dflt bool
+}
+
+// leafListNode returns a leaf-list instance holding vals.
+func leafListNode(s *schema.Node, own *owner, vals []value.Value) *Node {
+	return &Node{schema: s, owner: own, aux: &nodeAux{vals: vals}}
 }
 
 func entryLess(a, b *Node) bool { return a.key < b.key }
@@ -75,7 +92,12 @@ func (n *Node) Key() string { return n.key }
 func (n *Node) Value() value.Value { return n.val }
 
 // Values returns a leaf-list's values.
-func (n *Node) Values() []value.Value { return n.vals }
+func (n *Node) Values() []value.Value {
+	if n.aux == nil {
+		return nil
+	}
+	return n.aux.vals
+}
 
 // IsDefault reports whether a leaf holds its schema default.
 func (n *Node) IsDefault() bool { return n.dflt }
@@ -202,7 +224,7 @@ func (n *Node) HasConfig() bool {
 	case schema.Leaf:
 		return !n.dflt
 	case schema.LeafList:
-		return len(n.vals) > 0
+		return len(n.Values()) > 0
 	case schema.List:
 		return n.isEntry() || n.Len() > 0
 	}

@@ -59,7 +59,7 @@ func (t *Txn) mutable(n *Node) *Node {
 		// never written, so clone a private copy of the header instead.
 		hdr := *n.entries
 		c.entries = hdr.Clone()
-		c.base, c.touched = weak.Make(n), nil
+		c.aux = &nodeAux{base: weak.Make(n)}
 	}
 	return &c
 }
@@ -163,13 +163,13 @@ func (t *Txn) setEntry(list, e *Node) {
 }
 
 func (n *Node) touch(key string) {
-	if n.base == (weak.Pointer[Node]{}) {
+	if n.aux == nil || n.aux.base == (weak.Pointer[Node]{}) {
 		return // a list new in this transaction: Diff visits all of it
 	}
-	if n.touched == nil {
-		n.touched = map[string]struct{}{}
+	if n.aux.touched == nil {
+		n.aux.touched = map[string]struct{}{}
 	}
-	n.touched[key] = struct{}{}
+	n.aux.touched[key] = struct{}{}
 }
 
 // walk returns the owned chain of nodes along p, creating missing
@@ -385,7 +385,7 @@ func (t *Txn) graftState(old, repl *Node) *Node {
 			return true
 		})
 		// The replaced list drops entries: Diff must compare all of it.
-		out.base, out.touched = weak.Pointer[Node]{}, nil
+		out.aux = nil
 		return out
 	}
 	for _, ok := range old.kids {
