@@ -37,13 +37,14 @@ func (t *Txn) SetLeaves(parent Path, leaves ...Leaf) {
 				continue // unchanged: keep sharing the node
 			}
 		}
+		if l.Schema.Kind == schema.LeafList {
+			t.setKid(dir, leafListNode(l.Schema, t.own, l.Values))
+			continue
+		}
 		if nodes == nil {
 			nodes = make([]Node, 0, len(leaves))
 		}
 		nodes = append(nodes, Node{schema: l.Schema, owner: t.own, val: l.Value})
-		if l.Schema.Kind == schema.LeafList {
-			nodes[len(nodes)-1].aux = &nodeAux{vals: l.Values}
-		}
 		t.setKid(dir, &nodes[len(nodes)-1])
 	}
 }

@@ -70,9 +70,15 @@ type nodeAux struct {
 	vals []value.Value
 }
 
-// leafListNode returns a leaf-list instance holding vals.
+// leafListNode returns a leaf-list instance holding vals, the node and
+// its nodeAux in one allocation.
 func leafListNode(s *schema.Node, own *owner, vals []value.Value) *Node {
-	return &Node{schema: s, owner: own, aux: &nodeAux{vals: vals}}
+	both := &struct {
+		n Node
+		a nodeAux
+	}{Node{schema: s, owner: own}, nodeAux{vals: vals}}
+	both.n.aux = &both.a
+	return &both.n
 }
 
 func entryLess(a, b *Node) bool { return a.key < b.key }
