@@ -19,7 +19,8 @@ func PathString(p Path) string {
 	if len(p) == 0 {
 		return "/"
 	}
-	b := make([]byte, 0, 16*len(p))
+	var buf [256]byte // the text is built on the stack: one allocation, the string
+	b := buf[:0]
 	for _, el := range p {
 		b = appendElem(b, el.Schema, el.Keys)
 	}
@@ -108,8 +109,15 @@ func ChainPath(chain []*Node) Path {
 			nkeys += len(n.schema.Keys)
 		}
 	}
-	keys := make([]value.Value, 0, nkeys)
-	p := make(Path, 0, len(chain))
+	p, _ := AppendChainPath(make(Path, 0, len(chain)), make([]value.Value, 0, nkeys), chain)
+	return p
+}
+
+// AppendChainPath is ChainPath writing the path to p and its key values to
+// keys, and returning both extended: a caller that builds 10,000s of paths
+// it drops at once (validation, one per leafref) reuses the storage. Each
+// element's keys are capped, as ChainPath's.
+func AppendChainPath(p Path, keys []value.Value, chain []*Node) (Path, []value.Value) {
 	for i, n := range chain {
 		if n.isEntry() {
 			continue
@@ -122,7 +130,7 @@ func ChainPath(chain []*Node) Path {
 		}
 		p = append(p, el)
 	}
-	return p
+	return p, keys
 }
 
 // GNMIElems returns p as gNMI path elements. Key values are in their

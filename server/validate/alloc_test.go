@@ -40,3 +40,46 @@ func TestCreatedEntriesCostNoPaths(t *testing.T) {
 		t.Errorf("checking %d created entries allocates %.0f times, want at most %d", n, a, n*3/2)
 	}
 }
+
+// A keyed reference costs one allocation, its count's key: a bulk Set
+// checks 10,000s of references, and each built its source path, its
+// target path (two allocations each), the target's text (two) and a
+// slice for its one value.
+func TestKeyedReferencesCostOneAllocation(t *testing.T) {
+	s := vsch(t)
+	v, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	var targets, refs, plain strings.Builder
+	for i := range n {
+		if i > 0 {
+			targets.WriteByte(',')
+			refs.WriteByte(',')
+			plain.WriteByte(',')
+		}
+		fmt.Fprintf(&targets, `{"id":"t%d"}`, i)
+		fmt.Fprintf(&refs, `{"name":"r%d","to":"t%d"}`, i, i)
+		fmt.Fprintf(&plain, `{"name":"r%d"}`, i)
+	}
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/targets", `{"target":[` + targets.String() + `]}`})
+	v.Reset(root)
+	check := func(payload string) float64 {
+		cs := changeset.Compute(root, edit(t, s, root, op{"merge", "/", `{"v:ref":[` + payload + `]}`}))
+		d, err := v.Check(cs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if payload == refs.String() && d.refs["/targets/target[id=t7]"] != 1 {
+			t.Fatalf("the reference to t7 counts %d, want 1", d.refs["/targets/target[id=t7]"])
+		}
+		return testing.AllocsPerRun(5, func() { _, _ = v.Check(cs, nil) })
+	}
+	// The same entries without their references: the difference is what
+	// the references cost.
+	with, without := check(refs.String()), check(plain.String())
+	if per := (with - without) / n; per > 1.1 {
+		t.Errorf("a keyed reference costs %.2f allocations, want 1 (%.0f with, %.0f without)", per, with, without)
+	}
+}

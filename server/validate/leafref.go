@@ -21,12 +21,31 @@ func leafValues(n *tree.Node) []value.Value {
 	return []value.Value{n.Value()}
 }
 
+// oneValue returns the values of a leaf or leaf-list instance like
+// leafValues, a leaf's in one's storage instead of a new slice.
+func oneValue(n *tree.Node, one *[1]value.Value) []value.Value {
+	if n == nil {
+		return nil
+	}
+	if n.Schema().Kind == schema.LeafList {
+		return n.Values()
+	}
+	one[0] = n.Value()
+	return one[:]
+}
+
 // keyedTarget returns the path of the list entry a keyed leafref at the
 // source path names with value v. Each ".." drops one element of the source
 // path (a list entry is one element), then the step names descend through
 // containers to the target list, whose key is v.
 func keyedTarget(src tree.Path, lr *schema.Leafref, v value.Value) tree.Path {
-	var p tree.Path
+	p, _ := appendKeyedTarget(nil, nil, src, lr, v)
+	return p
+}
+
+// appendKeyedTarget is keyedTarget writing the path to p and the key to
+// keys, returning both extended (see tree.AppendChainPath).
+func appendKeyedTarget(p tree.Path, keys []value.Value, src tree.Path, lr *schema.Leafref, v value.Value) (tree.Path, []value.Value) {
 	if lr.Up >= 0 {
 		p = append(p, src[:len(src)-lr.Up]...)
 	}
@@ -39,11 +58,12 @@ func keyedTarget(src tree.Path, lr *schema.Leafref, v value.Value) tree.Path {
 		node = node.Child(name)
 		el := tree.Elem{Schema: node}
 		if i == len(steps)-1 {
-			el.Keys = []value.Value{v}
+			keys = append(keys, v)
+			el.Keys = keys[len(keys)-1 : len(keys) : len(keys)]
 		}
 		p = append(p, el)
 	}
-	return p
+	return p, keys
 }
 
 func schemaRoot(n *schema.Node) *schema.Node {
@@ -56,10 +76,13 @@ func schemaRoot(n *schema.Node) *schema.Node {
 // leafref checks a changed leafref leaf: its new values must name existing
 // targets, and keyed references are counted. The source path and each
 // keyed target path are built once and serve both the count and the check
-// (a bulk Set checks 10,000s of references).
+// (a bulk Set checks 10,000s of references), in storage the check reuses
+// from one reference to the next: only the count's key is allocated.
 func (c *check) leafref(chain []*tree.Node, o, n *tree.Node) {
 	lr := either(o, n).Schema().Leafref
-	src := tree.ChainPath(chain)
+	src, keys := tree.AppendChainPath(c.refBuf.src[:0], c.refBuf.keys[:0], chain)
+	target := c.refBuf.target[:0]
+	defer func() { c.refBuf.src, c.refBuf.keys, c.refBuf.target = src, keys, target }()
 	if !lr.Keyed {
 		for _, v := range leafValues(n) {
 			if !c.targetExists(src, lr, v) {
@@ -69,11 +92,12 @@ func (c *check) leafref(chain []*tree.Node, o, n *tree.Node) {
 		}
 		return
 	}
-	for _, v := range leafValues(o) {
-		c.delta.refs[tree.PathString(keyedTarget(src, lr, v))]--
+	for _, v := range oneValue(o, &c.refBuf.one) {
+		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
+		c.delta.refs[tree.PathString(target)]--
 	}
-	for _, v := range leafValues(n) {
-		target := keyedTarget(src, lr, v)
+	for _, v := range oneValue(n, &c.refBuf.one) {
+		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
 		c.delta.refs[tree.PathString(target)]++
 		if tree.Lookup(c.root, target) == nil {
 			c.err = danglingRef(src, lr, v)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/schema/value"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -222,6 +223,14 @@ type check struct {
 	condRuns  map[string]condRun
 	triggered map[string]trigger
 	condNoted map[*tree.Node]bool
+	refBuf    refBuf
+}
+
+// refBuf is the storage leafref reuses for the paths of each reference.
+type refBuf struct {
+	src, target tree.Path
+	keys        []value.Value
+	one         [1]value.Value
 }
 
 type deletedEntry struct {
