@@ -79,7 +79,9 @@ func TestKeyedReferencesCostOneAllocation(t *testing.T) {
 	// The same entries without their references: the difference is what
 	// the references cost.
 	with, without := check(refs.String()), check(plain.String())
-	if per := (with - without) / n; per > 1.1 {
-		t.Errorf("a keyed reference costs %.2f allocations, want 1 (%.0f with, %.0f without)", per, with, without)
+	// 1.5, not 1: under -race sync.Pool drops some of what it is given,
+	// so the target's lookup sometimes allocates its probe (tree.Entry).
+	if per := (with - without) / n; per > 1.5 {
+		t.Errorf("a keyed reference costs %.2f allocations, want 1 (at most 1.5; %.0f with, %.0f without)", per, with, without)
 	}
 }
