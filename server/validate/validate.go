@@ -362,7 +362,10 @@ func (c *check) addRun(sub []*tree.Node, r *boundRule, exists bool) {
 	if !seen {
 		key := tree.ChainString(sub) // the old and the new copy of an object share it
 		if run = c.ruleRuns[key]; run == nil {
-			run = &ruleRun{chain: append([]*tree.Node(nil), sub...)}
+			// tree.Diff gives every change its own chain, never written
+			// again (changeset keeps them too): keep it, capped so that
+			// nobody appends over it, rather than copy it per object.
+			run = &ruleRun{chain: sub[:len(sub):len(sub)]}
 			run.deleted = !exists && tree.Lookup(c.root, tree.ChainPath(sub)) == nil
 			c.ruleRuns[key] = run
 		}
