@@ -80,18 +80,36 @@ func (t *Txn) newNode(s *schema.Node) *Node {
 
 // newEntry returns a new list entry with its key leaves set.
 func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
-	e := &Node{schema: list, owner: t.own, key: KeyString(keys)}
-	// The key leaves come from one allocation, and the children slice has
-	// room for the usual few others: a bulk Set creates 10,000s of entries.
-	e.kids = make([]*Node, len(list.Keys), max(len(list.Keys), min(len(list.Children), maxKidsHint)))
-	leaves := make([]Node, len(list.Keys))
+	// The entry, its key leaves and its default leaves come from one
+	// allocation, and the children slice has room for the usual few
+	// others: a bulk Set creates 10,000s of entries.
+	nk := len(list.Keys)
+	nodes := make([]Node, 1+nk, 1+nk+entryDefaults(list))
+	e := &nodes[0]
+	*e = Node{schema: list, owner: t.own, key: KeyString(keys)}
+	e.kids = make([]*Node, nk, max(nk, min(len(list.Children), maxKidsHint)))
 	for i, k := range list.Keys {
-		leaves[i] = Node{schema: k, owner: t.own, val: keys[i]}
-		e.kids[i] = &leaves[i]
+		nodes[1+i] = Node{schema: k, owner: t.own, val: keys[i]}
+		e.kids[i] = &nodes[1+i]
 	}
 	sortKids(e)
-	t.fillDefaults(e)
+	t.fillDefaultsInto(e, nodes[1+nk:])
 	return e
+}
+
+// entryDefaults is how many default leaves fillDefaults gives a new entry
+// of list, which holds only its keys.
+func entryDefaults(list *schema.Node) int {
+	if !list.HasDefaults {
+		return 0
+	}
+	count := 0
+	for _, c := range list.Children {
+		if c.Kind == schema.Leaf && c.DefaultValue != nil && c.Choice == nil && !c.IsKey {
+			count++
+		}
+	}
+	return count
 }
 
 // maxKidsHint caps the children capacity a new list entry starts with.
@@ -100,7 +118,11 @@ const maxKidsHint = 16
 // fillDefaults adds the default leaves (and the non-presence containers
 // holding defaults) that an instance of a container or list entry has
 // implicitly. n must be owned by t.
-func (t *Txn) fillDefaults(n *Node) {
+func (t *Txn) fillDefaults(n *Node) { t.fillDefaultsInto(n, nil) }
+
+// fillDefaultsInto is fillDefaults taking the default leaves from the
+// room left in slab (newEntry's allocation) while it lasts.
+func (t *Txn) fillDefaultsInto(n *Node, slab []Node) {
 	if n.schema.Kind == schema.List && !n.isEntry() {
 		return // the list node itself has no leaves
 	}
@@ -108,13 +130,16 @@ func (t *Txn) fillDefaults(n *Node) {
 		return
 	}
 	missing := func(c *schema.Node) bool { return c.Choice == nil && n.Child(c) == nil }
-	count := 0
-	for _, c := range n.schema.Children {
-		if c.Kind == schema.Leaf && c.DefaultValue != nil && missing(c) {
-			count++
+	leaves := slab[:0:cap(slab)]
+	if cap(leaves) == 0 {
+		count := 0
+		for _, c := range n.schema.Children {
+			if c.Kind == schema.Leaf && c.DefaultValue != nil && missing(c) {
+				count++
+			}
 		}
+		leaves = make([]Node, 0, count) // the default leaves, allocated together
 	}
-	leaves := make([]Node, 0, count) // the default leaves, allocated together
 	for _, c := range n.schema.Children {
 		if !missing(c) {
 			continue
