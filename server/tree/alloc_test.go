@@ -1,7 +1,9 @@
 package tree
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -131,5 +133,57 @@ func TestNewEntryIsTwoAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { txn.newEntry(list, keys) }); n != 2 {
 		t.Errorf("a new entry costs %.0f allocations, want 2", n)
+	}
+}
+
+// The leaves of a decoded object are one allocation: a bulk Set decodes
+// 100,000s of them (each was its own).
+func TestDecodedLeavesShareOneAllocation(t *testing.T) {
+	sch := tsch(t)
+	const n = 200
+	var b strings.Builder
+	b.WriteString(`{"t:top":{"name":"x","mtu":1400,"count64":"5","item":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d,"val":"v%d","weight":"2.5"}`, i, i)
+	}
+	b.WriteString(`]}}`)
+	data := []byte(b.String())
+	root := load(t, sch, b.String())
+	top := root.ChildByName("top")
+	if value.String(top.ChildByName("mtu").Value()) != "1400" || top.ChildByName("name").Value() != "x" {
+		t.Fatalf("top decoded as mtu %v name %v", top.ChildByName("mtu").Value(), top.ChildByName("name").Value())
+	}
+	got := 0
+	top.ChildByName("item").Entries(func(e *Node) bool {
+		id := value.String(e.ChildByName("id").Value())
+		if e.ChildByName("val").Value() != "v"+id || e.ChildByName("weight").IsDefault() {
+			t.Fatalf("item %s decoded with val %v weight %v", id, e.ChildByName("val").Value(), e.ChildByName("weight").Value())
+		}
+		got++
+		return true
+	})
+	if got != n {
+		t.Fatalf("%d items decoded, want %d", got, n)
+	}
+	with := testing.AllocsPerRun(5, func() { load(t, sch, string(data)) })
+	// The two members cost their JSON parsing (names, values, the
+	// object's map) and their nodes: 8 allocations per entry before,
+	// 7 now that the two nodes are one.
+	b.Reset()
+	b.WriteString(`{"t:top":{"name":"x","mtu":1400,"count64":"5","item":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":%d}`, i)
+	}
+	b.WriteString(`]}}`)
+	bare := b.String()
+	without := testing.AllocsPerRun(5, func() { load(t, sch, bare) })
+	if per := (with - without) / n; per > 7.5 {
+		t.Errorf("an entry's two leaves cost %.2f allocations beyond the entry's, want 7", per)
 	}
 }

@@ -25,6 +25,9 @@ type decoder struct {
 	// state admits config false data: only for what the server itself
 	// publishes (DecodeStateJSON), never for client payloads.
 	state bool
+	// leaves is room for the leaves of the object being decoded, taken by
+	// leaf while it lasts (see dir).
+	leaves []Node
 }
 
 // DecodeJSON decodes a JSON (ietf false) or JSON_IETF payload for the node
@@ -199,6 +202,11 @@ func (d *decoder) newDir(s *schema.Node) *Node {
 func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
 	t := &Txn{own: d.own}
 	seen := make(map[*schema.Node]bool, len(obj))
+	// The object's leaves come from one allocation, not one each: a bulk
+	// Set decodes 100,000s of leaves.
+	outer := d.leaves
+	d.leaves = leafRoom(n, obj)
+	defer func() { d.leaves = outer }()
 	for name, raw := range obj {
 		if strings.HasPrefix(name, "@") {
 			continue // RFC 7952 metadata: nothing of ours
@@ -345,7 +353,27 @@ func (d *decoder) leaf(s *schema.Node, v value.Value, ps func() string) (*Node, 
 	if !s.Config && !d.state {
 		return nil, errorf(KindInvalid, ps(), "read-only (config false) data cannot be set")
 	}
+	if len(d.leaves) < cap(d.leaves) { // never grown: the nodes taken stay put
+		d.leaves = append(d.leaves, Node{schema: s, owner: d.own, val: v})
+		return &d.leaves[len(d.leaves)-1], nil
+	}
 	return &Node{schema: s, owner: d.own, val: v}, nil
+}
+
+// leafRoom returns room for the leaves among the members of obj that dir
+// decodes into n (a key of an entry is not one: entry made it), or nil
+// for at most one.
+func leafRoom(n *Node, obj map[string]any) []Node {
+	count := 0
+	for name := range obj {
+		if c := n.schema.Child(name); c != nil && c.Kind == schema.Leaf && !(c.IsKey && n.isEntry()) {
+			count++
+		}
+	}
+	if count <= 1 {
+		return nil
+	}
+	return make([]Node, 0, count)
 }
 
 func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps func() string) (*Node, error) {
