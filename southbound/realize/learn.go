@@ -40,11 +40,11 @@ func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.
 }
 
 // learnSlice bounds the learnt routes placed under one hold of the
-// engine lock. A slice costs one copy of each importing VRF's routes
-// plus the routes it holds (routing.LearntTable.Learn): small enough
-// that a waiting Set barely notices, large enough that a flood is not
-// mostly copies.
-const learnSlice = 250
+// engine lock, and so a waiting Set's delay. A slice costs one copy of
+// each importing VRF's routes (at 100,000 routes most of its cost, see
+// routing's BenchmarkLearnStep) plus the routes it holds: smaller
+// slices would barely shorten the wait and multiply the copies.
+const learnSlice = 500
 
 // maxYield bounds how long Learn gives way to waiting Sets before a
 // slice, so a stream of Sets cannot hold learning off for ever.

@@ -7,13 +7,13 @@ import (
 )
 
 // BenchmarkLearnStep measures one learn step (LearntTable.Learn) of
-// 2,000 routes (the BGP speaker's chunk) and of 250 (the engine's slice
+// 2,000 routes (the BGP speaker's chunk) and of 500 (the engine's slice
 // while a Set waits) re-announced with a new label into VPN Blue, whose
 // two VRF instances already hold 100,000 learnt routes: the work the
 // engine does under its lock per step of a flood, which must grow with
 // the step, not with the VRF.
 func BenchmarkLearnStep(b *testing.B) {
-	for _, step := range []int{2000, 250} {
+	for _, step := range []int{2000, 500} {
 		b.Run(fmt.Sprintf("step=%d", step), func(b *testing.B) { benchLearnStep(b, 100_000, step) })
 	}
 }
