@@ -102,6 +102,9 @@ type Engine struct {
 	// bg tracks background reconciliations, for Close.
 	bg sync.WaitGroup
 
+	// setsWaiting counts the Prepare calls waiting for mu: Learn gives
+	// way to them between its slices (learn.go).
+	setsWaiting atomic.Int32
 	// mu guards the engine's state below; Prepare holds it for the whole
 	// transaction, reconciliations only to read and record.
 	mu       sync.Mutex
@@ -379,7 +382,9 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	if err := e.check(cs); err != nil {
 		return nil, err
 	}
+	e.setsWaiting.Add(1)
 	e.mu.Lock()
+	e.setsWaiting.Add(-1)
 	defer e.mu.Unlock()
 	cur := cs.New
 	cfgs := desired.Backends(cur)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/netready/netready/southbound/routing"
 )
@@ -21,7 +22,47 @@ import (
 // each importing VPN's learnt-routes. A route a
 // backend could not take is left out of every VRF until it is announced
 // again, with the backend's error as the reason.
+//
+// The routes are placed in slices of learnSlice (withdrawals first, as
+// Update takes them), each under its own hold of the lock, and a Set
+// waiting for the lock goes before the next slice: a flood of learnt
+// routes delays another tenant's Set by one slice at most, and the
+// result is that of the slices applied in order, as if the speaker had
+// sent them one by one.
 func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.LearntKey) {
+	for len(add)+len(del) > 0 {
+		e.yieldToSets(ctx)
+		nd := min(len(del), learnSlice)
+		na := min(len(add), learnSlice-nd)
+		e.placeSlice(ctx, add[:na:na], del[:nd:nd])
+		add, del = add[na:], del[nd:]
+	}
+}
+
+// learnSlice bounds the learnt routes placed under one hold of the
+// engine lock, and so a waiting Set's delay. A slice costs one copy of
+// each importing VRF's routes (at 100,000 routes most of its cost, see
+// routing's BenchmarkLearnStep) plus the routes it holds: smaller
+// slices would barely shorten the wait and multiply the copies.
+const learnSlice = 500
+
+// maxYield bounds how long Learn gives way to waiting Sets before a
+// slice, so a stream of Sets cannot hold learning off for ever.
+const maxYield = 100 * time.Millisecond
+
+// yieldToSets waits until the Sets now waiting for the engine lock have
+// taken it. sync.Mutex lets a goroutine that has just unlocked take the
+// lock again before a woken waiter, so without this the slices of a
+// flood could pass a waiting Set many times in a row.
+func (e *Engine) yieldToSets(ctx context.Context) {
+	deadline := time.Now().Add(maxYield)
+	for e.setsWaiting.Load() > 0 && ctx.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// placeSlice places one slice of Learn's routes under the engine lock.
+func (e *Engine) placeSlice(ctx context.Context, add []routing.Learnt, del []routing.LearntKey) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rts := e.learnt.Update(add, del)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/live"
+	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/southbound/realize"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -174,4 +175,59 @@ func TestLearntShownAfterAbort(t *testing.T) {
 	if st := r.learntLive(all); st[installed] != "true" {
 		t.Errorf("after Abort: %v, want %s true", st, installed)
 	}
+}
+
+// A flood of learnt routes holds up another transaction by one slice at
+// most: a Set that comes while the flood's first slice is at a backend
+// reaches the backend before the rest of the flood, and the backends
+// end up holding the Set's network with every learnt route, as if the
+// two had been applied in that order.
+func TestLearnGivesWayToSets(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	flood := make([]routing.Learnt, 2000)
+	for i := range flood {
+		flood[i] = learntRoute(netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)}), 32).String(), 900, "64512:100")
+	}
+	gate, entered := make(chan struct{}), make(chan string, 1)
+	r.net.inject(vendorA, func(f *fault) { f.gate, f.entered = gate, entered })
+	mark := r.net.mark()
+	learnt := make(chan struct{})
+	go func() {
+		defer close(learnt)
+		r.e.Learn(context.Background(), flood, nil)
+	}()
+	<-entered // the first slice is at vendor-a, under the engine lock
+	n, _, _ := r.next(moveG3)
+	type result struct {
+		p   realizer.Prepared
+		err error
+	}
+	prepared := make(chan result)
+	go func() {
+		p, err := r.prepare(n)
+		prepared <- result{p, err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the Set waits for the engine lock
+	close(gate)
+	got := <-prepared
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	<-learnt
+	r.committed(got.p, n)
+
+	ahead := 0 // learnt route changes vendor-a got before the Set's
+	for _, c := range r.net.since(mark, vendorA) {
+		if c.op != "apply" {
+			continue
+		}
+		if !slices.ContainsFunc(c.changes, func(s string) bool { return strings.Contains(s, "100.64.") }) {
+			break
+		}
+		ahead += len(c.changes)
+	}
+	if ahead == 0 || ahead >= len(flood) {
+		t.Errorf("vendor-a got %d of the %d learnt routes before the waiting Set, want one slice", ahead, len(flood))
+	}
+	r.holds("after the flood and the Set", overlaid(r.res, nil, flood...), vendorA, vendorB)
 }

@@ -353,55 +353,63 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []Learnt
 }
 
 // rebuild replaces the learnt routes of prefixes in eff by what p holds
-// for them now, and returns the new routes and the changes.
+// for them now, and returns the new routes and the changes. It finds
+// each touched prefix in eff by binary search and copies the untouched
+// runs between them whole, so a step costs what it touches (log VRF per
+// prefix) and one block copy of eff, not a map look-up per route held:
+// eff stays untouched, readers may hold it without a lock.
 func (t *LearntTable) rebuild(p *placement, comp *VRF, eff []Route, prefixes map[netip.Prefix]bool) ([]Route, []Change) {
-	var fresh []Route
+	touched := make([]netip.Prefix, 0, len(prefixes))
 	for prefix := range prefixes {
-		if hasRoute(comp.Routes, prefix) {
-			continue // the computed route stays
-		}
-		var hops []Hop
-		for k := range p.byPrefix[prefix] {
-			if hk := p.counted[k]; p.verdicts[k] == "" {
-				h := Hop{Kind: HopLearnt, Addr: hk.nh, Label: hk.label, Underlay: hk.nh}
-				if !slices.Contains(hops, h) {
-					hops = append(hops, h)
-				}
-			}
-		}
-		if len(hops) > 0 {
-			slices.SortFunc(hops, func(a, b Hop) int { return cmp.Or(a.Underlay.Compare(b.Underlay), cmp.Compare(a.Label, b.Label)) })
-			fresh = append(fresh, Route{Prefix: prefix, NextHops: hops, Mode: LoadBalance})
+		if !hasRoute(comp.Routes, prefix) { // else the computed route stays
+			touched = append(touched, prefix)
 		}
 	}
-	slices.SortFunc(fresh, func(a, b Route) int { return a.Prefix.Compare(b.Prefix) })
-	out := make([]Route, 0, len(eff)+len(fresh))
+	slices.SortFunc(touched, netip.Prefix.Compare)
+	out := make([]Route, 0, len(eff)+len(touched))
 	var changes []Change
-	i := 0
-	for _, r := range eff {
-		for ; i < len(fresh) && fresh[i].Prefix.Compare(r.Prefix) < 0; i++ {
-			out = append(out, fresh[i])
-			changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
-		}
-		if !prefixes[r.Prefix] || hasRoute(comp.Routes, r.Prefix) {
-			out = append(out, r)
-			continue
-		}
-		if i < len(fresh) && fresh[i].Prefix == r.Prefix {
-			out = append(out, fresh[i])
-			if !sameRoute(&r, &fresh[i]) {
-				changes = append(changes, routeChange(Update, comp.ID, &fresh[i]))
+	from := 0 // eff[from:] is not copied yet
+	for _, prefix := range touched {
+		i, held := slices.BinarySearchFunc(eff[from:], prefix, func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) })
+		out = append(out, eff[from:from+i]...)
+		from += i
+		fresh, ok := p.learntRoute(prefix)
+		switch {
+		case held && ok:
+			out = append(out, fresh)
+			if !sameRoute(&eff[from], &fresh) {
+				changes = append(changes, routeChange(Update, comp.ID, &fresh))
 			}
-			i++
-			continue
+		case held:
+			changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: prefix})
+		case ok:
+			out = append(out, fresh)
+			changes = append(changes, routeChange(Create, comp.ID, &fresh))
 		}
-		changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: r.Prefix})
+		if held {
+			from++
+		}
 	}
-	for ; i < len(fresh); i++ {
-		out = append(out, fresh[i])
-		changes = append(changes, routeChange(Create, comp.ID, &fresh[i]))
+	return append(out, eff[from:]...), changes
+}
+
+// learntRoute is the route p's eligible learnt routes for prefix make:
+// one hop per next hop and label, sorted; false when there is none.
+func (p *placement) learntRoute(prefix netip.Prefix) (Route, bool) {
+	var hops []Hop
+	for k := range p.byPrefix[prefix] {
+		if hk := p.counted[k]; p.verdicts[k] == "" {
+			h := Hop{Kind: HopLearnt, Addr: hk.nh, Label: hk.label, Underlay: hk.nh}
+			if !slices.Contains(hops, h) {
+				hops = append(hops, h)
+			}
+		}
 	}
-	return out, changes
+	if len(hops) == 0 {
+		return Route{}, false
+	}
+	slices.SortFunc(hops, func(a, b Hop) int { return cmp.Or(a.Underlay.Compare(b.Underlay), cmp.Compare(a.Label, b.Label)) })
+	return Route{Prefix: prefix, NextHops: hops, Mode: LoadBalance}, true
 }
 
 func routeChange(op Op, vrf string, r *Route) Change {
