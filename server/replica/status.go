@@ -1,0 +1,179 @@
+package replica
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/store/etcdstore"
+	"github.com/netready/netready/server/tree"
+)
+
+// DefaultStatusInterval is how often the leader looks for a changed
+// realization status to publish: at most this many status writes to
+// etcd per second (10), the changes in between coalesced into one.
+const DefaultStatusInterval = 100 * time.Millisecond
+
+// status is a published realization status: the state (config false)
+// data of the tree, but for the top-level nodes whose state each replica
+// keeps for itself, as the leader's tree held it at commit.
+type status struct {
+	commit  uint64
+	payload *tree.Node
+}
+
+// encodeStatus is the realization status of root (at commit) as stored:
+// the commit id (8 bytes) then the RFC 7951 JSON of the state.
+func encodeStatus(root *tree.Node, commit uint64, own map[string]bool) []byte {
+	t := tree.Begin(root)
+	for _, k := range root.Children() {
+		if own[k.Schema().Name] {
+			t.Delete(tree.Path{{Schema: k.Schema()}})
+		}
+	}
+	out := binary.BigEndian.AppendUint64(nil, commit)
+	out, _ = tree.AppendJSON(out, t.Root(), true, tree.State)
+	return out
+}
+
+// decodeStatus reads what encodeStatus wrote.
+func decodeStatus(ds *datastore.Datastore, val []byte) (*status, error) {
+	if len(val) < 8 {
+		return nil, fmt.Errorf("replica: a published status of %d bytes", len(val))
+	}
+	payload, err := tree.DecodeStateJSON(ds.Schema().Root, val[8:])
+	if err != nil {
+		return nil, fmt.Errorf("replica: decoding the published status: %w", err)
+	}
+	return &status{commit: binary.BigEndian.Uint64(val), payload: payload}, nil
+}
+
+// stateRoots calls fn with the path and node of each top-most state node
+// below root's top-level nodes that own does not name, once each.
+func stateRoots(root *tree.Node, own map[string]bool, fn func(p tree.Path, n *tree.Node)) error {
+	seen := map[string]bool{}
+	return tree.LeavesUnder(root, nil, tree.State, nil, func(chain []*tree.Node) error {
+		if own[chain[0].Schema().Name] {
+			return nil
+		}
+		i := 0
+		for i < len(chain) && chain[i].Schema().Config {
+			i++
+		}
+		if i == len(chain) {
+			return nil // a key leaf
+		}
+		p := tree.ChainPath(chain[:i+1])
+		if k := tree.PathString(p); !seen[k] {
+			seen[k] = true
+			fn(p, chain[i])
+		}
+		return nil
+	})
+}
+
+// replaceStatus makes t's realization status st's: the status there is
+// removed, and st's is written for every configured object t holds (an
+// object deleted since st was built gets none back). A nil st clears it.
+func replaceStatus(t *tree.Txn, st *status, own map[string]bool) error {
+	var old []tree.Path
+	if err := stateRoots(t.Root(), own, func(p tree.Path, _ *tree.Node) { old = append(old, p) }); err != nil {
+		return err
+	}
+	for _, p := range old {
+		t.Delete(p)
+	}
+	if st == nil {
+		return nil
+	}
+	var errs []error
+	err := stateRoots(st.payload, own, func(p tree.Path, n *tree.Node) {
+		if tree.Lookup(t.Root(), p[:len(p)-1]) == nil {
+			return // its object is gone
+		}
+		if err := t.Replace(p, n); err != nil {
+			errs = append(errs, fmt.Errorf("status at %s: %w", tree.PathString(p), err))
+		}
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// publishStatus writes the leader's realization status to the store each
+// interval in which it changed, until ctx (the term) ends.
+func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
+	tick := time.NewTicker(r.opts.StatusInterval)
+	defer tick.Stop()
+	var seq uint64
+	var last []byte // the JSON last published
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		snap := ds.Snapshot()
+		if snap.Seq == seq && last != nil {
+			continue
+		}
+		val := encodeStatus(snap.Root, snap.CommitID, r.own)
+		if last != nil && bytes.Equal(val[8:], last) {
+			seq = snap.Seq
+			continue // a commit that changed no status
+		}
+		if err := r.st.PutStatus(ctx, val); err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("publishing the realization status failed", "err", err)
+			}
+			if errors.Is(err, etcdstore.ErrNotLeader) {
+				return
+			}
+			continue
+		}
+		seq, last = snap.Seq, val[8:]
+	}
+}
+
+// followStatus takes the leader's published status while this replica
+// follows, until ctx ends.
+func (r *Replica) followStatus(ctx context.Context, ds *datastore.Datastore) {
+	r.st.FollowStatus(ctx, func(val []byte) {
+		st, err := decodeStatus(ds, val)
+		if err != nil {
+			r.log.Warn("ignoring a published status", "err", err)
+			return
+		}
+		r.pending.Store(st)
+		r.applyStatus(ctx, ds)
+	}, func(err error) {
+		r.log.Warn("following the realization status broke; reading it again", "err", err)
+	})
+}
+
+// applyStatus applies the newest published status once this follower's
+// configuration has the commit it was built at (the two arrive on
+// separate watches); the commit follower calls it again after each
+// commit. The leader's own status is its engine's: it applies none.
+func (r *Replica) applyStatus(ctx context.Context, ds *datastore.Datastore) {
+	err := ds.UpdateState(ctx, func(t *tree.Txn) error {
+		st := r.pending.Load()
+		if st == nil || r.leading.Load() || ds.Snapshot().CommitID < st.commit {
+			return nil
+		}
+		r.pending.CompareAndSwap(st, nil)
+		return replaceStatus(t, st, r.own)
+	})
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("applying the leader's status failed", "err", err)
+	}
+}
+
+// clearStatus removes the realization status a previous leader published,
+// before this replica's engine starts: what it shows from then on is its
+// own engine's.
+func (r *Replica) clearStatus(ctx context.Context, ds *datastore.Datastore) error {
+	return ds.UpdateState(ctx, func(t *tree.Txn) error { return replaceStatus(t, nil, r.own) })
+}
