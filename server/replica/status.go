@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/netready/netready/server/datastore"
+	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store/etcdstore"
 	"github.com/netready/netready/server/tree"
 )
@@ -41,11 +42,11 @@ func encodeStatus(root *tree.Node, commit uint64, own map[string]bool) []byte {
 }
 
 // decodeStatus reads what encodeStatus wrote.
-func decodeStatus(ds *datastore.Datastore, val []byte) (*status, error) {
+func decodeStatus(sch *schema.Schema, val []byte) (*status, error) {
 	if len(val) < 8 {
 		return nil, fmt.Errorf("replica: a published status of %d bytes", len(val))
 	}
-	payload, err := tree.DecodeStateJSON(ds.Schema().Root, val[8:])
+	payload, err := tree.DecodeStateJSON(sch.Root, val[8:])
 	if err != nil {
 		return nil, fmt.Errorf("replica: decoding the published status: %w", err)
 	}
@@ -141,7 +142,7 @@ func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
 // follows, until ctx ends.
 func (r *Replica) followStatus(ctx context.Context, ds *datastore.Datastore) {
 	r.st.FollowStatus(ctx, func(val []byte) {
-		st, err := decodeStatus(ds, val)
+		st, err := decodeStatus(ds.Schema(), val)
 		if err != nil {
 			r.log.Warn("ignoring a published status", "err", err)
 			return
