@@ -239,6 +239,8 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 		if cut, err = r.reload(ctx, ds); err != nil {
 			r.log.Error("reloading from etcd failed; retrying", "err", err)
 			sleep(ctx, time.Second)
+		} else if r.pending.Load() != nil {
+			r.applyStatus(ctx, ds)
 		}
 	}
 }

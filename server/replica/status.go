@@ -77,30 +77,55 @@ func stateRoots(root *tree.Node, own map[string]bool, fn func(p tree.Path, n *tr
 	})
 }
 
-// replaceStatus makes t's realization status st's: the status there is
-// removed, and st's is written for every configured object t holds (an
-// object deleted since st was built gets none back). A nil st clears it.
+// replaceStatus makes t's realization status st's: the status there that
+// st lacks is removed, and st's is written for every configured object t
+// holds (an object deleted since st was built gets none back). A state
+// node st holds unchanged is left as it is, so a follower's subscribers
+// hear only what changed. A nil st clears the status.
 func replaceStatus(t *tree.Txn, st *status, own map[string]bool) error {
-	var old []tree.Path
-	if err := stateRoots(t.Root(), own, func(p tree.Path, _ *tree.Node) { old = append(old, p) }); err != nil {
+	type stateNode struct {
+		path tree.Path
+		node *tree.Node
+	}
+	old := map[string]stateNode{}
+	var order []string
+	err := stateRoots(t.Root(), own, func(p tree.Path, n *tree.Node) {
+		k := tree.PathString(p)
+		old[k], order = stateNode{p, n}, append(order, k)
+	})
+	if err != nil {
 		return err
 	}
-	for _, p := range old {
-		t.Delete(p)
-	}
-	if st == nil {
-		return nil
-	}
 	var errs []error
-	err := stateRoots(st.payload, own, func(p tree.Path, n *tree.Node) {
-		if tree.Lookup(t.Root(), p[:len(p)-1]) == nil {
-			return // its object is gone
+	kept := map[string]bool{}
+	if st != nil {
+		err = stateRoots(st.payload, own, func(p tree.Path, n *tree.Node) {
+			if tree.Lookup(t.Root(), p[:len(p)-1]) == nil {
+				return // its object is gone
+			}
+			k := tree.PathString(p)
+			kept[k] = true
+			if o, ok := old[k]; ok && sameState(o.node, n) {
+				return
+			}
+			if err := t.Replace(p, n); err != nil {
+				errs = append(errs, fmt.Errorf("status at %s: %w", k, err))
+			}
+		})
+	}
+	for _, k := range order {
+		if !kept[k] {
+			t.Delete(old[k].path)
 		}
-		if err := t.Replace(p, n); err != nil {
-			errs = append(errs, fmt.Errorf("status at %s: %w", tree.PathString(p), err))
-		}
-	})
+	}
 	return errors.Join(append(errs, err)...)
+}
+
+// sameState reports whether two state nodes hold the same data.
+func sameState(a, b *tree.Node) bool {
+	ja, _ := tree.AppendJSON(nil, a, true, tree.All)
+	jb, _ := tree.AppendJSON(nil, b, true, tree.All)
+	return bytes.Equal(ja, jb)
 }
 
 // publishStatus writes the leader's realization status to the store each

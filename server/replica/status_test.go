@@ -6,6 +6,7 @@ import (
 
 	"github.com/openconfig/ygot/ygot"
 
+	"github.com/netready/netready/server/changeset"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
 	netreadyyang "github.com/netready/netready/yang"
@@ -86,6 +87,16 @@ func TestStatusReplacesFollowersStatus(t *testing.T) {
 		if n := leafAt(t, got, p); n != nil {
 			t.Errorf("%s is still there", p)
 		}
+	}
+
+	// The same status again changes nothing: a follower's subscribers
+	// hear only what changed.
+	again := tree.Begin(got)
+	if err := replaceStatus(again, st, own); err != nil {
+		t.Fatal(err)
+	}
+	if cs := changeset.Compute(got, again.Root()); !cs.Empty() {
+		t.Error("the same status published twice changed the tree")
 	}
 
 	// A new leader clears the previous one's status, its own state kept.
