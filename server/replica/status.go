@@ -128,39 +128,49 @@ func sameState(a, b *tree.Node) bool {
 	return bytes.Equal(ja, jb)
 }
 
+// publishCPUShare bounds the leader's publication work: after a
+// publication that took d, the next waits at least d/publishCPUShare
+// (a large status, slow to encode and store, is published less often).
+const publishCPUShare = 0.25
+
 // publishStatus writes the leader's realization status to the store each
 // interval in which it changed, until ctx (the term) ends.
 func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
-	tick := time.NewTicker(r.opts.StatusInterval)
-	defer tick.Stop()
+	wait := time.NewTimer(r.opts.StatusInterval)
+	defer wait.Stop()
 	var seq uint64
 	var last []byte // the JSON last published
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-wait.C:
 		}
+		began := time.Now()
 		snap := ds.Snapshot()
-		if snap.Seq == seq && last != nil {
-			continue
-		}
-		val := encodeStatus(snap.Root, snap.CommitID, r.own)
-		if last != nil && bytes.Equal(val[8:], last) {
-			seq = snap.Seq
-			continue // a commit that changed no status
-		}
-		if err := r.st.PutStatus(ctx, val); err != nil {
-			if ctx.Err() == nil {
-				r.log.Warn("publishing the realization status failed", "err", err)
-			}
-			if errors.Is(err, etcdstore.ErrNotLeader) {
+		if snap.Seq != seq || last == nil {
+			val := encodeStatus(snap.Root, snap.CommitID, r.own)
+			switch err := r.putChanged(ctx, val, last); {
+			case errors.Is(err, etcdstore.ErrNotLeader):
 				return
+			case err == nil:
+				seq, last = snap.Seq, val[8:]
 			}
-			continue
 		}
-		seq, last = snap.Seq, val[8:]
+		wait.Reset(max(r.opts.StatusInterval, time.Duration(float64(time.Since(began))/publishCPUShare)))
 	}
+}
+
+// putChanged stores val unless its status is last's.
+func (r *Replica) putChanged(ctx context.Context, val, last []byte) error {
+	if last != nil && bytes.Equal(val[8:], last) {
+		return nil // a commit that changed no status
+	}
+	err := r.st.PutStatus(ctx, val)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("publishing the realization status failed", "err", err, "bytes", len(val))
+	}
+	return err
 }
 
 // followStatus takes the leader's published status while this replica

@@ -38,7 +38,8 @@ func (s *Store) PutStatus(ctx context.Context, val []byte) error {
 }
 
 // FollowStatus calls fn with the published status (if any) and then with
-// every newer one, in order, until ctx ends. A broken or compacted watch
+// newer ones, in order, until ctx ends (of several etcd delivers at once,
+// the newest). A broken or compacted watch
 // is told to broken, then the key is read again and followed from there:
 // only the newest status matters.
 func (s *Store) FollowStatus(ctx context.Context, fn func(val []byte), broken func(error)) {
@@ -81,9 +82,11 @@ func (s *Store) watchStatus(ctx context.Context, rev int64, fn func([]byte)) err
 		if err := resp.Err(); err != nil {
 			return fmt.Errorf("etcdstore: watching the status: %w", err)
 		}
-		for _, ev := range resp.Events {
-			if ev.Type == clientv3.EventTypePut {
+		// Only the newest of a response's statuses matters.
+		for i := len(resp.Events) - 1; i >= 0; i-- {
+			if ev := resp.Events[i]; ev.Type == clientv3.EventTypePut {
 				fn(ev.Kv.Value)
+				break
 			}
 		}
 	}
