@@ -112,6 +112,9 @@ type Replica struct {
 	// pending is the newest published status not applied yet (a
 	// follower's, waiting for the commit it was built at).
 	pending atomic.Pointer[status]
+	// applying makes applyStatus one at a time (its edits are worked
+	// out from a snapshot, against the status the last call wrote).
+	applying sync.Mutex
 }
 
 // New returns a replica writing through st (opened Guarded) with cli.

@@ -77,48 +77,69 @@ func stateRoots(root *tree.Node, own map[string]bool, fn func(p tree.Path, n *tr
 	})
 }
 
-// replaceStatus makes t's realization status st's: the status there that
-// st lacks is removed, and st's is written for every configured object t
-// holds (an object deleted since st was built gets none back). A state
-// node st holds unchanged is left as it is, so a follower's subscribers
-// hear only what changed. A nil st clears the status.
-func replaceStatus(t *tree.Txn, st *status, own map[string]bool) error {
-	type stateNode struct {
-		path tree.Path
-		node *tree.Node
-	}
-	old := map[string]stateNode{}
-	var order []string
-	err := stateRoots(t.Root(), own, func(p tree.Path, n *tree.Node) {
-		k := tree.PathString(p)
-		old[k], order = stateNode{p, n}, append(order, k)
+// statusEdit replaces the state node at path with node (nil: deletes it).
+type statusEdit struct {
+	path tree.Path
+	node *tree.Node
+}
+
+// statusEdits is what makes root's realization status st's: the status
+// root has that st lacks is deleted, and st's replaces it where it
+// differs (a state node st holds unchanged is left as it is, so a
+// follower's subscribers hear only what changed). A nil st clears the
+// status. It reads root only: a follower computes it outside its writer.
+func statusEdits(root *tree.Node, st *status, own map[string]bool) ([]statusEdit, error) {
+	old := map[string]*tree.Node{}
+	var stale []statusEdit
+	err := stateRoots(root, own, func(p tree.Path, n *tree.Node) {
+		old[tree.PathString(p)] = n
+		stale = append(stale, statusEdit{path: p})
 	})
+	if err != nil || st == nil {
+		return stale, err
+	}
+	var edits []statusEdit
+	kept := map[string]bool{}
+	err = stateRoots(st.payload, own, func(p tree.Path, n *tree.Node) {
+		k := tree.PathString(p)
+		kept[k] = true
+		if o := old[k]; o == nil || !sameState(o, n) {
+			edits = append(edits, statusEdit{path: p, node: n})
+		}
+	})
+	for _, e := range stale {
+		if !kept[tree.PathString(e.path)] {
+			edits = append(edits, e)
+		}
+	}
+	return edits, err
+}
+
+// applyEdits writes edits into t; a node whose object t no longer holds
+// (deleted since the status was built) is not written, so late status
+// never resurrects an object.
+func applyEdits(t *tree.Txn, edits []statusEdit) error {
+	var errs []error
+	for _, e := range edits {
+		switch {
+		case e.node == nil:
+			t.Delete(e.path)
+		case tree.Lookup(t.Root(), e.path[:len(e.path)-1]) != nil:
+			if err := t.Replace(e.path, e.node); err != nil {
+				errs = append(errs, fmt.Errorf("status at %s: %w", tree.PathString(e.path), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// replaceStatus makes t's realization status st's (nil: none).
+func replaceStatus(t *tree.Txn, st *status, own map[string]bool) error {
+	edits, err := statusEdits(t.Root(), st, own)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	kept := map[string]bool{}
-	if st != nil {
-		err = stateRoots(st.payload, own, func(p tree.Path, n *tree.Node) {
-			if tree.Lookup(t.Root(), p[:len(p)-1]) == nil {
-				return // its object is gone
-			}
-			k := tree.PathString(p)
-			kept[k] = true
-			if o, ok := old[k]; ok && sameState(o.node, n) {
-				return
-			}
-			if err := t.Replace(p, n); err != nil {
-				errs = append(errs, fmt.Errorf("status at %s: %w", k, err))
-			}
-		})
-	}
-	for _, k := range order {
-		if !kept[k] {
-			t.Delete(old[k].path)
-		}
-	}
-	return errors.Join(append(errs, err)...)
+	return applyEdits(t, edits)
 }
 
 // sameState reports whether two state nodes hold the same data.
@@ -192,16 +213,28 @@ func (r *Replica) followStatus(ctx context.Context, ds *datastore.Datastore) {
 // applyStatus applies the newest published status once this follower's
 // configuration has the commit it was built at (the two arrive on
 // separate watches); the commit follower calls it again after each
-// commit. The leader's own status is its engine's: it applies none.
+// commit. The edits are worked out from a snapshot outside the writer
+// (a follower's realization status changes only here, one call at a
+// time), which then only writes them. The leader's own status is its
+// engine's: it applies none.
 func (r *Replica) applyStatus(ctx context.Context, ds *datastore.Datastore) {
-	err := ds.UpdateState(ctx, func(t *tree.Txn) error {
-		st := r.pending.Load()
-		if st == nil || r.leading.Load() || ds.Snapshot().CommitID < st.commit {
-			return nil
-		}
+	r.applying.Lock()
+	defer r.applying.Unlock()
+	st := r.pending.Load()
+	snap := ds.Snapshot()
+	if st == nil || r.leading.Load() || snap.CommitID < st.commit {
+		return
+	}
+	edits, err := statusEdits(snap.Root, st, r.own)
+	if err == nil {
 		r.pending.CompareAndSwap(st, nil)
-		return replaceStatus(t, st, r.own)
-	})
+		err = ds.UpdateState(ctx, func(t *tree.Txn) error {
+			if r.leading.Load() {
+				return nil
+			}
+			return applyEdits(t, edits)
+		})
+	}
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("applying the leader's status failed", "err", err)
 	}
