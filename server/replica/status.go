@@ -198,6 +198,9 @@ func (r *Replica) putChanged(ctx context.Context, val, last []byte) error {
 // follows, until ctx ends.
 func (r *Replica) followStatus(ctx context.Context, ds *datastore.Datastore) {
 	r.st.FollowStatus(ctx, func(val []byte) {
+		if r.leading.Load() {
+			return // its own publication
+		}
 		st, err := decodeStatus(ds.Schema(), val)
 		if err != nil {
 			r.log.Warn("ignoring a published status", "err", err)
