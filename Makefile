@@ -88,7 +88,8 @@ bench:
 	$(GO) test -run='^$$' -bench='Counters1000Bindings|Probe1000Bindings' -benchtime=10x ./southbound/linuxfwd/
 
 	$(GO) test -run='^$$' -bench='EtcdSetOneLeaf|EtcdSetConcurrent32|EtcdFollowerLag|EtcdReplicasConcurrent32' -benchtime=1000x ./cmd/netreadyd/daemon/
-	$(GO) test -run='^$$' -bench='FailoverReconciled' -benchtime=10x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='FailoverReconciled|FollowerStatusLag' -benchtime=10x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='StatusAt30kObjects' -benchtime=5x ./server/replica/
 	$(GO) test -run='^$$' -bench='Failover' -benchtime=10x ./cmd/netreadyd/
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./server/store/
 	$(GO) test -run='^$$' -bench=. ./server/schema/value/ ./server/authz/ ./server/auth/ ./southbound/routing/

@@ -66,6 +66,15 @@ type Options struct {
 	// only the leader keeps (the commit-confirmed timer) is read from the
 	// store there. An error resigns.
 	OnLead func(ctx context.Context) error
+	// OwnState names the top-level nodes whose state (config false) each
+	// replica keeps for itself (its system state, audit view, access
+	// policy). The state of every other node is realization status: the
+	// leader publishes its own, followers show the leader's.
+	OwnState []string
+	// StatusInterval is how often the leader publishes a changed status
+	// (default DefaultStatusInterval): it bounds both the lag and the
+	// writes per second.
+	StatusInterval time.Duration
 }
 
 // Status is what a replica knows of the election.
@@ -98,6 +107,14 @@ type Replica struct {
 	status  Status
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+	// own is Options.OwnState as a set.
+	own map[string]bool
+	// pending is the newest published status not applied yet (a
+	// follower's, waiting for the commit it was built at).
+	pending atomic.Pointer[status]
+	// applying makes applyStatus one at a time (its edits are worked
+	// out from a snapshot, against the status the last call wrote).
+	applying sync.Mutex
 }
 
 // New returns a replica writing through st (opened Guarded) with cli.
@@ -109,7 +126,14 @@ func New(cli *clientv3.Client, st *etcdstore.Store, opts Options) *Replica {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Replica{cli: cli, st: st, opts: opts, log: opts.Log, status: Status{Role: RoleFollower}}
+	if opts.StatusInterval <= 0 {
+		opts.StatusInterval = DefaultStatusInterval
+	}
+	own := map[string]bool{}
+	for _, n := range opts.OwnState {
+		own[n] = true
+	}
+	return &Replica{cli: cli, st: st, opts: opts, log: opts.Log, own: own, status: Status{Role: RoleFollower}}
 }
 
 // Start follows the commit log into ds from the commit ds loaded (at the
@@ -123,6 +147,7 @@ func (r *Replica) Start(ds *datastore.Datastore, addr string) {
 	r.cancel = cancel
 	cut := etcdstore.Cut{Revision: r.st.Revision(), CommitID: ds.Snapshot().CommitID}
 	r.done.Go(func() { r.follow(ctx, ds, cut) })
+	r.done.Go(func() { r.followStatus(ctx, ds) })
 	r.done.Go(func() { r.campaign(ctx, ds, leaderValue{Name: r.opts.Name, Addr: addr}) })
 }
 
@@ -205,6 +230,9 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 			newest := commits[len(commits)-1]
 			r.st.Observed(newest.ID)
 			cut.Revision = rev
+			if r.pending.Load() != nil {
+				r.applyStatus(ctx, ds) // it waited for these commits
+			}
 			return nil
 		})
 		if ctx.Err() != nil {
@@ -214,6 +242,8 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 		if cut, err = r.reload(ctx, ds); err != nil {
 			r.log.Error("reloading from etcd failed; retrying", "err", err)
 			sleep(ctx, time.Second)
+		} else if r.pending.Load() != nil {
+			r.applyStatus(ctx, ds)
 		}
 	}
 }
@@ -316,6 +346,15 @@ func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurr
 	}
 	r.st.Guard(el.Key(), el.Rev())
 	r.leading.Store(true)
+	if err := r.clearStatus(ctx, ds); err != nil {
+		r.leading.Store(false)
+		r.log.Error("elected but could not clear the previous leader's status; resigning", "err", err)
+		return
+	}
+	pctx, stopPub := context.WithCancel(ctx)
+	var pub sync.WaitGroup
+	defer func() { stopPub(); pub.Wait() }()
+	pub.Go(func() { r.publishStatus(pctx, ds) })
 	r.setStatus(func(s *Status) { s.Role = RoleLeader })
 	r.log.Info("leading", "name", r.opts.Name, "commit", r.st.LastCommitID())
 	select {

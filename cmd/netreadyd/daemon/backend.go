@@ -102,7 +102,10 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 	cm.Follow() // until elected: the leader's timer is the only one
 	d.replica = replica.New(b.cli, b.Store, replica.Options{
 		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
-		OnLead: func(ctx context.Context) error { return cm.Lead(ctx, b.Store) },
+		// Each replica's own: its /system state, audit view and access
+		// policy. The rest of the state is realization status, the leader's.
+		OwnState: []string{"system", "audit", "access"},
+		OnLead:   func(ctx context.Context) error { return cm.Lead(ctx, b.Store) },
 		OnChange: func(st replica.Status) {
 			if st.Role != replica.RoleLeader {
 				cm.Follow()

@@ -1,7 +1,10 @@
 package daemon_test
 
 import (
+	"context"
 	"net/netip"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,4 +59,49 @@ func untilHandedOver(t testing.TB, x, y *realizingReplica) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// BenchmarkFollowerStatusLag measures how far a follower's realization
+// status is behind the leader's: each iteration takes a backend admin
+// down (or up again) on the leader and times from the Set's
+// acknowledgement (the leader's status written with it) until the
+// follower's Get shows the new sync-state. It also counts the status
+// writes etcd took, per second of the run (bounded by the publication
+// interval).
+func BenchmarkFollowerStatusLag(b *testing.B) {
+	l := lab.New(b, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	c := etcdtest.Start(b, 3)
+	cli := c.Client(b)
+	leader := startRealizingReplica(b, c, l, "a")
+	doc := leader.labScenario(b, "any-to-any")
+	untilLeads(b, leader.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
+	follower := startRealizingReplica(b, c, l, "b")
+	untilSame(b, follower.testServer, leader.config(b))
+	const sync = "/backends/backend[name=vendor-a]/status/sync-state"
+	untilLeaf(b, follower.testServer, sync, "in-sync")
+	var writes atomic.Int64
+	wctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		for range cli.Watch(wctx, "/r/status") {
+			writes.Add(1)
+		}
+	}()
+	var lags []time.Duration
+	began := time.Now()
+	for i := 0; b.Loop(); i++ {
+		admin, want := `"down"`, "pending"
+		if i%2 == 1 {
+			admin, want = `"up"`, "in-sync"
+		}
+		leader.mustSet(b, &gpb.SetRequest{Update: []*gpb.Update{upd(b, "/backends/backend[name=vendor-a]/admin-state", admin)}})
+		acked := time.Now()
+		untilLeaf(b, leader.testServer, sync, want)
+		lags = append(lags, untilLeaf(b, follower.testServer, sync, want).Sub(acked))
+	}
+	elapsed := time.Since(began)
+	slices.Sort(lags)
+	b.ReportMetric(float64(lags[len(lags)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(writes.Load())/elapsed.Seconds(), "status-writes/s")
 }

@@ -1,0 +1,123 @@
+package daemon_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/store/etcdstore/etcdtest"
+	"github.com/netready/netready/southbound/linuxfwd/lab"
+)
+
+// untilLeaf waits until ts serves want at p, and says when.
+func untilLeaf(t testing.TB, ts *testServer, p string, want any) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		v, err := ts.get(t, p, gpb.GetRequest_ALL)
+		if err == nil && v == want {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s = %v (%v), want %v", ts.cfg.Etcd.Name, p, v, err, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFollowersServeLeaderStatus: three replicas on one etcd cluster and
+// one lab. A follower's Get shows the status the leader's engine wrote
+// (bindings, VPNs, hosts, backends, the reconciliation), follows a
+// backend taken admin down on the leader, and after the leader stops
+// shows the new leader's status (its own reconciliation), not the old
+// one's.
+func TestFollowersServeLeaderStatus(t *testing.T) {
+	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	c := etcdtest.Start(t, 1)
+	a := startRealizingReplica(t, c, l, "a")
+	doc := a.labScenario(t, "any-to-any")
+	untilLeads(t, a.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
+	b := startRealizingReplica(t, c, l, "b")
+	cr := startRealizingReplica(t, c, l, "c")
+	untilSame(t, b.testServer, a.config(t))
+	untilSame(t, cr.testServer, a.config(t))
+
+	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
+	const g3 = vpn + "/bindings/binding[interface=g3]/status"
+	statusLeaves := map[string]any{
+		g3 + "/oper-status":                                  "up",
+		g3 + "/sync-state":                                   "in-sync",
+		g3 + "/backend[name=vendor-b]/name":                  "vendor-b",
+		vpn + "/status/oper-status":                          "up",
+		"/backends/backend[name=vendor-a]/status/sync-state": "in-sync",
+		"/hosts/host[name=host-b]/status/oper-status":        "up",
+	}
+	for p, want := range statusLeaves {
+		untilLeaf(t, a.testServer, p, want)
+		for _, f := range []*realizingReplica{b, cr} {
+			untilLeaf(t, f.testServer, p, want)
+		}
+	}
+	lastRun := "/backends/backend[name=vendor-a]/reconciliation/last-run"
+	ranA := untilLeafSet(t, a.testServer, lastRun)
+	untilLeaf(t, b.testServer, lastRun, ranA)
+
+	// A backend taken admin down on the leader: pending everywhere.
+	const sync = "/backends/backend[name=vendor-a]/status/sync-state"
+	a.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/admin-state", `"down"`)}})
+	set := untilLeaf(t, a.testServer, sync, "pending")
+	got := untilLeaf(t, b.testServer, sync, "pending")
+	t.Logf("leader status -> follower Get: %v", got.Sub(set))
+	untilLeaf(t, cr.testServer, sync, "pending")
+	a.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/admin-state", `"up"`)}})
+	untilLeaf(t, b.testServer, sync, "in-sync")
+	ranA = untilLeafSet(t, a.testServer, lastRun)
+	untilLeaf(t, b.testServer, lastRun, ranA)
+	untilLeaf(t, cr.testServer, lastRun, ranA)
+
+	// Fail-over: the new leader reconciles; every replica left shows its
+	// reconciliation, not a's.
+	a.stop()
+	leader, follower := b, cr
+	deadline := time.Now().Add(15 * time.Second)
+	for b.drivers.open.Load() == 0 && cr.drivers.open.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica took over")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if cr.drivers.open.Load() != 0 {
+		leader, follower = cr, b
+	}
+	for {
+		ran := untilLeafSet(t, leader.testServer, lastRun)
+		if ran != ranA {
+			untilLeaf(t, follower.testServer, lastRun, ran)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new leader %s shows the old leader's reconciliation %v", leader.cfg.Etcd.Name, ran)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for p, want := range statusLeaves {
+		untilLeaf(t, follower.testServer, p, want)
+	}
+}
+
+// untilLeafSet waits until ts serves p and returns its value.
+func untilLeafSet(t testing.TB, ts *testServer, p string) any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if v, err := ts.get(t, p, gpb.GetRequest_ALL); err == nil {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s never appeared", ts.cfg.Etcd.Name, p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
