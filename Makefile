@@ -6,13 +6,24 @@ DATA_DIR  ?= data
 LISTEN    ?= 127.0.0.1:9339
 FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
-GENERATED := gen/realization/realization.go southbound/ebpffwd/fwd_bpfel.go southbound/ebpffwd/fwd_bpfel.o
+GENERATED := gen/realization/realization.go southbound/ebpffwd/fwd_bpfel.go
+# The eBPF forwarder's object: built from its C source (clang), embedded in
+# the binary, never committed.
+BPF_OBJ   := southbound/ebpffwd/fwd_bpfel.o
+BPF_SRC   := southbound/ebpffwd/fwd.c southbound/ebpffwd/l2.h
 
-.PHONY: run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down geolab geolab-down
+.PHONY: bpf run build test check fmt-check vet gen gen-check yanglint deps bench fuzz clean lab lab-down geolab geolab-down
 
 ## run: start netreadyd on the embedded bbolt store in $(DATA_DIR) (TLS, self-signed certificate)
-run:
-	$(GO) run ./cmd/netreadyd --listen $(LISTEN) --data-dir $(DATA_DIR)
+run: $(BPF_OBJ)
+	$(GO) run ./cmd/netreadyd --listen $(LISTEN) --data-dir $(DATA_DIR) $(ARGS)
+
+## bpf: build the eBPF forwarder's object from its C source (installs clang if missing)
+bpf: $(BPF_OBJ)
+
+$(BPF_OBJ): $(BPF_SRC)
+	@.ci/deps bpf
+	$(GO) generate ./southbound/ebpffwd/
 
 ## lab: (root) two host namespaces for the scenarios' linux-vforwarder backends
 lab:
@@ -31,11 +42,11 @@ geolab-down:
 	testdata/lab/geolab.sh down
 
 ## build: build bin/netreadyd
-build:
+build: $(BPF_OBJ)
 	$(GO) build -o bin/netreadyd ./cmd/netreadyd
 
 ## test: every check and every test (what CI runs)
-test: deps check
+test: deps $(BPF_OBJ) check
 	$(GO) test -race -count=1 ./...
 
 ## check: formatting, vet, YANG and generated code up to date
@@ -45,7 +56,7 @@ fmt-check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: $(BPF_OBJ)
 	$(GO) vet ./...
 
 ## gen: regenerate gen/ (realization's typed accessors) from yang/ and gen/realization/reads.txt,
@@ -53,8 +64,8 @@ vet:
 gen:
 	$(GO) generate ./gen/... ./southbound/ebpffwd/
 
-## gen-check: fail if gen/ does not match what yang/ and its declarations generate
-gen-check:
+## gen-check: fail if gen/ and the BPF Go bindings do not match what their sources generate
+gen-check: $(BPF_OBJ)
 	@tmp=$$(mktemp -d); cp $(GENERATED) $$tmp/; \
 	$(GO) generate ./gen/... ./southbound/ebpffwd/ || { rm -rf $$tmp; exit 1; }; \
 	for f in $(GENERATED); do \
@@ -71,7 +82,7 @@ deps:
 	@.ci/deps
 
 ## bench: the performance benchmarks (results: docs/performance.md)
-bench:
+bench: $(BPF_OBJ)
 	$(GO) test -run='^$$' -bench='SetFloor|SetOneLeaf$$|SetConcurrent32' -benchtime=3000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetCommitConfirmed' -benchtime=1000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./cmd/netreadyd/daemon/
@@ -117,7 +128,7 @@ bench:
 	$(GO) test -run='^$$' -bench='BGPImportFlood100k|BGPPeerFlap' -benchtime=1x ./cmd/netreadyd/daemon/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
-fuzz:
+fuzz: $(BPF_OBJ)
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
