@@ -3,6 +3,7 @@ package realize
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +65,7 @@ type statusPaths struct {
 	l2nets, l2net, l2binds, l2bind              *schema.Node
 
 	learnt, learntRoute                               *schema.Node
+	statics, static, staticSt, staticIn, staticWhy    *schema.Node
 	recon, reconLast, reconCount, reconDrift          *schema.Node
 	backendSt, hostSt, portSt, ifaceSt, vpnSt, bindSt statusNodes
 	l2netSt, l2bindSt                                 statusNodes
@@ -90,6 +92,10 @@ func newStatusPaths(sch *schema.Schema) *statusPaths {
 	p.learnt = child(p.vpn, "learnt-routes")
 	p.learntRoute = child(p.learnt, "route")
 	p.binding = child(p.bindings, "binding")
+	p.statics = child(p.vpn, "static-routes")
+	p.static = child(p.statics, "route")
+	p.staticSt = child(p.static, "status")
+	p.staticIn, p.staticWhy = child(p.staticSt, "installed"), child(p.staticSt, "reason")
 	p.l2nets = child(p.tenant, "l2-networks")
 	p.l2net = child(p.l2nets, "l2-network")
 	p.l2binds = child(p.l2net, "bindings")
@@ -405,6 +411,26 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 		}
 	}
 	w.object(vpath, vn, e.paths.vpnSt, e.vpnSummary(v, tenant, vpn))
+	e.writeStaticStatus(w, vpath, vn, tenant+"/"+vpn)
+}
+
+// writeStaticStatus writes whether each static route of a VPN is in the
+// network, and why not: a VPN has few static routes, and any change of
+// its bindings may move them, so all are written with the VPN's status
+// (those already showing theirs are skipped).
+func (e *Engine) writeStaticStatus(w *statusWriter, vpath tree.Path, vn *tree.Node, key string) {
+	if e.inc == nil {
+		return
+	}
+	each(child1(vn, e.paths.statics), e.paths.static, func(rn *tree.Node) {
+		prefix, err := netip.ParsePrefix(rn.Key())
+		if err != nil {
+			return // validation refuses it; nothing to report on
+		}
+		installed, why, _ := e.inc.StaticStatus(key, prefix)
+		path := append(vpath[:4:4], tree.Elem{Schema: e.paths.statics}, keyed(e.paths.static, rn.Key()))
+		w.staticRoute(path, rn, installed, why)
+	})
 }
 
 // vpnSummary is summarize over a VPN's active bindings, from one status
@@ -637,6 +663,42 @@ func str(n *tree.Node) string {
 	}
 	s, _ := n.Value().(string)
 	return s
+}
+
+// staticRoute writes a static route's status (n is its node), unless the
+// tree already shows it.
+func (w *statusWriter) staticRoute(path tree.Path, n *tree.Node, installed bool, why []string) {
+	st := child1(n, w.p.staticSt)
+	if w.skipShown && st != nil && child1(st, w.p.staticIn) != nil && child1(st, w.p.staticIn).Value() == installed &&
+		slices.Equal(strs(child1(st, w.p.staticWhy)), why) {
+		return
+	}
+	obj := len(path)
+	base := append(path[:len(path):len(path)], tree.Elem{Schema: w.p.staticSt})
+	w.set(append(base[:len(base):len(base)], tree.Elem{Schema: w.p.staticIn}), obj, installed)
+	reason := append(base[:len(base):len(base)], tree.Elem{Schema: w.p.staticWhy})
+	if len(why) == 0 {
+		w.del(reason, obj)
+		return
+	}
+	vals := make([]value.Value, len(why))
+	for i, s := range why {
+		vals[i] = s
+	}
+	w.out = append(w.out, realizer.Edit{Path: reason, Object: obj, Values: vals})
+}
+
+// strs is a string leaf-list's values, nil when n is nil.
+func strs(n *tree.Node) []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range n.Values() {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
 }
 
 // reconciliation writes a backend's newest reconciliation outcome.
