@@ -198,6 +198,10 @@ func realizeECMP(t *testing.T, vendorB string) {
 
 	reach(t, g5, "10.1.1.5")
 	reach(t, wan, "10.1.1.5")
+	// The static route to the WAN is in the network, and says so.
+	if got := r.leaf(t, vpn+"/static-routes/route[prefix=10.1.2.0/24]/status/installed"); got != true {
+		t.Errorf("static route 10.1.2.0/24: installed = %v, want true", got)
+	}
 
 	// Load balance: many flows from G5 and from the WAN side reach all three.
 	counts := func() []int64 {
