@@ -22,6 +22,15 @@ func decodeTree(t *testing.T, sch *schema.Schema, js string) *tree.Node {
 	return n
 }
 
+// replaceStatus makes t's realization status u's.
+func replaceStatus(t *tree.Txn, u *update, own map[string]bool) error {
+	edits, err := statusEdits(t.Root(), u, own)
+	if err != nil {
+		return err
+	}
+	return applyEdits(t, edits)
+}
+
 func leafAt(t *testing.T, root *tree.Node, p string) *tree.Node {
 	t.Helper()
 	gp, err := ygot.StringToStructuredPath(p)
@@ -56,13 +65,16 @@ func TestStatusReplacesFollowersStatus(t *testing.T) {
 	     "reconciliation": {"drift-count": 3}}]},
 	  "netready-system:system": {"state": {"version": "follower's"}}}`)
 
-	val := encodeStatus(leader, 7, own)
-	st, err := decodeStatus(sch, val)
+	pub := &publisher{own: own, sent: map[string][]byte{}, dirty: map[string]tree.Path{}}
+	if err := pub.look(leader); err != nil {
+		t.Fatal(err)
+	}
+	st, err := decodeUpdate(sch, pub.changes(leader, 7), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.commit != 7 {
-		t.Fatalf("commit %d, want 7", st.commit)
+	if st.commit != 7 || len(st.objs) != 2 {
+		t.Fatalf("commit %d, %d objects; want 7, 2 (the backends' status)", st.commit, len(st.objs))
 	}
 	txn := tree.Begin(follower)
 	if err := replaceStatus(txn, st, own); err != nil {
@@ -101,7 +113,7 @@ func TestStatusReplacesFollowersStatus(t *testing.T) {
 
 	// A new leader clears the previous one's status, its own state kept.
 	txn = tree.Begin(got)
-	if err := replaceStatus(txn, nil, own); err != nil {
+	if err := replaceStatus(txn, &update{full: true}, own); err != nil {
 		t.Fatal(err)
 	}
 	if n := leafAt(t, txn.Root(), "/backends/backend[name=a]/status/sync-state"); n != nil && !n.IsDefault() {
