@@ -378,6 +378,9 @@ func (r *Replica) followStatus(ctx context.Context, ds *datastore.Datastore) {
 			if r.leading.Load() {
 				return errLeading // its own publications
 			}
+			if full && len(entries) == 0 {
+				return nil // no leader published yet: nothing to show instead
+			}
 			u, err := decodeUpdate(ds.Schema(), entries, full)
 			if err != nil {
 				r.log.Warn("ignoring published statuses", "err", err)
