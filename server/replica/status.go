@@ -175,8 +175,9 @@ func (p *publisher) wrote(entries []etcdstore.StatusEntry) {
 }
 
 // publishCPUShare bounds the leader's publication work: after a
-// publication that took d, the next waits at least d/publishCPUShare
-// (a large change, slow to encode and store, is published less often).
+// publication whose looking and encoding took d, the next waits at least
+// d/publishCPUShare (a large change, slow to encode, is published less
+// often).
 const publishCPUShare = 0.25
 
 // publishStatus writes the leader's changed realization status to the
@@ -194,8 +195,10 @@ func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
 			return
 		case <-wait.C:
 		}
-		began := time.Now()
-		var err error
+		var (
+			err  error
+			work time.Duration
+		)
 		if p == nil {
 			p, err = newPublisher(ctx, r.st, r.own)
 			if err != nil {
@@ -203,7 +206,7 @@ func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
 			}
 		}
 		if p != nil {
-			seq, err = r.publishOnce(ctx, p, ds.Snapshot(), seq)
+			seq, work, err = r.publishOnce(ctx, p, ds.Snapshot(), seq)
 		}
 		if errors.Is(err, etcdstore.ErrNotLeader) {
 			return
@@ -211,26 +214,30 @@ func (r *Replica) publishStatus(ctx context.Context, ds *datastore.Datastore) {
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("publishing the realization status failed; retrying", "err", err)
 		}
-		wait.Reset(max(r.opts.StatusInterval, time.Duration(float64(time.Since(began))/publishCPUShare)))
+		wait.Reset(max(r.opts.StatusInterval, time.Duration(float64(work)/publishCPUShare)))
 	}
 }
 
 // publishOnce writes what changed in snap's status (if snap is not the
 // one seen at seq) and what an earlier publication left unwritten; it
-// returns the snapshot's sequence.
-func (r *Replica) publishOnce(ctx context.Context, p *publisher, snap *datastore.Snapshot, seq uint64) (uint64, error) {
+// returns the snapshot's sequence and how long the leader worked on it
+// (looking and encoding; waiting for etcd is not its work: the Txns are
+// bounded by the interval and their size).
+func (r *Replica) publishOnce(ctx context.Context, p *publisher, snap *datastore.Snapshot, seq uint64) (uint64, time.Duration, error) {
+	began := time.Now()
 	if p.root == nil || snap.Seq != seq {
 		if err := p.look(snap.Root); err != nil {
-			return seq, err
+			return seq, time.Since(began), err
 		}
 	}
 	if len(p.dirty) == 0 {
-		return snap.Seq, nil
+		return snap.Seq, time.Since(began), nil
 	}
 	entries := p.changes(snap.Root, snap.CommitID)
+	work := time.Since(began)
 	n, err := r.st.PutStatus(ctx, entries)
 	p.wrote(entries[:n])
-	return snap.Seq, err
+	return snap.Seq, work, err
 }
 
 // objStatus is one object's published status as a follower read it.
