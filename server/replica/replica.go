@@ -109,9 +109,9 @@ type Replica struct {
 	done    sync.WaitGroup
 	// own is Options.OwnState as a set.
 	own map[string]bool
-	// pending is the newest published status not applied yet (a
-	// follower's, waiting for the commit it was built at).
-	pending atomic.Pointer[status]
+	// pending is the published status a follower read and has not
+	// applied yet (waiting for the commits it was built at).
+	pending pendingStatus
 	// applying makes applyStatus one at a time (its edits are worked
 	// out from a snapshot, against the status the last call wrote).
 	applying sync.Mutex
@@ -230,7 +230,7 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 			newest := commits[len(commits)-1]
 			r.st.Observed(newest.ID)
 			cut.Revision = rev
-			if r.pending.Load() != nil {
+			if r.hasPending() {
 				r.applyStatus(ctx, ds) // it waited for these commits
 			}
 			return nil
@@ -242,7 +242,7 @@ func (r *Replica) follow(ctx context.Context, ds *datastore.Datastore, cut etcds
 		if cut, err = r.reload(ctx, ds); err != nil {
 			r.log.Error("reloading from etcd failed; retrying", "err", err)
 			sleep(ctx, time.Second)
-		} else if r.pending.Load() != nil {
+		} else if r.hasPending() {
 			r.applyStatus(ctx, ds)
 		}
 	}

@@ -55,6 +55,18 @@ func parseJSON(data []byte, ps string) (any, error) {
 	return v, nil
 }
 
+// DecodeStateAt is DecodeJSON (JSON_IETF) for state the server itself
+// publishes at p — a replica leader's realization status of one object,
+// read by its followers: config false data is accepted.
+func DecodeStateAt(p Path, data []byte) (*Node, error) {
+	v, err := parseJSON(data, PathString(p))
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{own: &owner{}, ietf: true, state: true}
+	return d.decodeAt(p, v)
+}
+
 // DecodeTyped decodes a gNMI TypedValue for the node at p: JSON and
 // JSON_IETF values of any node, scalars for leaves and leaflist_val for
 // leaf-lists.
@@ -119,7 +131,7 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 	}
 	last := p[len(p)-1]
 	s := last.Schema
-	if !s.Config {
+	if !s.Config && !d.state {
 		return nil, errorf(KindInvalid, ps, "read-only (config false) data cannot be set")
 	}
 	switch {

@@ -149,6 +149,23 @@ func rowKey(chain []*Node) string {
 	return chainText(chain, true)
 }
 
+// PathKey is the text of p in the form of row keys (see rowKey), which
+// ParsePathKey reads back: what names an object's state in a store
+// (a replica leader's published status, one key per object).
+func PathKey(p Path) string {
+	var b []byte
+	for _, el := range p {
+		b = appendRowElem(b, el.Schema, el.Keys)
+	}
+	return string(b)
+}
+
+// ParsePathKey reads a key PathKey wrote, as strictly as a row key: a bad
+// key is KindCorrupt.
+func ParsePathKey(root *schema.Node, key string) (Path, error) {
+	return rowPath(root, key)
+}
+
 func appendRowElem(b []byte, s *schema.Node, keys []value.Value) []byte {
 	b = append(append(b, '/'), s.Name...)
 	for i, k := range keys {

@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
 	"github.com/netready/netready/southbound/linuxfwd/lab"
@@ -119,5 +122,81 @@ func untilLeafSet(t testing.TB, ts *testServer, p string) any {
 			t.Fatalf("%s: %s never appeared", ts.cfg.Etcd.Name, p)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestStatusPublishesChangedObjectsOnly: the leader publishes its
+// realization status per object, so a change writes the keys of the
+// objects whose status changed, not the whole status again: a backend
+// taken admin down (the objects realized on it go pending) writes keys
+// naming objects, each small and each with a new value, the backend's
+// among them, and not every object's.
+func TestStatusPublishesChangedObjectsOnly(t *testing.T) {
+	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	c := etcdtest.Start(t, 1)
+	cli := c.Client(t)
+	a := startRealizingReplica(t, c, l, "a")
+	doc := a.labScenario(t, "any-to-any")
+	untilLeads(t, a.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
+	b := startRealizingReplica(t, c, l, "b")
+	untilSame(t, b.testServer, a.config(t))
+	const sync = "/backends/backend[name=vendor-a]/status/sync-state"
+	untilLeaf(t, b.testServer, sync, "in-sync")
+	lastRun := "/backends/backend[name=vendor-a]/reconciliation/last-run"
+	untilLeaf(t, b.testServer, lastRun, untilLeafSet(t, a.testServer, lastRun))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, err := cli.Get(ctx, "/r/status", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, before := 0, map[string]string{}
+	for _, kv := range resp.Kvs {
+		whole += len(kv.Key) + len(kv.Value)
+		before[string(kv.Key)] = string(kv.Value[min(8, len(kv.Value)):])
+	}
+	type write struct {
+		key, val string
+		size     int
+	}
+	wch := cli.Watch(ctx, "/r/status", clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	a.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/backends/backend[name=vendor-a]/admin-state", `"down"`)}})
+	untilLeaf(t, b.testServer, sync, "pending")
+	// Every write up to and with the one that carried pending.
+	var got []write
+	bytes, pending := 0, false
+	for !pending {
+		select {
+		case wr := <-wch:
+			for _, ev := range wr.Events {
+				got = append(got, write{string(ev.Kv.Key), string(ev.Kv.Value[min(8, len(ev.Kv.Value)):]), len(ev.Kv.Key) + len(ev.Kv.Value)})
+				bytes += len(ev.Kv.Key) + len(ev.Kv.Value)
+				pending = pending || strings.Contains(string(ev.Kv.Value), `"pending"`)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no status write carried pending; saw %v", got)
+		}
+	}
+	t.Logf("whole status %d bytes in %d keys; the change wrote %d bytes: %v", whole, len(resp.Kvs), bytes, got)
+	backend := false
+	for _, w := range got {
+		if !strings.HasPrefix(w.key, "/r/status//") {
+			t.Errorf("status written to %s, not to an object's key", w.key)
+		}
+		if w.size > 1024 {
+			t.Errorf("%s: %d bytes written, want at most 1 KiB", w.key, w.size)
+		}
+		if old, ok := before[w.key]; ok && old == w.val {
+			t.Errorf("%s written with the status it held", w.key)
+		}
+		before[w.key] = w.val
+		backend = backend || strings.HasSuffix(w.key, "/backends/backend[name=vendor-a]/status")
+	}
+	if !backend {
+		t.Error("the backend's status key was not written")
+	}
+	if len(got) >= len(resp.Kvs) {
+		t.Errorf("the change wrote %d keys of %d: want only the changed objects'", len(got), len(resp.Kvs))
 	}
 }

@@ -19,6 +19,7 @@
 //	P log/<id>      commit-log record (store.EncodeCommit), id as 16 hex digits
 //	P audit/<seq>   audit entry, seq as 16 hex digits
 //	P state/<key>   server-owned state (Commit.State)
+//	P status/<key>  the leader's realization status of one object (status.go)
 //
 // Ids are fixed-width hex so etcd's byte order is id order.
 package etcdstore

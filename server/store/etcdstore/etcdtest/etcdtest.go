@@ -41,7 +41,7 @@ type Cluster struct {
 // memberConfig makes the configuration of member i of a new cluster
 // (initial: every member's peer URL) with its data under dir, listening
 // for clients at listen and telling them client.
-func memberConfig(i int, dir string, peer, listen, client url.URL, initial string, tlsFiles *TLSFiles) func() *embed.Config {
+func memberConfig(i int, dir string, peer, listen, client url.URL, initial string, tlsFiles *TLSFiles, defaults bool) func() *embed.Config {
 	return func() *embed.Config {
 		cfg := embed.NewConfig()
 		cfg.Name = fmt.Sprintf("m%d", i)
@@ -60,7 +60,9 @@ func memberConfig(i int, dir string, peer, listen, client url.URL, initial strin
 		cfg.TickMs, cfg.ElectionMs = 100, 2000
 		// The limits docs/architecture.md asks of a cluster that holds
 		// NetReady's datastore.
-		cfg.MaxTxnOps, cfg.MaxRequestBytes = MaxTxnOps, MaxRequestBytes
+		if !defaults {
+			cfg.MaxTxnOps, cfg.MaxRequestBytes = MaxTxnOps, MaxRequestBytes
+		}
 		if tlsFiles != nil {
 			cfg.ClientTLSInfo = transport.TLSInfo{CertFile: tlsFiles.serverCert, KeyFile: tlsFiles.serverKey,
 				TrustedCAFile: tlsFiles.CA, ClientCertAuth: true}
@@ -72,7 +74,15 @@ func memberConfig(i int, dir string, peer, listen, client url.URL, initial strin
 // Start starts an n-member cluster and stops it when the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
-	return start(t, n, nil, false)
+	return start(t, n, nil, false, false)
+}
+
+// StartDefaultLimits starts an n-member cluster with etcd's default
+// transaction limits (--max-txn-ops 128, --max-request-bytes 1.5 MiB),
+// for what must fit any cluster (the replicas' status publications).
+func StartDefaultLimits(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return start(t, n, nil, false, true)
 }
 
 // StartKillable starts an n-member cluster whose members Kill and
@@ -80,7 +90,7 @@ func Start(t testing.TB, n int) *Cluster {
 // cuts, ending every connection at once as a crash would.
 func StartKillable(t testing.TB, n int) *Cluster {
 	t.Helper()
-	return start(t, n, nil, true)
+	return start(t, n, nil, true, false)
 }
 
 // StartTLS starts an n-member cluster whose clients must use TLS with a
@@ -88,10 +98,10 @@ func StartKillable(t testing.TB, n int) *Cluster {
 func StartTLS(t testing.TB, n int) (*Cluster, TLSFiles) {
 	t.Helper()
 	f := newTLSFiles(t, t.TempDir())
-	return start(t, n, &f, false), f
+	return start(t, n, &f, false, false), f
 }
 
-func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied bool) *Cluster {
+func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied, defaults bool) *Cluster {
 	peers, clients := freeURLs(t, n), freeURLs(t, n)
 	listen := clients // where the members listen for clients
 	if proxied {
@@ -109,7 +119,7 @@ func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied bool) *Cluster {
 	c := &Cluster{}
 	dir := t.TempDir()
 	for i := range n {
-		c.configs = append(c.configs, memberConfig(i, dir, peers[i], listen[i], clients[i], strings.Join(initial, ","), tlsFiles))
+		c.configs = append(c.configs, memberConfig(i, dir, peers[i], listen[i], clients[i], strings.Join(initial, ","), tlsFiles, defaults))
 		if proxied {
 			c.proxies = append(c.proxies, newProxy(t, clients[i].Host, listen[i].Host))
 		}
