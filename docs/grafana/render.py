@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Draws a Grafana dashboard from its own queries, where Grafana is missing.
+
+Every panel of the dashboard JSON is placed by its gridPos (24 columns,
+rows of 30 px as Grafana lays them out) and drawn from its targets' PromQL,
+evaluated through Prometheus's HTTP API over the run (query_range), with
+the panel's title, unit and legend formats; Grafana's variables are
+expanded as Grafana would ($instance: all servers; $__rate_interval: four
+scrape intervals at least). Stat panels show the last value of each series
+over a sparkline, as Grafana's default stat does. A query that returns
+nothing is drawn "No data" and reported: on a lab that exercises it, that
+is a bug in the dashboard. render.sh runs it.
+"""
+import argparse
+import json
+import re
+import sys
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+# Grafana's dark theme and its classic palette.
+BG, PANEL, TEXT, GRID = "#111217", "#181b1f", "#ccccdc", "#2c3235"
+PALETTE = ["#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#FADE2A", "#37872D", "#C4162A"]
+CELL_PX, MARGIN_PX, WIDTH_PX, DPI = 30, 8, 1500, 100
+
+
+def si(v, suffix=""):
+    """A number with an SI prefix, as Grafana's 'short' unit writes it."""
+    for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g} {p}{suffix}".rstrip()
+    return f"{v:.3g} {suffix}".rstrip() if v else f"0 {suffix}".rstrip()
+
+
+def fmt(unit, v):
+    """A value in a Grafana unit: the ones this dashboard uses."""
+    if v != v:  # NaN
+        return "-"
+    if unit == "s":
+        for div, u in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+            if abs(v) >= div or u == "µs":
+                return f"{v / div:.3g} {u}"
+    if unit == "bytes":
+        for div, u in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(v) >= div:
+                return f"{v / div:.3g} {u}"
+        return f"{v:.0f} B"
+    if unit == "reqps":
+        return si(v, "req/s")
+    if unit == "percentunit":
+        return f"{v * 100:.3g}%"
+    return si(v)
+
+
+def query_range(base, expr, start, end, step):
+    """The series of expr over [start, end]: [(labels, times, values)]."""
+    q = urllib.parse.urlencode({"query": expr, "start": start, "end": end, "step": step})
+    with urllib.request.urlopen(f"{base}/api/v1/query_range?{q}", timeout=30) as r:
+        body = json.load(r)
+    if body.get("status") != "success":
+        raise RuntimeError(f"{expr}: {body.get('error')}")
+    out = []
+    for s in body["data"]["result"]:
+        ts = [datetime.fromtimestamp(float(t), timezone.utc) for t, _ in s["values"]]
+        out.append((s["metric"], ts, [float(v) for _, v in s["values"]]))
+    return out
+
+
+def expand(expr, rate_interval):
+    """Grafana's variables: every instance, and $__rate_interval."""
+    expr = expr.replace("$__rate_interval", f"{rate_interval}s")
+    return re.sub(r"\$\{?instance\}?", ".*", expr)
+
+
+def legend(fmt_, labels):
+    """A target's legendFormat with {{label}} filled in, as Grafana does."""
+    if not fmt_:
+        return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), fmt_).strip()
+
+
+def panel_series(panel, args, step):
+    """Every series of a panel's targets, each with its legend."""
+    rate = max(step + args.scrape_interval, 4 * args.scrape_interval)
+    series = []
+    for t in panel.get("targets", []):
+        got = query_range(args.prometheus, expand(t["expr"], rate), args.start, args.end, step)
+        if not got:
+            print(f"no data: panel {panel['title']!r} target {t['refId']}: {t['expr']}", file=sys.stderr)
+        series += [(legend(t.get("legendFormat"), m), ts, vs) for m, ts, vs in got]
+    return series
+
+
+def draw_stat(fig, box, series, unit):
+    """Last value of each series, big, over its sparkline."""
+    x, y, w, h = box
+    n = max(len(series), 1)
+    for i, (name, ts, vs) in enumerate(series):
+        sx = x + w * i / n
+        ax = fig.add_axes([sx, y, w / n, h * 0.45])
+        ax.axis("off")
+        ax.fill_between(ts, vs, color=PALETTE[0], alpha=0.18, lw=0)
+        ax.plot(ts, vs, color=PALETTE[0], lw=1)
+        ax.set_ylim(bottom=min(0, min(vs)), top=max(vs) * 1.05 or 1)
+        color = PALETTE[0] if vs[-1] < 80 else PALETTE[4]  # Grafana's default thresholds
+        fig.text(sx + w / n / 2, y + h * 0.62, fmt(unit, vs[-1]), color=color, fontsize=22, ha="center", va="center", weight="bold")
+        fig.text(sx + w / n / 2, y + h * 0.92, name, color=TEXT, fontsize=7, ha="center", va="center")
+
+
+def draw_timeseries(fig, box, series, unit):
+    """Lines over the run's time, the legend below as Grafana's list legend."""
+    x, y, w, h = box
+    rows = (len(series) + 2) // 3
+    leg_h = min(0.45 * h, rows * 13 / fig.get_figheight() / DPI)
+    ax = fig.add_axes([x + 0.035 * w + 0.02, y + leg_h + 0.022 * h + 0.006, w * 0.965 - 0.025, h - leg_h - 0.022 * h - 0.006])
+    ax.set_facecolor(PANEL)
+    for i, (name, ts, vs) in enumerate(series):
+        ax.plot(ts, vs, color=PALETTE[i % len(PALETTE)], lw=1.2, label=name)
+    ax.grid(color=GRID, lw=0.6)
+    ax.tick_params(colors=TEXT, labelsize=7, length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=timezone.utc))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(unit, v)))
+    ax.set_ylim(bottom=0)
+    if series:
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower left", bbox_to_anchor=(x, y), ncol=3,
+                   fontsize=7, frameon=False, labelcolor=TEXT, handlelength=1.2, columnspacing=1.2, borderaxespad=0.2)
+
+
+def render(args):
+    with open(args.dashboard) as f:
+        dash = json.load(f)
+    panels = dash["panels"]
+    rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
+    header_px = 46
+    height_px = header_px + rows * (CELL_PX + MARGIN_PX)
+    fig = plt.figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor=BG)
+    step = max(args.scrape_interval, (args.end - args.start) // 250)
+    span = "–".join(datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for t in (args.start, args.end))
+    fig.text(0.006, 1 - 16 / height_px, dash["title"], color=TEXT, fontsize=14, weight="bold", va="center")
+    fig.text(0.006, 1 - 36 / height_px, f"{span} UTC · Prometheus, scrape {args.scrape_interval} s · drawn by "
+             "docs/grafana/render.py from this dashboard's own queries (Grafana is not installable here)",
+             color="#8e8e9e", fontsize=8, va="center")
+    missing = 0
+    for p in panels:
+        g = p["gridPos"]
+        x, w = g["x"] / 24 + 0.002, g["w"] / 24 - 0.004
+        top = header_px + g["y"] * (CELL_PX + MARGIN_PX)
+        hpx = g["h"] * (CELL_PX + MARGIN_PX) - MARGIN_PX
+        y, h = 1 - (top + hpx) / height_px, hpx / height_px
+        if p["type"] == "row":
+            fig.text(x, y + h / 2, p["title"], color=TEXT, fontsize=11, weight="bold", va="center")
+            continue
+        fig.add_artist(Rectangle((x, y), w, h, transform=fig.transFigure, facecolor=PANEL, edgecolor=GRID, lw=0.8))
+        title_h = 24 / height_px
+        fig.text(x + 0.005, y + h - title_h / 2, p["title"], color=TEXT, fontsize=9, weight="bold", va="center")
+        unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
+        series = panel_series(p, args, step)
+        body = (x + 0.004, y + 0.004, w - 0.008, h - title_h - 0.004)
+        if not series:
+            missing += 1
+            fig.text(x + w / 2, y + h / 2, "No data", color="#8e8e9e", fontsize=12, ha="center", va="center")
+        elif p["type"] == "stat":
+            draw_stat(fig, body, series, unit)
+        else:
+            draw_timeseries(fig, body, series, unit)
+    fig.savefig(args.out, facecolor=BG, dpi=DPI)
+    return missing
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prometheus", required=True, help="Prometheus base URL")
+    ap.add_argument("--dashboard", required=True, help="dashboard JSON")
+    ap.add_argument("--start", type=int, required=True, help="start of the run, Unix seconds")
+    ap.add_argument("--end", type=int, required=True, help="end of the run, Unix seconds")
+    ap.add_argument("--scrape-interval", type=int, default=2, help="Prometheus's scrape interval, seconds")
+    ap.add_argument("--out", required=True, help="PNG to write")
+    args = ap.parse_args()
+    missing = render(args)
+    if missing:
+        sys.exit(f"{missing} panel(s) without data: see above")
+
+
+if __name__ == "__main__":
+    main()
