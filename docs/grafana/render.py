@@ -45,6 +45,8 @@ def fmt(unit, v):
     """A value in a Grafana unit: the ones this dashboard uses."""
     if v != v:  # NaN
         return "-"
+    if v == 0:
+        return "0"
     if unit == "s":
         for div, u in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
             if abs(v) >= div or u == "µs":
@@ -88,15 +90,24 @@ def legend(fmt_, labels):
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), fmt_).strip()
 
 
+def overrides(panel):
+    """Per target (refId): the unit and axis placement its overrides set."""
+    out = {}
+    for o in panel.get("fieldConfig", {}).get("overrides", []):
+        if o["matcher"]["id"] == "byFrameRefID":
+            out[o["matcher"]["options"]] = {p["id"]: p["value"] for p in o["properties"]}
+    return out
+
+
 def panel_series(panel, args, step):
-    """Every series of a panel's targets, each with its legend."""
+    """Every series of a panel's targets: (legend, times, values, refId)."""
     rate = max(step + args.scrape_interval, 4 * args.scrape_interval)
     series = []
     for t in panel.get("targets", []):
         got = query_range(args.prometheus, expand(t["expr"], rate), args.start, args.end, step)
         if not got:
             print(f"no data: panel {panel['title']!r} target {t['refId']}: {t['expr']}", file=sys.stderr)
-        series += [(legend(t.get("legendFormat"), m), ts, vs) for m, ts, vs in got]
+        series += [(legend(t.get("legendFormat"), m), ts, vs, t["refId"]) for m, ts, vs in got]
     return series
 
 
@@ -104,7 +115,7 @@ def draw_stat(fig, box, series, unit):
     """Last value of each series, big, over its sparkline."""
     x, y, w, h = box
     n = max(len(series), 1)
-    for i, (name, ts, vs) in enumerate(series):
+    for i, (name, ts, vs, _) in enumerate(series):
         sx = x + w * i / n
         ax = fig.add_axes([sx, y, w / n, h * 0.45])
         ax.axis("off")
@@ -116,25 +127,34 @@ def draw_stat(fig, box, series, unit):
         fig.text(sx + w / n / 2, y + h * 0.92, name, color=TEXT, fontsize=7, ha="center", va="center")
 
 
-def draw_timeseries(fig, box, series, unit):
-    """Lines over the run's time, the legend below as Grafana's list legend."""
+def draw_timeseries(fig, box, series, unit, over, span):
+    """Lines over the run, the legend below as Grafana's list legend; a
+    target whose override places it on the right gets its own axis."""
     x, y, w, h = box
     rows = (len(series) + 2) // 3
     leg_h = min(0.45 * h, rows * 13 / fig.get_figheight() / DPI)
-    ax = fig.add_axes([x + 0.035 * w + 0.02, y + leg_h + 0.022 * h + 0.006, w * 0.965 - 0.025, h - leg_h - 0.022 * h - 0.006])
+    ax = fig.add_axes([x + 0.035 * w + 0.02, y + leg_h + 0.022 * h + 0.006, w * 0.90 - 0.02, h - leg_h - 0.022 * h - 0.006])
     ax.set_facecolor(PANEL)
-    for i, (name, ts, vs) in enumerate(series):
-        ax.plot(ts, vs, color=PALETTE[i % len(PALETTE)], lw=1.2, label=name)
+    axes = {"left": (ax, unit)}
+    for i, (name, ts, vs, ref) in enumerate(series):
+        o = over.get(ref, {})
+        place = o.get("custom.axisPlacement", "left")
+        if place not in axes:
+            axes[place] = (ax.twinx(), o.get("unit", unit))
+        axes[place][0].plot(ts, vs, color=PALETTE[i % len(PALETTE)], lw=1.2, label=name)
     ax.grid(color=GRID, lw=0.6)
-    ax.tick_params(colors=TEXT, labelsize=7, length=0)
-    for s in ax.spines.values():
-        s.set_visible(False)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=timezone.utc))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(unit, v)))
-    ax.set_ylim(bottom=0)
-    if series:
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower left", bbox_to_anchor=(x, y), ncol=3,
-                   fontsize=7, frameon=False, labelcolor=TEXT, handlelength=1.2, columnspacing=1.2, borderaxespad=0.2)
+    for a, u in axes.values():
+        a.tick_params(colors=TEXT, labelsize=7, length=0)
+        for s in a.spines.values():
+            s.set_visible(False)
+        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _, u=u: fmt(u, v)))
+        a.set_ylim(bottom=0)
+    ax.set_xlim(*span)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=7))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=timezone.utc))
+    handles = [hl for a, _ in axes.values() for hl in zip(*a.get_legend_handles_labels())]
+    fig.legend(*zip(*handles), loc="lower left", bbox_to_anchor=(x, y), ncol=3,
+               fontsize=7, frameon=False, labelcolor=TEXT, handlelength=1.2, columnspacing=1.2, borderaxespad=0.2)
 
 
 def render(args):
@@ -151,6 +171,7 @@ def render(args):
     fig.text(0.006, 1 - 36 / height_px, f"{span} UTC · Prometheus, scrape {args.scrape_interval} s · drawn by "
              "docs/grafana/render.py from this dashboard's own queries (Grafana is not installable here)",
              color="#8e8e9e", fontsize=8, va="center")
+    span_dt = [datetime.fromtimestamp(t, timezone.utc) for t in (args.start, args.end)]
     missing = 0
     for p in panels:
         g = p["gridPos"]
@@ -161,7 +182,7 @@ def render(args):
         if p["type"] == "row":
             fig.text(x, y + h / 2, p["title"], color=TEXT, fontsize=11, weight="bold", va="center")
             continue
-        fig.add_artist(Rectangle((x, y), w, h, transform=fig.transFigure, facecolor=PANEL, edgecolor=GRID, lw=0.8))
+        fig.add_artist(Rectangle((x, y), w, h, transform=fig.transFigure, facecolor=PANEL, edgecolor=GRID, lw=0.8, zorder=-1))
         title_h = 24 / height_px
         fig.text(x + 0.005, y + h - title_h / 2, p["title"], color=TEXT, fontsize=9, weight="bold", va="center")
         unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
@@ -173,7 +194,7 @@ def render(args):
         elif p["type"] == "stat":
             draw_stat(fig, body, series, unit)
         else:
-            draw_timeseries(fig, body, series, unit)
+            draw_timeseries(fig, body, series, unit, overrides(p), span_dt)
     fig.savefig(args.out, facecolor=BG, dpi=DPI)
     return missing
 

@@ -30,8 +30,42 @@ var (
 	matcherRE  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"`)
 )
 
-// dashboardTarget is one PromQL expression of the dashboard, and where it is.
-type dashboardTarget struct{ where, expr string }
+// dashboardTarget is one PromQL expression of the dashboard, where it is,
+// and the unit Grafana shows it in ("" for a template variable).
+type dashboardTarget struct{ where, expr, unit string }
+
+// dashboardPanel is what the tests read of a panel.
+type dashboardPanel struct {
+	Title       string
+	Targets     []struct{ RefID, Expr string }
+	FieldConfig struct {
+		Defaults  struct{ Unit string }
+		Overrides []struct {
+			Matcher    struct{ ID, Options string }
+			Properties []struct {
+				ID    string
+				Value any
+			}
+		}
+	}
+}
+
+// unit is the unit Grafana shows target ref in: the panel's, unless an
+// override for that target sets another.
+func (p dashboardPanel) unit(ref string) string {
+	u := p.FieldConfig.Defaults.Unit
+	for _, o := range p.FieldConfig.Overrides {
+		if o.Matcher.ID != "byFrameRefID" || o.Matcher.Options != ref {
+			continue
+		}
+		for _, prop := range o.Properties {
+			if v, ok := prop.Value.(string); ok && prop.ID == "unit" {
+				u = v
+			}
+		}
+	}
+	return u
+}
 
 // dashboardTargets returns every panel target's expression and the
 // template variables' queries.
@@ -42,10 +76,7 @@ func dashboardTargets(t *testing.T) []dashboardTarget {
 		t.Fatal(err)
 	}
 	var dash struct {
-		Panels []struct {
-			Title   string
-			Targets []struct{ RefID, Expr string }
-		}
+		Panels     []dashboardPanel
 		Templating struct {
 			List []struct{ Name, Definition string }
 		}
@@ -56,12 +87,12 @@ func dashboardTargets(t *testing.T) []dashboardTarget {
 	var out []dashboardTarget
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
-			out = append(out, dashboardTarget{fmt.Sprintf("panel %q %s", p.Title, tg.RefID), tg.Expr})
+			out = append(out, dashboardTarget{fmt.Sprintf("panel %q %s", p.Title, tg.RefID), tg.Expr, p.unit(tg.RefID)})
 		}
 	}
 	for _, v := range dash.Templating.List {
 		if v.Definition != "" {
-			out = append(out, dashboardTarget{"variable " + v.Name, v.Definition})
+			out = append(out, dashboardTarget{"variable " + v.Name, v.Definition, ""})
 		}
 	}
 	return out
@@ -168,6 +199,27 @@ func TestDashboardSelectorsServed(t *testing.T) {
 	} {
 		if bad := unserved(fams, c.expr); !slices.Equal(bad, []string{c.want}) {
 			t.Errorf("%s: reported %v, want [%s]", c.expr, bad, c.want)
+		}
+	}
+}
+
+// TestDashboardUnits: a target shown in seconds is computed from metrics
+// in seconds (named _seconds, by the Prometheus conventions), and a
+// quantile of a _seconds histogram is shown in seconds. A rate of
+// requests or failures drawn on a seconds axis reads as a duration
+// (0.3 streams opened per second shown as "300 ms").
+func TestDashboardUnits(t *testing.T) {
+	for _, tg := range dashboardTargets(t) {
+		names := selectorRE.FindAllStringSubmatch(tg.expr, -1)
+		seconds := len(names) > 0
+		for _, m := range names {
+			seconds = seconds && strings.HasSuffix(strings.TrimSuffix(m[1], "_bucket"), "_seconds")
+		}
+		switch {
+		case tg.unit == "s" && !seconds:
+			t.Errorf("%s is shown in seconds but measures no time: %s", tg.where, tg.expr)
+		case seconds && strings.HasPrefix(tg.expr, "histogram_quantile") && tg.unit != "s":
+			t.Errorf("%s is a quantile of a time, shown in %q: %s", tg.where, tg.unit, tg.expr)
 		}
 	}
 }
