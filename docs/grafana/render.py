@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
 """Draws a Grafana dashboard from its own queries, where Grafana is missing.
 
-Every panel of the dashboard JSON is placed by its gridPos (24 columns,
-rows of 30 px as Grafana lays them out) and drawn from its targets' PromQL,
-evaluated through Prometheus's HTTP API over the run (query_range), with
-the panel's title, unit and legend formats; Grafana's variables are
-expanded as Grafana would ($instance: all servers; $__rate_interval: four
-scrape intervals at least). Stat panels show the last value of each series
-over a sparkline, as Grafana's default stat does. A query that returns
-nothing is drawn "No data" and reported: on a lab that exercises it, that
-is a bug in the dashboard. render.sh runs it.
+Each panel sits where its gridPos puts it (24 columns, 30 px rows) and is
+drawn from its targets' PromQL, evaluated by Prometheus (query_range over
+the run), with its title, unit, overrides and legend formats; $instance is
+every server, $__rate_interval four scrape intervals at least, as Grafana
+has them. Stat panels show each series' last value over a sparkline, as
+Grafana's default stat does. A target that returns nothing is drawn "No
+data" and fails the run: on a lab that exercises it, the dashboard is wrong.
 """
 import argparse
+import io
 import json
 import re
 import sys
@@ -26,41 +25,22 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
+from PIL import Image  # noqa: E402  (matplotlib's own dependency)
 
 # Grafana's dark theme and its classic palette.
 BG, PANEL, TEXT, GRID = "#111217", "#181b1f", "#ccccdc", "#2c3235"
 PALETTE = ["#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#FADE2A", "#37872D", "#C4162A"]
-CELL_PX, MARGIN_PX, WIDTH_PX, DPI = 30, 8, 1500, 100
-
-
-def si(v, suffix=""):
-    """A number with an SI prefix, as Grafana's 'short' unit writes it."""
-    for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.3g} {p}{suffix}".rstrip()
-    return f"{v:.3g} {suffix}".rstrip() if v else f"0 {suffix}".rstrip()
+CELL_PX, MARGIN_PX, HEADER_PX, WIDTH_PX, DPI = 30, 8, 46, 1500, 100
 
 
 def fmt(unit, v):
-    """A value in a Grafana unit: the ones this dashboard uses."""
-    if v != v:  # NaN
-        return "-"
-    if v == 0:
-        return "0"
-    if unit == "s":
-        for div, u in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-            if abs(v) >= div or u == "µs":
-                return f"{v / div:.3g} {u}"
-    if unit == "bytes":
-        for div, u in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(v) >= div:
-                return f"{v / div:.3g} {u}"
-        return f"{v:.0f} B"
-    if unit == "reqps":
-        return si(v, "req/s")
-    if unit == "percentunit":
-        return f"{v * 100:.3g}%"
-    return si(v)
+    """A value in the Grafana units this dashboard uses ('short' by default)."""
+    scales = {"s": ((1, "s"), (1e-3, "ms"), (1e-6, "µs")), "bytes": ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B")),
+              "percentunit": ((0.01, "%"),)}.get(unit, ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")))
+    if v != v or v == 0:
+        return "-" if v != v else "0"
+    div, u = next(((d, u) for d, u in scales if abs(v) >= d), scales[-1])
+    return (f"{v / div:.3g} {u}".strip() + (" req/s" if unit == "reqps" else "")).replace(" %", "%")
 
 
 def query_range(base, expr, start, end, step):
@@ -75,12 +55,6 @@ def query_range(base, expr, start, end, step):
         ts = [datetime.fromtimestamp(float(t), timezone.utc) for t, _ in s["values"]]
         out.append((s["metric"], ts, [float(v) for _, v in s["values"]]))
     return out
-
-
-def expand(expr, rate_interval):
-    """Grafana's variables: every instance, and $__rate_interval."""
-    expr = expr.replace("$__rate_interval", f"{rate_interval}s")
-    return re.sub(r"\$\{?instance\}?", ".*", expr)
 
 
 def legend(fmt_, labels):
@@ -99,14 +73,16 @@ def overrides(panel):
     return out
 
 
-def panel_series(panel, args, step):
-    """Every series of a panel's targets: (legend, times, values, refId)."""
+def panel_series(panel, args, step, empty):
+    """Every series of a panel's targets: (legend, times, values, refId).
+    Targets without data are added to empty."""
     rate = max(step + args.scrape_interval, 4 * args.scrape_interval)
     series = []
     for t in panel.get("targets", []):
-        got = query_range(args.prometheus, expand(t["expr"], rate), args.start, args.end, step)
+        expr = re.sub(r"\$\{?instance\}?", ".*", t["expr"].replace("$__rate_interval", f"{rate}s"))
+        got = query_range(args.prometheus, expr, args.start, args.end, step)
         if not got:
-            print(f"no data: panel {panel['title']!r} target {t['refId']}: {t['expr']}", file=sys.stderr)
+            empty.append(f"panel {panel['title']!r} target {t['refId']}: {t['expr']}")
         series += [(legend(t.get("legendFormat"), m), ts, vs, t["refId"]) for m, ts, vs in got]
     return series
 
@@ -133,7 +109,8 @@ def draw_timeseries(fig, box, series, unit, over, span):
     x, y, w, h = box
     rows = (len(series) + 2) // 3
     leg_h = min(0.45 * h, rows * 13 / fig.get_figheight() / DPI)
-    ax = fig.add_axes([x + 0.035 * w + 0.02, y + leg_h + 0.022 * h + 0.006, w * 0.90 - 0.02, h - leg_h - 0.022 * h - 0.006])
+    right = any(over.get(ref, {}).get("custom.axisPlacement") == "right" for *_, ref in series)
+    ax = fig.add_axes([x + 0.035 * w + 0.02, y + leg_h + 0.022 * h + 0.006, w * (0.86 if right else 0.93) - 0.02, h - leg_h - 0.022 * h - 0.006])
     ax.set_facecolor(PANEL)
     axes = {"left": (ax, unit)}
     for i, (name, ts, vs, ref) in enumerate(series):
@@ -150,34 +127,37 @@ def draw_timeseries(fig, box, series, unit, over, span):
         a.yaxis.set_major_formatter(FuncFormatter(lambda v, _, u=u: fmt(u, v)))
         a.set_ylim(bottom=0)
     ax.set_xlim(*span)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=7))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=timezone.utc))
     handles = [hl for a, _ in axes.values() for hl in zip(*a.get_legend_handles_labels())]
     fig.legend(*zip(*handles), loc="lower left", bbox_to_anchor=(x, y), ncol=3,
                fontsize=7, frameon=False, labelcolor=TEXT, handlelength=1.2, columnspacing=1.2, borderaxespad=0.2)
 
 
-def render(args):
-    with open(args.dashboard) as f:
-        dash = json.load(f)
-    panels = dash["panels"]
-    rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
-    header_px = 46
-    height_px = header_px + rows * (CELL_PX + MARGIN_PX)
-    fig = plt.figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor=BG)
-    step = max(args.scrape_interval, (args.end - args.start) // 250)
+def header(fig, dash, args, height_px):
+    """The dashboard's title, the run's time span and how it was drawn."""
     span = "–".join(datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") for t in (args.start, args.end))
     fig.text(0.006, 1 - 16 / height_px, dash["title"], color=TEXT, fontsize=14, weight="bold", va="center")
     fig.text(0.006, 1 - 36 / height_px, f"{span} UTC · Prometheus, scrape {args.scrape_interval} s · drawn by "
              "docs/grafana/render.py from this dashboard's own queries (Grafana is not installable here)",
              color="#8e8e9e", fontsize=8, va="center")
-    span_dt = [datetime.fromtimestamp(t, timezone.utc) for t in (args.start, args.end)]
-    missing = 0
+
+
+def render(args):
+    """Draws every panel; returns the targets that had no data."""
+    with open(args.dashboard) as f:
+        dash = json.load(f)
+    panels = dash["panels"]
+    height_px = HEADER_PX + max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels) * (CELL_PX + MARGIN_PX)
+    fig = plt.figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI, facecolor=BG)
+    header(fig, dash, args, height_px)
+    step = max(args.scrape_interval, (args.end - args.start) // 250)
+    span = [datetime.fromtimestamp(t, timezone.utc) for t in (args.start, args.end)]
+    empty = []
     for p in panels:
         g = p["gridPos"]
         x, w = g["x"] / 24 + 0.002, g["w"] / 24 - 0.004
-        top = header_px + g["y"] * (CELL_PX + MARGIN_PX)
-        hpx = g["h"] * (CELL_PX + MARGIN_PX) - MARGIN_PX
+        top, hpx = HEADER_PX + g["y"] * (CELL_PX + MARGIN_PX), g["h"] * (CELL_PX + MARGIN_PX) - MARGIN_PX
         y, h = 1 - (top + hpx) / height_px, hpx / height_px
         if p["type"] == "row":
             fig.text(x, y + h / 2, p["title"], color=TEXT, fontsize=11, weight="bold", va="center")
@@ -186,31 +166,35 @@ def render(args):
         title_h = 24 / height_px
         fig.text(x + 0.005, y + h - title_h / 2, p["title"], color=TEXT, fontsize=9, weight="bold", va="center")
         unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
-        series = panel_series(p, args, step)
+        series = panel_series(p, args, step, empty)
         body = (x + 0.004, y + 0.004, w - 0.008, h - title_h - 0.004)
         if not series:
-            missing += 1
             fig.text(x + w / 2, y + h / 2, "No data", color="#8e8e9e", fontsize=12, ha="center", va="center")
         elif p["type"] == "stat":
             draw_stat(fig, body, series, unit)
         else:
-            draw_timeseries(fig, body, series, unit, overrides(p), span_dt)
-    fig.savefig(args.out, facecolor=BG, dpi=DPI)
-    return missing
+            draw_timeseries(fig, body, series, unit, overrides(p), span)
+    save(fig, args.out)
+    return empty
+
+
+def save(fig, out):
+    """A PNG of 256 colours: the picture is documentation, kept small."""
+    buf = io.BytesIO()
+    fig.savefig(buf, facecolor=BG, dpi=DPI)
+    Image.open(buf).convert("RGB").quantize(colors=256).save(out, optimize=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--prometheus", required=True, help="Prometheus base URL")
-    ap.add_argument("--dashboard", required=True, help="dashboard JSON")
-    ap.add_argument("--start", type=int, required=True, help="start of the run, Unix seconds")
-    ap.add_argument("--end", type=int, required=True, help="end of the run, Unix seconds")
-    ap.add_argument("--scrape-interval", type=int, default=2, help="Prometheus's scrape interval, seconds")
-    ap.add_argument("--out", required=True, help="PNG to write")
-    args = ap.parse_args()
-    missing = render(args)
-    if missing:
-        sys.exit(f"{missing} panel(s) without data: see above")
+    for flag in ("--prometheus", "--dashboard", "--out"):
+        ap.add_argument(flag, required=True)
+    for flag in ("--start", "--end"):  # the run, Unix seconds
+        ap.add_argument(flag, type=int, required=True)
+    ap.add_argument("--scrape-interval", type=int, default=2)
+    empty = render(ap.parse_args())
+    if empty:
+        sys.exit("no data for:\n  " + "\n  ".join(empty))
 
 
 if __name__ == "__main__":

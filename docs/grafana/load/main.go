@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
@@ -80,7 +82,8 @@ func run(addr, caFile, adminFile, viewerFile string, d time.Duration) error {
 	}
 
 	var wg sync.WaitGroup
-	var sets, subs atomic.Int64
+	var sets tally
+	var subs atomic.Int64
 	spawn := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	for w := range 8 {
 		spawn(func() { write(ctx, w, phase, admin, viewer, stranger, &sets) })
@@ -93,7 +96,8 @@ func run(addr, caFile, adminFile, viewerFile string, d time.Duration) error {
 	spawn(func() { subscribe(ctx, admin, "/tenants", 30*time.Millisecond, &subs) })
 	spawn(func() { once(ctx, admin) })
 	wg.Wait()
-	log.Printf("load: %d Sets sent, %d notifications received in %v", sets.Load(), subs.Load(), time.Since(start).Round(time.Second))
+	took := time.Since(start)
+	log.Printf("load: %d notifications received in %v; %s", subs.Load(), took.Round(time.Second), sets.summary(took))
 	return nil
 }
 
@@ -114,7 +118,7 @@ func active(p float64) int {
 }
 
 // write sends Sets of every kind while the phase wants writer w working.
-func write(ctx context.Context, w int, phase func() float64, admin, viewer, stranger gpb.GNMIClient, sets *atomic.Int64) {
+func write(ctx context.Context, w int, phase func() float64, admin, viewer, stranger gpb.GNMIClient, sets *tally) {
 	for i := 0; ctx.Err() == nil; i++ {
 		pause(ctx, 15*time.Millisecond, 40*time.Millisecond)
 		if w >= active(phase()) {
@@ -147,9 +151,43 @@ func write(ctx context.Context, w int, phase func() float64, admin, viewer, stra
 			c = stranger
 			req.Update = []*gpb.Update{update(tenant+"/description", `"who?"`)}
 		}
-		_, _ = c.Set(ctx, req) // refusals are the point; the server counts them
-		sets.Add(1)
+		t0 := time.Now()
+		_, err := c.Set(ctx, req) // refusals are the point; the server counts them
+		sets.add(status.Code(err), time.Since(t0))
 	}
+}
+
+// tally counts Sets by the code they got, and times the accepted ones as
+// their client saw them, for the run's summary.
+type tally struct {
+	mu    sync.Mutex
+	codes map[codes.Code]int
+	ok    []time.Duration
+}
+
+func (t *tally) add(c codes.Code, took time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.codes == nil {
+		t.codes = map[codes.Code]int{}
+	}
+	t.codes[c]++
+	if c == codes.OK {
+		t.ok = append(t.ok, took)
+	}
+}
+
+// summary says how many Sets got each code, and the accepted ones' rate
+// and latency (p50, p99).
+func (t *tally) summary(run time.Duration) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.ok) == 0 {
+		return fmt.Sprintf("Sets by code %v, none accepted", t.codes)
+	}
+	slices.Sort(t.ok)
+	q := func(f float64) time.Duration { return t.ok[int(f*float64(len(t.ok)-1))].Round(100 * time.Microsecond) }
+	return fmt.Sprintf("Sets by code %v; accepted %.0f/s, p50 %v, p99 %v", t.codes, float64(len(t.ok))/run.Seconds(), q(0.5), q(0.99))
 }
 
 // bulk is one Set of 50 tenants with descriptions.
