@@ -55,14 +55,14 @@ prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/prom" \
   --web.listen-address="127.0.0.1:$prom" --log.level=warn 2>"$tmp/prometheus.log" &
 pids+=($!)
 
-# Both up: netreadyd serving, Prometheus ready.
+# Both up: netreadyd serving, Prometheus ready. (grep reads all: with
+# pipefail, grep -q would fail the pipeline when curl gets SIGPIPE.)
+serving() { curl -sf "http://127.0.0.1:$metrics/metrics" | grep '^netready_serving 1' >/dev/null; }
 for _ in $(seq 60); do
-  curl -sf "http://127.0.0.1:$metrics/metrics" | grep -q '^netready_serving 1' &&
-    curl -sf "http://127.0.0.1:$prom/-/ready" >/dev/null && break
+  serving && curl -sf "http://127.0.0.1:$prom/-/ready" >/dev/null && break
   sleep 1
 done
-curl -sf "http://127.0.0.1:$metrics/metrics" | grep -q '^netready_serving 1' ||
-  { cat "$tmp/netreadyd.log" >&2; echo "netreadyd did not start" >&2; exit 1; }
+serving || { cat "$tmp/netreadyd.log" >&2; echo "netreadyd did not start" >&2; exit 1; }
 
 from=$(date +%s)
 "$tmp/load" -addr "127.0.0.1:$gnmi" -ca "$tmp/data/server.crt" -duration "$duration" \

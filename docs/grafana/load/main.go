@@ -64,20 +64,12 @@ func run(addr, caFile, adminFile, viewerFile string, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	admin, err := dial(addr, caFile, "admin", adminFile)
-	if err != nil {
-		return err
-	}
-	viewer, err := dial(addr, caFile, "vic", viewerFile)
-	if err != nil {
-		return err
-	}
-	stranger, err := dial(addr, caFile, "guest", "")
+	c, err := dialAll(addr, caFile, adminFile, viewerFile)
 	if err != nil {
 		return err
 	}
 	backend := fmt.Sprintf(`{"name":"hook","driver":"webhook","endpoint":%q,"timeout":3000,"option":[{"name":"paths","value":"/sites"}]}`, hookURL)
-	if _, err := admin.Set(ctx, &gpb.SetRequest{Update: []*gpb.Update{update("/backends/backend[name=hook]", backend)}}); err != nil {
+	if _, err := c.admin.Set(ctx, &gpb.SetRequest{Update: []*gpb.Update{update("/backends/backend[name=hook]", backend)}}); err != nil {
 		return fmt.Errorf("creating the webhook backend: %w", err)
 	}
 
@@ -86,15 +78,15 @@ func run(addr, caFile, adminFile, viewerFile string, d time.Duration) error {
 	var subs atomic.Int64
 	spawn := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	for w := range 8 {
-		spawn(func() { write(ctx, w, phase, admin, viewer, stranger, &sets) })
+		spawn(func() { write(ctx, w, phase, c, &sets) })
 	}
 	for r := range 2 {
-		spawn(func() { read(ctx, r, admin) })
+		spawn(func() { read(ctx, r, c.admin) })
 	}
-	spawn(func() { subscribe(ctx, admin, "/tenants", 0, &subs) })
-	spawn(func() { subscribe(ctx, admin, "/sites", 0, &subs) })
-	spawn(func() { subscribe(ctx, admin, "/tenants", 30*time.Millisecond, &subs) })
-	spawn(func() { once(ctx, admin) })
+	spawn(func() { subscribe(ctx, c.admin, "/tenants", 0, &subs) })
+	spawn(func() { subscribe(ctx, c.admin, "/sites", 0, &subs) })
+	spawn(func() { subscribe(ctx, c.admin, "/tenants", 30*time.Millisecond, &subs) })
+	spawn(func() { once(ctx, c.admin) })
 	wg.Wait()
 	took := time.Since(start)
 	log.Printf("load: %d notifications received in %v; %s", subs.Load(), took.Round(time.Second), sets.summary(took))
@@ -118,13 +110,14 @@ func active(p float64) int {
 }
 
 // write sends Sets of every kind while the phase wants writer w working.
-func write(ctx context.Context, w int, phase func() float64, admin, viewer, stranger gpb.GNMIClient, sets *tally) {
+func write(ctx context.Context, w int, phase func() float64, cs clients, sets *tally) {
+	var lastGuess time.Time
 	for i := 0; ctx.Err() == nil; i++ {
 		pause(ctx, 15*time.Millisecond, 40*time.Millisecond)
 		if w >= active(phase()) {
 			continue
 		}
-		c, req := admin, &gpb.SetRequest{}
+		c, req := cs.admin, &gpb.SetRequest{}
 		tenant := fmt.Sprintf("/tenants/tenant[name=t%d]", rand.IntN(40))
 		name := fmt.Sprintf("s%d-%d", w, rand.IntN(10))
 		site := "/sites/site[name=" + name + "]"
@@ -142,13 +135,14 @@ func write(ctx context.Context, w int, phase func() float64, admin, viewer, stra
 		case 9: // InvalidArgument: not an enumeration value
 			req.Update = []*gpb.Update{update(site, `{"kind":"galaxy"}`)}
 		case 10: // PermissionDenied: a viewer writes
-			c = viewer
+			c = cs.viewer
 			req.Update = []*gpb.Update{update(tenant+"/description", `"not mine"`)}
-		case 11: // Unauthenticated, rarely: the server blocks repeated guessers
-			if w != 0 || i%60 != 11 {
+		case 11: // Unauthenticated, every 15 s: more would get 127.0.0.1 blocked (auth.Options)
+			if w != 0 || time.Since(lastGuess) < 15*time.Second {
 				continue
 			}
-			c = stranger
+			lastGuess = time.Now()
+			c = cs.stranger
 			req.Update = []*gpb.Update{update(tenant+"/description", `"who?"`)}
 		}
 		t0 := time.Now()
@@ -270,6 +264,23 @@ func serveHook(phase func() float64) (string, error) {
 		}
 	}))
 	return "http://" + l.Addr().String(), nil
+}
+
+// clients are the load's users: an administrator, a viewer (whose Sets
+// are refused) and a stranger with a wrong password.
+type clients struct{ admin, viewer, stranger gpb.GNMIClient }
+
+func dialAll(addr, caFile, adminFile, viewerFile string) (clients, error) {
+	var c clients
+	var err error
+	if c.admin, err = dial(addr, caFile, "admin", adminFile); err != nil {
+		return c, err
+	}
+	if c.viewer, err = dial(addr, caFile, "vic", viewerFile); err != nil {
+		return c, err
+	}
+	c.stranger, err = dial(addr, caFile, "guest", "")
+	return c, err
 }
 
 // dial connects as user with the password in passFile (a wrong one if empty).
