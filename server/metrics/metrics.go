@@ -25,9 +25,6 @@ import (
 // Metrics holds one daemon's metrics.
 type Metrics struct {
 	reg *prometheus.Registry
-	// collectors is everything registered, in order (the dashboard test
-	// checks its queries against their descriptions).
-	collectors []prometheus.Collector
 
 	rpcStarted  *prometheus.CounterVec   // service, method
 	rpcHandled  *prometheus.CounterVec   // service, method, code
@@ -110,7 +107,7 @@ func New(state func() State) *Metrics {
 			Help: "Commits this follower has yet to apply from its leader (always 0 for a standalone server or a leader).",
 		}),
 	}
-	m.collectors = []prometheus.Collector{
+	m.reg.MustRegister(
 		m.rpcStarted, m.rpcHandled, m.rpcSeconds, m.syncSeconds,
 		m.batchSize, m.writeSeconds, m.writeFailures,
 		m.realizeSeconds, m.realizeFailures,
@@ -118,8 +115,7 @@ func New(state func() State) *Metrics {
 		stateCollector{state: state},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	}
-	m.reg.MustRegister(m.collectors...)
+	)
 	return m
 }
 

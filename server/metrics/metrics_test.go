@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -92,25 +91,6 @@ netready_subscribe_queue_depth_count 3
 	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), "netready_subscribe_queue_depth"); err != nil {
 		t.Error(err)
 	}
-}
-
-// names returns the name of every metric the registry can serve.
-func (m *Metrics) names() map[string]bool {
-	ch := make(chan *prometheus.Desc, 1000)
-	for _, c := range m.collectors {
-		c.Describe(ch)
-	}
-	close(ch)
-	out := map[string]bool{}
-	for d := range ch {
-		// Desc has no accessor; its String is `Desc{fqName: "name", ...}`.
-		s := d.String()
-		if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
-			name, _, _ := strings.Cut(rest, `"`)
-			out[name] = true
-		}
-	}
-	return out
 }
 
 func BenchmarkUnaryInterceptor(b *testing.B) {
