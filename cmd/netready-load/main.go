@@ -1,4 +1,4 @@
-// Command load drives a few minutes of varied gNMI traffic at a running
+// Command netready-load drives a few minutes of varied gNMI traffic at a running
 // netreadyd, so that the picture of the example Grafana dashboard
 // (docs/grafana/render.sh) shows a server at work rather than flat lines:
 // Sets that succeed and Sets refused for each usual reason, Gets, STREAM
