@@ -96,7 +96,7 @@ func New(state func() State) *Metrics {
 		}, []string{"backend", "op"}),
 		role: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "netready_replica_role",
-			Help: "1 for this server's replication role: standalone (one bbolt server); leader or follower once replicas exist.",
+			Help: "1 for this server's replication role: standalone (one bbolt server), leader or follower (replicas on etcd).",
 		}, []string{"role"}),
 		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "netready_leader_changes_total",

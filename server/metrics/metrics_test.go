@@ -37,7 +37,7 @@ func TestReplicationHooks(t *testing.T) {
 	m.SetRole("follower")
 	m.SetRole("leader")
 	want := `
-# HELP netready_replica_role 1 for this server's replication role: standalone (one bbolt server); leader or follower once replicas exist.
+# HELP netready_replica_role 1 for this server's replication role: standalone (one bbolt server), leader or follower (replicas on etcd).
 # TYPE netready_replica_role gauge
 netready_replica_role{role="leader"} 1
 `
