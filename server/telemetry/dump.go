@@ -37,8 +37,9 @@ func (s *stream) values(root *tree.Node, sub *Sub) *leafValues {
 // that f keeps, vis (nil: everything) lets the subscriber see, and that
 // are within depth levels of them (0: any).
 func eachLeaf(root *tree.Node, pattern []*gpb.PathElem, f tree.Filter, vis tree.PathVisibleFunc, depth uint32, fn func([]*gpb.PathElem, *tree.Node)) {
+	var paths tree.ElemsBuilder // the leaves of an entry share its path
 	emit := func(lc []*tree.Node) error {
-		fn(tree.GNMIElems(tree.ChainPath(lc)), lc[len(lc)-1])
+		fn(paths.Elems(lc), lc[len(lc)-1])
 		return nil
 	}
 	byChain := tree.ByPath(vis)

@@ -161,13 +161,14 @@ func (h *Hub) dispatch(ev datastore.Event) {
 // transaction already; this only replays its change set.
 func changesOf(cs *changeset.Set) []change {
 	var out []change
+	var paths tree.ElemsBuilder // the changed leaves of a list share its path
 	cs.Walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		switch {
 		case n == nil:
-			out = append(out, change{path: tree.GNMIElems(tree.ChainPath(chain)), gone: o})
+			out = append(out, change{path: paths.Elems(chain), gone: o})
 			return false
 		case !n.Schema().IsDir():
-			out = append(out, change{path: tree.GNMIElems(tree.ChainPath(chain)), leaf: n})
+			out = append(out, change{path: paths.Elems(chain), leaf: n})
 		}
 		return true
 	})

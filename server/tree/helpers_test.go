@@ -64,6 +64,13 @@ const testYANG = `module t {
       leaf id { type uint32; }
       leaf val { type string; }
       leaf weight { type decimal64 { fraction-digits 2; } default "1.5"; }
+      choice mode {
+        leaf m1 { type string; }
+        case m2 {
+          leaf m2 { type string; }
+          leaf m2b { type string; }
+        }
+      }
       container stats {
         config false;
         leaf hits { type uint64; }

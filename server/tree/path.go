@@ -133,6 +133,67 @@ func AppendChainPath(p Path, keys []value.Value, chain []*Node) (Path, []value.V
 	return p, keys
 }
 
+// ElemsBuilder gives the gNMI paths of the chains of a walk, sharing the
+// elements of the ancestors a chain has in common with the chain before:
+// the 1,000 changed leaves of one list share the elements down to the
+// list, and each path costs its entry's and its leaf's elements instead
+// of all of them, with their key maps. The paths it returns therefore
+// share elements, which nothing may modify. The zero value is ready.
+type ElemsBuilder struct {
+	chain []*Node
+	elems []*gpb.PathElem
+	// ends[i] is the index in chain of the last node elems[i] was built
+	// from (a list's element holds its entry's keys).
+	ends []int
+}
+
+// Elems returns the gNMI path of the last node of chain, as
+// GNMIElems(ChainPath(chain)).
+func (b *ElemsBuilder) Elems(chain []*Node) []*gpb.PathElem {
+	same := 0
+	for same < len(chain) && same < len(b.chain) && chain[same] == b.chain[same] {
+		same++
+	}
+	kept := 0
+	for kept < len(b.ends) && b.ends[kept] < same {
+		kept++
+	}
+	b.elems, b.ends = b.elems[:kept], b.ends[:kept]
+	from := 0
+	if kept > 0 {
+		from = b.ends[kept-1] + 1
+	}
+	for i := from; i < len(chain); i++ {
+		n := chain[i]
+		if n.isEntry() {
+			continue
+		}
+		pe, end := &gpb.PathElem{Name: n.schema.Name}, i
+		if n.schema.Kind == schema.List {
+			end = i + 1 // its keys, if any, are the next node's
+			if i+1 < len(chain) && chain[i+1].schema == n.schema {
+				pe.Key = keyMap(chain[i+1])
+			}
+		}
+		b.elems, b.ends = append(b.elems, pe), append(b.ends, end)
+	}
+	b.chain = append(b.chain[:0], chain...)
+	return append([]*gpb.PathElem(nil), b.elems...)
+}
+
+// keyMap is a list entry's keys as a gNMI key map.
+func keyMap(e *Node) map[string]string {
+	m := make(map[string]string, len(e.schema.Keys))
+	for _, k := range e.schema.Keys {
+		var v value.Value
+		if c := e.Child(k); c != nil {
+			v = c.val
+		}
+		m[k.Name] = value.String(v)
+	}
+	return m
+}
+
 // GNMIElems returns p as gNMI path elements. Key values are in their
 // canonical text form; names are unqualified.
 func GNMIElems(p Path) []*gpb.PathElem {

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"weak"
 
@@ -372,13 +373,7 @@ func (t *Txn) merge(dst, src *Node) *Node {
 	}
 	out := t.mutable(dst)
 	if src.entries != nil {
-		src.entries.Ascend(func(se *Node) bool {
-			if de := out.Entry(se.key); de != nil {
-				se = t.merge(de, se)
-			}
-			t.setEntry(out, se)
-			return true
-		})
+		t.mergeEntries(out, src)
 		return out
 	}
 	for _, sk := range src.kids {
@@ -389,6 +384,64 @@ func (t *Txn) merge(dst, src *Node) *Node {
 		t.setKid(out, sk)
 	}
 	return out
+}
+
+// mergeEntries merges the entries of the list src into the owned list
+// out with one B-tree search per entry: a copy of src's entry takes the
+// place of out's (ReplaceOrInsert hands back the one it replaced), then
+// gets the children of merge(out's entry, src's). Looking the entry up
+// and then putting the merged one back searched twice per entry, each
+// comparison a likely cache miss in a list of 10,000s.
+func (t *Txn) mergeEntries(out, src *Node) {
+	src.entries.Ascend(func(se *Node) bool {
+		ne := new(Node)
+		*ne = *se
+		ne.owner = t.own
+		if de, found := out.entries.ReplaceOrInsert(ne); found {
+			ne.kids = t.mergeKids(de, se)
+		} else {
+			ne.kids = append([]*Node(nil), se.kids...)
+		}
+		out.touch(ne.key)
+		return true
+	})
+}
+
+// mergeKids returns the children of merge(dst, src), two instances of one
+// container or entry, in one pass over both (each in schema order): src's
+// leaves win unless they hold a default, directories merge, and dst's
+// children of a choice's case other than the one src sets are dropped.
+func (t *Txn) mergeKids(dst, src *Node) []*Node {
+	kids := make([]*Node, 0, len(dst.kids)+len(src.kids))
+	i, j := 0, 0
+	for i < len(dst.kids) || j < len(src.kids) {
+		switch {
+		case j == len(src.kids) || i < len(dst.kids) && dst.kids[i].schema.Index < src.kids[j].schema.Index:
+			if dk := dst.kids[i]; !otherCaseSet(src, dk.schema) {
+				kids = append(kids, dk)
+			}
+			i++
+		case i == len(dst.kids) || src.kids[j].schema.Index < dst.kids[i].schema.Index:
+			kids = append(kids, src.kids[j])
+			j++
+		default:
+			kids = append(kids, t.merge(dst.kids[i], src.kids[j]))
+			i++
+			j++
+		}
+	}
+	return kids
+}
+
+// otherCaseSet reports whether n has a child in a case of a choice s
+// belongs to other than s's own: setting it removes s (see setKid).
+func otherCaseSet(n *Node, s *schema.Node) bool {
+	for _, k := range n.kids {
+		if c := k.schema.Choice; c != nil && k.schema.Case != s.Case && slices.Contains(c.Nodes(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // graftState returns repl with the state children of old carried over
