@@ -118,8 +118,7 @@ func main() {
 	}
 	cfg, logLevel, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "netreadyd:", err)
-		os.Exit(2)
+		os.Exit(flagsExitCode(err, os.Stderr))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -142,6 +141,17 @@ func main() {
 		log.Error("netreadyd stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// flagsExitCode reports a flag error and returns the exit status: 0 for
+// -h/--help, whose usage (already printed by the flag set) is the answer
+// asked for, so `make run ARGS=--help` ends cleanly; 2 for a wrong flag.
+func flagsExitCode(err error, errOut io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(errOut, "netreadyd:", err)
+	return 2
 }
 
 // reloadOnHUP reloads users, policy, certificates and models on every SIGHUP.

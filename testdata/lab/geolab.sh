@@ -68,7 +68,9 @@ guest() {
 }
 
 down() {
-	for ns in $(ip netns list | awk '{print $1}' | grep -E '^(nrb|nrd)-' || true); do
+	# ip netns list complains ("Peer netns reference is invalid") about a
+	# namespace still being torn down, e.g. one the driver just removed.
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(nrb|nrd)-' || true); do
 		ip netns del "$ns"
 	done
 }

@@ -48,7 +48,9 @@ guest() {
 }
 
 down() {
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix" || true); do
+	# ip netns list complains ("Peer netns reference is invalid") about a
+	# namespace still being torn down, e.g. one the driver just removed.
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$prefix" || true); do
 		ip netns del "$ns"
 	done
 }
