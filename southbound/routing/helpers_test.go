@@ -214,3 +214,19 @@ func shape(r *Route) *Route {
 	}
 	return &out
 }
+
+// flat returns res with every VRF's learnt routes merged into its Routes
+// (VRF.Flattened): two placements that route alike compare equal,
+// whatever the shape of the trees their learnt routes are kept in.
+func flat(res Result) Result {
+	out := Result{Hosts: map[string]*HostView{}, Warnings: res.Warnings}
+	for name, h := range res.Hosts {
+		nh := *h
+		nh.VRFs = make([]VRF, len(h.VRFs))
+		for i := range h.VRFs {
+			nh.VRFs[i] = h.VRFs[i].Flattened()
+		}
+		out.Hosts[name] = &nh
+	}
+	return out
+}

@@ -284,16 +284,16 @@ func (t *LearntTable) place(v *VRF, backend string) (VRF, *placement) {
 	}
 	p := newPlacement(v, backend, t.takesIPv6(backend))
 	out := *v
-	out.Routes, _ = t.update(p, v, v.Routes, keys)
+	out.Learnt, _ = t.update(p, v, LearntRoutes{}, keys)
 	return out, p
 }
 
 // update places the routes keys (changed since p was last brought up to
 // date, or all of them) in the VRF instance whose computed part is comp
-// and whose routes are now eff. It returns the new routes and the
-// changes to the prefixes it touched, costing what the keys touch, not
-// what the VRF holds (but for the copy of eff).
-func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []LearntKey) ([]Route, []Change) {
+// and whose learnt routes are now eff. It returns the new learnt routes
+// and the changes to the prefixes it touched, costing what the keys
+// touch (log VRF each), not what the VRF holds.
+func (t *LearntTable) update(p *placement, comp *VRF, eff LearntRoutes, keys []LearntKey) (LearntRoutes, []Change) {
 	labels := map[uint32]bool{}
 	again := map[LearntKey]bool{}
 	for _, k := range keys {
@@ -353,44 +353,44 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []Learnt
 }
 
 // rebuild replaces the learnt routes of prefixes in eff by what p holds
-// for them now, and returns the new routes and the changes. It finds
-// each touched prefix in eff by binary search and copies the untouched
-// runs between them whole, so a step costs what it touches (log VRF per
-// prefix) and one block copy of eff, not a map look-up per route held:
-// eff stays untouched, readers may hold it without a lock.
-func (t *LearntTable) rebuild(p *placement, comp *VRF, eff []Route, prefixes map[netip.Prefix]bool) ([]Route, []Change) {
+// for them now, and returns the new learnt routes and the changes, in
+// prefix order. The new routes share with eff every route not touched,
+// so a step costs log VRF per prefix it touches; eff stays as it was:
+// readers may hold it without a lock.
+func (t *LearntTable) rebuild(p *placement, comp *VRF, eff LearntRoutes, prefixes map[netip.Prefix]bool) (LearntRoutes, []Change) {
 	touched := make([]netip.Prefix, 0, len(prefixes))
 	for prefix := range prefixes {
 		if !hasRoute(comp.Routes, prefix) { // else the computed route stays
 			touched = append(touched, prefix)
 		}
 	}
+	if len(touched) == 0 {
+		return eff, nil
+	}
 	slices.SortFunc(touched, netip.Prefix.Compare)
-	out := make([]Route, 0, len(eff)+len(touched))
+	out := eff.edit()
 	var changes []Change
-	from := 0 // eff[from:] is not copied yet
 	for _, prefix := range touched {
-		i, held := slices.BinarySearchFunc(eff[from:], prefix, func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) })
-		out = append(out, eff[from:from+i]...)
-		from += i
+		old, held := eff.Get(prefix)
 		fresh, ok := p.learntRoute(prefix)
 		switch {
 		case held && ok:
-			out = append(out, fresh)
-			if !sameRoute(&eff[from], &fresh) {
+			if !sameRoute(&old, &fresh) {
+				out.set(fresh)
 				changes = append(changes, routeChange(Update, comp.ID, &fresh))
 			}
 		case held:
+			out.remove(prefix)
 			changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: prefix})
 		case ok:
-			out = append(out, fresh)
+			out.set(fresh)
 			changes = append(changes, routeChange(Create, comp.ID, &fresh))
 		}
-		if held {
-			from++
-		}
 	}
-	return append(out, eff[from:]...), changes
+	if out.Len() == 0 {
+		return LearntRoutes{}, changes
+	}
+	return out, changes
 }
 
 // learntRoute is the route p's eligible learnt routes for prefix make:
@@ -564,8 +564,8 @@ func (t *LearntTable) Learn(prev, comp Result, rts []string, keys []LearntKey) (
 			p = newPlacement(cv, hv.Backend, t.takesIPv6(hv.Backend))
 			t.placed[ref] = p
 		}
-		routes, cs := t.update(p, cv, ev.Routes, keys)
-		ev.Routes = routes
+		var cs []Change
+		ev.Learnt, cs = t.update(p, cv, ev.Learnt, keys)
 		if len(p.verdicts) == 0 {
 			delete(t.placed, ref)
 		}
@@ -614,13 +614,13 @@ func LearntChanges(prev, next Result, refs []VRFRef) map[string][2][]Change {
 		if h := prev.Hosts[ref.Host]; h != nil {
 			bBackend = h.Backend
 			if v := h.VRF(ref.ID); v != nil {
-				bRoutes = v.Routes
+				bRoutes = v.routeList()
 			}
 		}
 		if h := next.Hosts[ref.Host]; h != nil {
 			aBackend = h.Backend
 			if v := h.VRF(ref.ID); v != nil {
-				aRoutes = v.Routes
+				aRoutes = v.routeList()
 			}
 		}
 		var p [6][]Change
