@@ -336,7 +336,7 @@ func (d *fakeForwarder) Reconcile(ctx context.Context, hosts []*routing.HostView
 	for _, hv := range hosts {
 		want := map[string]*routing.VRF{}
 		for _, v := range hv.VRFs {
-			c := clone(v)
+			c := clone(v.Flattened())
 			want[v.ID] = &c
 		}
 		for _, id := range slices.Sorted(maps.Keys(union(state[hv.Host], want))) {
@@ -529,7 +529,7 @@ func wantHosts(res routing.Result, backend string) string {
 		}
 		hosts[hv.Host] = map[string]*routing.VRF{}
 		for _, v := range hv.VRFs {
-			c := clone(v)
+			c := clone(v.Flattened())
 			hosts[hv.Host][v.ID] = &c
 		}
 	}

@@ -83,7 +83,10 @@ type placement struct {
 	counted  map[LearntKey]hopKey
 	byLabel  map[uint32]map[netip.Addr]int // eligible routes per label and next hop
 	byLabelK map[uint32]map[LearntKey]bool
-	byPrefix map[netip.Prefix]map[LearntKey]bool
+	// byPrefix has the eligible routes of each prefix: one per RD that
+	// announces it, a short slice (a map per prefix cost a step more
+	// than the rest of its bookkeeping).
+	byPrefix map[netip.Prefix][]LearntKey
 	// winner is each label's next hop: the lowest of the eligible
 	// routes', so the outcome does not depend on arrival order.
 	winner map[uint32]netip.Addr
@@ -102,7 +105,7 @@ func newPlacement(v *VRF, backend string, ipv6 bool) *placement {
 	return &placement{
 		tenant: v.Tenant, vpn: v.VPN, noIPv6: noIPv6, verdicts: map[LearntKey]string{}, tunnels: v.tunnels(),
 		counted: map[LearntKey]hopKey{}, byLabel: map[uint32]map[netip.Addr]int{}, byLabelK: map[uint32]map[LearntKey]bool{},
-		byPrefix: map[netip.Prefix]map[LearntKey]bool{}, winner: map[uint32]netip.Addr{},
+		byPrefix: map[netip.Prefix][]LearntKey{}, winner: map[uint32]netip.Addr{},
 	}
 }
 
@@ -295,7 +298,7 @@ func (t *LearntTable) place(v *VRF, backend string) (VRF, *placement) {
 // touch (log VRF each), not what the VRF holds.
 func (t *LearntTable) update(p *placement, comp *VRF, eff LearntRoutes, keys []LearntKey) (LearntRoutes, []Change) {
 	labels := map[uint32]bool{}
-	again := map[LearntKey]bool{}
+	again := make(map[LearntKey]bool, len(keys))
 	for _, k := range keys {
 		again[k] = true
 		if hk, ok := p.counted[k]; ok {
@@ -338,7 +341,7 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff LearntRoutes, keys []L
 			}
 		}
 	}
-	prefixes := map[netip.Prefix]bool{}
+	prefixes := make(map[netip.Prefix]bool, len(again))
 	for k := range again {
 		prefixes[k.Prefix] = true
 		if hk, ok := p.counted[k]; ok {
@@ -369,7 +372,7 @@ func (t *LearntTable) rebuild(p *placement, comp *VRF, eff LearntRoutes, prefixe
 	}
 	slices.SortFunc(touched, netip.Prefix.Compare)
 	out := eff.edit()
-	var changes []Change
+	changes := make([]Change, 0, len(touched))
 	for _, prefix := range touched {
 		old, held := eff.Get(prefix)
 		fresh, ok := p.learntRoute(prefix)
@@ -397,7 +400,7 @@ func (t *LearntTable) rebuild(p *placement, comp *VRF, eff LearntRoutes, prefixe
 // one hop per next hop and label, sorted; false when there is none.
 func (p *placement) learntRoute(prefix netip.Prefix) (Route, bool) {
 	var hops []Hop
-	for k := range p.byPrefix[prefix] {
+	for _, k := range p.byPrefix[prefix] {
 		if hk := p.counted[k]; p.verdicts[k] == "" {
 			h := Hop{Kind: HopLearnt, Addr: hk.nh, Label: hk.label, Underlay: hk.nh}
 			if !slices.Contains(hops, h) {
@@ -429,10 +432,7 @@ func (p *placement) count(k LearntKey, hk hopKey) {
 	}
 	p.byLabel[hk.label][hk.nh]++
 	p.byLabelK[hk.label][k] = true
-	if p.byPrefix[k.Prefix] == nil {
-		p.byPrefix[k.Prefix] = map[LearntKey]bool{}
-	}
-	p.byPrefix[k.Prefix][k] = true
+	p.byPrefix[k.Prefix] = append(p.byPrefix[k.Prefix], k)
 }
 
 func (p *placement) uncount(k LearntKey, hk hopKey) {
@@ -445,8 +445,9 @@ func (p *placement) uncount(k LearntKey, hk hopKey) {
 		delete(p.byLabel, hk.label)
 		delete(p.byLabelK, hk.label)
 	}
-	delete(p.byPrefix[k.Prefix], k)
-	if len(p.byPrefix[k.Prefix]) == 0 {
+	if ks := slices.DeleteFunc(p.byPrefix[k.Prefix], func(o LearntKey) bool { return o == k }); len(ks) > 0 {
+		p.byPrefix[k.Prefix] = ks
+	} else {
 		delete(p.byPrefix, k.Prefix)
 	}
 }
@@ -570,6 +571,7 @@ func (t *LearntTable) Learn(prev, comp Result, rts []string, keys []LearntKey) (
 			delete(t.placed, ref)
 		}
 		c := changes[hv.Backend]
+		c[1] = slices.Grow(c[1], len(cs))
 		for _, ch := range cs {
 			ch.Host = ref.Host
 			if ch.Op == Delete {
