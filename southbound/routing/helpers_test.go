@@ -216,7 +216,7 @@ func shape(r *Route) *Route {
 }
 
 // flat returns res with every VRF's learnt routes merged into its Routes
-// (VRF.Flattened): two placements that route alike compare equal,
+// and Learnt empty: two placements that route alike compare equal,
 // whatever the shape of the trees their learnt routes are kept in.
 func flat(res Result) Result {
 	out := Result{Hosts: map[string]*HostView{}, Warnings: res.Warnings}
@@ -224,7 +224,8 @@ func flat(res Result) Result {
 		nh := *h
 		nh.VRFs = make([]VRF, len(h.VRFs))
 		for i := range h.VRFs {
-			nh.VRFs[i] = h.VRFs[i].Flattened()
+			nh.VRFs[i] = h.VRFs[i]
+			nh.VRFs[i].Routes, nh.VRFs[i].Learnt = h.VRFs[i].routeList(), LearntRoutes{}
 		}
 		out.Hosts[name] = &nh
 	}

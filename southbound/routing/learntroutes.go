@@ -3,6 +3,7 @@ package routing
 import (
 	"iter"
 	"net/netip"
+	"slices"
 
 	"github.com/google/btree"
 )
@@ -102,18 +103,5 @@ func (v *VRF) routeList() []Route {
 	if v.Learnt.Len() == 0 {
 		return v.Routes
 	}
-	out := make([]Route, 0, v.NumRoutes())
-	for r := range v.AllRoutes() {
-		out = append(out, r)
-	}
-	return out
-}
-
-// Flattened returns v with its learnt routes merged into Routes and
-// Learnt empty: one sorted slice of everything v routes, for consumers
-// that compare or encode whole VRFs.
-func (v *VRF) Flattened() VRF {
-	out := *v
-	out.Routes, out.Learnt = v.routeList(), LearntRoutes{}
-	return out
+	return slices.AppendSeq(make([]Route, 0, v.NumRoutes()), v.AllRoutes())
 }
