@@ -12,7 +12,8 @@ import (
 // does: here the "peer" is host-a, and the label is g1's port label, so
 // host-a's linux-vforwarder delivers the traffic to g1, which answers
 // from the learnt prefix. Reconcile then reads the learnt route back as
-// it was written.
+// it was written: it wants the VRF's learnt routes too, not only its
+// computed ones.
 func TestLearntRouteTunnelsToNextHop(t *testing.T) {
 	r := newRig(t)
 	res, asg := routing.Compute(anyToAnyModel(), r.asg)
@@ -26,12 +27,15 @@ func TestLearntRouteTunnelsToNextHop(t *testing.T) {
 	if g1Label == 0 {
 		t.Fatal("g1 has no port on host-a")
 	}
-	learnt := routing.Route{
-		Prefix:   netip.MustParsePrefix("10.77.0.0/16"),
-		NextHops: []routing.Hop{{Kind: routing.HopLearnt, Addr: ulA, Underlay: ulA, Label: g1Label}},
+	// Placed as the engine places it: host-b's Blue holds it among its
+	// learnt routes (VRF.Learnt), apart from the computed ones; host-a's
+	// refuses it (g1's label leads to a port there).
+	tbl := routing.NewLearntTable()
+	tbl.Update([]routing.Learnt{{RD: "65001:1", Prefix: netip.MustParsePrefix("10.77.0.0/16"), NextHop: ulA, Label: g1Label, RTs: []string{"64512:100"}}}, nil)
+	res = tbl.Overlay(res).Result
+	if n := res.Hosts["host-b"].VRF("blue/blue").Learnt.Len(); n != 1 {
+		t.Fatalf("host-b's Blue holds %d learnt routes, want 1", n)
 	}
-	vb := res.Hosts["host-b"].VRF("blue/blue")
-	vb.Routes = append(vb.Routes, learnt)
 	r.applyResult(res)
 
 	g1 := r.guest("host-a", "blue", "blue", "g1", "10.1.1.5/24", "10.77.0.1/32")

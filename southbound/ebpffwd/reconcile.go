@@ -255,11 +255,10 @@ func (h *host) reconcileRoutes(hv *routing.HostView) ([]string, error) {
 	}
 	want := make(map[fwdRouteKey]bool)
 	for _, vrf := range hv.VRFs {
-		for i := range vrf.Routes {
-			r := &vrf.Routes[i]
+		for r := range vrf.AllRoutes() {
 			key := routeKey(vrf.Label, r.Prefix)
 			want[key] = true
-			val, err := h.routeValue(r)
+			val, err := h.routeValue(&r)
 			if err != nil {
 				return drift, fmt.Errorf("VRF %s: route %s: %w", vrf.ID, r.Prefix, err)
 			}

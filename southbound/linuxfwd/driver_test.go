@@ -368,3 +368,29 @@ func TestIPv6AndLimits(t *testing.T) {
 		t.Errorf("label above the maximum: error %v", err)
 	}
 }
+
+// Reconcile makes a VRF hold its learnt routes (VRF.Learnt, kept apart
+// from the computed ones) as well: here a route learnt into Blue whose
+// next hop is host-a with g1's label, so g3 on host-b reaches a prefix g1
+// answers from, and a second Reconcile finds nothing to fix.
+func TestReconcileLearntRoutes(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	res := r.compute(anyToAnyModel())
+	g1Label := res.Hosts["host-a"].VRF("blue/blue").Ports[0].Label // g1
+	tbl := routing.NewLearntTable()
+	tbl.Update([]routing.Learnt{{RD: "65001:1", Prefix: netip.MustParsePrefix("10.77.0.0/16"), NextHop: ulA, Label: g1Label, RTs: []string{"64512:100"}}}, nil)
+	res = tbl.Overlay(res).Result
+	if n := res.Hosts["host-b"].VRF("blue/blue").Learnt.Len(); n != 1 {
+		t.Fatalf("host-b's Blue holds %d learnt routes, want 1", n)
+	}
+	r.res = res
+	r.reconcile(res)
+	if drift := r.reconcile(res); len(drift) != 0 {
+		t.Errorf("drift right after reconciling:\n%s", strings.Join(drift, "\n"))
+	}
+	g1 := r.guest("host-a", "blue", "blue", "g1", "10.1.1.5/24", "10.77.0.1/32")
+	g3 := r.guest("host-b", "blue", "blue", "g3", "10.1.1.6/24")
+	mustPing(t, g1, "10.1.1.6")
+	mustPing(t, g3, "10.77.0.1")
+}

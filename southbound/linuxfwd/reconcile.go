@@ -183,7 +183,7 @@ func (r *reconciler) host() error {
 			return fmt.Errorf("VRF %s: %w", w.ID, err)
 		}
 		if quiet {
-			r.report("VRF %s: missing: created with %d ports and %d routes", w.ID, len(w.Ports), len(w.Routes))
+			r.report("VRF %s: missing: created with %d ports and %d routes", w.ID, len(w.Ports), w.NumRoutes())
 		}
 	}
 	return r.guestLinks()
@@ -636,10 +636,10 @@ func (s *vrfSync) routes() error {
 	want := make(map[netip.Prefix]*kRoute)
 	var prefixes []netip.Prefix
 	remotes := make(map[uint32]netip.Addr)
-	for i := range s.w.Routes {
-		kr, err := d.kroute(v, &s.w.Routes[i])
+	for r := range s.w.AllRoutes() {
+		kr, err := d.kroute(v, &r)
 		if err != nil {
-			return fmt.Errorf("route %s: %w", s.w.Routes[i].Prefix, err)
+			return fmt.Errorf("route %s: %w", r.Prefix, err)
 		}
 		if _, dup := want[kr.prefix]; !dup {
 			prefixes = append(prefixes, kr.prefix)

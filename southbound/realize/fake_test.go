@@ -336,7 +336,7 @@ func (d *fakeForwarder) Reconcile(ctx context.Context, hosts []*routing.HostView
 	for _, hv := range hosts {
 		want := map[string]*routing.VRF{}
 		for _, v := range hv.VRFs {
-			c := clone(v)
+			c := clone(flatVRF(v))
 			want[v.ID] = &c
 		}
 		for _, id := range slices.Sorted(maps.Keys(union(state[hv.Host], want))) {
@@ -473,6 +473,13 @@ func (d *fakeData) ReconcileData(ctx context.Context, state []southbound.DataCha
 
 // clone deep-copies a value of plain data, so the fakes never share
 // memory with the engine's results.
+// flatVRF returns v with its learnt routes merged into Routes: what a
+// forwarder holds, in the form the fake keeps.
+func flatVRF(v routing.VRF) routing.VRF {
+	v.Routes, v.Learnt = slices.Collect(v.AllRoutes()), routing.LearntRoutes{}
+	return v
+}
+
 func clone[T any](v T) T {
 	var out T
 	b, err := json.Marshal(v)
@@ -529,7 +536,7 @@ func wantHosts(res routing.Result, backend string) string {
 		}
 		hosts[hv.Host] = map[string]*routing.VRF{}
 		for _, v := range hv.VRFs {
-			c := clone(v)
+			c := clone(flatVRF(v))
 			hosts[hv.Host][v.ID] = &c
 		}
 	}

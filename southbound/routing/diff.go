@@ -190,10 +190,10 @@ func diffVRF(p *[6][]Change, host string, b, a *VRF) {
 	var bPorts, aPorts []Port
 	var bRoutes, aRoutes []Route
 	if b != nil {
-		id, bPorts, bRoutes = b.ID, b.Ports, b.Routes
+		id, bPorts, bRoutes = b.ID, b.Ports, b.routeList()
 	}
 	if a != nil {
-		id, aPorts, aRoutes = a.ID, a.Ports, a.Routes
+		id, aPorts, aRoutes = a.ID, a.Ports, a.routeList()
 	}
 	switch {
 	case a == nil:

@@ -214,3 +214,20 @@ func shape(r *Route) *Route {
 	}
 	return &out
 }
+
+// flat returns res with every VRF's learnt routes merged into its Routes
+// and Learnt empty: two placements that route alike compare equal,
+// whatever the shape of the trees their learnt routes are kept in.
+func flat(res Result) Result {
+	out := Result{Hosts: map[string]*HostView{}, Warnings: res.Warnings}
+	for name, h := range res.Hosts {
+		nh := *h
+		nh.VRFs = make([]VRF, len(h.VRFs))
+		for i := range h.VRFs {
+			nh.VRFs[i] = h.VRFs[i]
+			nh.VRFs[i].Routes, nh.VRFs[i].Learnt = h.VRFs[i].routeList(), LearntRoutes{}
+		}
+		out.Hosts[name] = &nh
+	}
+	return out
+}

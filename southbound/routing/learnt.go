@@ -83,7 +83,10 @@ type placement struct {
 	counted  map[LearntKey]hopKey
 	byLabel  map[uint32]map[netip.Addr]int // eligible routes per label and next hop
 	byLabelK map[uint32]map[LearntKey]bool
-	byPrefix map[netip.Prefix]map[LearntKey]bool
+	// byPrefix has the eligible routes of each prefix: one per RD that
+	// announces it, a short slice (a map per prefix cost a step more
+	// than the rest of its bookkeeping).
+	byPrefix map[netip.Prefix][]LearntKey
 	// winner is each label's next hop: the lowest of the eligible
 	// routes', so the outcome does not depend on arrival order.
 	winner map[uint32]netip.Addr
@@ -102,7 +105,7 @@ func newPlacement(v *VRF, backend string, ipv6 bool) *placement {
 	return &placement{
 		tenant: v.Tenant, vpn: v.VPN, noIPv6: noIPv6, verdicts: map[LearntKey]string{}, tunnels: v.tunnels(),
 		counted: map[LearntKey]hopKey{}, byLabel: map[uint32]map[netip.Addr]int{}, byLabelK: map[uint32]map[LearntKey]bool{},
-		byPrefix: map[netip.Prefix]map[LearntKey]bool{}, winner: map[uint32]netip.Addr{},
+		byPrefix: map[netip.Prefix][]LearntKey{}, winner: map[uint32]netip.Addr{},
 	}
 }
 
@@ -284,18 +287,18 @@ func (t *LearntTable) place(v *VRF, backend string) (VRF, *placement) {
 	}
 	p := newPlacement(v, backend, t.takesIPv6(backend))
 	out := *v
-	out.Routes, _ = t.update(p, v, v.Routes, keys)
+	out.Learnt, _ = t.update(p, v, LearntRoutes{}, keys)
 	return out, p
 }
 
 // update places the routes keys (changed since p was last brought up to
 // date, or all of them) in the VRF instance whose computed part is comp
-// and whose routes are now eff. It returns the new routes and the
-// changes to the prefixes it touched, costing what the keys touch, not
-// what the VRF holds (but for the copy of eff).
-func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []LearntKey) ([]Route, []Change) {
+// and whose learnt routes are now eff. It returns the new learnt routes
+// and the changes to the prefixes it touched, costing what the keys
+// touch (log VRF each), not what the VRF holds.
+func (t *LearntTable) update(p *placement, comp *VRF, eff LearntRoutes, keys []LearntKey) (LearntRoutes, []Change) {
 	labels := map[uint32]bool{}
-	again := map[LearntKey]bool{}
+	again := make(map[LearntKey]bool, len(keys))
 	for _, k := range keys {
 		again[k] = true
 		if hk, ok := p.counted[k]; ok {
@@ -338,7 +341,7 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []Learnt
 			}
 		}
 	}
-	prefixes := map[netip.Prefix]bool{}
+	prefixes := make(map[netip.Prefix]bool, len(again))
 	for k := range again {
 		prefixes[k.Prefix] = true
 		if hk, ok := p.counted[k]; ok {
@@ -353,51 +356,51 @@ func (t *LearntTable) update(p *placement, comp *VRF, eff []Route, keys []Learnt
 }
 
 // rebuild replaces the learnt routes of prefixes in eff by what p holds
-// for them now, and returns the new routes and the changes. It finds
-// each touched prefix in eff by binary search and copies the untouched
-// runs between them whole, so a step costs what it touches (log VRF per
-// prefix) and one block copy of eff, not a map look-up per route held:
-// eff stays untouched, readers may hold it without a lock.
-func (t *LearntTable) rebuild(p *placement, comp *VRF, eff []Route, prefixes map[netip.Prefix]bool) ([]Route, []Change) {
+// for them now, and returns the new learnt routes and the changes, in
+// prefix order. The new routes share with eff every route not touched,
+// so a step costs log VRF per prefix it touches; eff stays as it was:
+// readers may hold it without a lock.
+func (t *LearntTable) rebuild(p *placement, comp *VRF, eff LearntRoutes, prefixes map[netip.Prefix]bool) (LearntRoutes, []Change) {
 	touched := make([]netip.Prefix, 0, len(prefixes))
 	for prefix := range prefixes {
 		if !hasRoute(comp.Routes, prefix) { // else the computed route stays
 			touched = append(touched, prefix)
 		}
 	}
+	if len(touched) == 0 {
+		return eff, nil
+	}
 	slices.SortFunc(touched, netip.Prefix.Compare)
-	out := make([]Route, 0, len(eff)+len(touched))
-	var changes []Change
-	from := 0 // eff[from:] is not copied yet
+	out := eff.edit()
+	changes := make([]Change, 0, len(touched))
 	for _, prefix := range touched {
-		i, held := slices.BinarySearchFunc(eff[from:], prefix, func(r Route, p netip.Prefix) int { return r.Prefix.Compare(p) })
-		out = append(out, eff[from:from+i]...)
-		from += i
+		old, held := eff.Get(prefix)
 		fresh, ok := p.learntRoute(prefix)
 		switch {
 		case held && ok:
-			out = append(out, fresh)
-			if !sameRoute(&eff[from], &fresh) {
+			if !sameRoute(&old, &fresh) {
+				out.set(fresh)
 				changes = append(changes, routeChange(Update, comp.ID, &fresh))
 			}
 		case held:
+			out.remove(prefix)
 			changes = append(changes, Change{Op: Delete, Kind: KindRoute, VRF: comp.ID, Prefix: prefix})
 		case ok:
-			out = append(out, fresh)
+			out.set(fresh)
 			changes = append(changes, routeChange(Create, comp.ID, &fresh))
 		}
-		if held {
-			from++
-		}
 	}
-	return append(out, eff[from:]...), changes
+	if out.Len() == 0 {
+		return LearntRoutes{}, changes
+	}
+	return out, changes
 }
 
 // learntRoute is the route p's eligible learnt routes for prefix make:
 // one hop per next hop and label, sorted; false when there is none.
 func (p *placement) learntRoute(prefix netip.Prefix) (Route, bool) {
 	var hops []Hop
-	for k := range p.byPrefix[prefix] {
+	for _, k := range p.byPrefix[prefix] {
 		if hk := p.counted[k]; p.verdicts[k] == "" {
 			h := Hop{Kind: HopLearnt, Addr: hk.nh, Label: hk.label, Underlay: hk.nh}
 			if !slices.Contains(hops, h) {
@@ -429,10 +432,7 @@ func (p *placement) count(k LearntKey, hk hopKey) {
 	}
 	p.byLabel[hk.label][hk.nh]++
 	p.byLabelK[hk.label][k] = true
-	if p.byPrefix[k.Prefix] == nil {
-		p.byPrefix[k.Prefix] = map[LearntKey]bool{}
-	}
-	p.byPrefix[k.Prefix][k] = true
+	p.byPrefix[k.Prefix] = append(p.byPrefix[k.Prefix], k)
 }
 
 func (p *placement) uncount(k LearntKey, hk hopKey) {
@@ -445,8 +445,9 @@ func (p *placement) uncount(k LearntKey, hk hopKey) {
 		delete(p.byLabel, hk.label)
 		delete(p.byLabelK, hk.label)
 	}
-	delete(p.byPrefix[k.Prefix], k)
-	if len(p.byPrefix[k.Prefix]) == 0 {
+	if ks := slices.DeleteFunc(p.byPrefix[k.Prefix], func(o LearntKey) bool { return o == k }); len(ks) > 0 {
+		p.byPrefix[k.Prefix] = ks
+	} else {
 		delete(p.byPrefix, k.Prefix)
 	}
 }
@@ -564,12 +565,13 @@ func (t *LearntTable) Learn(prev, comp Result, rts []string, keys []LearntKey) (
 			p = newPlacement(cv, hv.Backend, t.takesIPv6(hv.Backend))
 			t.placed[ref] = p
 		}
-		routes, cs := t.update(p, cv, ev.Routes, keys)
-		ev.Routes = routes
+		var cs []Change
+		ev.Learnt, cs = t.update(p, cv, ev.Learnt, keys)
 		if len(p.verdicts) == 0 {
 			delete(t.placed, ref)
 		}
 		c := changes[hv.Backend]
+		c[1] = slices.Grow(c[1], len(cs))
 		for _, ch := range cs {
 			ch.Host = ref.Host
 			if ch.Op == Delete {
@@ -614,13 +616,13 @@ func LearntChanges(prev, next Result, refs []VRFRef) map[string][2][]Change {
 		if h := prev.Hosts[ref.Host]; h != nil {
 			bBackend = h.Backend
 			if v := h.VRF(ref.ID); v != nil {
-				bRoutes = v.Routes
+				bRoutes = v.routeList()
 			}
 		}
 		if h := next.Hosts[ref.Host]; h != nil {
 			aBackend = h.Backend
 			if v := h.VRF(ref.ID); v != nil {
-				aRoutes = v.Routes
+				aRoutes = v.routeList()
 			}
 		}
 		var p [6][]Change

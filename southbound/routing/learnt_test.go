@@ -3,6 +3,7 @@ package routing
 import (
 	"net/netip"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func TestLearntIncremental(t *testing.T) {
 		t.Helper()
 		pl := tbl.Place(eff, nextComp, dirty)
 		got := Splice(diffs, LearntChanges(eff, pl.Result, pl.Changed), pl.Changed)
-		if want := tbl.Overlay(nextComp).Result; !reflect.DeepEqual(pl.Result, want) {
+		if want := tbl.Overlay(nextComp).Result; !reflect.DeepEqual(flat(pl.Result), flat(want)) {
 			t.Fatalf("%s: incremental placement differs from a full one", step)
 		}
 		want := Diff(eff, pl.Result)
@@ -110,7 +111,7 @@ func TestLearntIncremental(t *testing.T) {
 			keys = append(keys, l.Key())
 		}
 		next, changes, _ := tbl.Learn(eff, comp, tbl.Update(add, del), keys)
-		if want := tbl.Overlay(comp).Result; !reflect.DeepEqual(next, want) {
+		if want := tbl.Overlay(comp).Result; !reflect.DeepEqual(flat(next), flat(want)) {
 			t.Fatalf("%s: Learn's placement differs from a full one", step)
 		}
 		want := Diff(eff, next)
@@ -232,5 +233,48 @@ func TestLearntIPv6OnlyWhereRealized(t *testing.T) {
 				t.Errorf("%s: IPv4 route status %+v", how, s)
 			}
 		}
+	}
+}
+
+// A learn step costs what it touches, not what the VRF holds: a step of
+// 250 routes into VRF instances of 100,000 learnt routes allocates about
+// as much as into instances of 1,000 (it copied the 100,000 before, 6.4
+// MB per instance), and leaves the Result before it as it was.
+func TestLearnStepCostsTheStep(t *testing.T) {
+	const step = 250
+	perStep := func(size int) (uint64, *flood) {
+		f := newFlood(size)
+		f.step(0, step) // warm up the table's maps
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		const steps = 8
+		for n := 1; n <= steps; n++ {
+			f.step(n, step)
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / steps, f
+	}
+	small, _ := perStep(1_000)
+	big, f := perStep(100_000)
+	t.Logf("bytes per step of %d: %d into 1,000 routes, %d into 100,000", step, small, big)
+	if big > 2*small {
+		t.Errorf("a step of %d routes allocates %d bytes into 100,000 routes, %d into 1,000: it grows with the VRF", step, big, small)
+	}
+
+	prev, relabel := f.eff, []Learnt{f.routes[0]}
+	relabel[0].Label = 999
+	f.eff, _, _ = f.tbl.Learn(prev, f.comp, f.tbl.Update(relabel, nil), keysOf(relabel))
+	label := func(res Result) uint32 {
+		return res.Hosts["host-a"].VRF("blue/blue").Route(relabel[0].Prefix).NextHops[0].Label
+	}
+	if got := label(prev); got == 999 {
+		t.Error("the step changed the Result before it")
+	}
+	if got := label(f.eff); got != 999 {
+		t.Errorf("the step left %s with label %d, want 999", relabel[0].Prefix, got)
+	}
+	if n := f.eff.Hosts["host-a"].VRF("blue/blue").Learnt.Len(); n != 100_000 {
+		t.Errorf("Blue holds %d learnt routes, want 100,000", n)
 	}
 }

@@ -64,8 +64,13 @@ type VRF struct {
 	// Ports are the bound interfaces attached to this VRF on this host,
 	// sorted by interface.
 	Ports []Port
-	// Routes are sorted by prefix (netip.Prefix.Compare), unique.
+	// Routes are sorted by prefix (netip.Prefix.Compare), unique: the
+	// computed routes (the VPN's own bindings, statics and anycast).
 	Routes []Route
+	// Learnt are the learnt routes placed in the instance (LearntTable),
+	// none for a prefix of Routes; empty in computed Results. AllRoutes
+	// yields both, merged: what the forwarder holds.
+	Learnt LearntRoutes
 }
 
 // Port is a bound interface attached to a VRF.
@@ -89,12 +94,15 @@ type Port struct {
 	Addr netip.Addr
 }
 
-// Route returns the route for prefix p, or nil.
+// Route returns the route for prefix p, computed or learnt, or nil.
 func (v *VRF) Route(p netip.Prefix) *Route {
 	for i := range v.Routes {
 		if v.Routes[i].Prefix == p {
 			return &v.Routes[i]
 		}
+	}
+	if r, ok := v.Learnt.Get(p); ok {
+		return &r
 	}
 	return nil
 }
