@@ -70,14 +70,9 @@ func untilHandedOver(t testing.TB, x, y *realizingReplica) {
 // Txns etcd took, per second of the run (a publication is one Txn per
 // 128 changed objects, at most one publication per interval).
 func BenchmarkFollowerStatusLag(b *testing.B) {
-	l := lab.New(b, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
-	c := etcdtest.Start(b, 3)
+	_, c, rs := realizingReplicas(b, 3, "a", "b")
 	cli := c.Client(b)
-	leader := startRealizingReplica(b, c, l, "a")
-	doc := leader.labScenario(b, "any-to-any")
-	untilLeads(b, leader.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
-	follower := startRealizingReplica(b, c, l, "b")
-	untilSame(b, follower.testServer, leader.config(b))
+	leader, follower := rs[0], rs[1]
 	const sync = "/backends/backend[name=vendor-a]/status/sync-state"
 	untilLeaf(b, follower.testServer, sync, "in-sync")
 	var writes atomic.Int64

@@ -97,22 +97,35 @@ func untilRoute(t testing.TB, l *lab.Lab, ns, dst string) time.Time {
 	}
 }
 
+// realizingReplicas starts a lab, an etcd cluster of members and one
+// realizing replica per name: the first leads with the any-to-any
+// scenario, the others follow and hold its configuration.
+func realizingReplicas(t testing.TB, members int, names ...string) (*lab.Lab, *etcdtest.Cluster, []*realizingReplica) {
+	t.Helper()
+	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	c := etcdtest.Start(t, members)
+	leader := startRealizingReplica(t, c, l, names[0])
+	doc := leader.labScenario(t, "any-to-any")
+	untilLeads(t, leader.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
+	rs := []*realizingReplica{leader}
+	for _, name := range names[1:] {
+		rs = append(rs, startRealizingReplica(t, c, l, name))
+	}
+	for _, r := range rs[1:] {
+		untilSame(t, r.testServer, leader.config(t))
+	}
+	return l, c, rs
+}
+
 // TestReplicasRealizeFromLeaderOnly: three replicas on one etcd cluster
 // and one lab. Only the leader opens drivers and realizes; a route
 // removed by hand is put back by the reconciliation of the replica that
 // takes over when the leader stops; a leader deposed behind its back
 // (its lease revoked) closes its drivers, and the next leader reconciles.
 func TestReplicasRealizeFromLeaderOnly(t *testing.T) {
-	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
-	c := etcdtest.Start(t, 1)
+	l, c, rs := realizingReplicas(t, 1, "a", "b", "c")
 	cli := c.Client(t)
-	a := startRealizingReplica(t, c, l, "a")
-	doc := a.labScenario(t, "any-to-any")
-	untilLeads(t, a.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
-	b := startRealizingReplica(t, c, l, "b")
-	cr := startRealizingReplica(t, c, l, "c")
-	untilSame(t, b.testServer, a.config(t))
-	untilSame(t, cr.testServer, a.config(t))
+	a, b, cr := rs[0], rs[1], rs[2]
 
 	g1 := a.guest("host-a", "blue/blue/g1", "10.1.1.5/24")
 	a.guest("host-b", "blue/blue/g3", "10.1.1.6/24")

@@ -2,16 +2,12 @@ package daemon_test
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/netready/netready/server/store/etcdstore/etcdtest"
-	"github.com/netready/netready/southbound/linuxfwd/lab"
 )
 
 // untilLeaf waits until ts serves want at p, and says when.
@@ -37,15 +33,8 @@ func untilLeaf(t testing.TB, ts *testServer, p string, want any) time.Time {
 // shows the new leader's status (its own reconciliation), not the old
 // one's.
 func TestFollowersServeLeaderStatus(t *testing.T) {
-	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
-	c := etcdtest.Start(t, 1)
-	a := startRealizingReplica(t, c, l, "a")
-	doc := a.labScenario(t, "any-to-any")
-	untilLeads(t, a.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
-	b := startRealizingReplica(t, c, l, "b")
-	cr := startRealizingReplica(t, c, l, "c")
-	untilSame(t, b.testServer, a.config(t))
-	untilSame(t, cr.testServer, a.config(t))
+	_, _, rs := realizingReplicas(t, 1, "a", "b", "c")
+	a, b, cr := rs[0], rs[1], rs[2]
 
 	const vpn = "/tenants/tenant[name=blue]/vpns/vpn[name=blue]"
 	const g3 = vpn + "/bindings/binding[interface=g3]/status"
@@ -132,14 +121,9 @@ func untilLeafSet(t testing.TB, ts *testServer, p string) any {
 // naming objects, each small and each with a new value, the backend's
 // among them, and not every object's.
 func TestStatusPublishesChangedObjectsOnly(t *testing.T) {
-	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
-	c := etcdtest.Start(t, 1)
+	_, c, rs := realizingReplicas(t, 1, "a", "b")
 	cli := c.Client(t)
-	a := startRealizingReplica(t, c, l, "a")
-	doc := a.labScenario(t, "any-to-any")
-	untilLeads(t, a.testServer, &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(doc))}}})
-	b := startRealizingReplica(t, c, l, "b")
-	untilSame(t, b.testServer, a.config(t))
+	a, b := rs[0], rs[1]
 	const sync = "/backends/backend[name=vendor-a]/status/sync-state"
 	untilLeaf(t, b.testServer, sync, "in-sync")
 	lastRun := "/backends/backend[name=vendor-a]/reconciliation/last-run"
