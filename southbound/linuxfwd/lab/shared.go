@@ -45,6 +45,24 @@ func (s *SharedVNIC) Send(t testing.TB, vlan uint16, dstMAC net.HardwareAddr, sr
 	}
 }
 
+// untilSwitched sends one datagram tagged 100 to the L2 peer every 200 ms
+// until one arrives (5 s at most), so that the counts Check takes start
+// on a segment that forwards. The first frames of a fresh segment were
+// lost once in a full race-detector run on a loaded machine (all six, the
+// routed ones arrived); the counts after this stay exact.
+func (s *SharedVNIC) untilSwitched(t testing.TB, peerMAC net.HardwareAddr, peer netip.Addr) {
+	t.Helper()
+	before := s.L2Peer.UDPReceived()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		s.Send(t, 100, peerMAC, s.L2Addr, peer, 1)
+		if WaitUDP(before+1, 200*time.Millisecond, s.L2Peer) > before {
+			time.Sleep(200 * time.Millisecond) // earlier tries still on their way land before the counts
+			return
+		}
+	}
+	t.Fatalf("the L2 network never carried a datagram tagged 100 from the vNIC to %s in 5 s", peer)
+}
+
 // Check fails t unless each service carries exactly its own traffic, both
 // ways: datagrams tagged 100 reach the L2 peer (switched to its MAC), those
 // tagged 200 the L3VPN peer (routed), those sent on one VLAN to the other
@@ -58,6 +76,7 @@ func (s *SharedVNIC) Check(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.untilSwitched(t, peerMAC, l2Peer)
 	b2, b3 := s.L2Peer.UDPReceived(), s.L3Peer.UDPReceived()
 	const n100, n200, nCross = 6, 9, 4
 	s.Send(t, 100, peerMAC, s.L2Addr, l2Peer, n100) // switched to the peer
