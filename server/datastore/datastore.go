@@ -105,7 +105,8 @@ type Options struct {
 	// MaxBatch bounds how many queued requests share one store transaction.
 	MaxBatch int
 	Logger   *slog.Logger
-	// Hooks run in the transaction of every accepted Set, in order.
+	// Hooks record every accepted Set, in commit order, in one
+	// transaction per batch (see CommitHook).
 	Hooks []CommitHook
 	// Realizer, if set, carries every accepted Set out to the network
 	// before it is stored (see package realizer for the contract).
@@ -140,11 +141,12 @@ type Gate interface {
 
 // CommitHook adds the server's own bookkeeping to accepted Sets.
 type CommitHook interface {
-	// Committing runs in the transaction of an accepted Set before it is
-	// stored. It may write operational state into t (the server's commit
-	// counters, the audit log's view), which is then published together
-	// with the configuration it describes, and may return an audit entry
-	// to store durably with the commit (nil for none).
+	// Committing runs for each accepted Set before it is stored, in
+	// commit order, all Sets of a batch in one transaction t on top of
+	// the batch's configuration. It may write operational state into t
+	// (the server's commit counters, the audit log's view), which is then
+	// published with the batch's last commit, and may return an audit
+	// entry to store durably with the commit (nil for none).
 	Committing(t *tree.Txn, req *Request, commitID uint64, at time.Time) (audit []byte)
 	// NotStored says that the newest n transactions Committing saw were
 	// not stored (the store write failed): whatever they took, such as
@@ -400,23 +402,22 @@ func (d *Datastore) commitSets(batch []*pending) {
 			ID: next, Time: now, User: p.req.User, Peer: p.req.Peer,
 			Summary: p.req.Summary, Kind: p.req.Kind, Changes: storeRows(tree.RowsOf(cs.Walk)),
 		}
-		var status realizer.Status
 		if prep != nil {
-			c.State, status = prep.State(), prep.Status()
+			c.State = prep.State()
+			cs = withStatus(cs, prep.Status())
 		}
 		if d.gate != nil {
 			c.Detail = d.gate.Accepted(p.req, next, now)
 		}
-		var state *changeset.Set
-		state, c.Audit = d.runHooks(cs.New, status, p.req, next, now)
 		preps, commits = append(preps, prep), append(commits, c)
-		events = append(events, Event{CommitID: next, Time: now, Changes: cs.Then(state)})
+		events = append(events, Event{CommitID: next, Time: now, Changes: cs})
 		accepted, deltas = append(accepted, p), append(deltas, delta)
-		root, next = state.New, next+1
+		root, next = cs.New, next+1
 	}
 	if len(accepted) == 0 {
 		return
 	}
+	root = d.runHooks(root, accepted, commits, events)
 	if err := d.st.Apply(context.Background(), commits); err != nil {
 		d.gateDone(false)
 		d.notStored(err, accepted, deltas, preps)
@@ -468,21 +469,44 @@ func (d *Datastore) prepare(ctx context.Context, cs *changeset.Set) (realizer.Pr
 	return d.rz.Prepare(ctx, cs)
 }
 
-// runHooks lets the realization status and the commit hooks add state to
-// an accepted transaction. It returns what they changed, on top of root.
-func (d *Datastore) runHooks(root *tree.Node, status realizer.Status, req *Request, id uint64, at time.Time) (*changeset.Set, []byte) {
-	if len(d.hooks) == 0 && len(status) == 0 {
-		return &changeset.Set{Old: root, New: root}, nil
+// withStatus writes the realization status of an accepted transaction
+// into it: the objects it realized say what the network now holds in the
+// same commit.
+func withStatus(cs *changeset.Set, status realizer.Status) *changeset.Set {
+	if len(status) == 0 {
+		return cs
+	}
+	t := tree.Begin(cs.New)
+	status.Apply(t)
+	return cs.Then(changeset.Compute(cs.New, t.Root()))
+}
+
+// runHooks lets the commit hooks record every accepted Set of a batch, in
+// commit order, in ONE transaction on top of the batch's configuration,
+// and returns the tree with their state. The hooks keep lists of up to
+// 10,000 entries (audit log) in the tree: in a transaction of their own
+// per Set, every Set copied the path to its entry and was diffed alone;
+// here the first Set's edit copies it and the others edit in place, and
+// their changes are diffed once. What they changed is published with the
+// batch's last event, so a subscriber gets it in the same push as the
+// batch's commits, and readers, as always, only the batch's final tree.
+// Each commit gets its own audit entry.
+func (d *Datastore) runHooks(root *tree.Node, accepted []*pending, commits []*store.Commit, events []Event) *tree.Node {
+	if len(d.hooks) == 0 {
+		return root
 	}
 	t := tree.Begin(root)
-	status.Apply(t)
-	var audit []byte
-	for _, h := range d.hooks {
-		if a := h.Committing(t, req, id, at); a != nil {
-			audit = a
+	for i, p := range accepted {
+		c := commits[i]
+		for _, h := range d.hooks {
+			if a := h.Committing(t, p.req, c.ID, c.Time); a != nil {
+				c.Audit = a
+			}
 		}
 	}
-	return changeset.Compute(root, t.Root()), audit
+	last := &events[len(events)-1]
+	last.Changes = last.Changes.Then(changeset.Compute(root, t.Root()))
+	return t.Root()
 }
 
 // applyStates applies state changes in order and publishes them.

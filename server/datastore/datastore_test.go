@@ -45,6 +45,12 @@ func (g *gatedStore) Apply(ctx context.Context, commits []*store.Commit) error {
 
 func open(t *testing.T) (*Datastore, *gatedStore) {
 	t.Helper()
+	return openWith(t, Options{})
+}
+
+// openWith opens a datastore with opts on a gated real bbolt store.
+func openWith(t *testing.T, opts Options) (*Datastore, *gatedStore) {
+	t.Helper()
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +60,7 @@ func open(t *testing.T) (*Datastore, *gatedStore) {
 		t.Fatal(err)
 	}
 	g := &gatedStore{Bolt: b}
-	d, err := Open(context.Background(), sch, g, rules.All(), Options{})
+	d, err := Open(context.Background(), sch, g, rules.All(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,15 +67,17 @@ func (s *Bolt) measureAudit() error {
 			return nil
 		})
 	})
-	if err != nil || (n <= s.auditRetention && s.auditBytes <= s.auditMaxBytes) {
+	if err != nil || (n <= s.auditRetention+pruneSlack(s.auditRetention) && s.auditBytes <= s.auditMaxBytes) {
 		return err
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error { return s.pruneAudit(tx.Bucket(bucketAudit), &s.auditBytes) })
 }
 
-// pruneAudit deletes the oldest entries while more than auditRetention
-// are kept or they hold more than auditMaxBytes; the newest entry always
-// stays. Like prune, it re-seeks after each delete.
+// pruneAudit deletes the oldest entries while they hold more than
+// auditMaxBytes and, once more than auditRetention plus pruneSlack are
+// kept, while more than auditRetention are (in chunks, as prune does);
+// the newest entry always stays. Like prune, it re-seeks after each
+// delete.
 func (s *Bolt) pruneAudit(b *bbolt.Bucket, total *uint64) error {
 	newest := b.Sequence()
 	var cutoff uint64 // entries up to this sequence number are beyond the count
@@ -83,6 +85,9 @@ func (s *Bolt) pruneAudit(b *bbolt.Bucket, total *uint64) error {
 		cutoff = newest - s.auditRetention
 	}
 	c := b.Cursor()
+	if k, _ := c.First(); len(k) == 8 && binary.BigEndian.Uint64(k)+pruneSlack(s.auditRetention) > cutoff {
+		cutoff = 0 // within the slack: only the byte bound prunes
+	}
 	for k, v := c.First(); len(k) == 8; k, v = c.First() {
 		seq := binary.BigEndian.Uint64(k)
 		if seq >= newest || (seq > cutoff && *total <= s.auditMaxBytes) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -97,6 +98,39 @@ func BenchmarkApplyOneRow(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(percentileMicros(lat, 0.50), "p50-us")
 	b.ReportMetric(percentileMicros(lat, 0.99), "p99-us")
+}
+
+// BenchmarkApplyOneRowAtRetention is BenchmarkApplyOneRow on a server
+// that has run a while: each commit carries its audit entry, and both
+// logs are at their retention (1,000 here), so the oldest records are
+// pruned as new ones come.
+func BenchmarkApplyOneRowAtRetention(b *testing.B) {
+	const retention = 1000
+	s := prefilledStore(b, BoltOptions{Retention: retention, AuditRetention: retention})
+	ctx := context.Background()
+	commit := func() *Commit {
+		c := oneRowCommit(s.LastCommitID() + 1)
+		c.Audit = fmt.Appendf(nil, `{"id":%d,"result":"accepted","user":"bench","operations":[%q]}`, c.ID, c.Summary)
+		return c
+	}
+	for s.LastCommitID() < 2*retention {
+		if err := s.Apply(ctx, []*Commit{commit()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var lat []time.Duration
+	writes := pageWrites(s)
+	for b.Loop() {
+		c := commit()
+		start := time.Now()
+		if err := s.Apply(ctx, []*Commit{c}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.ReportMetric(float64(pageWrites(s)-writes)/float64(len(lat)), "page-writes/commit")
+	slices.Sort(lat)
+	b.ReportMetric(percentileMicros(lat, 0.50), "p50-us")
 }
 
 // pageWrites is how many page writes s has made.

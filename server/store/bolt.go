@@ -56,7 +56,9 @@ const (
 type BoltOptions struct {
 	// Retention is how many commit-log records to keep (default 10000 when
 	// 0). Older records are pruned inside the same bbolt transaction as
-	// Apply, so the log never exceeds it, even after a crash.
+	// Apply, in chunks: the log holds at least Retention records (once
+	// there were that many) and at most Retention plus a sixteenth of it
+	// (at most 256 more; see pruneSlack), even after a crash.
 	Retention int
 	// OpenTimeout is how long to wait for the data file's lock (default 1s).
 	// bbolt takes an exclusive flock; a second server on the same file must
@@ -64,7 +66,9 @@ type BoltOptions struct {
 	OpenTimeout time.Duration
 	// NoSync skips fsync. For tests only: a crash can lose or corrupt data.
 	NoSync bool
-	// AuditRetention is how many audit entries to keep (default 10000).
+	// AuditRetention is how many audit entries to keep (default 10000),
+	// pruned in chunks like the commit log: up to pruneSlack more are
+	// kept in the file (the tree shows the newest AuditRetention).
 	AuditRetention int
 	// AuditRetentionBytes bounds the audit entries kept by their total
 	// size in bytes as well (default 16 MiB): entries are pruned oldest
@@ -396,16 +400,30 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 // page at once.
 const rowsFillPercent = 0.9
 
-// prune deletes log records with id <= newest-retention. It re-seeks to the
-// first key after each delete because bbolt cursors may skip an element
-// when Next follows Delete. Usually this removes len(batch) records; after
-// Retention is lowered it catches up in one go.
+// pruneSlack is how many records past its retention a log (commits,
+// audit entries) may hold before the oldest are pruned. Deleting the
+// oldest records rewrites the log's first leaf page and the branch pages
+// above it; done for every batch, that was a few page writes (each its
+// own pwrite before the fsync) per group commit at steady state. Pruned
+// once the log holds retention+slack records, back to retention, it costs
+// those pages once per slack commits. A sixteenth of the retention, at
+// most 256 records: the default 10,000 keeps up to 10,256; retentions
+// under 16 (tests) stay exact.
+func pruneSlack(retention uint64) uint64 { return min(retention/16, 256) }
+
+// prune deletes log records with id <= newest-retention, once the oldest
+// is pruneSlack records past that. It re-seeks to the first key after each
+// delete because bbolt cursors may skip an element when Next follows
+// Delete. After Retention is lowered it catches up in one go.
 func prune(log *bbolt.Bucket, newest, retention uint64) error {
 	if newest <= retention {
 		return nil
 	}
 	cutoff := newest - retention
 	c := log.Cursor()
+	if k, _ := c.First(); len(k) == 8 && binary.BigEndian.Uint64(k)+pruneSlack(retention) > cutoff {
+		return nil
+	}
 	for k, _ := c.First(); k != nil; k, _ = c.First() {
 		if len(k) != 8 || binary.BigEndian.Uint64(k) > cutoff {
 			return nil

@@ -204,7 +204,10 @@ func (n *Node) touch(key string) {
 // false. For a Path ending in a list entry, the last two nodes are the list
 // and the entry.
 func (t *Txn) walk(p Path, create bool) []*Node {
-	chain := []*Node{t.root}
+	// Sized for the deepest chain (a list and its entry per element), so
+	// it is allocated once: every Set's edits and its commit hooks walk.
+	chain := make([]*Node, 1, 2*len(p)+1)
+	chain[0] = t.root
 	cur := t.root
 	for i, el := range p {
 		child := cur.Child(el.Schema)

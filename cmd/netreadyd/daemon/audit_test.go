@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -160,4 +161,48 @@ func TestAuditRetentionBytes(t *testing.T) {
 	ts.stop()
 	ts = startWith(t, daemon.Config{DataDir: dir, AuditRetentionBytes: bound / 4})
 	check("after restart with a quarter of the bound", bound/4, 1)
+}
+
+// TestAuditStreamsEveryEntryOfConcurrentSets: with 32 clients, Sets are
+// committed in batches whose commit hooks run once per batch; an
+// ON_CHANGE subscriber to /audit still gets every accepted Set's entry,
+// with its commit id, and last-commit-id ends at the newest commit.
+func TestAuditStreamsEveryEntryOfConcurrentSets(t *testing.T) {
+	ts := start(t, "")
+	ts.setRoot(t, scenario(t, "any-to-any"))
+	sc := ts.subscribe(t, streamList(gpb.SubscriptionMode_ON_CHANGE, "/audit/entry/commit-id", "/system/state/last-commit-id"))
+	sc.untilSync(t)
+	const clients, each = 32, 4
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				req := &gpb.SetRequest{Update: []*gpb.Update{upd(t, "/tenants/tenant[name=blue]/description", fmt.Sprintf(`"c%d-%d"`, c, i))}}
+				if _, err := ts.client.Set(ctx(t), req); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	last := 1 + clients*each // the scenario is commit 1
+	commits, lastSeen := map[string]bool{}, ""
+	for len(commits) < clients*each || lastSeen != fmt.Sprint(last) {
+		for _, u := range flat(t, sc.notification(t)) {
+			i := strings.LastIndex(u, "=") // keys hold "=" too
+			switch path, val := u[:i], u[i+1:]; {
+			case strings.HasSuffix(path, "/commit-id"):
+				commits[val] = true
+			case strings.HasSuffix(path, "/last-commit-id"):
+				lastSeen = strings.Trim(val, `"`)
+			}
+		}
+	}
+	for id := 2; id <= last; id++ {
+		if !commits[fmt.Sprintf(`"%d"`, id)] {
+			t.Errorf("no audit entry streamed for commit %d", id)
+		}
+	}
 }
