@@ -14,7 +14,10 @@ import (
 // NeighborStatus is one session as the speaker sees it: the
 // netready-bgp neighbor status container.
 type NeighborStatus struct {
-	SessionState     string // idle, connect, active, opensent, openconfirm, established
+	SessionState string // idle, connect, active, opensent, openconfirm, established
+	// EstablishedAt is when the current session was established; zero
+	// unless SessionState is established (GoBGP keeps a closed session's
+	// uptime, which would show a session that is down as up since then).
 	EstablishedAt    time.Time
 	PrefixesSent     uint64
 	PrefixesReceived uint64
@@ -142,7 +145,7 @@ func neighborStatus(p *api.Peer) NeighborStatus {
 	if s := st.GetSessionState(); s != api.PeerState_SESSION_STATE_UNSPECIFIED {
 		n.SessionState = strings.ToLower(strings.TrimPrefix(s.String(), "SESSION_STATE_"))
 	}
-	if up := p.GetTimers().GetState().GetUptime(); up != nil && up.GetSeconds() > 0 {
+	if up := p.GetTimers().GetState().GetUptime(); n.SessionState == "established" && up != nil && up.GetSeconds() > 0 {
 		n.EstablishedAt = up.AsTime().UTC()
 	}
 	for _, a := range p.GetAfiSafis() {

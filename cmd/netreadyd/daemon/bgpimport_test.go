@@ -239,6 +239,9 @@ func TestBGPMaxPrefixes(t *testing.T) {
 	if s := r.leaf(t, nb+"/status/session-state"); s == "established" {
 		t.Error("the session survived a third prefix")
 	}
+	if at, _ := r.get(t, nb+"/status/established-at", gpb.GetRequest_ALL); at != nil {
+		t.Errorf("established-at = %v while the session is closed", at)
+	}
 }
 
 func waitLeafContains(t *testing.T, r *realized, p, want string) {
