@@ -2,8 +2,10 @@ package bgp
 
 import (
 	"context"
+	"sync/atomic"
 
 	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/server"
 )
 
 // GoBGPPrefixLimit is the prefix limit GoBGP holds for peer addr (the
@@ -21,4 +23,18 @@ func GoBGPPrefixLimit(ctx context.Context, s *Speaker, addr string) uint32 {
 		})
 	}
 	return limit
+}
+
+// CountListPeer has s count its calls of GoBGP's ListPeer, which still
+// calls it.
+func CountListPeer(s *Speaker) *atomic.Int64 {
+	var n atomic.Int64
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.listPeer
+	s.listPeer = func(srv *server.BgpServer, ctx context.Context, r *api.ListPeerRequest, fn func(*api.Peer)) error {
+		n.Add(1)
+		return list(srv, ctx, r, fn)
+	}
+	return &n
 }

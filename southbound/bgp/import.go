@@ -148,8 +148,12 @@ func (s *Speaker) watch(ctx context.Context, srv *server.BgpServer, gen uint64) 
 				go s.enforce(ctx, srv, armed)
 			}
 		},
-		OnPeerUpdate: func(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
-			if s.gen.Load() == gen && ev.Peer.State.SessionState != bgp.BGP_FSM_ESTABLISHED {
+		OnPeerUpdate: func(ev *apiutil.WatchEventMessage_PeerEvent, at time.Time) {
+			if s.gen.Load() != gen || ev.Type != apiutil.PEER_EVENT_STATE {
+				return
+			}
+			s.sessions.set(ev, at)
+			if ev.Peer.State.SessionState != bgp.BGP_FSM_ESTABLISHED {
 				s.limits.clear(ev.Peer.State.NeighborAddress)
 			}
 		},

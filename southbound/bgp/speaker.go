@@ -50,6 +50,11 @@ type Speaker struct {
 	// limits counts what each peer sent against its max-prefixes
 	// (prefixlimit.go).
 	limits prefixLimits
+	// sessions are the peers' sessions as GoBGP's events report them
+	// (sessions.go).
+	sessions sessions
+	// listPeer is GoBGP's ListPeer (a seam for tests counting calls).
+	listPeer func(*server.BgpServer, context.Context, *api.ListPeerRequest, func(*api.Peer)) error
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -58,7 +63,7 @@ func New(log *slog.Logger) *Speaker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{log: log, in: newInbox()}
+	return &Speaker{log: log, in: newInbox(), listPeer: (*server.BgpServer).ListPeer}
 }
 
 // Relevant reports whether a transaction changes the speaker's
@@ -171,6 +176,7 @@ func (s *Speaker) stop() {
 		s.in.withdrawAll()
 		for a := range s.cfg.Neighbors {
 			s.limits.remove(a)
+			s.sessions.remove(a)
 		}
 	}
 	s.srv, s.cfg, s.announced, s.unwatch = nil, nil, nil, nil
@@ -188,6 +194,7 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 		}
 		delete(s.cfg.Neighbors, a)
 		s.limits.remove(a)
+		s.sessions.remove(a)
 	}
 	for _, a := range slices.SortedFunc(maps.Keys(want), netip.Addr.Compare) {
 		if _, ok := s.cfg.Neighbors[a]; ok {

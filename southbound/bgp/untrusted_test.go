@@ -256,8 +256,9 @@ func vpnWithdraw(t *testing.T, prefix string) *bgp.BGPMessage {
 // announced again counts once, a withdrawn one no more; one prefix over
 // the limit closes the session with a cease NOTIFICATION (maximum number
 // of prefixes reached, RFC 4486), keeps it closed, says why and takes
-// the peer's routes back.
-func TestMaxPrefixesCountedAsLearnt(t *testing.T) {
+// the peer's routes back. Status polls between two counts of the
+// prefixes sent do not ask GoBGP (ListPeer counts the Adj-RIB-In too).
+func TestMaxPrefixesAndStatusCountedAsLearnt(t *testing.T) {
 	port := freePort(t)
 	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer sp.Close()
@@ -284,8 +285,19 @@ func TestMaxPrefixesCountedAsLearnt(t *testing.T) {
 	if n := nbgp.GoBGPPrefixLimit(ctx, sp, "127.0.0.2"); n != 0 {
 		t.Errorf("GoBGP counts the peer's prefixes on every UPDATE (its prefix limit is %d)", n)
 	}
-	if st, _ := sp.Neighbors(ctx); st["127.0.0.2"].SessionState != "established" {
-		t.Fatalf("session %+v with 3 prefixes of 3", st["127.0.0.2"])
+	// The status polls between two counts of the prefixes sent read the
+	// session from GoBGP's events and the prefixes received from the
+	// speaker's count: ListPeer, which counts the peer's whole
+	// Adj-RIB-In, is not called.
+	calls := nbgp.CountListPeer(sp)
+	for range 5 {
+		st, err := sp.Neighbors(ctx)
+		if n := st["127.0.0.2"]; err != nil || n.SessionState != "established" || n.PrefixesReceived != 3 || n.EstablishedAt.IsZero() {
+			t.Fatalf("session %+v (%v) with 3 prefixes of 3", n, err)
+		}
+	}
+	if n := calls.Load(); n > 0 {
+		t.Errorf("5 status polls called ListPeer %d times", n)
 	}
 
 	peer.send(vpnUpdate(t, "203.0.117.0/24", same))
