@@ -16,11 +16,7 @@ func GoBGPPrefixLimit(ctx context.Context, s *Speaker, addr string) uint32 {
 	s.mu.Unlock()
 	var limit uint32
 	if srv != nil {
-		_ = srv.ListPeer(ctx, &api.ListPeerRequest{Address: addr}, func(p *api.Peer) {
-			for _, a := range p.GetAfiSafis() {
-				limit = max(limit, a.GetPrefixLimits().GetMaxPrefixes())
-			}
-		})
+		_ = srv.ListPeer(ctx, &api.ListPeerRequest{Address: addr}, func(p *api.Peer) { limit = prefixLimit(p) })
 	}
 	return limit
 }

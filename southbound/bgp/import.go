@@ -154,7 +154,7 @@ func (s *Speaker) watch(ctx context.Context, srv *server.BgpServer, gen uint64) 
 			}
 			s.sessions.set(ev, at)
 			if ev.Peer.State.SessionState != bgp.BGP_FSM_ESTABLISHED {
-				s.limits.clear(ev.Peer.State.NeighborAddress)
+				s.limits.reset(ev.Peer.State.NeighborAddress)
 			}
 		},
 	}

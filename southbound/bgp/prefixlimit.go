@@ -56,9 +56,9 @@ func (l *prefixLimits) remove(a netip.Addr) {
 	l.mu.Unlock()
 }
 
-// clear forgets what peer a sent: its session is down, and GoBGP
+// reset forgets what peer a sent: its session is down, and GoBGP
 // dropped its Adj-RIB-In.
-func (l *prefixLimits) clear(a netip.Addr) {
+func (l *prefixLimits) reset(a netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if p := l.peers[a]; p != nil {

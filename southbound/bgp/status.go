@@ -159,14 +159,15 @@ func (s *Speaker) fromEvents(peers map[netip.Addr]Neighbor, out map[string]Neigh
 }
 
 // listPeers asks GoBGP for every peer's session, with the prefixes sent
-// when counted. An established session's start is the one its events
-// reported, when they did, so the status does not change with the source.
+// when counted. Where the peer's events reported the same session state,
+// its start and last error are theirs, so the status does not change
+// with the source it is read from.
 func (s *Speaker) listPeers(ctx context.Context, srv *server.BgpServer, counted bool, out map[string]NeighborStatus) error {
 	err := s.listPeer(srv, ctx, &api.ListPeerRequest{EnableAdvertised: counted}, func(p *api.Peer) {
 		n := neighborStatus(p)
 		if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
-			if ss, ok := s.sessions.get(a); ok && ss.state == "established" && n.SessionState == "established" {
-				n.EstablishedAt = ss.since
+			if ss, ok := s.sessions.get(a); ok && ss.state == n.SessionState {
+				n.EstablishedAt, n.LastError = ss.since, lastError(ss.disconnect, ss.pfxCt, prefixLimit(p))
 			}
 		}
 		out[p.GetConf().GetNeighborAddress()] = n
@@ -186,12 +187,19 @@ func neighborStatus(p *api.Peer) NeighborStatus {
 	if up := p.GetTimers().GetState().GetUptime(); n.SessionState == "established" && up != nil && up.GetSeconds() > 0 {
 		n.EstablishedAt = up.AsTime().UTC()
 	}
-	var limit uint32
 	for _, a := range p.GetAfiSafis() {
 		n.PrefixesSent += a.GetState().GetAdvertised()
 		n.PrefixesReceived += a.GetState().GetReceived()
+	}
+	n.LastError = lastError(st.GetDisconnectMessage(), st.GetAdminState() == api.PeerState_ADMIN_STATE_PFX_CT, prefixLimit(p))
+	return n
+}
+
+// prefixLimit is the prefix limit GoBGP holds for p (0: none).
+func prefixLimit(p *api.Peer) uint32 {
+	var limit uint32
+	for _, a := range p.GetAfiSafis() {
 		limit = max(limit, a.GetPrefixLimits().GetMaxPrefixes())
 	}
-	n.LastError = lastError(st.GetDisconnectMessage(), st.GetAdminState() == api.PeerState_ADMIN_STATE_PFX_CT, limit)
-	return n
+	return limit
 }
