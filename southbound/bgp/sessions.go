@@ -21,6 +21,10 @@ import (
 type sessions struct {
 	mu sync.Mutex
 	by map[netip.Addr]session
+	// pfxCt counts per peer the sessions closed for going over
+	// max-prefixes; kept when the peer is configured again, so a peer
+	// that keeps going over shows it.
+	pfxCt map[netip.Addr]uint64
 }
 
 // session is one peer's last reported state.
@@ -38,10 +42,13 @@ func (ss *sessions) set(ev *apiutil.WatchEventMessage_PeerEvent, at time.Time) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.by == nil {
-		ss.by = map[netip.Addr]session{}
+		ss.by, ss.pfxCt = map[netip.Addr]session{}, map[netip.Addr]uint64{}
 	}
 	old := ss.by[st.NeighborAddress]
 	s := session{state: fsmState(st.SessionState), pfxCt: st.AdminState == api.PeerState_ADMIN_STATE_PFX_CT, disconnect: st.DisconnectMessage}
+	if s.pfxCt && !old.pfxCt {
+		ss.pfxCt[st.NeighborAddress]++
+	}
 	if s.state == "established" {
 		s.since = old.since
 		if old.state != "established" {
@@ -65,6 +72,14 @@ func (ss *sessions) get(a netip.Addr) (session, bool) {
 	defer ss.mu.Unlock()
 	s, ok := ss.by[a]
 	return s, ok
+}
+
+// exceeded is how often peer a's session was closed for going over
+// max-prefixes.
+func (ss *sessions) exceeded(a netip.Addr) uint64 {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.pfxCt[a]
 }
 
 // fsmState names a GoBGP FSM state as session-state does.

@@ -24,7 +24,10 @@ type NeighborStatus struct {
 	PrefixesSent     uint64
 	PrefixesReceived uint64
 	DroppedRoutes    uint64
-	LastError        string
+	// MaxPrefixesExceeded counts the sessions GoBGP closed for going over
+	// max-prefixes since the speaker started.
+	MaxPrefixesExceeded uint64
+	LastError           string
 	// Connection is the connection between sites the peer comes from, ""
 	// for a /bgp neighbor.
 	Connection string
@@ -139,6 +142,7 @@ func (s *Speaker) Neighbors(ctx context.Context) (map[string]NeighborStatus, err
 		st.Connection = n.Connection
 		st.DroppedRoutes = s.dropped.of(a.String())
 		st.PrefixesReceived = s.limits.received(a)
+		st.MaxPrefixesExceeded = s.sessions.exceeded(a)
 		out[a.String()] = st
 	}
 	s.sent.settle(out, count, gen, now)

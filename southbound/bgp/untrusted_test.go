@@ -310,7 +310,7 @@ func TestMaxPrefixesAndStatusCountedAsLearnt(t *testing.T) {
 		t.Fatal("a fourth prefix of 3 allowed did not close the session")
 	}
 	waitNeighbor(t, sp, "closed over max-prefixes, routes withdrawn", func(n nbgp.NeighborStatus) bool {
-		return n.SessionState != "established" && strings.Contains(n.LastError, "max-prefixes (3)") && len(rec.snapshot()) == 0
+		return n.SessionState != "established" && strings.Contains(n.LastError, "max-prefixes (3)") && n.MaxPrefixesExceeded == 1 && len(rec.snapshot()) == 0
 	})
 }
 
