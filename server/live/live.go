@@ -36,10 +36,92 @@ type Source interface {
 	ReadLive(ctx context.Context, root *tree.Node, in Scope) realizer.Status
 }
 
-// Scope reports whether a reader asks for the live state in the
-// container at a data path (with its keys, e.g. a binding's counters),
-// so a Source reads only that.
-type Scope func(container []*gpb.PathElem) bool
+// Scope is what a reader asks for, so a Source reads only that.
+type Scope interface {
+	// In reports whether the reader asks for the live state in the
+	// container at a data path (with its keys, e.g. a binding's
+	// counters).
+	In(container []*gpb.PathElem) bool
+	// Entries returns the entries of the list at data path list (its
+	// last element the list, without keys) that the reader names by
+	// every one of keys, as key values, so a Source holding a large
+	// list looks up those rather than asking In about each entry. All
+	// reports that the reader may ask for entries it does not name (a
+	// key left open or "*", a pattern ending above the list, "..."):
+	// then In decides per entry.
+	Entries(list []*gpb.PathElem, keys []string) (named []map[string]string, all bool)
+}
+
+// ScopeFunc is a Scope that only answers In: it names no entries.
+type ScopeFunc func(container []*gpb.PathElem) bool
+
+// In calls f.
+func (f ScopeFunc) In(container []*gpb.PathElem) bool { return f(container) }
+
+// Entries reports that any entry may be asked for.
+func (f ScopeFunc) Entries([]*gpb.PathElem, []string) ([]map[string]string, bool) { return nil, true }
+
+// requested is the Scope of a reader's request paths.
+type requested [][]*gpb.PathElem
+
+func (ps requested) In(c []*gpb.PathElem) bool {
+	for _, p := range ps {
+		if within(p, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ps requested) Entries(list []*gpb.PathElem, keys []string) ([]map[string]string, bool) {
+	var named []map[string]string
+	for _, p := range ps {
+		m, ok, all := entryOf(p, list, keys)
+		if all {
+			return nil, true
+		}
+		if ok {
+			named = append(named, m)
+		}
+	}
+	return named, false
+}
+
+// entryOf matches pattern p against list (as within does) and returns
+// the values p gives keys at the list's element; ok is false when p
+// does not reach the list, all when it does without naming every key.
+func entryOf(p, list []*gpb.PathElem, keys []string) (m map[string]string, ok, all bool) {
+	last := len(list) - 1
+	for i, c := range list {
+		if i >= len(p) || local(p[i].GetName()) == "..." {
+			return nil, true, true
+		}
+		if name := local(p[i].GetName()); name != "*" && name != c.GetName() {
+			return nil, false, false
+		}
+		pk := map[string]string{}
+		for k, v := range p[i].GetKey() {
+			pk[local(k)] = v
+		}
+		if i == last {
+			m = make(map[string]string, len(keys))
+			for _, k := range keys {
+				v, ok := pk[k]
+				if !ok || v == "*" {
+					return nil, true, true
+				}
+				m[k] = v
+			}
+			return m, true, false
+		}
+		for k, v := range pk {
+			if cv, ok := c.GetKey()[k]; ok && v != "*" && v != cv {
+				return nil, false, false
+			}
+		}
+	}
+	return nil, true, true
+}
 
 // Reader answers readers from a Source, each read bounded by a timeout.
 // A nil *Reader has no live state.
@@ -64,14 +146,7 @@ func (r *Reader) Overlay(ctx context.Context, root *tree.Node, patterns ...[]*gp
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	st := r.src.ReadLive(ctx, root, func(c []*gpb.PathElem) bool {
-		for _, p := range patterns {
-			if within(p, c) {
-				return true
-			}
-		}
-		return false
-	})
+	st := r.src.ReadLive(ctx, root, requested(patterns))
 	if len(st) == 0 {
 		return root
 	}

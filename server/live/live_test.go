@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/netready/netready/server/gnmipath"
@@ -66,6 +67,35 @@ func TestWithin(t *testing.T) {
 		}
 		if got := within(elems, c); got != want {
 			t.Errorf("%s asks for g1's counters: %v, want %v", p, got, want)
+		}
+	}
+}
+
+// Which entries of a list a reader names by their keys, and when it may
+// ask for entries it does not name.
+func TestEntries(t *testing.T) {
+	list, err := gnmipath.Parse("/tenants/tenant[name=blue]/vpns/vpn[name=v]/learnt-routes/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"route-distinguisher", "prefix"}
+	for p, want := range map[string]string{
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/learnt-routes/route[route-distinguisher=1:1][prefix=10.0.0.0/24]/installed": "[map[prefix:10.0.0.0/24 route-distinguisher:1:1]] false",
+		"/netready-tenants:tenants/tenant/vpns/vpn/learnt-routes/route[route-distinguisher=1:1][prefix=10.0.0.0/24]":             "[map[prefix:10.0.0.0/24 route-distinguisher:1:1]] false",
+		"/tenants/tenant[name=red]/vpns/vpn/learnt-routes/route[route-distinguisher=1:1][prefix=10.0.0.0/24]":                    "[] false",
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/learnt-routes/route[route-distinguisher=*][prefix=10.0.0.0/24]":             "[] true",
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/learnt-routes/route[prefix=10.0.0.0/24]":                                    "[] true",
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/learnt-routes":                                                              "[] true",
+		"/tenants/.../route[route-distinguisher=1:1][prefix=10.0.0.0/24]":                                                        "[] true",
+		"/tenants/tenant[name=blue]/vpns/vpn[name=v]/counters":                                                                   "[] false",
+	} {
+		elems, err := gnmipath.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, all := requested{elems}.Entries(list, keys)
+		if got := fmt.Sprint(named, " ", all); got != want {
+			t.Errorf("%s: named %v, all %v; want %s", p, named, all, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
 	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
@@ -125,21 +126,55 @@ func (s *Speaker) Import(ctx context.Context, l Learner) {
 const learnChunk = 2000
 
 // watch subscribes to srv's best paths: a route a peer announces or
-// withdraws, or a peer going down, reaches the inbox. gen tells a
-// stopped server's late events from the running one's.
+// withdraws, or a peer going down, reaches the inbox. It also counts
+// each peer's UPDATEs and session changes against its max-prefixes
+// (prefixlimit.go); one watch delivers them all in GoBGP's order. gen
+// tells a stopped server's late events from the running one's.
 func (s *Speaker) watch(ctx context.Context, srv *server.BgpServer, gen uint64) error {
-	cb := server.WatchEventMessageCallbacks{OnBestPath: func(paths []*apiutil.Path, _ time.Time) {
-		if s.gen.Load() != gen {
-			return
-		}
-		for _, p := range paths {
-			s.learn(p)
-		}
-	}}
-	if err := srv.WatchEvent(ctx, cb, server.WatchBestPath(true)); err != nil {
+	cb := server.WatchEventMessageCallbacks{
+		OnBestPath: func(paths []*apiutil.Path, _ time.Time) {
+			if s.gen.Load() != gen {
+				return
+			}
+			for _, p := range paths {
+				s.learn(p)
+			}
+		},
+		OnPathUpdate: func(paths []*apiutil.Path, _ time.Time) {
+			if s.gen.Load() != gen {
+				return
+			}
+			for _, armed := range s.limits.update(paths) {
+				go s.enforce(ctx, srv, armed)
+			}
+		},
+		OnPeerUpdate: func(ev *apiutil.WatchEventMessage_PeerEvent, at time.Time) {
+			if s.gen.Load() != gen || ev.Type != apiutil.PEER_EVENT_STATE {
+				return
+			}
+			s.sessions.set(ev, at)
+			if ev.Peer.State.SessionState != bgp.BGP_FSM_ESTABLISHED {
+				s.limits.reset(ev.Peer.State.NeighborAddress)
+			}
+		},
+	}
+	opts := []server.WatchOption{server.WatchBestPath(true), server.WatchUpdate(false, "", ""), server.WatchPeer()}
+	if err := srv.WatchEvent(ctx, cb, opts...); err != nil {
 		return fmt.Errorf("bgp: watch learnt routes: %w", err)
 	}
 	return nil
+}
+
+// enforce hands GoBGP a peer that went over its max-prefixes with its
+// prefix limit set: GoBGP counts its Adj-RIB-In once and closes the
+// session (cease, maximum number of prefixes reached), keeping it closed
+// until the neighbor is configured again.
+func (s *Speaker) enforce(ctx context.Context, srv *server.BgpServer, armed *api.Peer) {
+	addr := armed.GetConf().GetNeighborAddress()
+	s.log.Warn("bgp: neighbor over max-prefixes: closing its session", "peer", addr)
+	if _, err := srv.UpdatePeer(ctx, &api.UpdatePeerRequest{Peer: armed}); err != nil && ctx.Err() == nil {
+		s.log.Error("bgp: close the session of a neighbor over max-prefixes", "peer", addr, "err", err)
+	}
 }
 
 // learn turns one best path into an inbox entry. Paths the speaker

@@ -47,6 +47,14 @@ type Speaker struct {
 	// sent are the prefixes sent to each peer, counted now and then
 	// (status.go).
 	sent sentCounts
+	// limits counts what each peer sent against its max-prefixes
+	// (prefixlimit.go).
+	limits prefixLimits
+	// sessions are the peers' sessions as GoBGP's events report them
+	// (sessions.go).
+	sessions sessions
+	// listPeer is GoBGP's ListPeer (a seam for tests counting calls).
+	listPeer func(*server.BgpServer, context.Context, *api.ListPeerRequest, func(*api.Peer)) error
 }
 
 // New returns a speaker that runs nothing until Announce is given a
@@ -55,7 +63,7 @@ func New(log *slog.Logger) *Speaker {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{log: log, in: newInbox()}
+	return &Speaker{log: log, in: newInbox(), listPeer: (*server.BgpServer).ListPeer}
 }
 
 // Relevant reports whether a transaction changes the speaker's
@@ -166,6 +174,10 @@ func (s *Speaker) stop() {
 		s.unwatch()
 		s.srv.Stop()
 		s.in.withdrawAll()
+		for a := range s.cfg.Neighbors {
+			s.limits.remove(a)
+			s.sessions.remove(a)
+		}
 	}
 	s.srv, s.cfg, s.announced, s.unwatch = nil, nil, nil, nil
 }
@@ -181,6 +193,8 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 			return fmt.Errorf("bgp: remove neighbor %s: %w", a, err)
 		}
 		delete(s.cfg.Neighbors, a)
+		s.limits.remove(a)
+		s.sessions.remove(a)
 	}
 	for _, a := range slices.SortedFunc(maps.Keys(want), netip.Addr.Compare) {
 		if _, ok := s.cfg.Neighbors[a]; ok {
@@ -190,7 +204,9 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 		if err != nil {
 			return err
 		}
+		s.limits.add(a, want[a].MaxPrefixes, withPrefixLimits(peer, want[a].MaxPrefixes))
 		if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: peer}); err != nil {
+			s.limits.remove(a)
 			return fmt.Errorf("bgp: add neighbor %s: %w", a, err)
 		}
 		s.cfg.Neighbors[a] = want[a]
@@ -199,9 +215,10 @@ func (s *Speaker) peers(ctx context.Context, want map[netip.Addr]Neighbor) error
 }
 
 // peer is a neighbor's session: VPNv4 and VPNv6, to the speaker's own
-// port, at most MaxPrefixes prefixes in each family, signed with the TCP
-// MD5 password from its file when it names one. A peer that does not
-// negotiate VPNv6 gets VPNv4 alone.
+// port, signed with the TCP MD5 password from its file when it names
+// one. A peer that does not negotiate VPNv6 gets VPNv4 alone. Its
+// max-prefixes is not GoBGP's prefix limit until it is exceeded
+// (prefixlimit.go).
 func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	conf := &api.PeerConf{NeighborAddress: n.Addr.String(), PeerAsn: n.PeerAS, LocalAsn: n.LocalAS, Description: n.Description, AdminDown: !n.AdminUp}
 	if n.PasswordFile != "" {
@@ -214,11 +231,7 @@ func (s *Speaker) peer(n Neighbor) (*api.Peer, error) {
 	var afs []*api.AfiSafi
 	for _, afi := range []api.Family_Afi{api.Family_AFI_IP, api.Family_AFI_IP6} {
 		vpn := &api.Family{Afi: afi, Safi: api.Family_SAFI_MPLS_VPN}
-		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}}
-		if n.MaxPrefixes > 0 {
-			af.PrefixLimits = &api.PrefixLimit{Family: vpn, MaxPrefixes: n.MaxPrefixes}
-		}
-		afs = append(afs, af)
+		afs = append(afs, &api.AfiSafi{Config: &api.AfiSafiConfig{Family: vpn, Enabled: true}})
 	}
 	tr := &api.Transport{RemotePort: uint32(s.cfg.ListenPort)}
 	if n.LocalAddr.IsValid() {

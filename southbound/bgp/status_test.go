@@ -1,6 +1,9 @@
 package bgp
 
 import (
+	api "github.com/osrg/gobgp/v4/api"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"testing"
 	"time"
 )
@@ -50,5 +53,23 @@ func TestSentCounts(t *testing.T) {
 	c.settle(map[string]NeighborStatus{"a": {SessionState: "established"}, "b": {SessionState: "established"}}, count, gen, now)
 	if count, _ := poll(now.Add(time.Second), 8, "a", "b"); !count {
 		t.Fatal("a count begun before an announcement must not stand for after it")
+	}
+}
+
+// GoBGP keeps a closed session's uptime: established-at is shown only
+// while the session is established, never for one that is down.
+func TestEstablishedAtOnlyWhileEstablished(t *testing.T) {
+	up := timestamppb.New(time.Unix(1_800_000_000, 0))
+	for state, want := range map[api.PeerState_SessionState]bool{
+		api.PeerState_SESSION_STATE_ESTABLISHED: true,
+		api.PeerState_SESSION_STATE_IDLE:        false,
+		api.PeerState_SESSION_STATE_ACTIVE:      false,
+		api.PeerState_SESSION_STATE_CONNECT:     false,
+	} {
+		p := &api.Peer{State: &api.PeerState{SessionState: state}, Timers: &api.Timers{State: &api.TimersState{Uptime: up}}}
+		n := neighborStatus(p)
+		if got := !n.EstablishedAt.IsZero(); got != want {
+			t.Errorf("%s: established-at %v, want shown %v", n.SessionState, n.EstablishedAt, want)
+		}
 	}
 }

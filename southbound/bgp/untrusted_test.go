@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +75,9 @@ func bgpRoot(t *testing.T, doc string) *tree.Node {
 type rawPeer struct {
 	t    *testing.T
 	conn net.Conn
+	// notified gets the code and subcode of each NOTIFICATION the
+	// speaker sends.
+	notified chan [2]byte
 }
 
 // acceptRaw listens on addr, takes the speaker's connection and opens
@@ -91,7 +95,7 @@ func acceptRaw(t *testing.T, addr string, as uint16) *rawPeer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	p := &rawPeer{t: t, conn: c}
+	p := &rawPeer{t: t, conn: c, notified: make(chan [2]byte, 4)}
 	caps := []bgp.ParameterCapabilityInterface{bgp.NewCapMultiProtocol(bgp.RF_IPv4_VPN), bgp.NewCapFourOctetASNumber(uint32(as))}
 	open, err := bgp.NewBGPOpenMessage(as, 90, netip.MustParseAddr("127.0.0.2"), []bgp.OptionParameterInterface{bgp.NewOptionParameterCapability(caps)})
 	if err != nil {
@@ -114,15 +118,23 @@ func (p *rawPeer) send(m *bgp.BGPMessage) {
 }
 
 // drain reads the speaker's messages (its OPEN, KEEPALIVEs) and answers
-// nothing more: the hold timer is 90 s.
+// nothing more: the hold timer is 90 s. A NOTIFICATION's code and
+// subcode go to notified.
 func (p *rawPeer) drain() {
 	hdr := make([]byte, 19)
 	for {
 		if _, err := io.ReadFull(p.conn, hdr); err != nil {
 			return
 		}
-		if _, err := io.CopyN(io.Discard, p.conn, int64(binary.BigEndian.Uint16(hdr[16:18]))-19); err != nil {
+		body := make([]byte, int(binary.BigEndian.Uint16(hdr[16:18]))-19)
+		if _, err := io.ReadFull(p.conn, body); err != nil {
 			return
+		}
+		if hdr[18] == bgp.BGP_MSG_NOTIFICATION && len(body) >= 2 {
+			select {
+			case p.notified <- [2]byte{body[0], body[1]}:
+			default:
+			}
 		}
 	}
 }
@@ -222,4 +234,97 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// vpnWithdraw is an UPDATE withdrawing prefix (RD 65000:7).
+func vpnWithdraw(t *testing.T, prefix string) *bgp.BGPMessage {
+	t.Helper()
+	nlri, err := bgp.NewLabeledVPNIPAddrPrefix(netip.MustParsePrefix(prefix), *bgp.NewMPLSLabelStack(100), bgp.NewRouteDistinguisherTwoOctetAS(65000, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreach, err := bgp.NewPathAttributeMpUnreachNLRI(bgp.RF_IPv4_VPN, []bgp.PathNLRI{{NLRI: nlri}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bgp.NewBGPUpdateMessage(nil, []bgp.PathAttributeInterface{unreach}, nil)
+}
+
+// A neighbor's max-prefixes is counted by the speaker as the routes
+// arrive, not by GoBGP on every UPDATE over the peer's whole Adj-RIB-In:
+// GoBGP holds no prefix limit for a peer under its max-prefixes. A route
+// announced again counts once, a withdrawn one no more; one prefix over
+// the limit closes the session with a cease NOTIFICATION (maximum number
+// of prefixes reached, RFC 4486), keeps it closed, says why and takes
+// the peer's routes back. Status polls between two counts of the
+// prefixes sent do not ask GoBGP (ListPeer counts the Adj-RIB-In too).
+func TestMaxPrefixesAndStatusCountedAsLearnt(t *testing.T) {
+	port := freePort(t)
+	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer sp.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{routes: map[routing.LearntKey]routing.Learnt{}}
+	go sp.Import(ctx, rec)
+	root := bgpRoot(t, fmt.Sprintf(`{"local-as": 65000, "router-id": "127.0.0.1", "listen-address": "127.0.0.1", "listen-port": %d,
+		"neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000, "max-prefixes": 3}]}}`, port))
+	if err := sp.Announce(ctx, root, routing.Result{}); err != nil {
+		t.Fatal(err)
+	}
+	peer := acceptRaw(t, fmt.Sprintf("127.0.0.2:%d", port), 65000)
+	waitState(t, sp, "established")
+	same := func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface { return a }
+	for _, p := range []string{"203.0.113.0/24", "203.0.114.0/24", "203.0.113.0/24", "203.0.115.0/24"} {
+		peer.send(vpnUpdate(t, p, same))
+	}
+	peer.send(vpnWithdraw(t, "203.0.115.0/24"))
+	peer.send(vpnUpdate(t, "203.0.116.0/24", same)) // the third prefix held
+	waitNeighbor(t, sp, "3 prefixes received, 3 learnt", func(n nbgp.NeighborStatus) bool {
+		return n.PrefixesReceived == 3 && len(rec.snapshot()) == 3
+	})
+	if n := nbgp.GoBGPPrefixLimit(ctx, sp, "127.0.0.2"); n != 0 {
+		t.Errorf("GoBGP counts the peer's prefixes on every UPDATE (its prefix limit is %d)", n)
+	}
+	// The status polls between two counts of the prefixes sent read the
+	// session from GoBGP's events and the prefixes received from the
+	// speaker's count: ListPeer, which counts the peer's whole
+	// Adj-RIB-In, is not called.
+	calls := nbgp.CountListPeer(sp)
+	for range 5 {
+		st, err := sp.Neighbors(ctx)
+		if n := st["127.0.0.2"]; err != nil || n.SessionState != "established" || n.PrefixesReceived != 3 || n.EstablishedAt.IsZero() {
+			t.Fatalf("session %+v (%v) with 3 prefixes of 3", n, err)
+		}
+	}
+	if n := calls.Load(); n > 0 {
+		t.Errorf("5 status polls called ListPeer %d times", n)
+	}
+
+	peer.send(vpnUpdate(t, "203.0.117.0/24", same))
+	select {
+	case n := <-peer.notified:
+		if n != [2]byte{bgp.BGP_ERROR_CEASE, bgp.BGP_ERROR_SUB_MAXIMUM_NUMBER_OF_PREFIXES_REACHED} {
+			t.Errorf("NOTIFICATION %v, want cease / maximum number of prefixes reached", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a fourth prefix of 3 allowed did not close the session")
+	}
+	waitNeighbor(t, sp, "closed over max-prefixes, routes withdrawn", func(n nbgp.NeighborStatus) bool {
+		return n.SessionState != "established" && strings.Contains(n.LastError, "max-prefixes (3)") && n.MaxPrefixesExceeded == 1 && len(rec.snapshot()) == 0
+	})
+}
+
+func waitNeighbor(t *testing.T, sp *nbgp.Speaker, what string, ok func(nbgp.NeighborStatus) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := sp.Neighbors(context.Background())
+		if err == nil && ok(st["127.0.0.2"]) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want %s: %+v (%v)", what, st["127.0.0.2"], err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -111,13 +111,13 @@ func (e *Engine) askedFor(res routing.Result, in live.Scope) asked {
 			vp := vpnCounters(p, v.Tenant, v.VPN)
 			yes, seen := vpnAsked[k]
 			if !seen {
-				yes = in(tree.GNMIElems(vp))
+				yes = in.In(tree.GNMIElems(vp))
 				vpnAsked[k] = yes
 				w.vpns[tree.PathString(vp)] = yes
 			}
 			for _, port := range v.Ports {
 				bp := bindingCounters(p, v.Tenant, v.VPN, port.Interface)
-				b := in(tree.GNMIElems(bp))
+				b := in.In(tree.GNMIElems(bp))
 				w.bindings[tree.PathString(bp)] = b
 				if b || yes {
 					w.hosts[host] = true

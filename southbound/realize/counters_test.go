@@ -9,6 +9,7 @@ import (
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 
 	"github.com/netready/netready/server/gnmipath"
+	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -24,7 +25,7 @@ const (
 func (r *rig) readLive(ctx context.Context) map[string]string {
 	r.t.Helper()
 	txn := tree.Begin(r.root)
-	r.e.ReadLive(ctx, r.root, func([]*gpb.PathElem) bool { return true }).Apply(txn)
+	r.e.ReadLive(ctx, r.root, live.ScopeFunc(func([]*gpb.PathElem) bool { return true })).Apply(txn)
 	out := map[string]string{}
 	for _, p := range []string{blueVPN, redVPN} {
 		for _, b := range []string{"", "/bindings/binding[interface=g1]", "/bindings/binding[interface=g3]", "/bindings/binding[interface=g5]", "/bindings/binding[interface=g6]"} {
@@ -100,9 +101,9 @@ func TestReadLiveCounters(t *testing.T) {
 	// only g1 gets counters.
 	m := r.net.mark()
 	txn := tree.Begin(r.root)
-	st := r.e.ReadLive(context.Background(), r.root, func(c []*gpb.PathElem) bool {
+	st := r.e.ReadLive(context.Background(), r.root, live.ScopeFunc(func(c []*gpb.PathElem) bool {
 		return len(c) > 5 && c[5].GetKey()["interface"] == "g1"
-	})
+	}))
 	st.Apply(txn)
 	if len(st) != 4 || lookup(t, txn.Root(), blueVPN+"/bindings/binding[interface=g1]"+inPkts) == nil {
 		t.Errorf("asked for g1 only, got %d edits", len(st))

@@ -2,6 +2,7 @@ package realize
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -50,10 +51,11 @@ func (e *Engine) readLearnt(in live.Scope) realizer.Status {
 }
 
 // learntAsked copies, under learntMu, the shown learnt routes in asks
-// for, by VPN. A VPN's routes are all asked for when in reaches an entry
-// with keys no route has (the pattern names none: "*" or no keys);
-// otherwise each entry is asked about, with one path reused (a reader
-// naming one route of 100,000 costs no allocation per route).
+// for, by VPN. The entries a reader names by their keys are looked up,
+// so a Get of one route costs the same in a VPN of 100 or of 100,000
+// routes. Otherwise a VPN's routes are all asked for when in reaches an
+// entry with keys no route has (the pattern names none: "*" or no
+// keys), or else each entry is asked about, with one path reused.
 func (e *Engine) learntAsked(in live.Scope) map[string]map[routing.LearntKey]routing.LearntStatus {
 	e.learntMu.RLock()
 	defer e.learntMu.RUnlock()
@@ -61,27 +63,58 @@ func (e *Engine) learntAsked(in live.Scope) map[string]map[routing.LearntKey]rou
 	for key, shown := range e.learntShown {
 		tenant, vpn, _ := strings.Cut(key, "/")
 		base := tree.GNMIElems(tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant), {Schema: e.paths.vpns}, keyed(e.paths.vpn, vpn), {Schema: e.paths.learnt}})
-		if !in(base) {
+		if !in.In(base) {
 			continue
 		}
-		entry := &gpb.PathElem{Name: e.paths.learntRoute.Name, Key: map[string]string{"route-distinguisher": "\x00", "prefix": "\x00"}}
+		entry := &gpb.PathElem{Name: e.paths.learntRoute.Name}
 		ep := append(base, entry)
-		if in(ep) {
-			out[key] = maps.Clone(shown)
-			continue
-		}
-		some := map[routing.LearntKey]routing.LearntStatus{}
-		for k, s := range shown {
-			entry.Key["route-distinguisher"], entry.Key["prefix"] = k.RD, k.Prefix.String()
-			if in(ep) {
-				some[k] = s
-			}
+		named, all := in.Entries(ep, learntLeaves[:2])
+		var some map[routing.LearntKey]routing.LearntStatus
+		if all {
+			some = scanLearnt(in, ep, shown)
+		} else {
+			some = namedLearnt(named, shown)
 		}
 		if len(some) > 0 {
 			out[key] = some
 		}
 	}
 	return out
+}
+
+// namedLearnt looks up the entries named by their keys.
+func namedLearnt(named []map[string]string, shown map[routing.LearntKey]routing.LearntStatus) map[routing.LearntKey]routing.LearntStatus {
+	some := map[routing.LearntKey]routing.LearntStatus{}
+	for _, m := range named {
+		p, err := netip.ParsePrefix(m["prefix"])
+		if err != nil || p.String() != m["prefix"] {
+			continue // no route has that key: keys are compared as written
+		}
+		k := routing.LearntKey{RD: m["route-distinguisher"], Prefix: p}
+		if s, ok := shown[k]; ok {
+			some[k] = s
+		}
+	}
+	return some
+}
+
+// scanLearnt returns the entries of shown that in asks for, ep being the
+// path of the list's entry: all of them when in reaches an entry with
+// keys no route has, otherwise those it asks for one by one.
+func scanLearnt(in live.Scope, ep []*gpb.PathElem, shown map[routing.LearntKey]routing.LearntStatus) map[routing.LearntKey]routing.LearntStatus {
+	entry := ep[len(ep)-1]
+	entry.Key = map[string]string{"route-distinguisher": "\x00", "prefix": "\x00"}
+	if in.In(ep) {
+		return maps.Clone(shown)
+	}
+	some := map[routing.LearntKey]routing.LearntStatus{}
+	for k, s := range shown {
+		entry.Key["route-distinguisher"], entry.Key["prefix"] = k.RD, k.Prefix.String()
+		if in.In(ep) {
+			some[k] = s
+		}
+	}
+	return some
 }
 
 // learntEntry is the path of the learnt-routes entry rd, prefix under

@@ -236,8 +236,12 @@ func TestBGPMaxPrefixes(t *testing.T) {
 	}
 	waitGone(t, r, blueLearnt)
 	waitLeafContains(t, r, nb+"/status/last-error", "max-prefixes (2)")
+	waitLeaf(t, r, nb+"/status/max-prefixes-exceeded", "1")
 	if s := r.leaf(t, nb+"/status/session-state"); s == "established" {
 		t.Error("the session survived a third prefix")
+	}
+	if at, _ := r.get(t, nb+"/status/established-at", gpb.GetRequest_ALL); at != nil {
+		t.Errorf("established-at = %v while the session is closed", at)
 	}
 }
 

@@ -96,11 +96,12 @@ func writeBGPStatus(ctx context.Context, ds *datastore.Datastore, st map[string]
 // and of a connection's session.
 func sessionJSON(n bgp.NeighborStatus) map[string]any {
 	status := map[string]any{
-		"session-state":     n.SessionState,
-		"prefixes-sent":     n.PrefixesSent,
-		"prefixes-received": n.PrefixesReceived,
-		"dropped-routes":    strconv.FormatUint(n.DroppedRoutes, 10), // uint64: a JSON string
-		"last-error":        n.LastError,
+		"session-state":         n.SessionState,
+		"prefixes-sent":         n.PrefixesSent,
+		"prefixes-received":     n.PrefixesReceived,
+		"dropped-routes":        strconv.FormatUint(n.DroppedRoutes, 10), // uint64: a JSON string
+		"max-prefixes-exceeded": strconv.FormatUint(n.MaxPrefixesExceeded, 10),
+		"last-error":            n.LastError,
 	}
 	if !n.EstablishedAt.IsZero() {
 		status["established-at"] = n.EstablishedAt.Format(time.RFC3339)
