@@ -29,13 +29,40 @@ import (
 // routes delays another tenant's Set by one slice at most, and the
 // result is that of the slices applied in order, as if the speaker had
 // sent them one by one.
+//
+// Between slices Learn rests (see learnShare), so that a flood takes at
+// most its share of the machine from the Sets and Gets of every tenant.
 func (e *Engine) Learn(ctx context.Context, add []routing.Learnt, del []routing.LearntKey) {
 	for len(add)+len(del) > 0 {
 		e.yieldToSets(ctx)
 		nd := min(len(del), learnSlice)
 		na := min(len(add), learnSlice-nd)
+		start := time.Now()
 		e.placeSlice(ctx, add[:na:na], del[:nd:nd])
 		add, del = add[na:], del[nd:]
+		if len(add)+len(del) > 0 {
+			rest(ctx, time.Since(start))
+		}
+	}
+}
+
+// learnShare is the largest share of the wall clock a flood's placement
+// takes: after a slice that took d, Learn rests d·(1−share)/share. A
+// slice's cost is not only its own goroutine's: the forwarders' kernel
+// work, GoBGP and the garbage it leaves run on the same few cores as
+// the Sets and Gets of tenants the flood does not concern, and the lock
+// hand-over (yieldToSets) does not protect those from it. A half keeps
+// a 100,000-route flood within a few tens of seconds (docs/performance.md).
+const learnShare = 0.5
+
+// rest waits for the pause that keeps learning to its share after a
+// slice that took busy, or until ctx ends.
+func rest(ctx context.Context, busy time.Duration) {
+	t := time.NewTimer(time.Duration(float64(busy) * (1 - learnShare) / learnShare))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

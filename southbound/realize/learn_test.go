@@ -260,3 +260,35 @@ func TestLearnGivesWayToSets(t *testing.T) {
 	}
 	r.holds("after the flood and the Set", overlaid(r.res, nil, flood...), vendorA, vendorB)
 }
+
+// TestLearnRestsBetweenSlices: after a slice, Learn rests as long as
+// learnShare asks before the next, so a flood takes at most its share of
+// the machine. The first slice is held at vendor-a for 100 ms; the next
+// cannot reach vendor-a before it has rested as long again.
+func TestLearnRestsBetweenSlices(t *testing.T) {
+	r := newRig(t, "any-to-any")
+	flood := make([]routing.Learnt, 400) // two slices
+	for i := range flood {
+		flood[i] = learntRoute(netip.PrefixFrom(netip.AddrFrom4([4]byte{100, 65, byte(i >> 8), byte(i)}), 32).String(), 901, "64512:100")
+	}
+	gate, entered := make(chan struct{}), make(chan string, 4)
+	r.net.inject(vendorA, func(f *fault) { f.gate, f.entered = gate, entered })
+	learnt := make(chan struct{})
+	go func() {
+		defer close(learnt)
+		r.e.Learn(context.Background(), flood, nil)
+	}()
+	<-entered
+	first := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	close(gate)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second slice never reached vendor-a")
+	}
+	if took := time.Since(first); took < 200*time.Millisecond {
+		t.Errorf("the second slice reached vendor-a %v after the first; want at least 200 ms (100 held, 100 rested)", took)
+	}
+	<-learnt
+}
