@@ -81,11 +81,17 @@ func oneRowCommit(id uint64) *Commit {
 // one row, one fsync, on a store of 100k rows.
 func BenchmarkApplyOneRow(b *testing.B) {
 	s := prefilledStore(b, BoltOptions{})
+	benchApply(b, s, func() *Commit { return oneRowCommit(s.LastCommitID() + 1) })
+}
+
+// benchApply applies next's commits one at a time for b's loop and
+// reports the page writes per commit and the latency of Apply.
+func benchApply(b *testing.B, s *Bolt, next func() *Commit) {
 	ctx := context.Background()
 	var lat []time.Duration
 	writes := pageWrites(s)
 	for b.Loop() {
-		c := oneRowCommit(s.LastCommitID() + 1)
+		c := next()
 		start := time.Now()
 		if err := s.Apply(ctx, []*Commit{c}); err != nil {
 			b.Fatal(err)
@@ -118,19 +124,7 @@ func BenchmarkApplyOneRowAtRetention(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var lat []time.Duration
-	writes := pageWrites(s)
-	for b.Loop() {
-		c := commit()
-		start := time.Now()
-		if err := s.Apply(ctx, []*Commit{c}); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	b.ReportMetric(float64(pageWrites(s)-writes)/float64(len(lat)), "page-writes/commit")
-	slices.Sort(lat)
-	b.ReportMetric(percentileMicros(lat, 0.50), "p50-us")
+	benchApply(b, s, commit)
 }
 
 // pageWrites is how many page writes s has made.
