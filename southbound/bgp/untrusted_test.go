@@ -167,20 +167,9 @@ func vpnUpdate(t *testing.T, prefix string, edit func([]bgp.PathAttributeInterfa
 // counted in the neighbor's dropped-routes; a well-formed one is
 // learnt with its label, next hop and route target.
 func TestMalformedUpdatesCounted(t *testing.T) {
-	port := freePort(t)
-	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer sp.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &recorder{routes: map[routing.LearntKey]routing.Learnt{}}
-	go sp.Import(ctx, rec)
-	root := bgpRoot(t, fmt.Sprintf(`{"local-as": 65000, "router-id": "127.0.0.1", "listen-address": "127.0.0.1", "listen-port": %d,
-		"neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000}]}}`, port))
-	if err := sp.Announce(ctx, root, routing.Result{}); err != nil {
-		t.Fatal(err)
-	}
-	peer := acceptRaw(t, fmt.Sprintf("127.0.0.2:%d", port), 65000)
-	waitState(t, sp, "established")
+	sp, rec, peer := rawSession(t, ctx, "")
 
 	same := func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface { return a }
 	peer.send(vpnUpdate(t, "203.0.113.0/24", same))
@@ -209,6 +198,27 @@ func TestMalformedUpdatesCounted(t *testing.T) {
 	if got.Label != 100 || got.NextHop != netip.MustParseAddr("127.0.0.2") || len(got.RTs) != 1 || got.RTs[0] != "64512:100" || got.Source != "127.0.0.2" {
 		t.Errorf("learnt %+v", got)
 	}
+}
+
+// rawSession starts a speaker, importing into a recorder until ctx ends,
+// with one neighbor: 127.0.0.2 in AS 65000, with the other leaves in
+// extra (JSON members, each after a comma). It returns once a raw peer
+// is established with it.
+func rawSession(t *testing.T, ctx context.Context, extra string) (*nbgp.Speaker, *recorder, *rawPeer) {
+	t.Helper()
+	port := freePort(t)
+	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(sp.Close)
+	rec := &recorder{routes: map[routing.LearntKey]routing.Learnt{}}
+	go sp.Import(ctx, rec)
+	root := bgpRoot(t, fmt.Sprintf(`{"local-as": 65000, "router-id": "127.0.0.1", "listen-address": "127.0.0.1", "listen-port": %d,
+		"neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000%s}]}}`, port, extra))
+	if err := sp.Announce(ctx, root, routing.Result{}); err != nil {
+		t.Fatal(err)
+	}
+	peer := acceptRaw(t, fmt.Sprintf("127.0.0.2:%d", port), 65000)
+	waitState(t, sp, "established")
+	return sp, rec, peer
 }
 
 func waitState(t *testing.T, sp *nbgp.Speaker, want string) {
@@ -259,20 +269,9 @@ func vpnWithdraw(t *testing.T, prefix string) *bgp.BGPMessage {
 // the peer's routes back. Status polls between two counts of the
 // prefixes sent do not ask GoBGP (ListPeer counts the Adj-RIB-In too).
 func TestMaxPrefixesAndStatusCountedAsLearnt(t *testing.T) {
-	port := freePort(t)
-	sp := nbgp.New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer sp.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec := &recorder{routes: map[routing.LearntKey]routing.Learnt{}}
-	go sp.Import(ctx, rec)
-	root := bgpRoot(t, fmt.Sprintf(`{"local-as": 65000, "router-id": "127.0.0.1", "listen-address": "127.0.0.1", "listen-port": %d,
-		"neighbors": {"neighbor": [{"address": "127.0.0.2", "peer-as": 65000, "max-prefixes": 3}]}}`, port))
-	if err := sp.Announce(ctx, root, routing.Result{}); err != nil {
-		t.Fatal(err)
-	}
-	peer := acceptRaw(t, fmt.Sprintf("127.0.0.2:%d", port), 65000)
-	waitState(t, sp, "established")
+	sp, rec, peer := rawSession(t, ctx, `, "max-prefixes": 3`)
 	same := func(a []bgp.PathAttributeInterface) []bgp.PathAttributeInterface { return a }
 	for _, p := range []string{"203.0.113.0/24", "203.0.114.0/24", "203.0.113.0/24", "203.0.115.0/24"} {
 		peer.send(vpnUpdate(t, p, same))
