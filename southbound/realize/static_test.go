@@ -82,6 +82,15 @@ func TestStaticRouteStatus(t *testing.T) {
 	if got := statusMap(st)[ecmpStatic+"/installed"]; got != "true" {
 		t.Errorf("vnf3 back up: installed = %q, want true", got)
 	}
+
+	// Computed, but on no forwarder: both backends admin down.
+	st = step(`{"netready-infrastructure:backends": {"backend": [{"name": "vendor-a", "admin-state": "down"}, {"name": "vendor-b", "admin-state": "down"}]}}`)
+	if got := statusMap(st)[ecmpStatic+"/installed"]; got != "false" {
+		t.Errorf("both backends down: installed = %q, want false", got)
+	}
+	if why := reasons(st, ecmpStatic+"/reason"); !strings.Contains(why, "whose backends are not up and in sync") {
+		t.Errorf("both backends down: reason %q, want the backends named", why)
+	}
 }
 
 // leafAt returns the value of the leaf at path in root, "" when absent.

@@ -411,14 +411,16 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 		}
 	}
 	w.object(vpath, vn, e.paths.vpnSt, e.vpnSummary(v, tenant, vpn))
-	e.writeStaticStatus(w, vpath, vn, tenant+"/"+vpn)
+	e.writeStaticStatus(w, vpath, vn, tenant+"/"+vpn, v)
 }
 
 // writeStaticStatus writes whether each static route of a VPN is in the
 // network, and why not: a VPN has few static routes, and any change of
 // its bindings may move them, so all are written with the VPN's status
-// (those already showing theirs are skipped).
-func (e *Engine) writeStaticStatus(w *statusWriter, vpath tree.Path, vn *tree.Node, key string) {
+// (those already showing theirs are skipped). A route is installed when
+// a host whose VRF routes it has a backend that is up and in sync: a
+// route computed for a forwarder that failed is not in the network.
+func (e *Engine) writeStaticStatus(w *statusWriter, vpath tree.Path, vn *tree.Node, key string, v statusView) {
 	if e.inc == nil {
 		return
 	}
@@ -427,7 +429,17 @@ func (e *Engine) writeStaticStatus(w *statusWriter, vpath tree.Path, vn *tree.No
 		if err != nil {
 			return // validation refuses it; nothing to report on
 		}
-		installed, why, _ := e.inc.StaticStatus(key, prefix)
+		hosts, why, _ := e.inc.StaticStatus(key, prefix)
+		installed := false
+		for _, h := range hosts {
+			if st := e.placedStatus(v.hostBackend[h], true, time.Time{}); st.oper == "up" {
+				installed = true
+				break
+			}
+		}
+		if !installed && len(hosts) > 0 {
+			why = append(why, fmt.Sprintf("computed for %s, whose backends are not up and in sync", strings.Join(hosts, ", ")))
+		}
 		path := append(vpath[:4:4], tree.Elem{Schema: e.paths.statics}, keyed(e.paths.static, rn.Key()))
 		w.staticRoute(path, rn, installed, why)
 	})

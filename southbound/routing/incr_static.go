@@ -5,10 +5,11 @@ import (
 	"slices"
 )
 
-// StaticStatus says whether the static route of VPN vpn ("tenant/vpn")
-// for prefix is in the current Result: installed when at least one VRF
-// instance of the VPN routes prefix through one of the route's next-hop
-// addresses. why lists the warnings of the route (next hops that are not
+// StaticStatus says where the static route of VPN vpn ("tenant/vpn")
+// for prefix is in the current Result: hosts (sorted) are those with a
+// VRF instance of the VPN routing prefix through one of the route's
+// next-hop addresses. Whether those hosts' forwarders hold it is the
+// caller's to say. why lists the warnings of the route (next hops that are not
 // the address of an active binding, a member address shadowing it), so an
 // operator sees why a route is missing or runs on fewer next hops than
 // configured. ok is false when the VPN has no such static route.
@@ -16,25 +17,26 @@ import (
 // It exists because a static route is accepted whatever its next hops
 // are (a next hop may be a binding that comes later or is admin down),
 // and status must say whether the network holds it.
-func (x *Incremental) StaticStatus(vpn string, prefix netip.Prefix) (installed bool, why []string, ok bool) {
+func (x *Incremental) StaticStatus(vpn string, prefix netip.Prefix) (hosts, why []string, ok bool) {
 	rec := x.vpns[vpn]
 	if rec == nil {
-		return false, nil, false
+		return nil, nil, false
 	}
 	i, found := slices.BinarySearchFunc(rec.v.statics, prefix, func(s staticState, p netip.Prefix) int { return s.prefix.Compare(p) })
 	if !found {
-		return false, nil, false
+		return nil, nil, false
 	}
 	s := &rec.v.statics[i]
 	why = slices.Clone(rec.staticWarn[i])
 	for _, inst := range rec.insts {
 		why = append(why, inst.warned[prefix]...)
-		if !installed && routesVia(x.res.Hosts[inst.host], inst.id, prefix, s.hops) {
-			installed = true
+		if routesVia(x.res.Hosts[inst.host], inst.id, prefix, s.hops) {
+			hosts = append(hosts, inst.host)
 		}
 	}
+	slices.Sort(hosts)
 	slices.Sort(why)
-	return installed, slices.Compact(why), true
+	return slices.Compact(hosts), slices.Compact(why), true
 }
 
 // routesVia reports whether VRF id on host h has a route for prefix with

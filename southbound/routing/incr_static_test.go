@@ -15,9 +15,9 @@ func TestStaticStatus(t *testing.T) {
 	m := withNextHop(ecmpModel(LoadBalance), "10.1.1.99")
 	x := Options{}.NewIncremental(m, Assignments{})
 	prefix := netip.MustParsePrefix("10.1.2.0/24")
-	installed, why, ok := x.StaticStatus("blue/blue", prefix)
-	if !ok || !installed {
-		t.Fatalf("StaticStatus = %v, %q, %v; want installed", installed, why, ok)
+	hosts, why, ok := x.StaticStatus("blue/blue", prefix)
+	if !ok || !slices.Equal(hosts, []string{"host-a", "host-b"}) {
+		t.Fatalf("StaticStatus = %v, %q, %v; want it routed on host-a and host-b", hosts, why, ok)
 	}
 	if !slices.ContainsFunc(why, func(s string) bool {
 		return strings.Contains(s, "next hop 10.1.1.99 is not the address of an active binding")
@@ -37,9 +37,9 @@ func TestStaticStatus(t *testing.T) {
 		}
 	}
 	x.Apply(next, touched)
-	installed, why, _ = x.StaticStatus("blue/blue", prefix)
-	if installed {
-		t.Fatal("static route still installed with its only next-hop binding down")
+	hosts, why, _ = x.StaticStatus("blue/blue", prefix)
+	if len(hosts) != 0 {
+		t.Fatalf("static route still routed on %v with its next-hop bindings down", hosts)
 	}
 	if !slices.ContainsFunc(why, func(s string) bool { return strings.Contains(s, "no resolvable next hop") }) {
 		t.Errorf("why = %q; want 'no resolvable next hop'", why)
@@ -62,9 +62,9 @@ func TestStaticStatusShadowed(t *testing.T) {
 		NextHops: []NextHop{{Addr: netip.MustParseAddr("10.1.1.6"), Preference: 100}},
 	})
 	x := Options{}.NewIncremental(m, Assignments{})
-	installed, why, ok := x.StaticStatus("blue/blue", netip.MustParsePrefix("10.1.1.5/32"))
-	if !ok || installed {
-		t.Fatalf("StaticStatus = %v, %q, %v; want a shadowed route, not installed", installed, why, ok)
+	hosts, why, ok := x.StaticStatus("blue/blue", netip.MustParsePrefix("10.1.1.5/32"))
+	if !ok || len(hosts) != 0 {
+		t.Fatalf("StaticStatus = %v, %q, %v; want a shadowed route, routed nowhere", hosts, why, ok)
 	}
 	if !slices.ContainsFunc(why, func(s string) bool { return strings.Contains(s, "shadowed by a member address") }) {
 		t.Errorf("why = %q; want the shadowing named", why)
@@ -82,8 +82,8 @@ func withNextHop(m Model, addr string) Model {
 // (in the spokes' VRFs; the hub's own VRF does not route back to it).
 func TestStaticStatusHubAndSpoke(t *testing.T) {
 	x := Options{}.NewIncremental(hubSpokeModel(), Assignments{})
-	installed, why, ok := x.StaticStatus("blue/blue", netip.MustParsePrefix("0.0.0.0/0"))
-	if !ok || !installed || len(why) != 0 {
-		t.Fatalf("StaticStatus = %v, %q, %v; want installed without warnings", installed, why, ok)
+	hosts, why, ok := x.StaticStatus("blue/blue", netip.MustParsePrefix("0.0.0.0/0"))
+	if !ok || len(hosts) == 0 || len(why) != 0 {
+		t.Fatalf("StaticStatus = %v, %q, %v; want it routed, without warnings", hosts, why, ok)
 	}
 }
