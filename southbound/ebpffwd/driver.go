@@ -2,7 +2,6 @@ package ebpffwd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -94,44 +93,17 @@ func (d *Driver) Close() error {
 // learnt of each host (read from the kernel when it first serves it);
 // Reconcile reads everything again.
 func (d *Driver) Apply(ctx context.Context, changes []routing.Change) error {
-	d.mu.Lock()
+	if err := d.begin(); err != nil {
+		return err
+	}
 	defer d.mu.Unlock()
-	if d.closed {
-		return errors.New("driver closed")
+	steps := make([]change, len(changes))
+	for i, c := range changes {
+		steps[i] = change{host: c.Host, delete: c.Op == routing.Delete,
+			do:   func(h *host) error { return h.apply(c) },
+			what: func() string { return fmt.Sprintf("VRF %s: %s %s", c.VRF, c.Op, object(c)) }}
 	}
-	d.epoch++
-	touched := make(map[*host]bool)
-	err := d.applyAll(ctx, changes, touched)
-	for h := range touched {
-		if ferr := h.flush(); ferr != nil && err == nil {
-			err = fmt.Errorf("%s: %w", h.name, ferr)
-		}
-		if err != nil {
-			h.stale = true // read the kernel again next time
-		}
-		h.dropTunnelIfIdle()
-	}
-	return err
-}
-
-func (d *Driver) applyAll(ctx context.Context, changes []routing.Change, touched map[*host]bool) error {
-	for _, c := range changes {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: VRF %s: %w", c.Host, c.VRF, err)
-		}
-		h, err := d.host(c.Host)
-		if c.Op == routing.Delete && errors.Is(err, os.ErrNotExist) {
-			continue // nothing to delete on a host that is not there
-		}
-		if err != nil {
-			return fmt.Errorf("host %s: %w", c.Host, err)
-		}
-		touched[h] = true
-		if err := h.apply(c); err != nil {
-			return fmt.Errorf("%s: VRF %s: %s %s: %w", c.Host, c.VRF, c.Op, object(c), err)
-		}
-	}
-	return nil
+	return d.applyChanges(ctx, steps, (*host).dropTunnelIfIdle)
 }
 
 func object(c routing.Change) string {

@@ -3,10 +3,8 @@ package ebpffwd
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -60,89 +58,43 @@ func (p *l2Port) bindingKey() fwdVnicKey {
 // ApplyL2 applies L2 changes in order; see southbound.L2Forwarder. A
 // delete on a host whose namespace is gone succeeds.
 func (d *Driver) ApplyL2(ctx context.Context, changes []l2.Change) error {
-	d.mu.Lock()
+	if err := d.begin(); err != nil {
+		return err
+	}
 	defer d.mu.Unlock()
-	if d.closed {
-		return errors.New("driver closed")
+	steps := make([]change, len(changes))
+	for i, c := range changes {
+		steps[i] = change{host: c.Host, delete: c.Op == l2.Delete,
+			do: func(h *host) error {
+				if c.Op == l2.Delete {
+					return h.dropSegment(c.Segment.VNI)
+				}
+				return h.setSegment(c.Segment)
+			},
+			what: func() string { return "L2 " + c.Segment.ID }}
 	}
-	d.epoch++
-	touched := make(map[*host]bool)
-	err := d.applyL2(ctx, changes, touched)
-	for h := range touched {
-		if ferr := h.flush(); ferr != nil && err == nil {
-			err = fmt.Errorf("%s: %w", h.name, ferr)
-		}
-		if err != nil {
-			h.stale = true
-		}
-		h.dropL2TunnelIfIdle()
-	}
-	return err
-}
-
-func (d *Driver) applyL2(ctx context.Context, changes []l2.Change, touched map[*host]bool) error {
-	for _, c := range changes {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: L2 %s: %w", c.Host, c.Segment.ID, err)
-		}
-		h, err := d.host(c.Host)
-		if c.Op == l2.Delete && errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("host %s: %w", c.Host, err)
-		}
-		touched[h] = true
-		if c.Op == l2.Delete {
-			err = h.dropSegment(c.Segment.VNI)
-		} else {
-			err = h.setSegment(c.Segment)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: L2 %s: %w", c.Host, c.Segment.ID, err)
-		}
-	}
-	return nil
+	return d.applyChanges(ctx, steps, (*host).dropL2TunnelIfIdle)
 }
 
 // ReconcileL2 makes each host hold exactly its segments; see
 // southbound.L2Forwarder. It reads every host again.
 func (d *Driver) ReconcileL2(ctx context.Context, hosts []*l2.HostView) ([]string, error) {
-	d.mu.Lock()
+	if err := d.begin(); err != nil {
+		return nil, err
+	}
 	defer d.mu.Unlock()
-	if d.closed {
-		return nil, errors.New("driver closed")
+	states := make([]hostState, len(hosts))
+	for i, hv := range hosts {
+		states[i] = hostState{host: hv.Host, empty: len(hv.Networks) == 0, fix: func(h *host) ([]string, error) {
+			lines, err := h.reconcileL2(hv)
+			if ferr := h.flush(); err == nil {
+				err = ferr
+			}
+			h.dropL2TunnelIfIdle()
+			return lines, err
+		}}
 	}
-	d.epoch++
-	var drift []string
-	for _, hv := range hosts {
-		if err := ctx.Err(); err != nil {
-			return drift, err
-		}
-		if h := d.hosts[hv.Host]; h != nil {
-			h.stale = true
-		}
-		h, err := d.host(hv.Host)
-		if len(hv.Networks) == 0 && errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
-		}
-		lines, err := h.reconcileL2(hv)
-		if ferr := h.flush(); err == nil {
-			err = ferr
-		}
-		h.dropL2TunnelIfIdle()
-		for _, l := range lines {
-			drift = append(drift, hv.Host+": "+l)
-		}
-		if err != nil {
-			h.stale = true
-			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
-		}
-	}
-	return drift, nil
+	return d.reconcileHosts(ctx, states)
 }
 
 // loadL2 reads the L2 ports and segments from the maps (after load read

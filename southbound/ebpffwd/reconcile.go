@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -20,43 +19,25 @@ import (
 // names carry the netns-prefix and the driver's own pinned maps are
 // touched.
 func (d *Driver) Reconcile(ctx context.Context, hosts []*routing.HostView) ([]string, error) {
-	d.mu.Lock()
+	if err := d.begin(); err != nil {
+		return nil, err
+	}
 	defer d.mu.Unlock()
-	if d.closed {
-		return nil, errors.New("driver closed")
+	states := make([]hostState, len(hosts))
+	for i, hv := range hosts {
+		// A host that is not up yet and should hold nothing is in sync.
+		states[i] = hostState{host: hv.Host, empty: len(hv.VRFs) == 0, fix: func(h *host) ([]string, error) {
+			lines, err := h.reconcile(hv)
+			if ferr := h.flush(); err == nil {
+				err = ferr
+			}
+			if err == nil && len(hv.VRFs) == 0 {
+				err = h.dropTunnel()
+			}
+			return lines, err
+		}}
 	}
-	d.epoch++
-	var drift []string
-	for _, hv := range hosts {
-		if err := ctx.Err(); err != nil {
-			return drift, err
-		}
-		if h := d.hosts[hv.Host]; h != nil {
-			h.stale = true
-		}
-		h, err := d.host(hv.Host)
-		if len(hv.VRFs) == 0 && errors.Is(err, os.ErrNotExist) {
-			continue // a host that is not up yet and should hold nothing is in sync
-		}
-		if err != nil {
-			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
-		}
-		lines, err := h.reconcile(hv)
-		if ferr := h.flush(); err == nil {
-			err = ferr
-		}
-		if err == nil && len(hv.VRFs) == 0 {
-			err = h.dropTunnel()
-		}
-		for _, l := range lines {
-			drift = append(drift, hv.Host+": "+l)
-		}
-		if err != nil {
-			h.stale = true
-			return drift, fmt.Errorf("host %s: %w", hv.Host, err)
-		}
-	}
-	return drift, nil
+	return d.reconcileHosts(ctx, states)
 }
 
 // reconcile corrects the host to hold hv, in order: the tunnel device,
