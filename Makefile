@@ -6,7 +6,7 @@ DATA_DIR  ?= data
 LISTEN    ?= 127.0.0.1:9339
 FUZZTIME  ?= 30s
 SCENARIOS := $(wildcard testdata/scenarios/*.json)
-GENERATED := gen/realization/realization.go southbound/ebpffwd/fwd_bpfel.go
+GENERATED := gen/realization/realization.go gen/sites/sites.go southbound/ebpffwd/fwd_bpfel.go
 # The eBPF forwarder's object: built from its C source (clang), embedded in
 # the binary, never committed.
 BPF_OBJ   := southbound/ebpffwd/fwd_bpfel.o
@@ -59,7 +59,7 @@ fmt-check:
 vet: $(BPF_OBJ)
 	$(GO) vet ./...
 
-## gen: regenerate gen/ (realization's typed accessors) from yang/ and gen/realization/reads.txt,
+## gen: regenerate gen/ (the typed views of the tree) from yang/ and gen/*/reads.txt,
 ## and the eBPF forwarder's BPF object and bindings from southbound/ebpffwd/fwd.c (clang)
 gen:
 	$(GO) generate ./gen/... ./southbound/ebpffwd/

@@ -17,4 +17,4 @@
 // through the schema-driven path alone.
 package realization
 
-//go:generate go run ../internal/realgen -yang ../../yang -in reads.txt -out realization.go
+//go:generate go run ../internal/realgen -yang ../../yang -in reads.txt -package realization -out realization.go

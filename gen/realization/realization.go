@@ -5,6 +5,7 @@ package realization
 import (
 	"iter"
 
+	"github.com/netready/netready/gen/internal/typed"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -12,297 +13,319 @@ import (
 type Root struct{ Node *tree.Node }
 
 // Backends yields the entries of /backends/backend.
-func (x Root) Backends() iter.Seq[Backend] { return entries[Backend](x.Node, "backends", "backend") }
+func (x Root) Backends() iter.Seq[Backend] {
+	return typed.Entries[Backend](x.Node, "backends", "backend")
+}
 
 // Backend returns the entry of /backends/backend with key key.
 func (x Root) Backend(key string) (Backend, bool) {
-	return entry[Backend](x.Node, key, "backends", "backend")
+	return typed.Entry[Backend](x.Node, key, "backends", "backend")
 }
 
 // Hosts yields the entries of /hosts/host.
-func (x Root) Hosts() iter.Seq[Host] { return entries[Host](x.Node, "hosts", "host") }
+func (x Root) Hosts() iter.Seq[Host] { return typed.Entries[Host](x.Node, "hosts", "host") }
 
 // Host returns the entry of /hosts/host with key key.
-func (x Root) Host(key string) (Host, bool) { return entry[Host](x.Node, key, "hosts", "host") }
+func (x Root) Host(key string) (Host, bool) { return typed.Entry[Host](x.Node, key, "hosts", "host") }
 
 // Tenants yields the entries of /tenants/tenant.
-func (x Root) Tenants() iter.Seq[Tenant] { return entries[Tenant](x.Node, "tenants", "tenant") }
+func (x Root) Tenants() iter.Seq[Tenant] { return typed.Entries[Tenant](x.Node, "tenants", "tenant") }
 
 // Tenant returns the entry of /tenants/tenant with key key.
 func (x Root) Tenant(key string) (Tenant, bool) {
-	return entry[Tenant](x.Node, key, "tenants", "tenant")
+	return typed.Entry[Tenant](x.Node, key, "tenants", "tenant")
 }
 
 // Backend is an entry of the list /backends/backend (nil Node: absent).
 type Backend struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Backend) Name() string { return leaf[string](x.Node, "name") }
+func (x Backend) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Driver returns the leaf driver.
-func (x Backend) Driver() string { return leaf[string](x.Node, "driver") }
+func (x Backend) Driver() string { return typed.Leaf[string](x.Node, "driver") }
 
 // Endpoint returns the leaf endpoint.
-func (x Backend) Endpoint() string { return leaf[string](x.Node, "endpoint") }
+func (x Backend) Endpoint() string { return typed.Leaf[string](x.Node, "endpoint") }
 
 // AdminState returns the leaf admin-state.
-func (x Backend) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+func (x Backend) AdminState() AdminState {
+	return AdminState(typed.Leaf[string](x.Node, "admin-state"))
+}
 
 // Timeout returns the leaf timeout.
-func (x Backend) Timeout() uint64 { return leaf[uint64](x.Node, "timeout") }
+func (x Backend) Timeout() uint64 { return typed.Leaf[uint64](x.Node, "timeout") }
 
 // ReconcileRequest returns the leaf reconcile-request.
-func (x Backend) ReconcileRequest() uint64 { return leaf[uint64](x.Node, "reconcile-request") }
+func (x Backend) ReconcileRequest() uint64 { return typed.Leaf[uint64](x.Node, "reconcile-request") }
 
 // Options yields the entries of /backends/backend/option.
-func (x Backend) Options() iter.Seq[Option] { return entries[Option](x.Node, "option") }
+func (x Backend) Options() iter.Seq[Option] { return typed.Entries[Option](x.Node, "option") }
 
 // Option returns the entry of /backends/backend/option with key key.
-func (x Backend) Option(key string) (Option, bool) { return entry[Option](x.Node, key, "option") }
+func (x Backend) Option(key string) (Option, bool) { return typed.Entry[Option](x.Node, key, "option") }
 
 // Option is an entry of the list /backends/backend/option (nil Node: absent).
 type Option struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Option) Name() string { return leaf[string](x.Node, "name") }
+func (x Option) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Value returns the leaf value.
-func (x Option) Value() string { return leaf[string](x.Node, "value") }
+func (x Option) Value() string { return typed.Leaf[string](x.Node, "value") }
 
 // Host is an entry of the list /hosts/host (nil Node: absent).
 type Host struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Host) Name() string { return leaf[string](x.Node, "name") }
+func (x Host) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Backend returns the leaf backend.
-func (x Host) Backend() string { return leaf[string](x.Node, "backend") }
+func (x Host) Backend() string { return typed.Leaf[string](x.Node, "backend") }
 
 // Address returns the leaf address.
-func (x Host) Address() string { return leaf[string](x.Node, "address") }
+func (x Host) Address() string { return typed.Leaf[string](x.Node, "address") }
 
 // Tenant is an entry of the list /tenants/tenant (nil Node: absent).
 type Tenant struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Tenant) Name() string { return leaf[string](x.Node, "name") }
+func (x Tenant) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Ports yields the entries of /tenants/tenant/ports/port.
-func (x Tenant) Ports() iter.Seq[Port] { return entries[Port](x.Node, "ports", "port") }
+func (x Tenant) Ports() iter.Seq[Port] { return typed.Entries[Port](x.Node, "ports", "port") }
 
 // Port returns the entry of /tenants/tenant/ports/port with key key.
-func (x Tenant) Port(key string) (Port, bool) { return entry[Port](x.Node, key, "ports", "port") }
+func (x Tenant) Port(key string) (Port, bool) { return typed.Entry[Port](x.Node, key, "ports", "port") }
 
 // Interfaces yields the entries of /tenants/tenant/interfaces/interface.
 func (x Tenant) Interfaces() iter.Seq[Interface] {
-	return entries[Interface](x.Node, "interfaces", "interface")
+	return typed.Entries[Interface](x.Node, "interfaces", "interface")
 }
 
 // Interface returns the entry of /tenants/tenant/interfaces/interface with key key.
 func (x Tenant) Interface(key string) (Interface, bool) {
-	return entry[Interface](x.Node, key, "interfaces", "interface")
+	return typed.Entry[Interface](x.Node, key, "interfaces", "interface")
 }
 
 // VPNs yields the entries of /tenants/tenant/vpns/vpn.
-func (x Tenant) VPNs() iter.Seq[VPN] { return entries[VPN](x.Node, "vpns", "vpn") }
+func (x Tenant) VPNs() iter.Seq[VPN] { return typed.Entries[VPN](x.Node, "vpns", "vpn") }
 
 // VPN returns the entry of /tenants/tenant/vpns/vpn with key key.
-func (x Tenant) VPN(key string) (VPN, bool) { return entry[VPN](x.Node, key, "vpns", "vpn") }
+func (x Tenant) VPN(key string) (VPN, bool) { return typed.Entry[VPN](x.Node, key, "vpns", "vpn") }
 
 // L2Networks yields the entries of /tenants/tenant/l2-networks/l2-network.
 func (x Tenant) L2Networks() iter.Seq[L2Network] {
-	return entries[L2Network](x.Node, "l2-networks", "l2-network")
+	return typed.Entries[L2Network](x.Node, "l2-networks", "l2-network")
 }
 
 // L2Network returns the entry of /tenants/tenant/l2-networks/l2-network with key key.
 func (x Tenant) L2Network(key string) (L2Network, bool) {
-	return entry[L2Network](x.Node, key, "l2-networks", "l2-network")
+	return typed.Entry[L2Network](x.Node, key, "l2-networks", "l2-network")
 }
 
 // Port is an entry of the list /tenants/tenant/ports/port (nil Node: absent).
 type Port struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Port) Name() string { return leaf[string](x.Node, "name") }
+func (x Port) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Host returns the leaf host.
-func (x Port) Host() string { return leaf[string](x.Node, "host") }
+func (x Port) Host() string { return typed.Leaf[string](x.Node, "host") }
 
 // AdminState returns the leaf admin-state.
-func (x Port) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+func (x Port) AdminState() AdminState { return AdminState(typed.Leaf[string](x.Node, "admin-state")) }
 
 // Interface is an entry of the list /tenants/tenant/interfaces/interface (nil Node: absent).
 type Interface struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x Interface) Name() string { return leaf[string](x.Node, "name") }
+func (x Interface) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // Type returns the leaf type.
-func (x Interface) Type() InterfaceType { return InterfaceType(leaf[string](x.Node, "type")) }
+func (x Interface) Type() InterfaceType { return InterfaceType(typed.Leaf[string](x.Node, "type")) }
 
 // Port returns the leaf port.
-func (x Interface) Port() string { return leaf[string](x.Node, "port") }
+func (x Interface) Port() string { return typed.Leaf[string](x.Node, "port") }
 
 // Parent returns the leaf parent.
-func (x Interface) Parent() string { return leaf[string](x.Node, "parent") }
+func (x Interface) Parent() string { return typed.Leaf[string](x.Node, "parent") }
 
 // SegmentationID returns the leaf segmentation-id.
-func (x Interface) SegmentationID() uint64 { return leaf[uint64](x.Node, "segmentation-id") }
+func (x Interface) SegmentationID() uint64 { return typed.Leaf[uint64](x.Node, "segmentation-id") }
 
 // AdminState returns the leaf admin-state.
-func (x Interface) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+func (x Interface) AdminState() AdminState {
+	return AdminState(typed.Leaf[string](x.Node, "admin-state"))
+}
 
 // VPN is an entry of the list /tenants/tenant/vpns/vpn (nil Node: absent).
 type VPN struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x VPN) Name() string { return leaf[string](x.Node, "name") }
+func (x VPN) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // VRFPolicy returns the leaf vrf-policy.
-func (x VPN) VRFPolicy() VPNVRFPolicy { return VPNVRFPolicy(leaf[string](x.Node, "vrf-policy")) }
+func (x VPN) VRFPolicy() VPNVRFPolicy { return VPNVRFPolicy(typed.Leaf[string](x.Node, "vrf-policy")) }
 
 // RouteDistinguisher returns the leaf-list route-distinguisher.
-func (x VPN) RouteDistinguisher() []string { return leafList[string](x.Node, "route-distinguisher") }
+func (x VPN) RouteDistinguisher() []string {
+	return typed.LeafList[string](x.Node, "route-distinguisher")
+}
 
 // RouteTargets yields the entries of /tenants/tenant/vpns/vpn/route-target.
 func (x VPN) RouteTargets() iter.Seq[RouteTarget] {
-	return entries[RouteTarget](x.Node, "route-target")
+	return typed.Entries[RouteTarget](x.Node, "route-target")
 }
 
 // RouteTarget returns the entry of /tenants/tenant/vpns/vpn/route-target with key key.
 func (x VPN) RouteTarget(key string) (RouteTarget, bool) {
-	return entry[RouteTarget](x.Node, key, "route-target")
+	return typed.Entry[RouteTarget](x.Node, key, "route-target")
 }
 
 // HubAndSpoke returns the container /tenants/tenant/vpns/vpn/hub-and-spoke.
-func (x VPN) HubAndSpoke() (HubAndSpoke, bool) { return inner[HubAndSpoke](x.Node, "hub-and-spoke") }
+func (x VPN) HubAndSpoke() (HubAndSpoke, bool) {
+	return typed.Inner[HubAndSpoke](x.Node, "hub-and-spoke")
+}
 
 // Anycast returns the container /tenants/tenant/vpns/vpn/anycast.
-func (x VPN) Anycast() (Anycast, bool) { return inner[Anycast](x.Node, "anycast") }
+func (x VPN) Anycast() (Anycast, bool) { return typed.Inner[Anycast](x.Node, "anycast") }
 
 // Routes yields the entries of /tenants/tenant/vpns/vpn/static-routes/route.
-func (x VPN) Routes() iter.Seq[Route] { return entries[Route](x.Node, "static-routes", "route") }
+func (x VPN) Routes() iter.Seq[Route] { return typed.Entries[Route](x.Node, "static-routes", "route") }
 
 // Route returns the entry of /tenants/tenant/vpns/vpn/static-routes/route with key key.
 func (x VPN) Route(key string) (Route, bool) {
-	return entry[Route](x.Node, key, "static-routes", "route")
+	return typed.Entry[Route](x.Node, key, "static-routes", "route")
 }
 
 // Bindings yields the entries of /tenants/tenant/vpns/vpn/bindings/binding.
-func (x VPN) Bindings() iter.Seq[Binding] { return entries[Binding](x.Node, "bindings", "binding") }
+func (x VPN) Bindings() iter.Seq[Binding] {
+	return typed.Entries[Binding](x.Node, "bindings", "binding")
+}
 
 // Binding returns the entry of /tenants/tenant/vpns/vpn/bindings/binding with key key.
 func (x VPN) Binding(key string) (Binding, bool) {
-	return entry[Binding](x.Node, key, "bindings", "binding")
+	return typed.Entry[Binding](x.Node, key, "bindings", "binding")
 }
 
 // RouteTarget is an entry of the list /tenants/tenant/vpns/vpn/route-target (nil Node: absent).
 type RouteTarget struct{ Node *tree.Node }
 
 // Value returns the leaf value.
-func (x RouteTarget) Value() string { return leaf[string](x.Node, "value") }
+func (x RouteTarget) Value() string { return typed.Leaf[string](x.Node, "value") }
 
 // Direction returns the leaf direction.
 func (x RouteTarget) Direction() RouteTargetDirection {
-	return RouteTargetDirection(leaf[string](x.Node, "direction"))
+	return RouteTargetDirection(typed.Leaf[string](x.Node, "direction"))
 }
 
 // HubAndSpoke is the container /tenants/tenant/vpns/vpn/hub-and-spoke (nil Node: absent).
 type HubAndSpoke struct{ Node *tree.Node }
 
 // HubRouteTarget returns the leaf hub-route-target.
-func (x HubAndSpoke) HubRouteTarget() string { return leaf[string](x.Node, "hub-route-target") }
+func (x HubAndSpoke) HubRouteTarget() string { return typed.Leaf[string](x.Node, "hub-route-target") }
 
 // SpokeRouteTarget returns the leaf spoke-route-target.
-func (x HubAndSpoke) SpokeRouteTarget() string { return leaf[string](x.Node, "spoke-route-target") }
+func (x HubAndSpoke) SpokeRouteTarget() string {
+	return typed.Leaf[string](x.Node, "spoke-route-target")
+}
 
 // Anycast is the container /tenants/tenant/vpns/vpn/anycast (nil Node: absent).
 type Anycast struct{ Node *tree.Node }
 
 // Enabled returns the leaf enabled.
-func (x Anycast) Enabled() bool { return leaf[bool](x.Node, "enabled") }
+func (x Anycast) Enabled() bool { return typed.Leaf[bool](x.Node, "enabled") }
 
 // Mode returns the leaf mode.
-func (x Anycast) Mode() MultipathMode { return MultipathMode(leaf[string](x.Node, "mode")) }
+func (x Anycast) Mode() MultipathMode { return MultipathMode(typed.Leaf[string](x.Node, "mode")) }
 
 // Route is an entry of the list /tenants/tenant/vpns/vpn/static-routes/route (nil Node: absent).
 type Route struct{ Node *tree.Node }
 
 // Prefix returns the leaf prefix.
-func (x Route) Prefix() string { return leaf[string](x.Node, "prefix") }
+func (x Route) Prefix() string { return typed.Leaf[string](x.Node, "prefix") }
 
 // Mode returns the leaf mode.
-func (x Route) Mode() MultipathMode { return MultipathMode(leaf[string](x.Node, "mode")) }
+func (x Route) Mode() MultipathMode { return MultipathMode(typed.Leaf[string](x.Node, "mode")) }
 
 // NextHops yields the entries of /tenants/tenant/vpns/vpn/static-routes/route/next-hop.
-func (x Route) NextHops() iter.Seq[NextHop] { return entries[NextHop](x.Node, "next-hop") }
+func (x Route) NextHops() iter.Seq[NextHop] { return typed.Entries[NextHop](x.Node, "next-hop") }
 
 // NextHop returns the entry of /tenants/tenant/vpns/vpn/static-routes/route/next-hop with key key.
-func (x Route) NextHop(key string) (NextHop, bool) { return entry[NextHop](x.Node, key, "next-hop") }
+func (x Route) NextHop(key string) (NextHop, bool) {
+	return typed.Entry[NextHop](x.Node, key, "next-hop")
+}
 
 // NextHop is an entry of the list /tenants/tenant/vpns/vpn/static-routes/route/next-hop (nil Node: absent).
 type NextHop struct{ Node *tree.Node }
 
 // Address returns the leaf address.
-func (x NextHop) Address() string { return leaf[string](x.Node, "address") }
+func (x NextHop) Address() string { return typed.Leaf[string](x.Node, "address") }
 
 // Preference returns the leaf preference.
-func (x NextHop) Preference() uint64 { return leaf[uint64](x.Node, "preference") }
+func (x NextHop) Preference() uint64 { return typed.Leaf[uint64](x.Node, "preference") }
 
 // Binding is an entry of the list /tenants/tenant/vpns/vpn/bindings/binding (nil Node: absent).
 type Binding struct{ Node *tree.Node }
 
 // Interface returns the leaf interface.
-func (x Binding) Interface() string { return leaf[string](x.Node, "interface") }
+func (x Binding) Interface() string { return typed.Leaf[string](x.Node, "interface") }
 
 // Role returns the leaf role.
-func (x Binding) Role() BindingRole { return BindingRole(leaf[string](x.Node, "role")) }
+func (x Binding) Role() BindingRole { return BindingRole(typed.Leaf[string](x.Node, "role")) }
 
 // IPAddress returns the leaf-list ip-address.
-func (x Binding) IPAddress() []string { return leafList[string](x.Node, "ip-address") }
+func (x Binding) IPAddress() []string { return typed.LeafList[string](x.Node, "ip-address") }
 
 // Preference returns the leaf preference.
-func (x Binding) Preference() uint64 { return leaf[uint64](x.Node, "preference") }
+func (x Binding) Preference() uint64 { return typed.Leaf[uint64](x.Node, "preference") }
 
 // AdminState returns the leaf admin-state.
-func (x Binding) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+func (x Binding) AdminState() AdminState {
+	return AdminState(typed.Leaf[string](x.Node, "admin-state"))
+}
 
 // L2Network is an entry of the list /tenants/tenant/l2-networks/l2-network (nil Node: absent).
 type L2Network struct{ Node *tree.Node }
 
 // Name returns the leaf name.
-func (x L2Network) Name() string { return leaf[string](x.Node, "name") }
+func (x L2Network) Name() string { return typed.Leaf[string](x.Node, "name") }
 
 // MTU returns the leaf mtu.
-func (x L2Network) MTU() uint64 { return leaf[uint64](x.Node, "mtu") }
+func (x L2Network) MTU() uint64 { return typed.Leaf[uint64](x.Node, "mtu") }
 
 // L2Provider returns the container /tenants/tenant/l2-networks/l2-network/provider.
-func (x L2Network) L2Provider() (L2Provider, bool) { return inner[L2Provider](x.Node, "provider") }
+func (x L2Network) L2Provider() (L2Provider, bool) {
+	return typed.Inner[L2Provider](x.Node, "provider")
+}
 
 // L2Bindings yields the entries of /tenants/tenant/l2-networks/l2-network/bindings/binding.
 func (x L2Network) L2Bindings() iter.Seq[L2Binding] {
-	return entries[L2Binding](x.Node, "bindings", "binding")
+	return typed.Entries[L2Binding](x.Node, "bindings", "binding")
 }
 
 // L2Binding returns the entry of /tenants/tenant/l2-networks/l2-network/bindings/binding with key key.
 func (x L2Network) L2Binding(key string) (L2Binding, bool) {
-	return entry[L2Binding](x.Node, key, "bindings", "binding")
+	return typed.Entry[L2Binding](x.Node, key, "bindings", "binding")
 }
 
 // L2Provider is the container /tenants/tenant/l2-networks/l2-network/provider (nil Node: absent).
 type L2Provider struct{ Node *tree.Node }
 
 // SegmentationID returns the leaf segmentation-id.
-func (x L2Provider) SegmentationID() uint64 { return leaf[uint64](x.Node, "segmentation-id") }
+func (x L2Provider) SegmentationID() uint64 { return typed.Leaf[uint64](x.Node, "segmentation-id") }
 
 // L2Binding is an entry of the list /tenants/tenant/l2-networks/l2-network/bindings/binding (nil Node: absent).
 type L2Binding struct{ Node *tree.Node }
 
 // Interface returns the leaf interface.
-func (x L2Binding) Interface() string { return leaf[string](x.Node, "interface") }
+func (x L2Binding) Interface() string { return typed.Leaf[string](x.Node, "interface") }
 
 // AdminState returns the leaf admin-state.
-func (x L2Binding) AdminState() AdminState { return AdminState(leaf[string](x.Node, "admin-state")) }
+func (x L2Binding) AdminState() AdminState {
+	return AdminState(typed.Leaf[string](x.Node, "admin-state"))
+}
 
 // AdminState is a value of the enumeration admin-state.
 type AdminState string

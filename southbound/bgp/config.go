@@ -13,6 +13,7 @@ package bgp
 import (
 	"net/netip"
 
+	"github.com/netready/netready/gen/sites"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -55,59 +56,27 @@ func (c *Config) sameGlobal(o *Config) bool {
 // configured. The schema has checked the types, so values that do not
 // parse cannot occur.
 func ReadConfig(root *tree.Node) *Config {
-	b := child(root, "bgp")
-	if b == nil {
+	b, ok := sites.Root{Node: root}.BGP()
+	if !ok {
 		return nil
 	}
-	rid, _ := netip.ParseAddr(str(b, "router-id"))
+	rid, _ := netip.ParseAddr(b.RouterID())
 	c := &Config{
-		LocalAS:    uint32(num(b, "local-as")),
+		LocalAS:    uint32(b.LocalAS()),
 		RouterID:   rid,
-		ListenAddr: str(b, "listen-address"),
-		ListenPort: uint16(num(b, "listen-port")),
+		ListenAddr: b.ListenAddress(),
+		ListenPort: uint16(b.ListenPort()),
 		Neighbors:  map[netip.Addr]Neighbor{},
 	}
 	if c.ListenPort == 0 {
 		c.ListenPort = 179
 	}
-	if l := child(child(b, "neighbors"), "neighbor"); l != nil {
-		l.Entries(func(n *tree.Node) bool {
-			a, _ := netip.ParseAddr(str(n, "address"))
-			c.Neighbors[a] = Neighbor{
-				Addr: a, PeerAS: uint32(num(n, "peer-as")), Description: str(n, "description"), AdminUp: str(n, "admin-state") != "down",
-				MaxPrefixes: uint32(num(n, "max-prefixes")), PasswordFile: str(n, "password-file"),
-			}
-			return true
-		})
+	for n := range b.Neighbors() {
+		a, _ := netip.ParseAddr(n.Address())
+		c.Neighbors[a] = Neighbor{
+			Addr: a, PeerAS: uint32(n.PeerAS()), Description: n.Description(), AdminUp: n.AdminState() != sites.AdminStateDown,
+			MaxPrefixes: uint32(n.MaxPrefixes()), PasswordFile: n.PasswordFile(),
+		}
 	}
 	return c
-}
-
-func child(n *tree.Node, name string) *tree.Node {
-	if n == nil {
-		return nil
-	}
-	return n.ChildByName(name)
-}
-
-func str(n *tree.Node, name string) string {
-	if c := child(n, name); c != nil {
-		s, _ := c.Value().(string)
-		return s
-	}
-	return ""
-}
-
-func num(n *tree.Node, name string) uint64 {
-	c := child(n, name)
-	if c == nil {
-		return 0
-	}
-	switch v := c.Value().(type) {
-	case uint64:
-		return v
-	case int64:
-		return uint64(v)
-	}
-	return 0
 }

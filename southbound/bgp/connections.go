@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 
+	"github.com/netready/netready/gen/sites"
 	"github.com/netready/netready/server/tree"
 )
 
@@ -28,81 +29,74 @@ func connectionPath(name string) string { return "/connections/connection[name="
 // connection that cannot be one (tree.KindConflict naming the leaf).
 func connectionPeers(root *tree.Node, cfg *Config) (map[netip.Addr]Neighbor, error) {
 	out := map[netip.Addr]Neighbor{}
-	conns := child(child(root, "connections"), "connection")
-	if conns == nil {
-		return out, nil
-	}
+	r := sites.Root{Node: root}
 	siteAS := map[string]uint32{}
-	if l := child(child(root, "sites"), "site"); l != nil {
-		l.Entries(func(n *tree.Node) bool {
-			siteAS[str(n, "name")] = uint32(num(n, "as-number"))
-			return true
-		})
+	for s := range r.Sites() {
+		siteAS[s.Name()] = uint32(s.ASNumber())
 	}
-	var err error
-	conns.Entries(func(c *tree.Node) bool {
-		var n Neighbor
-		if n, err = connectionPeer(c, cfg, siteAS); err != nil || n.Connection == "" {
-			return err == nil
+	for c := range r.Connections() {
+		n, err := connectionPeer(c, cfg, siteAS)
+		if err != nil {
+			return nil, err
+		}
+		if n.Connection == "" {
+			continue
 		}
 		if other, dup := out[n.Addr]; dup {
-			err = conflict(n.Connection, "remote/address", "%s is already the remote end of connection %s: one BGP session per remote address", n.Addr, other.Connection)
-			return false
+			return nil, conflict(n.Connection, "remote/address", "%s is already the remote end of connection %s: one BGP session per remote address", n.Addr, other.Connection)
 		}
 		out[n.Addr] = n
-		return true
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // connectionPeer is the peer one connection configures; a zero Neighbor
 // for a connection that configures none (admin down).
-func connectionPeer(c *tree.Node, cfg *Config, siteAS map[string]uint32) (Neighbor, error) {
-	name := str(c, "name")
-	switch str(c, "protocol") {
-	case "", "bgp":
-	default:
-		return Neighbor{}, conflict(name, "protocol", "%s is not realized by this server: routes between sites are exchanged with bgp only", str(c, "protocol"))
+func connectionPeer(c sites.Connection, cfg *Config, siteAS map[string]uint32) (Neighbor, error) {
+	name := c.Name()
+	if p := c.Protocol(); p != "" && p != sites.ConnectionProtocolBgp {
+		return Neighbor{}, conflict(name, "protocol", "%s is not realized by this server: routes between sites are exchanged with bgp only", p)
 	}
 	if cfg == nil {
 		return Neighbor{}, conflict(name, "protocol", "bgp needs this server's BGP speaker: configure /bgp (local-as, router-id)")
 	}
-	if bfd := child(c, "bfd"); bfd != nil && bfd.Value() == true {
+	if c.BFD() {
 		return Neighbor{}, conflict(name, "bfd", "BFD is not realized by this server: its BGP speaker has none (the session's hold timer detects a failed connection)")
 	}
-	local, remote := child(c, "local"), child(c, "remote")
-	ra, _ := netip.ParseAddr(str(remote, "address"))
-	la, _ := netip.ParseAddr(str(local, "address"))
+	local, _ := c.LocalEnd()
+	remote, _ := c.RemoteEnd()
+	ra, _ := netip.ParseAddr(remote.Address())
+	la, _ := netip.ParseAddr(local.Address())
 	if la.Is4() != ra.Is4() {
 		return Neighbor{}, conflict(name, "local/address", "%s and the remote address %s are not of one address family", la, ra)
 	}
 	if _, ok := cfg.Neighbors[ra]; ok {
 		return Neighbor{}, conflict(name, "remote/address", "%s is already configured as /bgp/neighbors/neighbor[address=%s]", ra, ra)
 	}
-	peerAS := endAS(remote, siteAS)
+	peerAS := endAS(remote.ASNumber(), remote.Site(), siteAS)
 	if peerAS == 0 {
-		return Neighbor{}, conflict(name, "remote/as-number", "no AS number for the remote end: set it here or on site %s", str(remote, "site"))
+		return Neighbor{}, conflict(name, "remote/as-number", "no AS number for the remote end: set it here or on site %s", remote.Site())
 	}
-	if str(c, "admin-state") == "down" {
+	if c.AdminState() == sites.AdminStateDown {
 		return Neighbor{}, nil
 	}
 	// The description names the connection: editing the connection's own
 	// description must not restart the session (a changed peer is
 	// re-added).
 	n := Neighbor{Addr: ra, PeerAS: peerAS, Description: "connection " + name, AdminUp: true, Connection: name, LocalAddr: la, MaxPrefixes: connectionMaxPrefixes}
-	if as := endAS(local, siteAS); as != 0 && as != cfg.LocalAS {
+	if as := endAS(local.ASNumber(), local.Site(), siteAS); as != 0 && as != cfg.LocalAS {
 		n.LocalAS = as
 	}
 	return n, nil
 }
 
-// endAS is a connection end's AS number: its own, else its site's (0 when
-// neither is set).
-func endAS(end *tree.Node, siteAS map[string]uint32) uint32 {
-	if as := uint32(num(end, "as-number")); as != 0 {
-		return as
+// endAS is a connection end's AS number: its own (as), else its site's
+// (0 when neither is set).
+func endAS(as uint64, site string, siteAS map[string]uint32) uint32 {
+	if as != 0 {
+		return uint32(as)
 	}
-	return siteAS[str(end, "site")]
+	return siteAS[site]
 }
 
 func conflict(conn, leaf, format string, args ...any) error {

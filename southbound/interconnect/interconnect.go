@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/netready/netready/gen/sites"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/routing"
 )
@@ -159,69 +160,45 @@ func (l *Linker) Held() map[string]Tunnel {
 // refuses isolation kinds this server does not build.
 func tunnels(root *tree.Node) (map[string]Tunnel, error) {
 	out := map[string]Tunnel{}
-	conns := child(child(root, "connections"), "connection")
-	if conns == nil {
-		return out, nil
-	}
-	var err error
-	conns.Entries(func(c *tree.Node) bool {
-		name := str(c, "name")
-		switch iso := str(c, "isolation"); iso {
-		case "", "none":
-			if child(c, "mtu") != nil {
-				err = conflict(name, "mtu", "the MTU is realized on the connection's tunnel, and isolation none has none")
-				return false
-			}
-			return true
-		case "vlan":
-			err = conflict(name, "isolation", "vlan is not realized by this server: its kernel has no 802.1Q VLAN devices (realized: none, vxlan)")
-			return false
-		case "mpls":
-			err = conflict(name, "isolation", "mpls is not realized by this server: its kernel has no MPLS forwarding (realized: none, vxlan)")
-			return false
-		case "vxlan":
-		default:
-			err = conflict(name, "isolation", "%s is not realized by this server (realized: none, vxlan)", iso)
-			return false
+	for c := range (sites.Root{Node: root}).Connections() {
+		name := c.Name()
+		if err := realizable(c); err != nil {
+			return nil, err
 		}
-		if str(c, "admin-state") == "down" {
-			return true
+		if c.Isolation() != sites.ConnectionIsolationVxlan || c.AdminState() == sites.AdminStateDown {
+			continue
 		}
-		local, remote := child(c, "local"), child(c, "remote")
-		t := Tunnel{Connection: name, VNI: uint32(num(c, "segmentation-id")), Dev: str(local, "interface"), MTU: int(num(c, "mtu"))}
-		t.Local, _ = netip.ParseAddr(str(local, "address"))
-		t.Remote, _ = netip.ParseAddr(str(remote, "address"))
+		local, _ := c.LocalEnd()
+		remote, _ := c.RemoteEnd()
+		t := Tunnel{Connection: name, VNI: uint32(c.SegmentationID()), Dev: local.Interface(), MTU: int(c.MTU())}
+		t.Local, _ = netip.ParseAddr(local.Address())
+		t.Remote, _ = netip.ParseAddr(remote.Address())
 		out[name] = t
-		return true
-	})
-	return out, err
+	}
+	return out, nil
+}
+
+// realizable refuses a connection whose isolation this server does not
+// build, or that asks for what its isolation does not have.
+func realizable(c sites.Connection) error {
+	switch iso := c.Isolation(); iso {
+	case "", sites.ConnectionIsolationNone:
+		if c.MTU() != 0 { // nrt:mtu has no default: set only when configured
+			return conflict(c.Name(), "mtu", "the MTU is realized on the connection's tunnel, and isolation none has none")
+		}
+	case sites.ConnectionIsolationVlan:
+		return conflict(c.Name(), "isolation", "vlan is not realized by this server: its kernel has no 802.1Q VLAN devices (realized: none, vxlan)")
+	case sites.ConnectionIsolationMpls:
+		return conflict(c.Name(), "isolation", "mpls is not realized by this server: its kernel has no MPLS forwarding (realized: none, vxlan)")
+	case sites.ConnectionIsolationVxlan:
+	default:
+		return conflict(c.Name(), "isolation", "%s is not realized by this server (realized: none, vxlan)", iso)
+	}
+	return nil
 }
 
 func conflict(conn, leaf, format string, args ...any) error {
 	return &tree.Error{Kind: tree.KindConflict, Path: "/connections/connection[name=" + conn + "]/" + leaf, Msg: fmt.Sprintf(format, args...)}
-}
-
-func child(n *tree.Node, name string) *tree.Node {
-	if n == nil {
-		return nil
-	}
-	return n.ChildByName(name)
-}
-
-func str(n *tree.Node, name string) string {
-	if c := child(n, name); c != nil {
-		s, _ := c.Value().(string)
-		return s
-	}
-	return ""
-}
-
-func num(n *tree.Node, name string) uint64 {
-	if c := child(n, name); c != nil {
-		v, _ := c.Value().(uint64)
-		return v
-	}
-	return 0
 }
 
 // owned reports whether a link name is one of the Linker's tunnels.

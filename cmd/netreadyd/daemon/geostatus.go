@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/netready/netready/gen/sites"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
@@ -40,7 +41,7 @@ type siteStatus struct{ oper, sync string }
 // from root, so every object of g is in it.
 func (g geoStatus) changedSince(last geoStatus, root *tree.Node) geoStatus {
 	out := geoStatus{conns: map[string]connStatus{}, sites: map[string]siteStatus{}}
-	conns, sites := byName(root, "connections", "connection"), byName(root, "sites", "site")
+	conns, siteNodes := connectionsByName(root), sitesByName(root)
 	for name, st := range g.conns {
 		old, ok := last.conns[name]
 		same := ok && old.oper == st.oper && old.sync == st.sync && ptrEqual(old.session, st.session) && ptrEqual(old.tunnel, st.tunnel)
@@ -50,7 +51,7 @@ func (g geoStatus) changedSince(last geoStatus, root *tree.Node) geoStatus {
 		}
 	}
 	for name, st := range g.sites {
-		if old, ok := last.sites[name]; !ok || old != st || !holds(sites[name], st.oper, st.sync) {
+		if old, ok := last.sites[name]; !ok || old != st || !holds(siteNodes[name], st.oper, st.sync) {
 			out.sites[name] = st
 		}
 	}
@@ -58,16 +59,28 @@ func (g geoStatus) changedSince(last geoStatus, root *tree.Node) geoStatus {
 }
 
 // holds reports whether the status of n (a connection or site) says oper
-// and sync.
+// and sync. Status is state, which the typed view (gen/sites) does not
+// cover: it is read by name.
 func holds(n *tree.Node, oper, sync string) bool {
 	st := n.ChildByName("status")
 	return leafStr(st, "oper-status") == oper && leafStr(st, "sync-state") == sync
 }
 
-// byName indexes the entries of the list top/list under root by name.
-func byName(root *tree.Node, top, list string) map[string]*tree.Node {
+// connectionsByName indexes the connections under root by name.
+func connectionsByName(root *tree.Node) map[string]*tree.Node {
 	out := map[string]*tree.Node{}
-	entries(root, top, list, func(n *tree.Node) { out[leafStr(n, "name")] = n })
+	for c := range (sites.Root{Node: root}).Connections() {
+		out[c.Name()] = c.Node
+	}
+	return out
+}
+
+// sitesByName indexes the sites under root by name.
+func sitesByName(root *tree.Node) map[string]*tree.Node {
+	out := map[string]*tree.Node{}
+	for s := range (sites.Root{Node: root}).Sites() {
+		out[s.Name()] = s.Node
+	}
 	return out
 }
 
@@ -85,8 +98,9 @@ func computeGeoStatus(root *tree.Node, peers map[string]bgp.NeighborStatus, tunn
 	}
 	g := geoStatus{conns: map[string]connStatus{}, sites: map[string]siteStatus{}}
 	siteConns := map[string][]string{} // site -> its admin-up connections' oper-status
-	entries(root, "connections", "connection", func(c *tree.Node) {
-		name := leafStr(c, "name")
+	r := sites.Root{Node: root}
+	for c := range r.Connections() {
+		name := c.Name()
 		st := connStatus{oper: "down", sync: "pending"}
 		if p, ok := byConn[name]; ok {
 			st.session = &p
@@ -94,8 +108,8 @@ func computeGeoStatus(root *tree.Node, peers map[string]bgp.NeighborStatus, tunn
 		if t, ok := tunnels[name]; ok {
 			st.tunnel = &t
 		}
-		adminUp := leafStr(c, "admin-state") != "down"
-		tunnelled := leafStr(c, "isolation") == "vxlan"
+		adminUp := c.AdminState() != sites.AdminStateDown
+		tunnelled := c.Isolation() == sites.ConnectionIsolationVxlan
 		switch {
 		case !adminUp:
 		case st.session != nil && st.session.SessionState == "established" && (!tunnelled || st.tunnel != nil):
@@ -105,14 +119,14 @@ func computeGeoStatus(root *tree.Node, peers map[string]bgp.NeighborStatus, tunn
 		}
 		g.conns[name] = st
 		if adminUp {
-			for _, end := range []string{"local", "remote"} {
-				s := leafStr(c.ChildByName(end), "site")
-				siteConns[s] = append(siteConns[s], st.oper)
-			}
+			local, _ := c.LocalEnd()
+			remote, _ := c.RemoteEnd()
+			siteConns[local.Site()] = append(siteConns[local.Site()], st.oper)
+			siteConns[remote.Site()] = append(siteConns[remote.Site()], st.oper)
 		}
-	})
-	entries(root, "sites", "site", func(s *tree.Node) {
-		name := leafStr(s, "name")
+	}
+	for s := range r.Sites() {
+		name := s.Name()
 		opers := siteConns[name]
 		up := 0
 		for _, o := range opers {
@@ -130,19 +144,8 @@ func computeGeoStatus(root *tree.Node, peers map[string]bgp.NeighborStatus, tunn
 		default:
 			g.sites[name] = siteStatus{"down", "pending"}
 		}
-	})
+	}
 	return g
-}
-
-// entries calls fn for every entry of the list top/list under root.
-func entries(root *tree.Node, top, list string, fn func(*tree.Node)) {
-	t := root.ChildByName(top)
-	if t == nil {
-		return
-	}
-	if l := t.ChildByName(list); l != nil {
-		l.Entries(func(n *tree.Node) bool { fn(n); return true })
-	}
 }
 
 func leafStr(n *tree.Node, name string) string {

@@ -1,8 +1,9 @@
-// Command realgen writes gen/realization/realization.go: typed accessors
-// over the server's configuration tree for exactly the lists, containers
-// and leaves that realization declares it reads (gen/realization/reads.txt),
-// checked against the built-in YANG modules. `make gen` runs it through
-// the go:generate directive in gen/realization/doc.go.
+// Command realgen writes a typed view of the server's configuration tree:
+// accessors for exactly the lists, containers and leaves a reader declares
+// it reads (a reads.txt), checked against the built-in YANG modules.
+// gen/realization (what route computation reads) and gen/sites (what the
+// BGP speaker and the inter-site tunnels read) are its output; `make gen`
+// runs it through the go:generate directive in each one's doc.go.
 //
 // The modules are loaded with server/schema, the loader the server itself
 // uses, so the generated code sees the data nodes the server stores
@@ -12,7 +13,7 @@
 //
 // Usage:
 //
-//	go run ./gen/internal/realgen -yang DIR -in reads.txt -out realization.go
+//	go run ./gen/internal/realgen -yang DIR -in reads.txt -package NAME -out FILE.go
 package main
 
 import (
@@ -30,20 +31,21 @@ import (
 
 func main() {
 	yangDir := flag.String("yang", "", "directory of the built-in YANG modules")
-	in := flag.String("in", "", "the declaration of what realization reads")
+	in := flag.String("in", "", "the declaration of what the reader reads")
+	pkg := flag.String("package", "", "the Go package of the file to write")
 	out := flag.String("out", "", "the Go file to write")
 	flag.Parse()
-	if *yangDir == "" || *in == "" || *out == "" || flag.NArg() > 0 {
-		fmt.Fprintln(os.Stderr, "usage: realgen -yang DIR -in FILE -out FILE")
+	if *yangDir == "" || *in == "" || *pkg == "" || *out == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: realgen -yang DIR -in FILE -package NAME -out FILE")
 		os.Exit(2)
 	}
-	if err := run(*yangDir, *in, *out); err != nil {
+	if err := run(*yangDir, *in, *pkg, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "realgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(yangDir, in, out string) error {
+func run(yangDir, in, pkg, out string) error {
 	sch, err := schema.LoadFS(os.DirFS(yangDir))
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func run(yangDir, in, out string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	src, err := format.Source(emit(m, filepath.Base(in)))
+	src, err := format.Source(emit(m, pkg, filepath.Base(in)))
 	if err != nil {
 		return fmt.Errorf("gofmt: %w", err)
 	}

@@ -175,7 +175,7 @@ func (m *model) enum(o *object, s *schema.Node, t *yang.YangType) (*enum, error)
 }
 
 // initialisms are the name parts Go spells in capitals.
-var initialisms = map[string]string{"ip": "IP", "vpn": "VPN", "vrf": "VRF", "id": "ID", "mtu": "MTU"}
+var initialisms = map[string]string{"ip": "IP", "vpn": "VPN", "vrf": "VRF", "id": "ID", "mtu": "MTU", "as": "AS", "bfd": "BFD"}
 
 // camel turns a YANG identifier into an exported Go one: admin-state is
 // AdminState, ip-address IPAddress.

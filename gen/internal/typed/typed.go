@@ -1,4 +1,8 @@
-package realization
+// Package typed holds what the generated typed views of the
+// configuration tree (gen/realization, gen/sites) share: reading lists,
+// containers and leaves of server/tree by name, zero when absent. Only
+// generated code calls it; gen/internal/realgen writes those calls.
+package typed
 
 import (
 	"iter"
@@ -6,9 +10,9 @@ import (
 	"github.com/netready/netready/server/tree"
 )
 
-// node is the shape of every generated type: a tree node, nil when the
+// Node is the shape of every generated type: a tree node, nil when the
 // object is absent (every accessor of an absent object reads zero).
-type node interface{ ~struct{ Node *tree.Node } }
+type Node interface{ ~struct{ Node *tree.Node } }
 
 // descend follows names from n through containers; nil when one is absent.
 func descend(n *tree.Node, names ...string) *tree.Node {
@@ -21,8 +25,8 @@ func descend(n *tree.Node, names ...string) *tree.Node {
 	return n
 }
 
-// entries yields every entry of the list reached from n through names.
-func entries[T node](n *tree.Node, names ...string) iter.Seq[T] {
+// Entries yields every entry of the list reached from n through names.
+func Entries[T Node](n *tree.Node, names ...string) iter.Seq[T] {
 	l := descend(n, names...)
 	return func(yield func(T) bool) {
 		if l != nil {
@@ -31,9 +35,9 @@ func entries[T node](n *tree.Node, names ...string) iter.Seq[T] {
 	}
 }
 
-// entry returns the entry with key key of the list reached from n
+// Entry returns the entry with key key of the list reached from n
 // through names.
-func entry[T node](n *tree.Node, key string, names ...string) (T, bool) {
+func Entry[T Node](n *tree.Node, key string, names ...string) (T, bool) {
 	var e *tree.Node
 	if l := descend(n, names...); l != nil {
 		e = l.Entry(key)
@@ -41,14 +45,14 @@ func entry[T node](n *tree.Node, key string, names ...string) (T, bool) {
 	return T{Node: e}, e != nil
 }
 
-// inner returns the container reached from n through names.
-func inner[T node](n *tree.Node, names ...string) (T, bool) {
+// Inner returns the container reached from n through names.
+func Inner[T Node](n *tree.Node, names ...string) (T, bool) {
 	c := descend(n, names...)
 	return T{Node: c}, c != nil
 }
 
-// leaf returns the value of leaf name of n, or the zero V.
-func leaf[V any](n *tree.Node, name string) V {
+// Leaf returns the value of leaf name of n, or the zero V.
+func Leaf[V any](n *tree.Node, name string) V {
 	var zero V
 	if c := descend(n, name); c != nil {
 		if v, ok := c.Value().(V); ok {
@@ -58,8 +62,8 @@ func leaf[V any](n *tree.Node, name string) V {
 	return zero
 }
 
-// leafList returns the values of leaf-list name of n.
-func leafList[V any](n *tree.Node, name string) []V {
+// LeafList returns the values of leaf-list name of n.
+func LeafList[V any](n *tree.Node, name string) []V {
 	c := descend(n, name)
 	if c == nil {
 		return nil
