@@ -10,9 +10,9 @@ import (
 // DefaultGCPercent is the garbage collector's target the server sets
 // (--gc-percent): the heap may grow to 3× the live heap before a
 // collection instead of Go's 2×. With 32 clients Setting one leaf each,
-// collecting at 100 % cost about a tenth of a Set's CPU more than at 200 %
-// for ≈ 1.5× the heap at 100k objects (docs/operations.md, "Memory and
-// the garbage collector").
+// a Set cost 13–36 % more CPU at 100 than at 200, which takes ≈ 1.5× the
+// heap at 100k objects (docs/operations.md, "Memory and the garbage
+// collector").
 const DefaultGCPercent = 200
 
 // setGCTarget sets the collector's target to percent (0: DefaultGCPercent)
