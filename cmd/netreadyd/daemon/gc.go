@@ -10,8 +10,8 @@ import (
 // DefaultGCPercent is the garbage collector's target the server sets
 // (--gc-percent): the heap may grow to 3× the live heap before a
 // collection instead of Go's 2×. With 32 clients Setting one leaf each,
-// a Set cost 13–36 % more CPU at 100 than at 200, which takes ≈ 1.5× the
-// heap at 100k objects (docs/operations.md, "Memory and the garbage
+// a Set took 13–36 % less CPU at 200 than at 100, for ≈ 1.5× the heap
+// at 100k objects (docs/operations.md, "Memory and the garbage
 // collector").
 const DefaultGCPercent = 200
 
