@@ -179,6 +179,7 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	profileWindow(b)
+	gc := readGC()
 	t0, cpu := time.Now(), cpuTime(b)
 	for c := 0; c < 32; c++ {
 		wg.Add(1)
@@ -199,7 +200,26 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
 	reportCPU(b, cpu, b.N)
+	reportGC(b, gc, b.N)
 	reportHeapGoal(b)
+}
+
+// gcSamples are the collector's cycles and its CPU time (the runtime's
+// estimate) so far.
+type gcSamples [2]metrics.Sample
+
+func readGC() gcSamples {
+	s := gcSamples{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s[:])
+	return s
+}
+
+// reportGC reports the collections per 1,000 Sets since start, which the
+// machine's load does not change, and the collector's CPU per Set.
+func reportGC(b *testing.B, start gcSamples, sets int) {
+	end := readGC()
+	b.ReportMetric(float64(end[0].Value.Uint64()-start[0].Value.Uint64())*1000/float64(sets), "gc/kset")
+	b.ReportMetric((end[1].Value.Float64()-start[1].Value.Float64())*1e6/float64(sets), "gc-cpu-us/set")
 }
 
 // reportHeapGoal reports the heap size at which the collector runs next
