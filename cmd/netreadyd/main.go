@@ -75,8 +75,12 @@ func parseFlags(args []string, errOut io.Writer) (daemon.Config, string, error) 
 	fs.DurationVar(&c.Etcd.TTL, "election-ttl", replica.DefaultTTL, "the replicas' election lease, whole seconds (--store etcd): a dead leader is replaced within it; shorter fails over sooner but a stalled leader loses its lease sooner (etcd raises leases below 1.5 election timeouts)")
 	fs.StringVar(&c.Etcd.Name, "replica-name", "", "this replica's name among the replicas (--store etcd; default: its gNMI address)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics over plain HTTP at this address, path /metrics (off when empty; \":9464\" is loopback, give a host such as 0.0.0.0:9464 to expose them)")
+	fs.IntVar(&c.GCPercent, "gc-percent", daemon.DefaultGCPercent, "garbage collector target: the heap grows by this percentage of the live heap before a collection (a GOGC environment variable wins)")
 	if err := fs.Parse(args); err != nil {
 		return c, "", err
+	}
+	if c.GCPercent <= 0 {
+		return c, "", fmt.Errorf("--gc-percent %d: want a positive percentage (GOGC=off in the environment turns the collector off)", c.GCPercent)
 	}
 	if labelMin > 1<<20-1 {
 		return c, "", fmt.Errorf("--label-min %d: labels end at %d", labelMin, 1<<20-1)

@@ -44,12 +44,16 @@ func (c *Control) SetPolicy(p *authz.Policy) { c.policy.Store(p) }
 // Policy returns the current policy.
 func (c *Control) Policy() *authz.Policy { return c.policy.Load() }
 
-func subject(ctx context.Context) (*authz.Subject, bool) {
+// subject is the caller as the policy knows it. It is a value: every Set
+// asks four times, and a caller the policy permits everything (the common
+// case) needs no copy on the heap; only what keeps it (a scope or writer
+// judging path by path) copies it there.
+func subject(ctx context.Context) (authz.Subject, bool) {
 	id, ok := auth.FromContext(ctx)
 	if !ok {
-		return nil, false
+		return authz.Subject{}, false
 	}
-	return &authz.Subject{User: id.User, Roles: id.Roles, Tenants: id.Tenants}, true
+	return authz.Subject{User: id.User, Roles: id.Roles, Tenants: id.Tenants}, true
 }
 
 // Caller names the authenticated user and roles.
@@ -85,10 +89,11 @@ func (c *Control) scope(ctx context.Context, op authz.Op) tree.PathVisibleFunc {
 	if !ok {
 		return func([]*gpb.PathElem) tree.Visibility { return tree.Hidden }
 	}
-	if p.Decide(s, op, root) == authz.Permit {
+	if p.Decide(&s, op, root) == authz.Permit {
 		return nil // everything: skip the per-subtree questions
 	}
-	return func(path []*gpb.PathElem) tree.Visibility { return visibility(p.Decide(s, op, path)) }
+	kept := s
+	return func(path []*gpb.PathElem) tree.Visibility { return visibility(p.Decide(&kept, op, path)) }
 }
 
 // visibility is what a decision lets the caller see.
@@ -111,10 +116,14 @@ func visibility(d authz.Decision) tree.Visibility {
 func (c *Control) Writable(ctx context.Context) validate.Authorizer {
 	s, ok := subject(ctx)
 	p := c.policy.Load()
-	if ok && p.Decide(s, authz.Write, root) == authz.Permit && p.Decide(s, authz.Read, root) == authz.Permit {
+	if !ok {
+		return writer{policy: p}
+	}
+	if p.Decide(&s, authz.Write, root) == authz.Permit && p.Decide(&s, authz.Read, root) == authz.Permit {
 		return nil
 	}
-	return writer{policy: p, subject: s}
+	kept := s
+	return writer{policy: p, subject: &kept}
 }
 
 // writer is one caller's rights under one policy.
@@ -155,7 +164,7 @@ func (w writer) MayChange(chain []*tree.Node, _, _ *tree.Node) error {
 // answer never tells what exists.
 func (c *Control) MayWrite(ctx context.Context, path []*gpb.PathElem) bool {
 	s, ok := subject(ctx)
-	return ok && c.policy.Load().Decide(s, authz.Write, path) != authz.Deny
+	return ok && c.policy.Load().Decide(&s, authz.Write, path) != authz.Deny
 }
 
 // OpenStream counts a streaming RPC of the caller against its limit. The

@@ -75,27 +75,47 @@ func (b *setBuilder) rollbackTo(dreq *datastore.Request) error {
 
 // rollbackInside refuses a payload above /system/config/rollback-to that
 // holds it: the request is the leaf itself, never stored configuration.
+// It runs for every operation of every Set, so it allocates nothing: the
+// schema nodes between the op's node and the leaf are found by walking up
+// from the leaf, not collected.
 func rollbackInside(op datastore.Op, leaf *schema.Node) error {
 	if op.Payload == nil {
 		return nil
 	}
-	var below []*schema.Node // from the op's node down to the leaf
-	for n := leaf; n != nil; n = n.Parent {
-		if len(op.Path) > 0 && n == op.Path[len(op.Path)-1].Schema || len(op.Path) == 0 && n.Parent == nil {
-			break
+	depth := 0 // how far the op's node is above the leaf
+	for n := leaf; !opNode(op, n); n = n.Parent {
+		if n == nil {
+			return nil // the op's node is not above the leaf
 		}
-		below = append([]*schema.Node{n}, below...)
+		depth++
 	}
-	if len(below) == 0 || below[0].Parent == nil {
-		return nil
+	if depth == 0 {
+		return nil // the op is the leaf itself
 	}
 	node := op.Payload
-	for _, s := range below {
-		if node = node.Child(s); node == nil {
+	for d := depth - 1; d >= 0; d-- {
+		if node = node.Child(ancestor(leaf, d)); node == nil {
 			return nil
 		}
 	}
 	return status.Errorf(codes.InvalidArgument, "set: %s is a request, not configuration: update the leaf itself, alone", leaf.PathString())
+}
+
+// opNode reports whether n is the schema node op writes (the root for an
+// op on the root).
+func opNode(op datastore.Op, n *schema.Node) bool {
+	if len(op.Path) == 0 {
+		return n != nil && n.Parent == nil
+	}
+	return n == op.Path[len(op.Path)-1].Schema
+}
+
+// ancestor is n's ancestor d levels up (n itself for 0).
+func ancestor(n *schema.Node, d int) *schema.Node {
+	for ; d > 0; d-- {
+		n = n.Parent
+	}
+	return n
 }
 
 // rollbackLeaf is /system/config/rollback-to, nil in a schema without it.

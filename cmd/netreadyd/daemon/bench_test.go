@@ -1,9 +1,12 @@
 package daemon_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +79,52 @@ func (ts *testServer) setTenant(b *testing.B, name string, n int) {
 	}
 }
 
+// The -window.* flags profile only a benchmark's measured window (the
+// benchmarks that call profileWindow): -cpuprofile and -memprofile would
+// also count the set-up (loading 100k objects), which dwarfs the Sets.
+var (
+	windowCPU = flag.String("window.cpuprofile", "", "write a CPU profile of the measured window to `file`")
+	windowMem = flag.String("window.memprofile", "", "write the allocations of the measured window to `file` and those before it to file.start (read with pprof -base file.start file)")
+)
+
+// profileWindow starts the profiles the -window.* flags ask for and ends
+// them when the benchmark ends.
+func profileWindow(b *testing.B) {
+	if *windowMem != "" {
+		writeHeapProfile(b, *windowMem+".start")
+		b.Cleanup(func() { writeHeapProfile(b, *windowMem) })
+	}
+	if *windowCPU == "" {
+		return
+	}
+	f, err := os.Create(*windowCPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	})
+}
+
+// writeHeapProfile writes the allocations so far (as of the last GC,
+// which it runs) to name.
+func writeHeapProfile(b *testing.B, name string) {
+	runtime.GC()
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Error(err)
+	}
+}
+
 // cpuTime is the process's user and system CPU time so far. Client and
 // server share the process, so CPU per Set counts both sides; on the
 // shared machine it varies far less than wall time.
@@ -129,6 +178,8 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	profileWindow(b)
+	gc := readGC()
 	t0, cpu := time.Now(), cpuTime(b)
 	for c := 0; c < 32; c++ {
 		wg.Add(1)
@@ -149,6 +200,36 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
 	reportCPU(b, cpu, b.N)
+	reportGC(b, gc, b.N)
+	reportHeapGoal(b)
+}
+
+// gcSamples are the collector's cycles and its CPU time (the runtime's
+// estimate) so far.
+type gcSamples [2]metrics.Sample
+
+func readGC() gcSamples {
+	s := gcSamples{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s[:])
+	return s
+}
+
+// reportGC reports the collections per 1,000 Sets since start, which the
+// machine's load does not change, and the collector's CPU per Set.
+func reportGC(b *testing.B, start gcSamples, sets int) {
+	end := readGC()
+	b.ReportMetric(float64(end[0].Value.Uint64()-start[0].Value.Uint64())*1000/float64(sets), "gc/kset")
+	b.ReportMetric((end[1].Value.Float64()-start[1].Value.Float64())*1e6/float64(sets), "gc-cpu-us/set")
+}
+
+// reportHeapGoal reports the heap size at which the collector runs next
+// and the resident set: what the garbage collector's target
+// (--gc-percent, GOGC) costs in memory with the tree loaded.
+func reportHeapGoal(b *testing.B) {
+	goal := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(goal)
+	b.ReportMetric(float64(goal[0].Value.Uint64())/(1<<20), "heap-goal-MB")
+	b.ReportMetric(rssMB(), "rss-MB")
 }
 
 // BenchmarkSetBulk10k: one Set creating 10,000 ports, 10,000 interfaces

@@ -98,6 +98,10 @@ type Config struct {
 	// MetricsListen is where Prometheus metrics are served over HTTP
 	// (/metrics); empty: not served. A missing host means loopback.
 	MetricsListen string
+
+	// GCPercent is the garbage collector's target (0: DefaultGCPercent);
+	// a GOGC environment variable overrides it (gc.go).
+	GCPercent int
 }
 
 // DBFile is the database file name inside the data dir.
@@ -174,6 +178,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Daemon, error) {
 		if _, err := metricsAddr(cfg.MetricsListen); err != nil {
 			return nil, err // before anything is opened
 		}
+	}
+	if err := setGCTarget(cfg.GCPercent, os.LookupEnv, log); err != nil {
+		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: log, errc: make(chan error, 1), health: newHealthService()}
 	d.metrics = metrics.New(d.metricsState)

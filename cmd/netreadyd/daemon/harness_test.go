@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,7 @@ func startLogged(t testing.TB, cfg daemon.Config, creds password, log *slog.Logg
 	if cfg.Drivers == nil {
 		cfg.NoSouthbound = true
 	}
+	keepGCPercent(t)
 	d, err := daemon.Start(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -86,6 +89,15 @@ func startLogged(t testing.TB, cfg daemon.Config, creds password, log *slog.Logg
 	ts.client = gpb.NewGNMIClient(ts.conn)
 	t.Cleanup(ts.stop)
 	return ts
+}
+
+// keepGCPercent gives the process back its garbage collector target when
+// the test ends: the server sets its own (--gc-percent), and a floor
+// benchmark run after a server's must not inherit it.
+func keepGCPercent(t testing.TB) {
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(gogc)
+	t.Cleanup(func() { debug.SetGCPercent(int(gogc[0].Value.Uint64())) })
 }
 
 // password authenticates as a gNMI client does: metadata on every RPC.
