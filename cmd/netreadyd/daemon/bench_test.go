@@ -95,11 +95,13 @@ func cpuTime(b *testing.B) time.Duration {
 var windowProfile = flag.String("window.cpuprofile", "", "write the CPU profile of the measured window of the benchmarks that support it to this file")
 
 // profileWindow starts the window's profile if one is asked for; the
-// function it returns stops it.
+// function it returns stops it. The allocations profile is written at
+// both ends (file.allocs0, file.allocs1): pprof -base subtracts them.
 func profileWindow(b *testing.B) func() {
 	if *windowProfile == "" {
 		return func() {}
 	}
+	writeAllocs(b, *windowProfile+".allocs0")
 	f, err := os.Create(*windowProfile)
 	if err != nil {
 		b.Fatal(err)
@@ -112,6 +114,22 @@ func profileWindow(b *testing.B) func() {
 		if err := f.Close(); err != nil {
 			b.Fatal(err)
 		}
+		writeAllocs(b, *windowProfile+".allocs1")
+	}
+}
+
+// writeAllocs writes the allocations profile so far to name.
+func writeAllocs(b *testing.B, name string) {
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC() // the profile is as of the last GC
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
 	}
 }
 
