@@ -246,11 +246,13 @@ func (d *decoder) dir(n *Node, ps string) (*Node, error) {
 	base := len(d.members)
 	d.members = d.r.Members(d.members)
 	defer func() { d.members = d.members[:base] }()
-	return d.fill(n, d.members[base:], ps)
+	return d.fill(n, d.members[base:], fixed(ps))
 }
 
-// fill fills n from the members ms of its object, in document order.
-func (d *decoder) fill(n *Node, ms []strictjson.Member, ps string) (*Node, error) {
+// fill fills n from the members ms of its object, in document order. ps
+// is n's path, built only when needed: for an error, or for a container
+// or list below n (most members of a bulk payload are leaves).
+func (d *decoder) fill(n *Node, ms []strictjson.Member, ps func() string) (*Node, error) {
 	t := &Txn{own: d.own}
 	// A member given twice is refused by strictjson; seen catches one
 	// given qualified and unqualified. Objects have a few members.
@@ -269,7 +271,7 @@ func (d *decoder) fill(n *Node, ms []strictjson.Member, ps string) (*Node, error
 		c := n.schema.Child(name)
 		// The member's path is built only for an error or a container:
 		// most members are leaves, and most payloads are valid.
-		cps := func() string { return ps + "/" + unqualified(name) }
+		cps := func() string { return ps() + "/" + unqualified(name) }
 		if c == nil {
 			return nil, errorf(KindNotFound, cps(), "no such element in the schema under %s", n.schema.PathString())
 		}
@@ -311,14 +313,14 @@ func otherCase(n *Node, c *schema.Node) *schema.Node {
 	return nil
 }
 
-func (d *decoder) child(c *schema.Node, cps func() string, ps string) (*Node, error) {
+func (d *decoder) child(c *schema.Node, cps, ps func() string) (*Node, error) {
 	switch c.Kind {
 	case schema.Leaf:
 		return d.jsonLeaf(c, cps)
 	case schema.LeafList:
 		return d.jsonLeafList(c, cps)
 	case schema.List:
-		return d.list(c, ps)
+		return d.list(c, ps())
 	}
 	if k := d.r.Peek(); k != strictjson.Object {
 		return nil, errorf(KindInvalid, cps(), "a container takes a JSON object, got %s", k)
@@ -390,9 +392,9 @@ func (d *decoder) entry(s *schema.Node, pathKeys []value.Value, at func() string
 	t := &Txn{own: d.own}
 	e := t.newEntry(s, keys)
 	if pathKeys == nil {
-		return d.fill(e, ms, entryPath(parent, e))
+		return d.fill(e, ms, func() string { return entryPath(parent, e) })
 	}
-	return d.fill(e, ms, at())
+	return d.fill(e, ms, at)
 }
 
 // member finds the member for schema node k, unqualified before qualified.
