@@ -336,8 +336,8 @@ func (d *decoder) list(s *schema.Node, ps string) (*Node, error) {
 		return nil, errorf(KindInvalid, lps, "a list takes a JSON array, got %s", k)
 	}
 	l := &Node{schema: s, owner: d.own, entries: btree.NewG(btreeDegree, entryLess)}
-	for i, at := range d.r.Elements(nil) {
-		d.r.Seek(at)
+	for i, off := range d.r.Elements(nil) {
+		d.r.Seek(off)
 		at := func() string { return fmt.Sprintf("%s[%d]", lps, i) }
 		if k := d.r.Peek(); k != strictjson.Object {
 			return nil, errorf(KindInvalid, at(), "a list entry takes a JSON object, got %s", k)
@@ -346,10 +346,10 @@ func (d *decoder) list(s *schema.Node, ps string) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.Entry(e.key) != nil {
+		// One search: a duplicate found is reported, the list dropped.
+		if _, dup := l.entries.ReplaceOrInsert(e); dup {
 			return nil, errorf(KindInvalid, entryPath(ps, e), "duplicate list entry")
 		}
-		l.entries.ReplaceOrInsert(e)
 	}
 	return l, nil
 }
@@ -459,8 +459,8 @@ func (d *decoder) jsonLeafList(s *schema.Node, ps func() string) (*Node, error) 
 		return nil, err
 	}
 	vals := make([]value.Value, 0, len(els))
-	for _, at := range els {
-		d.r.Seek(at)
+	for _, off := range els {
+		d.r.Seek(off)
 		v, err := value.ParseJSON(s.ValueType(), d.r.Value(), d.ietf)
 		if err != nil {
 			return nil, errorf(KindInvalid, ps(), "%v", err)
