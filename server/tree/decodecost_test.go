@@ -93,3 +93,30 @@ func TestRowsOfCostPerRow(t *testing.T) {
 		t.Errorf("RowsOf allocates %.2f times per changed row, want at most 3.2 (key, old and new row)", perRow)
 	}
 }
+
+// BenchmarkDecodePorts decodes a 1,000-port Update payload (the ON_CHANGE
+// benchmark's Set) with the map decoder it replaced (the test's oracle),
+// DecodeJSON, and DecodeTypedForMerge, as a Set's Update does.
+func BenchmarkDecodePorts(b *testing.B) {
+	sch := nrsch(b)
+	p := path(b, sch, "/tenants/tenant[name=a]/ports")
+	data := portsPayload(1000)
+	tv := &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: data}}
+	for _, c := range []struct {
+		name   string
+		decode func() (*Node, error)
+	}{
+		{"maps", func() (*Node, error) { return mapDecodeJSON(p, data, true) }},
+		{"reader", func() (*Node, error) { return DecodeJSON(p, data, true) }},
+		{"reader-for-merge", func() (*Node, error) { return DecodeTypedForMerge(p, tv) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.decode(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
