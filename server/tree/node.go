@@ -30,7 +30,7 @@ import (
 // a field so that distinct owners have distinct addresses.
 type owner struct {
 	// bare marks the nodes of a payload decoded for a merge
-	// (DecodeForMerge): its containers and entries lack their default
+	// (DecodeTypedForMerge): its containers and entries lack their default
 	// leaves until Txn.complete gives them the ones they still need.
 	bare bool
 }

@@ -80,7 +80,7 @@ func (t *Txn) newNode(s *schema.Node) *Node {
 }
 
 // complete returns n, a node of a payload, with the default leaves a bare
-// payload (DecodeForMerge) left out of its containers and entries, as
+// payload (DecodeTypedForMerge) left out of its containers and entries, as
 // copies owned by t; n itself when it is not bare. A merge completes only
 // what it places new in the tree: an existing entry keeps its own
 // defaults, which a payload's defaults never overwrite.
@@ -114,14 +114,10 @@ func (t *Txn) completeKids(n *Node, bare bool) {
 	}
 }
 
-// newEntry returns a new list entry with its key leaves set.
+// newEntry returns a new list entry with its key leaves set, and its
+// default leaves unless t decodes a bare payload.
 func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
-	return t.entryWith(list, keys, !t.own.bare)
-}
-
-// entryWith is newEntry, with the entry's default leaves or without them
-// (a bare payload's).
-func (t *Txn) entryWith(list *schema.Node, keys []value.Value, defaults bool) *Node {
+	defaults := !t.own.bare
 	// The entry, its key leaves and its default leaves come from one
 	// allocation, and the children slice has room for the usual few
 	// others: a bulk Set creates 10,000s of entries.
