@@ -256,7 +256,7 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	if err := checkValue(kind, path, u.GetVal()); err != nil {
 		return err
 	}
-	payload, err := decodePayload(b.sch, path, u.GetVal())
+	payload, err := decodePayload(b.sch, path, u.GetVal(), kind == datastore.Update)
 	if err != nil {
 		return grpcError("set", err)
 	}
@@ -267,18 +267,24 @@ func (b *setBuilder) addWrite(kind datastore.OpKind, op gpb.UpdateResult_Operati
 	return nil
 }
 
-func decodePayload(sch *schema.Schema, p tree.Path, tv *gpb.TypedValue) (*tree.Node, error) {
+// decodePayload decodes an update's value (merge: an Update, which
+// needs no default leaves: tree.DecodeTypedForMerge).
+func decodePayload(sch *schema.Schema, p tree.Path, tv *gpb.TypedValue, merge bool) (*tree.Node, error) {
 	if tv == nil {
 		return nil, &tree.Error{Kind: tree.KindInvalid, Path: tree.PathString(p), Msg: "missing value"}
 	}
+	typed, root := tree.DecodeTyped, tree.DecodeRootJSON
+	if merge {
+		typed, root = tree.DecodeTypedForMerge, tree.DecodeRootJSONForMerge
+	}
 	if len(p) > 0 {
-		return tree.DecodeTyped(p, tv)
+		return typed(p, tv)
 	}
 	switch v := tv.GetValue().(type) {
 	case *gpb.TypedValue_JsonIetfVal:
-		return tree.DecodeRootJSON(sch.Root, v.JsonIetfVal, true)
+		return root(sch.Root, v.JsonIetfVal, true)
 	case *gpb.TypedValue_JsonVal:
-		return tree.DecodeRootJSON(sch.Root, v.JsonVal, false)
+		return root(sch.Root, v.JsonVal, false)
 	}
 	return nil, &tree.Error{Kind: tree.KindInvalid, Path: "/", Msg: fmt.Sprintf("the root takes a JSON or JSON_IETF value, not %T", tv.GetValue())}
 }

@@ -62,6 +62,9 @@ type parser struct {
 	// names interns member names: a bulk payload repeats a few names
 	// 100,000s of times, and one string each would be that much garbage.
 	names map[string]string
+	// seen holds, per depth, the member names of the object Validate is
+	// checking for duplicates there (reused from object to object).
+	seen []map[string]struct{}
 }
 
 // step is one element of the parser's path: a member name, or an array
@@ -383,9 +386,18 @@ func (p *parser) hex4() (rune, error) {
 	return r, nil
 }
 
-// number parses the JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+// number parses a number as json.Number.
 func (p *parser) number() (any, error) {
 	start := p.i
+	if err := p.numberText(); err != nil {
+		return nil, err
+	}
+	return json.Number(p.data[start:p.i]), nil
+}
+
+// numberText consumes the JSON number grammar:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) numberText() error {
 	if p.data[p.i] == '-' {
 		p.i++
 	}
@@ -393,12 +405,12 @@ func (p *parser) number() (any, error) {
 	case p.i < len(p.data) && p.data[p.i] == '0':
 		p.i++
 	case p.digits() == 0:
-		return nil, p.fail("invalid number")
+		return p.fail("invalid number")
 	}
 	if p.i < len(p.data) && p.data[p.i] == '.' {
 		p.i++
 		if p.digits() == 0 {
-			return nil, p.fail("invalid number: no digits after the decimal point")
+			return p.fail("invalid number: no digits after the decimal point")
 		}
 	}
 	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
@@ -407,10 +419,10 @@ func (p *parser) number() (any, error) {
 			p.i++
 		}
 		if p.digits() == 0 {
-			return nil, p.fail("invalid number: no digits in the exponent")
+			return p.fail("invalid number: no digits in the exponent")
 		}
 	}
-	return json.Number(p.data[start:p.i]), nil
+	return nil
 }
 
 func (p *parser) digits() int {

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
 	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -59,5 +62,41 @@ func TestChangesShareListPaths(t *testing.T) {
 	t.Logf("%.1f allocations per changed leaf", perLeaf)
 	if perLeaf > 6 {
 		t.Errorf("%.1f allocations per changed leaf, want <= 6", perLeaf)
+	}
+}
+
+// TestNotificationUpdatesShareAllocations: the ON_CHANGE push of 1,000
+// changed mtu leaves costs per update its value (the TypedValue, its
+// oneof and the JSON bytes); the updates and their paths come from one
+// allocation each. Allocated one by one they were 5 per update.
+func TestNotificationUpdatesShareAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	changes := changesOf(changeset.Compute(portsTree(t, sch, n, 9000), portsTree(t, sch, n, 2000)))
+	pattern, err := gnmipath.Parse("/tenants/tenant[name=t]/ports")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream{req: &Request{Encoding: gpb.Encoding_JSON_IETF, Strip: 3}, live: []*Sub{{Pattern: pattern, Mode: gpb.SubscriptionMode_ON_CHANGE}}}
+	var note *gpb.Notification
+	perUpdate := testing.AllocsPerRun(5, func() { note = s.notification(datastore.Event{}, changes) }) / n
+	if len(note.GetUpdate()) != n {
+		t.Fatalf("%d updates, want %d", len(note.GetUpdate()), n)
+	}
+	if p := gnmipath.String(note.GetUpdate()[7].GetPath().GetElem()); !strings.HasPrefix(p, "/port[name=p") || !strings.HasSuffix(p, "]/mtu") {
+		t.Fatalf("update at %s, want a port's mtu relative to the prefix", p)
+	}
+	if v := string(note.GetUpdate()[7].GetVal().GetJsonIetfVal()); v != "2000" {
+		t.Fatalf("update value %s, want 2000", v)
+	}
+	t.Logf("%.2f allocations per update", perUpdate)
+	if perUpdate > 3.1 {
+		t.Errorf("%.2f allocations per update, want <= 3.1", perUpdate)
 	}
 }

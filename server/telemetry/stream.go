@@ -262,6 +262,9 @@ func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notific
 		}
 	}
 	vis := s.req.Visible
+	// The updates and their paths come from one allocation each, sized
+	// for every change: the push of a bulk Set carries 1,000s of them.
+	var ups *updateSlab
 	for _, c := range changes {
 		if vis != nil && vis(c.path) == tree.Hidden {
 			continue
@@ -269,7 +272,10 @@ func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notific
 		if c.leaf != nil {
 			for _, sub := range s.live {
 				if covers(sub.Pattern, c.path) && s.withinDepth(sub.Pattern, c.path) {
-					n.Update = append(n.Update, &gpb.Update{Path: s.rel(c.path), Val: tree.TypedValue(c.leaf, s.req.Encoding)})
+					if ups == nil {
+						ups = newUpdateSlab(len(changes))
+					}
+					n.Update = append(n.Update, ups.next(s.relElems(c.path), tree.TypedValue(c.leaf, s.req.Encoding)))
 					break
 				}
 			}
@@ -298,12 +304,33 @@ func (s *stream) notification(ev datastore.Event, changes []change) *gpb.Notific
 }
 
 // rel is a full data path relative to the request's prefix.
-func (s *stream) rel(p []*gpb.PathElem) *gpb.Path {
-	strip := s.req.Strip
-	if strip > len(p) {
-		strip = len(p)
-	}
-	return &gpb.Path{Elem: p[strip:]}
+func (s *stream) rel(p []*gpb.PathElem) *gpb.Path { return &gpb.Path{Elem: s.relElems(p)} }
+
+// relElems is the elements of rel(p).
+func (s *stream) relElems(p []*gpb.PathElem) []*gpb.PathElem {
+	return p[min(s.req.Strip, len(p)):]
+}
+
+// updateSlab hands out the updates of one notification and their paths
+// from two arrays (messages are filled in place, never copied).
+type updateSlab struct {
+	ups   []gpb.Update
+	paths []gpb.Path
+}
+
+func newUpdateSlab(n int) *updateSlab {
+	return &updateSlab{ups: make([]gpb.Update, 0, n), paths: make([]gpb.Path, 0, n)}
+}
+
+// next returns the next update, at elems with value val. A notification
+// has at most one update per change, so the slab, sized for them all,
+// never fills.
+func (u *updateSlab) next(elems []*gpb.PathElem, val *gpb.TypedValue) *gpb.Update {
+	u.ups, u.paths = u.ups[:len(u.ups)+1], u.paths[:len(u.paths)+1]
+	up, p := &u.ups[len(u.ups)-1], &u.paths[len(u.paths)-1]
+	p.Elem = elems
+	up.Path, up.Val = p, val
+	return up
 }
 
 // tick serves a SAMPLE subscription, or the heartbeat of an ON_CHANGE one.

@@ -1,8 +1,8 @@
 package tree
 
 import (
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/btree"
@@ -19,6 +19,13 @@ func errorf(kind Kind, path, format string, args ...any) *Error {
 
 // decoder builds detached nodes from a payload. The nodes are owned by the
 // decoder until a Txn adopts them, so decoding can run outside the writer.
+//
+// A JSON payload is checked whole first (strictjson.NewReader: a syntax
+// error anywhere is the error, as when the payload was parsed into maps
+// before decoding), then read straight into nodes: an object's members are
+// listed (names and offsets), its keys read before the rest, and only the
+// scalars become Go values. A bulk Set's objects were a map each, built to
+// be thrown away.
 type decoder struct {
 	own  *owner
 	ietf bool
@@ -28,6 +35,10 @@ type decoder struct {
 	// leaves is room for the leaves of the object being decoded, taken by
 	// leaf while it lasts (see dir).
 	leaves []Node
+	r      *strictjson.Reader
+	// members is a stack of the members of the objects being decoded,
+	// each dir's above its parent's: one buffer for the whole payload.
+	members []strictjson.Member
 }
 
 // DecodeJSON decodes a JSON (ietf false) or JSON_IETF payload for the node
@@ -36,51 +47,71 @@ type decoder struct {
 // the defaults of every container and entry it creates. pathStr is p as
 // text, for errors.
 func DecodeJSON(p Path, data []byte, ietf bool) (*Node, error) {
-	v, err := parseJSON(data, PathString(p))
+	return decodeJSON(p, data, ietf, &owner{})
+}
+
+// decodeJSON is DecodeJSON, the nodes owned by own (bare or not).
+func decodeJSON(p Path, data []byte, ietf bool, own *owner) (*Node, error) {
+	d, err := newJSONDecoder(data, PathString(p), ietf, false, own)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{own: &owner{}, ietf: ietf}
-	return d.decodeAt(p, v)
+	return d.decodeAt(p)
 }
 
-// parseJSON parses data holding exactly one JSON value, strictly: invalid
-// UTF-8, lone surrogates and duplicate members are refused with where they
-// are (strictjson), not stored as U+FFFD or the last of the duplicates.
-func parseJSON(data []byte, ps string) (any, error) {
-	v, err := strictjson.Parse(data)
+// newJSONDecoder checks data, which must hold exactly one JSON value,
+// strictly: invalid UTF-8, lone surrogates and duplicate members are
+// refused with where they are (strictjson), not stored as U+FFFD or the
+// last of the duplicates. ps is the payload's path, for the error.
+func newJSONDecoder(data []byte, ps string, ietf, state bool, own *owner) (*decoder, error) {
+	r, err := strictjson.NewReader(data)
 	if err != nil {
 		return nil, errorf(KindInvalid, ps, "invalid JSON: %v", err)
 	}
-	return v, nil
+	return &decoder{own: own, ietf: ietf, state: state, r: r}, nil
 }
 
 // DecodeStateAt is DecodeJSON (JSON_IETF) for state the server itself
 // publishes at p — a replica leader's realization status of one object,
 // read by its followers: config false data is accepted.
 func DecodeStateAt(p Path, data []byte) (*Node, error) {
-	v, err := parseJSON(data, PathString(p))
+	d, err := newJSONDecoder(data, PathString(p), true, true, &owner{})
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{own: &owner{}, ietf: true, state: true}
-	return d.decodeAt(p, v)
+	return d.decodeAt(p)
 }
 
 // DecodeTyped decodes a gNMI TypedValue for the node at p: JSON and
 // JSON_IETF values of any node, scalars for leaves and leaflist_val for
 // leaf-lists.
 func DecodeTyped(p Path, tv *gpb.TypedValue) (*Node, error) {
+	return decodeTyped(p, tv, &owner{})
+}
+
+// DecodeTypedForMerge is DecodeTyped for a payload only Txn.Merge will
+// use. Its containers and list entries come without their default leaves:
+// merged into an object that exists, a payload's defaults are dropped
+// (a default never overwrites), and a bulk Set changing one leaf of
+// 1,000 existing entries spent a third of its decoding on defaults. Merge
+// gives what it places new the defaults it lacks, and Replace the whole
+// payload, so the tree is the same as with DecodeTyped's payload.
+func DecodeTypedForMerge(p Path, tv *gpb.TypedValue) (*Node, error) {
+	return decodeTyped(p, tv, &owner{bare: true})
+}
+
+// decodeTyped is DecodeTyped, the nodes owned by own.
+func decodeTyped(p Path, tv *gpb.TypedValue, own *owner) (*Node, error) {
 	switch v := tv.GetValue().(type) {
 	case *gpb.TypedValue_JsonIetfVal:
-		return DecodeJSON(p, v.JsonIetfVal, true)
+		return decodeJSON(p, v.JsonIetfVal, true, own)
 	case *gpb.TypedValue_JsonVal:
-		return DecodeJSON(p, v.JsonVal, false)
+		return decodeJSON(p, v.JsonVal, false, own)
 	case nil:
 		return nil, errorf(KindInvalid, PathString(p), "missing value")
 	}
 	s := target(p)
-	d := &decoder{own: &owner{}}
+	d := &decoder{own: own}
 	ps := PathString(p)
 	if s == nil {
 		return nil, errorf(KindInvalid, ps, "the root takes a JSON or JSON_IETF value")
@@ -124,7 +155,7 @@ func target(p Path) *schema.Node {
 	return p[len(p)-1].Schema
 }
 
-func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
+func (d *decoder) decodeAt(p Path) (*Node, error) {
 	ps := PathString(p)
 	if len(p) == 0 {
 		return nil, errorf(KindInternal, "/", "root payload needs a schema root; use DecodeRootJSON")
@@ -136,23 +167,21 @@ func (d *decoder) decodeAt(p Path, v any) (*Node, error) {
 	}
 	switch {
 	case s.Kind == schema.List && last.Keys != nil:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, errorf(KindInvalid, ps, "a list entry takes a JSON object, got %s", jsonKind(v))
+		if k := d.r.Peek(); k != strictjson.Object {
+			return nil, errorf(KindInvalid, ps, "a list entry takes a JSON object, got %s", k)
 		}
-		return d.entry(s, obj, last.Keys, fixed(ps), "")
+		return d.entry(s, last.Keys, fixed(ps), "")
 	case s.Kind == schema.List:
-		return d.list(s, v, parentString(p))
+		return d.list(s, parentString(p))
 	case s.Kind == schema.Container:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, errorf(KindInvalid, ps, "a container takes a JSON object, got %s", jsonKind(v))
+		if k := d.r.Peek(); k != strictjson.Object {
+			return nil, errorf(KindInvalid, ps, "a container takes a JSON object, got %s", k)
 		}
-		return d.dir(d.newDir(s), obj, ps)
+		return d.dir(d.newDir(s), ps)
 	case s.Kind == schema.LeafList:
-		return d.jsonLeafList(s, v, fixed(ps))
+		return d.jsonLeafList(s, fixed(ps))
 	default:
-		n, err := d.jsonLeaf(s, v, fixed(ps))
+		n, err := d.jsonLeaf(s, fixed(ps))
 		if err != nil {
 			return nil, err
 		}
@@ -178,31 +207,32 @@ func checkKeyLeaf(p Path, v value.Value) error {
 
 // DecodeRootJSON decodes a payload for the schema root (a Set at path "/").
 func DecodeRootJSON(root *schema.Node, data []byte, ietf bool) (*Node, error) {
-	v, err := parseJSON(data, "/")
+	return decodeRoot(root, data, ietf, false, &owner{})
+}
+
+// DecodeRootJSONForMerge is DecodeRootJSON for a payload only Txn.Merge
+// will use, without default leaves (DecodeTypedForMerge).
+func DecodeRootJSONForMerge(root *schema.Node, data []byte, ietf bool) (*Node, error) {
+	return decodeRoot(root, data, ietf, false, &owner{bare: true})
+}
+
+// decodeRoot decodes a JSON object for the schema root, the nodes owned
+// by own.
+func decodeRoot(root *schema.Node, data []byte, ietf, state bool, own *owner) (*Node, error) {
+	d, err := newJSONDecoder(data, "/", ietf, state, own)
 	if err != nil {
 		return nil, err
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errorf(KindInvalid, "/", "the root takes a JSON object, got %s", jsonKind(v))
+	if k := d.r.Peek(); k != strictjson.Object {
+		return nil, errorf(KindInvalid, "/", "the root takes a JSON object, got %s", k)
 	}
-	d := &decoder{own: &owner{}, ietf: ietf}
-	return d.dir(d.newDir(root), obj, "")
+	return d.dir(d.newDir(root), "")
 }
 
 // DecodeStateJSON is DecodeRootJSON for state the server publishes from
 // its own files (the access policy): config false data is accepted.
 func DecodeStateJSON(root *schema.Node, data []byte) (*Node, error) {
-	v, err := parseJSON(data, "/")
-	if err != nil {
-		return nil, err
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, errorf(KindInvalid, "/", "the root takes a JSON object, got %s", jsonKind(v))
-	}
-	d := &decoder{own: &owner{}, ietf: true, state: true}
-	return d.dir(d.newDir(root), obj, "")
+	return decodeRoot(root, data, true, true, &owner{})
 }
 
 func (d *decoder) newDir(s *schema.Node) *Node {
@@ -210,40 +240,56 @@ func (d *decoder) newDir(s *schema.Node) *Node {
 	return t.newNode(s)
 }
 
-// dir fills a container or list entry n from a JSON object.
-func (d *decoder) dir(n *Node, obj map[string]any, ps string) (*Node, error) {
+// dir fills a container or list entry n from the JSON object at the
+// reader's offset.
+func (d *decoder) dir(n *Node, ps string) (*Node, error) {
+	base := len(d.members)
+	d.members = d.r.Members(d.members)
+	defer func() { d.members = d.members[:base] }()
+	return d.fill(n, d.members[base:], fixed(ps))
+}
+
+// fill fills n from the members ms of its object, in document order. ps
+// is n's path, built only when needed: for an error, or for a container
+// or list below n (most members of a bulk payload are leaves).
+func (d *decoder) fill(n *Node, ms []strictjson.Member, ps func() string) (*Node, error) {
 	t := &Txn{own: d.own}
-	seen := make(map[*schema.Node]bool, len(obj))
+	// A member given twice is refused by strictjson; seen catches one
+	// given qualified and unqualified. Objects have a few members.
+	var seenBuf [16]*schema.Node
+	seen := seenBuf[:0]
 	// The object's leaves come from one allocation, not one each: a bulk
 	// Set decodes 100,000s of leaves.
 	outer := d.leaves
-	d.leaves = leafRoom(n, obj)
+	d.leaves = leafRoom(n, ms)
 	defer func() { d.leaves = outer }()
-	for name, raw := range obj {
+	for _, m := range ms {
+		name := m.Name
 		if strings.HasPrefix(name, "@") {
 			continue // RFC 7952 metadata: nothing of ours
 		}
 		c := n.schema.Child(name)
 		// The member's path is built only for an error or a container:
 		// most members are leaves, and most payloads are valid.
-		cps := func() string { return ps + "/" + unqualified(name) }
+		cps := func() string { return ps() + "/" + unqualified(name) }
 		if c == nil {
 			return nil, errorf(KindNotFound, cps(), "no such element in the schema under %s", n.schema.PathString())
 		}
 		if d.ietf && n.schema.Parent == nil && !strings.Contains(name, ":") {
 			return nil, errorf(KindInvalid, cps(), "a top-level member takes its module's name in JSON_IETF (RFC 7951 section 4): %q, not %q", c.Module+":"+c.Name, name)
 		}
-		if seen[c] {
+		if slices.Contains(seen, c) {
 			return nil, errorf(KindInvalid, cps(), "member given more than once (qualified and unqualified)")
 		}
-		seen[c] = true
+		seen = append(seen, c)
 		if !c.Config && !d.state {
 			return nil, errorf(KindInvalid, cps(), "read-only (config false) data cannot be set")
 		}
 		if c.IsKey && n.isEntry() {
 			continue // checked by entry
 		}
-		kid, err := d.child(c, raw, cps, ps)
+		d.r.Seek(m.At)
+		kid, err := d.child(c, cps, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -267,58 +313,65 @@ func otherCase(n *Node, c *schema.Node) *schema.Node {
 	return nil
 }
 
-func (d *decoder) child(c *schema.Node, raw any, cps func() string, ps string) (*Node, error) {
+func (d *decoder) child(c *schema.Node, cps, ps func() string) (*Node, error) {
 	switch c.Kind {
 	case schema.Leaf:
-		return d.jsonLeaf(c, raw, cps)
+		return d.jsonLeaf(c, cps)
 	case schema.LeafList:
-		return d.jsonLeafList(c, raw, cps)
+		return d.jsonLeafList(c, cps)
 	case schema.List:
-		return d.list(c, raw, ps)
+		return d.list(c, ps())
 	}
-	obj, ok := raw.(map[string]any)
-	if !ok {
-		return nil, errorf(KindInvalid, cps(), "a container takes a JSON object, got %s", jsonKind(raw))
+	if k := d.r.Peek(); k != strictjson.Object {
+		return nil, errorf(KindInvalid, cps(), "a container takes a JSON object, got %s", k)
 	}
-	return d.dir(d.newDir(c), obj, cps())
+	return d.dir(d.newDir(c), cps())
 }
 
-// list decodes a JSON array of entries. ps is the path of the list's parent.
-func (d *decoder) list(s *schema.Node, raw any, ps string) (*Node, error) {
-	arr, ok := raw.([]any)
+// list decodes the JSON array of entries at the reader's offset. ps is the
+// path of the list's parent.
+func (d *decoder) list(s *schema.Node, ps string) (*Node, error) {
 	lps := ps + "/" + s.Name
-	if !ok {
-		return nil, errorf(KindInvalid, lps, "a list takes a JSON array, got %s", jsonKind(raw))
+	if k := d.r.Peek(); k != strictjson.Array {
+		return nil, errorf(KindInvalid, lps, "a list takes a JSON array, got %s", k)
 	}
 	l := &Node{schema: s, owner: d.own, entries: btree.NewG(btreeDegree, entryLess)}
-	for i, el := range arr {
-		obj, ok := el.(map[string]any)
-		if !ok {
-			return nil, errorf(KindInvalid, fmt.Sprintf("%s[%d]", lps, i), "a list entry takes a JSON object, got %s", jsonKind(el))
+	for i, off := range d.r.Elements(nil) {
+		d.r.Seek(off)
+		at := func() string { return fmt.Sprintf("%s[%d]", lps, i) }
+		if k := d.r.Peek(); k != strictjson.Object {
+			return nil, errorf(KindInvalid, at(), "a list entry takes a JSON object, got %s", k)
 		}
-		e, err := d.entry(s, obj, nil, func() string { return fmt.Sprintf("%s[%d]", lps, i) }, ps)
+		e, err := d.entry(s, nil, at, ps)
 		if err != nil {
 			return nil, err
 		}
-		if l.Entry(e.key) != nil {
+		// One search: a duplicate found is reported, the list dropped.
+		if _, dup := l.entries.ReplaceOrInsert(e); dup {
 			return nil, errorf(KindInvalid, entryPath(ps, e), "duplicate list entry")
 		}
-		l.entries.ReplaceOrInsert(e)
 	}
 	return l, nil
 }
 
-// entry decodes a list entry. Keys come from the body, or from the path
-// when pathKeys is set (then the body may repeat them, but not differ). at
-// is the entry's path (for an entry of a JSON array, its index: built only
+// entry decodes the list entry at the reader's offset, its keys before
+// its other members. Keys come from the body, or from the path when
+// pathKeys is set (then the body may repeat them, but not differ). at is
+// the entry's path (for an entry of a JSON array, its index: built only
 // for an error); parent is the path of the list's parent, from which the
 // path of an entry of an array is built once its keys are known.
-func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Value, at func() string, parent string) (*Node, error) {
+func (d *decoder) entry(s *schema.Node, pathKeys []value.Value, at func() string, parent string) (*Node, error) {
+	base := len(d.members)
+	d.members = d.r.Members(d.members)
+	defer func() { d.members = d.members[:base] }()
+	ms := d.members[base:]
 	keys := make([]value.Value, len(s.Keys))
 	for i, k := range s.Keys {
-		raw, ok := member(obj, k)
+		m, ok := member(ms, k)
 		switch {
 		case ok:
+			d.r.Seek(m.At)
+			raw := d.r.Value()
 			if err := checkKeyValueLen(raw, func() string { return at() + "/" + k.Name }); err != nil {
 				return nil, err
 			}
@@ -339,22 +392,30 @@ func (d *decoder) entry(s *schema.Node, obj map[string]any, pathKeys []value.Val
 	t := &Txn{own: d.own}
 	e := t.newEntry(s, keys)
 	if pathKeys == nil {
-		return d.dir(e, obj, entryPath(parent, e))
+		return d.fill(e, ms, func() string { return entryPath(parent, e) })
 	}
-	return d.dir(e, obj, at())
+	return d.fill(e, ms, at)
 }
 
-// member finds the JSON member for schema node k, qualified or not.
-func member(obj map[string]any, k *schema.Node) (any, bool) {
-	if v, ok := obj[k.Name]; ok {
-		return v, true
+// member finds the member for schema node k, unqualified before qualified.
+func member(ms []strictjson.Member, k *schema.Node) (strictjson.Member, bool) {
+	var qualified strictjson.Member
+	found := false
+	for _, m := range ms {
+		switch {
+		case m.Name == k.Name:
+			return m, true
+		case !found && len(m.Name) == len(k.Module)+1+len(k.Name) &&
+			strings.HasPrefix(m.Name, k.Module) && m.Name[len(k.Module)] == ':' && strings.HasSuffix(m.Name, k.Name):
+			qualified, found = m, true
+		}
 	}
-	v, ok := obj[k.Module+":"+k.Name]
-	return v, ok
+	return qualified, found
 }
 
-func (d *decoder) jsonLeaf(s *schema.Node, raw any, ps func() string) (*Node, error) {
-	v, err := value.ParseJSON(s.ValueType(), raw, d.ietf)
+// jsonLeaf decodes the leaf value at the reader's offset.
+func (d *decoder) jsonLeaf(s *schema.Node, ps func() string) (*Node, error) {
+	v, err := value.ParseJSON(s.ValueType(), d.r.Value(), d.ietf)
 	if err != nil {
 		return nil, errorf(KindInvalid, ps(), "%v", err)
 	}
@@ -372,13 +433,13 @@ func (d *decoder) leaf(s *schema.Node, v value.Value, ps func() string) (*Node, 
 	return &Node{schema: s, owner: d.own, val: v}, nil
 }
 
-// leafRoom returns room for the leaves among the members of obj that dir
-// decodes into n (a key of an entry is not one: entry made it), or nil
-// for at most one.
-func leafRoom(n *Node, obj map[string]any) []Node {
+// leafRoom returns room for the leaves among the members ms that fill
+// decodes into n (a key of an entry is not one: entry made it), or nil for
+// at most one.
+func leafRoom(n *Node, ms []strictjson.Member) []Node {
 	count := 0
-	for name := range obj {
-		if c := n.schema.Child(name); c != nil && c.Kind == schema.Leaf && !(c.IsKey && n.isEntry()) {
+	for _, m := range ms {
+		if c := n.schema.Child(m.Name); c != nil && c.Kind == schema.Leaf && !(c.IsKey && n.isEntry()) {
 			count++
 		}
 	}
@@ -388,17 +449,19 @@ func leafRoom(n *Node, obj map[string]any) []Node {
 	return make([]Node, 0, count)
 }
 
-func (d *decoder) jsonLeafList(s *schema.Node, raw any, ps func() string) (*Node, error) {
-	arr, ok := raw.([]any)
-	if !ok {
-		return nil, errorf(KindInvalid, ps(), "a leaf-list takes a JSON array, got %s", jsonKind(raw))
+// jsonLeafList decodes the JSON array of values at the reader's offset.
+func (d *decoder) jsonLeafList(s *schema.Node, ps func() string) (*Node, error) {
+	if k := d.r.Peek(); k != strictjson.Array {
+		return nil, errorf(KindInvalid, ps(), "a leaf-list takes a JSON array, got %s", k)
 	}
-	if err := checkMaxElements(s, len(arr), ps); err != nil {
+	els := d.r.Elements(nil)
+	if err := checkMaxElements(s, len(els), ps); err != nil {
 		return nil, err
 	}
-	vals := make([]value.Value, 0, len(arr))
-	for _, el := range arr {
-		v, err := value.ParseJSON(s.ValueType(), el, d.ietf)
+	vals := make([]value.Value, 0, len(els))
+	for _, off := range els {
+		d.r.Seek(off)
+		v, err := value.ParseJSON(s.ValueType(), d.r.Value(), d.ietf)
 		if err != nil {
 			return nil, errorf(KindInvalid, ps(), "%v", err)
 		}
@@ -441,22 +504,4 @@ func unqualified(name string) string {
 		return name[i+1:]
 	}
 	return name
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", v)
 }

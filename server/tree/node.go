@@ -28,7 +28,12 @@ import (
 
 // owner marks the transaction that may still modify a node in place. It has
 // a field so that distinct owners have distinct addresses.
-type owner struct{ _ byte }
+type owner struct {
+	// bare marks the nodes of a payload decoded for a merge
+	// (DecodeTypedForMerge): its containers and entries lack their default
+	// leaves until Txn.complete gives them the ones they still need.
+	bare bool
+}
 
 // Node is one instance of a schema node.
 type Node struct {

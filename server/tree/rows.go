@@ -75,28 +75,40 @@ func AllRows(root *Node) []RowChange {
 }
 
 // sameOwnLeaves reports whether two versions of an object share all their
-// config leaves (leaves are immutable, so pointers suffice).
+// config leaves (leaves are immutable, so pointers suffice). It walks both
+// children lists in step rather than gathering them: it runs for every
+// object a Set changes.
 func sameOwnLeaves(o, n *Node) bool {
-	ol, nl := ownLeaves(o), ownLeaves(n)
-	if len(ol) != len(nl) {
-		return false
-	}
-	for i := range ol {
-		if ol[i] != nl[i] {
+	i, j := 0, 0
+	for {
+		for i < len(o.kids) && !isOwnLeaf(o.kids[i]) {
+			i++
+		}
+		for j < len(n.kids) && !isOwnLeaf(n.kids[j]) {
+			j++
+		}
+		if i == len(o.kids) || j == len(n.kids) {
+			return i == len(o.kids) && j == len(n.kids)
+		}
+		if o.kids[i] != n.kids[j] {
 			return false
 		}
+		i, j = i+1, j+1
 	}
-	return true
 }
 
-func ownLeaves(n *Node) []*Node {
-	out := make([]*Node, 0, len(n.kids))
+// isOwnLeaf reports whether k is a config leaf (or leaf-list) that was
+// set, one that goes into its object's row.
+func isOwnLeaf(k *Node) bool { return k.schema.Config && !k.schema.IsDir() && !k.dflt }
+
+// ownLeaves appends n's own leaves (isOwnLeaf) to dst.
+func ownLeaves(dst []*Node, n *Node) []*Node {
 	for _, k := range n.kids {
-		if k.schema.Config && !k.schema.IsDir() && !k.dflt {
-			out = append(out, k)
+		if isOwnLeaf(k) {
+			dst = append(dst, k)
 		}
 	}
-	return out
+	return dst
 }
 
 // rowOf encodes an object's row, or nil when the object needs none.
@@ -104,7 +116,8 @@ func rowOf(n *Node) []byte {
 	if n == nil {
 		return nil
 	}
-	leaves := ownLeaves(n)
+	var room [16]*Node // most objects have fewer leaves: no allocation
+	leaves := ownLeaves(room[:0], n)
 	entry := n.schema.Kind == schema.List
 	if len(leaves) == 0 && !entry && !n.schema.Presence {
 		return nil
@@ -261,7 +274,7 @@ func (t *Txn) RestoreRow(key string, data []byte) error {
 		return nil
 	}
 	if cur != nil {
-		for _, k := range ownLeaves(cur) {
+		for _, k := range ownLeaves(nil, cur) {
 			if !slices.Contains(s.Keys, k.schema) {
 				t.Delete(append(p[:len(p):len(p)], Elem{Schema: k.schema}))
 			}

@@ -72,20 +72,61 @@ func (t *Txn) newNode(s *schema.Node) *Node {
 	if s.Kind == schema.List {
 		n.entries = btree.NewG(btreeDegree, entryLess)
 	}
-	if s.Kind == schema.Container || s.Kind == schema.List {
+	if (s.Kind == schema.Container || s.Kind == schema.List) && !t.own.bare {
 		// A list entry shares the list's schema node; defaults are per entry.
 		t.fillDefaults(n)
 	}
 	return n
 }
 
-// newEntry returns a new list entry with its key leaves set.
+// complete returns n, a node of a payload, with the default leaves a bare
+// payload (DecodeTypedForMerge) left out of its containers and entries, as
+// copies owned by t; n itself when it is not bare. A merge completes only
+// what it places new in the tree: an existing entry keeps its own
+// defaults, which a payload's defaults never overwrite.
+func (t *Txn) complete(n *Node) *Node {
+	if !n.owner.bare || !n.schema.IsDir() {
+		return n
+	}
+	if n.entries != nil {
+		l := &Node{schema: n.schema, owner: t.own, entries: btree.NewG(btreeDegree, entryLess)}
+		n.entries.Ascend(func(e *Node) bool {
+			l.entries.ReplaceOrInsert(t.complete(e))
+			return true
+		})
+		return l
+	}
+	c := *n
+	c.owner = t.own
+	c.kids = append([]*Node(nil), n.kids...)
+	t.completeKids(&c, true)
+	return &c
+}
+
+// completeKids completes the children of n, an owned copy of a payload's
+// container or entry, and gives n its own defaults when it was bare.
+func (t *Txn) completeKids(n *Node, bare bool) {
+	for i, k := range n.kids {
+		n.kids[i] = t.complete(k)
+	}
+	if bare {
+		t.fillDefaults(n)
+	}
+}
+
+// newEntry returns a new list entry with its key leaves set, and its
+// default leaves unless t decodes a bare payload.
 func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
+	defaults := !t.own.bare
 	// The entry, its key leaves and its default leaves come from one
 	// allocation, and the children slice has room for the usual few
 	// others: a bulk Set creates 10,000s of entries.
 	nk := len(list.Keys)
-	nodes := make([]Node, 1+nk, 1+nk+entryDefaults(list))
+	room := 0
+	if defaults {
+		room = entryDefaults(list)
+	}
+	nodes := make([]Node, 1+nk, 1+nk+room)
 	e := &nodes[0]
 	*e = Node{schema: list, owner: t.own, key: KeyString(keys)}
 	e.kids = make([]*Node, nk, max(nk, min(len(list.Children), maxKidsHint)))
@@ -94,7 +135,9 @@ func (t *Txn) newEntry(list *schema.Node, keys []value.Value) *Node {
 		e.kids[i] = &nodes[1+i]
 	}
 	sortKids(e)
-	t.fillDefaultsInto(e, nodes[1+nk:])
+	if defaults {
+		t.fillDefaultsInto(e, nodes[1+nk:])
+	}
 	return e
 }
 
@@ -312,7 +355,9 @@ func (t *Txn) Merge(p Path, payload *Node) error { return t.place(p, payload, t.
 // Replace replaces the node at p with payload. State (config false) data
 // of objects that exist before and after is kept: replace is about
 // configuration.
-func (t *Txn) Replace(p Path, payload *Node) error { return t.place(p, payload, t.graftState) }
+func (t *Txn) Replace(p Path, payload *Node) error {
+	return t.place(p, t.complete(payload), t.graftState)
+}
 
 // place puts payload at p, creating p's ancestors; where a node is there
 // already, combine(old, payload) decides what stays.
@@ -327,6 +372,8 @@ func (t *Txn) place(p Path, payload *Node, combine func(old, payload *Node) *Nod
 	if last.Schema.Kind != schema.List || last.Keys == nil {
 		if old := parent.Child(last.Schema); old != nil {
 			payload = combine(old, payload)
+		} else {
+			payload = t.complete(payload)
 		}
 		t.setKid(parent, payload)
 		return nil
@@ -344,6 +391,8 @@ func (t *Txn) place(p Path, payload *Node, combine func(old, payload *Node) *Nod
 	}
 	if old := list.Entry(payload.key); old != nil {
 		payload = combine(old, payload)
+	} else {
+		payload = t.complete(payload)
 	}
 	t.setEntry(list, payload)
 	return nil
@@ -384,7 +433,7 @@ func (t *Txn) merge(dst, src *Node) *Node {
 			out.insertKid(t.merge(dk, sk))
 			continue
 		}
-		t.setKid(out, sk)
+		t.setKid(out, t.complete(sk))
 	}
 	return out
 }
@@ -404,6 +453,7 @@ func (t *Txn) mergeEntries(out, src *Node) {
 			ne.kids = t.mergeKids(de, se)
 		} else {
 			ne.kids = append([]*Node(nil), se.kids...)
+			t.completeKids(ne, se.owner.bare)
 		}
 		out.touch(ne.key)
 		return true
@@ -425,7 +475,7 @@ func (t *Txn) mergeKids(dst, src *Node) []*Node {
 			}
 			i++
 		case i == len(dst.kids) || src.kids[j].schema.Index < dst.kids[i].schema.Index:
-			kids = append(kids, src.kids[j])
+			kids = append(kids, t.complete(src.kids[j]))
 			j++
 		default:
 			kids = append(kids, t.merge(dst.kids[i], src.kids[j]))

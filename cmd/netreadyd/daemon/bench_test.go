@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -87,15 +88,23 @@ var (
 	windowMem = flag.String("window.memprofile", "", "write the allocations of the measured window to `file` and those before it to file.start (read with pprof -base file.start file)")
 )
 
-// profileWindow starts the profiles the -window.* flags ask for and ends
-// them when the benchmark ends.
-func profileWindow(b *testing.B) {
+// profileWindow starts the profiles the -window.* flags ask for; they
+// end when the function it returns is called (the end of the window) or,
+// at the latest, when the benchmark ends.
+func profileWindow(b *testing.B) (stop func()) {
+	var ends []func()
+	stop = sync.OnceFunc(func() {
+		for _, end := range ends {
+			end()
+		}
+	})
+	b.Cleanup(stop)
 	if *windowMem != "" {
 		writeHeapProfile(b, *windowMem+".start")
-		b.Cleanup(func() { writeHeapProfile(b, *windowMem) })
+		ends = append(ends, func() { writeHeapProfile(b, *windowMem) })
 	}
 	if *windowCPU == "" {
-		return
+		return stop
 	}
 	f, err := os.Create(*windowCPU)
 	if err != nil {
@@ -105,10 +114,11 @@ func profileWindow(b *testing.B) {
 		f.Close()
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
+	ends = append([]func(){func() {
 		pprof.StopCPUProfile()
 		f.Close()
-	})
+	}}, ends...)
+	return stop
 }
 
 // writeHeapProfile writes the allocations so far (as of the last GC,

@@ -110,6 +110,7 @@ func loadOnChange(b *testing.B, subs, writers int) {
 	}
 	runtime.GC()
 	b.ResetTimer()
+	stop := profileWindow(b)
 	t0, cpu := time.Now(), cpuTime(b)
 	loadWrite(b, clients, leaves)
 	setsDone := time.Since(t0)
@@ -128,6 +129,7 @@ func loadOnChange(b *testing.B, subs, writers int) {
 	elapsed := time.Since(t0)
 	reportCPU(b, cpu, writers*b.N)
 	b.StopTimer()
+	stop()
 	var got int64
 	for _, c := range counters {
 		got += c.updates.Load()

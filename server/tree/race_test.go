@@ -1,0 +1,7 @@
+//go:build race
+
+package tree
+
+// raceEnabled: the race detector changes what allocates (sync.Pool drops
+// items, instrumented code), so allocation counts are not checked.
+const raceEnabled = true
