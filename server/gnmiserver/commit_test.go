@@ -26,7 +26,7 @@ func TestRollbackInsideAllocatesNothing(t *testing.T) {
 	leaf := rollbackLeaf(sch)
 	op := func(js string, names ...string) datastore.Op {
 		p := tree.MustResolve(sch.Root, names...)
-		payload, err := decodePayload(sch, p, &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(js)}})
+		payload, err := decodePayload(sch, p, &gpb.TypedValue{Value: &gpb.TypedValue_JsonIetfVal{JsonIetfVal: []byte(js)}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

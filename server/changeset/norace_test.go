@@ -1,0 +1,5 @@
+//go:build !race
+
+package changeset_test
+
+const raceEnabled = false
