@@ -245,9 +245,7 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	if w.mark != "" {
 		els = append(els, clientv3.OpGet(w.mark))
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.timeout)
-	resp, err := s.cli.Txn(tctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
-	cancel()
+	resp, err := s.send(ctx, cmps, w, els)
 	if err != nil && answerLost(err) {
 		resp, err = s.resolve(ctx, cmps, w, els, err)
 		if s.unsure = err != nil && answerLost(err); s.unsure {
@@ -266,6 +264,21 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	s.audit = w.audit
 	s.noteRev(resp.Header.Revision)
 	return nil
+}
+
+// send sends the Txn, and again every resolveRetry while etcd refuses it
+// as overloaded (busy: refused before it was proposed, so nothing was
+// written), for up to the request timeout: a burst that makes a member's
+// apply lag must not refuse the Sets it holds up.
+func (s *Store) send(ctx context.Context, cmps []clientv3.Cmp, w *write, els []clientv3.Op) (*clientv3.TxnResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	for {
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
+		if !busy(err) || !sleep(ctx, resolveRetry) {
+			return resp, err
+		}
+	}
 }
 
 // settle reads the last commit id and the audit index from etcd again
@@ -301,10 +314,10 @@ func (s *Store) resolve(ctx context.Context, cmps []clientv3.Cmp, w *write, els 
 			return nil, fmt.Errorf("%w (the answer was lost and etcd did not answer again within %v, last: %v; the write may or may not have committed)", lost, s.timeout, last)
 		}
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
-		if err == nil || !answerLost(err) {
+		if err == nil || !answerLost(err) && !busy(err) {
 			return resp, err
 		}
-		last = err
+		last = err // busy: this send was refused, the first's outcome is still unknown
 	}
 }
 
