@@ -59,6 +59,7 @@ func (s *Store) Apply(ctx context.Context, commits []*store.Commit) error {
 	w.auditEntries(entries)
 	w.ops = append(w.ops, clientv3.OpPut(s.p.last(), string(u64(newLast))))
 	w.witness(s.p.logKey(newLast), store.EncodeCommit(commits[len(commits)-1]))
+	w.commits = true
 	if err := s.commit(ctx, w, last); err != nil {
 		return fmt.Errorf("etcdstore: apply commits %d..%d: %w", last+1, newLast, err)
 	}
@@ -128,6 +129,8 @@ type write struct {
 	// auditRetention and auditMaxBytes bound audit.
 	auditRetention uint64
 	auditMaxBytes  int64
+	// commits says the Txn writes commit-log records (Apply).
+	commits bool
 }
 
 func (s *Store) newWrite() *write {
@@ -263,6 +266,11 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	}
 	s.audit = w.audit
 	s.noteRev(resp.Header.Revision)
+	if w.commits && resp.Succeeded {
+		// Not when an earlier send landed: its revision is not this
+		// answer's, and Follow hands such commits on (the writer skips them).
+		s.own.add(resp.Header.Revision)
+	}
 	return nil
 }
 

@@ -112,6 +112,9 @@ type Store struct {
 	// read its state at (followers watch from it).
 	rev    atomic.Int64
 	closed atomic.Bool
+	// own is the revisions of the commits this store wrote that Follow
+	// has not passed yet, ascending (see ownCommits).
+	own ownCommits
 }
 
 var _ store.Store = (*Store)(nil)

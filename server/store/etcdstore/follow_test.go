@@ -1,0 +1,78 @@
+package etcdstore_test
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/netready/netready/server/store"
+	"github.com/netready/netready/server/store/etcdstore"
+	"github.com/netready/netready/server/store/etcdstore/etcdtest"
+)
+
+// followed runs s.Follow from cut until it has handed on commit until,
+// and returns the ids of the commits it handed on, in order.
+func followed(t *testing.T, s *etcdstore.Store, cut etcdstore.Cut, until uint64) []uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var ids []uint64
+	err := s.Follow(ctx, cut, func(commits []*store.Commit, _ int64) error {
+		for _, c := range commits {
+			ids = append(ids, c.ID)
+		}
+		if ids[len(ids)-1] >= until {
+			cancel()
+		}
+		return nil
+	})
+	if len(ids) == 0 || ids[len(ids)-1] != until {
+		t.Fatalf("follow ended (%v) having handed on %v, not up to commit %d", err, ids, until)
+	}
+	return ids
+}
+
+// TestFollowPassesOverOwnCommits: the writer's own watch of the commit
+// log does not hand back the commits it wrote and was told were
+// committed (its datastore holds them: a leader used to decode each
+// again and queue it behind its next Sets only to skip it); a commit
+// whose answer was lost (landed, as resolving found) and another
+// writer's commits are handed on, and a follower gets every commit.
+func TestFollowPassesOverOwnCommits(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	var lost atomic.Int32
+	o := etcdstore.Options{Prefix: "/own/"}
+	w := open(t, loseAnswers(t, c, &lost), o)
+	f := open(t, c.Client(t), o)
+	from := etcdstore.Cut{Revision: w.Revision()}
+	ctx := context.Background()
+	apply := func(s *etcdstore.Store, ids ...uint64) {
+		t.Helper()
+		var batch []*store.Commit
+		for _, id := range ids {
+			batch = append(batch, commit(id, "/a", string(rune('0'+id))))
+		}
+		if err := s.Apply(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(w, 1)
+	apply(w, 2)
+	lost.Store(1)
+	apply(w, 3) // its answer lost, found committed
+	apply(w, 4, 5)
+	other := open(t, c.Client(t), o)
+	if err := other.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	apply(other, 6)
+
+	if got, want := followed(t, w, from, 6), []uint64{3, 6}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("the writer's own watch handed on commits %v, want %v (its lost answer and the other writer's)", got, want)
+	}
+	if got, want := followed(t, f, from, 6), []uint64{1, 2, 3, 4, 5, 6}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("a follower was handed commits %v, want %v", got, want)
+	}
+}
