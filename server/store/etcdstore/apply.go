@@ -248,6 +248,11 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	if w.mark != "" {
 		els = append(els, clientv3.OpGet(w.mark))
 	}
+	if w.commits {
+		// Follow, handed a record before this answer, waits for it.
+		s.own.sending.Lock()
+		defer s.own.sending.Unlock()
+	}
 	resp, err := s.send(ctx, cmps, w, els)
 	if err != nil && answerLost(err) {
 		resp, err = s.resolve(ctx, cmps, w, els, err)

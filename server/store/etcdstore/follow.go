@@ -127,8 +127,12 @@ func (s *Store) Observed(id uint64) {
 // commits, ascending, until Follow passes them: the commit log records at
 // those revisions are the writer's own.
 type ownCommits struct {
-	mu   sync.Mutex
-	revs []int64
+	// sending is held while a Txn that writes commits is in flight: the
+	// watch may hand over its records before its answer arrives, and
+	// waits for the answer rather than guess.
+	sending sync.Mutex
+	mu      sync.Mutex
+	revs    []int64
 }
 
 // add records that the store's commits are at revision rev.
@@ -139,9 +143,20 @@ func (o *ownCommits) add(rev int64) {
 }
 
 // passed says whether rev holds the store's own commits (asked once per
-// record of the Txn), forgetting the revisions below rev: the watch goes
-// forward, so one it never reached (compacted away) is not asked again.
+// record of the Txn), waiting for the answer of a Txn in flight.
 func (o *ownCommits) passed(rev int64) bool {
+	if o.has(rev) {
+		return true
+	}
+	o.sending.Lock() // an answer on its way: the Txn may be the one at rev
+	o.sending.Unlock()
+	return o.has(rev)
+}
+
+// has says whether rev is recorded, forgetting the revisions below it:
+// the watch goes forward, so one it never reached (compacted away) is
+// not asked about again.
+func (o *ownCommits) has(rev int64) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := 0

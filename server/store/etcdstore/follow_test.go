@@ -12,34 +12,42 @@ import (
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
 )
 
-// followed runs s.Follow from cut until it has handed on commit until,
-// and returns the ids of the commits it handed on, in order.
-func followed(t *testing.T, s *etcdstore.Store, cut etcdstore.Cut, until uint64) []uint64 {
+// following runs s.Follow from cut until it has handed on commit until,
+// and returns the ids of the commits it handed on, in order, once it has.
+func following(t *testing.T, s *etcdstore.Store, cut etcdstore.Cut, until uint64) func() []uint64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	var ids []uint64
-	err := s.Follow(ctx, cut, func(commits []*store.Commit, _ int64) error {
-		for _, c := range commits {
-			ids = append(ids, c.ID)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Follow(ctx, cut, func(commits []*store.Commit, _ int64) error {
+			for _, c := range commits {
+				ids = append(ids, c.ID)
+			}
+			if ids[len(ids)-1] >= until {
+				cancel()
+			}
+			return nil
+		})
+	}()
+	return func() []uint64 {
+		t.Helper()
+		err := <-done
+		cancel()
+		if len(ids) == 0 || ids[len(ids)-1] != until {
+			t.Fatalf("follow ended (%v) having handed on %v, not up to commit %d", err, ids, until)
 		}
-		if ids[len(ids)-1] >= until {
-			cancel()
-		}
-		return nil
-	})
-	if len(ids) == 0 || ids[len(ids)-1] != until {
-		t.Fatalf("follow ended (%v) having handed on %v, not up to commit %d", err, ids, until)
+		return ids
 	}
-	return ids
 }
 
 // TestFollowPassesOverOwnCommits: the writer's own watch of the commit
-// log does not hand back the commits it wrote and was told were
-// committed (its datastore holds them: a leader used to decode each
-// again and queue it behind its next Sets only to skip it); a commit
-// whose answer was lost (landed, as resolving found) and another
-// writer's commits are handed on, and a follower gets every commit.
+// log, running while it writes, does not hand back the commits it wrote
+// and was told were committed (its datastore holds them: a leader used to
+// decode each again and queue it behind its next Sets only to skip it),
+// not even when a record arrives before the Txn's answer; a commit whose
+// answer was lost (landed, as resolving found) and another writer's
+// commits are handed on, and a follower gets every commit.
 func TestFollowPassesOverOwnCommits(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	var lost atomic.Int32
@@ -47,6 +55,7 @@ func TestFollowPassesOverOwnCommits(t *testing.T) {
 	w := open(t, loseAnswers(t, c, &lost), o)
 	f := open(t, c.Client(t), o)
 	from := etcdstore.Cut{Revision: w.Revision()}
+	ownWatch := following(t, w, from, 6)
 	ctx := context.Background()
 	apply := func(s *etcdstore.Store, ids ...uint64) {
 		t.Helper()
@@ -69,10 +78,10 @@ func TestFollowPassesOverOwnCommits(t *testing.T) {
 	}
 	apply(other, 6)
 
-	if got, want := followed(t, w, from, 6), []uint64{3, 6}; !reflect.DeepEqual(got, want) {
+	if got, want := ownWatch(), []uint64{3, 6}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("the writer's own watch handed on commits %v, want %v (its lost answer and the other writer's)", got, want)
 	}
-	if got, want := followed(t, f, from, 6), []uint64{1, 2, 3, 4, 5, 6}; !reflect.DeepEqual(got, want) {
+	if got, want := following(t, f, from, 6)(), []uint64{1, 2, 3, 4, 5, 6}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("a follower was handed commits %v, want %v", got, want)
 	}
 }
