@@ -59,7 +59,8 @@ var errWatchBroken = errors.New("etcdstore: watch ended")
 func (s *Store) watch(ctx context.Context, rev *int64, fn func([]*store.Commit, int64) error) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	wch := s.cli.Watch(wctx, s.p.logKey(0), clientv3.WithRange(s.p.logEnd()), clientv3.WithRev(*rev+1))
+	// The log's pruning is of no use to a follower: etcd need not send it.
+	wch := s.cli.Watch(wctx, s.p.logKey(0), clientv3.WithRange(s.p.logEnd()), clientv3.WithRev(*rev+1), clientv3.WithFilterDelete())
 	for resp := range wch {
 		if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
 			return fmt.Errorf("%w: from revision %d (compacted at %d)", ErrCompacted, *rev+1, resp.CompactRevision)
@@ -83,9 +84,6 @@ func (s *Store) watch(ctx context.Context, rev *int64, fn func([]*store.Commit, 
 			return nil
 		}
 		for _, ev := range resp.Events {
-			if ev.Type != clientv3.EventTypePut {
-				continue // pruning the log
-			}
 			if s.own.passed(ev.Kv.ModRevision) {
 				if err := flush(); err != nil {
 					return err

@@ -7,6 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
 	"github.com/netready/netready/server/store"
 	"github.com/netready/netready/server/store/etcdstore"
 	"github.com/netready/netready/server/store/etcdstore/etcdtest"
@@ -84,4 +90,59 @@ func TestFollowPassesOverOwnCommits(t *testing.T) {
 	if got, want := following(t, f, from, 6)(), []uint64{1, 2, 3, 4, 5, 6}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("a follower was handed commits %v, want %v", got, want)
 	}
+}
+
+// TestFollowGetsNoPrunes: the log's pruning (a range delete with every
+// Apply once the retention is reached) is not sent to the replicas'
+// watches, which have no use for it: counted on the real client's watch
+// stream, a follower receives the records and no deletions.
+func TestFollowGetsNoPrunes(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	var puts, deletes atomic.Int32
+	count := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		if err != nil || method != "/etcdserverpb.Watch/Watch" {
+			return cs, err
+		}
+		return &countingStream{ClientStream: cs, puts: &puts, deletes: &deletes}, nil
+	}
+	fcli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithChainStreamInterceptor(count)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fcli.Close()
+	o := etcdstore.Options{Prefix: "/prune/", Retention: 2}
+	w := open(t, c.Client(t), o)
+	f := open(t, fcli, o)
+	done := following(t, f, etcdstore.Cut{Revision: f.Revision()}, 10)
+	for id := uint64(1); id <= 10; id++ {
+		if err := w.Apply(context.Background(), []*store.Commit{commit(id, "/a", "v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done()
+	if puts.Load() != 10 || deletes.Load() != 0 {
+		t.Fatalf("the follower's watch received %d records and %d deletions, want 10 and 0", puts.Load(), deletes.Load())
+	}
+}
+
+// countingStream counts the events of the watch responses it receives.
+type countingStream struct {
+	grpc.ClientStream
+	puts, deletes *atomic.Int32
+}
+
+func (s *countingStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if resp, ok := m.(*etcdserverpb.WatchResponse); ok && err == nil {
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.DELETE {
+				s.deletes.Add(1)
+			} else {
+				s.puts.Add(1)
+			}
+		}
+	}
+	return err
 }
