@@ -345,6 +345,9 @@ func (r *Replica) lead(ctx context.Context, ds *datastore.Datastore, el *concurr
 	default:
 	}
 	r.st.Guard(el.Key(), el.Rev())
+	if r.opts.OnLag != nil {
+		r.opts.OnLag(0) // its own commits are not followed: it is never behind
+	}
 	r.leading.Store(true)
 	if err := r.clearStatus(ctx, ds); err != nil {
 		r.leading.Store(false)

@@ -59,6 +59,7 @@ func (s *Store) Apply(ctx context.Context, commits []*store.Commit) error {
 	w.auditEntries(entries)
 	w.ops = append(w.ops, clientv3.OpPut(s.p.last(), string(u64(newLast))))
 	w.witness(s.p.logKey(newLast), store.EncodeCommit(commits[len(commits)-1]))
+	w.commits = true
 	if err := s.commit(ctx, w, last); err != nil {
 		return fmt.Errorf("etcdstore: apply commits %d..%d: %w", last+1, newLast, err)
 	}
@@ -128,6 +129,8 @@ type write struct {
 	// auditRetention and auditMaxBytes bound audit.
 	auditRetention uint64
 	auditMaxBytes  int64
+	// commits says the Txn writes commit-log records (Apply).
+	commits bool
 }
 
 func (s *Store) newWrite() *write {
@@ -245,9 +248,12 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	if w.mark != "" {
 		els = append(els, clientv3.OpGet(w.mark))
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.timeout)
-	resp, err := s.cli.Txn(tctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
-	cancel()
+	if w.commits {
+		// Follow, handed a record before this answer, waits for it.
+		s.own.sending.Lock()
+		defer s.own.sending.Unlock()
+	}
+	resp, err := s.send(ctx, cmps, w, els)
 	if err != nil && answerLost(err) {
 		resp, err = s.resolve(ctx, cmps, w, els, err)
 		if s.unsure = err != nil && answerLost(err); s.unsure {
@@ -265,7 +271,27 @@ func (s *Store) commit(ctx context.Context, w *write, last uint64) error {
 	}
 	s.audit = w.audit
 	s.noteRev(resp.Header.Revision)
+	if w.commits && resp.Succeeded {
+		// Not when an earlier send landed: its revision is not this
+		// answer's, and Follow hands such commits on (the writer skips them).
+		s.own.add(resp.Header.Revision)
+	}
 	return nil
+}
+
+// send sends the Txn, and again every resolveRetry while etcd refuses it
+// as overloaded (busy: refused before it was proposed, so nothing was
+// written), for up to the request timeout: a burst that makes a member's
+// apply lag must not refuse the Sets it holds up.
+func (s *Store) send(ctx context.Context, cmps []clientv3.Cmp, w *write, els []clientv3.Op) (*clientv3.TxnResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	for {
+		resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
+		if !busy(err) || !sleep(ctx, resolveRetry) {
+			return resp, err
+		}
+	}
 }
 
 // settle reads the last commit id and the audit index from etcd again
@@ -301,10 +327,10 @@ func (s *Store) resolve(ctx context.Context, cmps []clientv3.Cmp, w *write, els 
 			return nil, fmt.Errorf("%w (the answer was lost and etcd did not answer again within %v, last: %v; the write may or may not have committed)", lost, s.timeout, last)
 		}
 		resp, err := s.cli.Txn(ctx).If(cmps...).Then(w.ops...).Else(els...).Commit()
-		if err == nil || !answerLost(err) {
+		if err == nil || !answerLost(err) && !busy(err) {
 			return resp, err
 		}
-		last = err
+		last = err // busy: this send was refused, the first's outcome is still unknown
 	}
 }
 

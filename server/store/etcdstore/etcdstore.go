@@ -112,6 +112,9 @@ type Store struct {
 	// read its state at (followers watch from it).
 	rev    atomic.Int64
 	closed atomic.Bool
+	// own is the revisions of the commits this store wrote that Follow
+	// has not passed yet, ascending (see ownCommits).
+	own ownCommits
 }
 
 var _ store.Store = (*Store)(nil)
@@ -464,17 +467,32 @@ func metaValue(kvs []*mvccpb.KeyValue, what string) (uint64, error) {
 }
 
 // txnError tells the limits of etcd apart from other failures: a batch
-// over them will never fit, so it is refused as too large.
+// over them will never fit, so it is refused as too large. etcd's other
+// ResourceExhausted refusals are no limit of the request: an overloaded
+// member (busy) and a full database are refused (the Set as unavailable)
+// with what they mean and what to do.
 func txnError(err error) error {
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps), errors.Is(err, rpctypes.ErrGRPCTooManyOps):
 		return fmt.Errorf("%w: %v (etcd's --max-txn-ops)", store.ErrTooLarge, err)
 	case errors.Is(err, rpctypes.ErrRequestTooLarge), errors.Is(err, rpctypes.ErrGRPCRequestTooLarge):
 		return fmt.Errorf("%w: %v (etcd's --max-request-bytes)", store.ErrTooLarge, err)
+	case busy(err):
+		return fmt.Errorf("%w (etcd stayed overloaded, its applied index lagging its commit index, for the request timeout; nothing written, retry)", err)
+	case errors.Is(err, rpctypes.ErrNoSpace), errors.Is(err, rpctypes.ErrGRPCNoSpace):
+		return fmt.Errorf("%w (etcd's --quota-backend-bytes is reached: compact and defragment etcd, then disarm its NOSPACE alarm; nothing written)", err)
 	case status.Code(err) == codes.ResourceExhausted:
 		return fmt.Errorf("%w: %v (the client's largest request)", store.ErrTooLarge, err)
 	}
 	return err
+}
+
+// busy says etcd refused a request before proposing it because the
+// member is overloaded (its applied index lags its commit index by more
+// than etcd allows): nothing was written, and the same request may be
+// sent again.
+func busy(err error) bool {
+	return errors.Is(err, rpctypes.ErrTooManyRequests) || errors.Is(err, rpctypes.ErrGRPCRequestTooManyRequests)
 }
 
 // u64 is the 8-byte big-endian encoding of the meta values.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -26,6 +27,12 @@ var ErrCompacted = errors.New("etcdstore: the revisions to follow were compacted
 // transaction, so a follower applies each whole and in commit order. A
 // watch broken by the network is resumed from the last revision seen;
 // a revision compacted away ends Follow with ErrCompacted.
+//
+// The commits of this store's own Applies that succeeded are passed
+// over, neither decoded nor handed to fn: the writer that applied them
+// holds them already (a leader would otherwise decode each of its commits
+// again and queue it behind its next Sets only to skip it). A commit
+// whose outcome stayed unknown is not its own and is handed on.
 func (s *Store) Follow(ctx context.Context, cut Cut, fn func(commits []*store.Commit, rev int64) error) error {
 	rev := cut.Revision
 	for {
@@ -52,7 +59,8 @@ var errWatchBroken = errors.New("etcdstore: watch ended")
 func (s *Store) watch(ctx context.Context, rev *int64, fn func([]*store.Commit, int64) error) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	wch := s.cli.Watch(wctx, s.p.logKey(0), clientv3.WithRange(s.p.logEnd()), clientv3.WithRev(*rev+1))
+	// The log's pruning is of no use to a follower: etcd need not send it.
+	wch := s.cli.Watch(wctx, s.p.logKey(0), clientv3.WithRange(s.p.logEnd()), clientv3.WithRev(*rev+1), clientv3.WithFilterDelete())
 	for resp := range wch {
 		if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
 			return fmt.Errorf("%w: from revision %d (compacted at %d)", ErrCompacted, *rev+1, resp.CompactRevision)
@@ -76,8 +84,12 @@ func (s *Store) watch(ctx context.Context, rev *int64, fn func([]*store.Commit, 
 			return nil
 		}
 		for _, ev := range resp.Events {
-			if ev.Type != clientv3.EventTypePut {
-				continue // pruning the log
+			if s.own.passed(ev.Kv.ModRevision) {
+				if err := flush(); err != nil {
+					return err
+				}
+				*rev = ev.Kv.ModRevision
+				continue
 			}
 			if ev.Kv.ModRevision != batchRev {
 				if err := flush(); err != nil {
@@ -107,4 +119,48 @@ func (s *Store) Observed(id uint64) {
 			return
 		}
 	}
+}
+
+// ownCommits is the revisions of the Txns in which this store committed
+// commits, ascending, until Follow passes them: the commit log records at
+// those revisions are the writer's own.
+type ownCommits struct {
+	// sending is held while a Txn that writes commits is in flight: the
+	// watch may hand over its records before its answer arrives, and
+	// waits for the answer rather than guess.
+	sending sync.Mutex
+	mu      sync.Mutex
+	revs    []int64
+}
+
+// add records that the store's commits are at revision rev.
+func (o *ownCommits) add(rev int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.revs = append(o.revs, rev)
+}
+
+// passed says whether rev holds the store's own commits (asked once per
+// record of the Txn), waiting for the answer of a Txn in flight.
+func (o *ownCommits) passed(rev int64) bool {
+	if o.has(rev) {
+		return true
+	}
+	o.sending.Lock() // an answer on its way: the Txn may be the one at rev
+	o.sending.Unlock()
+	return o.has(rev)
+}
+
+// has says whether rev is recorded, forgetting the revisions below it:
+// the watch goes forward, so one it never reached (compacted away) is
+// not asked about again.
+func (o *ownCommits) has(rev int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := 0
+	for i < len(o.revs) && o.revs[i] < rev {
+		i++
+	}
+	o.revs = o.revs[i:]
+	return len(o.revs) > 0 && o.revs[0] == rev
 }
