@@ -402,6 +402,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	model := e.withLiveness(e.ix.Model())
 	computed, diffs, asg := e.inc.Apply(model, touched)
+	e.markRecomputed()
 	placed, diffs := e.overlayLearnt(computed, diffs)
 	result := placed.Result
 	state := e.stateOf(asg)
@@ -673,6 +674,18 @@ func (e *Engine) markDirty(vrf string) {
 		e.status.dirty = map[string]bool{}
 	}
 	e.status.dirty[tenant] = true
+}
+
+// markRecomputed notes the VPNs whose VRFs the last route computation
+// reached: their reasons (routing.Incremental.VPNStatus) may have
+// changed though the transaction did not touch them (a VPN importing
+// from one it touched).
+func (e *Engine) markRecomputed() {
+	for _, k := range e.inc.Recomputed() {
+		e.markDirty(k)
+		tenant, vpn, _ := strings.Cut(k, "/")
+		e.markKey(vpnKey(tenant, vpn))
+	}
 }
 
 // markKey notes an object (statusKey form) whose status must be written

@@ -180,21 +180,48 @@ func (c *computation) loadVPNs(vpns []VPN) {
 		if len(v.binds) == 0 {
 			continue
 		}
-		switch cfg.Policy {
-		case AnyToAny:
-			if len(v.imports) == 0 || len(v.exports) == 0 {
-				c.warn.add("VPN %s has no import or no export route target: its VRFs on different hosts do not exchange routes", key)
-			}
-		case HubAndSpoke:
-			if cfg.HubRT == "" || cfg.SpokeRT == "" {
-				c.warn.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", key)
-			}
-			if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
-				c.warn.add("VPN %s is hub-and-spoke: its route-target entries are ignored", key)
-			}
-		default:
-			c.warn.add("VPN %s has unknown policy %s; treated as any-to-any", key, cfg.Policy)
+		headWarnings(&c.warn, v, spansHosts(v.binds))
+	}
+}
+
+// spansHosts reports whether active bindings bs are on more than one host.
+func spansHosts(bs []*bindState) bool {
+	for _, b := range bs[min(1, len(bs)):] {
+		if b.host != bs[0].host {
+			return true
 		}
+	}
+	return false
+}
+
+// noExchange is the warning about an any-to-any VPN whose VRFs on
+// several hosts cannot exchange routes. It is valid configuration (the
+// route targets may come later; a VPN on one host needs none), so it is
+// not refused: the VPN's status says it (Incremental.VPNStatus).
+const noExchange = "VPN %s spans several hosts but has no import or no export route target: its members on different hosts do not reach each other"
+
+// headWarnings adds the warnings about v's policy and route targets, for
+// a VPN with active bindings (multiHost: on more than one host). Only the
+// first is reachable through the server: the vpn-policy rule
+// (server/rules) refuses a hub-and-spoke VPN without both route targets
+// or with route-target entries, and the schema's enumeration leaves no
+// other policy; the other branches are kept for Models built otherwise.
+func headWarnings(w *warnings, v *vpnState, multiHost bool) {
+	cfg := v.cfg
+	switch cfg.Policy {
+	case AnyToAny:
+		if multiHost && (len(v.imports) == 0 || len(v.exports) == 0) {
+			w.add(noExchange, v.key)
+		}
+	case HubAndSpoke:
+		if cfg.HubRT == "" || cfg.SpokeRT == "" {
+			w.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", v.key)
+		}
+		if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
+			w.add("VPN %s is hub-and-spoke: its route-target entries are ignored", v.key)
+		}
+	default:
+		w.add("VPN %s has unknown policy %s; treated as any-to-any", v.key, cfg.Policy)
 	}
 }
 
@@ -455,6 +482,17 @@ func (c *computation) table(v *vrfInst, cands map[netip.Prefix][]*adv) map[netip
 	return cands
 }
 
+// importConflict is the warning about a prefix that several VPNs give a
+// VRF (v's own VPN among them, or VPNs it imports from): valid
+// configuration, since VPNs may share addresses, but the VRF can route
+// the prefix to one VPN only, so the VPN of the VRF shows it in its
+// status (Incremental.VPNStatus). conflictMark tells it from the other
+// warnings of a route.
+const (
+	importConflict = "VRF %s on %s: %s is imported from VPNs %s and %s; %s is used"
+	conflictMark   = " is imported from VPNs "
+)
+
 // route resolves the candidate routes for prefix p in v into one Route.
 func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 	// Member addresses win over static routes with the same prefix.
@@ -492,7 +530,7 @@ func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 			return false
 		})
 		slices.Sort(others)
-		c.warn.add("VRF %s on %s: %s is imported from VPNs %s and %s; %s is used", v.id, v.host, p, win.key, strings.Join(others, ", "), win.key)
+		c.warn.add(importConflict, v.id, v.host, p, win.key, strings.Join(others, ", "), win.key)
 	}
 
 	r := Route{Prefix: p, NextHops: make([]Hop, len(as))}

@@ -449,24 +449,9 @@ func (x *Incremental) addrWarnings(rec *vpnRec, a netip.Addr) {
 // headWarnings renews the warnings about rec's policy and route targets,
 // which Compute gives only for a VPN with active bindings.
 func (x *Incremental) headWarnings(rec *vpnRec) {
-	v, cfg := rec.v, rec.v.cfg
 	var w warnings
-	if len(v.binds) > 0 {
-		switch cfg.Policy {
-		case AnyToAny:
-			if len(v.imports) == 0 || len(v.exports) == 0 {
-				w.add("VPN %s has no import or no export route target: its VRFs on different hosts do not exchange routes", v.key)
-			}
-		case HubAndSpoke:
-			if cfg.HubRT == "" || cfg.SpokeRT == "" {
-				w.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", v.key)
-			}
-			if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
-				w.add("VPN %s is hub-and-spoke: its route-target entries are ignored", v.key)
-			}
-		default:
-			w.add("VPN %s has unknown policy %s; treated as any-to-any", v.key, cfg.Policy)
-		}
+	if len(rec.v.binds) > 0 {
+		headWarnings(&w, rec.v, rec.v.cfg.Policy != HubAndSpoke && len(rec.insts) > 1)
 	}
 	x.warn.swap(&rec.headWarn, w.sorted())
 }

@@ -5,6 +5,7 @@ import (
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // TestRuleRefusesIgnoredIntent: configurations the route computation
@@ -59,5 +60,80 @@ func TestRuleRefusesIgnoredIntent(t *testing.T) {
 				t.Fatal("a refused Set changed the configuration")
 			}
 		})
+	}
+}
+
+// TestRealizeVPNStatusReasons: valid intent the network cannot fully hold
+// shows in the VPN's status/reason, with oper-status degraded, and
+// follows changes to other VPNs. VPN ext (tenant blue, host-a) imports
+// from blue and from red, which both have 10.1.1.5 (host-a) and 10.1.1.6
+// (host-b): its VRF routes each to blue only. Taking red's g5 down (a
+// Set that touches red only) clears the 10.1.1.5 reason; red without
+// route targets, spanning two hosts, says its members do not reach each
+// other.
+func TestRealizeVPNStatusReasons(t *testing.T) {
+	r := startRealized(t, nil)
+	r.setRoot(t, r.labScenario(t, "any-to-any"))
+	const (
+		blue = "/tenants/tenant[name=blue]"
+		ext  = blue + "/vpns/vpn[name=ext]"
+		red  = "/tenants/tenant[name=red]/vpns/vpn[name=red]"
+	)
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{
+		upd(t, "/route-targets/route-target[value=64512:300]", `{"owner":"blue"}`),
+		upd(t, "/route-targets/route-target[value=64512:200]/grant[tenant=blue]", `{"direction":"import"}`),
+		upd(t, blue+"/ports/port[name=e1-nic0]", `{"instance":"e1","mac-address":"52:54:00:00:01:09","host":"host-a"}`),
+		upd(t, blue+"/interfaces/interface[name=e1]", `{"type":"untagged","port":"e1-nic0"}`),
+		upd(t, ext, `{"route-target":[{"value":"64512:100","direction":"import"},{"value":"64512:200","direction":"import"},{"value":"64512:300"}],
+			"bindings":{"binding":[{"interface":"e1","ip-address":["10.9.0.1"]}]}}`),
+	}})
+	conflict := func(p string) string {
+		return "VRF blue/ext on host-a: " + p + " is imported from VPNs blue/blue and red/red; blue/blue is used"
+	}
+	reasons := func(vpn string) []string {
+		v, err := r.get(t, vpn+"/status/reason", gpb.GetRequest_STATE)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			t.Fatalf("get %s reasons: %v", vpn, err)
+		}
+		var out []string
+		for _, s := range v.([]any) {
+			out = append(out, s.(string))
+		}
+		return out
+	}
+	if got, want := reasons(ext), []string{conflict("10.1.1.5/32"), conflict("10.1.1.6/32")}; !equalJSON(got, want) {
+		t.Fatalf("ext reasons %q, want %q", got, want)
+	}
+	if got := r.leaf(t, ext+"/status/oper-status"); got != "degraded" {
+		t.Errorf("ext oper-status %v, want degraded", got)
+	}
+	if got := reasons(red); got != nil {
+		t.Errorf("red reasons %q, want none", got)
+	}
+
+	r.mustSet(t, &gpb.SetRequest{Update: []*gpb.Update{upd(t, red+"/bindings/binding[interface=g5]/admin-state", `"down"`)}})
+	if got, want := reasons(ext), []string{conflict("10.1.1.6/32")}; !equalJSON(got, want) {
+		t.Fatalf("ext reasons after red's g5 went down %q, want %q", got, want)
+	}
+
+	r.mustSet(t, &gpb.SetRequest{
+		Delete: []*gpb.Path{path(t, red+"/route-target")},
+		Update: []*gpb.Update{upd(t, red+"/bindings/binding[interface=g5]/admin-state", `"up"`)},
+	})
+	want := "VPN red/red spans several hosts but has no import or no export route target: its members on different hosts do not reach each other"
+	if got := reasons(red); !equalJSON(got, []string{want}) {
+		t.Fatalf("red reasons %q, want %q", got, want)
+	}
+	if got := r.leaf(t, red+"/status/oper-status"); got != "degraded" {
+		t.Errorf("red oper-status %v, want degraded", got)
+	}
+	if got := reasons(ext); got != nil {
+		t.Errorf("ext reasons %q once red exports nothing, want none", got)
+	}
+	if got := r.leaf(t, ext+"/status/oper-status"); got != "up" {
+		t.Errorf("ext oper-status %v, want up", got)
 	}
 }
