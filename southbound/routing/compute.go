@@ -133,6 +133,8 @@ type adv struct {
 	static *staticState
 }
 
+// loadHosts reads the hosts. Its warnings are for Models built otherwise:
+// the server's hosts are keyed by a non-empty name.
 func (c *computation) loadHosts(hosts []Host) {
 	c.backend = make(map[string]string, len(hosts))
 	c.underlay = make(map[string]netip.Addr, len(hosts))
@@ -164,7 +166,7 @@ func (c *computation) loadVPNs(vpns []VPN) {
 	for _, i := range idx {
 		cfg := &vpns[i]
 		key := cfg.Key()
-		if n := len(c.vpns); n > 0 && c.vpns[n-1].key == key {
+		if n := len(c.vpns); n > 0 && c.vpns[n-1].key == key { // unreachable through the server: VPNs are keyed
 			c.warn.add("VPN %s is listed twice; the first one is used", key)
 			continue
 		}
@@ -225,6 +227,13 @@ func headWarnings(w *warnings, v *vpnState, multiHost bool) {
 	}
 }
 
+// loadBindings reads v's bindings. Through the server only the warnings
+// of loadBinding's run-time conditions are reachable (see
+// docs/southbound.md, "Route computation warnings"): bindings are keyed
+// by interface, a port's host is a leafref, the one-forwarding-service
+// rule refuses an interface bound to two VPNs, vpn-policy a hub-and-spoke
+// binding without a role, vpn-addresses an invalid or shared address
+// without anycast.
 func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 	bs := v.cfg.Bindings
 	idx := make([]int, len(bs))
@@ -292,6 +301,9 @@ func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 	}
 }
 
+// loadStatics reads v's static routes. Its warnings are unreachable
+// through the server: the prefix and address types refuse invalid ones,
+// and the vpn-static-routes rule a prefix or next hop written twice.
 func (c *computation) loadStatics(v *vpnState) {
 	rs := v.cfg.StaticRoutes
 	for i := range rs {
@@ -539,7 +551,7 @@ func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 	} else if win.cfg.Anycast {
 		r.Mode = win.cfg.AnycastMode
 	} else if len(as) > 1 {
-		r.Mode = FailOver // duplicate address without anycast (warned)
+		r.Mode = FailOver // duplicate address without anycast (warned; the vpn-addresses rule refuses it)
 	}
 	slices.SortFunc(as, func(x, y *adv) int {
 		return cmp.Or(

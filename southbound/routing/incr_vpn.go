@@ -186,7 +186,8 @@ func (x *Incremental) addBinding(rec *vpnRec, b *Binding) *bindState {
 }
 
 // loadBinding is Compute's reading of one configured binding: nil when it
-// is down, unplaced or on an unknown host.
+// is down, unplaced or on an unknown host. Its warnings are unreachable
+// through the server (see Compute's loadBindings).
 func (x *Incremental) loadBinding(v *vpnState, b *Binding) *bindState {
 	if !b.AdminUp || b.Host == "" {
 		return nil
