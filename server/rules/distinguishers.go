@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"slices"
+
 	"github.com/netready/netready/server/tree"
 )
 
@@ -9,9 +11,10 @@ import (
 // their VPN routes indistinguishable in BGP, and the route computation
 // could only keep one of the claims (it used to warn and share the RD).
 // It is a Guard on /tenants, run once per transaction that changes a
-// route-distinguisher leaf-list anywhere: one pass over every VPN's RDs,
-// a map entry each, whatever the number of VPNs the transaction changed.
-// The refusal names a VPN whose claim the transaction adds (one not
+// route-distinguisher leaf-list anywhere: it finds the RDs the
+// transaction adds (tree.Diff: the cost of the change), then looks for
+// them in one pass over every VPN's RDs, without building an index of
+// them. The refusal names a VPN whose claim the transaction adds (one not
 // holding the RD as committed), not the one already committed.
 func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 	if is == nil {
@@ -21,7 +24,11 @@ func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 	if was != nil {
 		committed = was[len(was)-1]
 	}
-	owner := map[string]vpnRef{} // RD → first VPN claiming it
+	added := addedRDs(committed, is[len(is)-1])
+	if len(added) == 0 {
+		return nil
+	}
+	owner := map[string]vpnRef{} // added RD → first VPN claiming it
 	var err error
 	eachVPN(is[len(is)-1], func(v vpnRef) bool {
 		rds := v.vpn.ChildByName("route-distinguisher")
@@ -30,6 +37,9 @@ func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 		}
 		for _, val := range rds.Values() {
 			rd := str(val)
+			if !added[rd] {
+				continue
+			}
 			prev, taken := owner[rd]
 			if !taken {
 				owner[rd] = v
@@ -45,6 +55,36 @@ func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 		return true
 	})
 	return err
+}
+
+// addedRDs returns the RDs that route-distinguisher leaf-lists under cur
+// hold and did not hold under committed (nil: nothing committed).
+func addedRDs(committed, cur *tree.Node) map[string]bool {
+	added := map[string]bool{}
+	tree.Diff(committed, cur, func(_ []*tree.Node, old, n *tree.Node) bool {
+		if n == nil || n.Schema().Name != "route-distinguisher" {
+			return true
+		}
+		var had []string
+		if old != nil {
+			had = valuesOf(old)
+		}
+		for _, rd := range valuesOf(n) {
+			if !slices.Contains(had, rd) {
+				added[rd] = true
+			}
+		}
+		return true
+	})
+	return added
+}
+
+func valuesOf(n *tree.Node) []string {
+	var out []string
+	for _, v := range n.Values() {
+		out = append(out, str(v))
+	}
+	return out
 }
 
 // vpnRef is one VPN as found under /tenants: the nodes from the tenant
@@ -79,12 +119,7 @@ func (v vpnRef) holds(committed *tree.Node, rd string) bool {
 	if n = n.ChildByName("route-distinguisher"); n == nil {
 		return false
 	}
-	for _, val := range n.Values() {
-		if str(val) == rd {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(valuesOf(n), rd)
 }
 
 // eachVPN calls fn with every VPN of every tenant under tenants until fn
