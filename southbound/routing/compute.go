@@ -56,18 +56,22 @@ type computation struct {
 	vrfs     []*vrfInst            // sorted by host, then ID
 	byExport map[string][]*vrfInst
 	stamp    int
+	// unlabelled is the first key (in Assignments.Labels form) that
+	// assignLabels could not give a label: the range is exhausted.
+	unlabelled string
 }
 
 type vpnState struct {
-	key     string
-	cfg     *VPN
-	rds     []string     // explicit RDs, without duplicates
-	binds   []*bindState // active bindings, sorted by interface
-	ifaces  []string     // every configured binding's interface, sorted
-	owners  map[netip.Addr][]*bindState
-	statics []staticState
-	imports []string // any-to-any
-	exports []string // any-to-any
+	key       string
+	conflicts int // of its VRF instances (Incremental only; see vrfInst.conflicts)
+	cfg       *VPN
+	rds       []string     // explicit RDs, without duplicates
+	binds     []*bindState // active bindings, sorted by interface
+	ifaces    []string     // every configured binding's interface, sorted
+	owners    map[netip.Addr][]*bindState
+	statics   []staticState
+	imports   []string // any-to-any
+	exports   []string // any-to-any
 }
 
 type bindState struct {
@@ -119,6 +123,8 @@ type vrfInst struct {
 	// prefix, and the warnings of its route for each prefix.
 	byPrefix map[netip.Prefix][]*adv
 	warned   map[netip.Prefix][]string
+	// conflicts counts the prefixes of warned with an importConflict.
+	conflicts int
 }
 
 // adv is a route a VRF originates: the host route of a local binding's

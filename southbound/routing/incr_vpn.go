@@ -334,7 +334,7 @@ func (x *Incremental) unregister(rec *vpnRec, inst *vrfInst) {
 	}
 	x.labels.ref(vrfLabelKey(inst.id), -1)
 	for p := range inst.warned {
-		swapKey(&x.warn, inst.warned, p, nil)
+		x.setWarned(inst, p, nil)
 	}
 }
 
@@ -454,7 +454,11 @@ func (x *Incremental) headWarnings(rec *vpnRec) {
 	if len(rec.v.binds) > 0 {
 		headWarnings(&w, rec.v, rec.v.cfg.Policy != HubAndSpoke && len(rec.insts) > 1)
 	}
-	x.warn.swap(&rec.headWarn, w.sorted())
+	ws := w.sorted()
+	if !slices.Equal(ws, rec.headWarn) && x.reasons != nil {
+		x.reasons[rec.v.key] = struct{}{}
+	}
+	x.warn.swap(&rec.headWarn, ws)
 }
 
 // rdRequests appends the VRF IDs of rec that need or may keep an RD, as

@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -31,8 +33,8 @@ func TestVPNStatusImportConflict(t *testing.T) {
 	m2.VPNs = append(m2.VPNs, m.VPNs[2])
 	editBinding(&m2, "g5", func(b *Binding) { b.AdminUp = false })
 	x.Apply(m2, Touched{Bindings: []BindingRef{{VPN: "red/red", Interface: "g5"}}})
-	if !slices.Contains(x.Recomputed(), "ext/ext") {
-		t.Fatalf("recomputed %q, want ext/ext among them", x.Recomputed())
+	if !slices.Contains(x.ReasonsChanged(), "ext/ext") {
+		t.Fatalf("recomputed %q, want ext/ext among them", x.ReasonsChanged())
 	}
 	for _, w := range x.VPNStatus("ext/ext") {
 		if strings.Contains(w, "10.1.1.5/32") {
@@ -59,10 +61,23 @@ func TestVPNStatusNoExchange(t *testing.T) {
 	}
 }
 
-func TestVPNOfVRF(t *testing.T) {
-	for id, want := range map[string]string{"t/v": "t/v", "t/v/eth0": "t/v", "x": "x"} {
-		if got := vpnOfVRF(id); got != want {
-			t.Errorf("vpnOfVRF(%q) = %q, want %q", id, got, want)
-		}
+// TestVPNStatusManyConflicts: beyond maxListed conflicts, one line per
+// VRF gives their number.
+func TestVPNStatusManyConflicts(t *testing.T) {
+	m := anyToAnyModel()
+	for i := range 10 {
+		a := netip.MustParseAddr(fmt.Sprintf("10.1.1.%d", 100+i))
+		editBinding(&m, "g1", func(b *Binding) { b.Addrs = append(b.Addrs, a) })
+		editBinding(&m, "g5", func(b *Binding) { b.Addrs = append(b.Addrs, a) })
+	}
+	m.VPNs = append(m.VPNs, VPN{
+		Tenant: "ext", Name: "ext", Policy: AnyToAny,
+		ImportRTs: []string{"64512:100", "64512:200"}, ExportRTs: []string{"64512:300"},
+		Bindings: []Binding{bind("e1", "host-a", 100, "10.9.0.1")},
+	})
+	x := Options{}.NewIncremental(m, Assignments{})
+	want := []string{"VRF ext/ext on host-a: 12 prefixes reach it from several VPNs; one VPN's route is used for each (the VRF's own VPN first, then the first by name)"}
+	if got := x.VPNStatus("ext/ext"); !slices.Equal(got, want) {
+		t.Fatalf("ext status %q, want %q", got, want)
 	}
 }

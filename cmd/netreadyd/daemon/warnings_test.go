@@ -1,11 +1,17 @@
 package daemon_test
 
 import (
+	"net/netip"
 	"testing"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/netready/netready/cmd/netreadyd/daemon"
+	"github.com/netready/netready/southbound/linuxfwd"
+	"github.com/netready/netready/southbound/linuxfwd/lab"
+	"github.com/netready/netready/southbound/routing"
 )
 
 // TestRuleRefusesIgnoredIntent: configurations the route computation
@@ -135,5 +141,23 @@ func TestRealizeVPNStatusReasons(t *testing.T) {
 	}
 	if got := r.leaf(t, ext+"/status/oper-status"); got != "up" {
 		t.Errorf("ext oper-status %v, want up", got)
+	}
+}
+
+// TestRealizeLabelsExhaustedRefused: a server whose label range (from
+// --label-min) holds fewer labels than the VRFs and bindings need refuses
+// the Set with ResourceExhausted, naming what would have had no label,
+// instead of realizing it without labels (the computation used to warn,
+// and nothing read the warning); nothing is committed.
+func TestRealizeLabelsExhaustedRefused(t *testing.T) {
+	l := lab.New(t, lab.RandomPrefix(), map[string]netip.Addr{"host-a": hostA, "host-b": hostB})
+	ts := startWith(t, daemon.Config{Drivers: daemon.Drivers(), LabelMin: routing.DefaultMaxLabel - 3})
+	r := &realized{testServer: ts, lab: l, vendorB: linuxfwd.Kind}
+	before := r.config(t)
+	_, err := r.client.Set(ctx(t), &gpb.SetRequest{Update: []*gpb.Update{{Path: &gpb.Path{}, Val: jsonIETF(string(r.labScenario(t, "any-to-any")))}}})
+	wantCode(t, err, codes.ResourceExhausted, "label range exhausted: ")
+	wantCode(t, err, codes.ResourceExhausted, "/tenants/tenant[name=")
+	if after := r.config(t); !equalJSON(before, after) {
+		t.Fatal("a refused Set changed the configuration")
 	}
 }
