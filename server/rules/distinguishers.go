@@ -62,8 +62,11 @@ func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 func addedRDs(committed, cur *tree.Node) map[string]bool {
 	added := map[string]bool{}
 	tree.Diff(committed, cur, func(_ []*tree.Node, old, n *tree.Node) bool {
-		if n == nil || n.Schema().Name != "route-distinguisher" {
-			return true
+		if n == nil {
+			return false
+		}
+		if name := n.Schema().Name; name != "route-distinguisher" {
+			return name == "tenant" || name == "vpns" || name == "vpn" // skip ports, bindings, ...
 		}
 		var had []string
 		if old != nil {
