@@ -21,12 +21,16 @@ func All() []validate.Rule {
 		{Path: "/tenants/tenant/interfaces/interface", Name: "interface-segmentation", Check: interfaceSegmentation},
 		{Path: "/tenants/tenant/interfaces/interface", Name: "interface-hierarchy", Check: interfaceHierarchy},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-policy", Check: vpnPolicy,
-			Reads: []string{"vrf-policy", "hub-and-spoke", "bindings/binding/role"}},
+			Reads: []string{"vrf-policy", "hub-and-spoke", "route-target", "bindings/binding/role"}},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-addresses", Check: vpnAddresses,
 			Reads: []string{"subnet", "anycast/enabled", "bindings/binding/ip-address"}},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-prefixes", Check: vpnPrefixes,
 			Reads: []string{"subnet", "static-routes/route/prefix"}},
+		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-static-routes", Check: vpnStaticRoutes,
+			Reads: []string{"static-routes/route/prefix", "static-routes/route/next-hop/address"}},
 		{Path: "/tenants/tenant/vpns/vpn", Name: "vpn-route-targets", Check: vpnRouteTargetsOwned},
+		{Path: "/tenants", Name: "route-distinguisher-owner", Guard: oneVPNPerRD,
+			Reads: []string{"tenant/vpns/vpn/route-distinguisher"}},
 		{Path: "/route-targets/route-target", Name: "route-target-ownership", Check: ownershipGrants, Guard: ownershipInUse},
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
@@ -140,7 +144,9 @@ func connectionEndpoints(_ *tree.Node, chain []*tree.Node) error {
 }
 
 // vpnPolicy checks what the VRF policy needs: hub-and-spoke takes both
-// route targets and a role on every binding; any-to-any takes no roles.
+// route targets and a role on every binding, and no route-target entries
+// (its VRFs' route targets come from the hub and spoke ones: entries would
+// be accepted and never used); any-to-any takes no roles.
 func vpnPolicy(_ *tree.Node, chain []*tree.Node) error {
 	n := chain[len(chain)-1]
 	hubSpoke := str(leaf(n, "vrf-policy")) == "hub-and-spoke"
@@ -149,6 +155,9 @@ func vpnPolicy(_ *tree.Node, chain []*tree.Node) error {
 			if leaf(n, "hub-and-spoke", rt) == nil {
 				return fail(chain, "hub-and-spoke/"+rt, "a hub-and-spoke VPN needs %s", rt)
 			}
+		}
+		if err := noRouteTargetEntries(chain, n); err != nil {
+			return err
 		}
 	}
 	var err error
@@ -165,9 +174,25 @@ func vpnPolicy(_ *tree.Node, chain []*tree.Node) error {
 	return err
 }
 
+// noRouteTargetEntries refuses the route-target entries of a hub-and-spoke
+// VPN, naming the first.
+func noRouteTargetEntries(chain []*tree.Node, vpn *tree.Node) error {
+	l := vpn.ChildByName("route-target")
+	if l == nil {
+		return nil
+	}
+	var err error
+	l.Entries(func(e *tree.Node) bool {
+		err = fail(chain, "route-target[value="+e.Key()+"]", "a hub-and-spoke VPN takes its route targets from hub-and-spoke (hub-route-target, spoke-route-target); remove its route-target entries, which only any-to-any VPNs use")
+		return false
+	})
+	return err
+}
+
 // vpnAddresses checks binding addresses: each lies in one of the VPN's
 // subnets (when it has any), and no two bindings share an address unless
-// the VPN allows anycast.
+// the VPN allows anycast. Addresses are compared as forwarding sees them:
+// an IPv4-mapped IPv6 address (::ffff:10.0.0.1) is its IPv4 address.
 func vpnAddresses(_ *tree.Node, chain []*tree.Node) error {
 	n := chain[len(chain)-1]
 	subnets := vpnSubnets(n)
@@ -185,11 +210,12 @@ func vpnAddresses(_ *tree.Node, chain []*tree.Node) error {
 				err = fail(append(bindingChain(chain, n), b), "ip-address", "%q is not an IP address", str(v))
 				return false
 			}
+			a = a.Unmap()
 			if len(subnets) > 0 && !inAny(subnets, a) {
 				err = fail(append(bindingChain(chain, n), b), "ip-address", "%s is in none of the VPN's subnets", a)
 				return false
 			}
-			if prev, dup := owner[a]; dup && !anycast {
+			if prev, dup := owner[a]; dup && prev != b.Key() && !anycast {
 				err = fail(append(bindingChain(chain, n), b), "ip-address", "%s is already used by binding %s; enable anycast on the VPN to share it", a, prev)
 				return false
 			}
@@ -232,6 +258,67 @@ func vpnPrefixes(_ *tree.Node, chain []*tree.Node) error {
 		}
 	}
 	return nil
+}
+
+// vpnStaticRoutes refuses two static routes for one prefix, and one next
+// hop listed twice in a route, written differently (2001:db8::/32 and
+// 2001:DB8::/32; 10.0.0.1 and ::ffff:10.0.0.1): the keys differ, but the
+// forwarding tables can hold only one, so the second would be accepted and
+// never used.
+func vpnStaticRoutes(_ *tree.Node, chain []*tree.Node) error {
+	l := descend(chain[len(chain)-1], "static-routes", "route")
+	if l == nil {
+		return nil
+	}
+	seen := map[netip.Prefix]string{}
+	var err error
+	l.Entries(func(r *tree.Node) bool {
+		at := "static-routes/route[prefix=" + r.Key() + "]"
+		if p, perr := netip.ParsePrefix(r.Key()); perr == nil {
+			if prev, dup := seen[p.Masked()]; dup {
+				err = fail(chain, at+"/prefix", "%s is the prefix of static route %s too; keep one of the two routes", r.Key(), prev)
+				return false
+			}
+			seen[p.Masked()] = r.Key()
+		}
+		err = nextHopsOnce(chain, at, r)
+		return err == nil
+	})
+	return err
+}
+
+// nextHopsOnce refuses a next-hop address listed twice in static route r.
+func nextHopsOnce(chain []*tree.Node, at string, r *tree.Node) error {
+	l := r.ChildByName("next-hop")
+	if l == nil {
+		return nil
+	}
+	seen := map[netip.Addr]string{}
+	var err error
+	l.Entries(func(h *tree.Node) bool {
+		a, perr := netip.ParseAddr(h.Key())
+		if perr != nil {
+			return true // the type refuses it
+		}
+		if prev, dup := seen[a.Unmap()]; dup {
+			err = fail(chain, at+"/next-hop[address="+h.Key()+"]/address", "%s is next hop %s of the route too; keep one of the two", h.Key(), prev)
+			return false
+		}
+		seen[a.Unmap()] = h.Key()
+		return true
+	})
+	return err
+}
+
+// descend returns the node at the end of names under n, or nil.
+func descend(n *tree.Node, names ...string) *tree.Node {
+	for _, name := range names {
+		if n == nil {
+			return nil
+		}
+		n = n.ChildByName(name)
+	}
+	return n
 }
 
 func vpnSubnets(vpn *tree.Node) []netip.Prefix {

@@ -253,12 +253,25 @@ func TestVPNPolicy(t *testing.T) {
 		{"switching to hub-and-spoke without route targets refused", []op{{"merge", data + "/vrf-policy", `"hub-and-spoke"`}},
 			data + "/hub-and-spoke/hub-route-target", "needs hub-route-target"},
 		{"switching to hub-and-spoke without roles refused", []op{
-			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`}},
+			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`},
+			{"delete", data + "/route-target[value=64512:300]", ""}},
 			binding(data, "vnf-vlan200") + "/role", "needs a role"},
+		{"switching to hub-and-spoke keeping the route-target entries refused", []op{
+			{"merge", "/route-targets", `{"route-target":[{"value":"64512:1","owner":"acme"},{"value":"64512:2","owner":"acme"}]}`},
+			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`},
+			{"merge", binding(data, "vnf-vlan200") + "/role", `"hub"`}},
+			data + "/route-target[value=64512:300]", "remove its route-target entries"},
 		{"switching to hub-and-spoke with everything", []op{
 			{"merge", "/route-targets", `{"route-target":[{"value":"64512:1","owner":"acme"},{"value":"64512:2","owner":"acme"}]}`},
 			{"merge", data, `{"vrf-policy":"hub-and-spoke","hub-and-spoke":{"hub-route-target":"64512:1","spoke-route-target":"64512:2"}}`},
+			{"delete", data + "/route-target[value=64512:300]", ""},
 			{"merge", binding(data, "vnf-vlan200") + "/role", `"hub"`}}, "", ""},
+	})
+	run(t, "hub-and-spoke.json", []rcase{
+		{"a route-target entry on a hub-and-spoke VPN refused", []op{
+			{"merge", "/route-targets", `{"route-target":[{"value":"64512:9","owner":"blue"}]}`},
+			{"merge", blueVPN + "/route-target[value=64512:9]", `{"direction":"import"}`}},
+			blueVPN + "/route-target[value=64512:9]", "a hub-and-spoke VPN takes its route targets from hub-and-spoke"},
 	})
 }
 
@@ -290,6 +303,11 @@ func TestVPNAddresses(t *testing.T) {
 			{"merge", binding(data, "vnf-vlan200") + "/ip-address", `["10.30.0.5"]`}}, "", ""},
 		{"a VPN without subnets takes any address", []op{
 			{"merge", acme + "/vpns/vpn[name=open]", `{"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["192.0.2.55"]}]}}`}}, "", ""},
+		{"an IPv4-mapped spelling of a used address refused", []op{
+			{"merge", acme + "/vpns/vpn[name=open]", `{"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["192.0.2.55"]},{"interface":"vnf-trunk","ip-address":["::ffff:192.0.2.55"]}]}}`}},
+			binding(acme+"/vpns/vpn[name=open]", "vnf-vxlan5001") + "/ip-address", "192.0.2.55 is already used by binding vnf-trunk"},
+		{"one binding with two spellings of its address", []op{
+			{"merge", acme + "/vpns/vpn[name=open]", `{"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["192.0.2.55","::ffff:192.0.2.55"]}]}}`}}, "", ""},
 		{"the same address in two VPNs", []op{
 			{"merge", acme + "/vpns/vpn[name=other]", `{"subnet":[{"prefix":"10.20.0.0/24"}],"bindings":{"binding":[{"interface":"vnf-vxlan5001","ip-address":["10.20.0.5"]}]}}`}}, "", ""},
 	})
@@ -297,6 +315,50 @@ func TestVPNAddresses(t *testing.T) {
 		{"disabling anycast with shared addresses refused", []op{{"merge", blueVPN + "/anycast/enabled", `false`}},
 			binding(blueVPN, "vnf1-2") + "/ip-address", "10.1.1.5 is already used by binding vnf1-1"},
 		{"fail-over mode", []op{{"merge", blueVPN + "/anycast/mode", `"fail-over"`}}, "", ""},
+	})
+}
+
+// TestVPNStaticRoutes: two static routes for one prefix, or one next hop
+// twice in a route, in different spellings, are refused: the route
+// computation could only use one of them.
+func TestVPNStaticRoutes(t *testing.T) {
+	const data = acme + "/vpns/vpn[name=data]"
+	route := func(p string) string { return data + "/static-routes/route[prefix=" + p + "]" }
+	run(t, "service-binding.json", []rcase{
+		{"two IPv6 routes", []op{
+			{"merge", route("2001:db8::/32"), `{"next-hop":[{"address":"10.20.0.5"}]}`},
+			{"merge", route("2001:db9::/32"), `{"next-hop":[{"address":"10.20.0.5"}]}`}}, "", ""},
+		{"one IPv6 prefix in two spellings refused", []op{
+			{"merge", route("2001:db8::/32"), `{"next-hop":[{"address":"10.20.0.5"}]}`},
+			{"merge", route("2001:DB8::/32"), `{"next-hop":[{"address":"10.20.0.5"}]}`}},
+			route("2001:db8::/32") + "/prefix", "2001:db8::/32 is the prefix of static route 2001:DB8::/32 too"},
+		{"one next hop in two spellings refused", []op{
+			{"merge", route("0.0.0.0/0"), `{"next-hop":[{"address":"10.20.0.5"},{"address":"::ffff:10.20.0.5"}]}`}},
+			route("0.0.0.0/0") + "/next-hop[address=::ffff:10.20.0.5]/address", "::ffff:10.20.0.5 is next hop 10.20.0.5 of the route too"},
+		{"two next hops", []op{
+			{"merge", route("0.0.0.0/0"), `{"next-hop":[{"address":"10.20.0.5"},{"address":"10.20.0.6"}]}`}}, "", ""},
+	})
+}
+
+// TestRouteDistinguisherOwner: an RD is configured on one VPN only,
+// across tenants; the refusal names the VPN the transaction adds it to.
+func TestRouteDistinguisherOwner(t *testing.T) {
+	const data = acme + "/vpns/vpn[name=data]"
+	base := edit(t, loadScenario(t, "service-binding.json"), op{"merge", data + "/route-distinguisher", `["64512:7"]`})
+	runOn(t, base, []rcase{
+		{"another RD on another VPN", []op{{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:8"]`}}, "", ""},
+		{"the same RD on another VPN refused", []op{{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:8","64512:7"]`}},
+			acme + "/vpns/vpn[name=other]/route-distinguisher", "route distinguisher 64512:7 is already configured on VPN data of tenant acme"},
+		{"the same RD on another tenant's VPN refused", []op{
+			{"merge", "/tenants/tenant[name=zeta]/vpns/vpn[name=data]/route-distinguisher", `["64512:7"]`}},
+			"/tenants/tenant[name=zeta]/vpns/vpn[name=data]/route-distinguisher", "already configured on VPN data of tenant acme"},
+		{"moving an RD from one VPN to another", []op{
+			{"delete", data + "/route-distinguisher", ""},
+			{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:7"]`}}, "", ""},
+		{"two new VPNs with one RD refused", []op{
+			{"merge", acme + "/vpns/vpn[name=a]/route-distinguisher", `["64512:9"]`},
+			{"merge", acme + "/vpns/vpn[name=b]/route-distinguisher", `["64512:9"]`}},
+			acme + "/vpns/vpn[name=b]/route-distinguisher", "route distinguisher 64512:9 is already configured on VPN a of tenant acme"},
 	})
 }
 
@@ -479,7 +541,9 @@ func ExampleAll() {
 	// vpn-policy /tenants/tenant/vpns/vpn
 	// vpn-addresses /tenants/tenant/vpns/vpn
 	// vpn-prefixes /tenants/tenant/vpns/vpn
+	// vpn-static-routes /tenants/tenant/vpns/vpn
 	// vpn-route-targets /tenants/tenant/vpns/vpn
+	// route-distinguisher-owner /tenants
 	// route-target-ownership /route-targets/route-target
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection

@@ -402,6 +402,12 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	model := e.withLiveness(e.ix.Model())
 	computed, diffs, asg := e.inc.Apply(model, touched)
+	e.markRecomputed()
+	if key, why := e.inc.Unlabelled(); key != "" {
+		e.backOut(plan, cs)
+		return nil, &tree.Error{Kind: tree.KindExhausted, Path: labelPath(key),
+			Msg: why + ": the change is not realized; remove bindings or VPNs, or give this server a lower --label-min"}
+	}
 	placed, diffs := e.overlayLearnt(computed, diffs)
 	result := placed.Result
 	state := e.stateOf(asg)
@@ -675,6 +681,18 @@ func (e *Engine) markDirty(vrf string) {
 	e.status.dirty[tenant] = true
 }
 
+// markRecomputed notes the VPNs whose reasons
+// (routing.Incremental.VPNStatus) the last route computation changed,
+// though the transaction may not have touched them (a VPN importing from
+// one it touched).
+func (e *Engine) markRecomputed() {
+	for _, k := range e.inc.ReasonsChanged() {
+		e.markDirty(k)
+		tenant, vpn, _ := strings.Cut(k, "/")
+		e.markKey(vpnKey(tenant, vpn))
+	}
+}
+
 // markKey notes an object (statusKey form) whose status must be written
 // again.
 func (e *Engine) markKey(k string) {
@@ -832,3 +850,18 @@ func (e *Engine) send(st realizer.Status) {
 }
 
 func backendPath(name string) string { return "/backends/backend[name=" + name + "]" }
+
+// labelPath is the path of what a label key ("vrf tenant/vpn[/interface]",
+// "port tenant/vpn/interface") labels: the binding, or the VPN.
+func labelPath(key string) string {
+	_, id, _ := strings.Cut(key, " ")
+	parts := strings.SplitN(id, "/", 3)
+	if len(parts) < 2 {
+		return "/tenants"
+	}
+	p := "/tenants/tenant[name=" + parts[0] + "]/vpns/vpn[name=" + parts[1] + "]"
+	if len(parts) == 3 { // a binding's label, or its per-port VRF's
+		p += "/bindings/binding[interface=" + parts[2] + "]"
+	}
+	return p
+}

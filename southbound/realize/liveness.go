@@ -188,6 +188,7 @@ func (e *Engine) forgetUnplaced(dead map[routing.BindingRef]string) {
 func (e *Engine) realizeLiveness(ctx context.Context, flipped []routing.BindingRef) error {
 	model := e.withLiveness(e.ix.Model())
 	computed, diffs, asg := e.inc.Apply(model, routing.Touched{Bindings: flipped})
+	e.markRecomputed()
 	placed, diffs := e.overlayLearnt(computed, diffs) // learnt routes stay in the VRFs the reroute touches
 	result := placed.Result
 	var jobs []job

@@ -33,7 +33,8 @@ const maxDrift = 100
 // objStatus is the status of one object (the service-status grouping).
 type objStatus struct {
 	oper, sync string
-	entries    []entry // per backend, sorted by name
+	entries    []entry  // per backend, sorted by name
+	why        []string // reason leaf-list, for objects that have one (VPNs)
 }
 
 // entry is one backend's line in an object's status.
@@ -46,6 +47,7 @@ type entry struct {
 // grouping.
 type statusNodes struct {
 	status, oper, sync, list, lsync, msg, at *schema.Node
+	why                                      *schema.Node // reason leaf-list; nil where the object has none
 }
 
 func statusOf(entry *schema.Node) statusNodes {
@@ -54,6 +56,7 @@ func statusOf(entry *schema.Node) statusNodes {
 	return statusNodes{
 		status: st, oper: child(st, "oper-status"), sync: child(st, "sync-state"),
 		list: list, lsync: child(list, "sync-state"), msg: child(list, "message"), at: child(list, "last-attempt"),
+		why: st.Child("reason"),
 	}
 }
 
@@ -410,8 +413,22 @@ func (e *Engine) writeVPNStatus(w *statusWriter, tpath tree.Path, vn *tree.Node,
 			}
 		}
 	}
-	w.object(vpath, vn, e.paths.vpnSt, e.vpnSummary(v, tenant, vpn))
+	w.object(vpath, vn, e.paths.vpnSt, e.withReasons(e.vpnSummary(v, tenant, vpn), tenant+"/"+vpn))
 	e.writeStaticStatus(w, vpath, vn, tenant+"/"+vpn, v)
+}
+
+// withReasons adds to a VPN's status why the network holds less than it
+// asks though its configuration is valid (routing.Incremental.VPNStatus):
+// a VPN whose members do not all reach each other is at most degraded,
+// however well its bindings are realized.
+func (e *Engine) withReasons(st objStatus, key string) objStatus {
+	if e.inc == nil {
+		return st
+	}
+	if st.why = e.inc.VPNStatus(key); len(st.why) > 0 && st.oper == "up" {
+		st.oper = "degraded"
+	}
+	return st
 }
 
 // writeStaticStatus writes whether each static route of a VPN is in the
@@ -640,12 +657,31 @@ func (w *statusWriter) object(path tree.Path, n *tree.Node, sn statusNodes, st o
 			w.del(append(base[:len(base):len(base)], keyed(sn.list, old.Key())), obj)
 		}
 	})
+	if sn.why != nil {
+		w.strings(append(base[:len(base):len(base)], tree.Elem{Schema: sn.why}), obj, st.why)
+	}
+}
+
+// strings writes a leaf-list of strings (deletes it when vals is empty).
+func (w *statusWriter) strings(p tree.Path, obj int, vals []string) {
+	if len(vals) == 0 {
+		w.del(p, obj)
+		return
+	}
+	vs := make([]value.Value, len(vals))
+	for i, s := range vals {
+		vs[i] = s
+	}
+	w.out = append(w.out, realizer.Edit{Path: p, Object: obj, Values: vs})
 }
 
 // shows reports whether object n's status is already st.
 func shows(n *tree.Node, sn statusNodes, st objStatus) bool {
 	status := child1(n, sn.status)
 	if status == nil || str(child1(status, sn.oper)) != st.oper || str(child1(status, sn.sync)) != st.sync {
+		return false
+	}
+	if sn.why != nil && !slices.Equal(strs(child1(status, sn.why)), st.why) {
 		return false
 	}
 	list := child1(status, sn.list)
@@ -688,16 +724,7 @@ func (w *statusWriter) staticRoute(path tree.Path, n *tree.Node, installed bool,
 	obj := len(path)
 	base := append(path[:len(path):len(path)], tree.Elem{Schema: w.p.staticSt})
 	w.set(append(base[:len(base):len(base)], tree.Elem{Schema: w.p.staticIn}), obj, installed)
-	reason := append(base[:len(base):len(base)], tree.Elem{Schema: w.p.staticWhy})
-	if len(why) == 0 {
-		w.del(reason, obj)
-		return
-	}
-	vals := make([]value.Value, len(why))
-	for i, s := range why {
-		vals[i] = s
-	}
-	w.out = append(w.out, realizer.Edit{Path: reason, Object: obj, Values: vals})
+	w.strings(append(base[:len(base):len(base)], tree.Elem{Schema: w.p.staticWhy}), obj, why)
 }
 
 // strs is a string leaf-list's values, nil when n is nil.

@@ -56,18 +56,22 @@ type computation struct {
 	vrfs     []*vrfInst            // sorted by host, then ID
 	byExport map[string][]*vrfInst
 	stamp    int
+	// unlabelled is the first key (in Assignments.Labels form) that
+	// assignLabels could not give a label: the range is exhausted.
+	unlabelled string
 }
 
 type vpnState struct {
-	key     string
-	cfg     *VPN
-	rds     []string     // explicit RDs, without duplicates
-	binds   []*bindState // active bindings, sorted by interface
-	ifaces  []string     // every configured binding's interface, sorted
-	owners  map[netip.Addr][]*bindState
-	statics []staticState
-	imports []string // any-to-any
-	exports []string // any-to-any
+	key       string
+	conflicts int // of its VRF instances (Incremental only; see vrfInst.conflicts)
+	cfg       *VPN
+	rds       []string     // explicit RDs, without duplicates
+	binds     []*bindState // active bindings, sorted by interface
+	ifaces    []string     // every configured binding's interface, sorted
+	owners    map[netip.Addr][]*bindState
+	statics   []staticState
+	imports   []string // any-to-any
+	exports   []string // any-to-any
 }
 
 type bindState struct {
@@ -119,6 +123,8 @@ type vrfInst struct {
 	// prefix, and the warnings of its route for each prefix.
 	byPrefix map[netip.Prefix][]*adv
 	warned   map[netip.Prefix][]string
+	// conflicts counts the prefixes of warned with an importConflict.
+	conflicts int
 }
 
 // adv is a route a VRF originates: the host route of a local binding's
@@ -133,6 +139,8 @@ type adv struct {
 	static *staticState
 }
 
+// loadHosts reads the hosts. Its warnings are for Models built otherwise:
+// the server's hosts are keyed by a non-empty name.
 func (c *computation) loadHosts(hosts []Host) {
 	c.backend = make(map[string]string, len(hosts))
 	c.underlay = make(map[string]netip.Addr, len(hosts))
@@ -164,7 +172,7 @@ func (c *computation) loadVPNs(vpns []VPN) {
 	for _, i := range idx {
 		cfg := &vpns[i]
 		key := cfg.Key()
-		if n := len(c.vpns); n > 0 && c.vpns[n-1].key == key {
+		if n := len(c.vpns); n > 0 && c.vpns[n-1].key == key { // unreachable through the server: VPNs are keyed
 			c.warn.add("VPN %s is listed twice; the first one is used", key)
 			continue
 		}
@@ -180,24 +188,58 @@ func (c *computation) loadVPNs(vpns []VPN) {
 		if len(v.binds) == 0 {
 			continue
 		}
-		switch cfg.Policy {
-		case AnyToAny:
-			if len(v.imports) == 0 || len(v.exports) == 0 {
-				c.warn.add("VPN %s has no import or no export route target: its VRFs on different hosts do not exchange routes", key)
-			}
-		case HubAndSpoke:
-			if cfg.HubRT == "" || cfg.SpokeRT == "" {
-				c.warn.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", key)
-			}
-			if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
-				c.warn.add("VPN %s is hub-and-spoke: its route-target entries are ignored", key)
-			}
-		default:
-			c.warn.add("VPN %s has unknown policy %s; treated as any-to-any", key, cfg.Policy)
-		}
+		headWarnings(&c.warn, v, spansHosts(v.binds))
 	}
 }
 
+// spansHosts reports whether active bindings bs are on more than one host.
+func spansHosts(bs []*bindState) bool {
+	for _, b := range bs[min(1, len(bs)):] {
+		if b.host != bs[0].host {
+			return true
+		}
+	}
+	return false
+}
+
+// noExchange is the warning about an any-to-any VPN whose VRFs on
+// several hosts cannot exchange routes. It is valid configuration (the
+// route targets may come later; a VPN on one host needs none), so it is
+// not refused: the VPN's status says it (Incremental.VPNStatus).
+const noExchange = "VPN %s spans several hosts but has no import or no export route target: its members on different hosts do not reach each other"
+
+// headWarnings adds the warnings about v's policy and route targets, for
+// a VPN with active bindings (multiHost: on more than one host). Only the
+// first is reachable through the server: the vpn-policy rule
+// (server/rules) refuses a hub-and-spoke VPN without both route targets
+// or with route-target entries, and the schema's enumeration leaves no
+// other policy; the other branches are kept for Models built otherwise.
+func headWarnings(w *warnings, v *vpnState, multiHost bool) {
+	cfg := v.cfg
+	switch cfg.Policy {
+	case AnyToAny:
+		if multiHost && (len(v.imports) == 0 || len(v.exports) == 0) {
+			w.add(noExchange, v.key)
+		}
+	case HubAndSpoke:
+		if cfg.HubRT == "" || cfg.SpokeRT == "" {
+			w.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", v.key)
+		}
+		if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
+			w.add("VPN %s is hub-and-spoke: its route-target entries are ignored", v.key)
+		}
+	default:
+		w.add("VPN %s has unknown policy %s; treated as any-to-any", v.key, cfg.Policy)
+	}
+}
+
+// loadBindings reads v's bindings. Through the server only the warnings
+// of loadBinding's run-time conditions are reachable (see
+// docs/southbound.md, "Route computation warnings"): bindings are keyed
+// by interface, a port's host is a leafref, the one-forwarding-service
+// rule refuses an interface bound to two VPNs, vpn-policy a hub-and-spoke
+// binding without a role, vpn-addresses an invalid or shared address
+// without anycast.
 func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 	bs := v.cfg.Bindings
 	idx := make([]int, len(bs))
@@ -265,6 +307,9 @@ func (c *computation) loadBindings(v *vpnState, boundTo map[string]string) {
 	}
 }
 
+// loadStatics reads v's static routes. Its warnings are unreachable
+// through the server: the prefix and address types refuse invalid ones,
+// and the vpn-static-routes rule a prefix or next hop written twice.
 func (c *computation) loadStatics(v *vpnState) {
 	rs := v.cfg.StaticRoutes
 	for i := range rs {
@@ -455,6 +500,17 @@ func (c *computation) table(v *vrfInst, cands map[netip.Prefix][]*adv) map[netip
 	return cands
 }
 
+// importConflict is the warning about a prefix that several VPNs give a
+// VRF (v's own VPN among them, or VPNs it imports from): valid
+// configuration, since VPNs may share addresses, but the VRF can route
+// the prefix to one VPN only, so the VPN of the VRF shows it in its
+// status (Incremental.VPNStatus). conflictMark tells it from the other
+// warnings of a route.
+const (
+	importConflict = "VRF %s on %s: %s is imported from VPNs %s and %s; %s is used"
+	conflictMark   = " is imported from VPNs "
+)
+
 // route resolves the candidate routes for prefix p in v into one Route.
 func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 	// Member addresses win over static routes with the same prefix.
@@ -492,7 +548,7 @@ func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 			return false
 		})
 		slices.Sort(others)
-		c.warn.add("VRF %s on %s: %s is imported from VPNs %s and %s; %s is used", v.id, v.host, p, win.key, strings.Join(others, ", "), win.key)
+		c.warn.add(importConflict, v.id, v.host, p, win.key, strings.Join(others, ", "), win.key)
 	}
 
 	r := Route{Prefix: p, NextHops: make([]Hop, len(as))}
@@ -501,7 +557,7 @@ func (c *computation) route(v *vrfInst, p netip.Prefix, as []*adv) Route {
 	} else if win.cfg.Anycast {
 		r.Mode = win.cfg.AnycastMode
 	} else if len(as) > 1 {
-		r.Mode = FailOver // duplicate address without anycast (warned)
+		r.Mode = FailOver // duplicate address without anycast (warned; the vpn-addresses rule refuses it)
 	}
 	slices.SortFunc(as, func(x, y *adv) int {
 		return cmp.Or(

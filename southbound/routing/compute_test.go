@@ -579,8 +579,14 @@ func TestAnyToAnyWithoutExport(t *testing.T) {
 			}
 		}
 	}
-	if !hasWarning(res, "VPN red/red has no import or no export route target") {
+	if !hasWarning(res, "VPN red/red spans several hosts but has no import or no export route target") {
 		t.Errorf("warnings %q", res.Warnings)
+	}
+	// On one host, its members reach each other without route targets.
+	editBinding(&m, "g6", func(b *Binding) { b.Host = "host-a" })
+	editBinding(&m, "g5", func(b *Binding) { b.Host = "host-a" })
+	if res, _ := Compute(m, Assignments{}); hasWarning(res, "VPN red/red spans several hosts") {
+		t.Errorf("one host: warnings %q", res.Warnings)
 	}
 }
 

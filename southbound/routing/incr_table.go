@@ -30,7 +30,7 @@ func (x *Incremental) refresh() {
 // fullTable computes the whole output of inst, as Compute's table does.
 func (x *Incremental) fullTable(inst *vrfInst) {
 	for p := range inst.warned {
-		swapKey(&x.warn, inst.warned, p, nil)
+		x.setWarned(inst, p, nil)
 	}
 	inst.label = x.labels.of[vrfLabelKey(inst.id)]
 	inst.out = VRF{
@@ -99,7 +99,7 @@ func (x *Incremental) routeAt(inst *vrfInst, srcs []*vrfInst, p netip.Prefix) (R
 	if inst.warned == nil {
 		inst.warned = map[netip.Prefix][]string{}
 	}
-	swapKey(&x.warn, inst.warned, p, x.c.warn.sorted())
+	x.setWarned(inst, p, x.c.warn.sorted())
 	return r, len(as) > 0
 }
 

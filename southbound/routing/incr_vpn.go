@@ -186,7 +186,8 @@ func (x *Incremental) addBinding(rec *vpnRec, b *Binding) *bindState {
 }
 
 // loadBinding is Compute's reading of one configured binding: nil when it
-// is down, unplaced or on an unknown host.
+// is down, unplaced or on an unknown host. Its warnings are unreachable
+// through the server (see Compute's loadBindings).
 func (x *Incremental) loadBinding(v *vpnState, b *Binding) *bindState {
 	if !b.AdminUp || b.Host == "" {
 		return nil
@@ -333,7 +334,7 @@ func (x *Incremental) unregister(rec *vpnRec, inst *vrfInst) {
 	}
 	x.labels.ref(vrfLabelKey(inst.id), -1)
 	for p := range inst.warned {
-		swapKey(&x.warn, inst.warned, p, nil)
+		x.setWarned(inst, p, nil)
 	}
 }
 
@@ -449,26 +450,15 @@ func (x *Incremental) addrWarnings(rec *vpnRec, a netip.Addr) {
 // headWarnings renews the warnings about rec's policy and route targets,
 // which Compute gives only for a VPN with active bindings.
 func (x *Incremental) headWarnings(rec *vpnRec) {
-	v, cfg := rec.v, rec.v.cfg
 	var w warnings
-	if len(v.binds) > 0 {
-		switch cfg.Policy {
-		case AnyToAny:
-			if len(v.imports) == 0 || len(v.exports) == 0 {
-				w.add("VPN %s has no import or no export route target: its VRFs on different hosts do not exchange routes", v.key)
-			}
-		case HubAndSpoke:
-			if cfg.HubRT == "" || cfg.SpokeRT == "" {
-				w.add("VPN %s is hub-and-spoke without both a hub and a spoke route target", v.key)
-			}
-			if len(cfg.ImportRTs)+len(cfg.ExportRTs) > 0 {
-				w.add("VPN %s is hub-and-spoke: its route-target entries are ignored", v.key)
-			}
-		default:
-			w.add("VPN %s has unknown policy %s; treated as any-to-any", v.key, cfg.Policy)
-		}
+	if len(rec.v.binds) > 0 {
+		headWarnings(&w, rec.v, rec.v.cfg.Policy != HubAndSpoke && len(rec.insts) > 1)
 	}
-	x.warn.swap(&rec.headWarn, w.sorted())
+	ws := w.sorted()
+	if !slices.Equal(ws, rec.headWarn) && x.reasons != nil {
+		x.reasons[rec.v.key] = struct{}{}
+	}
+	x.warn.swap(&rec.headWarn, ws)
 }
 
 // rdRequests appends the VRF IDs of rec that need or may keep an RD, as

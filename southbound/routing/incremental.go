@@ -58,7 +58,11 @@ type Incremental struct {
 	warn     warnSet
 
 	baseWarn, modelWarn, rdWarn, labelWarn []string
-	boundWarn                              map[string][]string // by "tenant/interface"
+	// reasons are the VPNs whose VPNStatus the last run changed; rebuilt:
+	// the last run computed everything (any VPN's may have).
+	reasons   map[string]struct{}
+	rebuilt   bool
+	boundWarn map[string][]string // by "tenant/interface"
 
 	res Result
 	asg Assignments
@@ -131,6 +135,7 @@ func (x *Incremental) Apply(m Model, t Touched) (Result, map[string][]Change, As
 		return x.res, Diff(before, x.res), x.asg
 	}
 	x.model, x.prior = m, prior
+	x.reasons, x.rebuilt = map[string]struct{}{}, false
 	x.dirty = map[instKey]*dirtyInst{}
 	x.newInsts, x.newBinds = nil, nil
 	cfgs := x.index(m)
@@ -223,7 +228,7 @@ func (x *Incremental) index(m Model) map[string]*VPN {
 
 // rebuild computes m from scratch with prior, as Compute does.
 func (x *Incremental) rebuild(m Model, prior Assignments) {
-	*x = Incremental{opts: x.opts, back: x.back, model: m, prior: prior}
+	*x = Incremental{opts: x.opts, back: x.back, model: m, prior: prior, rebuilt: true}
 	x.vpns = map[string]*vpnRec{}
 	x.insts = map[instKey]*vrfInst{}
 	x.byExport = map[string]map[*vrfInst]struct{}{}
@@ -248,7 +253,7 @@ func (x *Incremental) rebuild(m Model, prior Assignments) {
 // new ones the lowest free in key order).
 func (x *Incremental) assignAllLabels(prior map[string]uint32) {
 	x.c.vrfs = slices.Collect(maps.Values(x.insts))
-	x.c.warn = nil
+	x.c.warn, x.c.unlabelled = nil, ""
 	x.labels.reset(x.c.assignLabels(prior))
 	x.c.vrfs = nil
 	x.warn.swap(&x.labelWarn, x.c.warn.sorted())
@@ -257,6 +262,19 @@ func (x *Incremental) assignAllLabels(prior map[string]uint32) {
 // starved reports whether a key lacks a label (the range was exhausted):
 // the next run must assign every label again, as Compute would.
 func (x *Incremental) starved() bool { return len(x.labelWarn) > 0 }
+
+// Unlabelled says what in the current Result has no label because the
+// label range is exhausted: the first such key ("vrf <VRF ID>" or
+// "port <tenant/vpn/interface>", as in Assignments.Labels) and the
+// warning; "" when every VRF and active binding has its label. Other
+// hosts cannot deliver to a VRF or binding without one, so a caller
+// refuses the change rather than realize it.
+func (x *Incremental) Unlabelled() (key, why string) {
+	if !x.starved() {
+		return "", ""
+	}
+	return x.c.unlabelled, x.labelWarn[0]
+}
 
 // setNewLabels gives the VRFs and bindings created this run their labels.
 func (x *Incremental) setNewLabels() {

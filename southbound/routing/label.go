@@ -55,6 +55,7 @@ func (c *computation) assignLabels(prior map[string]uint32) map[string]uint32 {
 		}
 		if next > c.opt.MaxLabel {
 			c.warn.add("label range exhausted: %d labels above %d needed; %s and later ones get none", len(fresh), c.opt.MaxLabel, k)
+			c.unlabelled = k
 			break
 		}
 		out[k], used[next] = next, true

@@ -161,7 +161,8 @@ func (c *computation) assignRDs(reqs []rdRequest, prior Assignments) (map[string
 	rds := make(map[string]string, len(reqs))
 	owner := make(map[string]string) // RD → VRF ID holding it in this run
 
-	// RDs configured explicitly anywhere are never auto-assigned.
+	// RDs configured explicitly anywhere are never auto-assigned. One RD
+	// on two VPNs is refused by the route-distinguisher-owner rule.
 	explicit := make(map[string]string) // RD → VPN key
 	for _, v := range c.vpns {
 		for _, rd := range v.rds {
