@@ -49,12 +49,22 @@ func oneVPNPerRD(_, _ *tree.Node, was, is []*tree.Node) error {
 			if v.holds(committed, rd) && !prev.holds(committed, rd) {
 				at, other = prev, v
 			}
-			err = fail(at.chain(is), "route-distinguisher", "route distinguisher %s is already configured on VPN %s of tenant %s; give each VPN its own (or none: the server assigns unique ones)", rd, other.vpn.Key(), other.tenant.Key())
+			err = fail(at.chain(is), "route-distinguisher", "route distinguisher %s is already configured on %s; give each VPN its own (or none: the server assigns unique ones)", rd, holderName(at, other))
 			return false
 		}
 		return true
 	})
 	return err
+}
+
+// holderName names the VPN other that holds an RD to the tenant of at:
+// another tenant's VPN is not named, as another tenant's objects are not
+// shown to a tenant anywhere else.
+func holderName(at, other vpnRef) string {
+	if at.tenant.Key() == other.tenant.Key() {
+		return "VPN " + other.vpn.Key()
+	}
+	return "a VPN of another tenant"
 }
 
 // addedRDs returns the RDs that route-distinguisher leaf-lists under cur

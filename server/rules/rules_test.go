@@ -341,24 +341,25 @@ func TestVPNStaticRoutes(t *testing.T) {
 }
 
 // TestRouteDistinguisherOwner: an RD is configured on one VPN only,
-// across tenants; the refusal names the VPN the transaction adds it to.
+// across tenants; the refusal names the VPN the transaction adds it to,
+// and the VPN holding it only when it is the same tenant's.
 func TestRouteDistinguisherOwner(t *testing.T) {
 	const data = acme + "/vpns/vpn[name=data]"
 	base := edit(t, loadScenario(t, "service-binding.json"), op{"merge", data + "/route-distinguisher", `["64512:7"]`})
 	runOn(t, base, []rcase{
 		{"another RD on another VPN", []op{{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:8"]`}}, "", ""},
 		{"the same RD on another VPN refused", []op{{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:8","64512:7"]`}},
-			acme + "/vpns/vpn[name=other]/route-distinguisher", "route distinguisher 64512:7 is already configured on VPN data of tenant acme"},
+			acme + "/vpns/vpn[name=other]/route-distinguisher", "route distinguisher 64512:7 is already configured on VPN data;"},
 		{"the same RD on another tenant's VPN refused", []op{
 			{"merge", "/tenants/tenant[name=zeta]/vpns/vpn[name=data]/route-distinguisher", `["64512:7"]`}},
-			"/tenants/tenant[name=zeta]/vpns/vpn[name=data]/route-distinguisher", "already configured on VPN data of tenant acme"},
+			"/tenants/tenant[name=zeta]/vpns/vpn[name=data]/route-distinguisher", "already configured on a VPN of another tenant;"},
 		{"moving an RD from one VPN to another", []op{
 			{"delete", data + "/route-distinguisher", ""},
 			{"merge", acme + "/vpns/vpn[name=other]/route-distinguisher", `["64512:7"]`}}, "", ""},
 		{"two new VPNs with one RD refused", []op{
 			{"merge", acme + "/vpns/vpn[name=a]/route-distinguisher", `["64512:9"]`},
 			{"merge", acme + "/vpns/vpn[name=b]/route-distinguisher", `["64512:9"]`}},
-			acme + "/vpns/vpn[name=b]/route-distinguisher", "route distinguisher 64512:9 is already configured on VPN a of tenant acme"},
+			acme + "/vpns/vpn[name=b]/route-distinguisher", "route distinguisher 64512:9 is already configured on VPN a;"},
 	})
 }
 

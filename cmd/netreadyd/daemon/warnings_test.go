@@ -48,7 +48,7 @@ func TestRuleRefusesIgnoredIntent(t *testing.T) {
 			ups: []*gpb.Update{
 				upd(t, blue+"/route-distinguisher", `["64512:7"]`),
 				upd(t, red+"/route-distinguisher", `["64512:7"]`)},
-			at: red + "/route-distinguisher", msg: "route distinguisher 64512:7 is already configured on VPN blue of tenant blue"},
+			at: red + "/route-distinguisher", msg: "route distinguisher 64512:7 is already configured on a VPN of another tenant;"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
