@@ -100,6 +100,7 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 	var changes uint64
 	rz, cm := d.realize, d.confirm
 	cm.Follow() // until elected: the leader's timer is the only one
+	demoted := demotion()
 	d.replica = replica.New(b.cli, b.Store, replica.Options{
 		Name: d.cfg.Etcd.Name, TTL: d.cfg.Etcd.TTL, Log: d.log,
 		// Each replica's own: its /system state, audit view and access
@@ -107,7 +108,7 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 		OwnState: []string{"system", "audit", "access"},
 		OnLead:   func(ctx context.Context) error { return cm.Lead(ctx, b.Store) },
 		OnChange: func(st replica.Status) {
-			if st.Role != replica.RoleLeader {
+			if demoted(st.Role) {
 				cm.Follow()
 			}
 			// A replica cut off from etcd serves a copy that may be
@@ -127,6 +128,21 @@ func (d *Daemon) newReplica(opts *datastore.Options) {
 	d.metrics.SetRole(replica.RoleFollower)
 	d.sys.SetReplication(system.Replication{Role: replica.RoleFollower})
 	opts.Writable = d.replica.Writable
+}
+
+// demotion returns a function that is told each role of a replica, in
+// order, and reports the changes from leader to another role. OnLead
+// (the commit-confirmed manager's Lead) runs before the status says
+// leader, and the status changes in between (the replica observing its
+// own election) still say follower: following on every non-leader status
+// would undo Lead and leave the leader without its rollback timer.
+func demotion() func(role string) bool {
+	leading := false
+	return func(role string) bool {
+		was := leading
+		leading = role == replica.RoleLeader
+		return was && !leading
+	}
 }
 
 // startReplica starts the replica (if any) advertising the listener.
