@@ -78,10 +78,11 @@ const learnSlice = 250
 // slice, so a stream of Sets cannot hold learning off for ever.
 const maxYield = 100 * time.Millisecond
 
-// yieldToSets waits until the Sets now waiting for the engine lock have
-// taken it. sync.Mutex lets a goroutine that has just unlocked take the
-// lock again before a woken waiter, so without this the slices of a
-// flood could pass a waiting Set many times in a row.
+// yieldToSets waits until no Set is waiting for the engine lock, for at
+// most maxYield: Sets that arrive while it waits are let through too.
+// sync.Mutex lets a goroutine that has just unlocked take the lock again
+// before a woken waiter, so without this the slices of a flood could pass
+// a waiting Set many times in a row.
 func (e *Engine) yieldToSets(ctx context.Context) {
 	deadline := time.Now().Add(maxYield)
 	for e.setsWaiting.Load() > 0 && ctx.Err() == nil && time.Now().Before(deadline) {

@@ -19,7 +19,7 @@ func TestDemotionOnlyWhenLeadingEnds(t *testing.T) {
 		{replica.RoleFollower, false}, // connected
 		{replica.RoleFollower, false}, // a leader observed: this replica, after OnLead
 		{replica.RoleLeader, false},
-		{replica.RoleLeader, false}, // leader observed again
+		{replica.RoleLeader, false},  // leader observed again
 		{replica.RoleFollower, true}, // the session ended
 		{replica.RoleFollower, false},
 	} {
