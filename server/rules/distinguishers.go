@@ -115,17 +115,7 @@ func (v vpnRef) chain(tenants []*tree.Node) []*tree.Node {
 
 // holds reports whether the committed /tenants has the VPN with rd.
 func (v vpnRef) holds(committed *tree.Node, rd string) bool {
-	n := committed
-	for _, step := range v.nodes {
-		if n == nil {
-			return false
-		}
-		if step.Key() != "" {
-			n = n.Entry(step.Key())
-		} else {
-			n = n.ChildByName(step.Schema().Name)
-		}
-	}
+	n := walkLike(committed, v.nodes[:])
 	if n == nil {
 		return false
 	}

@@ -27,10 +27,16 @@ func (b binding) chain(tenant []*tree.Node) []*tree.Node {
 // in reports whether the tenant entry committed holds the binding (same
 // service, same interface).
 func (b binding) in(committed *tree.Node) bool {
-	n := committed
-	for _, step := range b.nodes {
+	return walkLike(committed, b.nodes[:]) != nil
+}
+
+// walkLike follows, from n, the steps that nodes (a chain of another
+// tree) took: the same entries by key, the same children by name; nil
+// when n has no such node.
+func walkLike(n *tree.Node, nodes []*tree.Node) *tree.Node {
+	for _, step := range nodes {
 		if n == nil {
-			return false
+			return nil
 		}
 		if step.Key() != "" {
 			n = n.Entry(step.Key())
@@ -38,7 +44,7 @@ func (b binding) in(committed *tree.Node) bool {
 			n = n.ChildByName(step.Schema().Name)
 		}
 	}
-	return n != nil
+	return n
 }
 
 // oneForwardingService is the rule on tenants: an interface is bound to
