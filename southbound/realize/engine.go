@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/tree"
@@ -851,17 +852,19 @@ func (e *Engine) send(st realizer.Status) {
 
 func backendPath(name string) string { return "/backends/backend[name=" + name + "]" }
 
-// labelPath is the path of what a label key ("vrf tenant/vpn[/interface]",
+// labelPath is the path (keys escaped) of what a label key ("vrf tenant/vpn[/interface]",
 // "port tenant/vpn/interface") labels: the binding, or the VPN.
 func labelPath(key string) string {
 	_, id, _ := strings.Cut(key, " ")
 	parts := strings.SplitN(id, "/", 3)
+	p := gnmipath.AppendName(nil, "tenants")
 	if len(parts) < 2 {
-		return "/tenants"
+		return string(p)
 	}
-	p := "/tenants/tenant[name=" + parts[0] + "]/vpns/vpn[name=" + parts[1] + "]"
+	p = gnmipath.AppendKey(gnmipath.AppendName(p, "tenant"), "name", parts[0])
+	p = gnmipath.AppendKey(gnmipath.AppendName(gnmipath.AppendName(p, "vpns"), "vpn"), "name", parts[1])
 	if len(parts) == 3 { // a binding's label, or its per-port VRF's
-		p += "/bindings/binding[interface=" + parts[2] + "]"
+		p = gnmipath.AppendKey(gnmipath.AppendName(gnmipath.AppendName(p, "bindings"), "binding"), "interface", parts[2])
 	}
-	return p
+	return string(p)
 }
