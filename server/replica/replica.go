@@ -170,15 +170,24 @@ func (r *Replica) Writable() error {
 	if st.Leader == "" {
 		st.Leader, st.LeaderAddr = r.askLeader()
 	}
-	msg := fmt.Sprintf("replica %s is a follower and takes no Sets", r.opts.Name)
-	if st.Leader == r.opts.Name {
-		msg = fmt.Sprintf("replica %s was elected and is catching up with the store; retry", r.opts.Name)
-	} else if st.Leader != "" {
-		msg += fmt.Sprintf(": the leader is %s at %s", st.Leader, st.LeaderAddr)
-	} else {
-		msg += ": no leader is elected right now; retry"
+	return &tree.Error{Kind: tree.KindUnavailable, Msg: r.notLeading(st)}
+}
+
+// notLeading says why a replica that does not lead refuses a Set, and
+// where to send it instead.
+func (r *Replica) notLeading(st Status) string {
+	name := r.opts.Name
+	switch {
+	case st.Leader == name && !st.Connected:
+		// Its election key outlives the session until the lease ends.
+		return fmt.Sprintf("replica %s lost its etcd session and no longer leads; another replica is elected within %v; retry", name, r.opts.TTL)
+	case st.Leader == name:
+		return fmt.Sprintf("replica %s was elected and is catching up with the store; retry", name)
+	case st.Leader != "":
+		return fmt.Sprintf("replica %s is a follower and takes no Sets: the leader is %s at %s", name, st.Leader, st.LeaderAddr)
+	default:
+		return fmt.Sprintf("replica %s is a follower and takes no Sets: no leader is elected right now; retry", name)
 	}
-	return &tree.Error{Kind: tree.KindUnavailable, Msg: msg}
 }
 
 // askLeader reads the leader from etcd, for a refusal made before the

@@ -403,12 +403,12 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	}
 	model := e.withLiveness(e.ix.Model())
 	computed, diffs, asg := e.inc.Apply(model, touched)
-	e.markRecomputed()
 	if key, why := e.inc.Unlabelled(); key != "" {
-		e.backOut(plan, cs)
+		e.backOut(plan, cs) // the computation is undone: no status to rewrite
 		return nil, &tree.Error{Kind: tree.KindExhausted, Path: labelPath(key),
 			Msg: why + ": the change is not realized; remove bindings or VPNs, or give this server a lower --label-min"}
 	}
+	e.markRecomputed()
 	placed, diffs := e.overlayLearnt(computed, diffs)
 	result := placed.Result
 	state := e.stateOf(asg)
@@ -850,7 +850,11 @@ func (e *Engine) send(st realizer.Status) {
 	}
 }
 
-func backendPath(name string) string { return "/backends/backend[name=" + name + "]" }
+// backendPath is the path (key escaped) of a backend.
+func backendPath(name string) string {
+	p := gnmipath.AppendName(gnmipath.AppendName(nil, "backends"), "backend")
+	return string(gnmipath.AppendKey(p, "name", name))
+}
 
 // labelPath is the path (keys escaped) of what a label key ("vrf tenant/vpn[/interface]",
 // "port tenant/vpn/interface") labels: the binding, or the VPN.

@@ -16,3 +16,14 @@ func TestLabelPathEscapesKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestBackendPathEscapesKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"dc1":     "/backends/backend[name=dc1]",
+		"a]b\\/c": `/backends/backend[name=a\]b\\/c]`,
+	} {
+		if got := backendPath(name); got != want {
+			t.Errorf("backendPath(%q) = %s, want %s", name, got, want)
+		}
+	}
+}

@@ -12,11 +12,17 @@ import (
 )
 
 // PingTimeout bounds Guest.Ping.
-var PingTimeout = time.Second
+const PingTimeout = time.Second
 
 // Ping sends ICMP echo requests to dst from the guest, one every 100 ms,
 // and returns nil at the first answer, or an error after PingTimeout.
-func (g *Guest) Ping(dst netip.Addr) error {
+func (g *Guest) Ping(dst netip.Addr) error { return g.PingWithin(dst, PingTimeout) }
+
+// PingWithin is Ping with its own bound, for a first packet that may
+// wait for the guest's ARP: Linux resends an unanswered ARP request only
+// after a second (retrans_time_ms), so one request lost while a link
+// settles costs a whole second.
+func (g *Guest) PingWithin(dst netip.Addr, timeout time.Duration) error {
 	network, reqType, repType := "ip4:icmp", byte(8), byte(0)
 	if dst.Is6() && !dst.Is4In6() {
 		network, reqType, repType = "ip6:ipv6-icmp", 128, 129
@@ -36,7 +42,7 @@ func (g *Guest) Ping(dst netip.Addr) error {
 	var idb [2]byte
 	rand.Read(idb[:])
 	id := binary.BigEndian.Uint16(idb[:])
-	deadline := time.Now().Add(PingTimeout)
+	deadline := time.Now().Add(timeout)
 	to := &net.IPAddr{IP: dst.AsSlice()}
 	buf := make([]byte, 1500)
 	for seq := uint16(1); time.Now().Before(deadline); seq++ {
@@ -68,7 +74,7 @@ func (g *Guest) Ping(dst netip.Addr) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("ping %s from %s (%s): no answer in %v", dst, g.Alias, g.NS, PingTimeout)
+	return fmt.Errorf("ping %s from %s (%s): no answer in %v", dst, g.Alias, g.NS, timeout)
 }
 
 func checksum(b []byte) uint16 {
