@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -101,11 +102,40 @@ func StartTLS(t testing.TB, n int) (*Cluster, TLSFiles) {
 	return start(t, n, &f, false, false), f
 }
 
+// startAttempts bounds how often start picks new ports: a port free when
+// chosen may be taken by another test process before a member binds it.
+const startAttempts = 3
+
 func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied, defaults bool) *Cluster {
-	peers, clients := freeURLs(t, n), freeURLs(t, n)
-	listen := clients // where the members listen for clients
+	t.Helper()
+	dir := t.TempDir()
+	for attempt := 1; ; attempt++ {
+		c, err := tryStart(t, n, filepath.Join(dir, fmt.Sprint("try", attempt)), tlsFiles, proxied, defaults)
+		if err == nil {
+			t.Cleanup(c.Close)
+			t.Cleanup(func() { c.logOnFailure(t) }) // before Close, and before dir goes
+			for i, e := range c.Members {
+				ready(t, i, e)
+			}
+			return c
+		}
+		if attempt == startAttempts || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("etcd cluster: %v; trying other ports", err)
+	}
+}
+
+// tryStart starts the members of a cluster on ports free right now, or
+// stops what it started and says why not.
+func tryStart(t testing.TB, n int, dir string, tlsFiles *TLSFiles, proxied, defaults bool) (*Cluster, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	urls := freeURLs(t, 3*n) // at once: no port twice
+	peers, clients, listen := urls[:n], urls[n:2*n], urls[n:2*n]
 	if proxied {
-		listen = freeURLs(t, n)
+		listen = urls[2*n:]
 	}
 	if tlsFiles != nil {
 		for i := range clients {
@@ -117,25 +147,47 @@ func start(t testing.TB, n int, tlsFiles *TLSFiles, proxied, defaults bool) *Clu
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peers[i].String()))
 	}
 	c := &Cluster{}
-	dir := t.TempDir()
 	for i := range n {
 		c.configs = append(c.configs, memberConfig(i, dir, peers[i], listen[i], clients[i], strings.Join(initial, ","), tlsFiles, defaults))
 		if proxied {
-			c.proxies = append(c.proxies, newProxy(t, clients[i].Host, listen[i].Host))
+			p, err := newProxy(clients[i].Host, listen[i].Host)
+			if err != nil {
+				c.Close()
+				return nil, fmt.Errorf("etcd proxy %d: %w", i, err)
+			}
+			c.proxies = append(c.proxies, p)
 		}
 		e, err := embed.StartEtcd(c.configs[i]())
 		if err != nil {
-			t.Fatalf("etcd member %d: %v", i, err)
+			c.Close()
+			return nil, fmt.Errorf("etcd member %d: %w", i, err)
 		}
 		c.Members = append(c.Members, e)
 		c.Endpoints = append(c.Endpoints, clients[i].String())
 	}
-	t.Cleanup(c.Close)
-	for i, e := range c.Members {
-		ready(t, i, e)
-	}
-	return c
+	return c, nil
 }
+
+// logOnFailure copies the members' own logs into a failed test's output:
+// they are kept out of it otherwise, and go with the test's directory.
+func (c *Cluster) logOnFailure(t testing.TB) {
+	if !t.Failed() {
+		return
+	}
+	for i, cfg := range c.configs {
+		b, err := os.ReadFile(cfg().Dir + ".log")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if len(b) > maxLogTail {
+			b = b[len(b)-maxLogTail:]
+		}
+		t.Logf("etcd member %d's log (its last %d bytes at most):\n%s", i, maxLogTail, b)
+	}
+}
+
+// maxLogTail bounds how much of a member's log a failed test shows.
+const maxLogTail = 8 << 10
 
 // ready waits until member i serves clients.
 func ready(t testing.TB, i int, e *embed.Etcd) {
@@ -190,11 +242,15 @@ func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 	return cli
 }
 
-// Close stops every member (once: a test may stop the cluster early).
+// Close stops every member and proxy (once: a test may stop the cluster
+// early).
 func (c *Cluster) Close() {
 	c.closeOnce.Do(func() {
 		for _, e := range c.Members {
 			e.Close()
+		}
+		for _, p := range c.proxies {
+			p.close()
 		}
 	})
 }

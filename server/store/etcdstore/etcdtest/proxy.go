@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 )
 
 // proxy forwards a member's client connections over TCP, so that a kill
@@ -21,17 +20,21 @@ type proxy struct {
 	conns map[net.Conn]struct{}
 }
 
-// newProxy listens on addr and forwards to backend until the test ends.
-func newProxy(t testing.TB, addr, backend string) *proxy {
-	t.Helper()
+// newProxy listens on addr and forwards to backend until close.
+func newProxy(addr, backend string) (*proxy, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatalf("etcd proxy: %v", err)
+		return nil, err
 	}
 	p := &proxy{lis: lis, backend: backend, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { lis.Close(); p.cut(true) })
 	go p.serve()
-	return p
+	return p, nil
+}
+
+// close stops listening and ends every connection.
+func (p *proxy) close() {
+	p.lis.Close()
+	p.cut(true)
 }
 
 func (p *proxy) serve() {
