@@ -251,6 +251,12 @@ func (e *Engine) Start(ctx context.Context, root *tree.Node, state map[string][]
 	if err := e.recompute(); err != nil {
 		return fmt.Errorf("realize: %w", err)
 	}
+	if key, why := e.inc.Unlabelled(); key != "" {
+		// A Set is refused before it runs out of labels, so only a
+		// narrower label range than the data was stored with gets here.
+		// Realizing it would leave VRFs or bindings no host can reach.
+		return fmt.Errorf("realize: the stored configuration needs more labels than this server's range gives (%s: %s); start it with the range it was configured with, or a wider one (--label-min)", labelPath(key), why)
+	}
 	for name, cfg := range desired.Backends(root) {
 		b := &backend{cfg: cfg, reconcileReq: cfg.ReconcileRequest, mustReconcile: true, sync: syncState{state: "pending"}}
 		if cfg.AdminUp {

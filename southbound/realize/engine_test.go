@@ -945,3 +945,37 @@ func TestStatusPerObjectMatchesFull(t *testing.T) {
 		cur = n
 	}
 }
+
+// An engine started on stored data that needs more labels than its range
+// gives (a server restarted with a narrower one) refuses to start, naming
+// what would have had no label: it would realize VRFs or bindings no
+// host could reach, where a Set doing the same is refused.
+func TestStartRefusesStoredDataOverTheLabelRange(t *testing.T) {
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "scenarios", "any-to-any.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := merge(t, tree.NewRoot(sch), string(b))
+	net := newFakeNet()
+	for _, c := range []struct {
+		max     uint32
+		wantErr bool
+	}{{routing.FirstLabel + 1, true}, {routing.DefaultMaxLabel, false}} {
+		e := realize.New(sch, realize.Config{Registry: net.registry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Routing: routing.Options{MaxLabel: c.max}})
+		err := e.Start(context.Background(), root, nil)
+		e.Close()
+		switch {
+		case c.wantErr && (err == nil || !strings.Contains(err.Error(), "needs more labels than this server's range gives (/tenants/tenant[name=")):
+			t.Errorf("labels up to %d: Start gave %v, want the refusal naming the object", c.max, err)
+		case c.wantErr:
+			t.Log(err)
+		case !c.wantErr && err != nil:
+			t.Errorf("labels up to %d: Start gave %v", c.max, err)
+		}
+	}
+}
