@@ -34,6 +34,7 @@ func All() []validate.Rule {
 		{Path: "/route-targets/route-target", Name: "route-target-ownership", Check: ownershipGrants, Guard: ownershipInUse},
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
+		{Path: "/bgp/neighbors", Name: "bgp-neighbors-once", Check: bgpNeighborsOnce, Reads: []string{"neighbor/address"}},
 		{Path: "/tenants/tenant", Name: "one-forwarding-service", Guard: oneForwardingService,
 			Reads: []string{"vpns/vpn/bindings/binding/interface", "l2-networks/l2-network/bindings/binding/interface"}},
 	}
@@ -228,9 +229,13 @@ func vpnAddresses(_ *tree.Node, chain []*tree.Node) error {
 
 // vpnPrefixes refuses subnet and static-route prefixes with host bits set
 // (10.1.1.5/24): they are almost always a typo for an address or a
-// prefix, and backends disagree on what they mean.
+// prefix, and backends disagree on what they mean. It refuses one subnet
+// listed twice, written two ways (2001:db8::/64, 2001:DB8::/64), too.
 func vpnPrefixes(_ *tree.Node, chain []*tree.Node) error {
 	n := chain[len(chain)-1]
+	if err := subnetsOnce(chain, n.ChildByName("subnet")); err != nil {
+		return err
+	}
 	lists := []struct {
 		node *tree.Node
 		path string
@@ -258,6 +263,28 @@ func vpnPrefixes(_ *tree.Node, chain []*tree.Node) error {
 		}
 	}
 	return nil
+}
+
+// subnetsOnce refuses one subnet listed twice, written two ways.
+func subnetsOnce(chain []*tree.Node, l *tree.Node) error {
+	if l == nil {
+		return nil
+	}
+	seen := map[netip.Prefix]string{}
+	var err error
+	l.Entries(func(e *tree.Node) bool {
+		p, perr := netip.ParsePrefix(e.Key())
+		if perr != nil {
+			return true // the type refuses it
+		}
+		if prev, dup := seen[p]; dup {
+			err = fail(chain, "subnet[prefix="+e.Key()+"]/prefix", "%s is subnet %s too, written another way; keep one of the two", e.Key(), prev)
+			return false
+		}
+		seen[p] = e.Key()
+		return true
+	})
+	return err
 }
 
 // vpnStaticRoutes refuses two static routes for one prefix, and one next
@@ -305,6 +332,32 @@ func nextHopsOnce(chain []*tree.Node, at string, r *tree.Node) error {
 			return false
 		}
 		seen[a.Unmap()] = h.Key()
+		return true
+	})
+	return err
+}
+
+// bgpNeighborsOnce refuses one peer configured twice, its address
+// written two ways (2001:db8::2 and 2001:DB8::2, or 192.0.2.1 and
+// ::ffff:192.0.2.1): the speaker holds one session per address, so one
+// of the two would have no session and no status.
+func bgpNeighborsOnce(_ *tree.Node, chain []*tree.Node) error {
+	l := chain[len(chain)-1].ChildByName("neighbor")
+	if l == nil {
+		return nil
+	}
+	seen := map[netip.Addr]string{}
+	var err error
+	l.Entries(func(nb *tree.Node) bool {
+		a, perr := netip.ParseAddr(nb.Key())
+		if perr != nil {
+			return true // the type refuses it
+		}
+		if prev, dup := seen[a.Unmap()]; dup {
+			err = fail(chain, "neighbor[address="+nb.Key()+"]/address", "%s is neighbor %s too, written another way; keep one of the two", nb.Key(), prev)
+			return false
+		}
+		seen[a.Unmap()] = nb.Key()
 		return true
 	})
 	return err

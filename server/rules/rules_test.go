@@ -340,6 +340,37 @@ func TestVPNStaticRoutes(t *testing.T) {
 	})
 }
 
+// TestSubnetsOnce: one subnet is listed once, however it is written.
+func TestSubnetsOnce(t *testing.T) {
+	subnet := func(p string) string { return acme + "/vpns/vpn[name=data]/subnet[prefix=" + p + "]" }
+	run(t, "service-binding.json", []rcase{
+		{"two IPv6 subnets", []op{{"merge", subnet("2001:db8::/64"), `{}`}, {"merge", subnet("2001:db8:1::/64"), `{}`}}, "", ""},
+		{"one IPv6 subnet in two spellings refused", []op{{"merge", subnet("2001:db8::/64"), `{}`}, {"merge", subnet("2001:DB8:0::/64"), `{}`}},
+			subnet("2001:db8::/64") + "/prefix", "2001:db8::/64 is subnet 2001:DB8:0::/64 too, written another way"},
+		{"host bits still refused", []op{{"merge", subnet("10.9.9.9/24"), `{}`}}, subnet("10.9.9.9/24") + "/prefix", "has host bits set"},
+	})
+}
+
+// TestBGPNeighborsOnce: one peer is configured once, however its
+// address is written.
+func TestBGPNeighborsOnce(t *testing.T) {
+	nb := func(a string) string { return "/bgp/neighbors/neighbor[address=" + a + "]" }
+	bgp := op{"merge", "/bgp", `{"local-as":64512,"router-id":"192.0.2.254"}`}
+	run(t, "service-binding.json", []rcase{
+		{"two peers", []op{bgp,
+			{"merge", nb("2001:db8::2"), `{"peer-as":64513}`},
+			{"merge", nb("2001:db8::3"), `{"peer-as":64513}`}}, "", ""},
+		{"one IPv6 peer in two spellings refused", []op{bgp,
+			{"merge", nb("2001:db8::2"), `{"peer-as":64513}`},
+			{"merge", nb("2001:DB8::2"), `{"peer-as":64513}`}},
+			"/bgp/neighbors/neighbor[address=2001:db8::2]/address", "2001:db8::2 is neighbor 2001:DB8::2 too, written another way"},
+		{"one IPv4 peer, once IPv4-mapped, refused", []op{bgp,
+			{"merge", nb("192.0.2.1"), `{"peer-as":64513}`},
+			{"merge", nb("::ffff:192.0.2.1"), `{"peer-as":64513}`}},
+			"/bgp/neighbors/neighbor[address=::ffff:192.0.2.1]/address", "::ffff:192.0.2.1 is neighbor 192.0.2.1 too"},
+	})
+}
+
 // TestRouteDistinguisherOwner: an RD is configured on one VPN only,
 // across tenants; the refusal names the VPN the transaction adds it to,
 // and the VPN holding it only when it is the same tenant's.
@@ -548,5 +579,6 @@ func ExampleAll() {
 	// route-target-ownership /route-targets/route-target
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection
+	// bgp-neighbors-once /bgp/neighbors
 	// one-forwarding-service /tenants/tenant
 }

@@ -106,8 +106,9 @@ func (c *sentCounts) settle(out map[string]NeighborStatus, counted bool, gen uin
 }
 
 // Neighbors returns the status of every peer (the /bgp neighbors and the
-// connections' peers, named), keyed by its address as configured (the
-// list key); nil while the speaker does not run. Sessions come from
+// connections' peers, named), keyed by its address in canonical form
+// (netip.Addr.String: the list key may be written another way); nil
+// while the speaker does not run. Sessions come from
 // GoBGP's peer events and prefixes received from the speaker's own count
 // (prefixlimit.go): GoBGP is asked (ListPeer) only to count the prefixes
 // sent, or for a peer it reported nothing about yet.

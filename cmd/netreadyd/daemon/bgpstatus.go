@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/netready/netready/gen/sites"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmipath"
 	"github.com/netready/netready/server/schema"
@@ -42,14 +44,14 @@ func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, gw *interconnect.Lin
 		if err != nil {
 			continue
 		}
-		if !maps.Equal(cur, last) {
-			if err := writeBGPStatus(ctx, ds, cur); err != nil {
+		root := ds.Snapshot().Root
+		if shown := neighborsByKey(root, cur); !maps.Equal(shown, last) {
+			if err := writeBGPStatus(ctx, ds, shown); err != nil {
 				log.Warn("bgp: publishing neighbor status", "err", err)
 				continue
 			}
-			last = cur
+			last = shown
 		}
-		root := ds.Snapshot().Root
 		geo := computeGeoStatus(root, cur, gw.Held())
 		changed := geo.changedSince(lastGeo, root)
 		if len(changed.conns)+len(changed.sites) == 0 {
@@ -63,16 +65,35 @@ func publishBGPStatus(ctx context.Context, sp *bgp.Speaker, gw *interconnect.Lin
 	}
 }
 
-// writeBGPStatus replaces the status of every neighbor in st that is
-// still configured (one that is gone keeps no status).
+// neighborsByKey is the status of each configured /bgp neighbor (not a
+// connection's) by its list key: the speaker names a peer by its address
+// in canonical form, which an operator may have written another way
+// (2001:DB8::2), and the status belongs under the key as written.
+func neighborsByKey(root *tree.Node, st map[string]bgp.NeighborStatus) map[string]bgp.NeighborStatus {
+	b, ok := sites.Root{Node: root}.BGP()
+	if !ok {
+		return nil
+	}
+	out := map[string]bgp.NeighborStatus{}
+	for n := range b.Neighbors() {
+		a, err := netip.ParseAddr(n.Address())
+		if err != nil {
+			continue // the type refuses it
+		}
+		if s, ok := st[a.String()]; ok && s.Connection == "" {
+			out[n.Address()] = s
+		}
+	}
+	return out
+}
+
+// writeBGPStatus replaces the status of every neighbor in st (by list
+// key) that is still configured (one that is gone keeps no status).
 func writeBGPStatus(ctx context.Context, ds *datastore.Datastore, st map[string]bgp.NeighborStatus) error {
 	root := ds.Schema().Root
 	edits := map[string]*tree.Node{}
 	paths := map[string]tree.Path{}
 	for _, addr := range slices.Sorted(maps.Keys(st)) {
-		if st[addr].Connection != "" {
-			continue // a connection's: written under the connection
-		}
 		p, node, err := neighborStatusNode(root, addr, st[addr])
 		if err != nil {
 			return err
