@@ -35,6 +35,7 @@ func All() []validate.Rule {
 		{Path: "/tenants/tenant/l2-networks/l2-network", Name: "provider-segmentation", Check: providerSegmentation},
 		{Path: "/connections/connection", Name: "connection-endpoints", Check: connectionEndpoints},
 		{Path: "/bgp/neighbors", Name: "bgp-neighbors-once", Check: bgpNeighborsOnce, Reads: []string{"neighbor/address"}},
+		{Path: "/hosts", Name: "host-addresses-unique", Check: hostAddressesUnique, Reads: []string{"host/address"}},
 		{Path: "/tenants/tenant", Name: "one-forwarding-service", Guard: oneForwardingService,
 			Reads: []string{"vpns/vpn/bindings/binding/interface", "l2-networks/l2-network/bindings/binding/interface"}},
 	}
@@ -358,6 +359,31 @@ func bgpNeighborsOnce(_ *tree.Node, chain []*tree.Node) error {
 			return false
 		}
 		seen[a.Unmap()] = nb.Key()
+		return true
+	})
+	return err
+}
+
+// hostAddressesUnique refuses two hosts with one underlay address
+// (however written): it is the tunnel endpoint other hosts send a host's
+// traffic to, so the second host's would reach the first.
+func hostAddressesUnique(_ *tree.Node, chain []*tree.Node) error {
+	l := chain[len(chain)-1].ChildByName("host")
+	if l == nil {
+		return nil
+	}
+	owner := map[netip.Addr]string{}
+	var err error
+	l.Entries(func(h *tree.Node) bool {
+		a, perr := netip.ParseAddr(str(leaf(h, "address")))
+		if perr != nil {
+			return true // no address, or the type refuses it
+		}
+		if prev, dup := owner[a.Unmap()]; dup {
+			err = fail(append(chain[:len(chain):len(chain)], l, h), "address", "%s is the underlay address of host %s too; each host needs its own tunnel endpoint", str(leaf(h, "address")), prev)
+			return false
+		}
+		owner[a.Unmap()] = h.Key()
 		return true
 	})
 	return err

@@ -351,6 +351,19 @@ func TestSubnetsOnce(t *testing.T) {
 	})
 }
 
+// TestHostAddressesUnique: two hosts never share an underlay address.
+func TestHostAddressesUnique(t *testing.T) {
+	const a, b = "/hosts/host[name=host-a]", "/hosts/host[name=host-b]"
+	run(t, "service-binding.json", []rcase{
+		{"another address", []op{{"merge", b + "/address", `"192.0.2.12"`}}, "", ""},
+		{"one address twice refused", []op{{"merge", b + "/address", `"::ffff:192.0.2.1"`}},
+			b + "/address", "::ffff:192.0.2.1 is the underlay address of host host-a too"},
+		{"addresses swapped in one Set", []op{
+			{"merge", a + "/address", `"192.0.2.2"`},
+			{"merge", b + "/address", `"192.0.2.1"`}}, "", ""},
+	})
+}
+
 // TestBGPNeighborsOnce: one peer is configured once, however its
 // address is written.
 func TestBGPNeighborsOnce(t *testing.T) {
@@ -580,5 +593,6 @@ func ExampleAll() {
 	// provider-segmentation /tenants/tenant/l2-networks/l2-network
 	// connection-endpoints /connections/connection
 	// bgp-neighbors-once /bgp/neighbors
+	// host-addresses-unique /hosts
 	// one-forwarding-service /tenants/tenant
 }
