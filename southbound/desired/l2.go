@@ -1,6 +1,8 @@
 package desired
 
 import (
+	"strings"
+
 	rz "github.com/netready/netready/gen/realization"
 	"github.com/netready/netready/server/tree"
 	"github.com/netready/netready/southbound/l2"
@@ -39,4 +41,65 @@ func readL2Network(tenant string, n rz.L2Network, placed map[string]ifacePlaceme
 		})
 	}
 	return net
+}
+
+// L2Relevant reports whether a transaction (walk replays its
+// differences: a change set's Walk) may change what L2 reads: the hosts,
+// or the L2 networks, ports and interfaces of a tenant that has L2
+// networks. A Set of L3VPNs alone then costs no L2 computation, however
+// many L2 networks the tree holds. It may say yes where L2 reads nothing
+// that changed (a host's description), never no where it does.
+func L2Relevant(walk func(tree.DiffFunc)) bool {
+	found := false
+	walk(func(chain []*tree.Node, o, n *tree.Node) bool {
+		s := chain[len(chain)-1].Schema()
+		if found || !s.Config {
+			return false
+		}
+		switch top := chain[0].Schema().Path; {
+		case top == "/hosts":
+			found = true
+			return false
+		case top != "/tenants":
+			return false
+		}
+		switch p := s.Path; {
+		case p == "/tenants":
+			return true
+		case p == rz.TenantPath: // created, deleted, or changed below
+			if o == nil || n == nil {
+				found = hasL2(o) || hasL2(n)
+				return false
+			}
+			return true
+		case strings.HasPrefix(p, "/tenants/tenant/l2-networks"):
+			found = true
+		case strings.HasPrefix(p, "/tenants/tenant/ports"), strings.HasPrefix(p, "/tenants/tenant/interfaces"):
+			// If only the other side has L2 networks, they changed too.
+			found = hasL2(tenantOf(chain))
+		}
+		return false
+	})
+	return found
+}
+
+// tenantOf returns the tenant entry of a chain below one.
+func tenantOf(chain []*tree.Node) *tree.Node {
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Schema().Path == rz.TenantPath {
+			return chain[i] // the entry: the list node comes before it
+		}
+	}
+	return nil
+}
+
+// hasL2 reports whether tenant t (nil: none) has an L2 network.
+func hasL2(t *tree.Node) bool {
+	if t == nil {
+		return false
+	}
+	for range (rz.Tenant{Node: t}).L2Networks() {
+		return true
+	}
+	return false
 }

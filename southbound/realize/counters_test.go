@@ -39,7 +39,7 @@ func (r *rig) readLive(ctx context.Context) map[string]string {
 	return out
 }
 
-func lookup(t *testing.T, root *tree.Node, p string) *tree.Node {
+func lookup(t testing.TB, root *tree.Node, p string) *tree.Node {
 	t.Helper()
 	elems, err := gnmipath.Parse(p)
 	if err != nil {

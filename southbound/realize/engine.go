@@ -371,9 +371,14 @@ type l2Step struct {
 	model         l2.Model
 }
 
-// l2Of computes the L2 part of moving the forwarders to root.
-func (e *Engine) l2Of(root *tree.Node) l2Step {
-	m := desired.L2(root)
+// l2Of computes the L2 part of moving the forwarders to cs.New; nothing
+// when cs changes nothing the L2 model reads (desired.L2Relevant), so an
+// L3 Set costs no walk of every L2 network.
+func (e *Engine) l2Of(cs *changeset.Set) l2Step {
+	if !desired.L2Relevant(cs.Walk) {
+		return l2Step{before: e.l2, after: e.l2, model: e.l2model}
+	}
+	m := desired.L2(cs.New)
 	after := l2.Compute(m)
 	return l2Step{before: e.l2, after: after, diffs: l2.Diff(e.l2, after), model: m}
 }
@@ -418,7 +423,7 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	placed, diffs := e.overlayLearnt(computed, diffs)
 	result := placed.Result
 	state := e.stateOf(asg)
-	ls := e.l2Of(cur)
+	ls := e.l2Of(cs)
 	jobs := plan.jobs(e.result, diffs, result, ls, data, cur)
 	now := time.Now()
 	e.target.Store(&target{root: cur, result: result, l2: ls.after})

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // rig is an engine over a fakeNet, started on a scenario and reconciled,
 // with what routing says the backends must hold for the committed tree.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	sch  *schema.Schema
 	net  *fakeNet
 	e    *realize.Engine
@@ -54,20 +54,20 @@ const (
 	vendorB = "vendor-b" // serves host-b
 )
 
-func newRig(t *testing.T, scenario string, extra ...string) *rig {
+func newRig(t testing.TB, scenario string, extra ...string) *rig {
 	t.Helper()
 	return newRigWith(t, realize.Config{}, nil, scenario, extra...)
 }
 
 // newRigState is newRig with an engine started on stored state.
-func newRigState(t *testing.T, scenario string, state map[string][]byte, extra ...string) *rig {
+func newRigState(t testing.TB, scenario string, state map[string][]byte, extra ...string) *rig {
 	t.Helper()
 	return newRigWith(t, realize.Config{}, state, scenario, extra...)
 }
 
 // newRigWith is newRig with cfg (its registry and logger filled in) and
 // the engine started on stored state.
-func newRigWith(t *testing.T, cfg realize.Config, state map[string][]byte, scenario string, extra ...string) *rig {
+func newRigWith(t testing.TB, cfg realize.Config, state map[string][]byte, scenario string, extra ...string) *rig {
 	t.Helper()
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
@@ -95,7 +95,7 @@ func newRigWith(t *testing.T, cfg realize.Config, state map[string][]byte, scena
 }
 
 // merge merges JSON_IETF root documents into root.
-func merge(t *testing.T, root *tree.Node, docs ...string) *tree.Node {
+func merge(t testing.TB, root *tree.Node, docs ...string) *tree.Node {
 	t.Helper()
 	txn := tree.Begin(root)
 	for _, d := range docs {
@@ -110,7 +110,7 @@ func merge(t *testing.T, root *tree.Node, docs ...string) *tree.Node {
 	return txn.Root()
 }
 
-func model(t *testing.T, root *tree.Node) routing.Model {
+func model(t testing.TB, root *tree.Node) routing.Model {
 	t.Helper()
 	m, err := desired.Model(root)
 	if err != nil {

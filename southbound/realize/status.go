@@ -1,6 +1,7 @@
 package realize
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -251,9 +252,10 @@ func (e *Engine) writeInfraStatus(w *statusWriter, root *tree.Node) {
 type statusView struct {
 	hostBackend map[string]string
 	vpns        map[string]*routing.VPN
-	// l2Bindings are the L2 networks' bindings, by network ID and
-	// interface.
-	l2Bindings map[string]map[string]l2.Binding
+	// l2 are the L2 networks, in key order (desired.L2 reads them so):
+	// searched, not indexed, so a Set's status costs no pass over every
+	// L2 binding.
+	l2 []l2.Network
 }
 
 func (e *Engine) statusView() statusView {
@@ -264,16 +266,29 @@ func (e *Engine) statusView() statusView {
 	for i := range e.model.VPNs {
 		v.vpns[e.model.VPNs[i].Key()] = &e.model.VPNs[i]
 	}
-	v.l2Bindings = map[string]map[string]l2.Binding{}
-	for i := range e.l2model.Networks {
-		n := &e.l2model.Networks[i]
-		bs := map[string]l2.Binding{}
-		for _, b := range n.Bindings {
-			bs[b.Interface] = b
-		}
-		v.l2Bindings[n.ID()] = bs
-	}
+	v.l2 = e.l2model.Networks
 	return v
+}
+
+// l2Bindings returns the bindings (in interface order) of a tenant's L2
+// network, nil when the model has no such network.
+func (v statusView) l2Bindings(tenant, name string) []l2.Binding {
+	i, ok := slices.BinarySearchFunc(v.l2, [2]string{tenant, name}, func(n l2.Network, k [2]string) int {
+		return cmp.Or(strings.Compare(n.Tenant, k[0]), strings.Compare(n.Name, k[1]))
+	})
+	if !ok {
+		return nil
+	}
+	return v.l2[i].Bindings
+}
+
+// l2Binding returns iface's binding among bs (in interface order).
+func l2Binding(bs []l2.Binding, iface string) l2.Binding {
+	i, ok := slices.BinarySearchFunc(bs, iface, func(b l2.Binding, s string) int { return strings.Compare(b.Interface, s) })
+	if !ok {
+		return l2.Binding{}
+	}
+	return bs[i]
 }
 
 // binding returns a VPN's binding of interface iface (the index keeps
@@ -336,13 +351,14 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 // already showing their status are skipped).
 func (e *Engine) writeL2Status(w *statusWriter, tpath tree.Path, tn *tree.Node, v statusView) {
 	each(child1(tn, e.paths.l2nets), e.paths.l2net, func(nn *tree.Node) {
-		id := tpath[1].Keys[0].(string) + "/" + nn.Key()
+		tenant := tpath[1].Keys[0].(string)
+		id := tenant + "/" + nn.Key()
 		npath := append(tpath[:2:2], tree.Elem{Schema: e.paths.l2nets}, keyed(e.paths.l2net, nn.Key()))
-		byIface := v.l2Bindings[id]
+		bs := v.l2Bindings(tenant, nn.Key())
 		var members []objStatus
 		var counts []int
 		each(child1(nn, e.paths.l2binds), e.paths.l2bind, func(bn *tree.Node) {
-			b := byIface[bn.Key()]
+			b := l2Binding(bs, bn.Key())
 			active := b.Host != "" && b.AdminUp
 			st := e.placedStatus(v.hostBackend[b.Host], active, e.attempts[l2BindingKey(id, bn.Key())])
 			if active {

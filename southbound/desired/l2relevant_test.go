@@ -1,0 +1,97 @@
+package desired_test
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	gpb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/netready/netready/server/changeset"
+	"github.com/netready/netready/server/schema"
+	"github.com/netready/netready/server/tree"
+	"github.com/netready/netready/southbound/desired"
+	"github.com/netready/netready/southbound/l2"
+	netreadyyang "github.com/netready/netready/yang"
+)
+
+// TestL2RelevantCoversTheL2Model edits a tree at random (the Index's
+// edits, and L2 networks and their bindings coming and going) and checks
+// that whenever L2Relevant says a change concerns no L2, L2 reads the
+// same model before and after it: skipping the L2 computation then gives
+// what computing it would. It also checks that L2 gives networks and
+// bindings in key order, which the status writer relies on to search
+// them.
+func TestL2RelevantCoversTheL2Model(t *testing.T) {
+	sch, err := schema.LoadFS(netreadyyang.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped, computed := 0, 0
+	for seed := range uint64(20) {
+		e := &editor{t: t, sch: sch, r: rand.New(rand.NewPCG(seed, 5))}
+		root := e.merge(e.initial(), e.l2Network(0, 0))
+		for step := range 200 {
+			next, what := e.editL2(root)
+			if !desired.L2Relevant(changeset.Compute(root, next).Walk) {
+				skipped++
+				if before, after := desired.L2(root), desired.L2(next); !reflect.DeepEqual(before, after) {
+					t.Fatalf("seed %d step %d (%s): L2Relevant said no, but the L2 model changed:\nbefore %+v\nafter  %+v", seed, step, what, before, after)
+				}
+			} else {
+				computed++
+			}
+			inKeyOrder(t, desired.L2(next))
+			root = next
+		}
+	}
+	if skipped == 0 || computed == 0 {
+		t.Fatalf("L2Relevant said no %d times and yes %d: the edits do not exercise both", skipped, computed)
+	}
+}
+
+// editL2 makes one random edit: an L2 one a third of the time, else one
+// of edit's.
+func (e *editor) editL2(root *tree.Node) (*tree.Node, string) {
+	tn, n := e.pick(2), e.pick(2)
+	switch e.pick(9) {
+	case 0:
+		return e.merge(root, e.l2Network(tn, n)), "l2 network"
+	case 1:
+		p := append(tenantElems(tn), &gpb.PathElem{Name: "l2-networks"}, &gpb.PathElem{Name: "l2-network", Key: map[string]string{"name": fmt.Sprintf("n%d", n)}})
+		return e.delete(root, p), "delete l2 network"
+	case 2:
+		return e.merge(root, tenantDoc(tn, fmt.Sprintf(`"netready-l2network:l2-networks": {"l2-network": [{"name": "n%d", "bindings": {"binding": [%s]}}]}`, n, e.l2Binding()))), "l2 binding"
+	}
+	return e.edit(root)
+}
+
+func (e *editor) l2Network(tn, n int) string {
+	i := e.pick(5)
+	return tenantDoc(tn, fmt.Sprintf(`"netready-l2network:l2-networks": {"l2-network": [{"name": "n%d", "bindings": {"binding": [%s, %s]}}]}`,
+		n, e.l2BindingOf(i), e.l2BindingOf(i+1)))
+}
+
+func (e *editor) l2Binding() string { return e.l2BindingOf(e.pick(6)) }
+
+func (e *editor) l2BindingOf(i int) string {
+	return fmt.Sprintf(`{"interface": "i%d", "admin-state": %q}`, i, e.adminState())
+}
+
+func inKeyOrder(t *testing.T, m l2.Model) {
+	t.Helper()
+	if !slices.IsSortedFunc(m.Networks, func(a, b l2.Network) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
+	}) {
+		t.Fatalf("L2 networks not in key order: %+v", m.Networks)
+	}
+	for _, n := range m.Networks {
+		if !slices.IsSortedFunc(n.Bindings, func(a, b l2.Binding) int { return strings.Compare(a.Interface, b.Interface) }) {
+			t.Fatalf("bindings of %s not in key order: %+v", n.ID(), n.Bindings)
+		}
+	}
+}
