@@ -12,7 +12,8 @@
 // On first start it creates the users file with an admin user whose
 // password it writes to DATA-DIR/initial-admin-password. SIGHUP reloads the
 // users file, the policy file, the TLS certificates and the YANG modules of
-// the models dir (--models-dir).
+// the models dir (--models-dir); DATA-DIR/netreadyd.pid names the process
+// to send it to while the server runs.
 package main
 
 import (
@@ -24,6 +25,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -137,10 +140,15 @@ func main() {
 		log.Error("netreadyd failed to start", "err", err)
 		os.Exit(1)
 	}
+	pidFile := filepath.Join(cfg.DataDir, pidFileName)
+	if err := writePIDFile(pidFile); err != nil {
+		log.Warn("no PID file; signal the server by its process ID", "err", err)
+	}
 	go reloadOnHUP(ctx, d, log)
 	err = d.Wait(ctx)
 	log.Info("shutting down")
 	d.Stop()
+	removePIDFile(pidFile)
 	if err != nil {
 		log.Error("netreadyd stopped", "err", err)
 		os.Exit(1)
@@ -156,6 +164,28 @@ func flagsExitCode(err error, errOut io.Writer) int {
 	}
 	fmt.Fprintln(errOut, "netreadyd:", err)
 	return 2
+}
+
+// pidFileName is the file in the data dir that holds the server's process
+// ID while it runs, so that `kill -HUP $(cat DATA-DIR/netreadyd.pid)`
+// reaches this server and no other netreadyd on the machine.
+const pidFileName = "netreadyd.pid"
+
+// writePIDFile writes this process's ID to path, replacing a file that a
+// server which did not stop cleanly left behind.
+func writePIDFile(path string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// removePIDFile removes path if it still names this process.
+func removePIDFile(path string) {
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
+		_ = os.Remove(path)
+	}
 }
 
 // reloadOnHUP reloads users, policy, certificates and models on every SIGHUP.

@@ -6,10 +6,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -208,9 +211,14 @@ func checkAfterRestart(t *testing.T, bin, dir string, acked map[string]bool) {
 
 // TestSIGTERMShutsDownCleanly stops netreadyd with SIGTERM while clients
 // write: it must exit 0 within its grace period, having kept every Set it
-// acknowledged.
+// acknowledged. While it runs, DATA-DIR/netreadyd.pid names it (the
+// README signals it so); once it has stopped, the file is gone.
 func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	bin, dir, d, c := running(t)
+	pidFile := filepath.Join(dir, "netreadyd.pid")
+	if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(d.cmd.Process.Pid) {
+		t.Errorf("%s holds %q (%v), want the server's process ID %d", pidFile, b, err, d.cmd.Process.Pid)
+	}
 	w := startWriters(c, 4)
 	time.Sleep(500 * time.Millisecond)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -225,6 +233,9 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("netreadyd did not stop after SIGTERM")
+	}
+	if _, err := os.Stat(pidFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s after a clean stop: %v, want it gone", pidFile, err)
 	}
 	checkAfterRestart(t, bin, dir, w.wait())
 }
