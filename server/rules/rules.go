@@ -268,24 +268,13 @@ func vpnPrefixes(_ *tree.Node, chain []*tree.Node) error {
 
 // subnetsOnce refuses one subnet listed twice, written two ways.
 func subnetsOnce(chain []*tree.Node, l *tree.Node) error {
-	if l == nil {
-		return nil
+	if e, prev := firstDuplicate(l, func(e *tree.Node) (netip.Prefix, bool) {
+		p, err := netip.ParsePrefix(e.Key())
+		return p, err == nil
+	}); e != nil {
+		return fail(chain, "subnet[prefix="+e.Key()+"]/prefix", "%s is subnet %s too, written another way; keep one of the two", e.Key(), prev)
 	}
-	seen := map[netip.Prefix]string{}
-	var err error
-	l.Entries(func(e *tree.Node) bool {
-		p, perr := netip.ParsePrefix(e.Key())
-		if perr != nil {
-			return true // the type refuses it
-		}
-		if prev, dup := seen[p]; dup {
-			err = fail(chain, "subnet[prefix="+e.Key()+"]/prefix", "%s is subnet %s too, written another way; keep one of the two", e.Key(), prev)
-			return false
-		}
-		seen[p] = e.Key()
-		return true
-	})
-	return err
+	return nil
 }
 
 // vpnStaticRoutes refuses two static routes for one prefix, and one next
@@ -317,25 +306,10 @@ func vpnStaticRoutes(_ *tree.Node, chain []*tree.Node) error {
 
 // nextHopsOnce refuses a next-hop address listed twice in static route r.
 func nextHopsOnce(chain []*tree.Node, at string, r *tree.Node) error {
-	l := r.ChildByName("next-hop")
-	if l == nil {
-		return nil
+	if h, prev := firstDuplicate(r.ChildByName("next-hop"), addrKey); h != nil {
+		return fail(chain, at+"/next-hop[address="+h.Key()+"]/address", "%s is next hop %s of the route too; keep one of the two", h.Key(), prev)
 	}
-	seen := map[netip.Addr]string{}
-	var err error
-	l.Entries(func(h *tree.Node) bool {
-		a, perr := netip.ParseAddr(h.Key())
-		if perr != nil {
-			return true // the type refuses it
-		}
-		if prev, dup := seen[a.Unmap()]; dup {
-			err = fail(chain, at+"/next-hop[address="+h.Key()+"]/address", "%s is next hop %s of the route too; keep one of the two", h.Key(), prev)
-			return false
-		}
-		seen[a.Unmap()] = h.Key()
-		return true
-	})
-	return err
+	return nil
 }
 
 // bgpNeighborsOnce refuses one peer configured twice, its address
@@ -343,25 +317,10 @@ func nextHopsOnce(chain []*tree.Node, at string, r *tree.Node) error {
 // ::ffff:192.0.2.1): the speaker holds one session per address, so one
 // of the two would have no session and no status.
 func bgpNeighborsOnce(_ *tree.Node, chain []*tree.Node) error {
-	l := chain[len(chain)-1].ChildByName("neighbor")
-	if l == nil {
-		return nil
+	if nb, prev := firstDuplicate(chain[len(chain)-1].ChildByName("neighbor"), addrKey); nb != nil {
+		return fail(chain, "neighbor[address="+nb.Key()+"]/address", "%s is neighbor %s too, written another way; keep one of the two", nb.Key(), prev)
 	}
-	seen := map[netip.Addr]string{}
-	var err error
-	l.Entries(func(nb *tree.Node) bool {
-		a, perr := netip.ParseAddr(nb.Key())
-		if perr != nil {
-			return true // the type refuses it
-		}
-		if prev, dup := seen[a.Unmap()]; dup {
-			err = fail(chain, "neighbor[address="+nb.Key()+"]/address", "%s is neighbor %s too, written another way; keep one of the two", nb.Key(), prev)
-			return false
-		}
-		seen[a.Unmap()] = nb.Key()
-		return true
-	})
-	return err
+	return nil
 }
 
 // hostAddressesUnique refuses two hosts with one underlay address
@@ -369,24 +328,43 @@ func bgpNeighborsOnce(_ *tree.Node, chain []*tree.Node) error {
 // traffic to, so the second host's would reach the first.
 func hostAddressesUnique(_ *tree.Node, chain []*tree.Node) error {
 	l := chain[len(chain)-1].ChildByName("host")
-	if l == nil {
-		return nil
+	if h, prev := firstDuplicate(l, func(h *tree.Node) (netip.Addr, bool) {
+		a, err := netip.ParseAddr(str(leaf(h, "address"))) // no address: passed over
+		return a.Unmap(), err == nil
+	}); h != nil {
+		return fail(append(chain[:len(chain):len(chain)], l, h), "address", "%s is the underlay address of host %s too; each host needs its own tunnel endpoint", str(leaf(h, "address")), prev)
 	}
-	owner := map[netip.Addr]string{}
-	var err error
-	l.Entries(func(h *tree.Node) bool {
-		a, perr := netip.ParseAddr(str(leaf(h, "address")))
-		if perr != nil {
-			return true // no address, or the type refuses it
+	return nil
+}
+
+// firstDuplicate returns the first entry of list l (nil: none) whose
+// identity (keyOf; false passes over the entry, as for a value the type
+// refuses) an earlier entry has, and that entry's key.
+func firstDuplicate[K comparable](l *tree.Node, keyOf func(*tree.Node) (K, bool)) (dup *tree.Node, prev string) {
+	if l == nil {
+		return nil, ""
+	}
+	seen := map[K]string{}
+	l.Entries(func(e *tree.Node) bool {
+		k, ok := keyOf(e)
+		if !ok {
+			return true
 		}
-		if prev, dup := owner[a.Unmap()]; dup {
-			err = fail(append(chain[:len(chain):len(chain)], l, h), "address", "%s is the underlay address of host %s too; each host needs its own tunnel endpoint", str(leaf(h, "address")), prev)
+		if p, found := seen[k]; found {
+			dup, prev = e, p
 			return false
 		}
-		owner[a.Unmap()] = h.Key()
+		seen[k] = e.Key()
 		return true
 	})
-	return err
+	return dup, prev
+}
+
+// addrKey is the address a list entry is keyed by, as forwarding sees it
+// (an IPv4-mapped IPv6 address is its IPv4 address).
+func addrKey(e *tree.Node) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(e.Key())
+	return a.Unmap(), err == nil
 }
 
 // descend returns the node at the end of names under n, or nil.
