@@ -224,6 +224,22 @@ type check struct {
 	triggered map[string]trigger
 	condNoted map[*tree.Node]bool
 	refBuf    refBuf
+	whole     wholeObject
+}
+
+// wholeObject is the outermost object the walk is inside of that the
+// transaction created or deleted whole (node nil: none).
+type wholeObject struct {
+	node   *tree.Node
+	depth  int  // its chain's length
+	exists bool // created (in the new tree) rather than deleted
+}
+
+// inside reports whether the change at the end of chain lies strictly
+// below w, on the same side (created below created, deleted below
+// deleted).
+func (w *wholeObject) inside(chain []*tree.Node, exists bool) bool {
+	return w.node != nil && len(chain) > w.depth && chain[w.depth-1] == w.node && exists == w.exists
 }
 
 // refBuf is the storage leafref reuses for the paths of each reference.
@@ -339,8 +355,29 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 // node itself) so each instance's rules run once after the walk. exists
 // tells that the changed node is in the new tree, and with it every object
 // of chain (Diff's chains hold the new version of each node that has one).
+//
+// Below an object created or deleted whole, the walk (parents first) has
+// already noted every rule a change there concerns: the whole object's
+// rules, its ancestors' rules that concern anything below it (what a rule
+// reads below the object has the object among its ancestors), and the
+// rules of every object between it and the change, each created or
+// deleted whole too. Only a nested object's own rules are left to note;
+// a leaf there notes nothing. A bulk Set creates 30,000 objects and
+// 90,000 leaves in one tenant: the rules of the tenant's ancestors are
+// looked at once, not for every leaf.
 func (c *check) noteRules(chain []*tree.Node, exists bool) {
-	for i, n := range chain {
+	from, last := 0, chain[len(chain)-1]
+	switch {
+	case c.whole.inside(chain, exists):
+		if !last.Schema().IsDir() {
+			return
+		}
+		from = len(chain) - 1
+	case last.Schema().IsDir(): // noted only when created or deleted whole
+		c.whole = wholeObject{node: last, depth: len(chain), exists: exists}
+	}
+	for i := from; i < len(chain); i++ {
+		n := chain[i]
 		rules := c.v.rules[n.Schema()]
 		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
 			continue

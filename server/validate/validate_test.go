@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/netready/netready/server/changeset"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -674,6 +675,77 @@ func TestRuleReads(t *testing.T) {
 	}
 	if _, err := New(s, []Rule{{Path: "/dev", Name: "bad", Check: count("bad"), Reads: []string{"auth/nope"}}}); err == nil || !strings.Contains(err.Error(), "auth/nope") {
 		t.Errorf("a Reads path the schema lacks: %v", err)
+	}
+}
+
+// TestRulesBelowWholeObjects: in an object created or deleted whole,
+// every object's rules run once, the nested objects' too (their leaves
+// note nothing more: the walk noted each object as it reached it), and
+// a rule that reads below an object still runs for its creation.
+func TestRulesBelowWholeObjects(t *testing.T) {
+	s := vsch(t)
+	var calls []string
+	check := func(name string) func(*tree.Node, []*tree.Node) error {
+		return func(_ *tree.Node, chain []*tree.Node) error {
+			calls = append(calls, name+" "+tree.ChainString(chain))
+			return nil
+		}
+	}
+	guard := func(name string) func(_, _ *tree.Node, was, is []*tree.Node) error {
+		return func(_, _ *tree.Node, was, is []*tree.Node) error {
+			if is == nil {
+				calls = append(calls, name+" gone "+tree.ChainString(was))
+			}
+			return nil
+		}
+	}
+	v, err := New(s, []Rule{
+		{Path: "/dev", Name: "dev", Check: check("dev"), Reads: []string{"note", "auth/deep"}},
+		{Path: "/dev/auth", Name: "auth", Check: check("auth")},
+		{Path: "/dev/auth/deep", Name: "deep", Check: check("deep"), Reads: []string{"secret"}},
+		{Path: "/grp", Name: "grp", Check: check("grp"), Guard: guard("grp"), Reads: []string{"member/id"}},
+		{Path: "/grp/member", Name: "member", Check: check("member"), Guard: guard("member")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	base := edit(t, s, root, op{"merge", "/grp[name=g1]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`})
+	d, err := v.Check(changeset.Compute(root, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want []string
+	}{
+		{"created whole", []op{
+			{"merge", "/dev[name=d3]", strings.Replace(validDev, "d1", "d3", 1)},
+			{"merge", "/grp[name=g2]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`},
+		}, []string{
+			"auth /dev[name=d3]/auth", "deep /dev[name=d3]/auth/deep", "dev /dev[name=d3]",
+			"grp /grp[name=g2]", "member /grp[name=g2]/member[id=1]", "member /grp[name=g2]/member[id=2]",
+		}},
+		{"deleted whole: only the guards", []op{{"delete", "/grp[name=g1]", ""}}, []string{
+			"grp gone /grp[name=g1]", "member gone /grp[name=g1]/member[id=1]", "member gone /grp[name=g1]/member[id=2]",
+		}},
+		{"created in an object that stays", []op{{"merge", "/grp[name=g1]/member[id=3]", `{}`}}, []string{
+			"grp /grp[name=g1]", "member /grp[name=g1]/member[id=3]",
+		}},
+		{"deleted in an object that stays", []op{{"delete", "/grp[name=g1]/member[id=2]", ""}}, []string{
+			"grp /grp[name=g1]", "member gone /grp[name=g1]/member[id=2]",
+		}},
+	} {
+		calls = nil
+		if _, err := v.Check(changeset.Compute(base, edit(t, s, base, tc.ops...)), nil); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		sort.Strings(calls)
+		if !reflect.DeepEqual(calls, tc.want) {
+			t.Errorf("%s: rules ran for %q, want %q", tc.name, calls, tc.want)
+		}
 	}
 }
 
