@@ -174,33 +174,58 @@ type Authorizer interface {
 // Delta is what a validated transaction changes in the validator's index;
 // Commit applies it once the transaction is durable.
 type Delta struct {
-	refs map[string]int
+	// refs are the reference counts' changes, one per reference given or
+	// taken, in the order the walk met them (a key may come more than
+	// once). A list, not a map: a bulk Set gives 20,000 references, and
+	// gathering them in a map of its own rehashed every key as the map
+	// grew, then hashed each again to apply it; only a Set deleting
+	// referenced entries needs the sums per key (sums).
+	refs []refChange
+}
+
+// refChange adds n (+1 or -1) to the references to the entry at path.
+type refChange struct {
+	path string
+	n    int
+}
+
+// sums returns the delta's net change per path.
+func (d *Delta) sums() map[string]int {
+	m := make(map[string]int, len(d.refs))
+	for _, r := range d.refs {
+		m[r.path] += r.n
+	}
+	return m
 }
 
 // Reset rebuilds the reference index from a whole tree (at start-up).
 func (v *Validator) Reset(root *tree.Node) {
 	v.refs = map[string]int{}
 	empty := tree.NewRoot(v.sch)
-	d := &Delta{refs: map[string]int{}}
+	d := &Delta{}
 	tree.Diff(empty, root, func(chain []*tree.Node, _, n *tree.Node) bool {
 		if s := n.Schema(); s.Leafref != nil && s.Leafref.Keyed && s.Config {
-			countRefs(d.refs, chain, n, +1)
+			d.refs = countRefs(d.refs, chain, n, +1)
 		}
 		return n.Schema().Config
 	})
 	v.Commit(d)
 }
 
-// Commit applies a delta returned by Check.
+// Commit applies a delta returned by Check: each count changes by the
+// delta's net change for its path, and a count that drops to zero or
+// below goes. Only a change taking a reference away can drop one, so
+// only their paths are looked at again.
 func (v *Validator) Commit(d *Delta) {
 	if d == nil {
 		return
 	}
-	for k, n := range d.refs {
-		if c := v.refs[k] + n; c > 0 {
-			v.refs[k] = c
-		} else {
-			delete(v.refs, k)
+	for _, r := range d.refs {
+		v.refs[r.path] += r.n
+	}
+	for _, r := range d.refs {
+		if r.n < 0 && v.refs[r.path] <= 0 {
+			delete(v.refs, r.path)
 		}
 	}
 }
@@ -268,7 +293,7 @@ type ruleRun struct {
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
 func (v *Validator) Check(cs *changeset.Set, auth Authorizer) (*Delta, error) {
-	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
+	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
 	cs.Walk(c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
@@ -495,9 +520,9 @@ func Chain(root *tree.Node, p tree.Path) []*tree.Node {
 // Inverse returns the delta that undoes d, for a transaction that passed
 // validation but could not be stored.
 func (d *Delta) Inverse() *Delta {
-	inv := &Delta{refs: make(map[string]int, len(d.refs))}
-	for k, n := range d.refs {
-		inv.refs[k] = -n
+	inv := &Delta{refs: make([]refChange, len(d.refs))}
+	for i, r := range d.refs {
+		inv.refs[i] = refChange{path: r.path, n: -r.n}
 	}
 	return inv
 }

@@ -503,6 +503,43 @@ func TestRefCountsAcrossTransactions(t *testing.T) {
 	}
 }
 
+// TestRefCountsWithinOneTransaction: a transaction that takes references
+// from a target and gives it others counts their sum: swapped references
+// leave both targets held, and a target may go with its references.
+func TestRefCountsWithinOneTransaction(t *testing.T) {
+	s := vsch(t)
+	v, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/targets", `{"target":[{"id":"t1"},{"id":"t2"}]}`},
+		op{"merge", "/ref[name=r1]/to", `"t1"`}, op{"merge", "/ref[name=r2]/to", `"t2"`})
+	v.Reset(root)
+	commit := func(ops ...op) {
+		t.Helper()
+		cand := edit(t, s, root, ops...)
+		d, err := v.Check(changeset.Compute(root, cand), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Commit(d)
+		root = cand
+	}
+	commit(op{"merge", "/ref[name=r1]/to", `"t2"`}, op{"merge", "/ref[name=r2]/to", `"t1"`}, op{"merge", "/ref[name=r3]/to", `"t2"`})
+	if want := map[string]int{"/targets/target[id=t1]": 1, "/targets/target[id=t2]": 2}; !reflect.DeepEqual(v.refs, want) {
+		t.Fatalf("refs after the swap = %v, want %v", v.refs, want)
+	}
+	for target, n := range map[string]string{"t1": " 1 ", "t2": " 2 "} {
+		_, err := v.Check(changeset.Compute(root, edit(t, s, root, op{"delete", "/targets/target[id=" + target + "]", ""})), nil)
+		wantErr(t, err, tree.KindConflict, "/targets/target[id="+target+"]", "still referenced|"+n)
+	}
+	commit(op{"delete", "/ref[name=r2]", ""}, op{"delete", "/targets/target[id=t1]", ""}, op{"merge", "/ref[name=r1]/to", `"t2"`})
+	commit(op{"delete", "/ref", ""})
+	if len(v.refs) != 0 {
+		t.Fatalf("references left after every reference went: %v", v.refs)
+	}
+}
+
 func TestDeltaInverse(t *testing.T) {
 	s := vsch(t)
 	v, _ := New(s, nil)
