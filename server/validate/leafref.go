@@ -94,11 +94,11 @@ func (c *check) leafref(chain []*tree.Node, o, n *tree.Node) {
 	}
 	for _, v := range oneValue(o, &c.refBuf.one) {
 		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
-		c.delta.refs = append(c.delta.refs, refChange{tree.PathString(target), -1})
+		c.delta.add(tree.PathString(target), -1)
 	}
 	for _, v := range oneValue(n, &c.refBuf.one) {
 		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
-		c.delta.refs = append(c.delta.refs, refChange{tree.PathString(target), +1})
+		c.delta.add(tree.PathString(target), +1)
 		if tree.Lookup(c.root, target) == nil {
 			c.err = danglingRef(src, lr, v)
 			return
@@ -120,18 +120,17 @@ func either(o, n *tree.Node) *tree.Node {
 	return o
 }
 
-// countRefs appends a change of d to the reference count of every target
-// n names.
-func countRefs(refs []refChange, chain []*tree.Node, n *tree.Node, d int) []refChange {
-	if n == nil {
-		return refs
+// countRefs adds to d a change of n to the references to every target
+// leaf names.
+func countRefs(d *Delta, chain []*tree.Node, leaf *tree.Node, n int) {
+	if leaf == nil {
+		return
 	}
-	lr := n.Schema().Leafref
+	lr := leaf.Schema().Leafref
 	src := tree.ChainPath(chain)
-	for _, v := range leafValues(n) {
-		refs = append(refs, refChange{tree.PathString(keyedTarget(src, lr, v)), d})
+	for _, v := range leafValues(leaf) {
+		d.add(tree.PathString(keyedTarget(src, lr, v)), n)
 	}
-	return refs
 }
 
 func (c *check) targetExists(src tree.Path, lr *schema.Leafref, v value.Value) bool {

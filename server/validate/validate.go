@@ -189,6 +189,16 @@ type refChange struct {
 	n    int
 }
 
+// add lists a change of n to the references to path. The list doubles as
+// it grows: append grows a long slice by a quarter, which copied a bulk
+// Set's 20,000 changes over and over (2.4 MB more per Set than the map).
+func (d *Delta) add(path string, n int) {
+	if len(d.refs) == cap(d.refs) {
+		d.refs = slices.Grow(d.refs, max(len(d.refs), 16))
+	}
+	d.refs = append(d.refs, refChange{path, n})
+}
+
 // sums returns the delta's net change per path.
 func (d *Delta) sums() map[string]int {
 	m := make(map[string]int, len(d.refs))
@@ -205,7 +215,7 @@ func (v *Validator) Reset(root *tree.Node) {
 	d := &Delta{}
 	tree.Diff(empty, root, func(chain []*tree.Node, _, n *tree.Node) bool {
 		if s := n.Schema(); s.Leafref != nil && s.Leafref.Keyed && s.Config {
-			d.refs = countRefs(d.refs, chain, n, +1)
+			countRefs(d, chain, n, +1)
 		}
 		return n.Schema().Config
 	})
