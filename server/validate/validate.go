@@ -15,7 +15,6 @@ package validate
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -251,6 +250,7 @@ type check struct {
 	deleted  []deletedEntry
 	rescan   map[*schema.Node]bool
 	ruleRuns map[string]*ruleRun
+	runs     []*ruleRun              // the same runs, in the order the walk noted them
 	noted    map[*tree.Node]*ruleRun // the run of each object seen, nil when deleted
 	err      error
 	// must/when work: anchor instances to evaluate, by path; and
@@ -291,6 +291,7 @@ type deletedEntry struct {
 }
 
 type ruleRun struct {
+	path    string // the object's path
 	chain   []*tree.Node
 	deleted bool // not in the candidate: only Guards run
 	rules   []*boundRule
@@ -437,9 +438,10 @@ func (c *check) addRun(sub []*tree.Node, r *boundRule, exists bool) {
 			// tree.Diff gives every change its own chain, never written
 			// again (changeset keeps them too): keep it, capped so that
 			// nobody appends over it, rather than copy it per object.
-			run = &ruleRun{chain: sub[:len(sub):len(sub)]}
+			run = &ruleRun{path: key, chain: sub[:len(sub):len(sub)]}
 			run.deleted = !exists && tree.Lookup(c.root, tree.ChainPath(sub)) == nil
 			c.ruleRuns[key] = run
+			c.runs = append(c.runs, run)
 		}
 		c.noted[n] = run
 	}
@@ -469,29 +471,54 @@ func (c *check) entryDeleted(chain []*tree.Node) {
 	}
 }
 
+// runRules runs the noted rules. A refused transaction reports the error
+// of the object whose path sorts first (then of its first rule), so that
+// the same transaction always reports the same error. Sorting the paths
+// of every run costs a bulk Set's 10,000 interfaces ~10 ms, while most
+// transactions are accepted: the runs go in the order the walk noted
+// them, and only once one fails are those it has not reached yet and
+// whose paths sort before it run, sorted, to find the first error. Each
+// rule still runs once.
 func (c *check) runRules() error {
-	keys := make([]string, 0, len(c.ruleRuns))
-	for k := range c.ruleRuns {
-		keys = append(keys, k)
+	for i, run := range c.runs {
+		err := c.runOne(run)
+		if err == nil {
+			continue
+		}
+		var before []*ruleRun
+		for _, r := range c.runs[i+1:] {
+			if r.path < run.path {
+				before = append(before, r)
+			}
+		}
+		slices.SortFunc(before, func(a, b *ruleRun) int { return strings.Compare(a.path, b.path) })
+		for _, r := range before {
+			if e := c.runOne(r); e != nil {
+				return e
+			}
+		}
+		return err
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		run := c.ruleRuns[k]
-		// Re-read the instance from the candidate: the chain holds the nodes
-		// Diff saw, which may be the old ones for a deleted descendant.
-		p := tree.ChainPath(run.chain)
-		chain := Chain(c.root, p)
-		for _, r := range run.rules {
-			var err error
-			if r.Check != nil && chain != nil {
-				err = r.Check(c.root, chain)
-			}
-			if r.Guard != nil && err == nil {
-				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
-			}
-			if err != nil {
-				return c.redactRuleError(asConflict(err, k), k)
-			}
+	return nil
+}
+
+// runOne runs the rules of one object, in the order they were given, up
+// to the first error.
+func (c *check) runOne(run *ruleRun) error {
+	// Re-read the instance from the candidate: the chain holds the nodes
+	// Diff saw, which may be the old ones for a deleted descendant.
+	p := tree.ChainPath(run.chain)
+	chain := Chain(c.root, p)
+	for _, r := range run.rules {
+		var err error
+		if r.Check != nil && chain != nil {
+			err = r.Check(c.root, chain)
+		}
+		if r.Guard != nil && err == nil {
+			err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
+		}
+		if err != nil {
+			return c.redactRuleError(asConflict(err, run.path), run.path)
 		}
 	}
 	return nil

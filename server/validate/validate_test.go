@@ -786,6 +786,45 @@ func TestRulesBelowWholeObjects(t *testing.T) {
 	}
 }
 
+// TestRuleErrorsInPathOrder: of several objects whose rules fail, the
+// one whose path sorts first is reported, whatever the order the walk
+// met them in (entries in key order: 9 before 10), and no rule runs
+// twice.
+func TestRuleErrorsInPathOrder(t *testing.T) {
+	s := vsch(t)
+	calls := map[string]int{}
+	fail := func(_ *tree.Node, chain []*tree.Node) error {
+		calls[tree.ChainString(chain)]++
+		return fmt.Errorf("refused")
+	}
+	v, err := New(s, []Rule{
+		{Path: "/grp/member", Name: "member", Check: fail},
+		{Path: "/targets/target", Name: "target", Check: fail},
+		{Path: "/ref", Name: "ref", Check: fail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want string
+	}{
+		{"entries", []op{{"merge", "/grp[name=g]", `{"member":[{"id":9},{"id":10}],"need":["n"]}`}}, "/grp[name=g]/member[id=10]"},
+		{"lists", []op{{"merge", "/targets/target[id=t]", `{}`}, {"merge", "/ref[name=r]", `{}`}}, "/ref[name=r]"},
+	} {
+		clear(calls)
+		_, err := v.Check(changeset.Compute(root, edit(t, s, root, tc.ops...)), nil)
+		wantErr(t, err, tree.KindConflict, tc.want, "refused")
+		for path, n := range calls {
+			if n > 1 {
+				t.Errorf("%s: the rule of %s ran %d times", tc.name, path, n)
+			}
+		}
+	}
+}
+
 // TestRuleGuard: a Guard runs for created, changed and deleted instances
 // (a Check never sees a deleted one), with the instance as committed and
 // as it will be, and its error refuses the transaction.
