@@ -223,7 +223,7 @@ func TestConditionsScope(t *testing.T) {
 	}
 	v.Commit(d)
 	// Changing e2's enabled re-runs the description when of e2 only.
-	c := &check{v: v, root: edit(t, s, base, op{"merge", "/iface[name=e2]/enabled", `false`}), delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
+	c := &check{v: v, root: edit(t, s, base, op{"merge", "/iface[name=e2]/enabled", `false`}), delta: &Delta{}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
 	tree.Diff(base, c.root, c.visit)
 	var scopes []string
 	for _, tr := range c.triggered {

@@ -94,11 +94,11 @@ func (c *check) leafref(chain []*tree.Node, o, n *tree.Node) {
 	}
 	for _, v := range oneValue(o, &c.refBuf.one) {
 		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
-		c.delta.refs[tree.PathString(target)]--
+		c.delta.add(tree.PathString(target), -1)
 	}
 	for _, v := range oneValue(n, &c.refBuf.one) {
 		target, keys = appendKeyedTarget(target[:0], keys, src, lr, v)
-		c.delta.refs[tree.PathString(target)]++
+		c.delta.add(tree.PathString(target), +1)
 		if tree.Lookup(c.root, target) == nil {
 			c.err = danglingRef(src, lr, v)
 			return
@@ -120,15 +120,16 @@ func either(o, n *tree.Node) *tree.Node {
 	return o
 }
 
-// countRefs adds d to the reference count of every target n names.
-func countRefs(refs map[string]int, chain []*tree.Node, n *tree.Node, d int) {
-	if n == nil {
+// countRefs adds to d a change of n to the references to every target
+// leaf names.
+func countRefs(d *Delta, chain []*tree.Node, leaf *tree.Node, n int) {
+	if leaf == nil {
 		return
 	}
-	lr := n.Schema().Leafref
+	lr := leaf.Schema().Leafref
 	src := tree.ChainPath(chain)
-	for _, v := range leafValues(n) {
-		refs[tree.PathString(keyedTarget(src, lr, v))] += d
+	for _, v := range leafValues(leaf) {
+		d.add(tree.PathString(keyedTarget(src, lr, v)), n)
 	}
 }
 
@@ -172,8 +173,12 @@ func findValue(n *tree.Node, steps []string, v value.Value) bool {
 
 // checkDeleted refuses deleting list entries that are still referenced.
 func (c *check) checkDeleted() error {
+	if len(c.deleted) == 0 {
+		return nil
+	}
+	delta := c.delta.sums()
 	for _, d := range c.deleted {
-		n := c.v.refs[d.path] + c.delta.refs[d.path]
+		n := c.v.refs[d.path] + delta[d.path]
 		if n <= 0 {
 			continue
 		}

@@ -15,7 +15,6 @@ package validate
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	gpb "github.com/openconfig/gnmi/proto/gnmi"
@@ -174,33 +173,68 @@ type Authorizer interface {
 // Delta is what a validated transaction changes in the validator's index;
 // Commit applies it once the transaction is durable.
 type Delta struct {
-	refs map[string]int
+	// refs are the reference counts' changes, one per reference given or
+	// taken, in the order the walk met them (a key may come more than
+	// once). A list, not a map: a bulk Set gives 20,000 references, and
+	// gathering them in a map of its own rehashed every key as the map
+	// grew, then hashed each again to apply it; only a Set deleting
+	// referenced entries needs the sums per key (sums).
+	refs []refChange
+}
+
+// refChange adds n (+1 or -1) to the references to the entry at path.
+type refChange struct {
+	path string
+	n    int
+}
+
+// add lists a change of n to the references to path. The list doubles as
+// it grows: append grows a long slice by a quarter, which copied a bulk
+// Set's 20,000 changes over and over (2.4 MB more per Set than the map).
+func (d *Delta) add(path string, n int) {
+	if len(d.refs) == cap(d.refs) {
+		d.refs = slices.Grow(d.refs, max(len(d.refs), 16))
+	}
+	d.refs = append(d.refs, refChange{path, n})
+}
+
+// sums returns the delta's net change per path.
+func (d *Delta) sums() map[string]int {
+	m := make(map[string]int, len(d.refs))
+	for _, r := range d.refs {
+		m[r.path] += r.n
+	}
+	return m
 }
 
 // Reset rebuilds the reference index from a whole tree (at start-up).
 func (v *Validator) Reset(root *tree.Node) {
 	v.refs = map[string]int{}
 	empty := tree.NewRoot(v.sch)
-	d := &Delta{refs: map[string]int{}}
+	d := &Delta{}
 	tree.Diff(empty, root, func(chain []*tree.Node, _, n *tree.Node) bool {
 		if s := n.Schema(); s.Leafref != nil && s.Leafref.Keyed && s.Config {
-			countRefs(d.refs, chain, n, +1)
+			countRefs(d, chain, n, +1)
 		}
 		return n.Schema().Config
 	})
 	v.Commit(d)
 }
 
-// Commit applies a delta returned by Check.
+// Commit applies a delta returned by Check: each count changes by the
+// delta's net change for its path, and a count that drops to zero or
+// below goes. Only a change taking a reference away can drop one, so
+// only their paths are looked at again.
 func (v *Validator) Commit(d *Delta) {
 	if d == nil {
 		return
 	}
-	for k, n := range d.refs {
-		if c := v.refs[k] + n; c > 0 {
-			v.refs[k] = c
-		} else {
-			delete(v.refs, k)
+	for _, r := range d.refs {
+		v.refs[r.path] += r.n
+	}
+	for _, r := range d.refs {
+		if r.n < 0 && v.refs[r.path] <= 0 {
+			delete(v.refs, r.path)
 		}
 	}
 }
@@ -216,6 +250,7 @@ type check struct {
 	deleted  []deletedEntry
 	rescan   map[*schema.Node]bool
 	ruleRuns map[string]*ruleRun
+	runs     []*ruleRun              // the same runs, in the order the walk noted them
 	noted    map[*tree.Node]*ruleRun // the run of each object seen, nil when deleted
 	err      error
 	// must/when work: anchor instances to evaluate, by path; and
@@ -224,6 +259,22 @@ type check struct {
 	triggered map[string]trigger
 	condNoted map[*tree.Node]bool
 	refBuf    refBuf
+	whole     wholeObject
+}
+
+// wholeObject is the outermost object the walk is inside of that the
+// transaction created or deleted whole (node nil: none).
+type wholeObject struct {
+	node   *tree.Node
+	depth  int  // its chain's length
+	exists bool // created (in the new tree) rather than deleted
+}
+
+// inside reports whether the change at the end of chain lies strictly
+// below w, on the same side (created below created, deleted below
+// deleted).
+func (w *wholeObject) inside(chain []*tree.Node, exists bool) bool {
+	return w.node != nil && len(chain) > w.depth && chain[w.depth-1] == w.node && exists == w.exists
 }
 
 // refBuf is the storage leafref reuses for the paths of each reference.
@@ -240,6 +291,7 @@ type deletedEntry struct {
 }
 
 type ruleRun struct {
+	path    string // the object's path
 	chain   []*tree.Node
 	deleted bool // not in the candidate: only Guards run
 	rules   []*boundRule
@@ -252,7 +304,7 @@ type ruleRun struct {
 // is also authorized; a refusal wins over any validation error, so a user
 // learns nothing about data he may not write.
 func (v *Validator) Check(cs *changeset.Set, auth Authorizer) (*Delta, error) {
-	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{refs: map[string]int{}}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
+	c := &check{v: v, auth: auth, old: cs.Old, root: cs.New, delta: &Delta{}, rescan: map[*schema.Node]bool{}, ruleRuns: map[string]*ruleRun{}, noted: map[*tree.Node]*ruleRun{}}
 	cs.Walk(c.visit)
 	if c.authErr != nil {
 		return nil, c.authErr
@@ -339,8 +391,29 @@ func (c *check) visit(chain []*tree.Node, o, n *tree.Node) bool {
 // node itself) so each instance's rules run once after the walk. exists
 // tells that the changed node is in the new tree, and with it every object
 // of chain (Diff's chains hold the new version of each node that has one).
+//
+// Below an object created or deleted whole, the walk (parents first) has
+// already noted every rule a change there concerns: the whole object's
+// rules, its ancestors' rules that concern anything below it (what a rule
+// reads below the object has the object among its ancestors), and the
+// rules of every object between it and the change, each created or
+// deleted whole too. Only a nested object's own rules are left to note;
+// a leaf there notes nothing. A bulk Set creates 30,000 objects and
+// 90,000 leaves in one tenant: the rules of the tenant's ancestors are
+// looked at once, not for every leaf.
 func (c *check) noteRules(chain []*tree.Node, exists bool) {
-	for i, n := range chain {
+	from, last := 0, chain[len(chain)-1]
+	switch {
+	case c.whole.inside(chain, exists):
+		if !last.Schema().IsDir() {
+			return
+		}
+		from = len(chain) - 1
+	case last.Schema().IsDir(): // noted only when created or deleted whole
+		c.whole = wholeObject{node: last, depth: len(chain), exists: exists}
+	}
+	for i := from; i < len(chain); i++ {
+		n := chain[i]
 		rules := c.v.rules[n.Schema()]
 		if len(rules) == 0 || (n.Schema().Kind == schema.List && !isEntry(chain, i)) {
 			continue
@@ -365,9 +438,10 @@ func (c *check) addRun(sub []*tree.Node, r *boundRule, exists bool) {
 			// tree.Diff gives every change its own chain, never written
 			// again (changeset keeps them too): keep it, capped so that
 			// nobody appends over it, rather than copy it per object.
-			run = &ruleRun{chain: sub[:len(sub):len(sub)]}
+			run = &ruleRun{path: key, chain: sub[:len(sub):len(sub)]}
 			run.deleted = !exists && tree.Lookup(c.root, tree.ChainPath(sub)) == nil
 			c.ruleRuns[key] = run
+			c.runs = append(c.runs, run)
 		}
 		c.noted[n] = run
 	}
@@ -397,29 +471,54 @@ func (c *check) entryDeleted(chain []*tree.Node) {
 	}
 }
 
+// runRules runs the noted rules. A refused transaction reports the error
+// of the object whose path sorts first (then of its first rule), so that
+// the same transaction always reports the same error. Sorting the paths
+// of every run costs a bulk Set's 10,000 interfaces ~10 ms, while most
+// transactions are accepted: the runs go in the order the walk noted
+// them, and only once one fails are those it has not reached yet and
+// whose paths sort before it run, sorted, to find the first error. Each
+// rule still runs once.
 func (c *check) runRules() error {
-	keys := make([]string, 0, len(c.ruleRuns))
-	for k := range c.ruleRuns {
-		keys = append(keys, k)
+	for i, run := range c.runs {
+		err := c.runOne(run)
+		if err == nil {
+			continue
+		}
+		var before []*ruleRun
+		for _, r := range c.runs[i+1:] {
+			if r.path < run.path {
+				before = append(before, r)
+			}
+		}
+		slices.SortFunc(before, func(a, b *ruleRun) int { return strings.Compare(a.path, b.path) })
+		for _, r := range before {
+			if e := c.runOne(r); e != nil {
+				return e
+			}
+		}
+		return err
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		run := c.ruleRuns[k]
-		// Re-read the instance from the candidate: the chain holds the nodes
-		// Diff saw, which may be the old ones for a deleted descendant.
-		p := tree.ChainPath(run.chain)
-		chain := Chain(c.root, p)
-		for _, r := range run.rules {
-			var err error
-			if r.Check != nil && chain != nil {
-				err = r.Check(c.root, chain)
-			}
-			if r.Guard != nil && err == nil {
-				err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
-			}
-			if err != nil {
-				return c.redactRuleError(asConflict(err, k), k)
-			}
+	return nil
+}
+
+// runOne runs the rules of one object, in the order they were given, up
+// to the first error.
+func (c *check) runOne(run *ruleRun) error {
+	// Re-read the instance from the candidate: the chain holds the nodes
+	// Diff saw, which may be the old ones for a deleted descendant.
+	p := tree.ChainPath(run.chain)
+	chain := Chain(c.root, p)
+	for _, r := range run.rules {
+		var err error
+		if r.Check != nil && chain != nil {
+			err = r.Check(c.root, chain)
+		}
+		if r.Guard != nil && err == nil {
+			err = r.Guard(c.old, c.root, Chain(c.old, p), chain)
+		}
+		if err != nil {
+			return c.redactRuleError(asConflict(err, run.path), run.path)
 		}
 	}
 	return nil
@@ -458,9 +557,9 @@ func Chain(root *tree.Node, p tree.Path) []*tree.Node {
 // Inverse returns the delta that undoes d, for a transaction that passed
 // validation but could not be stored.
 func (d *Delta) Inverse() *Delta {
-	inv := &Delta{refs: make(map[string]int, len(d.refs))}
-	for k, n := range d.refs {
-		inv.refs[k] = -n
+	inv := &Delta{refs: make([]refChange, len(d.refs))}
+	for i, r := range d.refs {
+		inv.refs[i] = refChange{path: r.path, n: -r.n}
 	}
 	return inv
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/netready/netready/server/changeset"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -502,6 +503,43 @@ func TestRefCountsAcrossTransactions(t *testing.T) {
 	}
 }
 
+// TestRefCountsWithinOneTransaction: a transaction that takes references
+// from a target and gives it others counts their sum: swapped references
+// leave both targets held, and a target may go with its references.
+func TestRefCountsWithinOneTransaction(t *testing.T) {
+	s := vsch(t)
+	v, err := New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := edit(t, s, tree.NewRoot(s), op{"merge", "/targets", `{"target":[{"id":"t1"},{"id":"t2"}]}`},
+		op{"merge", "/ref[name=r1]/to", `"t1"`}, op{"merge", "/ref[name=r2]/to", `"t2"`})
+	v.Reset(root)
+	commit := func(ops ...op) {
+		t.Helper()
+		cand := edit(t, s, root, ops...)
+		d, err := v.Check(changeset.Compute(root, cand), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Commit(d)
+		root = cand
+	}
+	commit(op{"merge", "/ref[name=r1]/to", `"t2"`}, op{"merge", "/ref[name=r2]/to", `"t1"`}, op{"merge", "/ref[name=r3]/to", `"t2"`})
+	if want := map[string]int{"/targets/target[id=t1]": 1, "/targets/target[id=t2]": 2}; !reflect.DeepEqual(v.refs, want) {
+		t.Fatalf("refs after the swap = %v, want %v", v.refs, want)
+	}
+	for target, n := range map[string]string{"t1": " 1 ", "t2": " 2 "} {
+		_, err := v.Check(changeset.Compute(root, edit(t, s, root, op{"delete", "/targets/target[id=" + target + "]", ""})), nil)
+		wantErr(t, err, tree.KindConflict, "/targets/target[id="+target+"]", "still referenced|"+n)
+	}
+	commit(op{"delete", "/ref[name=r2]", ""}, op{"delete", "/targets/target[id=t1]", ""}, op{"merge", "/ref[name=r1]/to", `"t2"`})
+	commit(op{"delete", "/ref", ""})
+	if len(v.refs) != 0 {
+		t.Fatalf("references left after every reference went: %v", v.refs)
+	}
+}
+
 func TestDeltaInverse(t *testing.T) {
 	s := vsch(t)
 	v, _ := New(s, nil)
@@ -674,6 +712,116 @@ func TestRuleReads(t *testing.T) {
 	}
 	if _, err := New(s, []Rule{{Path: "/dev", Name: "bad", Check: count("bad"), Reads: []string{"auth/nope"}}}); err == nil || !strings.Contains(err.Error(), "auth/nope") {
 		t.Errorf("a Reads path the schema lacks: %v", err)
+	}
+}
+
+// TestRulesBelowWholeObjects: in an object created or deleted whole,
+// every object's rules run once, the nested objects' too (their leaves
+// note nothing more: the walk noted each object as it reached it), and
+// a rule that reads below an object still runs for its creation.
+func TestRulesBelowWholeObjects(t *testing.T) {
+	s := vsch(t)
+	var calls []string
+	check := func(name string) func(*tree.Node, []*tree.Node) error {
+		return func(_ *tree.Node, chain []*tree.Node) error {
+			calls = append(calls, name+" "+tree.ChainString(chain))
+			return nil
+		}
+	}
+	guard := func(name string) func(_, _ *tree.Node, was, is []*tree.Node) error {
+		return func(_, _ *tree.Node, was, is []*tree.Node) error {
+			if is == nil {
+				calls = append(calls, name+" gone "+tree.ChainString(was))
+			}
+			return nil
+		}
+	}
+	v, err := New(s, []Rule{
+		{Path: "/dev", Name: "dev", Check: check("dev"), Reads: []string{"note", "auth/deep"}},
+		{Path: "/dev/auth", Name: "auth", Check: check("auth")},
+		{Path: "/dev/auth/deep", Name: "deep", Check: check("deep"), Reads: []string{"secret"}},
+		{Path: "/grp", Name: "grp", Check: check("grp"), Guard: guard("grp"), Reads: []string{"member/id"}},
+		{Path: "/grp/member", Name: "member", Check: check("member"), Guard: guard("member")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	base := edit(t, s, root, op{"merge", "/grp[name=g1]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`})
+	d, err := v.Check(changeset.Compute(root, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Commit(d)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want []string
+	}{
+		{"created whole", []op{
+			{"merge", "/dev[name=d3]", strings.Replace(validDev, "d1", "d3", 1)},
+			{"merge", "/grp[name=g2]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`},
+		}, []string{
+			"auth /dev[name=d3]/auth", "deep /dev[name=d3]/auth/deep", "dev /dev[name=d3]",
+			"grp /grp[name=g2]", "member /grp[name=g2]/member[id=1]", "member /grp[name=g2]/member[id=2]",
+		}},
+		{"deleted whole: only the guards", []op{{"delete", "/grp[name=g1]", ""}}, []string{
+			"grp gone /grp[name=g1]", "member gone /grp[name=g1]/member[id=1]", "member gone /grp[name=g1]/member[id=2]",
+		}},
+		{"created in an object that stays", []op{{"merge", "/grp[name=g1]/member[id=3]", `{}`}}, []string{
+			"grp /grp[name=g1]", "member /grp[name=g1]/member[id=3]",
+		}},
+		{"deleted in an object that stays", []op{{"delete", "/grp[name=g1]/member[id=2]", ""}}, []string{
+			"grp /grp[name=g1]", "member gone /grp[name=g1]/member[id=2]",
+		}},
+	} {
+		calls = nil
+		if _, err := v.Check(changeset.Compute(base, edit(t, s, base, tc.ops...)), nil); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		sort.Strings(calls)
+		if !reflect.DeepEqual(calls, tc.want) {
+			t.Errorf("%s: rules ran for %q, want %q", tc.name, calls, tc.want)
+		}
+	}
+}
+
+// TestRuleErrorsInPathOrder: of several objects whose rules fail, the
+// one whose path sorts first is reported, whatever the order the walk
+// met them in (entries in key order: 9 before 10), and no rule runs
+// twice.
+func TestRuleErrorsInPathOrder(t *testing.T) {
+	s := vsch(t)
+	calls := map[string]int{}
+	fail := func(_ *tree.Node, chain []*tree.Node) error {
+		calls[tree.ChainString(chain)]++
+		return fmt.Errorf("refused")
+	}
+	v, err := New(s, []Rule{
+		{Path: "/grp/member", Name: "member", Check: fail},
+		{Path: "/targets/target", Name: "target", Check: fail},
+		{Path: "/ref", Name: "ref", Check: fail},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := tree.NewRoot(s)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		want string
+	}{
+		{"entries", []op{{"merge", "/grp[name=g]", `{"member":[{"id":9},{"id":10}],"need":["n"]}`}}, "/grp[name=g]/member[id=10]"},
+		{"lists", []op{{"merge", "/targets/target[id=t]", `{}`}, {"merge", "/ref[name=r]", `{}`}}, "/ref[name=r]"},
+	} {
+		clear(calls)
+		_, err := v.Check(changeset.Compute(root, edit(t, s, root, tc.ops...)), nil)
+		wantErr(t, err, tree.KindConflict, tc.want, "refused")
+		for path, n := range calls {
+			if n > 1 {
+				t.Errorf("%s: the rule of %s ran %d times", tc.name, path, n)
+			}
+		}
 	}
 }
 

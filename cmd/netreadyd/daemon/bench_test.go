@@ -163,6 +163,7 @@ func BenchmarkSetOneLeaf(b *testing.B) {
 	ts := loaded(b)
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
+	profileWindow(b)
 	cpu := cpuTime(b)
 	for i := 0; i < b.N; i++ {
 		req := &gpb.SetRequest{Update: []*gpb.Update{{
@@ -252,6 +253,7 @@ func BenchmarkSetBulk10k(b *testing.B) {
 		sets[i] = bulkSet(b, "bulk"+strconv.Itoa(i), 1000+i, "bulk"+strconv.Itoa(i), 10_000)
 	}
 	b.ResetTimer()
+	profileWindow(b)
 	t0, cpu := time.Now(), cpuTime(b)
 	for i := 0; i < b.N; i++ {
 		if _, err := ts.client.Set(ctx(b), sets[i]); err != nil {
