@@ -3,6 +3,7 @@ package tree
 import (
 	"errors"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -508,5 +509,24 @@ func TestChainStringSpecForm(t *testing.T) {
 		if p, err := Resolve(sch.Root, elems); err != nil || Lookup(root, p) == nil {
 			t.Errorf("%s reads back as %v, %v: no entry", ps, p, err)
 		}
+	}
+}
+
+// TestDiffCopiedListSkipsTheRest: a list copied in the transaction is
+// diffed by the keys it touched, not walked whole — after collections too
+// (the list knows its base by a weak pointer). Walking 10,000 entries
+// gathers them into two slices grown by doubling: dozens of allocations
+// where the touched keys take a few.
+func TestDiffCopiedListSkipsTheRest(t *testing.T) {
+	sch := tsch(t)
+	old := bigTree(t, 10000)
+	cur := apply(t, sch, old, op{"merge", "/big[k=4711]/v", `"changed"`})
+	runtime.GC()
+	runtime.GC()
+	allocs := testing.AllocsPerRun(20, func() {
+		Diff(old, cur, func([]*Node, *Node, *Node) bool { return true })
+	})
+	if allocs > 8 {
+		t.Errorf("Diff of one changed entry of a copied 10,000-entry list: %.0f allocations, want <= 8 (the list was walked whole)", allocs)
 	}
 }
