@@ -1,7 +1,8 @@
 package tree
 
 import (
-	"sort"
+	"slices"
+	"strings"
 	"weak"
 
 	"github.com/netready/netready/server/schema"
@@ -133,14 +134,16 @@ func sameLeaf(o, n *Node) bool {
 
 func (d *differ) list(chain []*Node, o, n *Node) {
 	if o != nil && n != nil && copiedFrom(n, o) {
-		keys := make([]string, 0, len(n.aux.touched))
-		for k := range n.aux.touched {
-			keys = append(keys, k)
+		// o is n's base: what o held at a touched key, and what n holds, are
+		// recorded.
+		touched := make([]keyChange, 0, len(n.aux.touched))
+		for k, c := range n.aux.touched {
+			touched = append(touched, keyChange{k, c})
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if oe, ne := o.Entry(k), n.Entry(k); oe != ne {
-				d.entry(chain, oe, ne)
+		slices.SortFunc(touched, func(a, b keyChange) int { return strings.Compare(a.key, b.key) })
+		for _, t := range touched {
+			if t.was != t.now {
+				d.entry(chain, t.was, t.now)
 			}
 		}
 		return
@@ -189,6 +192,12 @@ func Changed(old, cur *Node) bool {
 		return !changed
 	})
 	return changed
+}
+
+// keyChange is a key a transaction touched and what it did there.
+type keyChange struct {
+	key string
+	entryChange
 }
 
 // copiedFrom reports whether list n was copied from o in its transaction,
