@@ -91,9 +91,6 @@ func Size(r *gpb.SubscribeResponse) int {
 	return -1
 }
 
-// Handles reports whether AppendResponse writes r by hand.
-func Handles(r *gpb.SubscribeResponse) bool { return Size(r) >= 0 }
-
 // AppendResponse appends the wire form of r, which the package writes
 // (Size(r) >= 0), to b.
 func AppendResponse(b []byte, r *gpb.SubscribeResponse) []byte {
