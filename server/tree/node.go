@@ -70,7 +70,10 @@ type nodeAux struct {
 	// B-tree searches per key, each comparison a likely cache miss). base
 	// is weak: a strong pointer would make every version of a list keep
 	// the one before it, so a list edited on every Set (the audit log)
-	// would keep all its versions.
+	// would keep all its versions. The entries base held at touched keys
+	// are kept (an entry deleted by the transaction lives on until no
+	// tree holds this version of the list: the next edit of the list
+	// copies it), but not base itself, so nothing builds up.
 	base    weak.Pointer[Node]
 	touched map[string]entryChange
 
