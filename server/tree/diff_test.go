@@ -2,7 +2,9 @@ package tree
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -509,4 +511,67 @@ func TestChainStringSpecForm(t *testing.T) {
 			t.Errorf("%s reads back as %v, %v: no entry", ps, p, err)
 		}
 	}
+}
+
+// TestDiffCopiedListSkipsTheRest: a list copied in the transaction is
+// diffed by the keys it touched, not walked whole — after collections too
+// (the list knows its base by a weak pointer). Walking 10,000 entries
+// gathers them into two slices grown by doubling: dozens of allocations
+// where the touched keys take a few.
+func TestDiffCopiedListSkipsTheRest(t *testing.T) {
+	sch := tsch(t)
+	old := bigTree(t, 10000)
+	cur := apply(t, sch, old, op{"merge", "/big[k=4711]/v", `"changed"`})
+	runtime.GC()
+	runtime.GC()
+	allocs := testing.AllocsPerRun(20, func() {
+		Diff(old, cur, func([]*Node, *Node, *Node) bool { return true })
+	})
+	if allocs > 8 {
+		t.Errorf("Diff of one changed entry of a copied 10,000-entry list: %.0f allocations, want <= 8 (the list was walked whole)", allocs)
+	}
+}
+
+// TestDiffCopiedListMatchesAWholeWalk: for random edits of a list in one
+// transaction (an entry changed, deleted, created, changed again, deleted
+// and created again), Diff by the touched keys reports the same created,
+// deleted and changed leaves as a walk of a copy of the result built
+// afresh, which shares nothing with the old tree.
+func TestDiffCopiedListMatchesAWholeWalk(t *testing.T) {
+	sch := tsch(t)
+	old := bigTree(t, 500)
+	rng := rand.New(rand.NewPCG(7, 11))
+	vals := []string{`"a"`, `"b"`}
+	for i := 0; i < 300; i++ {
+		var ops []op
+		for j := 1 + rng.IntN(8); j > 0; j-- {
+			k := strconv.Itoa(rng.IntN(6))
+			switch rng.IntN(5) {
+			case 0:
+				ops = append(ops, op{"delete", "/big[k=" + k + "]", ""})
+			case 1:
+				ops = append(ops, op{"merge", "/big[k=" + k + "]", `{}`})
+			case 2:
+				ops = append(ops, op{"merge", "/big", `[{"k":` + k + `,"v":"v` + k + `"}]`})
+			default:
+				ops = append(ops, op{"merge", "/big[k=" + k + "]/v", vals[rng.IntN(2)]})
+			}
+		}
+		cur := apply(t, sch, old, ops...)
+		if got, want := leafChanges(old, cur), leafChanges(old, rebuild(t, cur)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%v:\nby touched keys %q\nwalked whole    %q", ops, got, want)
+		}
+	}
+}
+
+// leafChanges is Diff's report without the entries it found changed:
+// those a walk reports for every entry of a tree built afresh.
+func leafChanges(old, cur *Node) []string {
+	var out []string
+	for _, c := range diffLog(old, cur) {
+		if c[0] != '~' || strings.HasSuffix(c, "/v") || strings.HasSuffix(c, "/k") {
+			out = append(out, c)
+		}
+	}
+	return out
 }

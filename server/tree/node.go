@@ -64,16 +64,26 @@ type Node struct {
 // the node is published; a transaction gives a list it copies its own.
 type nodeAux struct {
 	// base is the list this one was copied from in the current transaction,
-	// and touched the keys changed since: Diff uses them to visit only the
-	// changed entries of a large list. base is weak: a strong pointer would
-	// make every version of a list keep the one before it, so a list
-	// edited on every Set (the audit log) would keep all its versions.
+	// and touched the keys changed since, each with the entry base held and
+	// the one the list holds now (nil: none): Diff uses them to visit only
+	// the changed entries of a large list, without looking any up (two
+	// B-tree searches per key, each comparison a likely cache miss). base
+	// is weak: a strong pointer would make every version of a list keep
+	// the one before it, so a list edited on every Set (the audit log)
+	// would keep all its versions. The entries base held at touched keys
+	// are kept (an entry deleted by the transaction lives on until no
+	// tree holds this version of the list: the next edit of the list
+	// copies it), but not base itself, so nothing builds up.
 	base    weak.Pointer[Node]
-	touched map[string]struct{}
+	touched map[string]entryChange
 
 	// vals are a leaf-list's values.
 	vals []value.Value
 }
+
+// entryChange is what a transaction did at one key of a copied list: the
+// entry its base held there, and the one the list holds now.
+type entryChange struct{ was, now *Node }
 
 // leafListNode returns a leaf-list instance holding vals, the node and
 // its nodeAux in one allocation.

@@ -227,18 +227,24 @@ func sortKids(n *Node) {
 
 // setEntry inserts or replaces an entry of an owned list.
 func (t *Txn) setEntry(list, e *Node) {
-	list.entries.ReplaceOrInsert(e)
-	list.touch(e.key)
+	was, _ := list.entries.ReplaceOrInsert(e)
+	list.touch(e.key, was, e)
 }
 
-func (n *Node) touch(key string) {
+// touch records that the entry at key changed from was to now (nil: none).
+// Every change of a copied list's entries goes through here, so the first
+// change of a key hands over base's entry, and the last the list's.
+func (n *Node) touch(key string, was, now *Node) {
 	if n.aux == nil || n.aux.base == (weak.Pointer[Node]{}) {
 		return // a list new in this transaction: Diff visits all of it
 	}
 	if n.aux.touched == nil {
-		n.aux.touched = map[string]struct{}{}
+		n.aux.touched = map[string]entryChange{}
 	}
-	n.aux.touched[key] = struct{}{}
+	if c, seen := n.aux.touched[key]; seen {
+		was = c.was
+	}
+	n.aux.touched[key] = entryChange{was: was, now: now}
 }
 
 // walk returns the owned chain of nodes along p, creating missing
@@ -320,8 +326,8 @@ func (t *Txn) Delete(p Path) {
 		list := t.mutable(parent.Child(last.Schema))
 		parent.insertKid(list)
 		key := KeyString(last.Keys)
-		list.entries.Delete(&Node{key: key})
-		list.touch(key)
+		was, _ := list.entries.Delete(&Node{key: key})
+		list.touch(key, was, nil)
 		return
 	}
 	chain := t.walk(p, false)
@@ -449,13 +455,14 @@ func (t *Txn) mergeEntries(out, src *Node) {
 		ne := new(Node)
 		*ne = *se
 		ne.owner = t.own
-		if de, found := out.entries.ReplaceOrInsert(ne); found {
+		de, found := out.entries.ReplaceOrInsert(ne)
+		if found {
 			ne.kids = t.mergeKids(de, se)
 		} else {
 			ne.kids = append([]*Node(nil), se.kids...)
 			t.completeKids(ne, se.owner.bare)
 		}
-		out.touch(ne.key)
+		out.touch(ne.key, de, ne)
 		return true
 	})
 }

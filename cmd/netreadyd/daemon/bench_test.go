@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,6 +87,9 @@ func (ts *testServer) setTenant(b *testing.B, name string, n int) {
 var (
 	windowCPU = flag.String("window.cpuprofile", "", "write a CPU profile of the measured window to `file`")
 	windowMem = flag.String("window.memprofile", "", "write the allocations of the measured window to `file` and those before it to file.start (read with pprof -base file.start file)")
+	// A trace shows where a Set's wall time goes (waiting for the
+	// writer, the fsync, the other core), which a CPU profile does not.
+	windowTrace = flag.String("window.trace", "", "write an execution trace of the measured window to `file`")
 )
 
 // profileWindow starts the profiles the -window.* flags ask for; they
@@ -103,6 +107,9 @@ func profileWindow(b *testing.B) (stop func()) {
 		writeHeapProfile(b, *windowMem+".start")
 		ends = append(ends, func() { writeHeapProfile(b, *windowMem) })
 	}
+	if *windowTrace != "" {
+		ends = append(ends, startTrace(b, *windowTrace))
+	}
 	if *windowCPU == "" {
 		return stop
 	}
@@ -119,6 +126,24 @@ func profileWindow(b *testing.B) (stop func()) {
 		f.Close()
 	}}, ends...)
 	return stop
+}
+
+// startTrace starts an execution trace into name and returns what ends it.
+func startTrace(b *testing.B, name string) (end func()) {
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		b.Fatal(err)
+	}
+	return func() {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 // writeHeapProfile writes the allocations so far (as of the last GC,

@@ -29,6 +29,7 @@ import (
 	"github.com/netready/netready/server/confirm"
 	"github.com/netready/netready/server/datastore"
 	"github.com/netready/netready/server/gnmiserver"
+	"github.com/netready/netready/server/gnmiwire"
 	"github.com/netready/netready/server/history"
 	"github.com/netready/netready/server/live"
 	"github.com/netready/netready/server/metrics"
@@ -313,6 +314,10 @@ func (d *Daemon) serve() error {
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(d.cfg.MaxMsgSize),
 		grpc.MaxSendMsgSize(d.cfg.MaxMsgSize),
+		// Subscribe notifications are written by hand (the same bytes as
+		// protobuf's, without its reflection over every update's keys);
+		// everything else is protobuf's.
+		grpc.ForceServerCodecV2(gnmiwire.Codec()),
 		// Metrics observe first, so refused and failed RPCs are counted
 		// with the code the client got; the health service needs no
 		// credentials.
