@@ -115,9 +115,9 @@ type Options struct {
 	Realizer realizer.Realizer
 	// Gate, if set, admits every Set before it is applied.
 	Gate Gate
-	// Writable, if set, is asked before each batch of Sets: an error (a
-	// replica that does not lead) refuses the whole batch before anything
-	// is applied, realized or stored.
+	// Writable, if set, is asked each time the writer takes Sets from
+	// the queue: an error (a replica that does not lead) refuses them all
+	// before anything of them is applied, realized or stored.
 	Writable func() error
 }
 
@@ -177,9 +177,11 @@ type Datastore struct {
 	quit     chan struct{}
 	done     chan struct{}
 	// flights hands batches to the syncer; flying is the batch it is
-	// writing (nil: none). Both belong to the writer goroutine.
+	// writing, open the batch applied on top of it (nil: none). All three
+	// belong to the writer goroutine.
 	flights chan *flight
 	flying  *flight
+	open    *flight
 }
 
 // pending is a queued request: a Set (req), a state change (state), or
@@ -317,15 +319,18 @@ func (d *Datastore) run() {
 	}
 	for {
 		select {
-		case p := <-d.reqs:
+		case p := <-d.intake():
 			d.commitBatch(d.collect(p))
 		case <-d.landed():
-			d.settle(nil)
+			d.settle()
 		case st := <-updates:
 			d.drain()
 			d.applyStates([]*pending{{state: func(t *tree.Txn) error { st.Apply(t); return nil }, reply: make(chan reply, 1)}})
 		case <-d.quit:
 			for {
+				if d.room() == 0 {
+					d.settle()
+				}
 				select {
 				case p := <-d.reqs:
 					d.commitBatch(d.collect(p))
@@ -338,10 +343,11 @@ func (d *Datastore) run() {
 	}
 }
 
-// collect returns first plus whatever else is already queued, up to MaxBatch.
+// collect returns first plus whatever else is already queued, up to
+// MaxBatch in the open batch.
 func (d *Datastore) collect(first *pending) []*pending {
 	batch := []*pending{first}
-	for len(batch) < d.max {
+	for len(batch) < d.room() {
 		select {
 		case p := <-d.reqs:
 			batch = append(batch, p)
@@ -383,9 +389,9 @@ func (d *Datastore) commitBatch(batch []*pending) {
 	}
 }
 
-// commitSets applies the Sets of a batch on top of the batch being
-// written (pipeline.go), then hands the accepted ones to the store as
-// one transaction once that batch is settled.
+// commitSets applies the Sets of a batch (pipeline.go): onto the batch
+// still open while another is written, or as a batch of its own, handed
+// to the store at once when none is being written.
 func (d *Datastore) commitSets(batch []*pending) {
 	if d.writable != nil {
 		if err := d.writable(); err != nil {
@@ -398,38 +404,32 @@ func (d *Datastore) commitSets(batch []*pending) {
 	if mustDrain(batch) {
 		d.drain()
 	}
-	f := d.applySets(batch)
-	if d.flying != nil && !d.settle(f) {
+	f := d.open
+	if f == nil {
+		f = d.newFlight()
+	}
+	d.applySets(f, batch)
+	if d.flying != nil {
+		d.open = f
 		return
 	}
-	f.replyRefused()
-	if len(f.accepted) > 0 {
-		d.fly(f)
-	}
+	d.launch(f)
 }
 
-// applySets applies each Set in turn to the newest tree (the batch in
-// flight's, or the published one), validates and realizes it, and runs
-// the commit hooks over the accepted ones. Nothing is replied yet: a
-// refusal may rest on the batch in flight.
-func (d *Datastore) applySets(batch []*pending) *flight {
-	// A restore, the one reader of stored, starts on an empty pipeline
-	// (mustDrain): stored is then the newest stored commit.
-	root, stored := d.base()
-	next := stored + 1
-	f := &flight{now: time.Now(), done: make(chan struct{})}
-	now := f.now
-	var (
-		commits []*store.Commit
-		preps   []realizer.Prepared
-		events  []Event
-	)
+// applySets applies each Set in turn to the newest tree (f's), validates
+// and realizes it, and adds the accepted ones to f. Nothing is replied
+// yet: a refusal may rest on the batch being written.
+func (d *Datastore) applySets(f *flight, batch []*pending) {
+	root, next := f.root, f.last+1
+	now := time.Now()
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			f.refuse(p, err)
 			continue
 		}
-		cs, delta, err := d.admitAndApply(root, p.req, stored, commits)
+		// A restore, the one reader of f.base, starts on an empty
+		// pipeline (mustDrain): f.base is then the newest stored commit.
+		cs, delta, err := d.admitAndApply(root, p.req, f.base, f.commits)
 		if err != nil {
 			f.refuse(p, err)
 			continue
@@ -451,17 +451,12 @@ func (d *Datastore) applySets(batch []*pending) *flight {
 		if d.gate != nil {
 			c.Detail = d.gate.Accepted(p.req, next, now)
 		}
-		preps, commits = append(preps, prep), append(commits, c)
-		events = append(events, Event{CommitID: next, Time: now, Changes: cs})
+		f.preps, f.commits = append(f.preps, prep), append(f.commits, c)
+		f.events = append(f.events, Event{CommitID: next, Time: now, Changes: cs})
 		f.accepted, f.deltas = append(f.accepted, p), append(f.deltas, delta)
 		root, next = cs.New, next+1
 	}
-	f.commits, f.preps, f.events, f.last = commits, preps, events, next-1
-	if len(f.accepted) > 0 {
-		root = d.runHooks(root, f.accepted, commits, events)
-	}
-	f.root = root
-	return f
+	f.root, f.last = root, next-1
 }
 
 // notStored refuses a batch whose store write failed (err), or that was
@@ -495,7 +490,8 @@ func (d *Datastore) notStored(f *flight, err error, below bool) {
 }
 
 // undo takes back what applying f did, newest first: the validator's
-// index and the realizer, then the hooks and the gate.
+// index and the realizer, then the hooks (if f got as far as them) and
+// the gate.
 func (d *Datastore) undo(f *flight) {
 	for i := len(f.deltas) - 1; i >= 0; i-- {
 		d.val.Commit(f.deltas[i].Inverse())
@@ -503,8 +499,10 @@ func (d *Datastore) undo(f *flight) {
 			f.preps[i].Abort()
 		}
 	}
-	for _, h := range d.hooks {
-		h.NotStored(len(f.accepted))
+	if f.hooked {
+		for _, h := range d.hooks {
+			h.NotStored(len(f.accepted))
+		}
 	}
 	d.gateDone(false)
 }

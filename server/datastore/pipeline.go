@@ -2,7 +2,6 @@ package datastore
 
 import (
 	"context"
-	"time"
 
 	"github.com/netready/netready/server/realizer"
 	"github.com/netready/netready/server/store"
@@ -12,8 +11,9 @@ import (
 
 // The writer pipelines group commit, two batches deep: while the syncer
 // writes batch N to the store (one batch at a time, in commit order), the
-// writer applies batch N+1 in memory on top of N's tree, not yet durable.
-// The invariants:
+// writer applies the Sets that arrive in memory, on top of N's tree, not
+// yet durable, into batch N+1, which stays open (it grows with every Set
+// that arrives, up to MaxBatch) until N is written. The invariants:
 //
 //   - Nothing of a batch is published or replied before it is durable:
 //     settle publishes N, then N+1 is handed to the syncer. Readers
@@ -27,20 +27,22 @@ import (
 //     restores, commit-confirmed steps) waits until the pipeline is empty
 //     (drain), so it sees what it saw when the writer was serial.
 //
-// flying, the batch the syncer writes, and the syncer hand-over belong to
-// the writer goroutine alone; the syncer only writes and closes done.
+// flying, open and the hand-over to the syncer belong to the writer
+// goroutine alone; the syncer only writes and closes done.
 
-// flight is a batch of Sets applied in memory and handed to the store.
+// flight is a batch of Sets applied in memory, open or handed to the
+// store.
 type flight struct {
-	root     *tree.Node // the tree after the batch, hooks' state included
+	base     uint64     // the commit id the batch applies on
+	root     *tree.Node // the tree after the batch
 	last     uint64     // the batch's newest commit id
-	now      time.Time
 	accepted []*pending
 	refused  []refusal // replied once the batch below is durable
 	commits  []*store.Commit
 	deltas   []*validate.Delta
 	preps    []realizer.Prepared
 	events   []Event
+	hooked   bool          // the commit hooks recorded it (launch)
 	err      error         // the store's answer, set before done closes
 	done     chan struct{} // closed by the syncer once the write returned
 }
@@ -73,14 +75,18 @@ func (d *Datastore) sync() {
 	}
 }
 
-// base is the tree and the newest commit id the next batch applies on:
-// the batch in flight's, or the published snapshot's.
-func (d *Datastore) base() (*tree.Node, uint64) {
-	if f := d.flying; f != nil {
-		return f.root, f.last
+// newFlight starts a batch on the newest tree: the batch being written's,
+// or the published one.
+func (d *Datastore) newFlight() *flight {
+	f := &flight{done: make(chan struct{})}
+	if b := d.flying; b != nil {
+		f.root, f.base = b.root, b.last
+	} else {
+		cur := d.snap.Load()
+		f.root, f.base = cur.Root, cur.CommitID
 	}
-	cur := d.snap.Load()
-	return cur.Root, cur.CommitID
+	f.last = f.base
+	return f
 }
 
 // mustDrain says whether a batch must start on an empty pipeline: a
@@ -96,14 +102,24 @@ func mustDrain(batch []*pending) bool {
 	return false
 }
 
-// fly hands f to the syncer; the syncer is idle, as the batch before f
-// has settled.
-func (d *Datastore) fly(f *flight) {
-	d.flying = f
-	d.flights <- f
+// room is how many more requests the writer takes now: the open batch
+// holds at most MaxBatch.
+func (d *Datastore) room() int {
+	if d.open == nil {
+		return d.max
+	}
+	return max(0, d.max-len(d.open.accepted)-len(d.open.refused))
 }
 
-// landed is closed once the batch in flight is written (nil: none).
+// intake is the queue while the open batch has room (nil: full).
+func (d *Datastore) intake() <-chan *pending {
+	if d.room() == 0 {
+		return nil
+	}
+	return d.reqs
+}
+
+// landed is closed once the batch being written is written (nil: none).
 func (d *Datastore) landed() <-chan struct{} {
 	if d.flying == nil {
 		return nil
@@ -111,30 +127,45 @@ func (d *Datastore) landed() <-chan struct{} {
 	return d.flying.done
 }
 
-// drain waits until the pipeline is empty: the batch in flight is
-// written and published, or refused.
+// launch answers f's refusals and hands its accepted Sets to the syncer,
+// with the commit hooks' records; no batch is being written.
+func (d *Datastore) launch(f *flight) {
+	f.replyRefused()
+	if len(f.accepted) == 0 {
+		return
+	}
+	f.root = d.runHooks(f.root, f.accepted, f.commits, f.events)
+	f.hooked = true
+	d.flying = f
+	d.flights <- f
+}
+
+// drain waits until the pipeline is empty: every batch applied is written
+// and published, or refused.
 func (d *Datastore) drain() {
-	if d.flying != nil {
-		d.settle(nil)
+	for d.flying != nil {
+		d.settle()
 	}
 }
 
-// settle waits for the batch in flight and publishes it; if its write
-// failed, next (applied on top of it; nil for none) is refused and undone
-// first, then the batch itself. It reports whether the write succeeded.
-func (d *Datastore) settle(next *flight) bool {
-	f := d.flying
-	d.flying = nil
+// settle waits for the batch being written and publishes it, then
+// launches the open batch. If the write failed, the open batch (applied
+// on top of it) is refused and undone first, then the batch itself.
+func (d *Datastore) settle() {
+	f, next := d.flying, d.open
+	d.flying, d.open = nil, nil
 	<-f.done
 	if f.err != nil {
 		if next != nil {
 			d.notStored(next, f.err, true)
 		}
 		d.notStored(f, f.err, false)
-		return false
+		return
 	}
 	d.finish(f)
-	return true
+	if next != nil {
+		d.launch(next)
+	}
 }
 
 // finish completes a durable batch: the gate and the realizer learn it is
@@ -146,8 +177,9 @@ func (d *Datastore) finish(f *flight) {
 			prep.Commit()
 		}
 	}
-	d.publish(f.root, f.last, f.now, f.events)
+	at := f.commits[len(f.commits)-1].Time
+	d.publish(f.root, f.last, at, f.events)
 	for i, p := range f.accepted {
-		p.reply <- reply{res: &Result{CommitID: f.commits[i].ID, Time: f.now}}
+		p.reply <- reply{res: &Result{CommitID: f.commits[i].ID, Time: f.commits[i].Time}}
 	}
 }

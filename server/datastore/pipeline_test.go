@@ -3,6 +3,7 @@ package datastore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -87,8 +88,11 @@ func (p recPrepared) Abort()                   { p.j.add("abort " + p.name) }
 
 type recHook struct{ j *journal }
 
-func (h recHook) Committing(*tree.Txn, *Request, uint64, time.Time) []byte { return nil }
-func (h recHook) NotStored(n int)                                          { h.j.add("hook not stored " + string(rune('0'+n))) }
+func (h recHook) Committing(_ *tree.Txn, _ *Request, id uint64, _ time.Time) []byte {
+	h.j.add(fmt.Sprintf("hook %d", id))
+	return nil
+}
+func (h recHook) NotStored(n int) { h.j.add("hook not stored " + string(rune('0'+n))) }
 
 // openRecorded opens a datastore whose gate, realizer and hook record
 // into one journal, with the base configuration (commits 1..3).
@@ -147,10 +151,11 @@ func quiet(t *testing.T, ch <-chan error, what string) {
 	}
 }
 
-// TestPipelineAppliesWhileWriting: while one batch is written, the next
-// is applied on top of it, but neither is answered nor published, and
-// the next reaches the store only once the first is durable; then both
-// are published in commit order.
+// TestPipelineAppliesWhileWriting: while one batch is written, the Sets
+// that arrive are applied on top of it into the next batch, but nothing
+// is answered nor published, and the next batch reaches the store only
+// once the first is durable, whole; then both are published in commit
+// order.
 func TestPipelineAppliesWhileWriting(t *testing.T) {
 	d, g, j := openRecorded(t)
 	feed := d.Watch()
@@ -158,9 +163,11 @@ func TestPipelineAppliesWhileWriting(t *testing.T) {
 	release := holdStore(t, g, nil)
 	a := applyAsync(d, update(t, d, "/hosts/host[name=h2]", `{"backend": "b"}`))
 	waitBatches(t, g, 4)
-	// Valid only on top of a: it references the host a creates.
+	// Valid only on top of a: they reference the host a creates.
 	b := applyAsync(d, update(t, d, "/tenants/tenant[name=t]/ports/port[name=p]", `{"host": "h2"}`))
 	j.waitAdmits(t, 2)
+	c := applyAsync(d, update(t, d, "/tenants/tenant[name=t]/ports/port[name=q]", `{"host": "h2"}`))
+	j.waitAdmits(t, 3)
 	quiet(t, a, "the Set being written")
 	quiet(t, b, "the Set applied on top")
 	if d.Snapshot() != before {
@@ -170,16 +177,19 @@ func TestPipelineAppliesWhileWriting(t *testing.T) {
 		t.Fatalf("%d store writes, want 4: the batch on top waits for the one being written", n)
 	}
 	release()
-	for _, ch := range []<-chan error{a, b} {
+	for _, ch := range []<-chan error{a, b, c} {
 		if err := <-ch; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := d.Snapshot().CommitID; got != 5 {
-		t.Fatalf("snapshot at commit %d, want 5", got)
+	if got := d.Snapshot().CommitID; got != 6 {
+		t.Fatalf("snapshot at commit %d, want 6", got)
+	}
+	if got := g.batchesSnapshot()[3:]; len(got) != 2 || got[1] != 2 {
+		t.Fatalf("store batches after the base %v, want [1 2]: the Sets applied on top go as one", got)
 	}
 	var ids []uint64
-	for len(ids) < 2 {
+	for len(ids) < 3 {
 		evs, err := feed.Next(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -188,10 +198,10 @@ func TestPipelineAppliesWhileWriting(t *testing.T) {
 			ids = append(ids, ev.CommitID)
 		}
 	}
-	if ids[0] != 4 || ids[1] != 5 {
-		t.Fatalf("events of commits %v, want [4 5]", ids)
+	if ids[0] != 4 || ids[1] != 5 || ids[2] != 6 {
+		t.Fatalf("events of commits %v, want [4 5 6]", ids)
 	}
-	want := []string{"gate stored", "commit a", "gate stored", "commit b"}
+	want := []string{"hook 4", "gate stored", "commit a", "hook 5", "hook 6", "gate stored", "commit b", "commit c"}
 	if got := j.list(); strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("journal %q, want %q", got, want)
 	}
@@ -219,7 +229,8 @@ func TestPipelineFailureRefusesBatchOnTop(t *testing.T) {
 	if d.Snapshot() != before {
 		t.Fatal("a refused batch was published")
 	}
-	want := []string{"abort b", "hook not stored 1", "gate not stored", "abort a", "hook not stored 1", "gate not stored"}
+	// b never reached the hooks: they ran for a alone.
+	want := []string{"hook 4", "abort b", "gate not stored", "abort a", "hook not stored 1", "gate not stored"}
 	if got := j.list(); strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Fatalf("journal %q, want %q", got, want)
 	}
