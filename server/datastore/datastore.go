@@ -9,8 +9,6 @@
 // fsync for all the Sets that queued up while the previous fsync ran). Only
 // then are the requests acknowledged and the new tree published, so a
 // reader never sees a change that is not durable, and never half of one.
-// The writer pipelines the batches (pipeline.go): while one is written it
-// applies the next on top of it in memory.
 package datastore
 
 import (
@@ -115,9 +113,9 @@ type Options struct {
 	Realizer realizer.Realizer
 	// Gate, if set, admits every Set before it is applied.
 	Gate Gate
-	// Writable, if set, is asked each time the writer takes Sets from
-	// the queue: an error (a replica that does not lead) refuses them all
-	// before anything of them is applied, realized or stored.
+	// Writable, if set, is asked before each batch of Sets: an error (a
+	// replica that does not lead) refuses the whole batch before anything
+	// is applied, realized or stored.
 	Writable func() error
 }
 
@@ -137,10 +135,7 @@ type Gate interface {
 	Accepted(req *Request, id uint64, at time.Time) (detail []byte)
 	// Done ends a batch that had accepted requests: stored says whether
 	// the store wrote them; if not, the gate returns to its state before
-	// the batch. Batches end in commit order, and the next batch may be
-	// admitted before one ends, but only if it holds no Action: a batch
-	// with a step starts once every batch before it has ended, so the
-	// state a Done(true) takes as durable is its own batch's.
+	// the batch.
 	Done(stored bool)
 }
 
@@ -176,12 +171,6 @@ type Datastore struct {
 	reqs     chan *pending
 	quit     chan struct{}
 	done     chan struct{}
-	// flights hands batches to the syncer; flying is the batch it is
-	// writing, open the batch applied on top of it (nil: none). All three
-	// belong to the writer goroutine.
-	flights chan *flight
-	flying  *flight
-	open    *flight
 }
 
 // pending is a queued request: a Set (req), a state change (state), or
@@ -213,10 +202,9 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 	}
 	d := &Datastore{
 		sch: sch, st: st, val: val, log: opts.Logger, max: opts.MaxBatch, hooks: opts.Hooks, rz: opts.Realizer, gate: opts.Gate, writable: opts.Writable,
-		reqs:    make(chan *pending, opts.MaxBatch),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		flights: make(chan *flight),
+		reqs: make(chan *pending, opts.MaxBatch),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	root, err := load(ctx, sch, st)
 	if err != nil {
@@ -224,7 +212,6 @@ func Open(ctx context.Context, sch *schema.Schema, st store.Store, rules []valid
 	}
 	val.Reset(root)
 	d.snap.Store(&Snapshot{Root: root, CommitID: st.LastCommitID(), Time: time.Now()})
-	go d.sync()
 	go d.run()
 	return d, nil
 }
@@ -297,9 +284,8 @@ func (d *Datastore) submit(p *pending) (*Result, error) {
 	}
 }
 
-// Close stops taking requests, finishes those already queued (the batch
-// being written included) and stops the writer. It does not close the
-// store.
+// Close stops taking requests, finishes those already queued and stops the
+// writer. It does not close the store.
 func (d *Datastore) Close() error {
 	select {
 	case <-d.quit:
@@ -312,30 +298,22 @@ func (d *Datastore) Close() error {
 
 func (d *Datastore) run() {
 	defer close(d.done)
-	defer close(d.flights)
 	var updates <-chan realizer.Status
 	if d.rz != nil {
 		updates = d.rz.Updates()
 	}
 	for {
 		select {
-		case p := <-d.intake():
+		case p := <-d.reqs:
 			d.commitBatch(d.collect(p))
-		case <-d.landed():
-			d.settle()
 		case st := <-updates:
-			d.drain()
 			d.applyStates([]*pending{{state: func(t *tree.Txn) error { st.Apply(t); return nil }, reply: make(chan reply, 1)}})
 		case <-d.quit:
 			for {
-				if d.room() == 0 {
-					d.settle()
-				}
 				select {
 				case p := <-d.reqs:
 					d.commitBatch(d.collect(p))
 				default:
-					d.drain()
 					return
 				}
 			}
@@ -343,11 +321,10 @@ func (d *Datastore) run() {
 	}
 }
 
-// collect returns first plus whatever else is already queued, up to
-// MaxBatch in the open batch.
+// collect returns first plus whatever else is already queued, up to MaxBatch.
 func (d *Datastore) collect(first *pending) []*pending {
 	batch := []*pending{first}
-	for len(batch) < d.room() {
+	for len(batch) < d.max {
 		select {
 		case p := <-d.reqs:
 			batch = append(batch, p)
@@ -358,10 +335,7 @@ func (d *Datastore) collect(first *pending) []*pending {
 	return batch
 }
 
-// commitBatch runs the Sets of a batch, then its state changes. Work
-// other than Sets waits until every Set before it is durable and
-// published (drain), so it sees the tree readers see, as when the writer
-// did not pipeline.
+// commitBatch runs the Sets of a batch, then its state changes.
 func (d *Datastore) commitBatch(batch []*pending) {
 	var sets, states []*pending
 	for _, p := range batch {
@@ -371,7 +345,6 @@ func (d *Datastore) commitBatch(batch []*pending) {
 				d.commitSets(sets)
 				sets = nil
 			}
-			d.drain()
 			p.run()
 			p.reply <- reply{}
 		case p.state != nil:
@@ -384,14 +357,12 @@ func (d *Datastore) commitBatch(batch []*pending) {
 		d.commitSets(sets)
 	}
 	if len(states) > 0 {
-		d.drain()
 		d.applyStates(states)
 	}
 }
 
-// commitSets applies the Sets of a batch (pipeline.go): onto the batch
-// still open while another is written, or as a batch of its own, handed
-// to the store at once when none is being written.
+// commitSets applies each Set to the newest tree in turn, writes the
+// accepted ones in one store transaction, then publishes and replies.
 func (d *Datastore) commitSets(batch []*pending) {
 	if d.writable != nil {
 		if err := d.writable(); err != nil {
@@ -401,42 +372,29 @@ func (d *Datastore) commitSets(batch []*pending) {
 			return
 		}
 	}
-	if mustDrain(batch) {
-		d.drain()
-	}
-	f := d.open
-	if f == nil {
-		f = d.newFlight()
-	}
-	d.applySets(f, batch)
-	if d.flying != nil {
-		d.open = f
-		return
-	}
-	d.launch(f)
-}
-
-// applySets applies each Set in turn to the newest tree (f's), validates
-// and realizes it, and adds the accepted ones to f. Nothing is replied
-// yet: a refusal may rest on the batch being written.
-func (d *Datastore) applySets(f *flight, batch []*pending) {
-	root, next := f.root, f.last+1
+	cur := d.snap.Load()
+	root, next := cur.Root, cur.CommitID+1
+	var (
+		accepted []*pending
+		commits  []*store.Commit
+		deltas   []*validate.Delta
+		preps    []realizer.Prepared
+		events   []Event
+	)
 	now := time.Now()
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
-			f.refuse(p, err)
+			p.reply <- reply{err: err}
 			continue
 		}
-		// A restore, the one reader of f.base, starts on an empty
-		// pipeline (mustDrain): f.base is then the newest stored commit.
-		cs, delta, err := d.admitAndApply(root, p.req, f.base, f.commits)
+		cs, delta, err := d.admitAndApply(root, p.req, cur.CommitID, commits)
 		if err != nil {
-			f.refuse(p, err)
+			p.reply <- reply{err: err}
 			continue
 		}
 		prep, err := d.prepare(p.ctx, cs)
 		if err != nil {
-			f.refuse(p, err)
+			p.reply <- reply{err: err}
 			continue
 		}
 		d.val.Commit(delta) // later requests of the batch validate against it
@@ -451,60 +409,55 @@ func (d *Datastore) applySets(f *flight, batch []*pending) {
 		if d.gate != nil {
 			c.Detail = d.gate.Accepted(p.req, next, now)
 		}
-		f.preps, f.commits = append(f.preps, prep), append(f.commits, c)
-		f.events = append(f.events, Event{CommitID: next, Time: now, Changes: cs})
-		f.accepted, f.deltas = append(f.accepted, p), append(f.deltas, delta)
+		preps, commits = append(preps, prep), append(commits, c)
+		events = append(events, Event{CommitID: next, Time: now, Changes: cs})
+		accepted, deltas = append(accepted, p), append(deltas, delta)
 		root, next = cs.New, next+1
 	}
-	f.root, f.last = root, next-1
+	if len(accepted) == 0 {
+		return
+	}
+	root = d.runHooks(root, accepted, commits, events)
+	if err := d.st.Apply(context.Background(), commits); err != nil {
+		d.gateDone(false)
+		d.notStored(err, accepted, deltas, preps)
+		return
+	}
+	d.gateDone(true)
+	for _, prep := range preps {
+		if prep != nil {
+			prep.Commit()
+		}
+	}
+	d.publish(root, next-1, now, events)
+	for i, p := range accepted {
+		p.reply <- reply{res: &Result{CommitID: commits[i].ID, Time: now}}
+	}
 }
 
-// notStored refuses a batch whose store write failed (err), or that was
-// applied on top of one (below): what applying it did is undone, and
-// each of its requests refused.
-func (d *Datastore) notStored(f *flight, err error, below bool) {
-	d.log.Error("commit failed; transactions refused", "err", err, "count", len(f.accepted), "on-a-failed-batch", below)
-	if len(f.accepted) > 0 {
-		d.undo(f)
+// notStored refuses a batch whose store write failed: the validator's
+// index, the realizer and the hooks go back to where they were, newest
+// first.
+func (d *Datastore) notStored(err error, accepted []*pending, deltas []*validate.Delta, preps []realizer.Prepared) {
+	d.log.Error("commit failed; transactions refused", "err", err, "count", len(accepted))
+	for i := len(deltas) - 1; i >= 0; i-- {
+		d.val.Commit(deltas[i].Inverse())
+		if preps[i] != nil {
+			preps[i].Abort()
+		}
+	}
+	for _, h := range d.hooks {
+		h.NotStored(len(accepted))
 	}
 	kind := tree.KindUnavailable
-	if errors.Is(err, store.ErrTooLarge) && len(f.accepted) == 1 && !below {
+	if errors.Is(err, store.ErrTooLarge) && len(accepted) == 1 {
 		// The same transaction will never fit; a batch of several may
 		// fit when sent again in smaller ones, so it stays Unavailable.
 		kind = tree.KindExhausted
 	}
-	msg := "could not store the transaction durably: "
-	if below {
-		msg = "could not store a transaction committed before this one, so this one was not stored either: "
+	for _, p := range accepted {
+		p.reply <- reply{err: &tree.Error{Kind: kind, Msg: "could not store the transaction durably: " + err.Error()}}
 	}
-	refusal := &tree.Error{Kind: kind, Msg: msg + err.Error()}
-	for _, p := range f.accepted {
-		p.reply <- reply{err: refusal}
-	}
-	if below {
-		// Judged against a batch that never was: a retry decides anew.
-		for _, r := range f.refused {
-			r.p.reply <- reply{err: refusal}
-		}
-	}
-}
-
-// undo takes back what applying f did, newest first: the validator's
-// index and the realizer, then the hooks (if f got as far as them) and
-// the gate.
-func (d *Datastore) undo(f *flight) {
-	for i := len(f.deltas) - 1; i >= 0; i-- {
-		d.val.Commit(f.deltas[i].Inverse())
-		if f.preps[i] != nil {
-			f.preps[i].Abort()
-		}
-	}
-	if f.hooked {
-		for _, h := range d.hooks {
-			h.NotStored(len(f.accepted))
-		}
-	}
-	d.gateDone(false)
 }
 
 // prepare hands an accepted transaction to the realizer; nil when there is

@@ -119,28 +119,24 @@ func waitQueued(t *testing.T, d *Datastore, n int) {
 	}
 }
 
-// holdWriter keeps the writer busy until release is called (at the
-// latest when the test ends), so that requests queue up behind it.
-func holdWriter(t *testing.T, d *Datastore) (release func()) {
-	t.Helper()
-	entered, held := make(chan struct{}), make(chan struct{})
-	go d.submit(&pending{ctx: context.Background(), run: func() { close(entered); <-held }, reply: make(chan reply, 1)})
-	<-entered
-	release = sync.OnceFunc(func() { close(held) })
-	t.Cleanup(release)
-	return release
-}
-
-// TestGroupCommit holds the writer while 40 more Sets arrive: they must
-// all go to the store together, as one batch, and all succeed — except
-// the one invalid request among them, which fails alone.
+// TestGroupCommit holds one store write while 40 more Sets arrive: they
+// must all go to the store together, as one batch, and all succeed —
+// except the one invalid request among them, which fails alone.
 func TestGroupCommit(t *testing.T) {
 	d, g := open(t)
 	base(t, d)
-	if _, err := d.Apply(context.Background(), update(t, d, "/tenants/tenant[name=t]/description", `"first"`)); err != nil {
-		t.Fatal(err)
+	gate := make(chan struct{})
+	g.mu.Lock()
+	g.gate = gate
+	g.mu.Unlock()
+	first := make(chan error, 1)
+	go func() {
+		_, err := d.Apply(context.Background(), update(t, d, "/tenants/tenant[name=t]/description", `"held"`))
+		first <- err
+	}()
+	for len(g.batchesSnapshot()) < 4 {
+		time.Sleep(time.Millisecond)
 	}
-	release := holdWriter(t, d)
 	const n = 40
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
@@ -152,7 +148,10 @@ func TestGroupCommit(t *testing.T) {
 		go func() { _, err := d.Apply(context.Background(), r); errs <- err }()
 	}
 	waitQueued(t, d, n)
-	release()
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
 	failed := 0
 	for i := 0; i < n; i++ {
 		if err := <-errs; err != nil {

@@ -47,10 +47,18 @@ func TestHooksRunOncePerBatch(t *testing.T) {
 	h.leaf = tree.MustResolve(d.Schema().Root, "system", "state", "last-commit-id")
 	base(t, d) // commits 1..3
 	feed := d.Watch()
-	if _, err := d.Apply(context.Background(), update(t, d, "/tenants/tenant[name=t]/description", `"first"`)); err != nil {
-		t.Fatal(err)
+	gate := make(chan struct{})
+	g.mu.Lock()
+	g.gate = gate
+	g.mu.Unlock()
+	held := make(chan error, 1)
+	go func() {
+		_, err := d.Apply(context.Background(), update(t, d, "/tenants/tenant[name=t]/description", `"held"`))
+		held <- err
+	}()
+	for len(g.batchesSnapshot()) < 4 {
+		time.Sleep(time.Millisecond)
 	}
-	release := holdWriter(t, d)
 	const n = 10
 	errs := make(chan error, n)
 	for i := range n {
@@ -58,7 +66,10 @@ func TestHooksRunOncePerBatch(t *testing.T) {
 		go func() { _, err := d.Apply(context.Background(), r); errs <- err }()
 	}
 	waitQueued(t, d, n)
-	release()
+	close(gate)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
 	for range n {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
