@@ -33,10 +33,14 @@ func TestCapabilities(t *testing.T) {
 	for _, want := range []string{"netready-types", "netready-infrastructure", "netready-georedundancy", "netready-tenants", "netready-l3vpn", "netready-l2network"} {
 		rev := "2026-11-24"
 		switch want {
+		case "netready-types":
+			rev = "2026-12-03" // service-status-leaves
+		case "netready-infrastructure":
+			rev = "2026-12-03" // host addresses unique
 		case "netready-l3vpn":
-			rev = "2026-12-02" // route-target ownership
+			rev = "2026-12-03" // route and VPN status, refusals of intent the network would ignore
 		case "netready-georedundancy":
-			rev = "2026-12-02" // connections realized, their session and tunnel as state
+			rev = "2026-12-03" // session status as a /bgp neighbor's
 		}
 		if got[want] != rev {
 			t.Errorf("model %s: version %q, want %s", want, got[want], rev)
