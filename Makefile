@@ -92,7 +92,7 @@ bench: $(BPF_OBJ)
 	$(GO) test -run='^$$' -bench='OnChange' -benchtime=100x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='InitialSync100k|IdleSubscriberMemory' -benchtime=3x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetLatencyWithStalledSubscriber' -benchtime=2000x ./cmd/netreadyd/daemon/
-	$(GO) test -run='^$$' -bench='L3SetAmongL2Networks' -benchtime=200x ./southbound/realize/
+	$(GO) test -run='^$$' -bench='SetAmongL2Networks' -benchtime=100x ./southbound/realize/
 	@# Authorization off/on pairs, each side in its own process so that heap
 	@# growth from one run does not tax the other.
 	@for b in AccessSet AccessGet AccessSubscribe; do for m in off on; do \

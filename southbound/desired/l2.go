@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"slices"
 	"strings"
 
 	rz "github.com/netready/netready/gen/realization"
@@ -17,13 +18,7 @@ func L2(root *tree.Node) l2.Model {
 		m.Hosts = append(m.Hosts, l2.Host{Name: h.Name, Backend: h.Backend, Addr: h.Addr})
 	}
 	for t := range (rz.Root{Node: root}).Tenants() {
-		var placed map[string]ifacePlacement
-		for n := range t.L2Networks() {
-			if placed == nil {
-				placed = portHosts(t)
-			}
-			m.Networks = append(m.Networks, readL2Network(t.Name(), n, placed))
-		}
+		m.Networks = append(m.Networks, readTenantL2(t)...)
 	}
 	return m
 }
@@ -43,22 +38,41 @@ func readL2Network(tenant string, n rz.L2Network, placed map[string]ifacePlaceme
 	return net
 }
 
-// L2Relevant reports whether a transaction (walk replays its
-// differences: a change set's Walk) may change what L2 reads: the hosts,
-// or the L2 networks, ports and interfaces of a tenant that has L2
-// networks. A Set of L3VPNs alone then costs no L2 computation, however
-// many L2 networks the tree holds. It may say yes where L2 reads nothing
-// that changed (a host's description), never no where it does.
-func L2Relevant(walk func(tree.DiffFunc)) bool {
-	found := false
+// L2Scope is what a transaction changed of what L2 reads.
+type L2Scope struct {
+	// Hosts: the hosts changed, so everything is read again.
+	Hosts bool
+	// Tenants are those whose L2 networks changed, or whose ports or
+	// interfaces changed while they have L2 networks (by name).
+	Tenants map[string]bool
+}
+
+// Empty reports whether the transaction changed nothing L2 reads.
+func (s L2Scope) Empty() bool { return !s.Hosts && len(s.Tenants) == 0 }
+
+// L2Changes tells what a transaction (walk replays its differences: a
+// change set's Walk) may change of what L2 reads: the hosts, or the L2
+// networks, ports and interfaces of a tenant that has L2 networks. A Set
+// of L3VPNs alone then costs no L2 computation, and one of a tenant's L2
+// networks only that tenant's, however many L2 networks the tree holds.
+// It may name a tenant whose L2 model did not change (a port's
+// description), never leave out one whose did.
+func L2Changes(walk func(tree.DiffFunc)) L2Scope {
+	var sc L2Scope
+	touch := func(t *tree.Node) {
+		if sc.Tenants == nil {
+			sc.Tenants = map[string]bool{}
+		}
+		sc.Tenants[t.Key()] = true
+	}
 	walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		s := chain[len(chain)-1].Schema()
-		if found || !s.Config {
+		if sc.Hosts || !s.Config {
 			return false
 		}
 		switch top := chain[0].Schema().Path; {
 		case top == "/hosts":
-			found = true
+			sc.Hosts = true
 			return false
 		case top != "/tenants":
 			return false
@@ -67,20 +81,52 @@ func L2Relevant(walk func(tree.DiffFunc)) bool {
 		case p == "/tenants":
 			return true
 		case p == rz.TenantPath: // created, deleted, or changed below
-			if o == nil || n == nil {
-				found = hasL2(o) || hasL2(n)
-				return false
+			withL2 := hasL2(o) || hasL2(n)
+			if withL2 && (o == nil || n == nil) {
+				touch(chain[len(chain)-1])
 			}
-			return true
-		case strings.HasPrefix(p, "/tenants/tenant/l2-networks"):
-			found = true
-		case strings.HasPrefix(p, "/tenants/tenant/ports"), strings.HasPrefix(p, "/tenants/tenant/interfaces"):
-			// If only the other side has L2 networks, they changed too.
-			found = hasL2(tenantOf(chain))
+			return withL2 && o != nil && n != nil // else nothing below is L2's
+		case strings.HasPrefix(p, "/tenants/tenant/l2-networks"),
+			strings.HasPrefix(p, "/tenants/tenant/ports"), strings.HasPrefix(p, "/tenants/tenant/interfaces"):
+			touch(tenantOf(chain))
 		}
 		return false
 	})
-	return found
+	return sc
+}
+
+// L2Patch returns L2(root) given prev, the L2 model of a tree that
+// differs from root only in the tenants named (not in its hosts): those
+// tenants are read again, every other network is prev's.
+func L2Patch(prev l2.Model, root *tree.Node, tenants map[string]bool) l2.Model {
+	m := l2.Model{Hosts: prev.Hosts}
+	for _, n := range prev.Networks {
+		if !tenants[n.Tenant] {
+			m.Networks = append(m.Networks, n)
+		}
+	}
+	r := rz.Root{Node: root}
+	for name := range tenants {
+		if t, ok := r.Tenant(name); ok {
+			m.Networks = append(m.Networks, readTenantL2(t)...)
+		}
+	}
+	// Tenants in key order, each's networks already in theirs.
+	slices.SortStableFunc(m.Networks, func(a, b l2.Network) int { return strings.Compare(a.Tenant, b.Tenant) })
+	return m
+}
+
+// readTenantL2 reads the L2 networks of tenant t.
+func readTenantL2(t rz.Tenant) []l2.Network {
+	var out []l2.Network
+	var placed map[string]ifacePlacement
+	for n := range t.L2Networks() {
+		if placed == nil {
+			placed = portHosts(t)
+		}
+		out = append(out, readL2Network(t.Name(), n, placed))
+	}
+	return out
 }
 
 // tenantOf returns the tenant entry of a chain below one.

@@ -143,29 +143,8 @@ func Compute(m Model) Result {
 		res[h.Name] = &HostView{Host: h.Name, Backend: h.Backend, Addr: h.Addr}
 	}
 	vnis := VNIs(m.Networks)
-	for _, n := range m.Networks {
-		id := n.ID()
-		segs := map[string]*Segment{}
-		for _, b := range n.Bindings {
-			if !b.AdminUp || res[b.Host] == nil {
-				continue
-			}
-			s := segs[b.Host]
-			if s == nil {
-				s = &Segment{ID: id, VNI: vnis[id]}
-				segs[b.Host] = s
-			}
-			s.Ports = append(s.Ports, Port{Interface: b.Interface, VNIC: b.VNIC, VLAN: b.VLAN})
-		}
-		for host, s := range segs {
-			slices.SortFunc(s.Ports, func(a, b Port) int { return cmp.Compare(a.Interface, b.Interface) })
-			for other := range segs {
-				if a := res[other].Addr; other != host && a.IsValid() {
-					s.Remotes = append(s.Remotes, a)
-				}
-			}
-			slices.SortFunc(s.Remotes, netip.Addr.Compare)
-			s.Remotes = slices.Compact(s.Remotes)
+	for i := range m.Networks {
+		for host, s := range segmentsOf(&m.Networks[i], vnis, res) {
 			res[host].Networks = append(res[host].Networks, *s)
 		}
 	}
@@ -173,6 +152,118 @@ func Compute(m Model) Result {
 		slices.SortFunc(hv.Networks, func(a, b Segment) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return res
+}
+
+// segmentsOf returns network n's segment on each host of res where it has
+// an active binding.
+func segmentsOf(n *Network, vnis map[string]uint32, res Result) map[string]*Segment {
+	id := n.ID()
+	segs := map[string]*Segment{}
+	for _, b := range n.Bindings {
+		if !b.AdminUp || res[b.Host] == nil {
+			continue
+		}
+		s := segs[b.Host]
+		if s == nil {
+			s = &Segment{ID: id, VNI: vnis[id]}
+			segs[b.Host] = s
+		}
+		s.Ports = append(s.Ports, Port{Interface: b.Interface, VNIC: b.VNIC, VLAN: b.VLAN})
+	}
+	for host, s := range segs {
+		slices.SortFunc(s.Ports, func(a, b Port) int { return cmp.Compare(a.Interface, b.Interface) })
+		for other := range segs {
+			if a := res[other].Addr; other != host && a.IsValid() {
+				s.Remotes = append(s.Remotes, a)
+			}
+		}
+		slices.SortFunc(s.Remotes, netip.Addr.Compare)
+		s.Remotes = slices.Compact(s.Remotes)
+	}
+	return segs
+}
+
+// Update returns what Compute(m) and Diff(prev, Compute(m)) return, given
+// prev = Compute(pm), computing only the networks that differ between pm
+// and m (or whose VNI moved): a change to one L2 network costs that
+// network, not every one. The Results share the host views of hosts the
+// change does not reach; neither is modified. When the hosts differ it
+// computes everything.
+func Update(prev Result, pm, m Model) (Result, map[string][]Change) {
+	if !slices.Equal(pm.Hosts, m.Hosts) {
+		res := Compute(m)
+		return res, Diff(prev, res)
+	}
+	changed := changedNetworks(pm.Networks, m.Networks)
+	vnis := VNIs(m.Networks)
+	empty := Result{}
+	for _, h := range m.Hosts {
+		empty[h.Name] = &HostView{Host: h.Name, Backend: h.Backend, Addr: h.Addr}
+	}
+	added := map[string][]Segment{}
+	for i := range m.Networks {
+		if changed[m.Networks[i].ID()] {
+			for host, s := range segmentsOf(&m.Networks[i], vnis, empty) {
+				added[host] = append(added[host], *s)
+			}
+		}
+	}
+	res := make(Result, len(prev))
+	for name, hv := range prev {
+		res[name] = withSegments(hv, changed, added[name])
+	}
+	return res, diff(prev, res, changed)
+}
+
+// changedNetworks names the networks of before and after that are not
+// the same in both, with those whose VNI moved (a network created or
+// deleted can move another's).
+func changedNetworks(before, after []Network) map[string]bool {
+	was := make(map[string]*Network, len(before))
+	for i := range before {
+		was[before[i].ID()] = &before[i]
+	}
+	changed := map[string]bool{}
+	for i := range after {
+		n := &after[i]
+		if o := was[n.ID()]; o == nil || o.SegmentID != n.SegmentID || !slices.Equal(o.Bindings, n.Bindings) {
+			changed[n.ID()] = true
+		}
+		delete(was, n.ID())
+	}
+	for id := range was {
+		changed[id] = true // deleted
+	}
+	if len(changed) > 0 {
+		vb, va := VNIs(before), VNIs(after)
+		for id, v := range va {
+			if old, ok := vb[id]; ok && old != v {
+				changed[id] = true
+			}
+		}
+	}
+	return changed
+}
+
+// withSegments returns hv with the segments of the changed networks
+// replaced by added (hv itself when neither touches it).
+func withSegments(hv *HostView, changed map[string]bool, added []Segment) *HostView {
+	touched := len(added) > 0
+	for i := 0; !touched && i < len(hv.Networks); i++ {
+		touched = changed[hv.Networks[i].ID]
+	}
+	if !touched {
+		return hv
+	}
+	out := &HostView{Host: hv.Host, Backend: hv.Backend, Addr: hv.Addr}
+	for _, s := range hv.Networks {
+		if !changed[s.ID] {
+			out.Networks = append(out.Networks, s)
+		}
+	}
+	out.Networks = append(out.Networks, added...)
+	slices.SortFunc(out.Networks, func(a, b Segment) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // Op is what a Change does.
@@ -206,7 +297,10 @@ func (c Change) String() string {
 // to after: deletes first (a host that moves to another backend is
 // emptied on the old one, a segment whose VNI changed is removed under
 // its old one), then sets, each by host and segment ID.
-func Diff(before, after Result) map[string][]Change {
+func Diff(before, after Result) map[string][]Change { return diff(before, after, nil) }
+
+// diff is Diff over the segments of the networks in only (nil: all).
+func diff(before, after Result, only map[string]bool) map[string][]Change {
 	type routed struct {
 		backend string
 		c       Change
@@ -223,7 +317,7 @@ func Diff(before, after Result) map[string][]Change {
 	for _, h := range hosts {
 		b, a := before[h], after[h]
 		bb, ab := backendOf(b), backendOf(a)
-		old, now := segments(b), segments(a)
+		old, now := segments(b, only), segments(a, only)
 		for _, id := range slices.Sorted(maps.Keys(old)) {
 			if n, ok := now[id]; !ok || bb != ab || n.VNI != old[id].VNI {
 				dels = append(dels, routed{bb, Change{Op: Delete, Host: h, Segment: *old[id]}})
@@ -271,11 +365,14 @@ func ViewsOf(res Result, backend string, also ...string) []*HostView {
 	return out
 }
 
-func segments(hv *HostView) map[string]*Segment {
+// segments indexes hv's segments of the networks in only (nil: all) by ID.
+func segments(hv *HostView, only map[string]bool) map[string]*Segment {
 	out := map[string]*Segment{}
 	if hv != nil {
 		for i := range hv.Networks {
-			out[hv.Networks[i].ID] = &hv.Networks[i]
+			if id := hv.Networks[i].ID; only == nil || only[id] {
+				out[id] = &hv.Networks[i]
+			}
 		}
 	}
 	return out

@@ -371,16 +371,24 @@ type l2Step struct {
 	model         l2.Model
 }
 
-// l2Of computes the L2 part of moving the forwarders to cs.New; nothing
-// when cs changes nothing the L2 model reads (desired.L2Relevant), so an
-// L3 Set costs no walk of every L2 network.
+// l2Of computes the L2 part of moving the forwarders to cs.New, from
+// what cs changes of what the L2 model reads (desired.L2Changes): nothing
+// for an L3 Set, the tenants it touched for an L2 one (l2.Update computes
+// only the networks that changed), everything when the hosts changed.
+// A change costs its networks, not every L2 network.
 func (e *Engine) l2Of(cs *changeset.Set) l2Step {
-	if !desired.L2Relevant(cs.Walk) {
+	sc := desired.L2Changes(cs.Walk)
+	switch {
+	case sc.Empty():
 		return l2Step{before: e.l2, after: e.l2, model: e.l2model}
+	case sc.Hosts:
+		m := desired.L2(cs.New)
+		after := l2.Compute(m)
+		return l2Step{before: e.l2, after: after, diffs: l2.Diff(e.l2, after), model: m}
 	}
-	m := desired.L2(cs.New)
-	after := l2.Compute(m)
-	return l2Step{before: e.l2, after: after, diffs: l2.Diff(e.l2, after), model: m}
+	m := desired.L2Patch(e.l2model, cs.New, sc.Tenants)
+	after, diffs := l2.Update(e.l2, e.l2model, m)
+	return l2Step{before: e.l2, after: after, diffs: diffs, model: m}
 }
 
 // Prepare implements realizer.Realizer. A transaction that concerns no

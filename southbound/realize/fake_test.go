@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netready/netready/southbound"
+	"github.com/netready/netready/southbound/l2"
 	"github.com/netready/netready/southbound/routing"
 )
 
@@ -35,6 +36,7 @@ type fakeNet struct {
 	// (closing a driver leaves the backend as it is).
 	fwd  map[string]map[string]map[string]*routing.VRF // backend → host → VRF ID
 	data map[string]map[string]string                  // backend → path → JSON
+	l2   map[string]map[string]map[string]l2.Segment   // backend → host → segment ID
 	// silent are the interfaces whose instance does not answer Probe,
 	// with the reason.
 	silent map[string]string
@@ -76,6 +78,7 @@ func newFakeNet() *fakeNet {
 	return &fakeNet{
 		drivers: map[string][]fakeDriver{}, faults: map[string]*fault{},
 		fwd: map[string]map[string]map[string]*routing.VRF{}, data: map[string]map[string]string{},
+		l2:     map[string]map[string]map[string]l2.Segment{},
 		silent: map[string]string{},
 	}
 }
@@ -83,7 +86,7 @@ func newFakeNet() *fakeNet {
 // registry opens fake forwarders under the scenarios' two driver kinds
 // and fake data drivers under "fake-data".
 func (n *fakeNet) registry() southbound.Registry {
-	fwd := southbound.Plugin{Caps: southbound.Capabilities{Forwarding: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
+	fwd := southbound.Plugin{Caps: southbound.Capabilities{Forwarding: true, L2: true}, Open: func(_ context.Context, b southbound.Backend) (southbound.Driver, error) {
 		d := &fakeForwarder{net: n, name: b.Name}
 		n.opened(b.Name, d)
 		return d, nil
@@ -229,6 +232,62 @@ func (d *fakeForwarder) isClosed() bool {
 	d.net.mu.Lock()
 	defer d.net.mu.Unlock()
 	return d.closed
+}
+
+// ApplyL2 sets and deletes segments as the changes say.
+func (d *fakeForwarder) ApplyL2(_ context.Context, changes []l2.Change) error {
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	for _, c := range changes {
+		segs := d.net.l2Host(d.name, c.Host)
+		if c.Op == l2.Delete {
+			delete(segs, c.Segment.ID)
+		} else {
+			segs[c.Segment.ID] = c.Segment
+		}
+	}
+	return nil
+}
+
+// ReconcileL2 makes each host hold its view's segments; it reports no
+// drift (the L2 fake holds what it was last given).
+func (d *fakeForwarder) ReconcileL2(_ context.Context, hosts []*l2.HostView) ([]string, error) {
+	d.net.mu.Lock()
+	defer d.net.mu.Unlock()
+	for _, hv := range hosts {
+		segs := d.net.l2Host(d.name, hv.Host)
+		clear(segs)
+		for _, s := range hv.Networks {
+			segs[s.ID] = s
+		}
+	}
+	return nil, nil
+}
+
+// l2Host returns the segments backend holds on host; the caller holds
+// n.mu.
+func (n *fakeNet) l2Host(backend, host string) map[string]l2.Segment {
+	if n.l2[backend] == nil {
+		n.l2[backend] = map[string]map[string]l2.Segment{}
+	}
+	if n.l2[backend][host] == nil {
+		n.l2[backend][host] = map[string]l2.Segment{}
+	}
+	return n.l2[backend][host]
+}
+
+// l2State returns what backend holds of L2, host by host (hosts holding
+// nothing left out).
+func (n *fakeNet) l2State(backend string) map[string]map[string]l2.Segment {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[string]map[string]l2.Segment{}
+	for host, segs := range n.l2[backend] {
+		if len(segs) > 0 {
+			out[host] = maps.Clone(segs)
+		}
+	}
+	return out
 }
 
 // Apply applies the changes in order, idempotently, failing on a port or

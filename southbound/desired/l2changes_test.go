@@ -19,38 +19,45 @@ import (
 	netreadyyang "github.com/netready/netready/yang"
 )
 
-// TestL2RelevantCoversTheL2Model edits a tree at random (the Index's
+// TestL2ChangesCoverTheL2Model edits a tree at random (the Index's
 // edits, and L2 networks and their bindings coming and going) and checks
-// that whenever L2Relevant says a change concerns no L2, L2 reads the
-// same model before and after it: skipping the L2 computation then gives
-// what computing it would. It also checks that L2 gives networks and
-// bindings in key order, which the status writer relies on to search
-// them.
-func TestL2RelevantCoversTheL2Model(t *testing.T) {
+// after every edit that what L2Changes names is enough: nothing named,
+// L2 reads the same model before and after; tenants named (and not the
+// hosts), patching those tenants into the model before gives the model
+// after. It also checks that L2 gives networks and bindings in key
+// order, which the status writer relies on to search them.
+func TestL2ChangesCoverTheL2Model(t *testing.T) {
 	sch, err := schema.LoadFS(netreadyyang.Files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	skipped, computed := 0, 0
+	counts := map[string]int{}
 	for seed := range uint64(20) {
 		e := &editor{t: t, sch: sch, r: rand.New(rand.NewPCG(seed, 5))}
 		root := e.merge(e.initial(), e.l2Network(0, 0))
 		for step := range 200 {
 			next, what := e.editL2(root)
-			if !desired.L2Relevant(changeset.Compute(root, next).Walk) {
-				skipped++
-				if before, after := desired.L2(root), desired.L2(next); !reflect.DeepEqual(before, after) {
-					t.Fatalf("seed %d step %d (%s): L2Relevant said no, but the L2 model changed:\nbefore %+v\nafter  %+v", seed, step, what, before, after)
+			before, after := desired.L2(root), desired.L2(next)
+			switch sc := desired.L2Changes(changeset.Compute(root, next).Walk); {
+			case sc.Empty():
+				counts["nothing"]++
+				if !reflect.DeepEqual(before, after) {
+					t.Fatalf("seed %d step %d (%s): L2Changes named nothing, but the L2 model changed:\nbefore %+v\nafter  %+v", seed, step, what, before, after)
 				}
-			} else {
-				computed++
+			case !sc.Hosts:
+				counts["tenants"]++
+				if got := desired.L2Patch(before, next, sc.Tenants); !reflect.DeepEqual(got, after) {
+					t.Fatalf("seed %d step %d (%s): patching tenants %v gives\n%+v\nwant\n%+v", seed, step, what, sc.Tenants, got, after)
+				}
+			default:
+				counts["hosts"]++
 			}
-			inKeyOrder(t, desired.L2(next))
+			inKeyOrder(t, after)
 			root = next
 		}
 	}
-	if skipped == 0 || computed == 0 {
-		t.Fatalf("L2Relevant said no %d times and yes %d: the edits do not exercise both", skipped, computed)
+	if counts["nothing"] == 0 || counts["tenants"] == 0 || counts["hosts"] == 0 {
+		t.Fatalf("L2Changes gave %v: the edits do not exercise every case", counts)
 	}
 }
 
