@@ -68,7 +68,7 @@ func openWith(t *testing.T, opts Options) (*Datastore, *gatedStore) {
 	return d, g
 }
 
-func update(t *testing.T, d *Datastore, p, js string) *Request {
+func update(t testing.TB, d *Datastore, p, js string) *Request {
 	t.Helper()
 	gp, err := ygot.StringToStructuredPath(p)
 	if err != nil {

@@ -10,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openconfig/ygot/ygot"
-
 	"github.com/netready/netready/server/rules"
 	"github.com/netready/netready/server/schema"
 	"github.com/netready/netready/server/store"
-	"github.com/netready/netready/server/tree"
 	netreadyyang "github.com/netready/netready/yang"
 )
 
@@ -43,19 +40,19 @@ func BenchmarkWriter32(b *testing.B) {
 		{"/hosts/host[name=h]", `{"backend": "b"}`},
 		{"/tenants/tenant[name=t]", `{}`},
 	} {
-		if _, err := d.Apply(context.Background(), benchUpdate(b, d, r[0], r[1])); err != nil {
+		if _, err := d.Apply(context.Background(), update(b, d, r[0], r[1])); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for i := range 1000 {
-		if _, err := d.Apply(context.Background(), benchUpdate(b, d, fmt.Sprintf("/tenants/tenant[name=t]/ports/port[name=p%d]", i), `{"host": "h"}`)); err != nil {
+		if _, err := d.Apply(context.Background(), update(b, d, fmt.Sprintf("/tenants/tenant[name=t]/ports/port[name=p%d]", i), `{"host": "h"}`)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reqs := make([][]*Request, 32)
 	for c := range reqs {
 		for v := range 2 {
-			reqs[c] = append(reqs[c], benchUpdate(b, d, fmt.Sprintf("/tenants/tenant[name=t]/ports/port[name=p%d]/mtu", c), fmt.Sprint(1500+v)))
+			reqs[c] = append(reqs[c], update(b, d, fmt.Sprintf("/tenants/tenant[name=t]/ports/port[name=p%d]/mtu", c), fmt.Sprint(1500+v)))
 		}
 	}
 	var next atomic.Int64
@@ -77,22 +74,6 @@ func BenchmarkWriter32(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
 	b.ReportMetric(float64((rusage(b)-cpu).Microseconds())/float64(b.N), "cpu-us/set")
-}
-
-func benchUpdate(b *testing.B, d *Datastore, p, js string) *Request {
-	gp, err := ygot.StringToStructuredPath(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	path, err := tree.Resolve(d.Schema().Root, gp.GetElem())
-	if err != nil {
-		b.Fatal(err)
-	}
-	payload, err := tree.DecodeJSON(path, []byte(js), true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &Request{Ops: []Op{{Kind: Update, Path: path, Payload: payload}}}
 }
 
 func rusage(b *testing.B) time.Duration {
