@@ -689,6 +689,7 @@ func (e *Engine) attemptedL2(s l2.Segment, at time.Time) {
 		e.attempts[l2BindingKey(s.ID, p.Interface)] = at
 	}
 	e.markDirty(s.ID)
+	e.markKey(l2NetKey(s.ID))
 }
 
 // markDirty notes that the tenant of a VRF ID ("tenant/vpn[/interface]")

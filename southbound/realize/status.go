@@ -171,6 +171,7 @@ type tenantScope struct {
 	placement bool
 	vpns      map[string]bool // VPNs changed, by name
 	bindings  map[string]bool // bindings changed, by bindingKey
+	l2nets    map[string]bool // L2 networks changed, by name
 }
 
 // scopes reads, from a transaction's changes, what changed in each tenant
@@ -188,7 +189,7 @@ func (e *Engine) scopes(cs *changeset.Set) map[string]*tenantScope {
 			case e.paths.tenant:
 				tenant = n.Key()
 				if sc = out[tenant]; sc == nil {
-					sc = &tenantScope{vpns: map[string]bool{}, bindings: map[string]bool{}}
+					sc = &tenantScope{vpns: map[string]bool{}, bindings: map[string]bool{}, l2nets: map[string]bool{}}
 					out[tenant] = sc
 				}
 				if i == len(c.Chain)-1 && (c.Old == nil || c.New == nil) {
@@ -201,6 +202,8 @@ func (e *Engine) scopes(cs *changeset.Set) map[string]*tenantScope {
 				sc.vpns[vpn] = true
 			case e.paths.binding:
 				sc.bindings[bindingKey(tenant, vpn, n.Key())] = true
+			case e.paths.l2net:
+				sc.l2nets[n.Key()] = true
 			}
 		}
 	}
@@ -306,10 +309,11 @@ func (v statusView) binding(tenant, vpn, iface string) (routing.Binding, bool) {
 }
 
 // writeTenantStatus writes the status of a tenant's ports, interfaces,
-// VPNs and bindings. With sc (a transaction that moved no placement in
-// the tenant), only the VPNs it changed or whose objects were attempted
-// are written, and in them only the bindings it changed or attempted;
-// the others show their status already.
+// VPNs, bindings and L2 networks. With sc (a transaction that moved no
+// placement in the tenant), only the VPNs and L2 networks it changed or
+// whose objects were attempted are written, and in VPNs only the
+// bindings it changed or attempted; the others show their status
+// already.
 func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView, sc *tenantScope) {
 	tenant := tn.Key()
 	tpath := tree.Path{{Schema: e.paths.tenants}, keyed(e.paths.tenant, tenant)}
@@ -320,7 +324,7 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 				e.writeVPNStatus(w, tpath, vn, v, e.touchedBindings(tenant, name, sc))
 			}
 		}
-		e.writeL2Status(w, tpath, tn, v)
+		e.writeL2Status(w, tpath, tn, v, touched(sc.l2nets, e.status.keys, l2NetKey(tenant+"/")))
 		return
 	}
 	placed := func(cont, list *schema.Node, nodes statusNodes, ps []desired.Placement) {
@@ -339,35 +343,49 @@ func (e *Engine) writeTenantStatus(w *statusWriter, tn *tree.Node, v statusView,
 	each(child1(tn, e.paths.vpns), e.paths.vpn, func(vn *tree.Node) {
 		e.writeVPNStatus(w, tpath, vn, v, nil)
 	})
-	e.writeL2Status(w, tpath, tn, v)
+	e.writeL2Status(w, tpath, tn, v, nil)
 }
 
 // writeL2Status writes the status of a tenant's L2 networks and their
 // bindings, as for VPNs: a binding is up and in sync when its host's
 // backend holds it (every accepted transaction was realized, and L2
 // bindings are refused on backends whose driver does not realize them),
-// and its network summarizes its active bindings. A tenant has few L2
-// networks: they are written whenever the tenant's status is (objects
-// already showing their status are skipped).
-func (e *Engine) writeL2Status(w *statusWriter, tpath tree.Path, tn *tree.Node, v statusView) {
-	each(child1(tn, e.paths.l2nets), e.paths.l2net, func(nn *tree.Node) {
-		tenant := tpath[1].Keys[0].(string)
-		id := tenant + "/" + nn.Key()
-		npath := append(tpath[:2:2], tree.Elem{Schema: e.paths.l2nets}, keyed(e.paths.l2net, nn.Key()))
-		bs := v.l2Bindings(tenant, nn.Key())
-		var members []objStatus
-		var counts []int
-		each(child1(nn, e.paths.l2binds), e.paths.l2bind, func(bn *tree.Node) {
-			b := l2Binding(bs, bn.Key())
-			active := b.Host != "" && b.AdminUp
-			st := e.placedStatus(v.hostBackend[b.Host], active, e.attempts[l2BindingKey(id, bn.Key())])
-			if active {
-				members, counts = append(members, st), append(counts, 1)
-			}
-			w.object(append(npath[:4:4], tree.Elem{Schema: e.paths.l2binds}, keyed(e.paths.l2bind, bn.Key())), bn, e.paths.l2bindSt, st)
-		})
-		w.object(npath, nn, e.paths.l2netSt, summarize(members, counts, e.attempts[l2NetKey(id)]))
+// and its network summarizes its active bindings. Every network of the
+// tenant when only is nil, else the networks named.
+func (e *Engine) writeL2Status(w *statusWriter, tpath tree.Path, tn *tree.Node, v statusView, only []string) {
+	if only == nil {
+		each(child1(tn, e.paths.l2nets), e.paths.l2net, func(nn *tree.Node) { e.writeL2NetStatus(w, tpath, nn, v) })
+		return
+	}
+	nets := child1(child1(tn, e.paths.l2nets), e.paths.l2net)
+	if nets == nil {
+		return // every network gone
+	}
+	for _, name := range only {
+		if nn := nets.Entry(name); nn != nil {
+			e.writeL2NetStatus(w, tpath, nn, v)
+		}
+	}
+}
+
+// writeL2NetStatus writes the status of one L2 network and its bindings.
+func (e *Engine) writeL2NetStatus(w *statusWriter, tpath tree.Path, nn *tree.Node, v statusView) {
+	tenant := tpath[1].Keys[0].(string)
+	id := tenant + "/" + nn.Key()
+	npath := append(tpath[:2:2], tree.Elem{Schema: e.paths.l2nets}, keyed(e.paths.l2net, nn.Key()))
+	bs := v.l2Bindings(tenant, nn.Key())
+	var members []objStatus
+	var counts []int
+	each(child1(nn, e.paths.l2binds), e.paths.l2bind, func(bn *tree.Node) {
+		b := l2Binding(bs, bn.Key())
+		active := b.Host != "" && b.AdminUp
+		st := e.placedStatus(v.hostBackend[b.Host], active, e.attempts[l2BindingKey(id, bn.Key())])
+		if active {
+			members, counts = append(members, st), append(counts, 1)
+		}
+		w.object(append(npath[:4:4], tree.Elem{Schema: e.paths.l2binds}, keyed(e.paths.l2bind, bn.Key())), bn, e.paths.l2bindSt, st)
 	})
+	w.object(npath, nn, e.paths.l2netSt, summarize(members, counts, e.attempts[l2NetKey(id)]))
 }
 
 // touchedBindings names, sorted, the bindings of one VPN a transaction
@@ -389,17 +407,22 @@ func (e *Engine) touchedBindings(tenant, vpn string, sc *tenantScope) []string {
 // touchedVPNs names, sorted, the VPNs of tenant a transaction changed or
 // whose objects were attempted since the last status write.
 func (e *Engine) touchedVPNs(tenant string, sc *tenantScope) []string {
-	names := map[string]bool{}
-	for name := range sc.vpns {
-		names[name] = true
+	return touched(sc.vpns, e.status.keys, vpnKey(tenant, ""))
+}
+
+// touched names, sorted, the objects changed (by name) and those among
+// keys (statusKey form) whose key is prefix and the name; never nil.
+func touched(changed, keys map[string]bool, prefix string) []string {
+	names := maps.Clone(changed)
+	if names == nil {
+		names = map[string]bool{}
 	}
-	prefix := vpnKey(tenant, "")
-	for k := range e.status.keys {
+	for k := range keys {
 		if rest, ok := strings.CutPrefix(k, prefix); ok {
 			names[rest] = true
 		}
 	}
-	return slices.Sorted(maps.Keys(names))
+	return append([]string{}, slices.Sorted(maps.Keys(names))...)
 }
 
 // writeVPNStatus writes a VPN's status and its bindings': every binding
