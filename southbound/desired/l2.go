@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -23,13 +24,13 @@ func L2(root *tree.Node) l2.Model {
 	return m
 }
 
-func readL2Network(tenant string, n rz.L2Network, placed map[string]ifacePlacement) l2.Network {
+func readL2Network(tenant string, n rz.L2Network, placed func(string) ifacePlacement) l2.Network {
 	net := l2.Network{Tenant: tenant, Name: n.Name()}
 	if p, ok := n.L2Provider(); ok {
 		net.SegmentID = uint32(p.SegmentationID())
 	}
 	for b := range n.L2Bindings() {
-		pl := placed[b.Interface()]
+		pl := placed(b.Interface())
 		net.Bindings = append(net.Bindings, l2.Binding{
 			Interface: b.Interface(), Host: pl.host, VNIC: pl.vnic, VLAN: pl.vlan,
 			AdminUp: pl.up && b.AdminState() != rz.AdminStateDown,
@@ -44,7 +45,15 @@ type L2Scope struct {
 	Hosts bool
 	// Tenants are those whose L2 networks changed, or whose ports or
 	// interfaces changed while they have L2 networks (by name).
-	Tenants map[string]bool
+	Tenants map[string]*TenantL2
+}
+
+// TenantL2 is what changed in one tenant's L2 networks: all of them (its
+// ports or interfaces changed, or the tenant or its list of networks came
+// or went), or the networks named.
+type TenantL2 struct {
+	All      bool
+	Networks map[string]bool
 }
 
 // Empty reports whether the transaction changed nothing L2 reads.
@@ -59,11 +68,21 @@ func (s L2Scope) Empty() bool { return !s.Hosts && len(s.Tenants) == 0 }
 // description), never leave out one whose did.
 func L2Changes(walk func(tree.DiffFunc)) L2Scope {
 	var sc L2Scope
-	touch := func(t *tree.Node) {
+	// touch notes a change in tenant t: to network net, or to all ("").
+	touch := func(t *tree.Node, net string) {
 		if sc.Tenants == nil {
-			sc.Tenants = map[string]bool{}
+			sc.Tenants = map[string]*TenantL2{}
 		}
-		sc.Tenants[t.Key()] = true
+		tl := sc.Tenants[t.Key()]
+		if tl == nil {
+			tl = &TenantL2{Networks: map[string]bool{}}
+			sc.Tenants[t.Key()] = tl
+		}
+		if net == "" {
+			tl.All = true
+		} else {
+			tl.Networks[net] = true
+		}
 	}
 	walk(func(chain []*tree.Node, o, n *tree.Node) bool {
 		s := chain[len(chain)-1].Schema()
@@ -83,12 +102,18 @@ func L2Changes(walk func(tree.DiffFunc)) L2Scope {
 		case p == rz.TenantPath: // created, deleted, or changed below
 			withL2 := hasL2(o) || hasL2(n)
 			if withL2 && (o == nil || n == nil) {
-				touch(chain[len(chain)-1])
+				touch(chain[len(chain)-1], "")
 			}
 			return withL2 && o != nil && n != nil // else nothing below is L2's
-		case strings.HasPrefix(p, "/tenants/tenant/l2-networks"),
-			strings.HasPrefix(p, "/tenants/tenant/ports"), strings.HasPrefix(p, "/tenants/tenant/interfaces"):
-			touch(tenantOf(chain))
+		case p == "/tenants/tenant/l2-networks": // reported for any change below
+			if o != nil && n != nil {
+				return true
+			}
+			touch(tenantOf(chain), "")
+		case strings.HasPrefix(p, rz.L2NetworkPath):
+			touch(tenantOf(chain), entryOf(chain, rz.L2NetworkPath).Key())
+		case strings.HasPrefix(p, "/tenants/tenant/ports"), strings.HasPrefix(p, "/tenants/tenant/interfaces"):
+			touch(tenantOf(chain), "")
 		}
 		return false
 	})
@@ -96,23 +121,36 @@ func L2Changes(walk func(tree.DiffFunc)) L2Scope {
 }
 
 // L2Patch returns L2(root) given prev, the L2 model of a tree that
-// differs from root only in the tenants named (not in its hosts): those
-// tenants are read again, every other network is prev's.
-func L2Patch(prev l2.Model, root *tree.Node, tenants map[string]bool) l2.Model {
+// differs from root only where tenants says (not in its hosts): the
+// networks named are read again, or all of a tenant's; every other
+// network is prev's. A network read alone places only its bindings'
+// interfaces.
+func L2Patch(prev l2.Model, root *tree.Node, tenants map[string]*TenantL2) l2.Model {
 	m := l2.Model{Hosts: prev.Hosts}
 	for _, n := range prev.Networks {
-		if !tenants[n.Tenant] {
+		if tl := tenants[n.Tenant]; tl == nil || !tl.All && !tl.Networks[n.Name] {
 			m.Networks = append(m.Networks, n)
 		}
 	}
 	r := rz.Root{Node: root}
-	for name := range tenants {
-		if t, ok := r.Tenant(name); ok {
+	for name, tl := range tenants {
+		t, ok := r.Tenant(name)
+		switch {
+		case !ok:
+		case tl.All:
 			m.Networks = append(m.Networks, readTenantL2(t)...)
+		default:
+			placed := func(i string) ifacePlacement { pl, _ := placeOne(t, i); return pl }
+			for net := range tl.Networks {
+				if n, ok := t.L2Network(net); ok {
+					m.Networks = append(m.Networks, readL2Network(name, n, placed))
+				}
+			}
 		}
 	}
-	// Tenants in key order, each's networks already in theirs.
-	slices.SortStableFunc(m.Networks, func(a, b l2.Network) int { return strings.Compare(a.Tenant, b.Tenant) })
+	slices.SortFunc(m.Networks, func(a, b l2.Network) int {
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Name, b.Name))
+	})
 	return m
 }
 
@@ -124,15 +162,19 @@ func readTenantL2(t rz.Tenant) []l2.Network {
 		if placed == nil {
 			placed = portHosts(t)
 		}
-		out = append(out, readL2Network(t.Name(), n, placed))
+		out = append(out, readL2Network(t.Name(), n, func(i string) ifacePlacement { return placed[i] }))
 	}
 	return out
 }
 
 // tenantOf returns the tenant entry of a chain below one.
-func tenantOf(chain []*tree.Node) *tree.Node {
+func tenantOf(chain []*tree.Node) *tree.Node { return entryOf(chain, rz.TenantPath) }
+
+// entryOf returns the entry of the list at schema path list in a chain
+// below one.
+func entryOf(chain []*tree.Node, list string) *tree.Node {
 	for i := len(chain) - 1; i >= 0; i-- {
-		if chain[i].Schema().Path == rz.TenantPath {
+		if chain[i].Schema().Path == list {
 			return chain[i] // the entry: the list node comes before it
 		}
 	}

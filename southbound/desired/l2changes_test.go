@@ -24,7 +24,8 @@ import (
 // after every edit that what L2Changes names is enough: nothing named,
 // L2 reads the same model before and after; tenants named (and not the
 // hosts), patching those tenants into the model before gives the model
-// after. It also checks that L2 gives networks and bindings in key
+// after (a tenant's networks all read again, or only those named). It
+// also checks that L2 gives networks and bindings in key
 // order, which the status writer relies on to search them.
 func TestL2ChangesCoverTheL2Model(t *testing.T) {
 	sch, err := schema.LoadFS(netreadyyang.Files)
@@ -45,7 +46,7 @@ func TestL2ChangesCoverTheL2Model(t *testing.T) {
 					t.Fatalf("seed %d step %d (%s): L2Changes named nothing, but the L2 model changed:\nbefore %+v\nafter  %+v", seed, step, what, before, after)
 				}
 			case !sc.Hosts:
-				counts["tenants"]++
+				counts[scopeKind(sc)]++
 				if got := desired.L2Patch(before, next, sc.Tenants); !reflect.DeepEqual(got, after) {
 					t.Fatalf("seed %d step %d (%s): patching tenants %v gives\n%+v\nwant\n%+v", seed, step, what, sc.Tenants, got, after)
 				}
@@ -56,7 +57,7 @@ func TestL2ChangesCoverTheL2Model(t *testing.T) {
 			root = next
 		}
 	}
-	if counts["nothing"] == 0 || counts["tenants"] == 0 || counts["hosts"] == 0 {
+	if counts["nothing"] == 0 || counts["tenants"] == 0 || counts["networks"] == 0 || counts["hosts"] == 0 {
 		t.Fatalf("L2Changes gave %v: the edits do not exercise every case", counts)
 	}
 }
@@ -101,4 +102,15 @@ func inKeyOrder(t *testing.T, m l2.Model) {
 			t.Fatalf("bindings of %s not in key order: %+v", n.ID(), n.Bindings)
 		}
 	}
+}
+
+// scopeKind is "networks" when L2Changes named networks only, "tenants"
+// when it named a whole tenant.
+func scopeKind(sc desired.L2Scope) string {
+	for _, tl := range sc.Tenants {
+		if tl.All {
+			return "tenants"
+		}
+	}
+	return "networks"
 }
