@@ -194,8 +194,8 @@ func Update(prev Result, pm, m Model) (Result, map[string][]Change) {
 		res := Compute(m)
 		return res, Diff(prev, res)
 	}
-	changed := changedNetworks(pm.Networks, m.Networks)
 	vnis := VNIs(m.Networks)
+	changed := changedNetworks(pm.Networks, m.Networks, vnis)
 	empty := Result{}
 	for _, h := range m.Hosts {
 		empty[h.Name] = &HostView{Host: h.Name, Backend: h.Backend, Addr: h.Addr}
@@ -217,8 +217,8 @@ func Update(prev Result, pm, m Model) (Result, map[string][]Change) {
 
 // changedNetworks names the networks of before and after that are not
 // the same in both, with those whose VNI moved (a network created or
-// deleted can move another's).
-func changedNetworks(before, after []Network) map[string]bool {
+// deleted can move another's); vnis are after's (VNIs(after)).
+func changedNetworks(before, after []Network, vnis map[string]uint32) map[string]bool {
 	was := make(map[string]*Network, len(before))
 	for i := range before {
 		was[before[i].ID()] = &before[i]
@@ -235,8 +235,8 @@ func changedNetworks(before, after []Network) map[string]bool {
 		changed[id] = true // deleted
 	}
 	if len(changed) > 0 {
-		vb, va := VNIs(before), VNIs(after)
-		for id, v := range va {
+		vb := VNIs(before)
+		for id, v := range vnis {
 			if old, ok := vb[id]; ok && old != v {
 				changed[id] = true
 			}

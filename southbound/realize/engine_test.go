@@ -924,14 +924,23 @@ func fullStatus(t *testing.T, sch *schema.Schema, root *tree.Node) map[string]st
 // fresh engine's), for a binding taken down, brought back and readdressed.
 func TestStatusPerObjectMatchesFull(t *testing.T) {
 	r := newRig(t, "any-to-any")
+	g3 := func(leaf string) string {
+		return `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue", "bindings": {"binding": [{"interface": "g3", ` + leaf + `}]}}]}}]}}`
+	}
+	r.statusMatchesFull(t, []string{g3(`"admin-state": "down"`), g3(`"admin-state": "up"`), g3(`"admin-state": "down"`), moveG3}, nil)
+}
+
+// statusMatchesFull reconciles, then prepares and commits each document
+// merged in turn, and checks after each that the status the engine wrote
+// leaves the tree as a fresh engine's full write would; check, if set,
+// first looks at the full write (that it shows what the test is about).
+func (r *rig) statusMatchesFull(t *testing.T, docs []string, check func(step int, full map[string]string)) {
+	t.Helper()
 	if _, err := r.e.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	cur := applyStatus(r.root, <-r.e.Updates())
-	g3 := func(leaf string) string {
-		return `{"netready-tenants:tenants": {"tenant": [{"name": "blue", "netready-l3vpn:vpns": {"vpn": [{"name": "blue", "bindings": {"binding": [{"interface": "g3", ` + leaf + `}]}}]}}]}}`
-	}
-	for i, doc := range []string{g3(`"admin-state": "down"`), g3(`"admin-state": "up"`), g3(`"admin-state": "down"`), moveG3} {
+	for i, doc := range docs {
 		n := merge(t, cur, doc)
 		p, err := r.e.Prepare(context.Background(), changeset.Compute(cur, n))
 		if err != nil || p == nil {
@@ -939,7 +948,11 @@ func TestStatusPerObjectMatchesFull(t *testing.T) {
 		}
 		p.Commit()
 		n = applyStatus(n, p.Status())
-		if got, want := operAndSync(n), fullStatus(t, r.sch, n); len(want) == 0 || !maps.Equal(got, want) {
+		got, want := operAndSync(n), fullStatus(t, r.sch, n)
+		if check != nil {
+			check(i, want)
+		}
+		if len(want) == 0 || !maps.Equal(got, want) {
 			t.Fatalf("step %d: per-object status\n%v\nwant (full write)\n%v", i, got, want)
 		}
 		cur = n
