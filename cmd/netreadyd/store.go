@@ -102,6 +102,9 @@ func printReport(w io.Writer, r *store.Report, took time.Duration) {
 	fmt.Fprintf(w, "%s: ok (%s check, %v)\n", r.Path, depth, took.Round(time.Millisecond))
 	fmt.Fprintf(w, "  last commit %d; commit log %d..%d (%d records)\n", r.LastCommit, r.OldestCommit, r.LastCommit, r.Commits)
 	fmt.Fprintf(w, "  %d rows, %d audit entries, %d state keys\n", r.Rows, r.AuditEntries, r.StateKeys)
+	if r.Checkpoint < r.LastCommit {
+		fmt.Fprintf(w, "  rows as of commit %d; commits %d..%d add theirs from the log when the server starts\n", r.Checkpoint, r.Checkpoint+1, r.LastCommit)
+	}
 	fmt.Fprintf(w, "  %d bytes, %d pages of %d bytes in use, bbolt transaction %d\n", r.Size, r.Pages, r.PageSize, r.TxID)
 }
 

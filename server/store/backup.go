@@ -18,11 +18,11 @@ func (s *Bolt) Backup(w io.Writer, started func(commit uint64, size int64) error
 		return fmt.Errorf("store: backup: %w", ErrClosed)
 	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		last, err := readMetaBucket(tx.Bucket(bucketMeta))
+		m, err := readMetaBucket(tx.Bucket(bucketMeta))
 		if err != nil {
 			return err
 		}
-		if err := started(last, tx.Size()); err != nil {
+		if err := started(m.last, tx.Size()); err != nil {
 			return err
 		}
 		_, err = tx.WriteTo(w)

@@ -19,12 +19,16 @@ import (
 //	commits  8-byte big-endian commit id -> encoded Commit (see codec.go)
 //	meta     "format" -> 8-byte big-endian file format version
 //	         "last_commit" -> 8-byte big-endian id of the newest commit
+//	         "checkpoint" -> 8-byte big-endian id of the newest commit
+//	         whose rows are in rows (see checkpoint.go)
 //	audit    sequence -> audit entry (see audit.go)
 //	state    key -> server-owned state value (Commit.State)
 //
 // Commit ids are big-endian so bbolt's byte order is id order, which makes
 // range scans and pruning cursor walks. The last commit id is kept in meta
 // rather than derived from the commit log so it survives any pruning policy.
+// A file of another format version is refused rather than guessed at, so
+// an old binary can never silently damage a file written by a newer one.
 var (
 	bucketRows    = []byte("rows")
 	bucketCommits = []byte("commits")
@@ -35,11 +39,6 @@ var (
 	metaFormat     = []byte("format")
 	metaLastCommit = []byte("last_commit")
 )
-
-// formatVersion is the on-disk layout version this code reads and writes. A
-// file with any other version is refused rather than guessed at, so an old
-// binary can never silently damage a file written by a newer one.
-const formatVersion = 1
 
 const (
 	defaultRetention   = 10000
@@ -98,6 +97,16 @@ type Bolt struct {
 	// than a sync.Mutex so a caller queued behind a slow fsync can give up
 	// when its context is cancelled.
 	writeSem chan struct{}
+	// format, checkpoint and win (the commits after the checkpoint) are
+	// what the file holds; like auditBytes, written only while holding
+	// writeSem (or in OpenBolt), after a write commits.
+	format, checkpoint uint64
+	win                *window
+	// windowCommits bounds the window (see checkpoint.go): fewer commits
+	// than this and than the log's retention. 1 writes every commit's
+	// rows with it (tests that damage rows want them there).
+	windowCommits int
+
 	// lastID is the newest durable commit id, updated only after a
 	// successful commit while holding writeSem; atomic so LastCommitID
 	// never blocks behind a write.
@@ -144,13 +153,12 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		auditRetention: uint64(opts.AuditRetention),
 		auditMaxBytes:  uint64(opts.AuditRetentionBytes),
 		writeSem:       make(chan struct{}, 1),
+		windowCommits:  int(min(windowCommits, uint64(opts.Retention))),
 	}
-	last, err := s.init(checked.New)
-	if err != nil {
+	if err := s.init(checked.New); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s.lastID.Store(last)
 	// Audit bounds lowered since the last run (or a file written before
 	// the byte bound) take effect now, not at the next entry.
 	if err := s.measureAudit(); err != nil {
@@ -188,50 +196,60 @@ func openReadWrite(path string, opts BoltOptions) (*bbolt.DB, error) {
 }
 
 // init initialises a new file in one write transaction (so it is either
-// fully initialised or left empty) and returns the last commit id. A file
-// that is not new was checked by checkFile and is only read: opening never
-// writes to a file it did not create.
-func (s *Bolt) init(isNew bool) (uint64, error) {
-	if !isNew {
-		var last uint64
-		err := s.db.View(func(tx *bbolt.Tx) error {
+// fully initialised or left empty), or reads an existing one's meta, and
+// sets the commit ids. A file that is not new was checked by checkFile and
+// is only read: opening never writes to a file it did not create.
+func (s *Bolt) init(isNew bool) error {
+	m := fileMeta{format: formatVersion}
+	s.win = &window{newest: map[string]uint64{}}
+	var err error
+	if isNew {
+		err = s.db.Update(func(tx *bbolt.Tx) error { return create(tx) })
+	} else {
+		err = s.db.View(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			if meta == nil {
 				return errors.New("replaced by another process while opening")
 			}
-			var err error
-			last, err = readMetaBucket(meta)
-			return err
-		})
-		return last, err
-	}
-	return 0, s.db.Update(func(tx *bbolt.Tx) error {
-		// Checked again under the write lock: another process may have
-		// initialised the file since the check.
-		if err := checkBuckets(tx); err != nil {
-			return err
-		}
-		if tx.Bucket(bucketMeta) != nil {
-			return errors.New("initialised by another process while opening")
-		}
-		for _, b := range buckets {
-			if _, err := tx.CreateBucket(b); err != nil {
+			if m, err = readMetaBucket(meta); err != nil {
 				return err
 			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(metaFormat, u64(formatVersion)); err != nil {
+			s.win, err = readWindow(tx, m)
 			return err
-		}
-		return meta.Put(metaLastCommit, u64(0))
-	})
+		})
+	}
+	if err != nil {
+		return err
+	}
+	s.format, s.checkpoint = m.format, m.checkpoint
+	s.lastID.Store(m.last)
+	return nil
 }
 
-// Load calls fn for every row in key order. The value passed to fn is a copy
-// that fn may keep: bbolt's own slices point into the mmap and are invalid
-// once the read transaction ends, a use-after-unmap bug waiting to happen in
-// tree-building code. Load checks ctx periodically so a cancelled start-up
-// does not have to read the whole file.
+// create lays out a new file's buckets and meta.
+func create(tx *bbolt.Tx) error {
+	// Checked again under the write lock: another process may have
+	// initialised the file since the check.
+	if err := checkBuckets(tx); err != nil {
+		return err
+	}
+	if tx.Bucket(bucketMeta) != nil {
+		return errors.New("initialised by another process while opening")
+	}
+	for _, b := range buckets {
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	return writeMeta(tx.Bucket(bucketMeta), 0, 0, true)
+}
+
+// Load calls fn for every row in key order: the rows bucket with the rows
+// of the commits after its checkpoint laid over it. The value passed to fn
+// is a copy that fn may keep: bbolt's own slices point into the mmap and
+// are invalid once the read transaction ends, a use-after-unmap bug
+// waiting to happen in tree-building code. Load checks ctx periodically so
+// a cancelled start-up does not have to read the whole file.
 func (s *Bolt) Load(ctx context.Context, fn func(key string, value []byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: load: %w", err)
@@ -240,21 +258,22 @@ func (s *Bolt) Load(ctx context.Context, fn func(key string, value []byte) error
 		return fmt.Errorf("store: load: %w", ErrClosed)
 	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketRows).Cursor()
-		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n++; n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			val := make([]byte, len(v)) // non-nil even when empty: the row exists
-			copy(val, v)
-			if err := fn(string(k), val); err != nil {
-				return err
-			}
+		m, err := readMetaBucket(tx.Bucket(bucketMeta))
+		if err != nil {
+			return err
 		}
-		return nil
+		pending, err := readPendingRows(tx, m)
+		if err != nil {
+			return err
+		}
+		n := 0
+		tick := func() error {
+			if n++; n%1024 == 0 {
+				return ctx.Err()
+			}
+			return nil
+		}
+		return pending.merge(tx.Bucket(bucketRows).Cursor(), tick, fn)
 	})
 	if err != nil {
 		return fmt.Errorf("store: load: %w", err)
@@ -335,35 +354,21 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 		if want := last + 1 + uint64(i); c.ID != want {
 			return fmt.Errorf("store: apply: commit %d of batch has id %d, want %d (last durable commit is %d; ids must continue without gaps)", i, c.ID, want, last)
 		}
-		for j := range c.Changes {
-			if c.Changes[j].Key == "" {
-				return fmt.Errorf("store: apply: commit %d change %d has an empty key", c.ID, j)
-			}
+		if err := checkChanges(c); err != nil {
+			return fmt.Errorf("store: apply: %w", err)
 		}
 	}
 	newLast := last + uint64(len(commits))
 	auditBytes := s.auditBytes
+	leaving := s.win.leaving(commits, s.windowCommits)
+	checkpoint := s.checkpoint
 
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		rows := tx.Bucket(bucketRows)
 		log := tx.Bucket(bucketCommits)
 		// Ids are appended in increasing order; telling bbolt so makes page
 		// splits leave full pages instead of half-empty ones.
 		log.FillPercent = 1.0
-		rows.FillPercent = rowsFillPercent
 		for _, c := range commits {
-			for j := range c.Changes {
-				ch := &c.Changes[j]
-				var err error
-				if ch.New == nil {
-					err = rows.Delete([]byte(ch.Key))
-				} else {
-					err = rows.Put([]byte(ch.Key), ch.New)
-				}
-				if err != nil {
-					return fmt.Errorf("commit %d row %q: %w", c.ID, ch.Key, err)
-				}
-			}
 			// bbolt keeps a reference to the value until the transaction
 			// commits, so each record needs its own buffer.
 			if err := log.Put(u64(c.ID), encodeCommit(nil, c)); err != nil {
@@ -378,16 +383,42 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 				return fmt.Errorf("commit %d: %w", c.ID, err)
 			}
 		}
-		if err := tx.Bucket(bucketMeta).Put(metaLastCommit, u64(newLast)); err != nil {
-			return fmt.Errorf("last commit id: %w", err)
+		if leaving > 0 {
+			var err error
+			if checkpoint, err = s.win.writeLeaving(tx, commits, leaving); err != nil {
+				return err
+			}
 		}
-		return prune(log, newLast, s.retention)
+		if err := writeMeta(tx.Bucket(bucketMeta), newLast, checkpoint, s.format != formatVersion); err != nil {
+			return err
+		}
+		return prune(log, newLast, s.retention, checkpoint)
 	})
 	if err != nil {
 		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, newLast, err)
 	}
 	s.lastID.Store(newLast)
 	s.auditBytes = auditBytes
+	s.format, s.checkpoint = formatVersion, checkpoint
+	s.win.advance(commits, leaving)
+	return nil
+}
+
+// checkChanges refuses the rows bbolt would refuse. A commit's rows may
+// reach the rows bucket only at a later checkpoint (checkpoint.go), and a
+// row refused then would fail that Apply and every one after it.
+func checkChanges(c *Commit) error {
+	for j := range c.Changes {
+		ch := &c.Changes[j]
+		switch {
+		case ch.Key == "":
+			return fmt.Errorf("commit %d change %d has an empty key", c.ID, j)
+		case len(ch.Key) > bbolt.MaxKeySize:
+			return fmt.Errorf("commit %d change %d: key of %d bytes: %w", c.ID, j, len(ch.Key), bbolt.ErrKeyTooLarge)
+		case int64(len(ch.New)) > bbolt.MaxValueSize:
+			return fmt.Errorf("commit %d row %q: value of %d bytes: %w", c.ID, ch.Key, len(ch.New), bbolt.ErrValueTooLarge)
+		}
+	}
 	return nil
 }
 
@@ -412,14 +443,16 @@ const rowsFillPercent = 0.9
 func pruneSlack(retention uint64) uint64 { return min(retention/16, 256) }
 
 // prune deletes log records with id <= newest-retention, once the oldest
-// is pruneSlack records past that. It re-seeks to the first key after each
-// delete because bbolt cursors may skip an element when Next follows
+// is pruneSlack records past that, and never one after the checkpoint
+// (Load needs those; the window is kept within the retention, so this
+// bound only guards that rule). It re-seeks to the first key after
+// each delete because bbolt cursors may skip an element when Next follows
 // Delete. After Retention is lowered it catches up in one go.
-func prune(log *bbolt.Bucket, newest, retention uint64) error {
+func prune(log *bbolt.Bucket, newest, retention, checkpoint uint64) error {
 	if newest <= retention {
 		return nil
 	}
-	cutoff := newest - retention
+	cutoff := min(newest-retention, checkpoint)
 	c := log.Cursor()
 	if k, _ := c.First(); len(k) == 8 && binary.BigEndian.Uint64(k)+pruneSlack(retention) > cutoff {
 		return nil
@@ -604,12 +637,15 @@ func (s *Bolt) Import(ctx context.Context, d *Dump) error {
 				return fmt.Errorf("state %q: %w", kv.Key, err)
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(metaLastCommit, u64(d.Last))
+		// The rows are complete: the checkpoint is the last commit.
+		return writeMeta(tx.Bucket(bucketMeta), d.Last, d.Last, s.format != formatVersion)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
 	s.lastID.Store(d.Last)
+	s.format, s.checkpoint = formatVersion, d.Last
+	s.win = &window{newest: map[string]uint64{}}
 	s.auditBytes = auditBytes
 	return nil
 }

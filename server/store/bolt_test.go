@@ -83,10 +83,12 @@ func wantRows(t testing.TB, got []row, want ...row) {
 }
 
 // TestApplyRollsBackABoltFailure: a failure inside the bbolt transaction
-// (a key over bbolt's limit) in the second commit of a batch leaves the
-// first commit's row invisible too, before and after a reopen, and the
-// error says where it came from. (What every store refuses up front is in
-// storetest.)
+// (a state key over bbolt's limit) in the second commit of a batch leaves
+// the first commit's row invisible too, before and after a reopen, and the
+// error says where it came from. A row bbolt would refuse is refused
+// before the transaction: its rows may be written only at a later
+// checkpoint, whose failure would block every Apply after it. (What every
+// store refuses up front is in storetest.)
 func TestApplyRollsBackABoltFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.db")
 	s := openTest(t, path, BoltOptions{})
@@ -96,7 +98,14 @@ func TestApplyRollsBackABoltFailure(t *testing.T) {
 		{ID: 3, Changes: []RowChange{put(strings.Repeat("k", bbolt.MaxKeySize+1), "x")}},
 	})
 	if !errors.Is(err, bbolt.ErrKeyTooLarge) || !strings.HasPrefix(err.Error(), "store: apply") {
-		t.Fatalf("oversized key: err = %v, want ErrKeyTooLarge with context", err)
+		t.Fatalf("oversized row key: err = %v, want ErrKeyTooLarge with context", err)
+	}
+	err = s.Apply(context.Background(), []*Commit{
+		{ID: 2, Changes: []RowChange{put("/partial", "x")}},
+		{ID: 3, Changes: []RowChange{put("/c", "3")}, State: map[string][]byte{strings.Repeat("k", bbolt.MaxKeySize+1): []byte("x")}},
+	})
+	if !errors.Is(err, bbolt.ErrKeyTooLarge) || !strings.HasPrefix(err.Error(), "store: apply commits 2..3: commit 3") {
+		t.Fatalf("oversized state key: err = %v, want ErrKeyTooLarge with context", err)
 	}
 	check := func(s *Bolt) {
 		t.Helper()

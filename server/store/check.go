@@ -48,6 +48,9 @@ type Report struct {
 
 	Rows, Commits, AuditEntries, StateKeys int
 	OldestCommit, LastCommit               uint64
+	// Checkpoint is the newest commit whose rows are in Rows; the rows of
+	// the commits after it are in their log records (see checkpoint.go).
+	Checkpoint uint64
 }
 
 // Check inspects the data file at path without writing to it, taking a
@@ -259,11 +262,11 @@ func inspect(tx *bbolt.Tx, r *Report) error {
 		r.New = true
 		return nil
 	}
-	last, err := readMetaBucket(tx.Bucket(bucketMeta))
+	m, err := readMetaBucket(tx.Bucket(bucketMeta))
 	if err != nil {
 		return err
 	}
-	r.LastCommit = last
+	r.LastCommit, r.Checkpoint = m.last, m.checkpoint
 	if r.Rows, err = walk(tx.Bucket(bucketRows), nil); err != nil {
 		return fmt.Errorf("%w: bucket %q: %v", ErrDamaged, bucketRows, err)
 	}
@@ -276,7 +279,7 @@ func inspect(tx *bbolt.Tx, r *Report) error {
 	if err := checkLog(tx, r); err != nil {
 		return err
 	}
-	return checkNewest(tx, r)
+	return checkCheckpoint(tx, m)
 }
 
 // checkBuckets refuses a file that has some of the buckets but not all,
@@ -308,22 +311,6 @@ func checkBuckets(tx *bbolt.Tx) error {
 		return fmt.Errorf("%w: bucket(s) %q missing, %q unexpected (the file has %q)", ErrDamaged, missing, foreign, have)
 	}
 	return nil
-}
-
-// readMetaBucket checks the format version and returns the last commit id.
-func readMetaBucket(meta *bbolt.Bucket) (uint64, error) {
-	v := meta.Get(metaFormat)
-	if len(v) != 8 {
-		return 0, fmt.Errorf("%w: missing or malformed format version in %q bucket", ErrDamaged, bucketMeta)
-	}
-	if ver := binary.BigEndian.Uint64(v); ver != formatVersion {
-		return 0, fmt.Errorf("unsupported data format version %d (this build supports version %d); refusing to open", ver, formatVersion)
-	}
-	v = meta.Get(metaLastCommit)
-	if len(v) != 8 {
-		return 0, fmt.Errorf("%w: missing or malformed last commit id in %q bucket", ErrDamaged, bucketMeta)
-	}
-	return binary.BigEndian.Uint64(v), nil
 }
 
 // walk visits every key of b (every page of it), refusing nested buckets,
@@ -398,29 +385,45 @@ func checkLog(tx *bbolt.Tx, r *Report) error {
 	return nil
 }
 
-// checkNewest checks the rows hold what the newest commit wrote: no later
-// commit can have changed them, so a difference means the rows are not
-// the ones the commit log describes.
-func checkNewest(tx *bbolt.Tx, r *Report) error {
-	if r.LastCommit == 0 {
+// checkCheckpoint checks that every commit after the checkpoint, whose
+// rows are only in the log, is there and decodes, and that the rows hold
+// what the checkpoint commit wrote, except rows a later commit writes (no
+// commit after it is in the rows, so a difference means the rows are not
+// the ones the commit log describes).
+func checkCheckpoint(tx *bbolt.Tx, m fileMeta) error {
+	log := tx.Bucket(bucketCommits)
+	later := map[string]bool{}
+	err := pendingCommits(log, m.checkpoint, m.last, func(c *Commit) error {
+		for _, ch := range c.Changes {
+			later[ch.Key] = true
+		}
 		return nil
+	})
+	if err != nil || m.checkpoint == 0 {
+		return err
 	}
-	c, err := decodeCommit(tx.Bucket(bucketCommits).Get(u64(r.LastCommit)))
+	v := log.Get(u64(m.checkpoint))
+	if v == nil {
+		return fmt.Errorf("%w: the checkpoint commit %d is missing from the commit log", ErrDamaged, m.checkpoint)
+	}
+	c, err := decodeCommit(v)
 	if err != nil {
-		return fmt.Errorf("%w: commit %d: %w", ErrDamaged, r.LastCommit, err)
+		return fmt.Errorf("%w: commit %d: %w", ErrDamaged, m.checkpoint, err)
 	}
-	if c.ID != r.LastCommit {
-		return fmt.Errorf("%w: commit %d: record holds id %d", ErrDamaged, r.LastCommit, c.ID)
+	if c.ID != m.checkpoint {
+		return fmt.Errorf("%w: commit %d: record holds id %d", ErrDamaged, m.checkpoint, c.ID)
 	}
 	final := map[string][]byte{}
 	for _, ch := range c.Changes {
-		final[ch.Key] = ch.New
+		if !later[ch.Key] {
+			final[ch.Key] = ch.New
+		}
 	}
 	rows := tx.Bucket(bucketRows)
 	for key, want := range final {
 		got := rows.Get([]byte(key))
 		if (got == nil) != (want == nil) || !bytes.Equal(got, want) {
-			return fmt.Errorf("%w: row %q is not what the newest commit (%d) wrote", ErrDamaged, key, r.LastCommit)
+			return fmt.Errorf("%w: row %q is not what the checkpoint commit (%d) wrote", ErrDamaged, key, m.checkpoint)
 		}
 	}
 	return nil

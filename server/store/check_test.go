@@ -21,6 +21,7 @@ func usedFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "netready.db")
 	s := openTest(t, path, BoltOptions{NoSync: true})
+	s.windowCommits = 1 // the rows of every commit in the rows bucket
 	for id := uint64(1); id <= 20; id++ {
 		c := &Commit{ID: id, Summary: "fill", Audit: []byte("audit"), State: map[string][]byte{"label": u64(id)}}
 		for i := range 100 {
@@ -212,23 +213,23 @@ func TestOpenChecksNewestCommit(t *testing.T) {
 		edit func(tx *bbolt.Tx) error
 		want string
 	}{
-		{"meta rolled back", func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaLastCommit, u64(19)) },
+		{"meta rolled back", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), 19, 19, false) },
 			"last commit id is 19 but the commit log ends at 20"},
 		{"newest record lost", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Delete(u64(20)) },
 			"last commit id is 20 but the commit log ends at 19"},
 		{"record lost in the middle", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Delete(u64(7)) },
 			"id 8 follows 6"},
 		{"row not what the newest commit wrote", func(tx *bbolt.Tx) error { return tx.Bucket(bucketRows).Put([]byte(rowKey(1950)), []byte("x")) },
-			fmt.Sprintf("row %q is not what the newest commit (20) wrote", rowKey(1950))},
+			fmt.Sprintf("row %q is not what the checkpoint commit (20) wrote", rowKey(1950))},
 		{"row deleted", func(tx *bbolt.Tx) error { return tx.Bucket(bucketRows).Delete([]byte(rowKey(1999))) },
-			"not what the newest commit"},
+			"not what the checkpoint commit"},
 		{"rows emptied", func(tx *bbolt.Tx) error {
 			if err := tx.DeleteBucket(bucketRows); err != nil {
 				return err
 			}
 			_, err := tx.CreateBucket(bucketRows)
 			return err
-		}, "not what the newest commit"},
+		}, "not what the checkpoint commit"},
 		{"newest record garbage", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Put(u64(20), []byte{9, 9}) },
 			"commit 20"},
 	}
