@@ -185,29 +185,28 @@ func (w *window) at(i int, batch []*Commit) windowed {
 }
 
 // writeLeaving writes into rows the changes of the first n commits of
-// the window followed by batch, each only if no later commit of the two
-// writes its key; it returns the new checkpoint. Nothing in w changes,
-// so a failed transaction leaves it as it was.
+// the window followed by batch, in order, and returns the new checkpoint.
+// A row that a commit staying in the window writes again is skipped: the
+// rows are read with the window laid over them, so writing it would cost
+// a page now for a value no one reads. Nothing in w changes, so a failed
+// transaction leaves it as it was.
 func (w *window) writeLeaving(tx *bbolt.Tx, batch []*Commit, n int) (uint64, error) {
 	rows := tx.Bucket(bucketRows)
 	rows.FillPercent = rowsFillPercent
-	inBatch := map[string]uint64{}
-	for _, c := range batch {
+	checkpoint := w.at(n-1, batch).id
+	var staying map[string]bool // the keys of the commits of batch that stay
+	for _, c := range batch[max(n-len(w.commits), 0):] {
+		if staying == nil {
+			staying = map[string]bool{}
+		}
 		for _, ch := range c.Changes {
-			inBatch[ch.Key] = c.ID
+			staying[ch.Key] = true
 		}
 	}
-	newest := func(key string) uint64 {
-		if id, ok := inBatch[key]; ok {
-			return id
-		}
-		return w.newest[key]
-	}
-	var checkpoint uint64
 	for i := range n {
 		c := w.at(i, batch)
 		for _, ch := range c.changes {
-			if newest(ch.Key) != c.id {
+			if staying[ch.Key] || w.newest[ch.Key] > checkpoint {
 				continue
 			}
 			var err error
@@ -220,18 +219,15 @@ func (w *window) writeLeaving(tx *bbolt.Tx, batch []*Commit, n int) (uint64, err
 				return 0, fmt.Errorf("commit %d row %q: %w", c.id, ch.Key, err)
 			}
 		}
-		checkpoint = c.id
 	}
 	return checkpoint, nil
 }
 
-// advance adds batch to the window and drops its first n commits, once
-// their transaction committed.
+// advance drops the first n commits of the window followed by batch and
+// adds the rest of batch, once their transaction committed.
 func (w *window) advance(batch []*Commit, n int) {
-	for _, c := range batch {
-		w.add(c)
-	}
-	for _, c := range w.commits[:n] {
+	old := min(n, len(w.commits))
+	for _, c := range w.commits[:old] {
 		for _, ch := range c.changes {
 			if w.newest[ch.Key] == c.id {
 				delete(w.newest, ch.Key)
@@ -239,7 +235,10 @@ func (w *window) advance(batch []*Commit, n int) {
 		}
 		w.rows -= len(c.changes)
 	}
-	w.commits = slices.Delete(w.commits, 0, n)
+	w.commits = slices.Delete(w.commits, 0, old)
+	for _, c := range batch[n-old:] {
+		w.add(c)
+	}
 }
 
 // pendingRows is the rows the commits after the checkpoint wrote, newest

@@ -249,3 +249,34 @@ func TestFormatOneIsUpgraded(t *testing.T) {
 		t.Fatalf("check after the upgrade: %+v, %v", r, err)
 	}
 }
+
+// TestRowsWrittenAgainAreSkipped: commits that keep changing the same
+// rows, spread over the store, write their log records and not the rows,
+// which a later commit in the window writes again. Without the skip each
+// commit would rewrite a leaf page per row (about 100 here).
+func TestRowsWrittenAgainAreSkipped(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "data.db"), BoltOptions{NoSync: true})
+	var fill []RowChange
+	for i := range 5000 {
+		fill = append(fill, RowChange{Key: rowKey(i), New: rowValue(i, 200)})
+	}
+	mustApply(t, s, &Commit{ID: 1, Changes: fill})
+	again := func(id uint64) *Commit {
+		c := &Commit{ID: id}
+		for i := range 100 {
+			c.Changes = append(c.Changes, RowChange{Key: rowKey(i * 50), New: rowValue(int(id)+i, 200)})
+		}
+		return c
+	}
+	for id := uint64(2); id <= 2*windowCommits; id++ {
+		mustApply(t, s, again(id))
+	}
+	before := pageWrites(s)
+	const commits = 100
+	for range commits {
+		mustApply(t, s, again(s.LastCommitID()+1))
+	}
+	if perCommit := float64(pageWrites(s)-before) / commits; perCommit > 20 {
+		t.Fatalf("%.1f page writes per commit, want the log's few", perCommit)
+	}
+}
