@@ -85,7 +85,7 @@ deps:
 
 ## bench: the performance benchmarks (results: docs/performance.md)
 bench: $(BPF_OBJ)
-	$(GO) test -run='^$$' -bench='SetFloor|SetOneLeaf$$|SetConcurrent32' -benchtime=3000x ./cmd/netreadyd/daemon/
+	$(GO) test -run='^$$' -bench='^Benchmark(SetFloor|SetFloorConcurrent32|SetOneLeaf|SetConcurrent32)$$' -benchtime=3000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetCommitConfirmed' -benchtime=1000x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='SetBulk10k|GetAll' -benchtime=5x ./cmd/netreadyd/daemon/
 	$(GO) test -run='^$$' -bench='Delivery' -benchtime=200x ./server/telemetry/

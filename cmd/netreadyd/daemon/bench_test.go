@@ -6,9 +6,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
-
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,6 +216,9 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 	b.ResetTimer()
 	profileWindow(b)
 	gc := readGC()
+	// Each client keeps its own latencies: a shared slice would make
+	// the clients wait on one lock.
+	lat := make([][]time.Duration, 32)
 	t0, cpu := time.Now(), cpuTime(b)
 	for c := 0; c < 32; c++ {
 		wg.Add(1)
@@ -223,6 +226,7 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 			defer wg.Done()
 			p := path(b, fmt.Sprintf("/tenants/tenant[name=load0]/ports/port[name=p%d]/mtu", c))
 			for next.Add(1) <= int64(b.N) {
+				start := time.Now()
 				_, err := ts.client.Set(ctx(b), &gpb.SetRequest{Update: []*gpb.Update{{
 					Path: p, Val: &gpb.TypedValue{Value: &gpb.TypedValue_UintVal{UintVal: uint64(1500 + c)}},
 				}}})
@@ -230,11 +234,15 @@ func BenchmarkSetConcurrent32(b *testing.B) {
 					b.Error(err)
 					return
 				}
+				lat[c] = append(lat[c], time.Since(start))
 			}
 		}(c)
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "sets/s")
+	p50, p99 := percentiles(slices.Concat(lat...))
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
 	reportCPU(b, cpu, b.N)
 	reportGC(b, gc, b.N)
 	reportHeapGoal(b)
