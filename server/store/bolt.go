@@ -97,11 +97,13 @@ type Bolt struct {
 	// than a sync.Mutex so a caller queued behind a slow fsync can give up
 	// when its context is cancelled.
 	writeSem chan struct{}
-	// format, checkpoint and win (the commits after the checkpoint) are
+	// format, checkpoint, auditAt, win (the commits after the checkpoint)
+	// and auditWaiting (the entries of the commits after auditAt) are
 	// what the file holds; like auditBytes, written only while holding
 	// writeSem (or in OpenBolt), after a write commits.
-	format, checkpoint uint64
-	win                *window
+	format, checkpoint, auditAt uint64
+	win                         *window
+	auditWaiting                [][]byte
 	// windowCommits bounds the window (see checkpoint.go): fewer commits
 	// than this and than the log's retention. 1 writes every commit's
 	// rows with it (tests that damage rows want them there).
@@ -214,14 +216,17 @@ func (s *Bolt) init(isNew bool) error {
 			if m, err = readMetaBucket(meta); err != nil {
 				return err
 			}
-			s.win, err = readWindow(tx, m)
+			if s.win, err = readWindow(tx, m); err != nil {
+				return err
+			}
+			s.auditWaiting, err = readAuditWaiting(tx, m)
 			return err
 		})
 	}
 	if err != nil {
 		return err
 	}
-	s.format, s.checkpoint = m.format, m.checkpoint
+	s.format, s.checkpoint, s.auditAt = m.format, m.checkpoint, m.auditAt
 	s.lastID.Store(m.last)
 	return nil
 }
@@ -241,7 +246,7 @@ func create(tx *bbolt.Tx) error {
 			return err
 		}
 	}
-	return writeMeta(tx.Bucket(bucketMeta), 0, 0, true)
+	return writeMeta(tx.Bucket(bucketMeta), fileMeta{format: formatVersion})
 }
 
 // Load calls fn for every row in key order: the rows bucket with the rows
@@ -361,7 +366,14 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 	newLast := last + uint64(len(commits))
 	auditBytes := s.auditBytes
 	leaving := s.win.leaving(commits, s.windowCommits)
-	checkpoint := s.checkpoint
+	m := fileMeta{format: formatVersion, last: newLast, checkpoint: s.checkpoint, auditAt: s.auditAt}
+	waiting := s.auditWaiting[:len(s.auditWaiting):len(s.auditWaiting)] // appending copies
+	for _, c := range commits {
+		if c.Audit != nil {
+			waiting = append(waiting, bytes.Clone(c.Audit))
+		}
+	}
+	auditDue := s.auditDue(newLast)
 
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		log := tx.Bucket(bucketCommits)
@@ -371,13 +383,8 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 		for _, c := range commits {
 			// bbolt keeps a reference to the value until the transaction
 			// commits, so each record needs its own buffer.
-			if err := log.Put(u64(c.ID), encodeCommit(nil, c)); err != nil {
+			if err := log.Put(u64(c.ID), encodeRecord(nil, c, true)); err != nil {
 				return fmt.Errorf("commit %d log record: %w", c.ID, err)
-			}
-			if c.Audit != nil {
-				if err := s.putAudit(tx, [][]byte{c.Audit}, &auditBytes); err != nil {
-					return fmt.Errorf("commit %d audit entry: %w", c.ID, err)
-				}
 			}
 			if err := putState(tx.Bucket(bucketState), c.State); err != nil {
 				return fmt.Errorf("commit %d: %w", c.ID, err)
@@ -385,22 +392,32 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 		}
 		if leaving > 0 {
 			var err error
-			if checkpoint, err = s.win.writeLeaving(tx, commits, leaving); err != nil {
+			if m.checkpoint, err = s.win.writeLeaving(tx, commits, leaving); err != nil {
 				return err
 			}
 		}
-		if err := writeMeta(tx.Bucket(bucketMeta), newLast, checkpoint, s.format != formatVersion); err != nil {
+		if auditDue {
+			if err := s.putAudit(tx, waiting, &auditBytes); err != nil {
+				return fmt.Errorf("audit entries of commits %d..%d: %w", m.auditAt+1, newLast, err)
+			}
+			m.auditAt = newLast
+		}
+		if err := writeMeta(tx.Bucket(bucketMeta), m); err != nil {
 			return err
 		}
-		return prune(log, newLast, s.retention, checkpoint)
+		return prune(log, newLast, s.retention, m.oldestNeeded())
 	})
 	if err != nil {
 		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, newLast, err)
 	}
 	s.lastID.Store(newLast)
 	s.auditBytes = auditBytes
-	s.format, s.checkpoint = formatVersion, checkpoint
+	s.format, s.checkpoint, s.auditAt = formatVersion, m.checkpoint, m.auditAt
 	s.win.advance(commits, leaving)
+	if auditDue {
+		waiting = nil
+	}
+	s.auditWaiting = waiting
 	return nil
 }
 
@@ -443,16 +460,16 @@ const rowsFillPercent = 0.9
 func pruneSlack(retention uint64) uint64 { return min(retention/16, 256) }
 
 // prune deletes log records with id <= newest-retention, once the oldest
-// is pruneSlack records past that, and never one after the checkpoint
-// (Load needs those; the window is kept within the retention, so this
-// bound only guards that rule). It re-seeks to the first key after
+// is pruneSlack records past that, and never one after needed (the rows
+// of the window and the waiting audit entries are only there; both are
+// kept within the retention, so this bound only guards that rule). It re-seeks to the first key after
 // each delete because bbolt cursors may skip an element when Next follows
 // Delete. After Retention is lowered it catches up in one go.
-func prune(log *bbolt.Bucket, newest, retention, checkpoint uint64) error {
+func prune(log *bbolt.Bucket, newest, retention, needed uint64) error {
 	if newest <= retention {
 		return nil
 	}
-	cutoff := min(newest-retention, checkpoint)
+	cutoff := min(newest-retention, needed)
 	c := log.Cursor()
 	if k, _ := c.First(); len(k) == 8 && binary.BigEndian.Uint64(k)+pruneSlack(retention) > cutoff {
 		return nil
@@ -637,15 +654,16 @@ func (s *Bolt) Import(ctx context.Context, d *Dump) error {
 				return fmt.Errorf("state %q: %w", kv.Key, err)
 			}
 		}
-		// The rows are complete: the checkpoint is the last commit.
-		return writeMeta(tx.Bucket(bucketMeta), d.Last, d.Last, s.format != formatVersion)
+		// The rows and the audit log are complete: nothing waits in the
+		// log's records.
+		return writeMeta(tx.Bucket(bucketMeta), fileMeta{format: formatVersion, last: d.Last, checkpoint: d.Last, auditAt: d.Last})
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
 	s.lastID.Store(d.Last)
-	s.format, s.checkpoint = formatVersion, d.Last
-	s.win = &window{newest: map[string]uint64{}}
+	s.format, s.checkpoint, s.auditAt = formatVersion, d.Last, d.Last
+	s.win, s.auditWaiting = &window{newest: map[string]uint64{}}, nil
 	s.auditBytes = auditBytes
 	return nil
 }

@@ -385,17 +385,17 @@ func checkLog(tx *bbolt.Tx, r *Report) error {
 	return nil
 }
 
-// checkCheckpoint checks that every commit after the checkpoint, whose
-// rows are only in the log, is there and decodes, and that the rows hold
-// what the checkpoint commit wrote, except rows a later commit writes (no
-// commit after it is in the rows, so a difference means the rows are not
-// the ones the commit log describes).
+// checkCheckpoint checks that every commit after the checkpoint or
+// audit_at, whose rows or audit entry are only in the log, is there and
+// decodes, and that the rows hold what the checkpoint commit wrote, except
+// rows a later commit writes (no commit after it is in the rows, so a
+// difference means the rows are not the ones the commit log describes).
 func checkCheckpoint(tx *bbolt.Tx, m fileMeta) error {
 	log := tx.Bucket(bucketCommits)
 	later := map[string]bool{}
-	err := pendingCommits(log, m.checkpoint, m.last, func(c *Commit) error {
+	err := pendingCommits(log, m.oldestNeeded(), m.last, func(c *Commit) error {
 		for _, ch := range c.Changes {
-			later[ch.Key] = true
+			later[ch.Key] = later[ch.Key] || c.ID > m.checkpoint
 		}
 		return nil
 	})

@@ -213,7 +213,7 @@ func TestOpenChecksNewestCommit(t *testing.T) {
 		edit func(tx *bbolt.Tx) error
 		want string
 	}{
-		{"meta rolled back", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), 19, 19, false) },
+		{"meta rolled back", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 19, 19, 19}) },
 			"last commit id is 19 but the commit log ends at 20"},
 		{"newest record lost", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Delete(u64(20)) },
 			"last commit id is 20 but the commit log ends at 19"},

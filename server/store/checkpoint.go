@@ -50,10 +50,15 @@ const (
 
 var metaCheckpoint = []byte("checkpoint")
 
-// fileMeta is what the meta bucket says.
+// fileMeta is what the meta bucket says: the format, the last commit, the
+// checkpoint and audit_at (audit.go).
 type fileMeta struct {
-	format, last, checkpoint uint64
+	format, last, checkpoint, auditAt uint64
 }
+
+// oldestNeeded is the newest commit whose record the rows and the audit
+// log no longer need: the records after it must be kept.
+func (m fileMeta) oldestNeeded() uint64 { return min(m.checkpoint, m.auditAt) }
 
 // readMetaBucket checks the format version and reads the commit ids.
 func readMetaBucket(meta *bbolt.Bucket) (fileMeta, error) {
@@ -69,32 +74,33 @@ func readMetaBucket(meta *bbolt.Bucket) (fileMeta, error) {
 		return fileMeta{}, fmt.Errorf("%w: missing or malformed last commit id in %q bucket", ErrDamaged, bucketMeta)
 	}
 	m.last = binary.BigEndian.Uint64(v)
-	m.checkpoint = m.last
+	m.checkpoint, m.auditAt = m.last, m.last
 	if m.format == formatRowsWithCommit {
 		return m, nil
 	}
-	if v = meta.Get(metaCheckpoint); len(v) != 8 {
-		return fileMeta{}, fmt.Errorf("%w: missing or malformed checkpoint in %q bucket", ErrDamaged, bucketMeta)
-	}
-	if m.checkpoint = binary.BigEndian.Uint64(v); m.checkpoint > m.last {
-		return fileMeta{}, fmt.Errorf("%w: checkpoint %d is past the last commit %d", ErrDamaged, m.checkpoint, m.last)
+	for _, id := range []struct {
+		key []byte
+		to  *uint64
+	}{{metaCheckpoint, &m.checkpoint}, {metaAuditAt, &m.auditAt}} {
+		if v = meta.Get(id.key); len(v) != 8 {
+			return fileMeta{}, fmt.Errorf("%w: missing or malformed %s in %q bucket", ErrDamaged, id.key, bucketMeta)
+		}
+		if *id.to = binary.BigEndian.Uint64(v); *id.to > m.last {
+			return fileMeta{}, fmt.Errorf("%w: %s %d is past the last commit %d", ErrDamaged, id.key, *id.to, m.last)
+		}
 	}
 	return m, nil
 }
 
-// writeMeta records the last commit and the checkpoint, upgrading a
-// version 1 file.
-func writeMeta(meta *bbolt.Bucket, last, checkpoint uint64, upgrade bool) error {
-	if upgrade {
-		if err := meta.Put(metaFormat, u64(formatVersion)); err != nil {
-			return fmt.Errorf("format version: %w", err)
+// writeMeta records m's commit ids and format.
+func writeMeta(meta *bbolt.Bucket, m fileMeta) error {
+	for _, kv := range []struct {
+		key []byte
+		v   uint64
+	}{{metaFormat, m.format}, {metaLastCommit, m.last}, {metaCheckpoint, m.checkpoint}, {metaAuditAt, m.auditAt}} {
+		if err := meta.Put(kv.key, u64(kv.v)); err != nil {
+			return fmt.Errorf("meta %s: %w", kv.key, err)
 		}
-	}
-	if err := meta.Put(metaLastCommit, u64(last)); err != nil {
-		return fmt.Errorf("last commit id: %w", err)
-	}
-	if err := meta.Put(metaCheckpoint, u64(checkpoint)); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }
@@ -118,12 +124,12 @@ type windowed struct {
 
 // pendingCommits calls fn with each commit after checkpoint up to last,
 // in order, decoded from the log. A missing record is damage: the log is
-// the only copy of those rows.
+// the only copy of those rows (or audit entries).
 func pendingCommits(log *bbolt.Bucket, checkpoint, last uint64, fn func(*Commit) error) error {
 	for id := checkpoint + 1; id <= last; id++ {
 		v := log.Get(u64(id))
 		if v == nil {
-			return fmt.Errorf("%w: commit %d, after the checkpoint %d, is missing from the commit log", ErrDamaged, id, checkpoint)
+			return fmt.Errorf("%w: commit %d is missing from the commit log, which must hold every commit after %d", ErrDamaged, id, checkpoint)
 		}
 		c, err := decodeCommit(v)
 		if err != nil {

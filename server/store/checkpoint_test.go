@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -180,12 +182,18 @@ func TestOpenChecksPendingCommits(t *testing.T) {
 	}{
 		{"pending record garbage", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Put(u64(23), []byte{3, 9}) },
 			"commit 23"},
-		{"checkpoint moved back past the log", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), 25, 2, false) },
-			"commit 3, after the checkpoint 2, is missing from the commit log"},
-		{"checkpoint past the last commit", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), 25, 26, false) },
+		{"checkpoint moved back past the log", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 25, 2, 25}) },
+			"commit 3 is missing from the commit log, which must hold every commit after 2"},
+		{"audit_at moved back past the log", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 25, 20, 3}) },
+			"commit 4 is missing from the commit log, which must hold every commit after 3"},
+		{"audit_at past the last commit", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 25, 20, 27}) },
+			"audit_at 27 is past the last commit 25"},
+		{"checkpoint past the last commit", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 25, 26, 25}) },
 			"checkpoint 26 is past the last commit 25"},
 		{"checkpoint lost", func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaCheckpoint) },
 			"missing or malformed checkpoint"},
+		{"audit_at lost", func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaAuditAt) },
+			"missing or malformed audit_at"},
 		{"row not what the checkpoint wrote", func(tx *bbolt.Tx) error { return tx.Bucket(bucketRows).Put([]byte(rowKey(1901)), []byte("x")) },
 			"not what the checkpoint commit (20) wrote"},
 	}
@@ -222,8 +230,10 @@ func TestFormatOneIsUpgraded(t *testing.T) {
 	}
 	editFile(t, path, func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if err := meta.Delete(metaCheckpoint); err != nil {
-			return err
+		for _, k := range [][]byte{metaCheckpoint, metaAuditAt} {
+			if err := meta.Delete(k); err != nil {
+				return err
+			}
 		}
 		return meta.Put(metaFormat, u64(formatRowsWithCommit))
 	})
@@ -279,4 +289,71 @@ func TestRowsWrittenAgainAreSkipped(t *testing.T) {
 	if perCommit := float64(pageWrites(s)-before) / commits; perCommit > 20 {
 		t.Fatalf("%.1f page writes per commit, want the log's few", perCommit)
 	}
+}
+
+// TestAuditWaitingShowsAsStored runs random Applies (commits with and
+// without audit entries, of random sizes), refused Sets' entries and
+// reopenings after a crash against two stores: one whose entries wait in
+// their commits' records, and one that stores every entry with its commit
+// as before. Both must show the same audit log, sequence numbers and
+// retention included (a count retention under 16 is exact, and the byte
+// bound keeps the newest entries that fit, whenever it is applied).
+func TestAuditWaitingShowsAsStored(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 5))
+	opts := BoltOptions{NoSync: true, AuditRetention: 12, AuditRetentionBytes: 3000}
+	got := openTest(t, filepath.Join(t.TempDir(), "waiting.db"), opts)
+	ref := openTest(t, filepath.Join(t.TempDir(), "stored.db"), opts)
+	ref.windowCommits = 1
+	ctx := context.Background()
+	var id uint64
+	entry := func() []byte { return fmt.Appendf(nil, "%d:%s", id, strings.Repeat("e", rnd.IntN(400))) }
+	waited := false
+	for round := range 400 {
+		if rnd.IntN(8) == 0 {
+			e := [][]byte{entry()}
+			for _, s := range []*Bolt{got, ref} {
+				if err := s.AppendAudit(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else {
+			var batch []*Commit
+			for range 1 + rnd.IntN(3) {
+				id++
+				c := &Commit{ID: id, Changes: []RowChange{put(fmt.Sprintf("/k%d", rnd.IntN(50)), "v")}}
+				if rnd.IntN(4) != 0 {
+					c.Audit = entry()
+				}
+				batch = append(batch, c)
+			}
+			mustApply(t, got, batch...)
+			mustApply(t, ref, batch...)
+		}
+		waited = waited || len(got.auditWaiting) > 0
+		want := fmt.Sprint(auditOf(t, ref))
+		if a := fmt.Sprint(auditOf(t, got)); a != want {
+			t.Fatalf("round %d: audit log\n got %.300s\nwant %.300s", round, a, want)
+		}
+		if round%40 == 0 {
+			if a := fmt.Sprint(auditOf(t, snapshot(t, got, opts))); a != want {
+				t.Fatalf("round %d, after a crash: audit log\n got %.300s\nwant %.300s", round, a, want)
+			}
+		}
+	}
+	if !waited || got.auditAt == 0 {
+		t.Fatalf("entries waited %v, audit_at %d: the test covers neither path alone", waited, got.auditAt)
+	}
+}
+
+// auditOf is the store's audit log as "seq:entry" strings.
+func auditOf(t *testing.T, s *Bolt) []string {
+	t.Helper()
+	var out []string
+	if err := s.Audit(context.Background(), func(seq uint64, e []byte) error {
+		out = append(out, fmt.Sprintf("%d:%s", seq, e))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

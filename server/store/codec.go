@@ -14,11 +14,15 @@ import (
 // readable by the same file. Version 2 is version 1 followed by the
 // commit's Kind and Detail. Version 3, the one written, codes the changes
 // compactly (see below); versions 1 and 2 are still read, since a log
-// written before holds them until retention prunes it.
+// written before holds them until retention prunes it. Version 4 is
+// version 3 followed by the commit's audit entry: the bbolt store writes
+// it for a commit with one, whose entry waits in the record until the
+// audit log takes a group of them (see checkpoint.go).
 const (
 	commitRecordV1 = 1
 	commitRecordV2 = 2
 	commitRecordV3 = 3
+	commitRecordV4 = 4
 )
 
 // errCorrupt is wrapped by every decode error so callers can recognise a bad
@@ -52,6 +56,7 @@ var errCorrupt = errors.New("corrupt commit record")
 //	  uvarint  how New is coded: 0 nil; 1 a string follows; 2 from Old:
 //	           uvarint p, uvarint s, string m — New is Old's first p
 //	           bytes, m, then Old's last s bytes
+//	optbytes Audit (version 4 only)
 //
 // A Set's rows come in tree order, so neighbouring keys share most of
 // their text ("/tenants/tenant[name=a]/ports/port[name=p1" before "0]"),
@@ -67,14 +72,28 @@ var errCorrupt = errors.New("corrupt commit record")
 // light, stable across Go releases and easy to bound when decoding untrusted
 // (corrupt) bytes.
 
-// encodeCommit appends the version 3 encoding of c to dst and returns it.
-func encodeCommit(dst []byte, c *Commit) []byte {
-	if n := encodedSize(c); cap(dst)-len(dst) < n {
+// encodeCommit appends the version 3 encoding of c to dst and returns it:
+// without c.Audit, which a store keeps elsewhere.
+func encodeCommit(dst []byte, c *Commit) []byte { return encodeRecord(dst, c, false) }
+
+// encodeRecord appends c's record to dst and returns it: version 4, with
+// c.Audit, when withAudit is set and c has an audit entry, else version 3.
+func encodeRecord(dst []byte, c *Commit, withAudit bool) []byte {
+	withAudit = withAudit && c.Audit != nil
+	n := encodedSize(c)
+	if withAudit {
+		n += binary.MaxVarintLen64 + len(c.Audit)
+	}
+	if cap(dst)-len(dst) < n {
 		grown := make([]byte, len(dst), len(dst)+n)
 		copy(grown, dst)
 		dst = grown
 	}
-	dst = append(dst, commitRecordV3)
+	version := byte(commitRecordV3)
+	if withAudit {
+		version = commitRecordV4
+	}
+	dst = append(dst, version)
 	dst = binary.AppendUvarint(dst, c.ID)
 	dst = binary.AppendVarint(dst, c.Time.Unix())
 	dst = binary.AppendUvarint(dst, uint64(c.Time.Nanosecond()))
@@ -95,6 +114,9 @@ func encodeCommit(dst []byte, c *Commit) []byte {
 		dst = appendOptBytes(dst, ch.Old)
 		dst = appendNew(dst, ch.Old, ch.New)
 		prev = ch.Key
+	}
+	if withAudit {
+		dst = appendOptBytes(dst, c.Audit)
 	}
 	return dst
 }
@@ -185,7 +207,7 @@ func decodeCommit(data []byte) (*Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version < commitRecordV1 || version > commitRecordV3 {
+	if version < commitRecordV1 || version > commitRecordV4 {
 		return nil, fmt.Errorf("%w: unknown record version %d", errCorrupt, version)
 	}
 	// Copy only after the cheap header checks, then keep decoding from the
@@ -198,10 +220,13 @@ func decodeCommit(data []byte) (*Commit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version == commitRecordV3 {
+	if version >= commitRecordV3 {
 		err = d.kind(c, true)
 		if err == nil {
 			c.Changes, err = d.changesV3()
+		}
+		if err == nil && version == commitRecordV4 {
+			c.Audit, err = d.optBytes("audit entry")
 		}
 	} else {
 		c.Changes, err = d.changesV1()

@@ -29,7 +29,9 @@ func sampleCommits() []*Commit {
 				{Key: "/b", Old: nil, New: nil},
 				{Key: "/ünïcode", Old: []byte{0, 1, 2, 255}, New: []byte(strings.Repeat("v", 300))},
 			},
+			Audit: []byte(`{"id":9,"result":"accepted"}`),
 		},
+		{ID: 8, Audit: []byte{}},
 		{ID: ^uint64(0), Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), User: "u", Changes: []RowChange{{Key: "k"}}},
 		{ID: 7, Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
 	}
@@ -39,10 +41,17 @@ func sampleCommits() []*Commit {
 // nil versus empty Old/New, and that the zero Time comes back as zero.
 func TestCommitRoundTrip(t *testing.T) {
 	for i, c := range sampleCommits() {
-		enc := encodeCommit(nil, c)
+		enc := encodeRecord(nil, c, true)
 		got, err := decodeCommit(enc)
 		if err != nil {
 			t.Fatalf("commit %d: decode: %v", i, err)
+		}
+		if c.Audit != nil && (enc[0] != commitRecordV4 || got.Audit == nil) {
+			t.Fatalf("commit %d: audit entry not kept in a version 4 record (version %d)", i, enc[0])
+		}
+		// Without the audit entry: version 3, as every backend shares.
+		if plain, err := decodeCommit(encodeCommit(nil, c)); err != nil || plain.Audit != nil {
+			t.Fatalf("commit %d: record without the audit entry: %v, audit %q", i, err, plain.Audit)
 		}
 		if !reflect.DeepEqual(got, c) {
 			t.Fatalf("commit %d: round trip mismatch\n got %#v\nwant %#v", i, got, c)
@@ -109,7 +118,7 @@ func TestDecodeCorrupt(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"unknown version", []byte{4, 0, 0, 0, 0, 0, 0, 0}, "unknown record version 4"},
+		{"unknown version", []byte{5, 0, 0, 0, 0, 0, 0, 0}, "unknown record version 5"},
 		{"trailing bytes", append(encodeCommit(nil, &Commit{ID: 1}), 0), "1 trailing bytes"},
 		{"nanos too large", append(nanos, 0, 0, 0, 0), "nanoseconds 1000000000 out of range"},
 		{"varint overflow", []byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, "id overflows"},
@@ -129,7 +138,7 @@ func TestDecodeCorrupt(t *testing.T) {
 // accepts re-encodes to a record that decodes to the same commit.
 func FuzzDecodeCommit(f *testing.F) {
 	for _, c := range sampleCommits() {
-		enc := encodeCommit(nil, c)
+		enc := encodeRecord(nil, c, true)
 		f.Add(enc)
 		f.Add(enc[:len(enc)/2])
 	}
@@ -144,7 +153,7 @@ func FuzzDecodeCommit(f *testing.F) {
 			}
 			return
 		}
-		again, err := decodeCommit(encodeCommit(nil, c))
+		again, err := decodeCommit(encodeRecord(nil, c, true))
 		if err != nil {
 			t.Fatalf("re-encoded commit does not decode: %v", err)
 		}
