@@ -148,6 +148,31 @@ func BenchmarkApplyOneRowAtRetention(b *testing.B) {
 	benchApply(b, s, commit)
 }
 
+// BenchmarkApplyHotRowAtRetention is a one-leaf Set as the daemon's
+// SetOneLeaf sends it: the same row each time, an audit entry, both logs
+// at their retention. Its row stays in the window and its audit entry in
+// its record (checkpoint.go, audit.go), so what is left is the commit
+// log's last page and the pages above it.
+func BenchmarkApplyHotRowAtRetention(b *testing.B) {
+	const retention = 1000
+	s := prefilledStore(b, BoltOptions{Retention: retention, AuditRetention: retention})
+	ctx := context.Background()
+	n := 0
+	commit := func() *Commit {
+		n++
+		c := oneRowCommit(s.LastCommitID() + 1)
+		c.Changes = []RowChange{{Key: rowKey(7), Old: rowValue(n, 200), New: rowValue(n+1, 200)}}
+		c.Audit = fmt.Appendf(nil, `{"id":%d,"result":"accepted","user":"bench","operations":[%q]}`, c.ID, c.Summary)
+		return c
+	}
+	for s.LastCommitID() < 2*retention {
+		if err := s.Apply(ctx, []*Commit{commit()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchApply(b, s, commit)
+}
+
 // pageWrites is how many page writes s has made.
 func pageWrites(s *Bolt) int64 {
 	st := s.db.Stats()
