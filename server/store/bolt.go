@@ -518,6 +518,9 @@ func (s *Bolt) Commits(ctx context.Context, from, to uint64, fn func(*Commit) er
 			if cm.ID != id {
 				return fmt.Errorf("commit %d: %w: record holds id %d", id, errCorrupt, cm.ID)
 			}
+			// A record may hold its audit entry until the audit log takes
+			// it (audit.go): it is the audit log's, and Audit shows it.
+			cm.Audit = nil
 			if err := fn(cm); err != nil {
 				return err
 			}

@@ -66,6 +66,7 @@ type Commit struct {
 	Changes []RowChange
 	// Audit, if not nil, is the transaction's audit-log entry (opaque),
 	// appended to the audit log in the same durable write as the commit.
+	// Commits does not return it: Audit does.
 	Audit []byte
 	// State is server-owned state that must change atomically with the
 	// configuration it derives from (the realization's label and route
