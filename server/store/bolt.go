@@ -363,62 +363,89 @@ func (s *Bolt) Apply(ctx context.Context, commits []*Commit) error {
 			return fmt.Errorf("store: apply: %w", err)
 		}
 	}
-	newLast := last + uint64(len(commits))
-	auditBytes := s.auditBytes
-	leaving := s.win.leaving(commits, s.windowCommits)
-	m := fileMeta{format: formatVersion, last: newLast, checkpoint: s.checkpoint, auditAt: s.auditAt}
-	waiting := s.auditWaiting[:len(s.auditWaiting):len(s.auditWaiting)] // appending copies
+	w := s.plan(commits)
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return s.write(tx, w) }); err != nil {
+		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, w.meta.last, err)
+	}
+	s.committed(w)
+	return nil
+}
+
+// batchWrite is what one Apply writes, planned before its transaction so
+// that a failed one leaves the store as it was.
+type batchWrite struct {
+	commits    []*Commit
+	meta       fileMeta // as the write leaves it
+	leaving    int      // commits leaving the window
+	waiting    [][]byte // the audit entries waiting, the batch's included
+	auditDue   bool     // the audit log takes them
+	auditBytes uint64
+}
+
+func (s *Bolt) plan(commits []*Commit) *batchWrite {
+	newLast := s.lastID.Load() + uint64(len(commits))
+	w := &batchWrite{
+		commits:    commits,
+		meta:       fileMeta{format: formatVersion, last: newLast, checkpoint: s.checkpoint, auditAt: s.auditAt},
+		leaving:    s.win.leaving(commits, s.windowCommits),
+		waiting:    s.auditWaiting[:len(s.auditWaiting):len(s.auditWaiting)], // appending copies
+		auditDue:   s.auditDue(newLast),
+		auditBytes: s.auditBytes,
+	}
 	for _, c := range commits {
 		if c.Audit != nil {
-			waiting = append(waiting, bytes.Clone(c.Audit))
+			w.waiting = append(w.waiting, bytes.Clone(c.Audit))
 		}
 	}
-	auditDue := s.auditDue(newLast)
+	return w
+}
 
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		log := tx.Bucket(bucketCommits)
-		// Ids are appended in increasing order; telling bbolt so makes page
-		// splits leave full pages instead of half-empty ones.
-		log.FillPercent = 1.0
-		for _, c := range commits {
-			// bbolt keeps a reference to the value until the transaction
-			// commits, so each record needs its own buffer.
-			if err := log.Put(u64(c.ID), encodeRecord(nil, c, true)); err != nil {
-				return fmt.Errorf("commit %d log record: %w", c.ID, err)
-			}
-			if err := putState(tx.Bucket(bucketState), c.State); err != nil {
-				return fmt.Errorf("commit %d: %w", c.ID, err)
-			}
+// write is the transaction of an Apply: the records, the state, the rows
+// of the commits leaving the window, the waiting audit entries when due,
+// the meta and the pruned log.
+func (s *Bolt) write(tx *bbolt.Tx, w *batchWrite) error {
+	log := tx.Bucket(bucketCommits)
+	// Ids are appended in increasing order; telling bbolt so makes page
+	// splits leave full pages instead of half-empty ones.
+	log.FillPercent = 1.0
+	for _, c := range w.commits {
+		// bbolt keeps a reference to the value until the transaction
+		// commits, so each record needs its own buffer.
+		if err := log.Put(u64(c.ID), encodeRecord(nil, c, true)); err != nil {
+			return fmt.Errorf("commit %d log record: %w", c.ID, err)
 		}
-		if leaving > 0 {
-			var err error
-			if m.checkpoint, err = s.win.writeLeaving(tx, commits, leaving); err != nil {
-				return err
-			}
+		if err := putState(tx.Bucket(bucketState), c.State); err != nil {
+			return fmt.Errorf("commit %d: %w", c.ID, err)
 		}
-		if auditDue {
-			if err := s.putAudit(tx, waiting, &auditBytes); err != nil {
-				return fmt.Errorf("audit entries of commits %d..%d: %w", m.auditAt+1, newLast, err)
-			}
-			m.auditAt = newLast
-		}
-		if err := writeMeta(tx.Bucket(bucketMeta), m); err != nil {
+	}
+	if w.leaving > 0 {
+		var err error
+		if w.meta.checkpoint, err = s.win.writeLeaving(tx, w.commits, w.leaving); err != nil {
 			return err
 		}
-		return prune(log, newLast, s.retention, m.oldestNeeded())
-	})
-	if err != nil {
-		return fmt.Errorf("store: apply commits %d..%d: %w", last+1, newLast, err)
 	}
-	s.lastID.Store(newLast)
-	s.auditBytes = auditBytes
-	s.format, s.checkpoint, s.auditAt = formatVersion, m.checkpoint, m.auditAt
-	s.win.advance(commits, leaving)
-	if auditDue {
-		waiting = nil
+	if w.auditDue {
+		if err := s.putAudit(tx, w.waiting, &w.auditBytes); err != nil {
+			return fmt.Errorf("audit entries of commits %d..%d: %w", w.meta.auditAt+1, w.meta.last, err)
+		}
+		w.meta.auditAt = w.meta.last
 	}
-	s.auditWaiting = waiting
-	return nil
+	if err := writeMeta(tx.Bucket(bucketMeta), w.meta); err != nil {
+		return err
+	}
+	return prune(log, w.meta.last, s.retention, w.meta.oldestNeeded())
+}
+
+// committed makes w the store's state once its transaction committed.
+func (s *Bolt) committed(w *batchWrite) {
+	s.lastID.Store(w.meta.last)
+	s.auditBytes = w.auditBytes
+	s.format, s.checkpoint, s.auditAt = w.meta.format, w.meta.checkpoint, w.meta.auditAt
+	s.win.advance(w.commits, w.leaving)
+	if w.auditDue {
+		w.waiting = nil
+	}
+	s.auditWaiting = w.waiting
 }
 
 // checkChanges refuses the rows bbolt would refuse. A commit's rows may

@@ -39,10 +39,11 @@ const (
 	windowRows    = 8192
 )
 
-// Format versions: 1 wrote every commit's rows with it and has no
-// checkpoint key; 2 defers rows. A version 1 file is read as checkpointed
-// at its last commit and becomes version 2 with its first Apply, so a
-// binary that would ignore the checkpoint refuses it from then on.
+// Format versions: 1 wrote every commit's rows and audit entry with it
+// and has neither a checkpoint nor an audit_at key; 2 defers both. A
+// version 1 file is read as having both at its last commit and becomes
+// version 2 with its first Apply, so a binary that would ignore them
+// refuses it from then on.
 const (
 	formatRowsWithCommit = 1
 	formatVersion        = 2
@@ -122,14 +123,14 @@ type windowed struct {
 	changes []RowChange
 }
 
-// pendingCommits calls fn with each commit after checkpoint up to last,
-// in order, decoded from the log. A missing record is damage: the log is
-// the only copy of those rows (or audit entries).
-func pendingCommits(log *bbolt.Bucket, checkpoint, last uint64, fn func(*Commit) error) error {
-	for id := checkpoint + 1; id <= last; id++ {
+// pendingCommits calls fn with each commit after the commit after up to
+// last, in order, decoded from the log. A missing record is damage: the
+// log is the only copy of those rows (or audit entries).
+func pendingCommits(log *bbolt.Bucket, after, last uint64, fn func(*Commit) error) error {
+	for id := after + 1; id <= last; id++ {
 		v := log.Get(u64(id))
 		if v == nil {
-			return fmt.Errorf("%w: commit %d is missing from the commit log, which must hold every commit after %d", ErrDamaged, id, checkpoint)
+			return fmt.Errorf("%w: commit %d is missing from the commit log, which must hold every commit after %d", ErrDamaged, id, after)
 		}
 		c, err := decodeCommit(v)
 		if err != nil {
