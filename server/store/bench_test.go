@@ -132,20 +132,7 @@ func BenchmarkApplyThousandRowsAgain(b *testing.B) {
 // logs are at their retention (1,000 here), so the oldest records are
 // pruned as new ones come.
 func BenchmarkApplyOneRowAtRetention(b *testing.B) {
-	const retention = 1000
-	s := prefilledStore(b, BoltOptions{Retention: retention, AuditRetention: retention})
-	ctx := context.Background()
-	commit := func() *Commit {
-		c := oneRowCommit(s.LastCommitID() + 1)
-		c.Audit = fmt.Appendf(nil, `{"id":%d,"result":"accepted","user":"bench","operations":[%q]}`, c.ID, c.Summary)
-		return c
-	}
-	for s.LastCommitID() < 2*retention {
-		if err := s.Apply(ctx, []*Commit{commit()}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	benchApply(b, s, commit)
+	benchAtRetention(b, func(id uint64) *Commit { return oneRowCommit(id) })
 }
 
 // BenchmarkApplyHotRowAtRetention is a one-leaf Set as the daemon's
@@ -154,19 +141,25 @@ func BenchmarkApplyOneRowAtRetention(b *testing.B) {
 // its record (checkpoint.go, audit.go), so what is left is the commit
 // log's last page and the pages above it.
 func BenchmarkApplyHotRowAtRetention(b *testing.B) {
+	benchAtRetention(b, func(id uint64) *Commit {
+		c := oneRowCommit(id)
+		c.Changes = []RowChange{{Key: rowKey(7), Old: rowValue(int(id), 200), New: rowValue(int(id)+1, 200)}}
+		return c
+	})
+}
+
+// benchAtRetention runs benchApply with commits made by next, each with
+// its audit entry, once both logs (of 1,000 records) are full.
+func benchAtRetention(b *testing.B, next func(id uint64) *Commit) {
 	const retention = 1000
 	s := prefilledStore(b, BoltOptions{Retention: retention, AuditRetention: retention})
-	ctx := context.Background()
-	n := 0
 	commit := func() *Commit {
-		n++
-		c := oneRowCommit(s.LastCommitID() + 1)
-		c.Changes = []RowChange{{Key: rowKey(7), Old: rowValue(n, 200), New: rowValue(n+1, 200)}}
+		c := next(s.LastCommitID() + 1)
 		c.Audit = fmt.Appendf(nil, `{"id":%d,"result":"accepted","user":"bench","operations":[%q]}`, c.ID, c.Summary)
 		return c
 	}
 	for s.LastCommitID() < 2*retention {
-		if err := s.Apply(ctx, []*Commit{commit()}); err != nil {
+		if err := s.Apply(context.Background(), []*Commit{commit()}); err != nil {
 			b.Fatal(err)
 		}
 	}

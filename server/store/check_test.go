@@ -208,11 +208,7 @@ func TestOpenRefusesMissingBucket(t *testing.T) {
 // commit id, the commit log and the rows.
 func TestOpenChecksNewestCommit(t *testing.T) {
 	good := usedFile(t)
-	cases := []struct {
-		name string
-		edit func(tx *bbolt.Tx) error
-		want string
-	}{
+	cases := []damage{
 		{"meta rolled back", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 19, 19, 19}) },
 			"last commit id is 19 but the commit log ends at 20"},
 		{"newest record lost", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Delete(u64(20)) },
@@ -233,6 +229,19 @@ func TestOpenChecksNewestCommit(t *testing.T) {
 		{"newest record garbage", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Put(u64(20), []byte{9, 9}) },
 			"commit 20"},
 	}
+	refuseEach(t, good, cases)
+}
+
+// damage is one edit of a sound file and what opening it must say.
+type damage struct {
+	name string
+	edit func(tx *bbolt.Tx) error
+	want string
+}
+
+// refuseEach applies each damage to its own copy of good and checks the
+// copy is refused with its message.
+func refuseEach(t *testing.T, good string, cases []damage) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := copyFile(t, good)

@@ -175,11 +175,7 @@ func TestOpenChecksPendingCommits(t *testing.T) {
 	if r.Checkpoint != 20 || r.LastCommit != 25 || r.Rows != 2000 {
 		t.Fatalf("report: %+v", r)
 	}
-	cases := []struct {
-		name string
-		edit func(tx *bbolt.Tx) error
-		want string
-	}{
+	cases := []damage{
 		{"pending record garbage", func(tx *bbolt.Tx) error { return tx.Bucket(bucketCommits).Put(u64(23), []byte{3, 9}) },
 			"commit 23"},
 		{"checkpoint moved back past the log", func(tx *bbolt.Tx) error { return writeMeta(tx.Bucket(bucketMeta), fileMeta{formatVersion, 25, 2, 25}) },
@@ -197,13 +193,7 @@ func TestOpenChecksPendingCommits(t *testing.T) {
 		{"row not what the checkpoint wrote", func(tx *bbolt.Tx) error { return tx.Bucket(bucketRows).Put([]byte(rowKey(1901)), []byte("x")) },
 			"not what the checkpoint commit (20) wrote"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := copyFile(t, good)
-			editFile(t, path, c.edit)
-			wantRefused(t, path, c.want)
-		})
-	}
+	refuseEach(t, good, cases)
 	s := openTest(t, good, BoltOptions{})
 	got := map[string]string{}
 	for _, r := range loadAll(t, s) {
