@@ -59,7 +59,17 @@ type Config struct {
 	ProbeEvery time.Duration
 	// Observer, when set, is told of every driver call (metrics).
 	Observer DriverObserver
+	// RestAfterTimeout is how long a backend whose call timed out is not
+	// called by transactions (default 1 s), doubling with every timeout
+	// in a row up to maxRest. A transaction waits for a backend up to its
+	// timeout in the datastore's writer, and so does every Set queued
+	// behind it: a hung backend must not hold the server by each Set
+	// that needs it (see rest).
+	RestAfterTimeout time.Duration
 }
+
+// maxRest bounds a timed-out backend's rest.
+const maxRest = time.Minute
 
 // DriverObserver is told of every call the engine makes to a driver: the
 // backend, the operation ("apply", "reconcile", "apply-l2",
@@ -81,6 +91,10 @@ type Engine struct {
 	obs    DriverObserver
 	filter *desired.Filter
 	paths  *statusPaths
+
+	// restAfterTimeout is Config.RestAfterTimeout.
+	restAfterTimeout time.Duration
+
 	// updates carries status found outside transactions to the writer;
 	// sendMu serializes senders (see send).
 	updates chan realizer.Status
@@ -177,6 +191,11 @@ type backend struct {
 	// reconciliation names them, so it removes what they hold (drivers
 	// reconcile only the hosts they are given).
 	mayHold []string
+	// rest is how long the backend rests after its last call timed out
+	// (0: it did not), until restUntil: transactions that need it are
+	// refused at once meanwhile.
+	rest      time.Duration
+	restUntil time.Time
 }
 
 // syncState is a backend's realization status.
@@ -197,6 +216,9 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RestAfterTimeout <= 0 {
+		cfg.RestAfterTimeout = time.Second
+	}
 	e := &Engine{
 		sch:      sch,
 		reg:      cfg.Registry,
@@ -216,6 +238,8 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		learnt:     routing.NewLearntTable(),
 
 		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
+
+		restAfterTimeout: cfg.RestAfterTimeout,
 	}
 	e.learnt.SetIPv6(e.realizesIPv6)
 	return e
@@ -434,6 +458,10 @@ func (e *Engine) Prepare(ctx context.Context, cs *changeset.Set) (realizer.Prepa
 	ls := e.l2Of(cs)
 	jobs := plan.jobs(e.result, diffs, result, ls, data, cur)
 	now := time.Now()
+	if b := e.resting(jobs, plan, now); b != nil {
+		e.backOut(plan, cs)
+		return nil, restingError(b, now)
+	}
 	e.target.Store(&target{root: cur, result: result, l2: ls.after})
 	outcomes := runOrdered(ctx, jobs, e.result, result)
 	if failed := firstFailure(outcomes); failed != nil {
@@ -607,10 +635,40 @@ func (e *Engine) mustReconcile(name string, hosts ...string) {
 	}
 }
 
-// recordFailure keeps the failing backend's error for its status.
+// recordFailure keeps the failing backend's error for its status and,
+// when its call timed out, sends it to rest for twice as long as last
+// time. A call that failed fast costs the next transaction nothing more.
 func (e *Engine) recordFailure(o outcome, at time.Time) {
-	if b := e.backends[o.backend]; b != nil {
-		b.sync = syncState{state: "error", msg: o.err.Error(), at: at}
+	b := e.backends[o.backend]
+	if b == nil {
+		return
+	}
+	b.sync = syncState{state: "error", msg: o.err.Error(), at: at}
+	if o.stuck {
+		b.rest = min(max(2*b.rest, e.restAfterTimeout), maxRest)
+		b.restUntil = at.Add(b.rest)
+		b.sync.msg += fmt.Sprintf("; not called by transactions before %s", b.restUntil.UTC().Format(time.RFC3339))
+	}
+}
+
+// resting is the first backend of jobs that rests (see recordFailure)
+// and is not to be reconciled anyway: an operator's reconcile-request or
+// a driver opened again is tried at once.
+func (e *Engine) resting(jobs []job, p *plan, now time.Time) *backend {
+	for _, j := range jobs {
+		if b := e.backends[j.backend]; b != nil && !p.reconcile[j.backend] && now.Before(b.restUntil) {
+			return b
+		}
+	}
+	return nil
+}
+
+// restingError refuses a transaction that needs the resting backend b.
+func restingError(b *backend, now time.Time) error {
+	return &tree.Error{
+		Kind: tree.KindUnavailable, Path: backendPath(b.cfg.Name),
+		Msg: fmt.Sprintf("backend %s timed out at %s and is not called again for %v: retry then, or change its reconcile-request to call it now",
+			b.cfg.Name, b.sync.at.UTC().Format(time.RFC3339), b.restUntil.Sub(now).Round(time.Millisecond)),
 	}
 }
 
@@ -625,6 +683,7 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 		}
 		b.sync = syncState{state: "in-sync", at: at}
 		b.mustReconcile, b.mayHold = false, nil
+		b.rest, b.restUntil = 0, time.Time{}
 		if o.drift != nil {
 			b.recon = &reconciliation{at: at, drift: *o.drift}
 			e.touchBackend(o.backend, at)

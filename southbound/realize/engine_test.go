@@ -388,7 +388,9 @@ func TestPrepareAbortUndoesEveryBackend(t *testing.T) {
 }
 
 func TestTimeoutAbortsAndReconcilesLater(t *testing.T) {
-	r := newRig(t, "any-to-any")
+	// A short rest: the next transaction must call the backend again
+	// (TestTimedOutBackendRests is about the rest).
+	r := newRigWith(t, realize.Config{RestAfterTimeout: time.Millisecond}, nil, "any-to-any")
 	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
 	beforeA := r.net.fwdState(vendorA)
 	n, res, _ := r.next(moveG3)
@@ -417,6 +419,72 @@ func TestTimeoutAbortsAndReconcilesLater(t *testing.T) {
 		t.Errorf("vendor-b's calls after a timeout: %+v, want a reconciliation", calls)
 	}
 	r.holds("after the reconciliation", res, vendorA, vendorB)
+}
+
+// TestTimedOutBackendRests: after a call to a backend timed out, the
+// transactions that need it are refused at once (Unavailable, naming
+// the backend) for a rest that doubles with every timeout in a row, so a
+// hung backend does not hold the writer, and every Set queued behind it,
+// for its timeout again and again. An operator's reconcile-request calls
+// it at once, and its success ends the rest.
+func TestTimedOutBackendRests(t *testing.T) {
+	const rest = 300 * time.Millisecond
+	r := newRigWith(t, realize.Config{RestAfterTimeout: rest}, nil, "any-to-any")
+	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
+	gate := make(chan struct{})
+	timeOut := func(n *tree.Node) {
+		t.Helper()
+		r.net.inject(vendorB, func(f *fault) { f.gate = gate })
+		_, err := r.prepare(n)
+		wantAborted(t, err, vendorB)
+		r.net.inject(vendorB, func(f *fault) { f.gate = nil })
+		gate <- struct{}{} // the abandoned call ends
+		eventually(t, "the abandoned call to end", func() bool {
+			calls := r.net.callsOf(vendorB)
+			return calls[len(calls)-1].end != 0
+		})
+	}
+	refused := func(n *tree.Node, atLeast time.Duration) {
+		t.Helper()
+		m := r.net.mark()
+		start := time.Now()
+		_, err := r.prepare(n)
+		var te *tree.Error
+		if !errors.As(err, &te) || te.Kind != tree.KindUnavailable || te.Path != "/backends/backend[name="+vendorB+"]" || !strings.Contains(err.Error(), "reconcile-request") {
+			t.Fatalf("error %v, want Unavailable at backend %s", err, vendorB)
+		}
+		if calls := r.net.since(m, vendorB); len(calls) != 0 {
+			t.Fatalf("a resting backend was called: %+v", calls)
+		}
+		if took := time.Since(start); took > 50*time.Millisecond {
+			t.Errorf("the refusal took %v, want it at once", took)
+		}
+		left, err := time.ParseDuration(err.Error()[strings.Index(err.Error(), "for ")+4 : strings.Index(err.Error(), ": retry")])
+		if err != nil || left < atLeast {
+			t.Fatalf("rest left %v (%v), want at least %v", left, err, atLeast)
+		}
+	}
+	n, _, _ := r.next(moveG3)
+	timeOut(n)
+	refused(n, rest/2)
+	time.Sleep(rest)
+	// The rest over, the next transaction calls it: another timeout, and
+	// a rest twice as long.
+	timeOut(n)
+	refused(n, rest+rest/2)
+
+	// The operator asks: the backend is called at once, and its success
+	// ends the rest.
+	n, res, _ := r.next(moveG3, `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-b", "reconcile-request": "1"}]}}`)
+	r.commit(n)
+	r.holds("after the reconcile-request", res, vendorA, vendorB)
+	m := r.net.mark()
+	n, res, _ = r.next(hostAToB)
+	r.commit(n)
+	if calls := r.net.since(m, vendorB); len(calls) == 0 {
+		t.Fatal("the transaction after the reconciliation did not call vendor-b")
+	}
+	r.holds("after the rest ended", res, vendorA, vendorB)
 }
 
 func TestHostMoveLosingBackendFirst(t *testing.T) {
@@ -528,7 +596,7 @@ func TestAbortAfterHostMove(t *testing.T) {
 // TestTimeoutAfterHostMove: a backend that took a host over in an
 // abandoned call gives it up when it is next reconciled.
 func TestTimeoutAfterHostMove(t *testing.T) {
-	r := newRig(t, "any-to-any")
+	r := newRigWith(t, realize.Config{RestAfterTimeout: time.Millisecond}, nil, "any-to-any")
 	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
 	beforeA := r.net.fwdState(vendorA)
 	n, _, _ := r.next(hostAToB)
