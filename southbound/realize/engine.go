@@ -116,6 +116,10 @@ type Engine struct {
 	stopProbe  context.CancelFunc
 	// bg tracks background reconciliations, for Close.
 	bg sync.WaitGroup
+	// probes wake each resting backend's probe when its rest ends
+	// (probeRested); closing stops them. Both under mu.
+	probes  map[string]*time.Timer
+	closing bool
 
 	// setsWaiting counts the Prepare calls waiting for mu: Learn gives
 	// way to them between its slices (learn.go).
@@ -196,6 +200,9 @@ type backend struct {
 	// refused at once meanwhile.
 	rest      time.Duration
 	restUntil time.Time
+	// probing is set while the probe at the end of a rest runs: it
+	// holds the driver, so transactions stay refused until it answers.
+	probing bool
 }
 
 // syncState is a backend's realization status.
@@ -240,6 +247,7 @@ func New(sch *schema.Schema, cfg Config) *Engine {
 		learntShown: map[string]map[routing.LearntKey]routing.LearntStatus{},
 
 		restAfterTimeout: cfg.RestAfterTimeout,
+		probes:           map[string]*time.Timer{},
 	}
 	e.learnt.SetIPv6(e.realizesIPv6)
 	return e
@@ -343,6 +351,12 @@ func (e *Engine) open(ctx context.Context, cfg desired.Backend) (*driver, carrie
 
 // Close waits for background reconciliations and closes every driver.
 func (e *Engine) Close() {
+	e.mu.Lock()
+	e.closing = true
+	for _, t := range e.probes {
+		t.Stop()
+	}
+	e.mu.Unlock()
 	if e.stopProbe != nil {
 		e.stopProbe()
 	}
@@ -644,19 +658,64 @@ func (e *Engine) recordFailure(o outcome, at time.Time) {
 		return
 	}
 	b.sync = syncState{state: "error", msg: o.err.Error(), at: at}
+	b.probing = false
 	if o.stuck {
+		// Refused until the probe at the end of the rest answers; the
+		// probe's own timeout bounds that should its timer run late.
 		b.rest = min(max(2*b.rest, e.restAfterTimeout), maxRest)
-		b.restUntil = at.Add(b.rest)
-		b.sync.msg += fmt.Sprintf("; not called by transactions before %s", b.restUntil.UTC().Format(time.RFC3339))
+		b.restUntil = time.Now().Add(b.rest + callTimeout(b.cfg.Timeout))
+		b.sync.msg += fmt.Sprintf("; a probe calls it in %v, transactions that need it are refused until it answers", b.rest)
+		e.probeAfter(o.backend, b.rest)
 	}
 }
 
-// resting is the first backend of jobs that rests (see recordFailure)
-// and is not to be reconciled anyway: an operator's reconcile-request or
-// a driver opened again is tried at once.
+// probeAfter has a resting backend probed when its rest ends, so that it
+// is found answering again without a transaction refused for it, and
+// its status says so. The caller holds mu.
+func (e *Engine) probeAfter(name string, rest time.Duration) {
+	if e.closing {
+		return
+	}
+	if t := e.probes[name]; t != nil {
+		t.Stop()
+	}
+	e.probes[name] = time.AfterFunc(rest, func() { e.probeRested(name) })
+}
+
+// probeRested reconciles a backend whose rest ended, in the background.
+// Transactions stay refused while the probe runs (probing; restUntil
+// covers its timeout too, should the flag outlive a replaced driver):
+// they would wait for the same driver. A probe that times out
+// too sends the backend to rest twice as long (recordFailure); one that
+// succeeds ends the rest (recordSuccess).
+func (e *Engine) probeRested(name string) {
+	e.mu.Lock()
+	delete(e.probes, name)
+	b := e.backends[name]
+	if e.closing || b == nil || b.rest == 0 {
+		e.mu.Unlock()
+		return
+	}
+	b.probing = true
+	e.bg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.bg.Done()
+		if _, err := e.Reconcile(context.Background(), name); err != nil {
+			e.log.Warn("a resting backend still fails", "backend", name, "err", err)
+			return
+		}
+		e.log.Info("a resting backend answers again", "backend", name)
+	}()
+}
+
+// resting is the first backend of jobs that rests, or is being probed
+// at the end of its rest (see recordFailure), and is not to be
+// reconciled anyway: an operator's reconcile-request or a driver opened
+// again is tried at once.
 func (e *Engine) resting(jobs []job, p *plan, now time.Time) *backend {
 	for _, j := range jobs {
-		if b := e.backends[j.backend]; b != nil && !p.reconcile[j.backend] && now.Before(b.restUntil) {
+		if b := e.backends[j.backend]; b != nil && !p.reconcile[j.backend] && (b.probing || now.Before(b.restUntil)) {
 			return b
 		}
 	}
@@ -668,7 +727,7 @@ func restingError(b *backend, now time.Time) error {
 	return &tree.Error{
 		Kind: tree.KindUnavailable, Path: backendPath(b.cfg.Name),
 		Msg: fmt.Sprintf("backend %s timed out at %s and is not called again for %v: retry then, or change its reconcile-request to call it now",
-			b.cfg.Name, b.sync.at.UTC().Format(time.RFC3339), b.restUntil.Sub(now).Round(time.Millisecond)),
+			b.cfg.Name, b.sync.at.UTC().Format(time.RFC3339), max(b.restUntil.Sub(now), 0).Round(time.Millisecond)),
 	}
 }
 
@@ -683,7 +742,7 @@ func (e *Engine) recordSuccess(outcomes []outcome, diffs map[string][]routing.Ch
 		}
 		b.sync = syncState{state: "in-sync", at: at}
 		b.mustReconcile, b.mayHold = false, nil
-		b.rest, b.restUntil = 0, time.Time{}
+		b.rest, b.restUntil, b.probing = 0, time.Time{}, false
 		if o.drift != nil {
 			b.recon = &reconciliation{at: at, drift: *o.drift}
 			e.touchBackend(o.backend, at)

@@ -387,9 +387,11 @@ func TestPrepareAbortUndoesEveryBackend(t *testing.T) {
 	}
 }
 
+// TestTimeoutAbortsAndReconcilesLater: a backend that timed out is
+// undone elsewhere and, once it answers again, reconciled by the probe
+// that ends its rest, with no transaction sent its way (a short rest
+// here; TestTimedOutBackendRests is about the rest).
 func TestTimeoutAbortsAndReconcilesLater(t *testing.T) {
-	// A short rest: the next transaction must call the backend again
-	// (TestTimedOutBackendRests is about the rest).
 	r := newRigWith(t, realize.Config{RestAfterTimeout: time.Millisecond}, nil, "any-to-any")
 	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
 	beforeA := r.net.fwdState(vendorA)
@@ -405,86 +407,89 @@ func TestTimeoutAbortsAndReconcilesLater(t *testing.T) {
 		t.Errorf("vendor-a after the abort:\n%s\nwant\n%s", got, beforeA)
 	}
 	// The abandoned call completes late: vendor-b now holds what the
-	// engine does not think it holds.
+	// engine does not think it holds, until the probe reconciles it.
+	m := r.net.mark()
+	r.net.inject(vendorB, func(f *fault) { f.gate = nil })
+	close(gate)
+	eventually(t, "the probe to reconcile vendor-b", func() bool {
+		calls := r.net.since(m, vendorB)
+		return len(calls) > 0 && calls[len(calls)-1].op == "reconcile" && calls[len(calls)-1].end != 0 && calls[len(calls)-1].err == nil
+	})
+	r.holds("after the probe", r.res, vendorA, vendorB)
+	r.commit(n)
+	r.holds("after the next transaction", res, vendorA, vendorB)
+}
+
+// TestTimedOutBackendRests: after a call to a backend timed out, the
+// transactions that need it are refused at once (Unavailable, naming
+// the backend) for a rest, so a hung backend does not hold the writer,
+// and every Set queued behind it, for its timeout again and again. When
+// the rest ends a probe calls it in the background; still hung, the rest
+// doubles. An operator's reconcile-request calls it at once, and its
+// success ends the rest.
+func TestTimedOutBackendRests(t *testing.T) {
+	const rest = 300 * time.Millisecond
+	r := newRigWith(t, realize.Config{RestAfterTimeout: rest}, nil, "any-to-any")
+	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
+	gate := make(chan struct{})
+	r.net.inject(vendorB, func(f *fault) { f.gate = gate })
+	n, _, _ := r.next(moveG3)
+	_, err := r.prepare(n)
+	wantAborted(t, err, vendorB)
+	m := r.net.mark()
+	if left := refusedFor(t, r, n); left < rest/2 {
+		t.Fatalf("rest left %v, want about %v", left, rest)
+	}
+	// The probe at the rest's end finds the backend still hung: twice
+	// as long now.
+	eventually(t, "a rest twice as long", func() bool { return refusedFor(t, r, n) > rest+rest/2 })
+	if calls := r.net.since(m, vendorB); len(calls) != 0 {
+		t.Fatalf("a hung backend's driver was called again while its first call hung: %+v", calls)
+	}
+
+	// It answers again, and the operator asks: it is called at once,
+	// and its success ends the rest.
 	r.net.inject(vendorB, func(f *fault) { f.gate = nil })
 	close(gate)
 	eventually(t, "the abandoned call to end", func() bool {
 		calls := r.net.callsOf(vendorB)
 		return calls[len(calls)-1].end != 0
 	})
-	m := r.net.mark()
-	r.commit(n)
-	calls := r.net.since(m, vendorB)
-	if len(calls) != 1 || calls[0].op != "reconcile" {
-		t.Errorf("vendor-b's calls after a timeout: %+v, want a reconciliation", calls)
-	}
-	r.holds("after the reconciliation", res, vendorA, vendorB)
-}
-
-// TestTimedOutBackendRests: after a call to a backend timed out, the
-// transactions that need it are refused at once (Unavailable, naming
-// the backend) for a rest that doubles with every timeout in a row, so a
-// hung backend does not hold the writer, and every Set queued behind it,
-// for its timeout again and again. An operator's reconcile-request calls
-// it at once, and its success ends the rest.
-func TestTimedOutBackendRests(t *testing.T) {
-	const rest = 300 * time.Millisecond
-	r := newRigWith(t, realize.Config{RestAfterTimeout: rest}, nil, "any-to-any")
-	r.commit(merge(t, r.root, timeoutOf(vendorB, 50)))
-	gate := make(chan struct{})
-	timeOut := func(n *tree.Node) {
-		t.Helper()
-		r.net.inject(vendorB, func(f *fault) { f.gate = gate })
-		_, err := r.prepare(n)
-		wantAborted(t, err, vendorB)
-		r.net.inject(vendorB, func(f *fault) { f.gate = nil })
-		gate <- struct{}{} // the abandoned call ends
-		eventually(t, "the abandoned call to end", func() bool {
-			calls := r.net.callsOf(vendorB)
-			return calls[len(calls)-1].end != 0
-		})
-	}
-	refused := func(n *tree.Node, atLeast time.Duration) {
-		t.Helper()
-		m := r.net.mark()
-		start := time.Now()
-		_, err := r.prepare(n)
-		var te *tree.Error
-		if !errors.As(err, &te) || te.Kind != tree.KindUnavailable || te.Path != "/backends/backend[name="+vendorB+"]" || !strings.Contains(err.Error(), "reconcile-request") {
-			t.Fatalf("error %v, want Unavailable at backend %s", err, vendorB)
-		}
-		if calls := r.net.since(m, vendorB); len(calls) != 0 {
-			t.Fatalf("a resting backend was called: %+v", calls)
-		}
-		if took := time.Since(start); took > 50*time.Millisecond {
-			t.Errorf("the refusal took %v, want it at once", took)
-		}
-		left, err := time.ParseDuration(err.Error()[strings.Index(err.Error(), "for ")+4 : strings.Index(err.Error(), ": retry")])
-		if err != nil || left < atLeast {
-			t.Fatalf("rest left %v (%v), want at least %v", left, err, atLeast)
-		}
-	}
-	n, _, _ := r.next(moveG3)
-	timeOut(n)
-	refused(n, rest/2)
-	time.Sleep(rest)
-	// The rest over, the next transaction calls it: another timeout, and
-	// a rest twice as long.
-	timeOut(n)
-	refused(n, rest+rest/2)
-
-	// The operator asks: the backend is called at once, and its success
-	// ends the rest.
 	n, res, _ := r.next(moveG3, `{"netready-infrastructure:backends": {"backend": [{"name": "vendor-b", "reconcile-request": "1"}]}}`)
 	r.commit(n)
 	r.holds("after the reconcile-request", res, vendorA, vendorB)
-	m := r.net.mark()
+	m = r.net.mark()
 	n, res, _ = r.next(hostAToB)
 	r.commit(n)
 	if calls := r.net.since(m, vendorB); len(calls) == 0 {
 		t.Fatal("the transaction after the reconciliation did not call vendor-b")
 	}
 	r.holds("after the rest ended", res, vendorA, vendorB)
+}
+
+// refusedFor prepares n, which must be refused at once because vendor-b
+// rests, without calling it, and returns the rest left.
+func refusedFor(t *testing.T, r *rig, n *tree.Node) time.Duration {
+	t.Helper()
+	m := r.net.mark()
+	start := time.Now()
+	_, err := r.prepare(n)
+	var te *tree.Error
+	if !errors.As(err, &te) || te.Kind != tree.KindUnavailable || te.Path != "/backends/backend[name="+vendorB+"]" || !strings.Contains(err.Error(), "reconcile-request") {
+		t.Fatalf("error %v, want Unavailable at backend %s", err, vendorB)
+	}
+	if calls := r.net.since(m, vendorB); len(calls) != 0 {
+		t.Fatalf("a resting backend was called: %+v", calls)
+	}
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Errorf("the refusal took %v, want it at once", took)
+	}
+	msg := err.Error()
+	left, err := time.ParseDuration(msg[strings.Index(msg, "for ")+4 : strings.Index(msg, ": retry")])
+	if err != nil {
+		t.Fatalf("no rest left in %q: %v", msg, err)
+	}
+	return left
 }
 
 func TestHostMoveLosingBackendFirst(t *testing.T) {

@@ -101,12 +101,17 @@ func run(ctx context.Context, jobs []job) []outcome {
 	return out
 }
 
+// callTimeout is a backend's configured timeout, or the default.
+func callTimeout(configured time.Duration) time.Duration {
+	if configured <= 0 {
+		return 10 * time.Second
+	}
+	return configured
+}
+
 func runJob(ctx context.Context, j job) outcome {
 	o := outcome{backend: j.backend}
-	timeout := j.timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
+	timeout := callTimeout(j.timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	select {

@@ -153,7 +153,7 @@ func (p *plan) install(e *Engine) {
 		b := &backend{cfg: cfg, drv: p.drivers[name], carries: p.carries[name], reconcileReq: cfg.ReconcileRequest, sync: syncState{state: "pending"}}
 		if old := p.old[name]; old != nil && old.drv == b.drv {
 			b.sync, b.recon, b.mustReconcile, b.mayHold = old.sync, old.recon, old.mustReconcile, old.mayHold
-			b.rest, b.restUntil = old.rest, old.restUntil
+			b.rest, b.restUntil, b.probing = old.rest, old.restUntil, old.probing
 		}
 		if !cfg.AdminUp {
 			b.sync = syncState{state: "pending", msg: "admin-state is down: no changes are sent"}
