@@ -24,7 +24,9 @@ const (
 	// KindAborted: the network could not realize the transaction; it was
 	// undone (Aborted).
 	KindAborted
-	// KindUnavailable: the transaction could not be stored (Unavailable).
+	// KindUnavailable: the server cannot take the transaction now and a
+	// retry may succeed: the store write failed, this replica does not
+	// lead, or a backend it needs rests after a timeout (Unavailable).
 	KindUnavailable
 	// KindExhausted: a bound on the work one request may cause was hit
 	// (ResourceExhausted).
