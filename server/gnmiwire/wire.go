@@ -96,8 +96,7 @@ func Size(r *gpb.SubscribeResponse) int {
 func AppendResponse(b []byte, r *gpb.SubscribeResponse) []byte {
 	switch v := r.Response.(type) {
 	case *gpb.SubscribeResponse_SyncResponse:
-		b = protowire.AppendTag(b, respSync, protowire.VarintType)
-		return protowire.AppendVarint(b, protowire.EncodeBool(v.SyncResponse))
+		return appendVarint(b, respSync, protowire.EncodeBool(v.SyncResponse))
 	case *gpb.SubscribeResponse_Update:
 		at := openNested(&b, respUpdate)
 		b = appendNotification(b, v.Update)
@@ -176,8 +175,7 @@ func notificationSize(n *gpb.Notification) int {
 
 func appendNotification(b []byte, n *gpb.Notification) []byte {
 	if n.Timestamp != 0 {
-		b = protowire.AppendTag(b, notifTimestamp, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(n.Timestamp))
+		b = appendVarint(b, notifTimestamp, uint64(n.Timestamp))
 	}
 	if n.Prefix != nil {
 		at := openNested(&b, notifPrefix)
@@ -192,8 +190,7 @@ func appendNotification(b []byte, n *gpb.Notification) []byte {
 		b = closeNested(appendPath(b, p), at)
 	}
 	if n.Atomic {
-		b = protowire.AppendTag(b, notifAtomic, protowire.VarintType)
-		b = append(b, 1)
+		b = appendVarint(b, notifAtomic, 1)
 	}
 	return b
 }
@@ -225,8 +222,7 @@ func appendUpdate(b []byte, u *gpb.Update) []byte {
 		b = closeNested(appendValue(b, u.Val), at)
 	}
 	if u.Duplicates != 0 {
-		b = protowire.AppendTag(b, updateDuplicates, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(u.Duplicates))
+		b = appendVarint(b, updateDuplicates, uint64(u.Duplicates))
 	}
 	return b
 }
@@ -365,14 +361,11 @@ func appendValue(b []byte, v *gpb.TypedValue) []byte {
 	case *gpb.TypedValue_StringVal:
 		return appendString(b, tvString, x.StringVal)
 	case *gpb.TypedValue_IntVal:
-		b = protowire.AppendTag(b, tvInt, protowire.VarintType)
-		return protowire.AppendVarint(b, uint64(x.IntVal))
+		return appendVarint(b, tvInt, uint64(x.IntVal))
 	case *gpb.TypedValue_UintVal:
-		b = protowire.AppendTag(b, tvUint, protowire.VarintType)
-		return protowire.AppendVarint(b, x.UintVal)
+		return appendVarint(b, tvUint, x.UintVal)
 	case *gpb.TypedValue_BoolVal:
-		b = protowire.AppendTag(b, tvBool, protowire.VarintType)
-		return protowire.AppendVarint(b, protowire.EncodeBool(x.BoolVal))
+		return appendVarint(b, tvBool, protowire.EncodeBool(x.BoolVal))
 	case *gpb.TypedValue_BytesVal:
 		return appendBytes(b, tvBytes, x.BytesVal)
 	case *gpb.TypedValue_FloatVal:
@@ -414,14 +407,18 @@ func decimalSize(d *gpb.Decimal64) int {
 	return s
 }
 
+// appendVarint appends field num holding v as a varint.
+func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
 func appendDecimal(b []byte, d *gpb.Decimal64) []byte {
 	if d.Digits != 0 {
-		b = protowire.AppendTag(b, decDigits, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(d.Digits))
+		b = appendVarint(b, decDigits, uint64(d.Digits))
 	}
 	if d.Precision != 0 {
-		b = protowire.AppendTag(b, decPrecision, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(d.Precision))
+		b = appendVarint(b, decPrecision, uint64(d.Precision))
 	}
 	return b
 }
