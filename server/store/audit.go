@@ -16,7 +16,7 @@ import (
 // An accepted Set's entry is written in its commit's log record (record
 // version 4), which makes it durable with the commit at no page of its
 // own: appending to the audit bucket costs its last leaf and the branch
-// pages above it, a third of a one-leaf Set's page writes. The entries of
+// pages above it, a quarter of a one-leaf Set's page writes. The entries of
 // the commits after the meta key "audit_at" wait there; the Apply that
 // brings them to auditGroup commits (or fewer when the log's retention
 // is smaller) moves them into the bucket in one append, and a refused

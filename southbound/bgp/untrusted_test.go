@@ -278,8 +278,13 @@ func TestMaxPrefixesAndStatusCountedAsLearnt(t *testing.T) {
 	}
 	peer.send(vpnWithdraw(t, "203.0.115.0/24"))
 	peer.send(vpnUpdate(t, "203.0.116.0/24", same)) // the third prefix held
+	// Three are held before the withdraw too (113, 114, 115): wait for
+	// the last UPDATE's prefix, or a poll below may see the withdraw.
+	last := routing.LearntKey{RD: "65000:7", Prefix: netip.MustParsePrefix("203.0.116.0/24")}
 	waitNeighbor(t, sp, "3 prefixes received, 3 learnt", func(n nbgp.NeighborStatus) bool {
-		return n.PrefixesReceived == 3 && len(rec.snapshot()) == 3
+		learnt := rec.snapshot()
+		_, held := learnt[last]
+		return n.PrefixesReceived == 3 && len(learnt) == 3 && held
 	})
 	if n := nbgp.GoBGPPrefixLimit(ctx, sp, "127.0.0.2"); n != 0 {
 		t.Errorf("GoBGP counts the peer's prefixes on every UPDATE (its prefix limit is %d)", n)
