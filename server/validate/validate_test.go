@@ -133,6 +133,19 @@ func resolve(tb testing.TB, s *schema.Schema, p string) tree.Path {
 }
 
 // edit applies ops to root and returns the candidate.
+// commitEdit applies ops to root, has v check the change and commits
+// it, which must succeed, and returns the new root.
+func commitEdit(tb testing.TB, v *Validator, s *schema.Schema, root *tree.Node, ops ...op) *tree.Node {
+	tb.Helper()
+	cand := edit(tb, s, root, ops...)
+	d, err := v.Check(changeset.Compute(root, cand), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v.Commit(d)
+	return cand
+}
+
 func edit(tb testing.TB, s *schema.Schema, root *tree.Node, ops ...op) *tree.Node {
 	tb.Helper()
 	txn := tree.Begin(root)
@@ -517,13 +530,7 @@ func TestRefCountsWithinOneTransaction(t *testing.T) {
 	v.Reset(root)
 	commit := func(ops ...op) {
 		t.Helper()
-		cand := edit(t, s, root, ops...)
-		d, err := v.Check(changeset.Compute(root, cand), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v.Commit(d)
-		root = cand
+		root = commitEdit(t, v, s, root, ops...)
 	}
 	commit(op{"merge", "/ref[name=r1]/to", `"t2"`}, op{"merge", "/ref[name=r2]/to", `"t1"`}, op{"merge", "/ref[name=r3]/to", `"t2"`})
 	if want := map[string]int{"/targets/target[id=t1]": 1, "/targets/target[id=t2]": 2}; !reflect.DeepEqual(v.refs, want) {
@@ -622,16 +629,11 @@ func TestRulesRunOnlyForChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := tree.NewRoot(s)
-	base := edit(t, s, root,
+	base := commitEdit(t, v, s, root,
 		op{"merge", "/dev[name=d1]", validDev},
 		op{"merge", "/dev[name=d2]", strings.Replace(validDev, "d1", "d2", 1)},
 		op{"merge", "/grp[name=g1]", `{"member":[{"id":1}],"need":["n"]}`},
 	)
-	d, err := v.Check(changeset.Compute(root, base), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Commit(d)
 	if want := []string{"dev /dev[name=d1]", "dev /dev[name=d2]", "grp /grp[name=g1]"}; !reflect.DeepEqual(calls, want) {
 		t.Fatalf("initial: %q, want %q", calls, want)
 	}
@@ -678,16 +680,11 @@ func TestRuleReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := tree.NewRoot(s)
-	base := edit(t, s, root,
+	base := commitEdit(t, v, s, root,
 		op{"merge", "/dev[name=d1]", validDev},
 		op{"merge", "/dev[name=d1]/note", `"n"`},
 		op{"merge", "/grp[name=g1]", `{"member":[{"id":1}],"need":["n"]}`},
 	)
-	d, err := v.Check(changeset.Compute(root, base), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Commit(d)
 	for _, tc := range []struct {
 		name string
 		ops  []op
@@ -747,12 +744,7 @@ func TestRulesBelowWholeObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := tree.NewRoot(s)
-	base := edit(t, s, root, op{"merge", "/grp[name=g1]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`})
-	d, err := v.Check(changeset.Compute(root, base), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Commit(d)
+	base := commitEdit(t, v, s, root, op{"merge", "/grp[name=g1]", `{"member":[{"id":1},{"id":2}],"need":["n"]}`})
 	for _, tc := range []struct {
 		name string
 		ops  []op
