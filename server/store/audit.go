@@ -70,7 +70,8 @@ func (s *Bolt) auditDue(newLast uint64) bool {
 }
 
 // readAuditWaiting reads the entries of the commits after audit_at from
-// their records.
+// their records (for Audit; opening reads them with the window,
+// readPending).
 func readAuditWaiting(tx *bbolt.Tx, m fileMeta) ([][]byte, error) {
 	var out [][]byte
 	err := pendingCommits(tx.Bucket(bucketCommits), m.auditAt, m.last, func(c *Commit) error {

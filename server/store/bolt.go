@@ -216,10 +216,7 @@ func (s *Bolt) init(isNew bool) error {
 			if m, err = readMetaBucket(meta); err != nil {
 				return err
 			}
-			if s.win, err = readWindow(tx, m); err != nil {
-				return err
-			}
-			s.auditWaiting, err = readAuditWaiting(tx, m)
+			s.win, s.auditWaiting, err = readPending(tx, m)
 			return err
 		})
 	}

@@ -146,14 +146,22 @@ func pendingCommits(log *bbolt.Bucket, after, last uint64, fn func(*Commit) erro
 	return nil
 }
 
-// readWindow reads the commits after the checkpoint from the log.
-func readWindow(tx *bbolt.Tx, m fileMeta) (*window, error) {
+// readPending reads, in one pass over the log, what the buckets have not
+// taken yet: the window (the commits after the checkpoint) and the
+// audit entries of the commits after audit_at.
+func readPending(tx *bbolt.Tx, m fileMeta) (*window, [][]byte, error) {
 	w := &window{newest: map[string]uint64{}}
-	err := pendingCommits(tx.Bucket(bucketCommits), m.checkpoint, m.last, func(c *Commit) error {
-		w.add(c)
+	var waiting [][]byte
+	err := pendingCommits(tx.Bucket(bucketCommits), m.oldestNeeded(), m.last, func(c *Commit) error {
+		if c.ID > m.checkpoint {
+			w.add(c)
+		}
+		if c.ID > m.auditAt && c.Audit != nil {
+			waiting = append(waiting, c.Audit)
+		}
 		return nil
 	})
-	return w, err
+	return w, waiting, err
 }
 
 // add appends c to the window.

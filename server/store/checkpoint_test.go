@@ -325,8 +325,12 @@ func TestAuditWaitingShowsAsStored(t *testing.T) {
 			t.Fatalf("round %d: audit log\n got %.300s\nwant %.300s", round, a, want)
 		}
 		if round%40 == 0 {
-			if a := fmt.Sprint(auditOf(t, snapshot(t, got, opts))); a != want {
+			crashed := snapshot(t, got, opts)
+			if a := fmt.Sprint(auditOf(t, crashed)); a != want {
 				t.Fatalf("round %d, after a crash: audit log\n got %.300s\nwant %.300s", round, a, want)
+			}
+			if fmt.Sprintf("%q", crashed.auditWaiting) != fmt.Sprintf("%q", got.auditWaiting) {
+				t.Fatalf("round %d: reopened with %d entries waiting, the store had %d", round, len(crashed.auditWaiting), len(got.auditWaiting))
 			}
 		}
 	}

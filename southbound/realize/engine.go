@@ -726,8 +726,8 @@ func (e *Engine) resting(jobs []job, p *plan, now time.Time) *backend {
 func restingError(b *backend, now time.Time) error {
 	return &tree.Error{
 		Kind: tree.KindUnavailable, Path: backendPath(b.cfg.Name),
-		Msg: fmt.Sprintf("backend %s timed out at %s and is not called again for %v: retry then, or change its reconcile-request to call it now",
-			b.cfg.Name, b.sync.at.UTC().Format(time.RFC3339), max(b.restUntil.Sub(now), 0).Round(time.Millisecond)),
+		Msg: fmt.Sprintf("backend %s rests after a call timed out (its status has the last error) and is not called again for %v: retry then, or change its reconcile-request to call it now",
+			b.cfg.Name, max(b.restUntil.Sub(now), 0).Round(time.Millisecond)),
 	}
 }
 
